@@ -1,0 +1,58 @@
+# The two commands a newcomer needs:  `make demo`  and  `make test`.
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: demo test lint typecheck pytest run env env-dev browser clean
+
+# Set up, migrate, seed a demo organisation and serve it on http://127.0.0.1:8000 (SQLite).
+demo: env
+	$(BIN)/haven demo --if-empty
+	$(BIN)/haven run --host $(HOST) --port $(PORT)
+
+# Every check: ruff, mypy, the suite on SQLite and, when HAVEN_TEST_DATABASE_URL is set, on PostgreSQL.
+test: env-dev browser lint typecheck pytest
+
+lint:
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+typecheck:
+	$(BIN)/mypy
+
+pytest:
+	@echo "== test suite on SQLite =="
+	$(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
+	@if [ -n "$$HAVEN_TEST_DATABASE_URL" ]; then \
+		echo "== test suite on PostgreSQL =="; \
+		DATABASE_URL="$$HAVEN_TEST_DATABASE_URL" $(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS); \
+	else echo "HAVEN_TEST_DATABASE_URL is not set: PostgreSQL run left out"; fi
+
+$(VENV)/.base-stamp: requirements/base.lock pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q --require-hashes -r requirements/base.lock
+	$(BIN)/pip install -q --no-deps -e .
+	touch $@
+
+$(VENV)/.dev-stamp: requirements/dev.lock pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q --require-hashes -r requirements/dev.lock
+	$(BIN)/pip install -q --no-deps -e .
+	touch $@ $(VENV)/.base-stamp
+
+env: $(VENV)/.base-stamp
+env-dev: $(VENV)/.dev-stamp
+
+# The browser tests drive Debian's Chromium; install it when it is missing and we may.
+browser:
+	@scripts/ensure-chromium
+
+run: env
+	$(BIN)/haven run --host $(HOST) --port $(PORT)
+
+clean:
+	rm -rf $(VENV) .haven-data

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from haven.accounts.models import Role, Team, User
+from haven.audit.services import audit_record
+
+
+@transaction.atomic
+def user_create(
+    *,
+    username: str,
+    password: str,
+    role: str,
+    team: Team | None = None,
+    actor: User | None = None,
+    first_name: str = "",
+    last_name: str = "",
+    validate: bool = True,
+) -> User:
+    """Create a staff account; the password is checked against the strength rules."""
+    username = username.strip()
+    if not username or len(username) > 150:
+        raise ValidationError({"username": "A username of 1 to 150 characters is required."})
+    if role not in Role.values:
+        raise ValidationError(
+            {"role": f"Unknown role {role!r}; choose one of {', '.join(Role.values)}."}
+        )
+    if User.objects.filter(username__iexact=username).exists():
+        raise ValidationError({"username": f"The username {username!r} is taken."})
+    user = User(username=username, role=role, team=team, first_name=first_name, last_name=last_name)
+    if validate:
+        validate_password(password, user)
+    user.set_password(password)
+    user.is_staff = role == Role.ADMIN
+    user.save()
+    audit_record(actor=actor, action="user.create", target=user, detail={"role": role})
+    return user

@@ -1,0 +1,53 @@
+"""Structured API errors: every service error becomes a clear JSON answer, never a 500."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from haven.cases.journey import TransitionError
+from haven.errors import ConflictError
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, ConflictError):
+        return Response(
+            {"code": "conflict", "detail": str(exc), "current_version": exc.current_version},
+            status=status.HTTP_409_CONFLICT,
+        )
+    if isinstance(exc, TransitionError):
+        return Response(
+            {"code": "invalid_transition", "detail": str(exc), "from": exc.here, "to": exc.there},
+            status=status.HTTP_409_CONFLICT,
+        )
+    if isinstance(exc, DjangoValidationError):
+        errors = (
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        )
+        return Response(
+            {"code": "invalid", "detail": "The input is not valid.", "errors": errors}, status=400
+        )
+    if isinstance(exc, DjangoPermissionDenied):
+        return Response(
+            {"code": "permission_denied", "detail": str(exc) or "Not allowed."}, status=403
+        )
+    response = drf_exception_handler(exc, context)
+    if response is not None and isinstance(response.data, dict) and "code" not in response.data:
+        detail = response.data
+        if set(detail) == {"detail"}:
+            response.data = {
+                "code": getattr(detail["detail"], "code", "error"),
+                "detail": str(detail["detail"]),
+            }
+        else:
+            response.data = {
+                "code": "invalid",
+                "detail": "The input is not valid.",
+                "errors": detail,
+            }
+    return response

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q, QuerySet
+
+from haven import access
+from haven.accounts.models import User
+from haven.audit.services import audit_record
+from haven.brokers.models import Broker
+from haven.cases.journey import SAFE, State
+from haven.cases.models import Case, Request, RequestStatus
+from haven.crypto import KeyContext
+from haven.vault.sealed import payload_read
+
+BAD_OUTCOMES = (State.DETAINED, State.REPATRIATED, State.DECEASED)
+
+
+@dataclass
+class BrokerRecord:
+    """A broker's track record, derived from the requests they brought."""
+
+    requests: int
+    people: int
+    declined: int
+    duplicates: int
+    arrived: int
+    bad_outcomes: int
+    in_progress: int
+
+
+def broker_list(*, user: User) -> QuerySet[Broker]:
+    if not access.has_role(user, access.BROKER_READERS):
+        raise PermissionDenied("Your role cannot see brokers.")
+    return Broker.objects.select_related("data_key").annotate(request_count=Count("requests"))
+
+
+def broker_details(*, ctx: KeyContext, broker: Broker) -> dict[str, Any]:
+    return payload_read(ctx=ctx, record=broker)
+
+
+def broker_record(*, broker: Broker) -> BrokerRecord:
+    reqs = Request.objects.filter(broker=broker).aggregate(
+        n=Count("id"),
+        people=Count("cases"),
+        declined=Count("id", filter=Q(status=RequestStatus.DECLINED), distinct=True),
+        duplicates=Count("id", filter=Q(status=RequestStatus.DUPLICATE), distinct=True),
+    )
+    cases = Case.objects.filter(request__broker=broker).aggregate(
+        arrived=Count("id", filter=Q(state__in=SAFE)),
+        bad=Count("id", filter=Q(state__in=BAD_OUTCOMES)),
+        open=Count(
+            "id",
+            filter=~Q(
+                state__in=[*SAFE, *BAD_OUTCOMES, State.DECLINED, State.DUPLICATE, State.WITHDRAWN]
+            ),
+        ),
+    )
+    return BrokerRecord(
+        requests=reqs["n"] or 0,
+        people=reqs["people"] or 0,
+        declined=reqs["declined"] or 0,
+        duplicates=reqs["duplicates"] or 0,
+        arrived=cases["arrived"] or 0,
+        bad_outcomes=cases["bad"] or 0,
+        in_progress=cases["open"] or 0,
+    )
+
+
+def broker_get(
+    *, ctx: KeyContext, user: User, broker_id: Any
+) -> tuple[Broker, dict[str, Any], BrokerRecord]:
+    """One broker with decrypted details and their record; the read is audited."""
+    broker = broker_list(user=user).get(pk=broker_id)
+    details = broker_details(ctx=ctx, broker=broker)
+    audit_record(actor=user, action="broker.view", target=broker)
+    return broker, details, broker_record(broker=broker)

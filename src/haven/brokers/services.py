@@ -1,0 +1,85 @@
+"""Brokers: create, edit, suspend. Their record is derived from requests (see selectors)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+
+from haven import access
+from haven.accounts.models import Role, User
+from haven.audit.services import audit_record
+from haven.brokers.models import Broker, BrokerStatus
+from haven.crypto import KeyContext
+from haven.validation import clean_choice, clean_text
+from haven.vault.sealed import data_key_create, payload_set, record_update
+
+
+def _clean(alias: str, region: str, contact: str, fee_notes: str, warnings: str) -> dict[str, Any]:
+    return {
+        "alias": clean_text(alias, field="alias", max_length=200, required=True, multiline=False),
+        "region": clean_text(region, field="region", max_length=200, multiline=False),
+        "contact": clean_text(contact, field="contact", max_length=1_000),
+        "fee_notes": clean_text(fee_notes, field="fee_notes", max_length=5_000),
+        "warnings": clean_text(warnings, field="warnings", max_length=5_000),
+    }
+
+
+@transaction.atomic
+def broker_create(
+    *,
+    ctx: KeyContext,
+    actor: User,
+    alias: str,
+    region: str = "",
+    contact: str = "",
+    fee_notes: str = "",
+    warnings: str = "",
+) -> Broker:
+    """Register a broker; everything about them but their status is encrypted."""
+    if not access.has_role(actor, access.BROKER_READERS):
+        raise PermissionDenied("Your role cannot register brokers.")
+    broker = Broker(data_key=data_key_create(ctx=ctx), created_at=timezone.now(), created_by=actor)
+    payload_set(ctx=ctx, record=broker, data=_clean(alias, region, contact, fee_notes, warnings))
+    broker.save(force_insert=True)
+    audit_record(actor=actor, action="broker.create", target=broker)
+    return broker
+
+
+@transaction.atomic
+def broker_update(
+    *,
+    ctx: KeyContext,
+    actor: User,
+    broker: Broker,
+    expected_version: int,
+    alias: str,
+    region: str = "",
+    contact: str = "",
+    fee_notes: str = "",
+    warnings: str = "",
+) -> Broker:
+    """Replace a broker's details."""
+    if not access.has_role(actor, access.BROKER_READERS):
+        raise PermissionDenied("Your role cannot change brokers.")
+    data = _clean(alias, region, contact, fee_notes, warnings)
+    record_update(ctx=ctx, record=broker, expected_version=expected_version, data=data)
+    audit_record(actor=actor, action="broker.update", target=broker)
+    return broker
+
+
+@transaction.atomic
+def broker_set_status(
+    *, ctx: KeyContext, actor: User, broker: Broker, expected_version: int, status: str
+) -> Broker:
+    """Suspend a broker at once, or reinstate them (supervisors only)."""
+    if not access.has_role(actor, {Role.SUPERVISOR}):
+        raise PermissionDenied("Only supervisors suspend or reinstate brokers.")
+    status = clean_choice(status, field="status", choices=BrokerStatus.values)
+    record_update(
+        ctx=ctx, record=broker, expected_version=expected_version, fields={"status": status}
+    )
+    audit_record(actor=actor, action="broker.status", target=broker, detail={"status": status})
+    return broker

@@ -1,0 +1,172 @@
+"""Requests, people, cases, groups, journey events and notes.
+
+Plain columns: ids, states, timestamps, urgency, coarse ISO country codes and counts only.
+Everything else is in the encrypted ``payload`` (see docs/security.md for the list).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from haven.cases.journey import State
+from haven.vault.models import SealedRecord
+
+
+class Urgency(models.IntegerChoices):
+    LOW = 1, _("Low")
+    NORMAL = 2, _("Normal")
+    HIGH = 3, _("High")
+    CRITICAL = 4, _("Critical")
+
+
+class Channel(models.TextChoices):
+    DIRECT_LINE = "direct_line", _("Direct line")
+    BROKER = "broker", _("Broker")
+    PARTNER = "partner", _("Partner")
+    STAFF = "staff", _("Staff")
+
+
+class RequestStatus(models.TextChoices):
+    NEW = "new", _("New")
+    TRIAGED = "triaged", _("Triaged")
+    DECLINED = "declined", _("Declined")
+    DUPLICATE = "duplicate", _("Duplicate")
+
+
+class Source(models.TextChoices):
+    REQUESTER = "requester", _("Requester")
+    BROKER = "broker", _("Broker")
+    PARTNER = "partner", _("Partner")
+    PRESS = "press", _("Press")
+    STAFF = "staff", _("Staff")
+
+
+class Confidence(models.TextChoices):
+    CONFIRMED = "confirmed", _("Confirmed")
+    LIKELY = "likely", _("Likely")
+    UNVERIFIED = "unverified", _("Unverified")
+
+
+class Request(SealedRecord):
+    """What arrived, by which channel, covering one or more people.
+
+    Payload: ``account`` (as told), ``contact``, ``people_as_told``.
+    """
+
+    channel = models.CharField(max_length=20, choices=Channel.choices)
+    received_at = models.DateTimeField(db_index=True)
+    urgency = models.PositiveSmallIntegerField(choices=Urgency.choices, default=Urgency.NORMAL)
+    status = models.CharField(
+        max_length=12, choices=RequestStatus.choices, default=RequestStatus.NEW
+    )
+    people_count = models.PositiveIntegerField(default=1)
+    broker = models.ForeignKey(
+        "brokers.Broker", null=True, blank=True, on_delete=models.PROTECT, related_name="requests"
+    )
+    duplicate_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    triaged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    triaged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        indexes = [models.Index(fields=["status", "-received_at"])]
+
+
+class Group(SealedRecord):
+    """People travelling together. Payload: ``label`` (an internal name)."""
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    request = models.ForeignKey(Request, null=True, blank=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+
+class Person(SealedRecord):
+    """Who a case is about. Shares the case's data key.
+
+    Payload: ``name_hangul``, ``name_romanized``, ``aliases``, ``sex``, ``birth`` (``value`` and
+    ``precision``: year/month/day), ``origin_region``, ``occupation``, ``family`` (links to other
+    people by id with the relation).
+    """
+
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class Case(SealedRecord):
+    """One person's file. Payload: ``own_words`` (on choosing to leave), ``exact_place``, ``summary``."""
+
+    person = models.OneToOneField(Person, on_delete=models.PROTECT, related_name="case")
+    request = models.ForeignKey(
+        Request, null=True, blank=True, on_delete=models.SET_NULL, related_name="cases"
+    )
+    group = models.ForeignKey(
+        Group, null=True, blank=True, on_delete=models.SET_NULL, related_name="cases"
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="owned_cases",
+    )
+    team = models.ForeignKey("accounts.Team", null=True, blank=True, on_delete=models.SET_NULL)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.RECEIVED)
+    returns_to = models.CharField(
+        max_length=20, blank=True, help_text="While in lost_contact: the state it left."
+    )
+    urgency = models.PositiveSmallIntegerField(choices=Urgency.choices, default=Urgency.NORMAL)
+    country = models.CharField(max_length=2, blank=True, help_text="Coarse: ISO 3166 code only.")
+    opened_at = models.DateTimeField(db_index=True)
+    updated_at = models.DateTimeField()
+    state_changed_at = models.DateTimeField()
+    next_contact_due = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-urgency", "-opened_at"]
+        indexes = [
+            models.Index(fields=["state", "-urgency", "-opened_at"]),
+            models.Index(fields=["next_contact_due"]),
+            models.Index(fields=["owner", "state"]),
+            models.Index(fields=["-urgency", "-opened_at"]),
+        ]
+
+
+class JourneyEvent(SealedRecord):
+    """One step of the journey. Payload: ``region``, ``place`` (exact), ``note``."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
+    from_state = models.CharField(max_length=20, choices=State.choices, blank=True)
+    to_state = models.CharField(max_length=20, choices=State.choices)
+    occurred_at = models.DateTimeField()
+    recorded_at = models.DateTimeField()
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    country = models.CharField(max_length=2, blank=True)
+    source = models.CharField(max_length=12, choices=Source.choices)
+    confidence = models.CharField(max_length=12, choices=Confidence.choices)
+
+    class Meta:
+        ordering = ["occurred_at", "recorded_at"]
+        indexes = [models.Index(fields=["case", "occurred_at"])]
+
+
+class Note(SealedRecord):
+    """A caseworker's note on a case. Payload: ``text``."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at"]

@@ -1,0 +1,272 @@
+"""Reads of requests and cases. Lists filter on plain columns; details decrypt and are audited."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import ExtractYear
+from django.http import Http404
+from django.utils import timezone
+
+from haven import access
+from haven.accounts.models import Role, User
+from haven.audit.services import audit_record
+from haven.cases.journey import TERMINAL, State, allowed_targets
+from haven.cases.models import Case, JourneyEvent, Request, RequestStatus, Urgency
+from haven.crypto import KeyContext
+from haven.vault.sealed import payload_read
+
+ACTIVE_Q = ~Q(state__in=list(TERMINAL))
+
+
+def case_queryset(*, user: User) -> QuerySet[Case]:
+    """Every case ``user`` may see, by need to know."""
+    if not access.has_role(user, access.CASE_READERS):
+        raise PermissionDenied("Your role cannot see cases.")
+    qs = Case.objects.all()
+    if user.role in access.SEES_ALL_CASES:
+        return qs
+    visible = Q(owner_id=user.pk)
+    if user.team_id is not None:
+        visible |= Q(team_id=user.team_id)
+    return qs.filter(visible)
+
+
+def case_list(
+    *,
+    user: User,
+    state: str | None = None,
+    urgency: int | None = None,
+    owner_id: Any = None,
+    country: str | None = None,
+    overdue: bool = False,
+    active: bool | None = None,
+    group_id: Any = None,
+    now: dt.datetime | None = None,
+) -> QuerySet[Case]:
+    """The filtered case list (plain columns only), most urgent first."""
+    qs = case_queryset(user=user)
+    if state:
+        qs = qs.filter(state=state)
+    if urgency:
+        qs = qs.filter(urgency=urgency)
+    if owner_id:
+        qs = qs.filter(owner_id=owner_id)
+    if country:
+        qs = qs.filter(country=country.upper())
+    if group_id:
+        qs = qs.filter(group_id=group_id)
+    if active is True:
+        qs = qs.filter(ACTIVE_Q)
+    elif active is False:
+        qs = qs.exclude(ACTIVE_Q)
+    if overdue:
+        qs = qs.filter(ACTIVE_Q, next_contact_due__lt=now or timezone.now())
+    return qs.select_related("person", "person__data_key", "owner").order_by(
+        "-urgency", "-opened_at"
+    )
+
+
+@dataclass
+class CaseRow:
+    case: Case
+    name: str
+    name_romanized: str
+
+
+def case_rows(*, ctx: KeyContext, user: User, cases: list[Case] | QuerySet[Case]) -> list[CaseRow]:
+    """Decrypt the names for one page of cases (audited as one list read)."""
+    rows = []
+    for case in cases:
+        person = payload_read(ctx=ctx, record=case.person)
+        rows.append(
+            CaseRow(
+                case=case,
+                name=person.get("name_hangul")
+                or person.get("name_romanized")
+                or (person.get("aliases") or ["—"])[0],
+                name_romanized=person.get("name_romanized", ""),
+            )
+        )
+    if rows:
+        audit_record(
+            actor=user, action="case.list", detail={"cases": [str(r.case.pk) for r in rows]}
+        )
+    return rows
+
+
+@dataclass
+class EventView:
+    event: JourneyEvent
+    region: str
+    place: str
+    note: str
+
+
+@dataclass
+class CaseDetail:
+    case: Case
+    person: dict[str, Any]
+    data: dict[str, Any]
+    events: list[EventView]
+    notes: list[dict[str, Any]]
+    group_members: list[CaseRow] = field(default_factory=list)
+    allowed_moves: list[State] = field(default_factory=list)
+
+
+def case_get(*, user: User, case_id: Any) -> Case:
+    """One case the user may see, or 404 (never a hint that it exists)."""
+    try:
+        case = Case.objects.select_related(
+            "data_key", "person", "person__data_key", "owner", "group", "request"
+        ).get(pk=case_id)
+    except (Case.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404("No such case.") from exc
+    if not access.can_view_case(user, case):
+        raise Http404("No such case.")
+    return case
+
+
+def case_detail(*, ctx: KeyContext, user: User, case_id: Any) -> CaseDetail:
+    """Everything on a case page, decrypted; the read is audited."""
+    case = case_get(user=user, case_id=case_id)
+    events = [
+        EventView(
+            event=e,
+            **{k: payload_read(ctx=ctx, record=e).get(k, "") for k in ("region", "place", "note")},
+        )
+        for e in case.events.select_related("recorded_by", "data_key").order_by(
+            "occurred_at", "recorded_at"
+        )
+    ]
+    notes = [
+        {"note": n, "text": payload_read(ctx=ctx, record=n).get("text", "")}
+        for n in case.notes.select_related("author", "data_key")
+    ]
+    members: list[CaseRow] = []
+    if case.group_id:
+        others = (
+            case_queryset(user=user)
+            .filter(group_id=case.group_id)
+            .select_related("person", "person__data_key")
+        )
+        members = [
+            CaseRow(
+                case=c,
+                name=_display_name(payload_read(ctx=ctx, record=c.person)),
+                name_romanized="",
+            )
+            for c in others
+        ]
+    audit_record(actor=user, action="case.view", target=case)
+    return CaseDetail(
+        case=case,
+        person=payload_read(ctx=ctx, record=case.person),
+        data=payload_read(ctx=ctx, record=case),
+        events=events,
+        notes=notes,
+        group_members=members,
+        allowed_moves=allowed_targets(case.state, returns_to=case.returns_to or None),
+    )
+
+
+def _display_name(person: dict[str, Any]) -> str:
+    return (
+        person.get("name_hangul")
+        or person.get("name_romanized")
+        or (person.get("aliases") or ["—"])[0]
+    )
+
+
+@dataclass
+class Dashboard:
+    by_state: dict[str, int]
+    active: int
+    urgent: list[Case]
+    overdue: list[Case]
+    overdue_count: int
+    new_requests: int
+    requests_by_year: list[tuple[int, int]]
+
+
+def dashboard(*, user: User, now: dt.datetime | None = None, limit: int = 10) -> Dashboard:
+    """Counts by state, the most urgent and the overdue cases, new requests, requests per year."""
+    now = now or timezone.now()
+    qs = case_queryset(user=user)
+    counts = {
+        row["state"]: row["n"] for row in qs.order_by().values("state").annotate(n=Count("id"))
+    }
+    by_state = {state.value: counts.get(state.value, 0) for state in State}
+    active_qs = qs.filter(ACTIVE_Q)
+    urgent = list(
+        active_qs.filter(urgency=Urgency.CRITICAL)
+        .select_related("person", "person__data_key")
+        .order_by("-opened_at")[:limit]
+    )
+    overdue_qs = active_qs.filter(next_contact_due__lt=now)
+    overdue = list(
+        overdue_qs.select_related("person", "person__data_key").order_by("next_contact_due")[:limit]
+    )
+    req = Request.objects.all()
+    per_year = (
+        req.order_by()
+        .annotate(year=ExtractYear("received_at"))
+        .values("year")
+        .annotate(n=Count("id"))
+        .order_by("year")
+    )
+    return Dashboard(
+        by_state=by_state,
+        active=sum(n for s, n in by_state.items() if s not in TERMINAL),
+        urgent=urgent,
+        overdue=overdue,
+        overdue_count=overdue_qs.count(),
+        new_requests=req.filter(status=RequestStatus.NEW).count()
+        if user.role in (Role.INTAKE, Role.SUPERVISOR)
+        else 0,
+        requests_by_year=[(row["year"], row["n"]) for row in per_year],
+    )
+
+
+def request_list(*, user: User, status: str | None = None) -> QuerySet[Request]:
+    """The intake inbox: requests newest first, optionally by triage status."""
+    if not access.has_role(user, access.REQUEST_HANDLERS):
+        raise PermissionDenied("Your role cannot see requests.")
+    qs = Request.objects.select_related("broker", "data_key").order_by("-urgency", "-received_at")
+    if status:
+        qs = qs.filter(status=status)
+    if user.role == Role.CASEWORKER:
+        qs = qs.filter(cases__in=case_queryset(user=user)).distinct()
+    return qs
+
+
+def request_get(*, user: User, request_id: Any) -> Request:
+    try:
+        return request_list(user=user).get(pk=request_id)
+    except (Request.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404("No such request.") from exc
+
+
+def request_detail(
+    *, ctx: KeyContext, user: User, request_id: Any
+) -> tuple[Request, dict[str, Any], list[CaseRow]]:
+    """A request with its account decrypted and the cases it opened; the read is audited."""
+    request = request_get(user=user, request_id=request_id)
+    data = payload_read(ctx=ctx, record=request)
+    cases = (
+        case_queryset(user=user)
+        .filter(request=request)
+        .select_related("person", "person__data_key")
+    )
+    rows = [
+        CaseRow(
+            case=c, name=_display_name(payload_read(ctx=ctx, record=c.person)), name_romanized=""
+        )
+        for c in cases
+    ]
+    audit_record(actor=user, action="request.view", target=request)
+    return request, data, rows

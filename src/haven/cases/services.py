@@ -1,0 +1,745 @@
+"""State changes for requests, people, cases, groups, journey events and notes.
+
+Every function is keyword-only, runs in one transaction, checks access, writes its audit entry in
+that transaction, and reads or writes sensitive fields only through :mod:`haven.vault.sealed`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from haven import access
+from haven.accounts.models import Role, User
+from haven.audit.services import audit_record
+from haven.brokers.models import Broker, BrokerStatus
+from haven.cases.journey import State, TransitionError, check_transition
+from haven.cases.models import (
+    Case,
+    Channel,
+    Confidence,
+    Group,
+    JourneyEvent,
+    Note,
+    Person,
+    Request,
+    RequestStatus,
+    Source,
+    Urgency,
+)
+from haven.crypto import KeyContext
+from haven.errors import ConflictError
+from haven.validation import (
+    clean_choice,
+    clean_country,
+    clean_past_datetime,
+    clean_text,
+    clean_text_list,
+)
+from haven.vault.sealed import data_key_create, payload_read, payload_set, record_update
+
+MAX_PEOPLE_PER_REQUEST = 100
+MAX_ACCOUNT_CHARS = 20_000
+MAX_NOTE_CHARS = 20_000
+MAX_NAME_CHARS = 200
+SEXES = ("female", "male", "other", "unknown")
+BIRTH_PRECISIONS = ("year", "month", "day", "unknown")
+OCCUPATIONS = (
+    "trader",
+    "restaurant_worker",
+    "labourer",
+    "official",
+    "soldier",
+    "student",
+    "other",
+    "unknown",
+)
+CHANNEL_SOURCE = {
+    Channel.DIRECT_LINE: Source.REQUESTER,
+    Channel.BROKER: Source.BROKER,
+    Channel.PARTNER: Source.PARTNER,
+    Channel.STAFF: Source.STAFF,
+}
+
+
+@dataclass
+class PersonInput:
+    """What we know of one person when a request arrives."""
+
+    name_hangul: str = ""
+    name_romanized: str = ""
+    aliases: list[str] = field(default_factory=list)
+    sex: str = "unknown"
+    birth_value: str = ""
+    birth_precision: str = "unknown"
+    origin_region: str = ""
+    occupation: str = "unknown"
+    own_words: str = ""
+
+
+def _clean_birth(value: str, precision: str, *, field_name: str) -> dict[str, str]:
+    precision = clean_choice(
+        precision or "unknown", field=f"{field_name}.birth_precision", choices=BIRTH_PRECISIONS
+    )
+    value = clean_text(value, field=f"{field_name}.birth_value", max_length=10, multiline=False)
+    if precision == "unknown" or not value:
+        return {"value": "", "precision": "unknown"}
+    formats = {"year": "%Y", "month": "%Y-%m", "day": "%Y-%m-%d"}
+    try:
+        parsed = dt.datetime.strptime(value, formats[precision])  # noqa: DTZ007 - a calendar date, no time
+    except ValueError as exc:
+        raise ValidationError(
+            {
+                f"{field_name}.birth_value": f"“{value}” does not match the {precision} format {formats[precision]}."
+            }
+        ) from exc
+    if parsed.date() > timezone.localdate() or parsed.year < 1900:
+        raise ValidationError(
+            {f"{field_name}.birth_value": "Birth date must be between 1900 and today."}
+        )
+    return {"value": value, "precision": precision}
+
+
+def person_payload(person: PersonInput, *, index: int = 0) -> dict[str, Any]:
+    """Validate one person's details into the shape stored in the encrypted payload."""
+    prefix = f"people[{index}]"
+    data = {
+        "name_hangul": clean_text(
+            person.name_hangul,
+            field=f"{prefix}.name_hangul",
+            max_length=MAX_NAME_CHARS,
+            multiline=False,
+        ),
+        "name_romanized": clean_text(
+            person.name_romanized,
+            field=f"{prefix}.name_romanized",
+            max_length=MAX_NAME_CHARS,
+            multiline=False,
+        ),
+        "aliases": clean_text_list(
+            person.aliases, field=f"{prefix}.aliases", max_items=20, max_length=MAX_NAME_CHARS
+        ),
+        "sex": clean_choice(person.sex or "unknown", field=f"{prefix}.sex", choices=SEXES),
+        "birth": _clean_birth(person.birth_value, person.birth_precision, field_name=prefix),
+        "origin_region": clean_text(
+            person.origin_region, field=f"{prefix}.origin_region", max_length=200, multiline=False
+        ),
+        "occupation": clean_choice(
+            person.occupation or "unknown", field=f"{prefix}.occupation", choices=OCCUPATIONS
+        ),
+        "family": [],
+    }
+    if not (data["name_hangul"] or data["name_romanized"] or data["aliases"]):
+        raise ValidationError(
+            {
+                f"{prefix}.name": "Give at least one name or alias for each person (a nickname is fine)."
+            }
+        )
+    return data
+
+
+def _event_create(
+    *,
+    ctx: KeyContext,
+    case: Case,
+    actor: User | None,
+    from_state: str,
+    to_state: str,
+    occurred_at: dt.datetime,
+    country: str,
+    source: str,
+    confidence: str,
+    region: str = "",
+    place: str = "",
+    note: str = "",
+) -> JourneyEvent:
+    event = JourneyEvent(
+        case=case,
+        data_key=case.data_key,
+        from_state=from_state,
+        to_state=to_state,
+        occurred_at=occurred_at,
+        recorded_at=timezone.now(),
+        recorded_by=actor if actor is not None and actor.pk else None,
+        country=country,
+        source=source,
+        confidence=confidence,
+    )
+    payload_set(ctx=ctx, record=event, data={"region": region, "place": place, "note": note})
+    event.save(force_insert=True)
+    return event
+
+
+def _check_writer(actor: User) -> None:
+    if not access.has_role(actor, access.CASE_WRITERS):
+        raise PermissionDenied("Your role cannot change cases.")
+
+
+def _check_case(actor: User, case: Case) -> None:
+    _check_writer(actor)
+    if not access.can_view_case(actor, case):
+        raise PermissionDenied("You do not have access to this case.")
+
+
+@transaction.atomic
+def request_create(
+    *,
+    ctx: KeyContext,
+    actor: User,
+    channel: str,
+    people: list[PersonInput],
+    account: str,
+    urgency: int = Urgency.NORMAL,
+    broker: Broker | None = None,
+    contact: str = "",
+    received_at: dt.datetime | None = None,
+    country: str = "",
+    group_label: str = "",
+    owner: User | None = None,
+) -> Request:
+    """Record an emergency aid request and open one case per person it covers.
+
+    A request for several people also creates their group. Either everything is stored or nothing.
+    """
+    if not access.has_role(actor, access.REQUEST_HANDLERS):
+        raise PermissionDenied("Your role cannot record requests.")
+    channel = clean_choice(channel, field="channel", choices=Channel.values)
+    urgency = int(
+        clean_choice(_as_int(urgency, "urgency"), field="urgency", choices=Urgency.values)
+    )
+    account = clean_text(account, field="account", max_length=MAX_ACCOUNT_CHARS, required=True)
+    contact = clean_text(contact, field="contact", max_length=1_000)
+    country = clean_country(country)
+    received = clean_past_datetime(received_at, field="received_at")
+    group_label = clean_text(group_label, field="group_label", max_length=200, multiline=False)
+    if not isinstance(people, list) or not people:
+        raise ValidationError({"people": "A request covers at least one person."})
+    if len(people) > MAX_PEOPLE_PER_REQUEST:
+        raise ValidationError(
+            {
+                "people": f"A request can cover at most {MAX_PEOPLE_PER_REQUEST} people; split larger groups into several requests."
+            }
+        )
+    payloads = [person_payload(person, index=i) for i, person in enumerate(people)]
+    own_words = [
+        clean_text(p.own_words, field=f"people[{i}].own_words", max_length=MAX_NOTE_CHARS)
+        for i, p in enumerate(people)
+    ]
+    if channel == Channel.BROKER and broker is None:
+        raise ValidationError({"broker": "A request through a broker must name the broker."})
+    if broker is not None and broker.status != BrokerStatus.ACTIVE:
+        raise ValidationError(
+            {"broker": "This broker is suspended; their requests cannot be recorded."}
+        )
+    if owner is not None and not access.has_role(
+        owner, {Role.CASEWORKER, Role.SUPERVISOR, Role.INTAKE}
+    ):
+        raise ValidationError(
+            {"owner": "Cases can only be owned by caseworkers, supervisors or intake officers."}
+        )
+
+    request = Request(
+        data_key=data_key_create(ctx=ctx),
+        channel=channel,
+        received_at=received,
+        urgency=urgency,
+        people_count=len(people),
+        broker=broker if channel == Channel.BROKER else broker,
+        created_by=actor,
+    )
+    payload_set(
+        ctx=ctx,
+        record=request,
+        data={"account": account, "contact": contact, "people_as_told": len(people)},
+    )
+    request.save(force_insert=True)
+
+    group = None
+    if len(people) > 1:
+        group = Group(data_key=data_key_create(ctx=ctx), request=request)
+        payload_set(ctx=ctx, record=group, data={"label": group_label})
+        group.save(force_insert=True)
+
+    now = timezone.now()
+    for data, words in zip(payloads, own_words, strict=True):
+        key = data_key_create(ctx=ctx)
+        person = Person(data_key=key)
+        payload_set(ctx=ctx, record=person, data=data)
+        person.save(force_insert=True)
+        case = Case(
+            data_key=key,
+            person=person,
+            request=request,
+            group=group,
+            owner=owner,
+            team=owner.team if owner is not None else None,
+            state=State.RECEIVED,
+            urgency=urgency,
+            country=country,
+            opened_at=received,
+            updated_at=now,
+            state_changed_at=received,
+        )
+        payload_set(
+            ctx=ctx, record=case, data={"own_words": words, "exact_place": "", "summary": ""}
+        )
+        case.save(force_insert=True)
+        _event_create(
+            ctx=ctx,
+            case=case,
+            actor=actor,
+            from_state="",
+            to_state=State.RECEIVED,
+            occurred_at=received,
+            country=country,
+            source=CHANNEL_SOURCE[Channel(channel)],
+            confidence=Confidence.UNVERIFIED,
+        )
+    audit_record(
+        actor=actor,
+        action="request.create",
+        target=request,
+        detail={
+            "channel": channel,
+            "people": len(people),
+            "group": str(group.pk) if group else None,
+        },
+    )
+    return request
+
+
+def _as_int(value: Any, name: str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError({name: f"“{value}” is not a number."}) from exc
+
+
+@transaction.atomic
+def request_triage(
+    *,
+    ctx: KeyContext,
+    actor: User,
+    request: Request,
+    expected_version: int,
+    status: str,
+    urgency: int | None = None,
+    duplicate_of: Request | None = None,
+) -> Request:
+    """Triage a new request: keep it (triaged), decline it, or mark it a duplicate of another.
+
+    Declining or marking a duplicate moves every case it opened that is still being verified.
+    """
+    if not access.has_role(actor, {Role.INTAKE, Role.SUPERVISOR}):
+        raise PermissionDenied("Only intake officers and supervisors triage requests.")
+    status = clean_choice(
+        status,
+        field="status",
+        choices=(RequestStatus.TRIAGED, RequestStatus.DECLINED, RequestStatus.DUPLICATE),
+    )
+    if status == RequestStatus.DUPLICATE and (
+        duplicate_of is None or duplicate_of.pk == request.pk
+    ):
+        raise ValidationError({"duplicate_of": "Name the earlier request this one duplicates."})
+    fields: dict[str, Any] = {"status": status, "triaged_by": actor, "triaged_at": timezone.now()}
+    if urgency is not None:
+        fields["urgency"] = int(
+            clean_choice(_as_int(urgency, "urgency"), field="urgency", choices=Urgency.values)
+        )
+    fields["duplicate_of"] = duplicate_of if status == RequestStatus.DUPLICATE else None
+    record_update(ctx=ctx, record=request, expected_version=expected_version, fields=fields)
+    target = {RequestStatus.DECLINED: State.DECLINED, RequestStatus.DUPLICATE: State.DUPLICATE}.get(
+        RequestStatus(status)
+    )
+    moved = 0
+    for case in request.cases.select_related("data_key").select_for_update():
+        if urgency is not None and case.urgency != fields["urgency"]:
+            record_update(
+                ctx=ctx,
+                record=case,
+                expected_version=case.version,
+                fields={"urgency": fields["urgency"], "updated_at": timezone.now()},
+            )
+        if target is not None and case.state in (State.RECEIVED, State.VERIFYING):
+            _transition(
+                ctx=ctx,
+                actor=actor,
+                case=case,
+                to_state=target,
+                occurred_at=timezone.now(),
+                country=case.country,
+                source=Source.STAFF,
+                confidence=Confidence.CONFIRMED,
+            )
+            moved += 1
+    audit_record(
+        actor=actor,
+        action="request.triage",
+        target=request,
+        detail={"status": status, "cases_moved": moved},
+    )
+    return request
+
+
+def _transition(
+    *,
+    ctx: KeyContext,
+    actor: User,
+    case: Case,
+    to_state: str,
+    occurred_at: dt.datetime,
+    country: str,
+    source: str,
+    confidence: str,
+    region: str = "",
+    place: str = "",
+    note: str = "",
+    expected_version: int | None = None,
+) -> JourneyEvent:
+    target = check_transition(case.state, to_state, returns_to=case.returns_to or None)
+    here = case.state
+    returns_to = case.returns_to
+    if target == State.LOST_CONTACT:
+        returns_to = here
+    elif here == State.LOST_CONTACT:
+        returns_to = ""
+    data = payload_read(ctx=ctx, record=case)
+    if place:
+        data["exact_place"] = place
+    now = timezone.now()
+    record_update(
+        ctx=ctx,
+        record=case,
+        expected_version=case.version if expected_version is None else expected_version,
+        data=data,
+        fields={
+            "state": target,
+            "returns_to": returns_to,
+            "country": country or case.country,
+            "updated_at": now,
+            "state_changed_at": occurred_at,
+        },
+    )
+    return _event_create(
+        ctx=ctx,
+        case=case,
+        actor=actor,
+        from_state=here,
+        to_state=target,
+        occurred_at=occurred_at,
+        country=country or case.country,
+        source=source,
+        confidence=confidence,
+        region=region,
+        place=place,
+        note=note,
+    )
+
+
+def _clean_event_input(
+    *,
+    occurred_at: Any,
+    country: Any,
+    source: Any,
+    confidence: Any,
+    region: Any,
+    place: Any,
+    note: Any,
+) -> dict[str, Any]:
+    return {
+        "occurred_at": clean_past_datetime(occurred_at, field="occurred_at"),
+        "country": clean_country(country),
+        "source": clean_choice(source, field="source", choices=Source.values),
+        "confidence": clean_choice(confidence, field="confidence", choices=Confidence.values),
+        "region": clean_text(region, field="region", max_length=200, multiline=False),
+        "place": clean_text(place, field="place", max_length=500),
+        "note": clean_text(note, field="note", max_length=MAX_NOTE_CHARS),
+    }
+
+
+@transaction.atomic
+def journey_advance(
+    *,
+    ctx: KeyContext,
+    actor: User,
+    case: Case,
+    to_state: str,
+    expected_version: int,
+    occurred_at: dt.datetime | None = None,
+    country: str = "",
+    source: str = Source.STAFF,
+    confidence: str = Confidence.CONFIRMED,
+    region: str = "",
+    place: str = "",
+    note: str = "",
+) -> JourneyEvent:
+    """Move one case along its journey and record the event.
+
+    A move the journey does not allow raises :class:`TransitionError` and changes nothing.
+    """
+    _check_case(actor, case)
+    cleaned = _clean_event_input(
+        occurred_at=occurred_at,
+        country=country,
+        source=source,
+        confidence=confidence,
+        region=region,
+        place=place,
+        note=note,
+    )
+    here = case.state
+    event = _transition(
+        ctx=ctx,
+        actor=actor,
+        case=case,
+        to_state=to_state,
+        expected_version=expected_version,
+        **cleaned,
+    )
+    audit_record(
+        actor=actor,
+        action="case.transition",
+        target=case,
+        detail={"from": here, "to": event.to_state},
+    )
+    return event
+
+
+@transaction.atomic
+def group_advance(
+    *,
+    ctx: KeyContext,
+    actor: User,
+    group: Group,
+    case_ids: list[Any],
+    to_state: str,
+    occurred_at: dt.datetime | None = None,
+    country: str = "",
+    source: str = Source.STAFF,
+    confidence: str = Confidence.CONFIRMED,
+    region: str = "",
+    place: str = "",
+    note: str = "",
+) -> list[JourneyEvent]:
+    """Move the chosen members of a group together: all of them, or none if any move is refused."""
+    _check_writer(actor)
+    if not case_ids:
+        raise ValidationError({"case_ids": "Choose at least one member of the group."})
+    wanted = {str(case_id) for case_id in case_ids}
+    members = list(group.cases.select_related("data_key").select_for_update().filter(pk__in=wanted))
+    if len(members) != len(wanted):
+        raise ValidationError({"case_ids": "Every chosen case must be a member of this group."})
+    cleaned = _clean_event_input(
+        occurred_at=occurred_at,
+        country=country,
+        source=source,
+        confidence=confidence,
+        region=region,
+        place=place,
+        note=note,
+    )
+    for case in members:
+        _check_case(actor, case)
+        try:
+            check_transition(case.state, to_state, returns_to=case.returns_to or None)
+        except TransitionError as exc:
+            raise TransitionError(
+                case.state, to_state, f"{exc} (case {case.pk}); no member was moved."
+            ) from exc
+    events = [
+        _transition(ctx=ctx, actor=actor, case=case, to_state=to_state, **cleaned)
+        for case in members
+    ]
+    audit_record(
+        actor=actor,
+        action="group.transition",
+        target=group,
+        detail={"to": to_state, "cases": sorted(str(c.pk) for c in members)},
+    )
+    return events
+
+
+@transaction.atomic
+def group_create(*, ctx: KeyContext, actor: User, label: str, cases: list[Case]) -> Group:
+    """Put existing cases together as a group travelling together."""
+    _check_writer(actor)
+    label = clean_text(label, field="label", max_length=200, multiline=False)
+    if len(cases) < 2:
+        raise ValidationError({"cases": "A group needs at least two cases."})
+    group = Group(data_key=data_key_create(ctx=ctx))
+    payload_set(ctx=ctx, record=group, data={"label": label})
+    group.save(force_insert=True)
+    for case in cases:
+        _check_case(actor, case)
+        record_update(
+            ctx=ctx,
+            record=case,
+            expected_version=case.version,
+            fields={"group": group, "updated_at": timezone.now()},
+        )
+    audit_record(actor=actor, action="group.create", target=group, detail={"cases": len(cases)})
+    return group
+
+
+@transaction.atomic
+def case_leave_group(*, ctx: KeyContext, actor: User, case: Case, expected_version: int) -> Case:
+    """Take a case out of its group (the group has split)."""
+    _check_case(actor, case)
+    if case.group_id is None:
+        raise ValidationError({"group": "This case is not in a group."})
+    group_id = case.group_id
+    record_update(
+        ctx=ctx,
+        record=case,
+        expected_version=expected_version,
+        fields={"group": None, "updated_at": timezone.now()},
+    )
+    audit_record(
+        actor=actor, action="case.leave_group", target=case, detail={"group": str(group_id)}
+    )
+    return case
+
+
+@transaction.atomic
+def case_update(
+    *,
+    ctx: KeyContext,
+    actor: User,
+    case: Case,
+    expected_version: int,
+    urgency: int | None = None,
+    next_contact_due: dt.datetime | None | str = "",
+    owner: User | None | str = "",
+    own_words: str | None = None,
+    summary: str | None = None,
+) -> Case:
+    """Change a case's handling (urgency, owner, next contact) or its sensitive text.
+
+    Arguments left at their defaults are not changed; ``None`` clears ``owner``/``next_contact_due``.
+    """
+    _check_case(actor, case)
+    fields: dict[str, Any] = {"updated_at": timezone.now()}
+    changed: list[str] = []
+    if urgency is not None:
+        fields["urgency"] = int(
+            clean_choice(_as_int(urgency, "urgency"), field="urgency", choices=Urgency.values)
+        )
+        changed.append("urgency")
+    if next_contact_due != "":
+        if next_contact_due is not None and not isinstance(next_contact_due, dt.datetime):
+            raise ValidationError({"next_contact_due": "Must be a date and time."})
+        if isinstance(next_contact_due, dt.datetime) and timezone.is_naive(next_contact_due):
+            next_contact_due = timezone.make_aware(next_contact_due)
+        fields["next_contact_due"] = next_contact_due
+        changed.append("next_contact_due")
+    if owner != "":
+        if owner is not None and not isinstance(owner, User):
+            raise ValidationError({"owner": "Unknown owner."})
+        if owner is not None and not access.has_role(
+            owner, {Role.CASEWORKER, Role.SUPERVISOR, Role.INTAKE}
+        ):
+            raise ValidationError(
+                {"owner": "Cases can only be owned by caseworkers, supervisors or intake officers."}
+            )
+        if actor.role != Role.SUPERVISOR and owner is not None and owner.pk != actor.pk:
+            raise PermissionDenied("Only supervisors assign cases to someone else.")
+        fields["owner"] = owner
+        fields["team"] = owner.team if owner is not None else case.team
+        changed.append("owner")
+    data = payload_read(ctx=ctx, record=case)
+    if own_words is not None:
+        data["own_words"] = clean_text(own_words, field="own_words", max_length=MAX_NOTE_CHARS)
+        changed.append("own_words")
+    if summary is not None:
+        data["summary"] = clean_text(summary, field="summary", max_length=MAX_NOTE_CHARS)
+        changed.append("summary")
+    record_update(ctx=ctx, record=case, expected_version=expected_version, data=data, fields=fields)
+    audit_record(actor=actor, action="case.update", target=case, detail={"fields": changed})
+    return case
+
+
+@transaction.atomic
+def person_update(
+    *,
+    ctx: KeyContext,
+    actor: User,
+    case: Case,
+    expected_version: int,
+    person: PersonInput,
+    family: list[dict[str, str]] | None = None,
+) -> Person:
+    """Replace the identifying details of the person a case is about."""
+    _check_case(actor, case)
+    record = case.person
+    data = person_payload(person)
+    if family is not None:
+        data["family"] = _clean_family(family)
+    else:
+        data["family"] = payload_read(ctx=ctx, record=record).get("family", [])
+    record_update(ctx=ctx, record=record, expected_version=expected_version, data=data)
+    audit_record(actor=actor, action="person.update", target=case, detail={})
+    return record
+
+
+def _clean_family(family: list[dict[str, str]]) -> list[dict[str, str]]:
+    if len(family) > 50:
+        raise ValidationError({"family": "At most 50 family links."})
+    cleaned = []
+    for i, link in enumerate(family):
+        cleaned.append(
+            {
+                "relation": clean_text(
+                    link.get("relation"),
+                    field=f"family[{i}].relation",
+                    max_length=60,
+                    required=True,
+                    multiline=False,
+                ),
+                "name": clean_text(
+                    link.get("name"),
+                    field=f"family[{i}].name",
+                    max_length=MAX_NAME_CHARS,
+                    multiline=False,
+                ),
+                "case_id": clean_text(
+                    link.get("case_id"),
+                    field=f"family[{i}].case_id",
+                    max_length=36,
+                    multiline=False,
+                ),
+            }
+        )
+    return cleaned
+
+
+@transaction.atomic
+def note_add(*, ctx: KeyContext, actor: User, case: Case, text: str) -> Note:
+    """Add a note to a case."""
+    _check_case(actor, case)
+    text = clean_text(text, field="text", max_length=MAX_NOTE_CHARS, required=True)
+    note = Note(case=case, data_key=case.data_key, author=actor, created_at=timezone.now())
+    payload_set(ctx=ctx, record=note, data={"text": text})
+    note.save(force_insert=True)
+    audit_record(actor=actor, action="case.note", target=case, detail={"note": str(note.pk)})
+    return note
+
+
+__all__ = [
+    "ConflictError",
+    "PersonInput",
+    "TransitionError",
+    "case_leave_group",
+    "case_update",
+    "group_advance",
+    "group_create",
+    "journey_advance",
+    "note_add",
+    "person_update",
+    "request_create",
+    "request_triage",
+]

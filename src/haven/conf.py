@@ -1,0 +1,75 @@
+"""Typed settings helpers that read the environment and fail loudly.
+
+Every secret may also come from ``<NAME>_FILE`` (a path whose contents are the value), so that
+deployments can use Docker/systemd secrets instead of environment variables.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _raw(name: str) -> str | None:
+    file_var = f"{name}_FILE"
+    if os.environ.get(file_var):
+        path = Path(os.environ[file_var])
+        try:
+            return path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ImproperlyConfigured(
+                f"{file_var} points at {path}, which cannot be read: {exc}"
+            ) from exc
+    return os.environ.get(name)
+
+
+def env_str(name: str, default: str | None = None) -> str:
+    """A string setting; without a default, a missing value is a configuration error."""
+    value = _raw(name)
+    if value is None or value == "":
+        if default is None:
+            raise ImproperlyConfigured(f"{name} (or {name}_FILE) must be set.")
+        return default
+    return value
+
+
+def env_optional(name: str) -> str | None:
+    value = _raw(name)
+    return value or None
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = _raw(name)
+    if value is None:
+        return default
+    lowered = value.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ImproperlyConfigured(f"{name} must be one of true/false/1/0/yes/no, not {value!r}.")
+
+
+def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
+    value = _raw(name)
+    if value is None or value.strip() == "":
+        return default
+    try:
+        number = int(value)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}.") from exc
+    if minimum is not None and number < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {number}.")
+    return number
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    value = _raw(name)
+    if value is None:
+        return default
+    return [item.strip() for item in value.split(",") if item.strip()]

@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+
+from haven import access
+from haven.accounts.models import Role, User
+from haven.audit.services import audit_record
+from haven.cases.journey import State
+from haven.crypto import KeyContext
+from haven.referrals.models import DISCLOSABLE_FIELDS, Partner, Referral, ReferralStatus
+from haven.vault.sealed import payload_read
+
+
+def partner_list(*, active_only: bool = False) -> QuerySet[Partner]:
+    qs = Partner.objects.all()
+    return qs.filter(active=True) if active_only else qs
+
+
+def referral_list(*, user: User) -> QuerySet[Referral]:
+    """Referrals a person may see: partner liaisons only those sent to their own agency."""
+    qs = Referral.objects.select_related("partner", "case", "data_key")
+    if user.role == Role.PARTNER_LIAISON:
+        if user.partner_id is None:
+            return qs.none()
+        return qs.filter(partner_id=user.partner_id).exclude(
+            status__in=[ReferralStatus.DRAFT, ReferralStatus.APPROVED]
+        )
+    if not access.has_role(user, access.CASE_READERS):
+        raise PermissionDenied("Your role cannot see referrals.")
+    if user.role in access.SEES_ALL_CASES:
+        return qs
+    return (
+        qs.filter(case__owner=user) | qs.filter(case__team_id=user.team_id)
+        if user.team_id
+        else qs.filter(case__owner=user)
+    )
+
+
+def referral_packet(*, ctx: KeyContext, user: User, referral: Referral) -> dict[str, Any]:
+    """What the partner receives: exactly the disclosed fields, nothing else. The read is audited."""
+    if user.role == Role.PARTNER_LIAISON:
+        if user.partner_id != referral.partner_id or referral.status in (
+            ReferralStatus.DRAFT,
+            ReferralStatus.APPROVED,
+        ):
+            raise PermissionDenied("This referral was not sent to your agency.")
+    elif not access.can_view_case(user, referral.case):
+        raise PermissionDenied("You do not have access to this case.")
+    case = referral.case
+    person = payload_read(ctx=ctx, record=case.person)
+    case_data = payload_read(ctx=ctx, record=case)
+    available = {
+        **{
+            k: person.get(k)
+            for k in (
+                "name_hangul",
+                "name_romanized",
+                "aliases",
+                "sex",
+                "birth",
+                "origin_region",
+                "occupation",
+                "family",
+            )
+        },
+        "current_country": case.country,
+        "exact_place": case_data.get("exact_place", ""),
+        "own_words": case_data.get("own_words", ""),
+    }
+    packet = {
+        name: available[name] for name in referral.disclosed_fields if name in DISCLOSABLE_FIELDS
+    }
+    audit_record(
+        actor=user, action="referral.packet", target=referral, detail={"fields": list(packet)}
+    )
+    return {
+        "referral": str(referral.pk),
+        "partner": referral.partner.name,
+        "purpose": referral.purpose,
+        "arrived": case.state in (State.ARRIVED, State.HANDED_OVER, State.CLOSED),
+        "fields": packet,
+        "cover_note": payload_read(ctx=ctx, record=referral).get("cover_note", ""),
+    }

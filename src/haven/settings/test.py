@@ -1,0 +1,25 @@
+"""Test settings: the same code paths, fast hashing, throwaway secrets generated per run."""
+
+import base64
+import os
+import secrets
+import tempfile
+
+os.environ.setdefault("HAVEN_SECRET_KEY", secrets.token_urlsafe(50))
+os.environ.setdefault("HAVEN_ORG_KEY", base64.b64encode(secrets.token_bytes(32)).decode())
+os.environ.setdefault("HAVEN_DATA_DIR", tempfile.mkdtemp(prefix="haven-test-"))
+
+from haven.settings.base import *  # noqa: E402,F403
+from haven.settings.base import DATABASES  # noqa: E402
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.MD5PasswordHasher"
+]  # speed only; never in production
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["TEST"] = {
+        "NAME": os.path.join(os.environ["HAVEN_DATA_DIR"], "test.sqlite3")
+    }

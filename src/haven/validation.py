@@ -1,0 +1,346 @@
+"""Input cleaning shared by services: lengths, control characters, dates, country codes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from collections.abc import Sequence
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+# ISO 3166-1 alpha-2, the only place detail a plain column may hold.
+COUNTRY_CODES = frozenset(
+    [
+        "AD",
+        "AE",
+        "AF",
+        "AG",
+        "AI",
+        "AL",
+        "AM",
+        "AO",
+        "AQ",
+        "AR",
+        "AS",
+        "AT",
+        "AU",
+        "AW",
+        "AX",
+        "AZ",
+        "BA",
+        "BB",
+        "BD",
+        "BE",
+        "BF",
+        "BG",
+        "BH",
+        "BI",
+        "BJ",
+        "BL",
+        "BM",
+        "BN",
+        "BO",
+        "BQ",
+        "BR",
+        "BS",
+        "BT",
+        "BV",
+        "BW",
+        "BY",
+        "BZ",
+        "CA",
+        "CC",
+        "CD",
+        "CF",
+        "CG",
+        "CH",
+        "CI",
+        "CK",
+        "CL",
+        "CM",
+        "CN",
+        "CO",
+        "CR",
+        "CU",
+        "CV",
+        "CW",
+        "CX",
+        "CY",
+        "CZ",
+        "DE",
+        "DJ",
+        "DK",
+        "DM",
+        "DO",
+        "DZ",
+        "EC",
+        "EE",
+        "EG",
+        "EH",
+        "ER",
+        "ES",
+        "ET",
+        "FI",
+        "FJ",
+        "FK",
+        "FM",
+        "FO",
+        "FR",
+        "GA",
+        "GB",
+        "GD",
+        "GE",
+        "GF",
+        "GG",
+        "GH",
+        "GI",
+        "GL",
+        "GM",
+        "GN",
+        "GP",
+        "GQ",
+        "GR",
+        "GS",
+        "GT",
+        "GU",
+        "GW",
+        "GY",
+        "HK",
+        "HM",
+        "HN",
+        "HR",
+        "HT",
+        "HU",
+        "ID",
+        "IE",
+        "IL",
+        "IM",
+        "IN",
+        "IO",
+        "IQ",
+        "IR",
+        "IS",
+        "IT",
+        "JE",
+        "JM",
+        "JO",
+        "JP",
+        "KE",
+        "KG",
+        "KH",
+        "KI",
+        "KM",
+        "KN",
+        "KP",
+        "KR",
+        "KW",
+        "KY",
+        "KZ",
+        "LA",
+        "LB",
+        "LC",
+        "LI",
+        "LK",
+        "LR",
+        "LS",
+        "LT",
+        "LU",
+        "LV",
+        "LY",
+        "MA",
+        "MC",
+        "MD",
+        "ME",
+        "MF",
+        "MG",
+        "MH",
+        "MK",
+        "ML",
+        "MM",
+        "MN",
+        "MO",
+        "MP",
+        "MQ",
+        "MR",
+        "MS",
+        "MT",
+        "MU",
+        "MV",
+        "MW",
+        "MX",
+        "MY",
+        "MZ",
+        "NA",
+        "NC",
+        "NE",
+        "NF",
+        "NG",
+        "NI",
+        "NL",
+        "NO",
+        "NP",
+        "NR",
+        "NU",
+        "NZ",
+        "OM",
+        "PA",
+        "PE",
+        "PF",
+        "PG",
+        "PH",
+        "PK",
+        "PL",
+        "PM",
+        "PN",
+        "PR",
+        "PS",
+        "PT",
+        "PW",
+        "PY",
+        "QA",
+        "RE",
+        "RO",
+        "RS",
+        "RU",
+        "RW",
+        "SA",
+        "SB",
+        "SC",
+        "SD",
+        "SE",
+        "SG",
+        "SH",
+        "SI",
+        "SJ",
+        "SK",
+        "SL",
+        "SM",
+        "SN",
+        "SO",
+        "SR",
+        "SS",
+        "ST",
+        "SV",
+        "SX",
+        "SY",
+        "SZ",
+        "TC",
+        "TD",
+        "TF",
+        "TG",
+        "TH",
+        "TJ",
+        "TK",
+        "TL",
+        "TM",
+        "TN",
+        "TO",
+        "TR",
+        "TT",
+        "TV",
+        "TW",
+        "TZ",
+        "UA",
+        "UG",
+        "UM",
+        "US",
+        "UY",
+        "UZ",
+        "VA",
+        "VC",
+        "VE",
+        "VG",
+        "VI",
+        "VN",
+        "VU",
+        "WF",
+        "WS",
+        "YE",
+        "YT",
+        "ZA",
+        "ZM",
+        "ZW",
+    ]
+)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+MAX_FUTURE_SKEW = dt.timedelta(minutes=5)
+
+
+def clean_text(
+    value: Any, *, field: str, max_length: int, required: bool = False, multiline: bool = True
+) -> str:
+    """Normalise to NFC, refuse control characters (NUL included) and overlong text."""
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise ValidationError({field: "Must be text."})
+    value = unicodedata.normalize("NFC", value).strip()
+    if not multiline:
+        value = " ".join(value.split())
+    if _CONTROL.search(value):
+        raise ValidationError(
+            {field: "Contains control characters (such as NUL) that cannot be stored."}
+        )
+    if len(value) > max_length:
+        raise ValidationError(
+            {field: f"Is {len(value):,} characters long; at most {max_length:,} are allowed."}
+        )
+    if required and not value:
+        raise ValidationError({field: "This field is required."})
+    return value
+
+
+def clean_text_list(values: Any, *, field: str, max_items: int, max_length: int) -> list[str]:
+    if values is None:
+        return []
+    if isinstance(values, str):
+        values = [part for part in re.split(r"[,\n;]", values)]
+    if not isinstance(values, list | tuple):
+        raise ValidationError({field: "Must be a list of text."})
+    cleaned = [clean_text(v, field=field, max_length=max_length, multiline=False) for v in values]
+    cleaned = [v for v in cleaned if v]
+    if len(cleaned) > max_items:
+        raise ValidationError({field: f"At most {max_items} entries are allowed."})
+    return cleaned
+
+
+def clean_country(value: Any, *, field: str = "country", required: bool = False) -> str:
+    code = clean_text(value, field=field, max_length=2, required=required, multiline=False).upper()
+    if code and code not in COUNTRY_CODES:
+        raise ValidationError(
+            {field: f"“{code}” is not an ISO 3166 country code (for example TH, CN, KR)."}
+        )
+    return code
+
+
+def clean_past_datetime(value: Any, *, field: str, default_now: bool = True) -> dt.datetime:
+    """A moment that has already happened (a few minutes of clock skew allowed)."""
+    now = timezone.now()
+    if value is None or value == "":
+        if default_now:
+            return now
+        raise ValidationError({field: "This field is required."})
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        value = dt.datetime.combine(value, dt.time(12, 0))
+    if not isinstance(value, dt.datetime):
+        raise ValidationError({field: "Must be a date and time."})
+    if timezone.is_naive(value):
+        value = timezone.make_aware(value)
+    if value > now + MAX_FUTURE_SKEW:
+        raise ValidationError({field: "Cannot be in the future."})
+    if value.year < 1900:
+        raise ValidationError({field: "Is implausibly far in the past."})
+    return value
+
+
+def clean_choice(
+    value: Any, *, field: str, choices: Sequence[object] | frozenset[str]
+) -> str:
+    if value not in choices:
+        raise ValidationError(
+            {field: f"“{value}” is not one of: {', '.join(sorted(map(str, choices)))}."}
+        )
+    return str(value)

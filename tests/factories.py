@@ -1,0 +1,99 @@
+"""Test data: factory_boy for plain records, service calls for anything with a sealed payload."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import factory
+
+from haven.accounts.models import Role, Team, User
+from haven.brokers.models import Broker
+from haven.brokers.services import broker_create
+from haven.cases.models import Case, Channel, Request
+from haven.cases.services import PersonInput, request_create
+from haven.crypto import KeyContext
+from haven.referrals.models import Partner
+
+PASSWORD = "correct horse battery staple"
+
+
+class TeamFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Team
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"Team {n}")
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    role = Role.CASEWORKER
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+    @factory.post_generation
+    def _save(obj: User, create: bool, extracted: Any, **kwargs: Any) -> None:  # noqa: N805
+        if create:
+            obj.save()
+
+
+class PartnerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Partner
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"Partner agency {n}")
+    country = "KR"
+
+
+class PersonInputFactory(factory.Factory):
+    class Meta:
+        model = PersonInput
+
+    name_hangul = factory.Iterator(["김선희", "리영호", "박정민", "최은정", "류경애"])
+    name_romanized = factory.Iterator(
+        ["Kim Sun-hui", "Ri Yong-ho", "Pak Jong-min", "Choe Un-jong", "Ryu Kyong-ae"]
+    )
+    sex = "female"
+    birth_value = "1990"
+    birth_precision = "year"
+    origin_region = "Sinuiju"
+    occupation = "restaurant_worker"
+
+
+def make_broker(*, ctx: KeyContext, actor: User, alias: str = "Mr Jang", **kwargs: Any) -> Broker:
+    return broker_create(ctx=ctx, actor=actor, alias=alias, **kwargs)
+
+
+def make_request(
+    *,
+    ctx: KeyContext,
+    actor: User,
+    people: int = 1,
+    channel: str = Channel.DIRECT_LINE,
+    broker: Broker | None = None,
+    account: str = "We are three workers and want to leave.",
+    owner: User | None = None,
+    **kwargs: Any,
+) -> Request:
+    if channel == Channel.BROKER and broker is None:
+        broker = make_broker(ctx=ctx, actor=actor)
+    return request_create(
+        ctx=ctx,
+        actor=actor,
+        channel=channel,
+        broker=broker,
+        account=account,
+        people=PersonInputFactory.build_batch(people),
+        owner=owner,
+        **kwargs,
+    )
+
+
+def make_case(*, ctx: KeyContext, actor: User, owner: User | None = None, **kwargs: Any) -> Case:
+    request = make_request(ctx=ctx, actor=actor, owner=owner, **kwargs)
+    return request.cases.get()
