@@ -9,7 +9,7 @@ from django.db.models import Count, Q, QuerySet
 from haven import access
 from haven.accounts.models import User
 from haven.audit.services import audit_record
-from haven.brokers.models import Broker
+from haven.brokers.models import Broker, BrokerStatus
 from haven.cases.journey import SAFE, State
 from haven.cases.models import Case, Request, RequestStatus
 from haven.crypto import KeyContext
@@ -43,7 +43,7 @@ def broker_details(*, ctx: KeyContext, broker: Broker) -> dict[str, Any]:
 
 def broker_record(*, broker: Broker) -> BrokerRecord:
     reqs = Request.objects.filter(broker=broker).aggregate(
-        n=Count("id"),
+        n=Count("id", distinct=True),
         people=Count("cases"),
         declined=Count("id", filter=Q(status=RequestStatus.DECLINED), distinct=True),
         duplicates=Count("id", filter=Q(status=RequestStatus.DUPLICATE), distinct=True),
@@ -77,3 +77,32 @@ def broker_get(
     details = broker_details(ctx=ctx, broker=broker)
     audit_record(actor=user, action="broker.view", target=broker)
     return broker, details, broker_record(broker=broker)
+
+
+@dataclass
+class BrokerRow:
+    """A broker with the few decrypted details a list or a picker shows."""
+
+    broker: Broker
+    alias: str
+    region: str
+
+
+def broker_rows(*, ctx: KeyContext, user: User, active_only: bool = False) -> list[BrokerRow]:
+    """Every broker ``user`` may see with alias and region decrypted; audited as one list read."""
+    qs = broker_list(user=user).order_by("created_at")
+    if active_only:
+        qs = qs.filter(status=BrokerStatus.ACTIVE)
+    rows = []
+    for broker in qs:
+        details = broker_details(ctx=ctx, broker=broker)
+        rows.append(
+            BrokerRow(
+                broker=broker, alias=details.get("alias", ""), region=details.get("region", "")
+            )
+        )
+    if rows:
+        audit_record(
+            actor=user, action="broker.list", detail={"brokers": [str(r.broker.pk) for r in rows]}
+        )
+    return rows

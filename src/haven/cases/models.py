@@ -153,10 +153,11 @@ class JourneyEvent(SealedRecord):
     country = models.CharField(max_length=2, blank=True)
     source = models.CharField(max_length=12, choices=Source.choices)
     confidence = models.CharField(max_length=12, choices=Confidence.choices)
+    case_version = models.PositiveIntegerField(help_text="The case's version this event produced.")
 
     class Meta:
-        ordering = ["occurred_at", "recorded_at"]
-        indexes = [models.Index(fields=["case", "occurred_at"])]
+        ordering = ["occurred_at", "case_version"]
+        constraints = [models.UniqueConstraint(fields=["case", "case_version"], name="one_event_per_case_version")]
 
 
 class Note(SealedRecord):

@@ -169,6 +169,7 @@ def _event_create(
         country=country,
         source=source,
         confidence=confidence,
+        case_version=case.version,
     )
     payload_set(ctx=ctx, record=event, data={"region": region, "place": place, "note": note})
     event.save(force_insert=True)

@@ -2,15 +2,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
+from django.http import Http404
 
 from haven import access
 from haven.accounts.models import Role, User
 from haven.audit.services import audit_record
 from haven.cases.journey import State
+from haven.cases.models import Case
 from haven.crypto import KeyContext
-from haven.referrals.models import DISCLOSABLE_FIELDS, Partner, Referral, ReferralStatus
+from haven.referrals.models import (
+    DISCLOSABLE_FIELDS,
+    Consent,
+    Partner,
+    Referral,
+    ReferralStatus,
+)
 from haven.vault.sealed import payload_read
 
 
@@ -84,3 +92,24 @@ def referral_packet(*, ctx: KeyContext, user: User, referral: Referral) -> dict[
         "fields": packet,
         "cover_note": payload_read(ctx=ctx, record=referral).get("cover_note", ""),
     }
+
+
+def case_referrals(*, user: User, case: Case) -> tuple[list[Referral], list[Consent]]:
+    """The referrals and consents of one case (plain columns only; nothing is decrypted)."""
+    if not access.can_view_case(user, case):
+        raise PermissionDenied("You do not have access to this case.")
+    referrals = list(referral_list(user=user).filter(case=case).order_by("-created_at"))
+    consents = list(
+        Consent.objects.filter(case=case).select_related("partner").order_by("-given_at")
+    )
+    return referrals, consents
+
+
+def referral_get(*, user: User, referral_id: Any) -> Referral:
+    """One referral ``user`` may see, or 404."""
+    try:
+        return (
+            referral_list(user=user).select_related("consent", "case__person").get(pk=referral_id)
+        )
+    except (Referral.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
+        raise Http404("No such referral.") from exc

@@ -1,0 +1,1 @@
+"""Views of the staff web interface: parse input, call services and selectors, render."""

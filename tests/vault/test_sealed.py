@@ -1,0 +1,69 @@
+"""The sensitive-data boundary: payloads open only on their own record, at their own version."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+
+import pytest
+from django.test import override_settings
+
+from haven.cases.models import Case, Person
+from haven.cases.services import case_update
+from haven.crypto import CryptoError, key_context_for
+from haven.vault.sealed import payload_read
+from tests.factories import make_case
+
+
+@pytest.mark.django_db
+def test_a_payload_copied_onto_another_record_does_not_open(ctx, alice):
+    one = make_case(ctx=ctx, actor=alice)
+    two = make_case(ctx=ctx, actor=alice)
+    Person.objects.filter(pk=two.person_id).update(payload=one.person.payload, data_key=one.person.data_key)
+
+    moved = Person.objects.select_related("data_key").get(pk=two.person_id)
+    with pytest.raises(CryptoError):
+        payload_read(ctx=key_context_for(alice.pk), record=moved)
+
+
+@pytest.mark.django_db
+def test_restoring_an_older_payload_is_detected(ctx, alice):
+    case = make_case(ctx=ctx, actor=alice)
+    old_payload = bytes(case.payload)
+    case_update(ctx=ctx, actor=alice, case=case, expected_version=case.version, summary="newer")
+    Case.objects.filter(pk=case.pk).update(payload=old_payload)
+
+    rolled_back = Case.objects.select_related("data_key").get(pk=case.pk)
+    with pytest.raises(CryptoError):
+        payload_read(ctx=key_context_for(alice.pk), record=rolled_back)
+
+
+@pytest.mark.django_db
+def test_a_flipped_bit_in_a_payload_is_refused(ctx, alice):
+    case = make_case(ctx=ctx, actor=alice)
+    tampered = bytearray(case.payload)
+    tampered[-1] ^= 1
+    Case.objects.filter(pk=case.pk).update(payload=bytes(tampered))
+
+    with pytest.raises(CryptoError):
+        payload_read(ctx=key_context_for(alice.pk), record=Case.objects.select_related("data_key").get(pk=case.pk))
+
+
+@pytest.mark.django_db
+def test_another_organisation_key_cannot_open_anything(ctx, alice):
+    case = make_case(ctx=ctx, actor=alice)
+    stranger_key = base64.b64encode(secrets.token_bytes(32)).decode()
+
+    with override_settings(HAVEN_ORG_KEY=stranger_key), pytest.raises(CryptoError):
+        payload_read(ctx=key_context_for(alice.pk), record=Case.objects.select_related("data_key").get(pk=case.pk))
+
+
+def test_the_unsealed_key_cache_is_bounded():
+    from haven import crypto
+
+    context = key_context_for(None)
+    for i in range(crypto._CACHE_LIMIT + 10):
+        context.new_sealed_data_key(f"key-{i}")
+    assert len(context._cache) == crypto._CACHE_LIMIT
+    context.forget()
+    assert len(context._cache) == 0
