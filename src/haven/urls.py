@@ -5,3 +5,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("haven.web.urls")),
 ]
+
+# A body over DATA_UPLOAD_MAX_MEMORY_SIZE gets a clear 413 page instead of a bare 400.
+handler400 = "haven.web.views.errors.bad_request"

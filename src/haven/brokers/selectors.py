@@ -3,8 +3,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q, QuerySet
+from django.http import Http404
 
 from haven import access
 from haven.accounts.models import User
@@ -73,7 +74,10 @@ def broker_get(
     *, ctx: KeyContext, user: User, broker_id: Any
 ) -> tuple[Broker, dict[str, Any], BrokerRecord]:
     """One broker with decrypted details and their record; the read is audited."""
-    broker = broker_list(user=user).get(pk=broker_id)
+    try:
+        broker = broker_list(user=user).get(pk=broker_id)
+    except (Broker.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
+        raise Http404("No such broker.") from exc
     details = broker_details(ctx=ctx, broker=broker)
     audit_record(actor=user, action="broker.view", target=broker)
     return broker, details, broker_record(broker=broker)
@@ -95,6 +99,23 @@ def broker_rows(*, ctx: KeyContext, user: User, active_only: bool = False) -> li
         qs = qs.filter(status=BrokerStatus.ACTIVE)
     rows = []
     for broker in qs:
+        details = broker_details(ctx=ctx, broker=broker)
+        rows.append(
+            BrokerRow(
+                broker=broker, alias=details.get("alias", ""), region=details.get("region", "")
+            )
+        )
+    if rows:
+        audit_record(
+            actor=user, action="broker.list", detail={"brokers": [str(r.broker.pk) for r in rows]}
+        )
+    return rows
+
+
+def broker_page_rows(*, ctx: KeyContext, user: User, brokers: list[Broker]) -> list[BrokerRow]:
+    """Alias and region decrypted for one page of brokers only; audited as one list read."""
+    rows = []
+    for broker in brokers:
         details = broker_details(ctx=ctx, broker=broker)
         rows.append(
             BrokerRow(

@@ -744,3 +744,49 @@ __all__ = [
     "request_create",
     "request_triage",
 ]
+
+
+@transaction.atomic
+def group_advance_at_versions(
+    *,
+    ctx: KeyContext,
+    actor: User,
+    group: Group,
+    versions: dict[str, int],
+    to_state: str,
+    occurred_at: dt.datetime | None = None,
+    country: str = "",
+    source: str = Source.STAFF,
+    confidence: str = Confidence.CONFIRMED,
+    region: str = "",
+    place: str = "",
+    note: str = "",
+) -> list[JourneyEvent]:
+    """Like :func:`group_advance`, but only if no chosen member changed since the caller read it.
+
+    ``versions`` maps each chosen case id to the version the caller saw. If any is stale,
+    :class:`ConflictError` is raised and no member moves.
+    """
+    _check_writer(actor)
+    wanted = {str(case_id): version for case_id, version in versions.items()}
+    locked = group.cases.select_for_update().filter(pk__in=list(wanted))
+    for case_id, current in locked.values_list("pk", "version"):
+        if current != wanted[str(case_id)]:
+            raise ConflictError(
+                f"Case {case_id} changed since you read it; no member was moved.",
+                current_version=current,
+            )
+    return group_advance(
+        ctx=ctx,
+        actor=actor,
+        group=group,
+        case_ids=list(wanted),
+        to_state=to_state,
+        occurred_at=occurred_at,
+        country=country,
+        source=source,
+        confidence=confidence,
+        region=region,
+        place=place,
+        note=note,
+    )

@@ -113,3 +113,46 @@ def referral_get(*, user: User, referral_id: Any) -> Referral:
         )
     except (Referral.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
         raise Http404("No such referral.") from exc
+
+
+def consent_queryset(*, user: User, case: Case) -> QuerySet[Consent]:
+    """The consents recorded for a case ``user`` may see, newest first; nothing decrypted."""
+    if not access.can_view_case(user, case):
+        raise Http404("No such case.")
+    return Consent.objects.filter(case=case).select_related("data_key").order_by("-given_at")
+
+
+def consent_rows(
+    *, ctx: KeyContext, user: User, consents: list[Consent] | QuerySet[Consent]
+) -> list[tuple[Consent, str]]:
+    """Consents with the person's words decrypted; audited as one read."""
+    rows = [(c, payload_read(ctx=ctx, record=c).get("words", "")) for c in consents]
+    if rows:
+        audit_record(
+            actor=user,
+            action="consent.list",
+            target=rows[0][0].case,
+            detail={"consents": [str(c.pk) for c, _ in rows]},
+        )
+    return rows
+
+
+def consent_get(*, user: User, consent_id: Any) -> Consent:
+    """One consent on a case ``user`` may see, or 404."""
+    try:
+        consent = Consent.objects.select_related("case", "data_key", "partner").get(pk=consent_id)
+    except (Consent.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
+        raise Http404("No such consent.") from exc
+    if not access.can_view_case(user, consent.case):
+        raise Http404("No such consent.")
+    return consent
+
+
+def referral_detail(*, ctx: KeyContext, user: User, referral: Referral) -> dict[str, Any]:
+    """A referral's cover note and, for staff, why it cannot be sent yet; the read is audited."""
+    from haven.referrals.services import consent_problem
+
+    cover_note = payload_read(ctx=ctx, record=referral).get("cover_note", "")
+    problem = None if user.role == Role.PARTNER_LIAISON else consent_problem(referral)
+    audit_record(actor=user, action="referral.view", target=referral)
+    return {"cover_note": cover_note, "consent_problem": problem}

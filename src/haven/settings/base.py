@@ -132,7 +132,9 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 CSRF_COOKIE_SAMESITE = "Strict"
 CSRF_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
-SECURE_REFERRER_POLICY = "no-referrer"
+# Not "no-referrer": browsers then send "Origin: null" on form posts and CSRF checks fail.
+# same-origin still sends nothing to other sites.
+SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 HAVEN_HTTPS = env_bool("HAVEN_HTTPS", False)
 SESSION_COOKIE_SECURE = HAVEN_HTTPS
@@ -164,6 +166,20 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # PATCH bodies are their own input serializers (``version`` is required), not partial models.
+    "COMPONENT_SPLIT_PATCH": False,
+    # One schema name per choice set (the sets are defined in haven.api.serializers).
+    "ENUM_NAME_OVERRIDES": {
+        "JourneyStateEnum": "haven.api.serializers.JOURNEY_STATES",
+        "UrgencyEnum": "haven.api.serializers.URGENCIES",
+        "RequestStatusEnum": "haven.api.serializers.REQUEST_STATUSES",
+        "TriageStatusEnum": "haven.api.serializers.TRIAGE_STATUSES",
+        "BrokerStatusEnum": "haven.api.serializers.BROKER_STATUSES",
+        "ReferralStatusEnum": "haven.api.serializers.REFERRAL_STATUSES",
+        "ReferralResponseEnum": "haven.api.serializers.REFERRAL_RESPONSES",
+        "BirthPrecisionEnum": "haven.api.serializers.BIRTH_PRECISION_CHOICES",
+        "DisclosableFieldEnum": "haven.api.serializers.FIELD_CHOICES",
+    },
 }
 
 # No request body, IP address or user agent is ever logged: only Django's own warnings.

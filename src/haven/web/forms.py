@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from haven.accounts.models import Role, User
 from haven.cases.journey import State
-from haven.cases.models import Channel, Confidence, RequestStatus, Source, Urgency
+from haven.cases.models import Case, Channel, Confidence, RequestStatus, Source, Urgency
 from haven.cases.services import MAX_PEOPLE_PER_REQUEST, PersonInput
 from haven.referrals.models import (
     DISCLOSABLE_FIELDS,
@@ -72,7 +72,9 @@ class OwnerField(forms.ModelChoiceField):
         return f"{obj.username} ({name})" if name else str(obj.username)
 
 
-def add_service_errors(form: forms.Form, exc: ValidationError, *, rename: dict[str, str] | None = None) -> None:
+def add_service_errors(
+    form: forms.Form, exc: ValidationError, *, rename: dict[str, str] | None = None
+) -> None:
     """Put a service's ValidationError next to the matching fields (the rest above the form)."""
     rename = rename or {}
     for key, messages in _error_items(exc):
@@ -160,9 +162,7 @@ class RequestForm(forms.Form):
     )
     account = forms.CharField(label=_("Account, as told"), widget=_text(6), strip=False)
     contact = forms.CharField(label=_("How to reach them"), required=False, widget=_text(2))
-    group_label = forms.CharField(
-        label=_("Group label (internal)"), required=False, max_length=200
-    )
+    group_label = forms.CharField(label=_("Group label (internal)"), required=False, max_length=200)
     owner = OwnerField(label=_("Owner"), queryset=User.objects.none(), required=False)
     people_count = forms.IntegerField(
         label=_("Number of people"),
@@ -219,11 +219,13 @@ class PersonEditForm(PersonForm, VersionForm):
 
 
 class CaseFilterForm(forms.Form):
-    state = forms.ChoiceField(label=_("State"), required=False, choices=[("", _("Any"))] + State.choices)
+    state = forms.ChoiceField(
+        label=_("State"), required=False, choices=[("", _("Any"))] + State.choices
+    )
     urgency = forms.TypedChoiceField(
         label=_("Urgency"),
         required=False,
-        choices=[("", _("Any"))] + Urgency.choices,
+        choices=[("", _("Any")), *((str(v), label) for v, label in Urgency.choices)],
         coerce=int,
         empty_value=None,
     )
@@ -267,10 +269,17 @@ class _EventFields(forms.Form):
 
 class TransitionForm(_EventFields, VersionForm):
     to_state = forms.ChoiceField(label=_("Move to"))
-    place = forms.CharField(
-        label=_("Exact place (encrypted)"), required=False, widget=_text(2)
-    )
-    field_order = ["to_state", "occurred_at", "country", "region", "place", "source", "confidence", "note"]
+    place = forms.CharField(label=_("Exact place (encrypted)"), required=False, widget=_text(2))
+    field_order = [
+        "to_state",
+        "occurred_at",
+        "country",
+        "region",
+        "place",
+        "source",
+        "confidence",
+        "note",
+    ]
 
     def __init__(self, *args: Any, allowed: Sequence[State] = (), **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -359,16 +368,20 @@ class ReferralForm(forms.Form):
         label=_("Consent given at"), required=False, widget=_dt_widget(), help_text=_("Empty: now.")
     )
 
-    def __init__(self, *args: Any, consents: Any = None, **kwargs: Any):
+    def __init__(self, *args: Any, case: Case | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.fields["partner"].queryset = Partner.objects.filter(active=True)  # type: ignore[attr-defined]
-        if consents is not None:
-            self.fields["existing_consent"].queryset = consents  # type: ignore[attr-defined]
+        if case is not None:
+            self.fields["existing_consent"].queryset = Consent.objects.filter(  # type: ignore[attr-defined]
+                case=case, revoked_at__isnull=True
+            ).select_related("partner")
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if not data.get("existing_consent") and not data.get("consent_method"):
-            self.add_error("consent_method", _("Say how consent was given, or pick a consent already given."))
+            self.add_error(
+                "consent_method", _("Say how consent was given, or pick a consent already given.")
+            )
         return data
 
 

@@ -1,0 +1,320 @@
+"""The case list and the case page: timeline, transition, notes, group moves, edits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from haven.cases import selectors, services
+from haven.cases.journey import TransitionError, allowed_targets
+from haven.errors import ConflictError
+from haven.referrals.selectors import case_referrals
+from haven.web import forms as f
+from haven.web.views.common import CONFLICT_MESSAGE, actor, ctx, paginate, query_without_page
+
+
+@login_required
+def case_list(request: HttpRequest) -> HttpResponse:
+    user = actor(request)
+    form = f.CaseFilterForm(request.GET or None)
+    filters: dict[str, Any] = {}
+    if form.is_valid():
+        data = form.cleaned_data
+        filters = {
+            "state": data["state"] or None,
+            "urgency": data["urgency"],
+            "country": data["country"] or None,
+            "owner_id": data["owner"].pk if data["owner"] else None,
+            "overdue": data["overdue"],
+            "active": {"yes": True, "no": False}.get(data["active"]),
+        }
+    page = paginate(request, selectors.case_list(user=user, **filters))
+    rows = selectors.case_rows(ctx=ctx(request), user=user, cases=list(page.object_list))
+    return render(
+        request,
+        "web/case_list.html",
+        {"form": form, "page": page, "rows": rows, "query": query_without_page(request)},
+    )
+
+
+def _with_version(form: forms.Form, version: int) -> QueryDict:
+    data = form.data.copy()  # type: ignore[attr-defined]
+    data["version"] = str(version)
+    return data
+
+
+def _case_page(
+    request: HttpRequest,
+    case_id: Any,
+    *,
+    transition: f.TransitionForm | None = None,
+    note: f.NoteForm | None = None,
+    group: f.GroupMoveForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    user = actor(request)
+    detail = selectors.case_detail(ctx=ctx(request), user=user, case_id=case_id)
+    case = detail.case
+    if transition is None:
+        transition = f.TransitionForm(
+            initial={"version": case.version, "country": case.country},
+            allowed=detail.allowed_moves,
+        )
+    members = [
+        (str(m.case.pk), f"{m.name} — {m.case.get_state_display()}") for m in detail.group_members
+    ]
+    if group is None and case.group_id is not None:
+        group = f.GroupMoveForm(
+            initial={"case_ids": [str(case.pk)], "country": case.country}, members=members
+        )
+    referrals, consents = case_referrals(user=user, case=case)
+    return render(
+        request,
+        "web/case_detail.html",
+        {
+            "detail": detail,
+            "case": case,
+            "transition": transition,
+            "note_form": note or f.NoteForm(),
+            "group_form": group,
+            "referrals": referrals,
+            "consents": consents,
+        },
+        status=status,
+    )
+
+
+@login_required
+def case_detail(request: HttpRequest, case_id: Any) -> HttpResponse:
+    return _case_page(request, case_id)
+
+
+@login_required
+@require_POST
+def case_move(request: HttpRequest, case_id: Any) -> HttpResponse:
+    user = actor(request)
+    case = selectors.case_get(user=user, case_id=case_id)
+    allowed = allowed_targets(case.state, returns_to=case.returns_to or None)
+    form = f.TransitionForm(request.POST, allowed=allowed)
+    if request.POST.get("version", "").isdigit() and int(request.POST["version"]) != case.version:
+        # Someone moved the case since this form was drawn: say so before anything else.
+        form = f.TransitionForm(_with_version(form, case.version), allowed=allowed)
+        form.is_valid()
+        form.add_error(None, CONFLICT_MESSAGE)
+        return _case_page(request, case_id, transition=form, status=409)
+    if form.is_valid():
+        try:
+            services.journey_advance(
+                ctx=ctx(request),
+                actor=user,
+                case=case,
+                to_state=form.cleaned_data["to_state"],
+                expected_version=form.cleaned_data["version"],
+                **form.event_kwargs(),
+            )
+        except ConflictError:
+            current = selectors.case_get(user=user, case_id=case_id)
+            form = f.TransitionForm(
+                _with_version(form, current.version),
+                allowed=allowed_targets(current.state, returns_to=current.returns_to or None),
+            )
+            form.is_valid()
+            form.add_error(None, CONFLICT_MESSAGE)
+            return _case_page(request, case_id, transition=form, status=409)
+        except TransitionError as exc:
+            form.add_error("to_state", str(exc))
+        except ValidationError as exc:
+            f.add_service_errors(form, exc)
+        else:
+            messages.success(request, _("The journey step was recorded."))
+            return redirect("web:case", case_id=case.pk)
+    return _case_page(request, case_id, transition=form, status=400)
+
+
+@login_required
+@require_POST
+def case_note(request: HttpRequest, case_id: Any) -> HttpResponse:
+    user = actor(request)
+    case = selectors.case_get(user=user, case_id=case_id)
+    form = f.NoteForm(request.POST)
+    if form.is_valid():
+        try:
+            services.note_add(
+                ctx=ctx(request), actor=user, case=case, text=form.cleaned_data["text"]
+            )
+        except ValidationError as exc:
+            f.add_service_errors(form, exc)
+        else:
+            messages.success(request, _("The note was added."))
+            return redirect("web:case", case_id=case.pk)
+    return _case_page(request, case_id, note=form, status=400)
+
+
+@login_required
+@require_POST
+def case_group_move(request: HttpRequest, case_id: Any) -> HttpResponse:
+    user = actor(request)
+    detail_case = selectors.case_get(user=user, case_id=case_id)
+    if detail_case.group is None:
+        messages.error(request, _("This case is not in a group."))
+        return redirect("web:case", case_id=detail_case.pk)
+    members = selectors.case_list(user=user, group_id=detail_case.group_id)
+    form = f.GroupMoveForm(request.POST, members=[(str(c.pk), str(c.pk)) for c in members])
+    if form.is_valid():
+        try:
+            services.group_advance(
+                ctx=ctx(request),
+                actor=user,
+                group=detail_case.group,
+                case_ids=form.cleaned_data["case_ids"],
+                to_state=form.cleaned_data["to_state"],
+                **form.event_kwargs(),
+            )
+        except TransitionError as exc:
+            form.add_error("to_state", str(exc))
+        except ConflictError:
+            form.add_error(None, CONFLICT_MESSAGE)
+        except ValidationError as exc:
+            f.add_service_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                _("%(n)d member(s) of the group were moved.")
+                % {"n": len(form.cleaned_data["case_ids"])},
+            )
+            return redirect("web:case", case_id=detail_case.pk)
+    return _case_page(request, case_id, group=_relabelled(request, case_id, form), status=400)
+
+
+def _relabelled(request: HttpRequest, case_id: Any, form: f.GroupMoveForm) -> f.GroupMoveForm:
+    """The bound group form again, with members labelled by name for the re-drawn page."""
+    detail = selectors.case_detail(ctx=ctx(request), user=actor(request), case_id=case_id)
+    labelled = f.GroupMoveForm(
+        form.data,
+        members=[
+            (str(m.case.pk), f"{m.name} — {m.case.get_state_display()}")
+            for m in detail.group_members
+        ],
+    )
+    labelled.is_valid()
+    for field, errors in form.errors.items():
+        for error in errors:
+            if error not in labelled.errors.get(field, []):
+                labelled.add_error(None if field == "__all__" else field, error)
+    return labelled
+
+
+@login_required
+def case_edit(request: HttpRequest, case_id: Any) -> HttpResponse:
+    user = actor(request)
+    detail = selectors.case_detail(ctx=ctx(request), user=user, case_id=case_id)
+    case = detail.case
+    status = 200
+    if request.method == "POST":
+        form = f.CaseEditForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.case_update(
+                    ctx=ctx(request),
+                    actor=user,
+                    case=case,
+                    expected_version=data["version"],
+                    urgency=data["urgency"],
+                    next_contact_due=data["next_contact_due"],
+                    owner=data["owner"] if data["owner"] != case.owner else "",
+                    own_words=data["own_words"],
+                    summary=data["summary"],
+                )
+            except ConflictError:
+                form = f.CaseEditForm(_with_version(form, _current_version(request, case_id)))
+                form.is_valid()
+                form.add_error(None, CONFLICT_MESSAGE)
+            except ValidationError as exc:
+                f.add_service_errors(form, exc)
+            else:
+                messages.success(request, _("The case was saved."))
+                return redirect("web:case", case_id=case.pk)
+        status = 400
+    else:
+        form = f.CaseEditForm(
+            initial={
+                "version": case.version,
+                "urgency": case.urgency,
+                "next_contact_due": case.next_contact_due,
+                "owner": case.owner,
+                "own_words": detail.data.get("own_words", ""),
+                "summary": detail.data.get("summary", ""),
+            }
+        )
+    return render(
+        request, "web/case_edit.html", {"detail": detail, "case": case, "form": form}, status=status
+    )
+
+
+def _current_version(request: HttpRequest, case_id: Any, *, person: bool = False) -> int:
+    current = selectors.case_get(user=actor(request), case_id=case_id)
+    return current.person.version if person else current.version
+
+
+@login_required
+def person_edit(request: HttpRequest, case_id: Any) -> HttpResponse:
+    user = actor(request)
+    detail = selectors.case_detail(ctx=ctx(request), user=user, case_id=case_id)
+    case = detail.case
+    status = 200
+    if request.method == "POST":
+        form = f.PersonEditForm(request.POST)
+        if form.is_valid():
+            try:
+                services.person_update(
+                    ctx=ctx(request),
+                    actor=user,
+                    case=case,
+                    expected_version=form.cleaned_data["version"],
+                    person=form.person_input(),
+                )
+            except ConflictError:
+                form = f.PersonEditForm(
+                    _with_version(form, _current_version(request, case_id, person=True))
+                )
+                form.is_valid()
+                form.add_error(None, CONFLICT_MESSAGE)
+            except ValidationError as exc:
+                for key, msgs in f.add_people_errors([form], exc):
+                    for message in msgs:
+                        form.add_error(key if key in form.fields else None, message)
+            else:
+                messages.success(request, _("The person's details were saved."))
+                return redirect("web:case", case_id=case.pk)
+        status = 400
+    else:
+        person = detail.person
+        birth = person.get("birth") or {}
+        form = f.PersonEditForm(
+            initial={
+                "version": case.person.version,
+                "name_hangul": person.get("name_hangul", ""),
+                "name_romanized": person.get("name_romanized", ""),
+                "aliases": ", ".join(person.get("aliases") or []),
+                "sex": person.get("sex", "unknown"),
+                "birth_value": birth.get("value", ""),
+                "birth_precision": birth.get("precision", "unknown"),
+                "origin_region": person.get("origin_region", ""),
+                "occupation": person.get("occupation", "unknown"),
+            }
+        )
+    return render(
+        request,
+        "web/person_edit.html",
+        {"detail": detail, "case": case, "form": form},
+        status=status,
+    )

@@ -1,0 +1,34 @@
+"""The dashboard: counts by state, urgent and overdue cases, new requests, requests per year."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from haven import access
+from haven.cases import selectors
+from haven.cases.journey import State
+from haven.web.views.common import actor, ctx
+
+
+@login_required
+def dashboard_view(request: HttpRequest) -> HttpResponse:
+    user = actor(request)
+    if not access.has_role(user, access.CASE_READERS):
+        return render(request, "web/home.html", {})
+    board = selectors.dashboard(user=user)
+    urgent = selectors.case_rows(ctx=ctx(request), user=user, cases=board.urgent)
+    overdue = selectors.case_rows(ctx=ctx(request), user=user, cases=board.overdue)
+    most = max((n for _, n in board.requests_by_year), default=0)
+    return render(
+        request,
+        "web/dashboard.html",
+        {
+            "board": board,
+            "states": [(State(s), n) for s, n in board.by_state.items()],
+            "urgent": urgent,
+            "overdue": overdue,
+            "per_year_max": most,
+        },
+    )

@@ -1,0 +1,197 @@
+"""The request inbox, a request's page with triage, and recording a new request."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from haven import access
+from haven.accounts.models import Role
+from haven.brokers.models import Broker
+from haven.brokers.selectors import broker_details, broker_list, broker_rows
+from haven.cases import selectors, services
+from haven.cases.models import Request
+from haven.errors import ConflictError
+from haven.web import forms as f
+from haven.web.views.common import CONFLICT_MESSAGE, actor, ctx, paginate, query_without_page
+
+
+@login_required
+def request_inbox(request: HttpRequest) -> HttpResponse:
+    user = actor(request)
+    form = f.RequestFilterForm(request.GET or None)
+    status = form.cleaned_data["status"] if form.is_valid() else None
+    page = paginate(request, selectors.request_list(user=user, status=status or None))
+    return render(
+        request,
+        "web/request_list.html",
+        {"form": form, "page": page, "query": query_without_page(request)},
+    )
+
+
+def _request_page(
+    request: HttpRequest, request_id: Any, *, triage: f.TriageForm | None = None, status: int = 200
+) -> HttpResponse:
+    user = actor(request)
+    record, data, rows = selectors.request_detail(
+        ctx=ctx(request), user=user, request_id=request_id
+    )
+    can_triage = access.has_role(user, {Role.INTAKE, Role.SUPERVISOR})
+    if triage is None and can_triage:
+        triage = f.TriageForm(initial={"version": record.version, "urgency": record.urgency})
+    broker_alias = ""
+    if record.broker is not None:
+        broker_alias = broker_details(ctx=ctx(request), broker=record.broker).get("alias", "")
+    return render(
+        request,
+        "web/request_detail.html",
+        {
+            "record": record,
+            "data": data,
+            "rows": rows,
+            "triage": triage if can_triage else None,
+            "broker_alias": broker_alias,
+        },
+        status=status,
+    )
+
+
+@login_required
+def request_detail(request: HttpRequest, request_id: Any) -> HttpResponse:
+    return _request_page(request, request_id)
+
+
+@login_required
+@require_POST
+def request_triage(request: HttpRequest, request_id: Any) -> HttpResponse:
+    user = actor(request)
+    record = selectors.request_get(user=user, request_id=request_id)
+    form = f.TriageForm(request.POST)
+    if form.is_valid():
+        duplicate_of = None
+        if form.cleaned_data["duplicate_of"]:
+            try:
+                duplicate_of = selectors.request_get(
+                    user=user, request_id=form.cleaned_data["duplicate_of"]
+                )
+            except Http404:
+                form.add_error("duplicate_of", _("No request with this ID."))
+        if form.is_valid():
+            try:
+                services.request_triage(
+                    ctx=ctx(request),
+                    actor=user,
+                    request=record,
+                    expected_version=form.cleaned_data["version"],
+                    status=form.cleaned_data["status"],
+                    urgency=form.cleaned_data["urgency"],
+                    duplicate_of=duplicate_of,
+                )
+            except ValidationError as exc:
+                f.add_service_errors(form, exc)
+            except ConflictError:
+                form.add_error(None, CONFLICT_MESSAGE)
+            else:
+                messages.success(request, _("The request was triaged."))
+                return redirect("web:request", request_id=record.pk)
+    return _request_page(request, request_id, triage=form, status=400)
+
+
+def _person_forms(request: HttpRequest, count: int, *, bind: bool) -> list[f.PersonForm]:
+    if bind:
+        return [f.PersonForm(request.POST, prefix=f"p{i}") for i in range(count)]
+    people = []
+    for i in range(count):
+        prefix = f"p{i}"
+        initial = {
+            name: request.POST.get(f"{prefix}-{name}")
+            for name in f.PersonForm.base_fields
+            if f"{prefix}-{name}" in request.POST
+        }
+        people.append(f.PersonForm(prefix=prefix, initial=initial))
+    return people
+
+
+def _people_count(request: HttpRequest) -> int:
+    try:
+        count = int(request.POST.get("people_count", "1"))
+    except ValueError:
+        return 1
+    return max(1, min(count, services.MAX_PEOPLE_PER_REQUEST))
+
+
+@login_required
+def request_new(request: HttpRequest) -> HttpResponse:
+    user = actor(request)
+    if not access.has_role(user, access.REQUEST_HANDLERS):
+        raise PermissionDenied(_("Your role cannot record requests."))
+    brokers = [
+        (str(r.broker.pk), r.alias)
+        for r in broker_rows(ctx=ctx(request), user=user, active_only=True)
+    ]
+    status = 200
+    if request.method != "POST":
+        form = f.RequestForm(brokers=brokers)
+        people = _person_forms(request, 1, bind=False)
+    elif "resize" in request.POST:
+        # "Set number of people" without JavaScript: redraw with that many rows, input kept.
+        count = _people_count(request)
+        initial = {k: v for k, v in request.POST.items() if k in f.RequestForm.base_fields}
+        initial["people_count"] = str(count)
+        form = f.RequestForm(initial=initial, brokers=brokers)
+        people = _person_forms(request, count, bind=False)
+    else:
+        form = f.RequestForm(request.POST, brokers=brokers)
+        count = form.cleaned_data["people_count"] if form.is_valid() else _people_count(request)
+        people = _person_forms(request, count, bind=True)
+        people_ok = all([p.is_valid() for p in people])
+        if form.is_valid() and people_ok:
+            created = _create_request(request, form, people)
+            if created is not None:
+                messages.success(
+                    request,
+                    _("The request was recorded and %(n)d case(s) opened.") % {"n": len(people)},
+                )
+                return redirect("web:request", request_id=created.pk)
+        status = 400
+    return render(request, "web/request_new.html", {"form": form, "people": people}, status=status)
+
+
+def _create_request(
+    request: HttpRequest, form: f.RequestForm, people: list[f.PersonForm]
+) -> Request | None:
+    data = form.cleaned_data
+    broker = None
+    if data["broker"]:
+        try:
+            broker = broker_list(user=actor(request)).get(pk=data["broker"])
+        except (Broker.DoesNotExist, ValidationError, ValueError):
+            form.add_error("broker", _("Unknown broker."))
+            return None
+    try:
+        return services.request_create(
+            ctx=ctx(request),
+            actor=actor(request),
+            channel=data["channel"],
+            people=[p.person_input() for p in people],
+            account=data["account"],
+            urgency=data["urgency"],
+            broker=broker,
+            contact=data["contact"],
+            received_at=data["received_at"],
+            country=data["country"],
+            group_label=data["group_label"],
+            owner=data["owner"],
+        )
+    except ValidationError as exc:
+        for key, msgs in f.add_people_errors(people, exc):
+            for message in msgs:
+                form.add_error(key if key in form.fields else None, message)
+        return None
