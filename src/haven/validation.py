@@ -265,7 +265,8 @@ COUNTRY_CODES = frozenset(
         "ZW",
     ]
 )
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Control characters (NUL included) and lone surrogates, which no database or cipher can store.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 MAX_FUTURE_SKEW = dt.timedelta(minutes=5)
 
 
@@ -282,7 +283,9 @@ def clean_text(
         value = " ".join(value.split())
     if _CONTROL.search(value):
         raise ValidationError(
-            {field: "Contains control characters (such as NUL) that cannot be stored."}
+            {
+                field: "Contains control characters (such as NUL) or broken characters that cannot be stored."
+            }
         )
     if len(value) > max_length:
         raise ValidationError(
@@ -336,9 +339,7 @@ def clean_past_datetime(value: Any, *, field: str, default_now: bool = True) -> 
     return value
 
 
-def clean_choice(
-    value: Any, *, field: str, choices: Sequence[object] | frozenset[str]
-) -> str:
+def clean_choice(value: Any, *, field: str, choices: Sequence[object] | frozenset[str]) -> str:
     if value not in choices:
         raise ValidationError(
             {field: f"“{value}” is not one of: {', '.join(sorted(map(str, choices)))}."}

@@ -46,7 +46,9 @@ def test_an_unknown_state_is_a_clear_error():
 
 def test_lost_contact_can_return_to_where_it_left_and_nowhere_else_on_the_path():
     assert State.IN_TRANSIT in allowed_targets(State.LOST_CONTACT, returns_to=State.IN_TRANSIT)
-    assert State.AWAITING_FLIGHT not in allowed_targets(State.LOST_CONTACT, returns_to=State.IN_TRANSIT)
+    assert State.AWAITING_FLIGHT not in allowed_targets(
+        State.LOST_CONTACT, returns_to=State.IN_TRANSIT
+    )
 
 
 def test_every_non_terminal_state_can_still_end():
@@ -67,13 +69,25 @@ def test_every_non_terminal_state_can_still_end():
 @pytest.mark.django_db
 def test_a_refused_transition_changes_nothing(ctx, alice):
     case = make_case(ctx=ctx, actor=alice)
-    before = (case.state, case.version, case.payload, JourneyEvent.objects.filter(case=case).count())
+    before = (
+        case.state,
+        case.version,
+        case.payload,
+        JourneyEvent.objects.filter(case=case).count(),
+    )
 
     with pytest.raises(TransitionError):
-        journey_advance(ctx=ctx, actor=alice, case=case, to_state=State.ARRIVED, expected_version=case.version)
+        journey_advance(
+            ctx=ctx, actor=alice, case=case, to_state=State.ARRIVED, expected_version=case.version
+        )
 
     case.refresh_from_db()
-    assert (case.state, case.version, bytes(case.payload), JourneyEvent.objects.filter(case=case).count()) == (
+    assert (
+        case.state,
+        case.version,
+        bytes(case.payload),
+        JourneyEvent.objects.filter(case=case).count(),
+    ) == (
         before[0],
         before[1],
         bytes(before[2]),
@@ -82,9 +96,15 @@ def test_a_refused_transition_changes_nothing(ctx, alice):
 
 
 @pytest.mark.django_db
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(choices=st.lists(st.integers(min_value=0, max_value=len(State) - 1), min_size=1, max_size=25))
-def test_random_transition_sequences_never_reach_an_invalid_state_and_keep_a_full_history(ctx, alice, choices):
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    choices=st.lists(st.integers(min_value=0, max_value=len(State) - 1), min_size=1, max_size=25)
+)
+def test_random_transition_sequences_never_reach_an_invalid_state_and_keep_a_full_history(
+    ctx, alice, choices
+):
     """Random moves, allowed or not, through the real service: the history always explains the state."""
     case = make_case(ctx=ctx, actor=alice)
     states = list(State)
@@ -92,7 +112,9 @@ def test_random_transition_sequences_never_reach_an_invalid_state_and_keep_a_ful
         target = states[choice]
         allowed = target in allowed_targets(case.state, returns_to=case.returns_to or None)
         try:
-            journey_advance(ctx=ctx, actor=alice, case=case, to_state=target, expected_version=case.version)
+            journey_advance(
+                ctx=ctx, actor=alice, case=case, to_state=target, expected_version=case.version
+            )
         except TransitionError:
             assert not allowed
         else:
@@ -104,4 +126,6 @@ def test_random_transition_sequences_never_reach_an_invalid_state_and_keep_a_ful
         for before, after in zip(events, events[1:], strict=False):
             assert after.from_state == before.to_state
         assert events[-1].to_state == case.state
-        assert [e.case_version for e in events] == list(range(1, case.version + 1))  # nothing silent
+        assert [e.case_version for e in events] == list(
+            range(1, case.version + 1)
+        )  # nothing silent

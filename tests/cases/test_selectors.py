@@ -57,7 +57,14 @@ def test_reading_a_case_is_audited_without_sensitive_values(ctx, alice):
 @pytest.mark.django_db
 def test_case_detail_shows_the_timeline_in_order_and_allowed_moves(ctx, alice):
     case = make_case(ctx=ctx, actor=alice)
-    journey_advance(ctx=ctx, actor=alice, case=case, to_state=State.VERIFYING, expected_version=case.version, note="called")
+    journey_advance(
+        ctx=ctx,
+        actor=alice,
+        case=case,
+        to_state=State.VERIFYING,
+        expected_version=case.version,
+        note="called",
+    )
 
     detail = case_detail(ctx=ctx, user=alice, case_id=case.pk)
 
@@ -71,8 +78,20 @@ def test_overdue_cases_surface_on_the_dashboard(ctx, alice):
     now = timezone.now()
     late = make_case(ctx=ctx, actor=alice)
     on_time = make_case(ctx=ctx, actor=alice)
-    case_update(ctx=ctx, actor=alice, case=late, expected_version=late.version, next_contact_due=now - dt.timedelta(days=1))
-    case_update(ctx=ctx, actor=alice, case=on_time, expected_version=on_time.version, next_contact_due=now + dt.timedelta(days=1))
+    case_update(
+        ctx=ctx,
+        actor=alice,
+        case=late,
+        expected_version=late.version,
+        next_contact_due=now - dt.timedelta(days=1),
+    )
+    case_update(
+        ctx=ctx,
+        actor=alice,
+        case=on_time,
+        expected_version=on_time.version,
+        next_contact_due=now + dt.timedelta(days=1),
+    )
 
     board = dashboard(user=alice, now=now)
 
@@ -85,8 +104,16 @@ def test_overdue_cases_surface_on_the_dashboard(ctx, alice):
 @pytest.mark.django_db
 def test_closed_cases_are_never_overdue(ctx, alice):
     case = make_case(ctx=ctx, actor=alice)
-    case_update(ctx=ctx, actor=alice, case=case, expected_version=case.version, next_contact_due=timezone.now() - dt.timedelta(days=3))
-    journey_advance(ctx=ctx, actor=alice, case=case, to_state=State.DECLINED, expected_version=case.version)
+    case_update(
+        ctx=ctx,
+        actor=alice,
+        case=case,
+        expected_version=case.version,
+        next_contact_due=timezone.now() - dt.timedelta(days=3),
+    )
+    journey_advance(
+        ctx=ctx, actor=alice, case=case, to_state=State.DECLINED, expected_version=case.version
+    )
 
     assert dashboard(user=alice).overdue_count == 0
     assert not case_list(user=alice, overdue=True).exists()

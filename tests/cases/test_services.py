@@ -27,7 +27,9 @@ from tests.factories import make_broker, make_case, make_request
 
 
 def _counts() -> tuple[int, ...]:
-    return tuple(m.objects.count() for m in (Request, Case, Person, Group, JourneyEvent, Note, DataKey))
+    return tuple(
+        m.objects.count() for m in (Request, Case, Person, Group, JourneyEvent, Note, DataKey)
+    )
 
 
 @pytest.mark.django_db
@@ -64,7 +66,10 @@ def test_request_account_and_names_are_stored_only_encrypted(ctx, alice):
         ({"received_at": timezone.now() + dt.timedelta(days=2)}, "received_at"),
         ({"people": []}, "people"),
         ({"people": [PersonInput()] * 10_000}, "people"),
-        ({"people": [PersonInput(name_hangul="김", birth_value="2999", birth_precision="year")]}, "people[0].birth_value"),
+        (
+            {"people": [PersonInput(name_hangul="김", birth_value="2999", birth_precision="year")]},
+            "people[0].birth_value",
+        ),
         ({"people": [PersonInput(name_hangul="김", sex="robot")]}, "people[0].sex"),
         ({"people": [PersonInput()]}, "people[0].name"),
         ({"people": [PersonInput(name_hangul="김" * 201)]}, "people[0].name_hangul"),
@@ -89,7 +94,7 @@ def test_bad_request_input_gets_a_clear_error_and_stores_nothing(ctx, alice, cha
 
 @pytest.mark.django_db
 def test_hostile_text_is_stored_as_given(ctx, alice):
-    hostile = "<script>alert(1)</script>'; DROP TABLE cases_case; -- =HYPERLINK(\"http://x\")"
+    hostile = '<script>alert(1)</script>\'; DROP TABLE cases_case; -- =HYPERLINK("http://x")'
     request = make_request(ctx=ctx, actor=alice, account=hostile)
 
     assert payload_read(ctx=ctx, record=request)["account"] == hostile
@@ -101,7 +106,9 @@ def test_suspended_broker_cannot_bring_new_requests(ctx, alice):
     from haven.brokers.services import broker_set_status
 
     broker = make_broker(ctx=ctx, actor=alice)
-    broker_set_status(ctx=ctx, actor=alice, broker=broker, expected_version=broker.version, status="suspended")
+    broker_set_status(
+        ctx=ctx, actor=alice, broker=broker, expected_version=broker.version, status="suspended"
+    )
 
     with pytest.raises(ValidationError, match="suspended"):
         make_request(ctx=ctx, actor=alice, channel="broker", broker=broker)
@@ -122,7 +129,9 @@ def test_a_stale_version_is_refused_and_the_first_edit_survives(ctx, alice):
     case_update(ctx=ctx, actor=alice, case=case, expected_version=stale, summary="first editor")
 
     with pytest.raises(ConflictError):
-        case_update(ctx=ctx, actor=alice, case=other_copy, expected_version=stale, summary="second editor")
+        case_update(
+            ctx=ctx, actor=alice, case=other_copy, expected_version=stale, summary="second editor"
+        )
 
     fresh = Case.objects.select_related("data_key").get(pk=case.pk)
     assert payload_read(ctx=ctx, record=fresh)["summary"] == "first editor"
@@ -141,7 +150,13 @@ def test_concurrent_edits_from_one_version_let_exactly_one_through(alice):
         try:
             copy = Case.objects.select_related("data_key").get(pk=case.pk)
             barrier.wait()
-            case_update(ctx=key_context_for(alice.pk), actor=alice, case=copy, expected_version=start, summary=text)
+            case_update(
+                ctx=key_context_for(alice.pk),
+                actor=alice,
+                case=copy,
+                expected_version=start,
+                summary=text,
+            )
             outcomes.append("ok")
         except ConflictError:
             outcomes.append("conflict")
@@ -166,13 +181,21 @@ def test_concurrent_edits_from_one_version_let_exactly_one_through(alice):
 def test_group_move_is_all_or_none(ctx, alice):
     request = make_request(ctx=ctx, actor=alice, people=3)
     first, second, third = Case.objects.filter(request=request).order_by("id")
-    journey_advance(ctx=ctx, actor=alice, case=first, to_state=State.VERIFYING, expected_version=first.version)
+    journey_advance(
+        ctx=ctx, actor=alice, case=first, to_state=State.VERIFYING, expected_version=first.version
+    )
     group = Group.objects.get(pk=first.group_id)
     # first is at verifying, the others at received: "accepted" is allowed for first only.
     before = {c.pk: (c.state, c.version) for c in Case.objects.filter(group=group)}
 
     with pytest.raises(TransitionError, match="no member was moved"):
-        group_advance(ctx=ctx, actor=alice, group=group, case_ids=[first.pk, second.pk, third.pk], to_state=State.ACCEPTED)
+        group_advance(
+            ctx=ctx,
+            actor=alice,
+            group=group,
+            case_ids=[first.pk, second.pk, third.pk],
+            to_state=State.ACCEPTED,
+        )
 
     assert {c.pk: (c.state, c.version) for c in Case.objects.filter(group=group)} == before
 
@@ -183,7 +206,13 @@ def test_group_moves_chosen_members_together_and_leaves_the_rest(ctx, alice):
     cases = list(Case.objects.filter(request=request).order_by("id"))
     group = Group.objects.get(pk=cases[0].group_id)
 
-    events = group_advance(ctx=ctx, actor=alice, group=group, case_ids=[c.pk for c in cases[:2]], to_state=State.VERIFYING)
+    events = group_advance(
+        ctx=ctx,
+        actor=alice,
+        group=group,
+        case_ids=[c.pk for c in cases[:2]],
+        to_state=State.VERIFYING,
+    )
 
     assert len(events) == 2
     states = dict(Case.objects.filter(group=group).values_list("id", "state"))
@@ -197,18 +226,31 @@ def test_group_move_refuses_cases_from_outside_the_group(ctx, alice):
     group = Group.objects.get(request=request)
 
     with pytest.raises(ValidationError, match="member"):
-        group_advance(ctx=ctx, actor=alice, group=group, case_ids=[outsider.pk], to_state=State.VERIFYING)
+        group_advance(
+            ctx=ctx, actor=alice, group=group, case_ids=[outsider.pk], to_state=State.VERIFYING
+        )
     assert Case.objects.get(pk=outsider.pk).state == State.RECEIVED
 
 
 @pytest.mark.django_db
 def test_lost_contact_returns_to_where_it_left(ctx, alice):
     case = make_case(ctx=ctx, actor=alice)
-    for target in (State.VERIFYING, State.ACCEPTED, State.REFERRED, State.LEFT_WORKPLACE, State.IN_TRANSIT, State.LOST_CONTACT):
-        journey_advance(ctx=ctx, actor=alice, case=case, to_state=target, expected_version=case.version)
+    for target in (
+        State.VERIFYING,
+        State.ACCEPTED,
+        State.REFERRED,
+        State.LEFT_WORKPLACE,
+        State.IN_TRANSIT,
+        State.LOST_CONTACT,
+    ):
+        journey_advance(
+            ctx=ctx, actor=alice, case=case, to_state=target, expected_version=case.version
+        )
     assert case.returns_to == State.IN_TRANSIT
 
-    journey_advance(ctx=ctx, actor=alice, case=case, to_state=State.IN_TRANSIT, expected_version=case.version)
+    journey_advance(
+        ctx=ctx, actor=alice, case=case, to_state=State.IN_TRANSIT, expected_version=case.version
+    )
 
     case.refresh_from_db()
     assert case.state == State.IN_TRANSIT and case.returns_to == ""
@@ -218,14 +260,27 @@ def test_lost_contact_returns_to_where_it_left(ctx, alice):
 def test_event_keeps_coarse_country_plain_and_exact_place_encrypted(ctx, alice):
     case = make_case(ctx=ctx, actor=alice)
     event = journey_advance(
-        ctx=ctx, actor=alice, case=case, to_state=State.VERIFYING, expected_version=case.version,
-        country="th", region="Chiang Rai", place="Safe house behind the market", source="broker", confidence="likely",
+        ctx=ctx,
+        actor=alice,
+        case=case,
+        to_state=State.VERIFYING,
+        expected_version=case.version,
+        country="th",
+        region="Chiang Rai",
+        place="Safe house behind the market",
+        source="broker",
+        confidence="likely",
     )
 
     assert event.country == "TH"
     assert b"Chiang" not in bytes(event.payload) and b"Safe house" not in bytes(event.payload)
     assert payload_read(ctx=ctx, record=event)["place"] == "Safe house behind the market"
-    assert payload_read(ctx=ctx, record=Case.objects.select_related("data_key").get(pk=case.pk))["exact_place"] == "Safe house behind the market"
+    assert (
+        payload_read(ctx=ctx, record=Case.objects.select_related("data_key").get(pk=case.pk))[
+            "exact_place"
+        ]
+        == "Safe house behind the market"
+    )
 
 
 @pytest.mark.django_db
@@ -233,7 +288,11 @@ def test_events_cannot_be_dated_in_the_future(ctx, alice):
     case = make_case(ctx=ctx, actor=alice)
     with pytest.raises(ValidationError, match="future"):
         journey_advance(
-            ctx=ctx, actor=alice, case=case, to_state=State.VERIFYING, expected_version=case.version,
+            ctx=ctx,
+            actor=alice,
+            case=case,
+            to_state=State.VERIFYING,
+            expected_version=case.version,
             occurred_at=timezone.now() + dt.timedelta(hours=3),
         )
     assert Case.objects.get(pk=case.pk).state == State.RECEIVED
@@ -254,7 +313,13 @@ def test_caseworker_cannot_touch_another_teams_case(ctx, alice, bob, carol):
 def test_only_supervisors_assign_cases_to_someone_else(ctx, alice, bob, carol):
     case = make_case(ctx=ctx, actor=alice, owner=bob)
     with pytest.raises(PermissionDenied):
-        case_update(ctx=key_context_for(bob.pk), actor=bob, case=case, expected_version=case.version, owner=carol)
+        case_update(
+            ctx=key_context_for(bob.pk),
+            actor=bob,
+            case=case,
+            expected_version=case.version,
+            owner=carol,
+        )
 
     case_update(ctx=ctx, actor=alice, case=case, expected_version=case.version, owner=carol)
     case.refresh_from_db()
@@ -265,9 +330,17 @@ def test_only_supervisors_assign_cases_to_someone_else(ctx, alice, bob, carol):
 def test_declining_a_request_declines_the_cases_it_opened(ctx, alice):
     request = make_request(ctx=ctx, actor=alice, people=2)
 
-    request_triage(ctx=ctx, actor=alice, request=request, expected_version=request.version, status=RequestStatus.DECLINED)
+    request_triage(
+        ctx=ctx,
+        actor=alice,
+        request=request,
+        expected_version=request.version,
+        status=RequestStatus.DECLINED,
+    )
 
-    assert set(Case.objects.filter(request=request).values_list("state", flat=True)) == {State.DECLINED}
+    assert set(Case.objects.filter(request=request).values_list("state", flat=True)) == {
+        State.DECLINED
+    }
     assert Request.objects.get(pk=request.pk).status == RequestStatus.DECLINED
 
 
@@ -276,9 +349,28 @@ def test_a_duplicate_must_name_the_earlier_request(ctx, alice):
     first = make_request(ctx=ctx, actor=alice)
     second = make_request(ctx=ctx, actor=alice)
     with pytest.raises(ValidationError):
-        request_triage(ctx=ctx, actor=alice, request=second, expected_version=second.version, status=RequestStatus.DUPLICATE)
+        request_triage(
+            ctx=ctx,
+            actor=alice,
+            request=second,
+            expected_version=second.version,
+            status=RequestStatus.DUPLICATE,
+        )
 
     request_triage(
-        ctx=ctx, actor=alice, request=second, expected_version=second.version, status=RequestStatus.DUPLICATE, duplicate_of=first
+        ctx=ctx,
+        actor=alice,
+        request=second,
+        expected_version=second.version,
+        status=RequestStatus.DUPLICATE,
+        duplicate_of=first,
     )
     assert Case.objects.get(request=second).state == State.DUPLICATE
+
+
+@pytest.mark.django_db
+def test_lone_surrogates_are_refused_not_crashed_on(ctx, alice):
+    before = _counts()
+    with pytest.raises(ValidationError, match="broken characters"):
+        make_request(ctx=ctx, actor=alice, account="half a character \ud800")
+    assert _counts() == before

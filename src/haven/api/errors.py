@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import status
 from rest_framework.response import Response
@@ -15,6 +16,11 @@ from haven.errors import ConflictError
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, RequestDataTooBig):
+        return Response(
+            {"code": "too_large", "detail": "The request body is too large; nothing was stored."},
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
     if isinstance(exc, ConflictError):
         return Response(
             {"code": "conflict", "detail": str(exc), "current_version": exc.current_version},
@@ -22,7 +28,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         )
     if isinstance(exc, TransitionError):
         return Response(
-            {"code": "invalid_transition", "detail": str(exc), "from": exc.here, "to": exc.there},
+            {
+                "code": "invalid_transition",
+                "detail": str(exc),
+                "from_state": exc.here,
+                "to_state": exc.there,
+            },
             status=status.HTTP_409_CONFLICT,
         )
     if isinstance(exc, DjangoValidationError):

@@ -1,6 +1,91 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
+from haven.api.views import auth, brokers, cases, dashboard, docs, groups, partners, referrals
+from haven.api.views import requests as requests_views
+
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", docs.api_docs, name="api-docs"),
+    path("auth/token/", auth.TokenObtainApi.as_view(), name="api-token"),
+    path("dashboard/", dashboard.DashboardApi.as_view(), name="api-dashboard"),
+    # requests
+    path("requests/", requests_views.RequestListApi.as_view(), name="api-request-list"),
+    path(
+        "requests/<uuid:pk>/", requests_views.RequestDetailApi.as_view(), name="api-request-detail"
+    ),
+    path(
+        "requests/<uuid:pk>/triage/",
+        requests_views.RequestTriageApi.as_view(),
+        name="api-request-triage",
+    ),
+    # cases
+    path("cases/", cases.CaseListApi.as_view(), name="api-case-list"),
+    path("cases/<uuid:pk>/", cases.CaseDetailApi.as_view(), name="api-case-detail"),
+    path("cases/<uuid:pk>/person/", cases.CasePersonApi.as_view(), name="api-case-person"),
+    path(
+        "cases/<uuid:pk>/transition/",
+        cases.CaseTransitionApi.as_view(),
+        name="api-case-transition",
+    ),
+    path("cases/<uuid:pk>/notes/", cases.CaseNotesApi.as_view(), name="api-case-notes"),
+    path(
+        "cases/<uuid:pk>/allowed-transitions/",
+        cases.CaseAllowedTransitionsApi.as_view(),
+        name="api-case-allowed-transitions",
+    ),
+    path(
+        "cases/<uuid:pk>/consents/",
+        referrals.CaseConsentsApi.as_view(),
+        name="api-case-consents",
+    ),
+    # groups
+    path(
+        "groups/<uuid:pk>/transition/",
+        groups.GroupTransitionApi.as_view(),
+        name="api-group-transition",
+    ),
+    # brokers
+    path("brokers/", brokers.BrokerListApi.as_view(), name="api-broker-list"),
+    path("brokers/<uuid:pk>/", brokers.BrokerDetailApi.as_view(), name="api-broker-detail"),
+    path("brokers/<uuid:pk>/status/", brokers.BrokerStatusApi.as_view(), name="api-broker-status"),
+    # partners
+    path("partners/", partners.PartnerListApi.as_view(), name="api-partner-list"),
+    path("partners/<uuid:pk>/", partners.PartnerDetailApi.as_view(), name="api-partner-detail"),
+    # consents and referrals
+    path(
+        "consents/<uuid:pk>/revoke/",
+        referrals.ConsentRevokeApi.as_view(),
+        name="api-consent-revoke",
+    ),
+    path("referrals/", referrals.ReferralListApi.as_view(), name="api-referral-list"),
+    path("referrals/<uuid:pk>/", referrals.ReferralDetailApi.as_view(), name="api-referral-detail"),
+    path(
+        "referrals/<uuid:pk>/consent/",
+        referrals.ReferralConsentApi.as_view(),
+        name="api-referral-consent",
+    ),
+    path(
+        "referrals/<uuid:pk>/approve/",
+        referrals.ReferralApproveApi.as_view(),
+        name="api-referral-approve",
+    ),
+    path(
+        "referrals/<uuid:pk>/send/", referrals.ReferralSendApi.as_view(), name="api-referral-send"
+    ),
+    path(
+        "referrals/<uuid:pk>/respond/",
+        referrals.ReferralRespondApi.as_view(),
+        name="api-referral-respond",
+    ),
+    path(
+        "referrals/<uuid:pk>/withdraw/",
+        referrals.ReferralWithdrawApi.as_view(),
+        name="api-referral-withdraw",
+    ),
+    path(
+        "referrals/<uuid:pk>/packet/",
+        referrals.ReferralPacketApi.as_view(),
+        name="api-referral-packet",
+    ),
 ]

@@ -157,7 +157,11 @@ class JourneyEvent(SealedRecord):
 
     class Meta:
         ordering = ["occurred_at", "case_version"]
-        constraints = [models.UniqueConstraint(fields=["case", "case_version"], name="one_event_per_case_version")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "case_version"], name="one_event_per_case_version"
+            )
+        ]
 
 
 class Note(SealedRecord):

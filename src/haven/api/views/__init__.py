@@ -1,0 +1,1 @@
+"""API views, one module per resource. Each view validates input, calls services and selectors."""

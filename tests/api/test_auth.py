@@ -1,0 +1,92 @@
+"""Token and session authentication over the API."""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from haven.audit.models import AuditEntry
+from tests.factories import PASSWORD, make_case
+
+pytestmark = pytest.mark.django_db
+
+
+def _token(username: str, password: str = PASSWORD):
+    return APIClient().post(
+        "/api/auth/token/", {"username": username, "password": password}, format="json"
+    )
+
+
+def test_a_token_is_issued_for_the_right_password_and_works(bob, alice, ctx):
+    case = make_case(ctx=ctx, actor=alice, owner=bob)
+
+    response = _token("bob")
+
+    assert response.status_code == 200
+    token = response.json()["token"]
+    assert Token.objects.get(user=bob).key == token
+    assert AuditEntry.objects.filter(action="api.token", actor_id=bob.pk).exists()
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    assert client.get(f"/api/cases/{case.pk}/").status_code == 200
+    moved = client.post(
+        f"/api/cases/{case.pk}/transition/", {"to_state": "verifying", "version": 1}, format="json"
+    )
+    assert moved.status_code == 200
+
+
+def test_asking_again_returns_the_same_token(bob):
+    assert _token("bob").json()["token"] == _token("bob").json()["token"]
+
+
+@pytest.mark.parametrize(
+    ("username", "password"), [("bob", "wrong password"), ("nobody", PASSWORD)]
+)
+def test_wrong_credentials_are_401_and_say_nothing_more(bob, username, password):
+    response = _token(username, password)
+
+    assert response.status_code == 401
+    assert response.json() == {
+        "code": "authentication_failed",
+        "detail": "Wrong username or password.",
+    }
+    assert not Token.objects.exists()
+
+
+def test_missing_credentials_are_400(bob):
+    response = APIClient().post("/api/auth/token/", {"username": "bob"}, format="json")
+
+    assert response.status_code == 400
+    assert "password" in response.json()["errors"]
+
+
+def test_an_inactive_user_gets_no_token(bob):
+    bob.is_active = False
+    bob.save()
+
+    assert _token("bob").status_code == 401
+
+
+@pytest.mark.parametrize(
+    "header", ["Token 0123456789abcdef0123456789abcdef01234567", "Token", "Token a b", "Bearer x"]
+)
+def test_a_bad_token_is_401(bob, header):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=header)
+
+    response = client.get("/api/cases/")
+
+    assert response.status_code == 401, header
+    assert response["WWW-Authenticate"] == "Token"
+
+
+def test_session_authentication_needs_csrf_for_changes(bob, alice, ctx):
+    case = make_case(ctx=ctx, actor=alice, owner=bob)
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(bob)
+
+    assert client.get(f"/api/cases/{case.pk}/").status_code == 200
+    refused = client.patch(f"/api/cases/{case.pk}/", {"version": 1, "urgency": 4}, format="json")
+    assert refused.status_code == 403
+    assert "CSRF" in refused.json()["detail"]

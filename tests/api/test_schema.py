@@ -1,0 +1,114 @@
+"""The OpenAPI schema is complete, valid and warning-free; the docs page is self-contained."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.urls import URLPattern, URLResolver
+from drf_spectacular.drainage import GENERATOR_STATS
+from drf_spectacular.generators import SchemaGenerator
+from drf_spectacular.validation import validate_schema
+
+from haven.api import urls as api_urls
+
+pytestmark = pytest.mark.django_db
+
+NOT_IN_SCHEMA = {"schema/", "docs/"}
+
+
+@pytest.fixture(scope="module")
+def schema():
+    GENERATOR_STATS.reset()
+    generated = SchemaGenerator().get_schema(request=None, public=True)
+    warnings = dict(GENERATOR_STATS._warn_cache)
+    errors = dict(GENERATOR_STATS._error_cache)
+    return generated, warnings, errors
+
+
+def _api_paths() -> set[str]:
+    paths = set()
+    for pattern in api_urls.urlpatterns:
+        assert isinstance(pattern, URLPattern | URLResolver)
+        route = str(pattern.pattern)
+        if route in NOT_IN_SCHEMA:
+            continue
+        paths.add("/api/" + re.sub(r"<uuid:(\w+)>", r"{id}", route))
+    return paths
+
+
+def test_schema_generates_without_warnings_or_errors(schema):
+    _, warnings, errors = schema
+
+    assert warnings == {}
+    assert errors == {}
+
+
+def test_schema_is_valid_openapi(schema):
+    generated, _, _ = schema
+
+    validate_schema(generated)
+    assert generated["openapi"].startswith("3.")
+
+
+def test_every_api_route_is_in_the_schema(schema):
+    generated, _, _ = schema
+
+    assert _api_paths() <= set(generated["paths"]), _api_paths() - set(generated["paths"])
+
+
+def test_every_change_documents_its_errors_and_versioned_changes_document_409(schema):
+    generated, _, _ = schema
+    for path, item in generated["paths"].items():
+        for method in ("post", "put", "patch"):
+            op = item.get(method)
+            if op is None:
+                continue
+            codes = set(op["responses"])
+            assert {"400"} <= codes, (method, path)
+            if path == "/api/auth/token/":
+                continue
+            assert {"401", "403"} <= codes, (method, path)
+            body = op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+            component = generated["components"]["schemas"][body.rsplit("/", 1)[-1]]
+            if "version" in component.get("properties", {}):
+                assert {"404", "409"} <= codes, (method, path)
+                assert "version" in component["required"], (method, path)
+
+
+def test_state_choices_are_one_named_enum(schema):
+    generated, _, _ = schema
+    components = generated["components"]["schemas"]
+
+    assert "JourneyStateEnum" in components
+    assert "arrived" in components["JourneyStateEnum"]["enum"]
+    assert not [name for name in components if re.search(r"[0-9a-f]{3}Enum$", name)]
+
+
+def test_schema_endpoint_serves_the_schema(client_for, bob):
+    response = client_for(bob).get("/api/schema/", {"format": "json"})
+
+    assert response.status_code == 200
+    assert "/api/cases/{id}/transition/" in response.json()["paths"]
+
+
+def test_docs_page_lists_every_operation_without_external_assets_or_script(client, bob):
+    client.force_login(bob)
+
+    response = client.get("/api/docs/")
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    for path in _api_paths():
+        assert path in html, path
+    assert "CaseTransitionInputRequest" in html and "ConflictError" in html
+    assert "<script" not in html.lower()
+    assert not re.search(r"(src|href)=\"(https?:)?//", html)
+    assert " style=" not in html
+    assert "default-src 'self'" in response["Content-Security-Policy"]
+
+
+def test_docs_page_needs_a_login(client):
+    response = client.get("/api/docs/")
+
+    assert response.status_code == 302
