@@ -519,3 +519,17 @@ def test_hostile_text_is_stored_as_given_and_returned_verbatim(client_for, alice
     assert listed[0]["name"] == text
     # nothing was executed: the tables are all still there and hold exactly what was sent
     assert Case.objects.count() == 1 and Request.objects.count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("owner", ["9223372036854775808", "-1", "1e400", "0x10"])
+def test_an_out_of_range_owner_filter_is_a_clear_400(client_for, alice, owner):
+    response = client_for(alice).get("/api/cases/", {"owner": owner})
+
+    assert response.status_code == 400
+    assert "owner" in response.json()["errors"]
+
+
+@pytest.mark.django_db
+def test_the_schema_is_not_served_to_strangers(client):
+    assert client.get("/api/schema/").status_code in (401, 403)

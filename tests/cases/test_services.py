@@ -374,3 +374,15 @@ def test_lone_surrogates_are_refused_not_crashed_on(ctx, alice):
     with pytest.raises(ValidationError, match="broken characters"):
         make_request(ctx=ctx, actor=alice, account="half a character \ud800")
     assert _counts() == before
+
+
+@pytest.mark.django_db
+def test_a_caseworker_owns_the_cases_they_record_and_cannot_hand_them_to_others(bob, carol):
+    bctx = key_context_for(bob.pk)
+    request = make_request(ctx=bctx, actor=bob, people=2)
+    assert set(Case.objects.filter(request=request).values_list("owner", flat=True)) == {bob.pk}
+
+    before = _counts()
+    with pytest.raises(PermissionDenied):
+        make_request(ctx=bctx, actor=bob, owner=carol)
+    assert _counts() == before

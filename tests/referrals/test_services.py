@@ -25,18 +25,32 @@ FIELDS = ["name_hangul", "birth", "own_words"]
 def _accepted_case(ctx, actor, owner=None) -> Case:
     case = make_case(ctx=ctx, actor=actor, owner=owner)
     for target in (State.VERIFYING, State.ACCEPTED):
-        journey_advance(ctx=ctx, actor=actor, case=case, to_state=target, expected_version=case.version)
+        journey_advance(
+            ctx=ctx, actor=actor, case=case, to_state=target, expected_version=case.version
+        )
     return case
 
 
 def _approved(ctx, alice, partner, *, fields=FIELDS, consent_fields=FIELDS, purpose="resettlement"):
     case = _accepted_case(ctx, alice)
     consent = consent_record(
-        ctx=ctx, actor=alice, case=case, partner=partner, purpose=purpose, fields=consent_fields,
-        method="own_words", words="I chose to leave. I want to go to Seoul.",
+        ctx=ctx,
+        actor=alice,
+        case=case,
+        partner=partner,
+        purpose=purpose,
+        fields=consent_fields,
+        method="own_words",
+        words="I chose to leave. I want to go to Seoul.",
     )
     referral = referral_create(
-        ctx=ctx, actor=alice, case=case, partner=partner, purpose="resettlement", disclosed_fields=fields, consent=consent
+        ctx=ctx,
+        actor=alice,
+        case=case,
+        partner=partner,
+        purpose="resettlement",
+        disclosed_fields=fields,
+        consent=consent,
     )
     referral_approve(ctx=ctx, actor=alice, referral=referral, expected_version=referral.version)
     return case, consent, referral
@@ -55,7 +69,9 @@ def test_sending_a_covered_referral_moves_the_case_to_referred(ctx, alice, partn
 @pytest.mark.django_db
 def test_a_referral_without_consent_cannot_be_sent(ctx, alice, partner):
     case = _accepted_case(ctx, alice)
-    referral = referral_create(ctx=ctx, actor=alice, case=case, partner=partner, purpose="relief", disclosed_fields=["sex"])
+    referral = referral_create(
+        ctx=ctx, actor=alice, case=case, partner=partner, purpose="relief", disclosed_fields=["sex"]
+    )
     referral_approve(ctx=ctx, actor=alice, referral=referral, expected_version=referral.version)
 
     with pytest.raises(ValidationError, match="no consent"):
@@ -87,10 +103,23 @@ def test_consent_for_another_partner_does_not_count(ctx, alice, partner):
     other = PartnerFactory(name="Another agency")
     case = _accepted_case(ctx, alice)
     consent = consent_record(
-        ctx=ctx, actor=alice, case=case, partner=other, purpose="resettlement", fields=FIELDS, method="verbal", words="yes"
+        ctx=ctx,
+        actor=alice,
+        case=case,
+        partner=other,
+        purpose="resettlement",
+        fields=FIELDS,
+        method="verbal",
+        words="yes",
     )
     referral = referral_create(
-        ctx=ctx, actor=alice, case=case, partner=partner, purpose="resettlement", disclosed_fields=FIELDS, consent=consent
+        ctx=ctx,
+        actor=alice,
+        case=case,
+        partner=partner,
+        purpose="resettlement",
+        disclosed_fields=FIELDS,
+        consent=consent,
     )
     referral_approve(ctx=ctx, actor=alice, referral=referral, expected_version=referral.version)
 
@@ -102,10 +131,20 @@ def test_consent_for_another_partner_does_not_count(ctx, alice, partner):
 def test_only_supervisors_approve(ctx, alice, bob, partner):
     case = _accepted_case(ctx, alice, owner=bob)
     referral = referral_create(
-        ctx=key_context_for(bob.pk), actor=bob, case=case, partner=partner, purpose="relief", disclosed_fields=["sex"]
+        ctx=key_context_for(bob.pk),
+        actor=bob,
+        case=case,
+        partner=partner,
+        purpose="relief",
+        disclosed_fields=["sex"],
     )
     with pytest.raises(PermissionDenied):
-        referral_approve(ctx=key_context_for(bob.pk), actor=bob, referral=referral, expected_version=referral.version)
+        referral_approve(
+            ctx=key_context_for(bob.pk),
+            actor=bob,
+            referral=referral,
+            expected_version=referral.version,
+        )
 
 
 @pytest.mark.django_db
@@ -141,9 +180,27 @@ def test_partner_responds_in_order(ctx, alice, partner, frank):
     fctx = key_context_for(frank.pk)
 
     with pytest.raises(ValidationError, match="cannot become"):
-        referral_respond(ctx=fctx, actor=frank, referral=referral, expected_version=referral.version, status="accepted")
-    referral_respond(ctx=fctx, actor=frank, referral=referral, expected_version=referral.version, status="acknowledged")
-    referral_respond(ctx=fctx, actor=frank, referral=referral, expected_version=referral.version, status="accepted")
+        referral_respond(
+            ctx=fctx,
+            actor=frank,
+            referral=referral,
+            expected_version=referral.version,
+            status="accepted",
+        )
+    referral_respond(
+        ctx=fctx,
+        actor=frank,
+        referral=referral,
+        expected_version=referral.version,
+        status="acknowledged",
+    )
+    referral_respond(
+        ctx=fctx,
+        actor=frank,
+        referral=referral,
+        expected_version=referral.version,
+        status="accepted",
+    )
 
     assert Referral.objects.get(pk=referral.pk).status == ReferralStatus.ACCEPTED
 
@@ -152,5 +209,62 @@ def test_partner_responds_in_order(ctx, alice, partner, frank):
 def test_unknown_disclosed_fields_are_refused(ctx, alice, partner):
     case = _accepted_case(ctx, alice)
     with pytest.raises(ValidationError, match="Unknown fields"):
-        referral_create(ctx=ctx, actor=alice, case=case, partner=partner, purpose="relief", disclosed_fields=["password"])
+        referral_create(
+            ctx=ctx,
+            actor=alice,
+            case=case,
+            partner=partner,
+            purpose="relief",
+            disclosed_fields=["password"],
+        )
     assert Referral.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_referral_withdrawn_before_sending_never_reaches_the_partner(ctx, alice, partner, frank):
+    from haven.referrals.services import referral_withdraw
+
+    _, _, referral = _approved(ctx, alice, partner)
+    referral_withdraw(ctx=ctx, actor=alice, referral=referral, expected_version=referral.version)
+
+    assert list(referral_list(user=frank)) == []
+    with pytest.raises(PermissionDenied):
+        referral_packet(ctx=key_context_for(frank.pk), user=frank, referral=referral)
+
+
+@pytest.mark.django_db
+def test_the_partner_gets_what_was_sent_not_what_was_recorded_later(ctx, alice, partner, frank):
+    case, _, referral = _approved(
+        ctx, alice, partner, fields=["exact_place"], consent_fields=["exact_place"]
+    )
+    referral_send(ctx=ctx, actor=alice, referral=referral, expected_version=referral.version)
+    case.refresh_from_db()
+    journey_advance(
+        ctx=ctx,
+        actor=alice,
+        case=case,
+        to_state=State.LEFT_WORKPLACE,
+        expected_version=case.version,
+        place="Room 5, Hotel X",
+    )
+
+    packet = referral_packet(ctx=key_context_for(frank.pk), user=frank, referral=referral)
+
+    assert packet["fields"] == {"exact_place": ""}
+
+
+@pytest.mark.django_db
+def test_revoking_consent_after_sending_closes_the_packet_to_the_partner(
+    ctx, alice, partner, frank
+):
+    _, consent, referral = _approved(ctx, alice, partner)
+    referral_send(ctx=ctx, actor=alice, referral=referral, expected_version=referral.version)
+    consent_revoke(ctx=ctx, actor=alice, consent=consent, expected_version=consent.version)
+    referral.refresh_from_db()
+
+    with pytest.raises(PermissionDenied, match="revoked"):
+        referral_packet(
+            ctx=key_context_for(frank.pk),
+            user=frank,
+            referral=Referral.objects.select_related("consent").get(pk=referral.pk),
+        )

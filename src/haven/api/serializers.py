@@ -48,6 +48,9 @@ FIELD_CHOICES = [(f, f) for f in DISCLOSABLE_FIELDS]
 # Lone surrogates parse from JSON ("\ud800") but are not Unicode text and cannot be stored.
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 
+# User ids are 64-bit: a larger number must be a clear 400, not an overflow in the database.
+MAX_ID = 2**63 - 1
+
 
 class Text(serializers.CharField):
     """Text that must arrive as a JSON string, with no NUL and no lone surrogates.
@@ -173,7 +176,7 @@ class RequestCreateInputSerializer(StrictSerializer):
     received_at = serializers.DateTimeField(required=False, help_text="Not in the future.")
     broker = serializers.UUIDField(required=False, allow_null=True)
     group_label = Text(max_length=200, required=False)
-    owner = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    owner = serializers.IntegerField(max_value=MAX_ID, required=False, allow_null=True, min_value=1)
     people = PersonCreateInputSerializer(  # type: ignore[call-arg]
         many=True,
         allow_empty=False,
@@ -234,7 +237,7 @@ class CaseFilterSerializer(serializers.Serializer):
     state = serializers.ChoiceField(choices=State.choices, required=False)
     urgency = serializers.ChoiceField(choices=Urgency.choices, required=False)
     country = Text(max_length=2, required=False)
-    owner = serializers.IntegerField(min_value=1, required=False)
+    owner = serializers.IntegerField(max_value=MAX_ID, min_value=1, required=False)
     group = serializers.UUIDField(required=False)
     overdue = serializers.BooleanField(required=False, help_text="Next contact is overdue.")
     active = serializers.BooleanField(required=False, help_text="Not in a terminal state.")
@@ -247,7 +250,7 @@ class CaseListItemOutputSerializer(serializers.Serializer):
     state = serializers.ChoiceField(choices=State.choices)
     urgency = serializers.ChoiceField(choices=Urgency.choices)
     country = serializers.CharField()
-    owner = serializers.IntegerField(allow_null=True)
+    owner = serializers.IntegerField(max_value=MAX_ID, allow_null=True)
     team = serializers.IntegerField(allow_null=True)
     group = serializers.UUIDField(allow_null=True)
     request = serializers.UUIDField(allow_null=True)
@@ -321,7 +324,7 @@ class CaseUpdateInputSerializer(StrictSerializer):
     version = _version()
     urgency = serializers.ChoiceField(choices=Urgency.choices, required=False)
     next_contact_due = serializers.DateTimeField(required=False, allow_null=True)
-    owner = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    owner = serializers.IntegerField(max_value=MAX_ID, required=False, allow_null=True, min_value=1)
     own_words = Text(max_length=MAX_NOTE_CHARS, required=False)
     summary = Text(max_length=MAX_NOTE_CHARS, required=False)
 

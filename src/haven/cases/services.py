@@ -176,6 +176,21 @@ def _event_create(
     return event
 
 
+def _clean_owner(*, actor: User, owner: Any) -> User | None:
+    """Who may own cases; only supervisors and intake officers assign cases to someone else."""
+    if owner is None:
+        return None
+    if not isinstance(owner, User):
+        raise ValidationError({"owner": "Unknown owner."})
+    if not access.has_role(owner, {Role.CASEWORKER, Role.SUPERVISOR, Role.INTAKE}):
+        raise ValidationError(
+            {"owner": "Cases can only be owned by caseworkers, supervisors or intake officers."}
+        )
+    if actor.role not in (Role.SUPERVISOR, Role.INTAKE) and owner.pk != actor.pk:
+        raise PermissionDenied("Only supervisors and intake officers assign cases to someone else.")
+    return owner
+
+
 def _check_writer(actor: User) -> None:
     if not access.has_role(actor, access.CASE_WRITERS):
         raise PermissionDenied("Your role cannot change cases.")
@@ -237,12 +252,9 @@ def request_create(
         raise ValidationError(
             {"broker": "This broker is suspended; their requests cannot be recorded."}
         )
-    if owner is not None and not access.has_role(
-        owner, {Role.CASEWORKER, Role.SUPERVISOR, Role.INTAKE}
-    ):
-        raise ValidationError(
-            {"owner": "Cases can only be owned by caseworkers, supervisors or intake officers."}
-        )
+    owner = _clean_owner(actor=actor, owner=owner)
+    if owner is None and actor.role == Role.CASEWORKER:
+        owner = actor  # otherwise the caseworker could not see the cases they just recorded
 
     request = Request(
         data_key=data_key_create(ctx=ctx),
@@ -639,16 +651,7 @@ def case_update(
         fields["next_contact_due"] = next_contact_due
         changed.append("next_contact_due")
     if owner != "":
-        if owner is not None and not isinstance(owner, User):
-            raise ValidationError({"owner": "Unknown owner."})
-        if owner is not None and not access.has_role(
-            owner, {Role.CASEWORKER, Role.SUPERVISOR, Role.INTAKE}
-        ):
-            raise ValidationError(
-                {"owner": "Cases can only be owned by caseworkers, supervisors or intake officers."}
-            )
-        if actor.role != Role.SUPERVISOR and owner is not None and owner.pk != actor.pk:
-            raise PermissionDenied("Only supervisors assign cases to someone else.")
+        owner = _clean_owner(actor=actor, owner=owner)
         fields["owner"] = owner
         fields["team"] = owner.team if owner is not None else case.team
         changed.append("owner")

@@ -28,14 +28,13 @@ def partner_list(*, active_only: bool = False) -> QuerySet[Partner]:
 
 
 def referral_list(*, user: User) -> QuerySet[Referral]:
-    """Referrals a person may see: partner liaisons only those sent to their own agency."""
+    """Referrals a person may see: partner liaisons only those actually sent to their agency."""
     qs = Referral.objects.select_related("partner", "case", "data_key")
     if user.role == Role.PARTNER_LIAISON:
         if user.partner_id is None:
             return qs.none()
-        return qs.filter(partner_id=user.partner_id).exclude(
-            status__in=[ReferralStatus.DRAFT, ReferralStatus.APPROVED]
-        )
+        # sent_at, not status: a draft withdrawn before sending was never the partner's to see.
+        return qs.filter(partner_id=user.partner_id, sent_at__isnull=False)
     if not access.has_role(user, access.CASE_READERS):
         raise PermissionDenied("Your role cannot see referrals.")
     if user.role in access.SEES_ALL_CASES:
@@ -47,40 +46,55 @@ def referral_list(*, user: User) -> QuerySet[Referral]:
     )
 
 
-def referral_packet(*, ctx: KeyContext, user: User, referral: Referral) -> dict[str, Any]:
-    """What the partner receives: exactly the disclosed fields, nothing else. The read is audited."""
-    if user.role == Role.PARTNER_LIAISON:
-        if user.partner_id != referral.partner_id or referral.status in (
-            ReferralStatus.DRAFT,
-            ReferralStatus.APPROVED,
-        ):
-            raise PermissionDenied("This referral was not sent to your agency.")
-    elif not access.can_view_case(user, referral.case):
-        raise PermissionDenied("You do not have access to this case.")
+PERSON_FIELDS = (
+    "name_hangul",
+    "name_romanized",
+    "aliases",
+    "sex",
+    "birth",
+    "origin_region",
+    "occupation",
+    "family",
+)
+
+
+def referral_packet_fields(*, ctx: KeyContext, referral: Referral) -> dict[str, Any]:
+    """The disclosed fields as the case holds them now (the preview, and the snapshot on send)."""
     case = referral.case
     person = payload_read(ctx=ctx, record=case.person)
     case_data = payload_read(ctx=ctx, record=case)
     available = {
-        **{
-            k: person.get(k)
-            for k in (
-                "name_hangul",
-                "name_romanized",
-                "aliases",
-                "sex",
-                "birth",
-                "origin_region",
-                "occupation",
-                "family",
-            )
-        },
+        **{k: person.get(k) for k in PERSON_FIELDS},
         "current_country": case.country,
         "exact_place": case_data.get("exact_place", ""),
         "own_words": case_data.get("own_words", ""),
     }
-    packet = {
+    return {
         name: available[name] for name in referral.disclosed_fields if name in DISCLOSABLE_FIELDS
     }
+
+
+def referral_packet(*, ctx: KeyContext, user: User, referral: Referral) -> dict[str, Any]:
+    """What the partner receives: exactly the disclosed fields, nothing else. The read is audited.
+
+    Once sent, the packet is the snapshot sealed at sending: what the case records later never
+    reaches the partner. The partner cannot open it once the consent is revoked or the referral
+    withdrawn. Before sending, staff see a preview built from the case as it is now.
+    """
+    data = payload_read(ctx=ctx, record=referral)
+    if user.role == Role.PARTNER_LIAISON:
+        if user.partner_id != referral.partner_id or referral.sent_at is None:
+            raise PermissionDenied("This referral was not sent to your agency.")
+        if referral.status == ReferralStatus.WITHDRAWN or (
+            referral.consent is not None and referral.consent.revoked_at is not None
+        ):
+            raise PermissionDenied("This referral was withdrawn or its consent revoked.")
+    elif not access.can_view_case(user, referral.case):
+        raise PermissionDenied("You do not have access to this case.")
+    if referral.sent_at is not None and "packet" in data:
+        packet = data["packet"]
+    else:
+        packet = referral_packet_fields(ctx=ctx, referral=referral)
     audit_record(
         actor=user, action="referral.packet", target=referral, detail={"fields": list(packet)}
     )
@@ -88,9 +102,9 @@ def referral_packet(*, ctx: KeyContext, user: User, referral: Referral) -> dict[
         "referral": str(referral.pk),
         "partner": referral.partner.name,
         "purpose": referral.purpose,
-        "arrived": case.state in (State.ARRIVED, State.HANDED_OVER, State.CLOSED),
+        "arrived": referral.case.state in (State.ARRIVED, State.HANDED_OVER, State.CLOSED),
         "fields": packet,
-        "cover_note": payload_read(ctx=ctx, record=referral).get("cover_note", ""),
+        "cover_note": data.get("cover_note", ""),
     }
 
 

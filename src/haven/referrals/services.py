@@ -27,7 +27,7 @@ from haven.referrals.models import (
     ReferralStatus,
 )
 from haven.validation import clean_choice, clean_country, clean_past_datetime, clean_text
-from haven.vault.sealed import payload_set, record_update
+from haven.vault.sealed import payload_read, payload_set, record_update
 
 # Status machine of a referral: from -> allowed next statuses.
 REFERRAL_MOVES: dict[str, set[str]] = {
@@ -205,6 +205,7 @@ def _move(
     referral: Referral,
     expected_version: int,
     status: str,
+    data: dict[str, Any] | None = None,
     **fields: Any,
 ) -> Referral:
     if status not in REFERRAL_MOVES[referral.status]:
@@ -217,6 +218,7 @@ def _move(
         ctx=ctx,
         record=referral,
         expected_version=expected_version,
+        data=data,
         fields={"status": status, "updated_at": timezone.now(), **fields},
     )
     audit_record(actor=actor, action=f"referral.{status}", target=referral)
@@ -288,12 +290,18 @@ def referral_send(
     problem = consent_problem(referral)
     if problem:
         raise ReferralError({"consent": problem})
+    from haven.referrals.selectors import referral_packet_fields
+
+    # Seal what is sent, so later edits to the case never reach the partner through this referral.
+    data = payload_read(ctx=ctx, record=referral)
+    data["packet"] = referral_packet_fields(ctx=ctx, referral=referral)
     _move(
         ctx=ctx,
         actor=actor,
         referral=referral,
         expected_version=expected_version,
         status=ReferralStatus.SENT,
+        data=data,
         sent_at=timezone.now(),
     )
     case = Case.objects.select_related("data_key").get(pk=referral.case_id)

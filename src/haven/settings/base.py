@@ -165,6 +165,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Requests, cases, groups, brokers, the journey and referrals.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "COMPONENT_SPLIT_REQUEST": True,
     # PATCH bodies are their own input serializers (``version`` is required), not partial models.
     "COMPONENT_SPLIT_PATCH": False,
