@@ -29,7 +29,9 @@ def test_an_unreadable_secret_file_is_a_clear_error(monkeypatch, tmp_path):
         env_str("HAVEN_EXAMPLE")
 
 
-@pytest.mark.parametrize(("raw", "expected"), [("true", True), ("0", False), ("YES", True), ("off", False)])
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("true", True), ("0", False), ("YES", True), ("off", False)]
+)
 def test_booleans_accept_the_usual_spellings(monkeypatch, raw, expected):
     monkeypatch.setenv("HAVEN_FLAG", raw)
     assert env_bool("HAVEN_FLAG", not expected) is expected

@@ -18,11 +18,28 @@ def group_cases(ctx, alice, bob):
 
 
 def _group_move(client, cases, to_state, **extra):
-    return client.post(
-        f"/api/groups/{cases[0].group_id}/transition/",
-        {"case_ids": [str(c.pk) for c in cases], "to_state": to_state, **extra},
+    """Move ``cases`` at the versions they have now, unless the test passes its own versions."""
+    current = dict(Case.objects.filter(pk__in=[c.pk for c in cases]).values_list("pk", "version"))
+    body = {
+        "case_ids": [str(c.pk) for c in cases],
+        "to_state": to_state,
+        "versions": {str(pk): version for pk, version in current.items()},
+        **extra,
+    }
+    return client.post(f"/api/groups/{cases[0].group_id}/transition/", body, format="json")
+
+
+def test_versions_are_required(client_for, bob, group_cases):
+    before = snapshot()
+    response = client_for(bob).post(
+        f"/api/groups/{group_cases[0].group_id}/transition/",
+        {"case_ids": [str(c.pk) for c in group_cases], "to_state": "verifying"},
         format="json",
     )
+
+    assert response.status_code == 400
+    assert "versions" in response.json()["errors"]
+    assert snapshot() == before
 
 
 def test_group_members_move_together(client_for, bob, group_cases):

@@ -193,7 +193,7 @@ def test_group_move_is_all_or_none(ctx, alice):
             ctx=ctx,
             actor=alice,
             group=group,
-            case_ids=[first.pk, second.pk, third.pk],
+            case_versions={c.pk: c.version for c in [first, second, third]},
             to_state=State.ACCEPTED,
         )
 
@@ -210,7 +210,7 @@ def test_group_moves_chosen_members_together_and_leaves_the_rest(ctx, alice):
         ctx=ctx,
         actor=alice,
         group=group,
-        case_ids=[c.pk for c in cases[:2]],
+        case_versions={c.pk: c.version for c in cases[:2]},
         to_state=State.VERIFYING,
     )
 
@@ -227,7 +227,11 @@ def test_group_move_refuses_cases_from_outside_the_group(ctx, alice):
 
     with pytest.raises(ValidationError, match="member"):
         group_advance(
-            ctx=ctx, actor=alice, group=group, case_ids=[outsider.pk], to_state=State.VERIFYING
+            ctx=ctx,
+            actor=alice,
+            group=group,
+            case_versions={c.pk: c.version for c in [outsider]},
+            to_state=State.VERIFYING,
         )
     assert Case.objects.get(pk=outsider.pk).state == State.RECEIVED
 
@@ -386,3 +390,26 @@ def test_a_caseworker_owns_the_cases_they_record_and_cannot_hand_them_to_others(
     with pytest.raises(PermissionDenied):
         make_request(ctx=bctx, actor=bob, owner=carol)
     assert _counts() == before
+
+
+@pytest.mark.django_db
+def test_a_step_dated_before_the_previous_one_is_refused(ctx, alice):
+    case = make_case(ctx=ctx, actor=alice, received_at=timezone.now() - dt.timedelta(days=2))
+    journey_advance(
+        ctx=ctx,
+        actor=alice,
+        case=case,
+        to_state=State.VERIFYING,
+        expected_version=case.version,
+        occurred_at=timezone.now() - dt.timedelta(days=1),
+    )
+    with pytest.raises(ValidationError, match="before the case's last recorded step"):
+        journey_advance(
+            ctx=ctx,
+            actor=alice,
+            case=case,
+            to_state=State.ACCEPTED,
+            expected_version=case.version,
+            occurred_at=timezone.now() - dt.timedelta(days=3),
+        )
+    assert Case.objects.get(pk=case.pk).state == State.VERIFYING

@@ -19,7 +19,9 @@ from tests.factories import make_case
 def test_a_payload_copied_onto_another_record_does_not_open(ctx, alice):
     one = make_case(ctx=ctx, actor=alice)
     two = make_case(ctx=ctx, actor=alice)
-    Person.objects.filter(pk=two.person_id).update(payload=one.person.payload, data_key=one.person.data_key)
+    Person.objects.filter(pk=two.person_id).update(
+        payload=one.person.payload, data_key=one.person.data_key
+    )
 
     moved = Person.objects.select_related("data_key").get(pk=two.person_id)
     with pytest.raises(CryptoError):
@@ -46,7 +48,10 @@ def test_a_flipped_bit_in_a_payload_is_refused(ctx, alice):
     Case.objects.filter(pk=case.pk).update(payload=bytes(tampered))
 
     with pytest.raises(CryptoError):
-        payload_read(ctx=key_context_for(alice.pk), record=Case.objects.select_related("data_key").get(pk=case.pk))
+        payload_read(
+            ctx=key_context_for(alice.pk),
+            record=Case.objects.select_related("data_key").get(pk=case.pk),
+        )
 
 
 @pytest.mark.django_db
@@ -55,7 +60,10 @@ def test_another_organisation_key_cannot_open_anything(ctx, alice):
     stranger_key = base64.b64encode(secrets.token_bytes(32)).decode()
 
     with override_settings(HAVEN_ORG_KEY=stranger_key), pytest.raises(CryptoError):
-        payload_read(ctx=key_context_for(alice.pk), record=Case.objects.select_related("data_key").get(pk=case.pk))
+        payload_read(
+            ctx=key_context_for(alice.pk),
+            record=Case.objects.select_related("data_key").get(pk=case.pk),
+        )
 
 
 def test_the_unsealed_key_cache_is_bounded():

@@ -215,7 +215,7 @@ def test_group_move_moves_chosen_members_together(client, alice, ctx):
     response = client.post(
         reverse("web:case_group_move", args=[cases[0].pk]),
         {
-            "case_ids": [str(cases[0].pk), str(cases[1].pk)],
+            "case_ids": [f"{c.pk}:{c.version}" for c in cases[:2]],
             "to_state": "verifying",
             "occurred_at": "",
             "country": "CN",
@@ -235,10 +235,11 @@ def test_group_move_refused_for_one_member_moves_none(client, alice, ctx):
     first, second = list(request.cases.all())
     client.force_login(alice)
     client.post(reverse("web:case_move", args=[first.pk]), transition_form(first))
+    first.refresh_from_db()
     response = client.post(
         reverse("web:case_group_move", args=[first.pk]),
         {
-            "case_ids": [str(first.pk), str(second.pk)],
+            "case_ids": [f"{first.pk}:{first.version}", f"{second.pk}:{second.version}"],
             "to_state": "accepted",
             "country": "",
             "source": "staff",
@@ -247,6 +248,26 @@ def test_group_move_refused_for_one_member_moves_none(client, alice, ctx):
     )
     assert response.status_code == 400
     assert "no member was moved" in response.content.decode()
+    assert sorted(Case.objects.filter(request=request).values_list("state", flat=True)) == [
+        "received",
+        "verifying",
+    ]
+
+
+def test_a_stale_group_form_moves_nobody_and_says_why(client, alice, ctx):
+    request = make_request(ctx=ctx, actor=alice, people=2)
+    first, second = list(request.cases.all())
+    client.force_login(alice)
+    seen = [f"{first.pk}:{first.version}", f"{second.pk}:{second.version}"]
+    client.post(reverse("web:case_move", args=[first.pk]), transition_form(first))  # someone else
+
+    response = client.post(
+        reverse("web:case_group_move", args=[first.pk]),
+        {"case_ids": seen, "to_state": "withdrawn", "source": "staff", "confidence": "confirmed"},
+    )
+
+    assert response.status_code == 400
+    assert "changed" in response.content.decode()
     assert sorted(Case.objects.filter(request=request).values_list("state", flat=True)) == [
         "received",
         "verifying",

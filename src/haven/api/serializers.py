@@ -371,8 +371,8 @@ class GroupTransitionInputSerializer(EventFieldsSerializer):
     )
     versions = serializers.DictField(
         child=serializers.IntegerField(min_value=1),
-        required=False,
-        help_text="Case id → version as you read it; if any is stale, nobody moves (409).",
+        help_text="Case id → version as you read it, for every chosen case; if any is stale, "
+        "nobody moves (409).",
     )
 
 

@@ -32,10 +32,12 @@ class BrokerRecord:
     in_progress: int
 
 
-def broker_list(*, user: User) -> QuerySet[Broker]:
+def broker_list(*, user: User, with_counts: bool = False) -> QuerySet[Broker]:
+    """Brokers ``user`` may see; ``with_counts`` adds ``request_count`` (a join over requests)."""
     if not access.has_role(user, access.BROKER_READERS):
         raise PermissionDenied("Your role cannot see brokers.")
-    return Broker.objects.select_related("data_key").annotate(request_count=Count("requests"))
+    qs = Broker.objects.select_related("data_key")
+    return qs.annotate(request_count=Count("requests")) if with_counts else qs
 
 
 def broker_details(*, ctx: KeyContext, broker: Broker) -> dict[str, Any]:
@@ -92,9 +94,11 @@ class BrokerRow:
     region: str
 
 
-def broker_rows(*, ctx: KeyContext, user: User, active_only: bool = False) -> list[BrokerRow]:
+def broker_rows(
+    *, ctx: KeyContext, user: User, active_only: bool = False, with_counts: bool = False
+) -> list[BrokerRow]:
     """Every broker ``user`` may see with alias and region decrypted; audited as one list read."""
-    qs = broker_list(user=user).order_by("created_at")
+    qs = broker_list(user=user, with_counts=with_counts).order_by("created_at")
     if active_only:
         qs = qs.filter(status=BrokerStatus.ACTIVE)
     rows = []

@@ -197,7 +197,7 @@ def dashboard(*, user: User, now: dt.datetime | None = None, limit: int = 10) ->
     now = now or timezone.now()
     qs = case_queryset(user=user)
     counts = {
-        row["state"]: row["n"] for row in qs.order_by().values("state").annotate(n=Count("id"))
+        row["state"]: row["n"] for row in qs.order_by().values("state").annotate(n=Count("*"))
     }
     by_state = {state.value: counts.get(state.value, 0) for state in State}
     active_qs = qs.filter(ACTIVE_Q)

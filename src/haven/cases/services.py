@@ -415,6 +415,12 @@ def _transition(
     expected_version: int | None = None,
 ) -> JourneyEvent:
     target = check_transition(case.state, to_state, returns_to=case.returns_to or None)
+    if occurred_at < case.state_changed_at:
+        # Late news is fine, but a step dated before the one it follows would make the timeline
+        # contradict the chain of states.
+        raise ValidationError(
+            {"occurred_at": "Is before the case's last recorded step; check the date."}
+        )
     here = case.state
     returns_to = case.returns_to
     if target == State.LOST_CONTACT:
@@ -529,7 +535,7 @@ def group_advance(
     ctx: KeyContext,
     actor: User,
     group: Group,
-    case_ids: list[Any],
+    case_versions: dict[Any, int],
     to_state: str,
     occurred_at: dt.datetime | None = None,
     country: str = "",
@@ -539,14 +545,27 @@ def group_advance(
     place: str = "",
     note: str = "",
 ) -> list[JourneyEvent]:
-    """Move the chosen members of a group together: all of them, or none if any move is refused."""
+    """Move the chosen members of a group together: all of them, or none.
+
+    ``case_versions`` maps each chosen case to the version the caller saw. If any member has
+    changed since (:class:`ConflictError`) or cannot make the move (:class:`TransitionError`),
+    no member moves.
+    """
     _check_writer(actor)
-    if not case_ids:
+    if not case_versions:
         raise ValidationError({"case_ids": "Choose at least one member of the group."})
-    wanted = {str(case_id) for case_id in case_ids}
-    members = list(group.cases.select_related("data_key").select_for_update().filter(pk__in=wanted))
+    wanted = {str(case_id): version for case_id, version in case_versions.items()}
+    members = list(
+        group.cases.select_related("data_key").select_for_update().filter(pk__in=list(wanted))
+    )
     if len(members) != len(wanted):
         raise ValidationError({"case_ids": "Every chosen case must be a member of this group."})
+    for case in members:
+        if case.version != wanted[str(case.pk)]:
+            raise ConflictError(
+                "A member of the group changed since you opened it; no member was moved.",
+                current_version=case.version,
+            )
     cleaned = _clean_event_input(
         occurred_at=occurred_at,
         country=country,
@@ -747,49 +766,3 @@ __all__ = [
     "request_create",
     "request_triage",
 ]
-
-
-@transaction.atomic
-def group_advance_at_versions(
-    *,
-    ctx: KeyContext,
-    actor: User,
-    group: Group,
-    versions: dict[str, int],
-    to_state: str,
-    occurred_at: dt.datetime | None = None,
-    country: str = "",
-    source: str = Source.STAFF,
-    confidence: str = Confidence.CONFIRMED,
-    region: str = "",
-    place: str = "",
-    note: str = "",
-) -> list[JourneyEvent]:
-    """Like :func:`group_advance`, but only if no chosen member changed since the caller read it.
-
-    ``versions`` maps each chosen case id to the version the caller saw. If any is stale,
-    :class:`ConflictError` is raised and no member moves.
-    """
-    _check_writer(actor)
-    wanted = {str(case_id): version for case_id, version in versions.items()}
-    locked = group.cases.select_for_update().filter(pk__in=list(wanted))
-    for case_id, current in locked.values_list("pk", "version"):
-        if current != wanted[str(case_id)]:
-            raise ConflictError(
-                f"Case {case_id} changed since you read it; no member was moved.",
-                current_version=current,
-            )
-    return group_advance(
-        ctx=ctx,
-        actor=actor,
-        group=group,
-        case_ids=list(wanted),
-        to_state=to_state,
-        occurred_at=occurred_at,
-        country=country,
-        source=source,
-        confidence=confidence,
-        region=region,
-        place=place,
-        note=note,
-    )

@@ -300,6 +300,22 @@ class GroupMoveForm(_EventFields):
         super().__init__(*args, **kwargs)
         self.fields["case_ids"].choices = list(members)  # type: ignore[attr-defined]
 
+    def clean_case_ids(self) -> list[str]:
+        values: list[str] = self.cleaned_data["case_ids"]
+        if any(not value.partition(":")[2].isdigit() for value in values):
+            raise forms.ValidationError(_("Reload the page and choose the members again."))
+        return values
+
+    def case_versions(self) -> dict[str, int]:
+        """The chosen members with the version each had when the page was drawn."""
+        chosen = (value.partition(":") for value in self.cleaned_data["case_ids"])
+        return {case_id: int(version) for case_id, _sep, version in chosen}
+
+
+def member_choice(case: Any) -> str:
+    """A group member's checkbox value: its id and the version shown, so a stale page is caught."""
+    return f"{case.pk}:{case.version}"
+
 
 class NoteForm(forms.Form):
     text = forms.CharField(label=_("Note"), widget=_text(3), strip=False)

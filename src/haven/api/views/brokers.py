@@ -56,7 +56,7 @@ class BrokerListApi(HavenApi):
     )
     def get(self, request: Request) -> Response:
         user = actor(request)
-        qs = broker_list(user=user).order_by("created_at", "id")
+        qs = broker_list(user=user, with_counts=True).order_by("created_at", "id")
 
         def render(chunk: list[Broker]) -> list[dict[str, Any]]:
             return [

@@ -13,7 +13,7 @@ from haven.api import serializers as s
 from haven.api.views.base import HavenApi, actor, ctx, require_case_reader, validated, versioned
 from haven.cases.models import Case
 from haven.cases.selectors import case_list, group_get
-from haven.cases.services import group_advance, group_advance_at_versions
+from haven.cases.services import group_advance
 
 
 class GroupTransitionApi(HavenApi):
@@ -44,17 +44,12 @@ class GroupTransitionApi(HavenApi):
             raise serializers.ValidationError(
                 {"case_ids": ["Every chosen case must be a member of this group."]}
             )
-        versions = data.pop("versions", None)
-        if versions is not None:
-            if set(versions) != ids:
-                raise serializers.ValidationError(
-                    {"versions": ["Give exactly one version for each chosen case."]}
-                )
-            group_advance_at_versions(
-                ctx=ctx(request), actor=user, group=group, versions=versions, **data
+        versions = data.pop("versions")
+        if set(versions) != ids:
+            raise serializers.ValidationError(
+                {"versions": ["Give exactly one version for each chosen case."]}
             )
-        else:
-            group_advance(ctx=ctx(request), actor=user, group=group, case_ids=sorted(ids), **data)
+        group_advance(ctx=ctx(request), actor=user, group=group, case_versions=versions, **data)
         moved = Case.objects.filter(pk__in=ids).order_by("opened_at", "id")
         out = {
             "group": group.pk,

@@ -31,7 +31,7 @@ def _get(request: HttpRequest, broker_id: Any) -> tuple[Broker, dict[str, Any], 
 
 @login_required
 def broker_list(request: HttpRequest) -> HttpResponse:
-    rows = selectors.broker_rows(ctx=ctx(request), user=actor(request))
+    rows = selectors.broker_rows(ctx=ctx(request), user=actor(request), with_counts=True)
     return render(request, "web/broker_list.html", {"rows": rows})
 
 

@@ -69,11 +69,13 @@ def _case_page(
             allowed=detail.allowed_moves,
         )
     members = [
-        (str(m.case.pk), f"{m.name} — {m.case.get_state_display()}") for m in detail.group_members
+        (f.member_choice(m.case), f"{m.name} — {m.case.get_state_display()}")
+        for m in detail.group_members
     ]
     if group is None and case.group_id is not None:
         group = f.GroupMoveForm(
-            initial={"case_ids": [str(case.pk)], "country": case.country}, members=members
+            initial={"case_ids": [f.member_choice(case)], "country": case.country},
+            members=members,
         )
     referrals, consents = case_referrals(user=user, case=case)
     return render(
@@ -167,14 +169,19 @@ def case_group_move(request: HttpRequest, case_id: Any) -> HttpResponse:
         messages.error(request, _("This case is not in a group."))
         return redirect("web:case", case_id=detail_case.pk)
     members = selectors.case_list(user=user, group_id=detail_case.group_id)
-    form = f.GroupMoveForm(request.POST, members=[(str(c.pk), str(c.pk)) for c in members])
+    member_ids = {str(c.pk) for c in members}
+    # Any version of a real member is a valid choice here; a stale one is the service's ConflictError.
+    submitted = [
+        value for value in request.POST.getlist("case_ids") if value.split(":", 1)[0] in member_ids
+    ]
+    form = f.GroupMoveForm(request.POST, members=[(value, value) for value in submitted])
     if form.is_valid():
         try:
             services.group_advance(
                 ctx=ctx(request),
                 actor=user,
                 group=detail_case.group,
-                case_ids=form.cleaned_data["case_ids"],
+                case_versions=form.case_versions(),
                 to_state=form.cleaned_data["to_state"],
                 **form.event_kwargs(),
             )
@@ -197,10 +204,15 @@ def case_group_move(request: HttpRequest, case_id: Any) -> HttpResponse:
 def _relabelled(request: HttpRequest, case_id: Any, form: f.GroupMoveForm) -> f.GroupMoveForm:
     """The bound group form again, with members labelled by name for the re-drawn page."""
     detail = selectors.case_detail(ctx=ctx(request), user=actor(request), case_id=case_id)
+    current = {str(m.case.pk): f.member_choice(m.case) for m in detail.group_members}
+    data = form.data.copy()  # type: ignore[attr-defined]
+    # Keep the members the person chose, at the versions they have now.
+    chosen = {value.split(":", 1)[0] for value in data.getlist("case_ids")}
+    data.setlist("case_ids", [current[case_id] for case_id in chosen if case_id in current])
     labelled = f.GroupMoveForm(
-        form.data,
+        data,
         members=[
-            (str(m.case.pk), f"{m.name} — {m.case.get_state_display()}")
+            (current[str(m.case.pk)], f"{m.name} — {m.case.get_state_display()}")
             for m in detail.group_members
         ],
     )

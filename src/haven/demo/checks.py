@@ -1,0 +1,324 @@
+"""`haven check`: is this configuration safe to run? Clear findings, exit 1 when it is not.
+
+:func:`settings_free_findings` reads only the environment, so it works even when Django's settings
+cannot load (a missing key); :func:`runtime_findings` needs Django set up (database, migrations).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+OK, WARN, FAIL = "OK", "WARN", "FAIL"
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
+
+
+class _Writer(Protocol):
+    def write(self, text: str, /) -> object: ...
+
+
+@dataclass(frozen=True)
+class Finding:
+    level: str
+    topic: str
+    message: str
+
+
+def _read(env: Mapping[str, str], name: str) -> tuple[str | None, str, str | None]:
+    """(value, where it came from, error) for a setting that may also come from ``<name>_FILE``."""
+    file_var = f"{name}_FILE"
+    if env.get(file_var):
+        path = Path(env[file_var])
+        try:
+            return path.read_text(encoding="utf-8").strip(), f"{file_var}={path}", None
+        except OSError as exc:
+            return (
+                None,
+                file_var,
+                f"{file_var} points at {path}, which cannot be read ({exc.strerror}).",
+            )
+    value = env.get(name)
+    return (value or None), name, None
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool | None:
+    value = env.get(name)
+    if value is None:
+        return default
+    lowered = value.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    return None
+
+
+def is_production(env: Mapping[str, str]) -> bool:
+    return env.get("HAVEN_ENV", "").strip().lower() == "production"
+
+
+def _file_mode_findings(env: Mapping[str, str], name: str) -> list[Finding]:
+    path = env.get(f"{name}_FILE")
+    if not path:
+        return []
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return []
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        return [
+            Finding(
+                WARN,
+                name,
+                f"{path} can be read by other users of this machine; run `chmod 600 {path}`.",
+            )
+        ]
+    return []
+
+
+def _secret_key_findings(env: Mapping[str, str]) -> list[Finding]:
+    name = "HAVEN_SECRET_KEY"
+    value, source, error = _read(env, name)
+    if error:
+        return [Finding(FAIL, name, error)]
+    if not value:
+        return [
+            Finding(
+                FAIL,
+                name,
+                f"{name} is not set (nor {name}_FILE). Set it to a long random string, e.g. "
+                "the output of `python3 -c 'import secrets; print(secrets.token_urlsafe(50))'`.",
+            )
+        ]
+    if len(value) < 50 or len(set(value)) < 5 or value.startswith("django-insecure-"):
+        return [
+            Finding(
+                FAIL,
+                name,
+                f"{name} ({source}) is too weak: use at least 50 random characters "
+                f"(it has {len(value)}).",
+            )
+        ]
+    return [
+        Finding(OK, name, f"set from {source}, {len(value)} characters."),
+        *_file_mode_findings(env, name),
+    ]
+
+
+def _org_key_findings(env: Mapping[str, str]) -> list[Finding]:
+    from django.core.exceptions import ImproperlyConfigured
+
+    from haven.crypto import fingerprint, parse_org_key
+
+    name = "HAVEN_ORG_KEY"
+    value, source, error = _read(env, name)
+    if error:
+        return [Finding(FAIL, name, error)]
+    if not value:
+        return [
+            Finding(
+                FAIL,
+                name,
+                f"{name} is not set (nor {name}_FILE). It is the key every case is encrypted "
+                "under: 32 random bytes, base64-encoded (`haven demo` and `haven run` create a "
+                "local development one in ./.haven-data when nothing is configured).",
+            )
+        ]
+    try:
+        raw = parse_org_key(value)
+    except ImproperlyConfigured as exc:
+        return [Finding(FAIL, name, f"{exc} (read from {source})")]
+    return [
+        Finding(OK, name, f"set from {source}, a 32-byte key with fingerprint {fingerprint(raw)}."),
+        *_file_mode_findings(env, name),
+    ]
+
+
+def _data_dir_findings(env: Mapping[str, str]) -> list[Finding]:
+    data_dir = Path(env.get("HAVEN_DATA_DIR") or Path.cwd() / ".haven-data")
+    if not data_dir.exists():
+        parent = data_dir.parent
+        if parent.is_dir() and os.access(parent, os.W_OK):
+            return [
+                Finding(WARN, "data dir", f"{data_dir} does not exist yet; Haven will create it.")
+            ]
+        return [
+            Finding(FAIL, "data dir", f"{data_dir} does not exist and {parent} is not writable.")
+        ]
+    if not data_dir.is_dir():
+        return [Finding(FAIL, "data dir", f"{data_dir} is not a directory.")]
+    try:
+        with tempfile.NamedTemporaryFile(dir=data_dir, prefix=".haven-check-"):
+            pass
+    except OSError as exc:
+        return [Finding(FAIL, "data dir", f"{data_dir} is not writable ({exc.strerror}).")]
+    findings = [Finding(OK, "data dir", f"{data_dir} is writable.")]
+    if data_dir.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        findings.append(
+            Finding(
+                WARN,
+                "data dir",
+                f"{data_dir} is open to other users of this machine; run `chmod 700 {data_dir}`.",
+            )
+        )
+    return findings
+
+
+def _deployment_findings(env: Mapping[str, str]) -> list[Finding]:
+    production = is_production(env)
+    findings = []
+    debug = _bool(env, "HAVEN_DEBUG", False)
+    if debug is None:
+        findings.append(Finding(FAIL, "HAVEN_DEBUG", "must be true or false."))
+    elif debug and production:
+        findings.append(
+            Finding(
+                FAIL,
+                "HAVEN_DEBUG",
+                "DEBUG is on in production: error pages would show settings and data.",
+            )
+        )
+    elif debug:
+        findings.append(Finding(WARN, "HAVEN_DEBUG", "DEBUG is on; never in production."))
+    else:
+        findings.append(Finding(OK, "HAVEN_DEBUG", "DEBUG is off."))
+
+    https = _bool(env, "HAVEN_HTTPS", False)
+    if https is None:
+        findings.append(Finding(FAIL, "HAVEN_HTTPS", "must be true or false."))
+    elif not https and production:
+        findings.append(
+            Finding(
+                FAIL,
+                "HAVEN_HTTPS",
+                "HTTPS is off in production: session cookies would travel in clear. Serve Haven "
+                "behind TLS and set HAVEN_HTTPS=true.",
+            )
+        )
+    elif not https:
+        findings.append(
+            Finding(OK, "HAVEN_HTTPS", "off (fine on this machine; required in production).")
+        )
+    else:
+        findings.append(Finding(OK, "HAVEN_HTTPS", "on: secure cookies, HSTS, redirect to HTTPS."))
+
+    raw_hosts = env.get("HAVEN_ALLOWED_HOSTS")
+    hosts = (
+        [h.strip() for h in raw_hosts.split(",") if h.strip()]
+        if raw_hosts is not None
+        else ["127.0.0.1", "localhost"]
+    )
+    if not hosts:
+        findings.append(
+            Finding(FAIL, "HAVEN_ALLOWED_HOSTS", "is empty: every request would be refused.")
+        )
+    elif "*" in hosts:
+        findings.append(
+            Finding(
+                FAIL if production else WARN,
+                "HAVEN_ALLOWED_HOSTS",
+                "contains '*': any Host header is accepted (host-header attacks on links).",
+            )
+        )
+    elif production and set(hosts) <= LOCAL_HOSTS:
+        findings.append(
+            Finding(
+                WARN,
+                "HAVEN_ALLOWED_HOSTS",
+                f"only {', '.join(hosts)}: set it to the name staff use to reach Haven.",
+            )
+        )
+    else:
+        findings.append(Finding(OK, "HAVEN_ALLOWED_HOSTS", ", ".join(hosts)))
+    return findings
+
+
+def settings_free_findings(env: Mapping[str, str]) -> list[Finding]:
+    """Everything that can be checked from the environment alone."""
+    mode = "production" if is_production(env) else "development (HAVEN_ENV is not 'production')"
+    return [
+        Finding(OK, "HAVEN_ENV", mode),
+        *_secret_key_findings(env),
+        *_org_key_findings(env),
+        *_data_dir_findings(env),
+        *_deployment_findings(env),
+    ]
+
+
+def runtime_findings(env: Mapping[str, str]) -> list[Finding]:
+    """Database reachable and migrated, Django's own system checks. Needs Django set up."""
+    from django.core import checks
+    from django.db import DatabaseError, connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    findings: list[Finding] = []
+    vendor = connection.vendor
+    try:
+        connection.ensure_connection()
+    except DatabaseError as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return [Finding(FAIL, "database", f"{vendor} database cannot be reached: {first_line}")]
+    findings.append(Finding(OK, "database", f"{vendor} database reachable."))
+    if vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA journal_mode")
+            journal = str(cursor.fetchone()[0]).lower()
+        if journal != "wal":
+            findings.append(
+                Finding(WARN, "database", f"SQLite journal mode is {journal}, not WAL.")
+            )
+        if is_production(env):
+            findings.append(
+                Finding(
+                    WARN,
+                    "database",
+                    "SQLite in production serves one machine; use PostgreSQL (DATABASE_URL) to "
+                    "grow beyond it.",
+                )
+            )
+    try:
+        executor = MigrationExecutor(connection)
+        plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    except DatabaseError as exc:
+        findings.append(Finding(FAIL, "migrations", f"cannot read migration state: {exc}"))
+    else:
+        if plan:
+            findings.append(
+                Finding(
+                    FAIL,
+                    "migrations",
+                    f"{len(plan)} migration(s) not applied; run `haven migrate`.",
+                )
+            )
+        else:
+            findings.append(Finding(OK, "migrations", "the database is up to date."))
+    for message in checks.run_checks(include_deployment_checks=is_production(env)):
+        if message.is_silenced() or message.level < checks.WARNING:
+            continue
+        level = FAIL if message.level >= checks.ERROR else WARN
+        findings.append(Finding(level, f"django {message.id}", str(message.msg)))
+    return findings
+
+
+def print_findings(findings: list[Finding], out: _Writer) -> bool:
+    """Print the report; True when nothing is unsafe."""
+    width = max((len(f.topic) for f in findings), default=10)
+    for finding in findings:
+        out.write(f"{finding.level:<5} {finding.topic:<{width}}  {finding.message}\n")
+    failures = sum(1 for f in findings if f.level == FAIL)
+    warnings = sum(1 for f in findings if f.level == WARN)
+    if failures:
+        out.write(
+            f"\n{failures} problem(s) make this configuration unsafe or broken"
+            f"{f', {warnings} warning(s)' if warnings else ''}.\n"
+        )
+    else:
+        out.write(f"\nConfiguration OK{f' ({warnings} warning(s))' if warnings else ''}.\n")
+    return failures == 0

@@ -1,0 +1,134 @@
+"""`haven createuser USERNAME --role ROLE`: create a staff account from the command line."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from pathlib import Path
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
+
+from haven.accounts.models import Role, Team, User
+from haven.accounts.services import user_create
+from haven.audit.services import audit_record
+from haven.referrals.models import Partner
+from haven.validation import clean_text
+
+MAX_PASSWORD_FILE_BYTES = 4096
+
+
+def _messages(exc: ValidationError) -> str:
+    if hasattr(exc, "message_dict"):
+        return "; ".join(
+            f"{'' if field == '__all__' else field + ': '}{' '.join(messages)}"
+            for field, messages in exc.message_dict.items()
+        )
+    return " ".join(exc.messages)
+
+
+class Command(BaseCommand):
+    help = "Create a staff account. The password is asked twice, or read from --password-file."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("username")
+        parser.add_argument(
+            "--role", required=True, help=f"one of: {', '.join(Role.values)}", metavar="ROLE"
+        )
+        parser.add_argument("--team", help="team name; created if it does not exist yet")
+        parser.add_argument(
+            "--partner", help="for partner liaisons: the name of their (existing) partner agency"
+        )
+        parser.add_argument(
+            "--password-file",
+            type=Path,
+            help="read the password from this file (first line) instead of asking",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        username = self._username(options["username"])
+        role = options["role"]
+        if role not in Role.values:
+            raise CommandError(f"Unknown role {role!r}; choose one of: {', '.join(Role.values)}.")
+        team_name = None
+        if options["team"] is not None:
+            try:
+                team_name = clean_text(
+                    options["team"], field="team", max_length=80, required=True, multiline=False
+                )
+            except ValidationError as exc:
+                raise CommandError(f"Bad team name: {_messages(exc)}") from exc
+        partner = None
+        if options["partner"]:
+            partner = Partner.objects.filter(name__iexact=options["partner"].strip()).first()
+            if partner is None:
+                raise CommandError(f"No partner named {options['partner']!r}.")
+        elif role == Role.PARTNER_LIAISON:
+            raise CommandError("A partner liaison needs --partner NAME (their agency).")
+        if User.objects.filter(username__iexact=username).exists():
+            raise CommandError(f"The username {username!r} is taken; nothing was changed.")
+        password = self._password(options["password_file"])
+        try:
+            with transaction.atomic():
+                team = Team.objects.get_or_create(name=team_name)[0] if team_name else None
+                user = user_create(username=username, password=password, role=role, team=team)
+                if partner is not None:
+                    user.partner = partner
+                    user.save(update_fields=["partner"])
+                    audit_record(
+                        actor=None,
+                        action="user.partner",
+                        target=user,
+                        detail={"partner": str(partner.pk)},
+                    )
+        except ValidationError as exc:
+            raise CommandError(f"{_messages(exc)} Nothing was changed.") from exc
+        where = f" in team {team.name}" if team else ""
+        self.stdout.write(f"Created {user.username} ({Role(role).label}{where}).")
+
+    @staticmethod
+    def _username(raw: str) -> str:
+        username = raw.strip()
+        if not username or len(username) > 150:
+            raise CommandError("A username of 1 to 150 characters is required.")
+        try:
+            User.username_validator(username)
+        except ValidationError as exc:
+            raise CommandError(
+                f"{username!r} is not a valid username: use letters, digits and @ . + - _ only."
+            ) from exc
+        return username
+
+    def _password(self, path: Path | None) -> str:
+        if path is not None:
+            try:
+                with path.open("rb") as handle:
+                    raw = handle.read(MAX_PASSWORD_FILE_BYTES + 1)
+            except OSError as exc:
+                raise CommandError(
+                    f"Cannot read the password file {path}: {exc.strerror}."
+                ) from exc
+            if len(raw) > MAX_PASSWORD_FILE_BYTES:
+                raise CommandError(f"The password file {path} is too large.")
+            try:
+                lines = raw.decode("utf-8").splitlines()
+            except UnicodeDecodeError as exc:
+                raise CommandError(f"The password file {path} is not UTF-8 text.") from exc
+            password = lines[0] if lines else ""
+            if not password:
+                raise CommandError(f"The password file {path} is empty.")
+            return password
+        if not sys.stdin.isatty():
+            raise CommandError("No terminal to ask for a password on; use --password-file FILE.")
+        try:
+            first = getpass.getpass("Password: ")
+            second = getpass.getpass("Password (again): ")
+        except EOFError as exc:
+            raise CommandError("No password given; nothing was changed.") from exc
+        if first != second:
+            raise CommandError("The two passwords differ; nothing was changed.")
+        if not first:
+            raise CommandError("The password cannot be empty.")
+        return first

@@ -1,0 +1,43 @@
+"""Serve Haven with gunicorn from inside the `haven run` process."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+
+class HavenServer(BaseApplication):
+    """gunicorn with Haven's WSGI app, configured here rather than from a file or argv."""
+
+    def __init__(self, options: dict[str, Any]):
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        from haven.wsgi import application
+
+        return application
+
+
+def serve(*, host: str, port: int, workers: int) -> None:
+    """Run gunicorn in the foreground until Ctrl-C (SIGINT) or SIGTERM stops it gracefully."""
+    bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    HavenServer(
+        {
+            "bind": [bind],
+            "workers": workers,
+            "proc_name": "haven",
+            # No access log: who contacted Haven, when and from where is metadata we do not keep.
+            "accesslog": None,
+            "errorlog": "-",
+            "loglevel": "warning",
+            "timeout": 60,
+            "graceful_timeout": 10,
+            "forwarded_allow_ips": "127.0.0.1,::1",
+        }
+    ).run()
