@@ -74,9 +74,14 @@ def _key_aad(key_id: str) -> bytes:
     return b"haven:data-key:" + key_id.encode()
 
 
-def record_aad(label: str, record_id: object, version: int) -> bytes:
-    """Associated data binding a payload to one record at one version."""
-    return f"haven:{label}:{record_id}:{version}".encode()
+def record_aad(
+    label: str, record_id: object, version: int, bound: list[Any] | None = None
+) -> bytes:
+    """Associated data binding a payload to one record at one version (and to plain columns)."""
+    aad = f"haven:{label}:{record_id}:{version}"
+    if bound:
+        aad += ":" + json.dumps(bound, ensure_ascii=False, separators=(",", ":"))
+    return aad.encode()
 
 
 @dataclass

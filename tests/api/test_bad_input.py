@@ -533,3 +533,18 @@ def test_an_out_of_range_owner_filter_is_a_clear_400(client_for, alice, owner):
 @pytest.mark.django_db
 def test_the_schema_is_not_served_to_strangers(client):
     assert client.get("/api/schema/").status_code in (401, 403)
+
+
+@pytest.mark.django_db
+def test_a_tampered_record_is_refused_with_an_integrity_error(client_for, alice, ctx):
+    from haven.cases.models import Case
+    from tests.factories import make_case
+
+    case = make_case(ctx=ctx, actor=alice)
+    other = make_case(ctx=ctx, actor=alice)
+    Case.objects.filter(pk=case.pk).update(payload=other.payload, data_key=other.data_key)
+
+    response = client_for(alice).get(f"/api/cases/{case.pk}/")
+
+    assert response.status_code == 500
+    assert response.json()["code"] == "integrity_error"

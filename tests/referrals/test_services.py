@@ -268,3 +268,20 @@ def test_revoking_consent_after_sending_closes_the_packet_to_the_partner(
             user=frank,
             referral=Referral.objects.select_related("consent").get(pk=referral.pk),
         )
+
+
+@pytest.mark.django_db
+def test_a_consent_widened_in_the_database_cannot_carry_a_referral(ctx, alice, partner):
+    from haven.crypto import CryptoError
+    from haven.referrals.models import Consent
+
+    _, consent, referral = _approved(ctx, alice, partner, fields=["sex"], consent_fields=["sex"])
+    Referral.objects.filter(pk=referral.pk).update(disclosed_fields=["sex"])
+    Consent.objects.filter(pk=consent.pk).update(fields=["sex", "exact_place"])
+    referral = Referral.objects.select_related("consent__data_key", "data_key", "case").get(
+        pk=referral.pk
+    )
+
+    with pytest.raises(CryptoError):
+        referral_send(ctx=ctx, actor=alice, referral=referral, expected_version=referral.version)
+    assert Referral.objects.get(pk=referral.pk).status == ReferralStatus.APPROVED

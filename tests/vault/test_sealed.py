@@ -75,3 +75,41 @@ def test_the_unsealed_key_cache_is_bounded():
     assert len(context._cache) == crypto._CACHE_LIMIT
     context.forget()
     assert len(context._cache) == 0
+
+
+@pytest.mark.django_db
+def test_a_note_re_pointed_to_another_case_no_longer_opens(ctx, alice):
+    from haven.cases.models import Note
+    from haven.cases.services import note_add
+
+    one = make_case(ctx=ctx, actor=alice)
+    two = make_case(ctx=ctx, actor=alice)
+    note = note_add(ctx=ctx, actor=alice, case=one, text="She is hiding in room 5")
+    Note.objects.filter(pk=note.pk).update(case=two, data_key=two.data_key)
+
+    moved = Note.objects.select_related("data_key").get(pk=note.pk)
+    with pytest.raises(CryptoError):
+        payload_read(ctx=key_context_for(alice.pk), record=moved)
+
+
+@pytest.mark.django_db
+def test_widening_a_consent_in_the_database_is_detected(ctx, alice, partner):
+    from haven.referrals.models import Consent
+    from haven.referrals.services import consent_record
+
+    case = make_case(ctx=ctx, actor=alice)
+    consent = consent_record(
+        ctx=ctx,
+        actor=alice,
+        case=case,
+        partner=partner,
+        purpose="relief",
+        fields=["sex"],
+        method="verbal",
+        words="Only my sex, please.",
+    )
+    Consent.objects.filter(pk=consent.pk).update(fields=["sex", "exact_place"])
+
+    widened = Consent.objects.select_related("data_key").get(pk=consent.pk)
+    with pytest.raises(CryptoError):
+        payload_read(ctx=key_context_for(alice.pk), record=widened)

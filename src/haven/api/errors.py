@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -12,7 +13,10 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from haven.cases.journey import TransitionError
+from haven.crypto import CryptoError
 from haven.errors import ConflictError
+
+logger = logging.getLogger("haven.integrity")
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -20,6 +24,17 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return Response(
             {"code": "too_large", "detail": "The request body is too large; nothing was stored."},
             status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
+    if isinstance(exc, CryptoError):
+        # Tampering or a wrong key: refuse loudly, say nothing about the record's contents.
+        logger.error("integrity check failed in %s", type(context.get("view")).__name__)
+        return Response(
+            {
+                "code": "integrity_error",
+                "detail": "This record failed its integrity check and was not used. "
+                "Tell your administrator.",
+            },
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
         )
     if isinstance(exc, ConflictError):
         return Response(

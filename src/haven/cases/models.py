@@ -55,6 +55,8 @@ class Request(SealedRecord):
     Payload: ``account`` (as told), ``contact``, ``people_as_told``.
     """
 
+    sealed_bindings = ("channel", "broker_id")
+
     channel = models.CharField(max_length=20, choices=Channel.choices)
     received_at = models.DateTimeField(db_index=True)
     urgency = models.PositiveSmallIntegerField(choices=Urgency.choices, default=Urgency.NORMAL)
@@ -103,6 +105,8 @@ class Person(SealedRecord):
 class Case(SealedRecord):
     """One person's file. Payload: ``own_words`` (on choosing to leave), ``exact_place``, ``summary``."""
 
+    sealed_bindings = ("person_id",)
+
     person = models.OneToOneField(Person, on_delete=models.PROTECT, related_name="case")
     request = models.ForeignKey(
         Request, null=True, blank=True, on_delete=models.SET_NULL, related_name="cases"
@@ -143,6 +147,8 @@ class Case(SealedRecord):
 class JourneyEvent(SealedRecord):
     """One step of the journey. Payload: ``region``, ``place`` (exact), ``note``."""
 
+    sealed_bindings = ("case_id", "from_state", "to_state", "case_version")
+
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
     from_state = models.CharField(max_length=20, choices=State.choices, blank=True)
     to_state = models.CharField(max_length=20, choices=State.choices)
@@ -167,6 +173,8 @@ class JourneyEvent(SealedRecord):
 
 class Note(SealedRecord):
     """A caseworker's note on a case. Payload: ``text``."""
+
+    sealed_bindings = ("case_id",)
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="notes")
     author = models.ForeignKey(

@@ -75,6 +75,8 @@ class Consent(SealedRecord):
     Payload: ``words`` (the person's words, or how it was relayed).
     """
 
+    sealed_bindings = ("case_id", "partner_id", "purpose", "fields")
+
     case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="consents")
     partner = models.ForeignKey(Partner, on_delete=models.PROTECT)
     purpose = models.CharField(max_length=20, choices=Purpose.choices)
@@ -99,6 +101,8 @@ class Consent(SealedRecord):
 
 class Referral(SealedRecord):
     """A referral of one case to a partner, resting on one consent. Payload: ``cover_note``."""
+
+    sealed_bindings = ("case_id", "partner_id", "purpose", "disclosed_fields", "consent_id")
 
     case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="referrals")
     partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="referrals")

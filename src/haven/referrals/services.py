@@ -286,11 +286,16 @@ def referral_send(
 
     A case still at ``accepted`` moves to ``referred`` in the same transaction.
     """
+    from haven.referrals.selectors import referral_packet_fields
+
     _check_case(actor, referral.case)
+    if referral.consent is not None:
+        # Opening the consent proves its partner, purpose and fields were not altered in the
+        # database: they are bound to its payload (raises CryptoError otherwise).
+        payload_read(ctx=ctx, record=referral.consent)
     problem = consent_problem(referral)
     if problem:
         raise ReferralError({"consent": problem})
-    from haven.referrals.selectors import referral_packet_fields
 
     # Seal what is sent, so later edits to the case never reach the partner through this referral.
     data = payload_read(ctx=ctx, record=referral)

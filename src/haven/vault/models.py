@@ -8,6 +8,7 @@ record's data key (see :mod:`haven.crypto`). Read and write it only through :mod
 from __future__ import annotations
 
 import uuid
+from typing import ClassVar
 
 from django.db import models
 
@@ -30,6 +31,12 @@ class SealedRecord(models.Model):
     data_key = models.ForeignKey(DataKey, on_delete=models.PROTECT, related_name="+")
     payload = models.BinaryField()
     version = models.PositiveIntegerField(default=1)
+
+    # Plain columns whose values the payload is bound to (through the AEAD's associated data), so
+    # that someone with write access to the database cannot re-point a note to another case or
+    # widen what a consent covers without the payload failing to open. Only columns that no
+    # service changes without re-sealing, and none that the database may null on its own.
+    sealed_bindings: ClassVar[tuple[str, ...]] = ()
 
     class Meta:
         abstract = True

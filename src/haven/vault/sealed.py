@@ -25,7 +25,14 @@ def data_key_create(*, ctx: KeyContext) -> DataKey:
 
 
 def _aad(record: SealedRecord) -> bytes:
-    return record_aad(record._meta.label_lower, record.pk, record.version)
+    bound = [_binding_value(getattr(record, name)) for name in record.sealed_bindings]
+    return record_aad(record._meta.label_lower, record.pk, record.version, bound)
+
+
+def _binding_value(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return sorted(str(item) for item in value)
+    return None if value is None else str(value)
 
 
 def payload_set(*, ctx: KeyContext, record: R, data: dict[str, Any]) -> R:
