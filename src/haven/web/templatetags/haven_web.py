@@ -44,3 +44,29 @@ def person_choice(value: Any, kind: str) -> str:
     choices = {"sex": SEX_CHOICES, "occupation": OCCUPATION_CHOICES, "precision": PRECISION_CHOICES}
     labels = dict(choices.get(kind, []))
     return str(labels.get(value, value or "—"))
+
+
+# Model.get_FOO_display() rebuilds a hashable copy of the choices on every call; on a list page of
+# 50 rows that cost more than the database. These look the label up in a dict built once.
+_STATE_LABELS: dict[str, Any] | None = None
+_URGENCY_LABELS: dict[int, Any] | None = None
+
+
+@register.filter
+def state_label(value: str) -> str:
+    global _STATE_LABELS
+    if _STATE_LABELS is None:
+        from haven.cases.journey import State
+
+        _STATE_LABELS = dict(State.choices)
+    return str(_STATE_LABELS.get(value, value))
+
+
+@register.filter
+def urgency_label(value: int) -> str:
+    global _URGENCY_LABELS
+    if _URGENCY_LABELS is None:
+        from haven.cases.models import Urgency
+
+        _URGENCY_LABELS = dict(Urgency.choices)
+    return str(_URGENCY_LABELS.get(value, value))
