@@ -20,6 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import nacl.bindings as sodium
+import nacl.exceptions
+import nacl.public
+import nacl.pwhash
 import nacl.utils
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -129,6 +132,10 @@ class KeyContext:
             raise CryptoError("payload is not an object")
         return result
 
+    def seal_data_key_to(self, *, key_id: str, sealed_key: bytes, public_key: bytes) -> bytes:
+        """Grant: the record's data key sealed to another person's (or team's) public key."""
+        return seal_to_public_key(public_key, self._data_key(key_id, sealed_key))
+
     def forget(self) -> None:
         """Drop every unsealed data key held in memory."""
         self._cache.clear()
@@ -142,3 +149,197 @@ def key_context_for(actor_id: object | None) -> KeyContext:
 def fingerprint(value: bytes) -> str:
     """A short non-secret fingerprint (for logs and `haven check`), never the key itself."""
     return hashlib.blake2b(value, digest_size=6).hexdigest()
+
+
+# --- Key custody primitives -------------------------------------------------------------------
+# The per-person key hierarchy of docs/security.md is built from these. Private keys live only in
+# PersonalKey objects, which expose the public half and nothing else.
+
+_WRAP_FORMAT_V1 = b"\x01"
+_SALT_BYTES = nacl.pwhash.argon2id.SALTBYTES
+# Argon2id at 128 MiB and 3 passes costs about 0.4 s on this project's 2-core reference machine
+# (benchmarks/keys.py prints it); tests lower it through settings, never production.
+DEFAULT_KDF_OPSLIMIT = 3
+DEFAULT_KDF_MEMLIMIT = 128 * 1024 * 1024
+MIN_KDF_MEMLIMIT = 64 * 1024 * 1024
+
+
+def _kdf_limits() -> tuple[int, int]:
+    ops = int(getattr(settings, "HAVEN_KDF_OPSLIMIT", DEFAULT_KDF_OPSLIMIT))
+    mem = int(getattr(settings, "HAVEN_KDF_MEMLIMIT", DEFAULT_KDF_MEMLIMIT))
+    if mem < MIN_KDF_MEMLIMIT and not getattr(settings, "HAVEN_KDF_INSECURE_FOR_TESTS", False):
+        raise ImproperlyConfigured("HAVEN_KDF_MEMLIMIT below 64 MiB is allowed in tests only.")
+    return ops, mem
+
+
+def _password_key(password: str, salt: bytes, opslimit: int, memlimit: int) -> bytes:
+    return nacl.pwhash.argon2id.kdf(
+        KEY_BYTES, password.encode(), salt, opslimit=opslimit, memlimit=memlimit
+    )
+
+
+class PersonalKey:
+    """An X25519 key pair held in memory for one person, team or the recovery key."""
+
+    __slots__ = ("_private",)
+
+    def __init__(self, private: nacl.public.PrivateKey):
+        self._private = private
+
+    def __repr__(self) -> str:
+        return f"PersonalKey(public={fingerprint(self.public_key)})"
+
+    @classmethod
+    def generate(cls) -> PersonalKey:
+        return cls(nacl.public.PrivateKey.generate())
+
+    @property
+    def public_key(self) -> bytes:
+        return bytes(self._private.public_key)
+
+    def wrap_with_password(self, password: str) -> bytes:
+        """The private key encrypted under an Argon2id key derived from ``password``.
+
+        The KDF's cost and salt are stored with it, so a later change of cost still opens it.
+        """
+        opslimit, memlimit = _kdf_limits()
+        salt = nacl.utils.random(_SALT_BYTES)
+        header = _WRAP_FORMAT_V1 + opslimit.to_bytes(4, "big") + memlimit.to_bytes(8, "big") + salt
+        key = _password_key(password, salt, opslimit, memlimit)
+        return header + _encrypt(key, bytes(self._private), b"haven:personal-key:" + header)
+
+    @classmethod
+    def unwrap_with_password(cls, wrapped: bytes, password: str) -> PersonalKey:
+        """Open a key made by :meth:`wrap_with_password`; a wrong password raises CryptoError."""
+        wrapped = bytes(wrapped)
+        head_len = 1 + 4 + 8 + _SALT_BYTES
+        if len(wrapped) <= head_len or wrapped[:1] != _WRAP_FORMAT_V1:
+            raise CryptoError("not a wrapped Haven key")
+        header = wrapped[:head_len]
+        opslimit = int.from_bytes(header[1:5], "big")
+        memlimit = int.from_bytes(header[5:13], "big")
+        key = _password_key(password, header[13:], opslimit, memlimit)
+        private = _decrypt(key, wrapped[head_len:], b"haven:personal-key:" + header)
+        return cls(nacl.public.PrivateKey(private))
+
+    def protect_for_session(self) -> tuple[bytes, str]:
+        """Encrypt this key under a fresh random secret for the length of one login.
+
+        Returns the blob (kept server-side) and the secret (sent only in an HttpOnly cookie):
+        neither alone opens the key.
+        """
+        secret = nacl.utils.random(KEY_BYTES)
+        blob = _encrypt(secret, bytes(self._private), b"haven:session-key")
+        return blob, base64.urlsafe_b64encode(secret).decode().rstrip("=")
+
+    @classmethod
+    def from_session(cls, blob: bytes, secret: str) -> PersonalKey:
+        """Reopen a key protected by :meth:`protect_for_session`; anything else is CryptoError."""
+        try:
+            raw = base64.urlsafe_b64decode(secret + "=" * (-len(secret) % 4))
+        except (binascii.Error, ValueError) as exc:
+            raise CryptoError("malformed session secret") from exc
+        if len(raw) != KEY_BYTES:
+            raise CryptoError("malformed session secret")
+        return cls(nacl.public.PrivateKey(_decrypt(raw, bytes(blob), b"haven:session-key")))
+
+    def open_sealed(self, sealed: bytes) -> bytes:
+        """Open a sealed box addressed to this key (used for data keys and team keys only)."""
+        try:
+            return nacl.public.SealedBox(self._private).decrypt(bytes(sealed))
+        except nacl.exceptions.CryptoError as exc:
+            raise CryptoError("sealed box is not addressed to this key") from exc
+
+
+def seal_to_public_key(public_key: bytes, secret: bytes) -> bytes:
+    """An anonymous sealed box (X25519 + XSalsa20-Poly1305) that only ``public_key`` opens."""
+    if len(public_key) != nacl.public.PublicKey.SIZE:
+        raise CryptoError("not an X25519 public key")
+    return nacl.public.SealedBox(nacl.public.PublicKey(bytes(public_key))).encrypt(secret)
+
+
+# --- The organisation recovery key: 24 words, printed once, never stored -----------------------
+
+RECOVERY_WORDS = 24
+
+
+class RecoveryWordsError(ValueError):
+    """The recovery words are not 24 valid words with a correct checksum."""
+
+
+def _mnemonic() -> Any:
+    from mnemonic import Mnemonic
+
+    return Mnemonic("english")
+
+
+def recovery_key_create() -> tuple[PersonalKey, list[str]]:
+    """A new recovery key pair and the 24 words (BIP-39 wordlist, with checksum) that rebuild it."""
+    entropy = nacl.utils.random(KEY_BYTES)
+    words = _mnemonic().to_mnemonic(entropy).split()
+    return _recovery_key_from_entropy(entropy), words
+
+
+def _recovery_key_from_entropy(entropy: bytes) -> PersonalKey:
+    seed = hashlib.blake2b(entropy, digest_size=KEY_BYTES, person=b"haven-recovery").digest()
+    return PersonalKey(nacl.public.PrivateKey(seed))
+
+
+def recovery_key_from_words(words: str | list[str]) -> PersonalKey:
+    """Rebuild the recovery key from its words; case, spacing and line breaks do not matter."""
+    text = words if isinstance(words, str) else " ".join(words)
+    normalised = " ".join(text.lower().replace(",", " ").split())
+    count = len(normalised.split())
+    if count != RECOVERY_WORDS:
+        raise RecoveryWordsError(f"Expected {RECOVERY_WORDS} words, got {count}.")
+    mnemonic = _mnemonic()
+    unknown = [w for w in normalised.split() if w not in mnemonic.wordlist]
+    if unknown:
+        raise RecoveryWordsError(f"Not recovery words: {', '.join(unknown[:3])}.")
+    if not mnemonic.check(normalised):
+        raise RecoveryWordsError(
+            "The words do not add up (checksum): check their order and spelling."
+        )
+    return _recovery_key_from_entropy(bytes(mnemonic.to_entropy(normalised)))
+
+
+# --- Blind indexes: keyed hashes that let staff find a name without a plaintext column ----------
+
+
+class IndexKey:
+    """The organisation's index key, held in memory only."""
+
+    __slots__ = ("_key",)
+
+    def __init__(self, key: bytes):
+        if len(key) != KEY_BYTES:
+            raise CryptoError("an index key is 32 bytes")
+        self._key = key
+
+    def __repr__(self) -> str:
+        return "IndexKey(…)"
+
+    @classmethod
+    def generate(cls) -> IndexKey:
+        return cls(nacl.utils.random(KEY_BYTES))
+
+    def seal_to(self, public_key: bytes) -> bytes:
+        """The index key sealed to one staff member (or team) so that they can search."""
+        return seal_to_public_key(public_key, self._key)
+
+    @classmethod
+    def open(cls, holder: PersonalKey, sealed: bytes) -> IndexKey:
+        return cls(holder.open_sealed(sealed))
+
+    def token(self, purpose: str, normalised_value: str) -> bytes:
+        """A 16-byte keyed BLAKE2b token of one normalised value for one purpose (e.g. "name").
+
+        The same value gives the same token under the same key; without the key the tokens say
+        nothing but how often a value repeats.
+        """
+        return hashlib.blake2b(
+            normalised_value.encode(),
+            key=self._key,
+            digest_size=16,
+            person=purpose.encode()[:16],
+        ).digest()

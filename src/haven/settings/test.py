@@ -12,9 +12,12 @@ os.environ.setdefault("HAVEN_DATA_DIR", tempfile.mkdtemp(prefix="haven-test-"))
 from haven.settings.base import *  # noqa: E402,F403
 from haven.settings.base import DATABASES  # noqa: E402
 
-PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.MD5PasswordHasher"
-]  # speed only; never in production
+# Speed only; never in production.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Argon2id at its minimum cost so that tests that wrap keys stay fast; production refuses it.
+HAVEN_KDF_OPSLIMIT = 1
+HAVEN_KDF_MEMLIMIT = 8 * 1024 * 1024
+HAVEN_KDF_INSECURE_FOR_TESTS = True
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

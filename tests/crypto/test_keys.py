@@ -1,0 +1,135 @@
+"""Key custody primitives: password-wrapped personal keys, session protection, sealing,
+recovery words and blind-index tokens."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.test import override_settings
+
+from haven.crypto import (
+    CryptoError,
+    IndexKey,
+    PersonalKey,
+    RecoveryWordsError,
+    key_context_for,
+    recovery_key_create,
+    recovery_key_from_words,
+    seal_to_public_key,
+)
+
+
+def test_a_personal_key_opens_with_its_password_only():
+    key = PersonalKey.generate()
+    wrapped = key.wrap_with_password("correct horse battery staple")
+
+    assert (
+        PersonalKey.unwrap_with_password(wrapped, "correct horse battery staple").public_key
+        == key.public_key
+    )
+    with pytest.raises(CryptoError):
+        PersonalKey.unwrap_with_password(wrapped, "correct horse battery stapler")
+
+
+def test_the_wrapped_key_holds_no_copy_of_the_private_key():
+    key = PersonalKey.generate()
+    wrapped = key.wrap_with_password("pw")
+    assert bytes(key._private) not in wrapped
+    assert "PersonalKey(public=" in repr(key) and bytes(key._private).hex() not in repr(key)
+
+
+def test_a_tampered_wrapping_is_refused():
+    wrapped = bytearray(PersonalKey.generate().wrap_with_password("pw"))
+    wrapped[3] ^= 1  # the stored cost is authenticated too
+    with pytest.raises(CryptoError):
+        PersonalKey.unwrap_with_password(bytes(wrapped), "pw")
+    with pytest.raises(CryptoError, match="not a wrapped"):
+        PersonalKey.unwrap_with_password(b"\x02garbage", "pw")
+
+
+def test_production_refuses_a_cheap_password_kdf():
+    with override_settings(HAVEN_KDF_INSECURE_FOR_TESTS=False), pytest.raises(ImproperlyConfigured):
+        PersonalKey.generate().wrap_with_password("pw")
+
+
+def test_a_session_needs_both_the_server_blob_and_the_cookie_secret():
+    key = PersonalKey.generate()
+    blob, secret = key.protect_for_session()
+    other_blob, other_secret = key.protect_for_session()
+
+    assert PersonalKey.from_session(blob, secret).public_key == key.public_key
+    assert secret != other_secret
+    with pytest.raises(CryptoError):
+        PersonalKey.from_session(blob, other_secret)
+    with pytest.raises(CryptoError):
+        PersonalKey.from_session(blob, "not base64 at all!")
+
+
+def test_a_sealed_secret_opens_only_for_its_addressee():
+    alice, bob = PersonalKey.generate(), PersonalKey.generate()
+    sealed = seal_to_public_key(alice.public_key, b"x" * 32)
+
+    assert alice.open_sealed(sealed) == b"x" * 32
+    with pytest.raises(CryptoError):
+        bob.open_sealed(sealed)
+    with pytest.raises(CryptoError):
+        seal_to_public_key(b"short", b"x")
+
+
+def test_a_data_key_can_be_granted_to_another_person():
+    ctx = key_context_for(None)
+    sealed = ctx.new_sealed_data_key("k1")
+    grantee = PersonalKey.generate()
+
+    granted = ctx.seal_data_key_to(key_id="k1", sealed_key=sealed, public_key=grantee.public_key)
+
+    assert grantee.open_sealed(granted) == ctx._data_key("k1", sealed)
+
+
+def test_recovery_words_rebuild_the_recovery_key_however_they_are_typed():
+    key, words = recovery_key_create()
+    assert len(words) == 24
+
+    typed = "  " + "\n".join(w.upper() for w in words) + " "
+    assert recovery_key_from_words(typed).public_key == key.public_key
+    assert recovery_key_from_words(words).public_key == key.public_key
+
+
+# The words of 32 zero bytes: 23 × "abandon", then "art", whose bits hold the checksum.
+ZERO_WORDS = ["abandon"] * 23 + ["art"]
+
+
+def test_the_words_of_a_known_key_are_accepted():
+    assert recovery_key_from_words(ZERO_WORDS).public_key
+
+
+@pytest.mark.parametrize(
+    ("words", "message"),
+    [
+        (ZERO_WORDS[:-1], "Expected 24 words"),
+        ([*ZERO_WORDS[:-1], "haven"], "Not recovery words"),
+        ([*ZERO_WORDS[:-1], "abandon"], "checksum"),
+    ],
+)
+def test_wrong_recovery_words_get_a_clear_error(words, message):
+    with pytest.raises(RecoveryWordsError, match=message):
+        recovery_key_from_words(words)
+
+
+def test_blind_index_tokens_are_keyed_and_separated_by_purpose():
+    key, other = IndexKey.generate(), IndexKey.generate()
+
+    assert key.token("name", "kim sunhui") == key.token("name", "kim sunhui")
+    assert key.token("name", "kim sunhui") != other.token("name", "kim sunhui")
+    assert key.token("name", "kim sunhui") != key.token("phone", "kim sunhui")
+    assert len(key.token("name", "x")) == 16
+
+
+def test_the_index_key_travels_only_sealed():
+    holder = PersonalKey.generate()
+    key = IndexKey.generate()
+
+    reopened = IndexKey.open(holder, key.seal_to(holder.public_key))
+
+    assert reopened.token("name", "ri") == key.token("name", "ri")
+    assert "…" in repr(key)
