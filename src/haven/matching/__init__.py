@@ -1,0 +1,1 @@
+"""Finding the same person twice: Korean-aware name normalisation and (later) record linkage."""

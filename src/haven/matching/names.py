@@ -1,0 +1,491 @@
+"""Normalising and comparing personal names, Korean names above all.
+
+Public API
+----------
+``normalise_name(text) -> NameForms``
+    Cleans the text (NFKC, control and format characters dropped, capped at ``MAX_CHARS``),
+    detects the script and, when the name reads as Korean, lists its *readings*: the name as
+    surname + given name in :class:`~haven.matching.hangul.Syl` codes. Hangul, Revised
+    Romanization, McCune–Reischauer (with or without breves and apostrophes), the North Korean
+    system, popular spellings (Lee, Park, Choi, Sunhee) and Korean names in Cyrillic all reduce to
+    the same codes. A romanized name has several readings when the order (Kim Min / Min Kim) or
+    the syllable split (Kyongae: 경애 or 견개) is ambiguous. ``NameForms`` also carries the coarse
+    comparison ``keys`` ("kim son.hi" for 김선희, Kim Sun-hui and Gim Seon-hui) and blocking
+    ``tokens``.
+``name_similarity(a, b) -> float``
+    In [0, 1]; 1.0 means the two names are the same under some reading of each.
+``explain_name_match(a, b) -> NameMatch``
+    The score with the parts that agreed (surname, given name, order) and plain-language reasons.
+``same_name(a, b) -> bool``
+    ``explain_name_match(a, b).equivalent``.
+
+What is kept apart and what is merged
+-------------------------------------
+Merged: plain/aspirated/tense and voiced/unvoiced consonants (k g kk kh; t d; p b; ch j ts; s sh),
+ㄹ/ㄴ/ㅇ under the initial-sound rule (리=이, 류=유, 로=노, 량=양, 녀=여), ㅐ/ㅔ in romanized
+input, and vowel spellings that romanizations use interchangeably: a romanized vowel stands for
+the *set* of Hangul vowels it may write ("u": ㅜ, ㅡ or ㅓ; "o": ㅗ or ㅓ; "yu": ㅠ or ㅕ;
+"ee"/"i": ㅣ or ㅢ). Two syllables agree when their sets meet.
+
+Kept apart: every Hangul vowel against every other (선 ≠ 순, 정 ≠ 종, 희 ≠ 호, 영 ≠ 용),
+consonant classes (김 ≠ 긴 ≠ 신), finals (정 ≠ 전), the syllable count. So 김선희 and 김순희 differ,
+yet "Kim Sun-hui" agrees with both: the spelling cannot tell them apart. Surnames spelled as in
+:mod:`haven.matching.surnames` read only as the listed surnames ("Yu" is 유/류, never 여).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+from functools import lru_cache
+from itertools import product
+from typing import Literal, cast
+
+from haven.matching.hangul import VOWEL_CLASS, Syl, is_syllable, syllable_code, table, to_jamo
+from haven.matching.romanization import ascii_fold, romanize_name, split_syllables
+from haven.matching.surnames import BY_HANJA, BY_ROMAN, COMPOUND, SOUTH_HANGUL
+
+MAX_CHARS = 200  # longer input is cut: no real name is longer, and work stays bounded
+MAX_TOKENS = 6  # more words than this is not a Korean name
+MAX_CHUNK = 32  # letters in one unbroken romanized word
+MAX_READINGS = 8
+
+# Weights of a syllable's parts in its similarity; the vowel carries most of the identity.
+W_INITIAL, W_VOWEL, W_FINAL = 0.3, 0.5, 0.2
+NEAR_VOWEL = 0.25  # credit for different Hangul vowels of the same class (선/순)
+SURNAME_MISMATCH = 0.5  # share of syllable similarity kept when surnames are not the same
+
+Script = Literal["empty", "hangul", "han", "latin", "cyrillic", "mixed", "other"]
+
+# Korean names in Russian spelling (Ким, Пак, Цой): letters to the Latin the parser reads.
+_CYRILLIC = dict(
+    zip(
+        "абвгдеёжзийклмнопрстуфхцчшщъыьэюя",
+        table("a b v g d e yo zh z i y k l m n o p r s t u f h ts ch sh shch . y . e yu ya"),
+        strict=True,
+    )
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One way to read a name: surname and given-name syllable codes (surname may be empty)."""
+
+    surname: tuple[Syl, ...]
+    given: tuple[Syl, ...]
+    surname_text: str = ""
+    given_text: str = ""
+    swapped: bool = False  # the surname was taken from the end of the name (Western order)
+
+    @property
+    def surname_key(self) -> str:
+        """Coarse key of the surname, e.g. "kim"."""
+        return ".".join(s.key for s in self.surname)
+
+    @property
+    def given_key(self) -> str:
+        """Coarse key of the given name, e.g. "son.hi"."""
+        return ".".join(s.key for s in self.given)
+
+    @property
+    def key(self) -> str:
+        """Surname key, a space, given-name key: "kim son.hi"."""
+        return f"{self.surname_key} {self.given_key}".strip()
+
+    @property
+    def syllables(self) -> tuple[Syl, ...]:
+        """Surname then given-name syllables."""
+        return self.surname + self.given
+
+
+@dataclass(frozen=True, slots=True)
+class NameForms:
+    """Everything matching needs to know about one written name."""
+
+    text: str  # the cleaned input
+    script: Script
+    hangul: str  # the Hangul, surname first, spaces removed ("" if none)
+    jamo: str  # the Hangul decomposed into compatibility jamo
+    latin: str  # lower-case form for plain comparison: the romanized input, RR for Hangul
+    readings: tuple[Reading, ...]  # empty when the name does not read as Korean
+
+    @property
+    def korean(self) -> bool:
+        """True when the name reads as a Korean name."""
+        return bool(self.readings)
+
+    @property
+    def surname_key(self) -> str:
+        """Surname key of the preferred reading ("" if none)."""
+        return self.readings[0].surname_key if self.readings else ""
+
+    @property
+    def given_key(self) -> str:
+        """Given-name key of the preferred reading ("" if none)."""
+        return self.readings[0].given_key if self.readings else ""
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """Comparison keys of all readings, preferred first; the latin form if not Korean."""
+        if not self.readings:
+            return (self.latin,) if self.latin else ()
+        return tuple(dict.fromkeys(r.key for r in self.readings))
+
+    @property
+    def tokens(self) -> tuple[str, ...]:
+        """Blocking tokens: two names that may be the same person share at least one.
+
+        ``n:`` all syllables in order (so a joined "Kimsunhui" meets 김선희), ``s:`` surname,
+        ``g:`` given name, ``i:`` surname with the given name's initial consonants.
+        """
+        found: dict[str, None] = {}
+        for r in self.readings:
+            found["n:" + ".".join(s.key for s in r.syllables)] = None
+            if r.surname:
+                found["s:" + r.surname_key] = None
+            if r.given:
+                found["g:" + r.given_key] = None
+            if r.surname and r.given:
+                found[f"i:{r.surname_key}/" + ".".join(s.initial or "_" for s in r.given)] = None
+        if not self.readings and self.latin:
+            found["l:" + " ".join(sorted(self.latin.split()))] = None
+        return tuple(found)
+
+
+@dataclass(frozen=True, slots=True)
+class NameMatch:
+    """How two names compare, and why."""
+
+    score: float  # 0..1
+    equivalent: bool  # the same name under some reading of each
+    method: Literal["phonetic", "string", "none"]
+    surname: float | None  # agreement of the surnames, when both have one
+    given: float | None  # agreement of the given names, when both have surnames
+    swapped: bool  # one name was read in the other order
+    key_a: str
+    key_b: str
+    reasons: tuple[str, ...]
+
+
+# --- cleaning and script -------------------------------------------------------------------
+
+
+def _clean(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text[: MAX_CHARS * 4])
+    out: list[str] = []
+    for ch in text:
+        if ch.isspace():
+            out.append(" ")
+        elif unicodedata.category(ch)[0] != "C":  # drop NUL, controls, zero-width, private use
+            out.append(ch)
+    return " ".join("".join(out).split())[:MAX_CHARS].strip()
+
+
+def _is_han(ch: str) -> bool:
+    o = ord(ch)
+    return 0x4E00 <= o <= 0x9FFF or 0x3400 <= o <= 0x4DBF or 0xF900 <= o <= 0xFAFF or o >= 0x20000
+
+
+def _script_of(ch: str) -> str | None:
+    if is_syllable(ch):
+        return "hangul"
+    if _is_han(ch):
+        return "han"
+    if not ch.isalpha():
+        return None
+    if ch.isascii() or 0xC0 <= ord(ch) <= 0x24F or 0x1E00 <= ord(ch) <= 0x1EFF:
+        return "latin"
+    if 0x400 <= ord(ch) <= 0x4FF:
+        return "cyrillic"
+    return "other"
+
+
+def _detect(text: str) -> Script:
+    found = {s for s in map(_script_of, text) if s}
+    if not found:
+        return "empty" if not text else "other"
+    if len(found) > 1:
+        return "mixed"
+    return cast(Script, found.pop())
+
+
+# --- readings ------------------------------------------------------------------------------
+
+
+def _codes(hangul: str) -> tuple[Syl, ...]:
+    return tuple(syllable_code(ch) for ch in hangul)
+
+
+def _hangul_readings(words: list[str]) -> list[Reading]:
+    if len(words) == 1:
+        word = words[0]
+        if len(word) == 1:
+            if word in SOUTH_HANGUL:
+                return [Reading(_codes(word), (), word, "")]
+            return [Reading((), _codes(word), "", word)]
+        splits = [2] if word[:2] in COMPOUND and len(word) >= 4 else []
+        if word[:2] in COMPOUND and len(word) == 3:
+            splits = [2, 1]  # 남궁민 or 남+궁민; 선우진 or 선+우진
+        splits = splits or [1]
+        return [Reading(_codes(word[:n]), _codes(word[n:]), word[:n], word[n:]) for n in splits]
+    readings = _ordered(
+        words,
+        lambda w: ([_codes(w)], w in SOUTH_HANGUL) if len(w) <= 2 else ([], False),
+        lambda ws: [_codes("".join(ws))],
+    )
+    return readings or [Reading((), _codes("".join(words)), "", " ".join(words))]
+
+
+SurnameOf = Callable[[str], tuple[list[tuple[Syl, ...]], bool]]
+GivenOf = Callable[[list[str]], list[tuple[Syl, ...]]]
+
+
+def _ordered(words: list[str], surname_of: SurnameOf, given_of: GivenOf) -> list[Reading]:
+    """Readings with the surname first and with it last; a listed surname's side comes first.
+
+    Both orders are kept when both ends could be surnames: "Thae Yong Ho" ends in a listed
+    surname (호) but is 태영호, and comparison takes the best pair of readings anyway.
+    """
+    first, last = surname_of(words[0]), surname_of(words[-1])
+    options: list[tuple[bool, list[tuple[Syl, ...]], list[str]]] = []
+    if first[0]:
+        options.append((False, first[0], words[1:]))
+    if last[0]:
+        options.insert(len(options) if first[1] or not last[1] else 0, (True, last[0], words[:-1]))
+    readings: list[Reading] = []
+    for swapped, surnames, rest in options:
+        surname_text = words[-1] if swapped else words[0]
+        for surname, given in product(surnames, given_of(rest)):
+            readings.append(Reading(surname, given, surname_text, " ".join(rest), swapped))
+    return readings
+
+
+def _chunk_readings(words: list[str]) -> list[tuple[Syl, ...]]:
+    """Readings of romanized given-name words: every chunk split into syllables, then combined."""
+    chunks = [c for w in words for c in w.split()]
+    per_chunk = [split_syllables(c) for c in chunks]
+    if not chunks or any(not p for p in per_chunk):
+        return []
+    combined: list[tuple[Syl, ...]] = []
+    for parts in product(*per_chunk):
+        combined.append(tuple(s for part in parts for s in part))
+        if len(combined) >= MAX_READINGS:
+            break
+    return combined
+
+
+def _roman_surname(word: str) -> tuple[list[tuple[Syl, ...]], bool]:
+    listed = BY_ROMAN.get(word.replace(" ", ""))
+    if listed:
+        return list(dict.fromkeys(_codes(h) for h in listed)), True
+    # An unlisted surname is one syllable written as one word: all compound surnames are listed,
+    # and a hyphenated word is a given name.
+    return [r for r in _chunk_readings([word]) if len(r) == 1 and " " not in word], False
+
+
+def _roman_readings(words: list[str], surname_first: bool | None) -> list[Reading]:
+    if any(len(c) > MAX_CHUNK for w in words for c in w.split()):
+        return []
+    if len(words) == 1:
+        return [Reading((), g, "", words[0]) for g in _chunk_readings(words)]
+    if surname_first is not None:  # "KIM, Sun-hui" or an all-capitals surname
+        i = 0 if surname_first else -1
+        rest = words[1:] if surname_first else words[:-1]
+        surnames, _known = _roman_surname(words[i])
+        marked = [
+            Reading(s, g, words[i], " ".join(rest), not surname_first)
+            for s, g in product(surnames, _chunk_readings(rest))
+        ]
+        if marked:  # else the cue was wrong: "Kim SUN-HUI"
+            return marked
+    return _ordered(words, _roman_surname, _chunk_readings)
+
+
+def _han_readings(text: str) -> list[Reading]:
+    chars = [ch for ch in text if _is_han(ch)]
+    n = 2 if "".join(chars[:2]) in BY_HANJA else 1 if chars and chars[0] in BY_HANJA else 0
+    surname_text = "".join(chars[:n])
+    surname = _codes(BY_HANJA[surname_text]) if n else ()
+    # Given-name characters have no reading table here: each stands for itself.
+    given = tuple(Syl(ch, frozenset(), "") for ch in chars[n:])
+    return [Reading(surname, given, surname_text, "".join(chars[n:]))] if chars else []
+
+
+def _latin_letter(ch: str) -> str:
+    latin = _CYRILLIC.get(ch.lower())
+    if latin is None:
+        return ch
+    return latin.upper() if ch.isupper() else latin
+
+
+def _surname_cue(raw_words: list[str]) -> bool | None:
+    """True/False if the writer marked the surname as first/last, None if not."""
+    caps = [w.isupper() and len(w) > 1 for w in raw_words]
+    if sum(caps) == 1 and not all(caps) and (caps[0] or caps[-1]):
+        return caps[0]
+    return None
+
+
+def normalise_name(text: str) -> NameForms:
+    """Normalise one written name into the forms used for comparison and blocking.
+
+    Never raises on text: empty, foreign or absurdly long names give forms with no readings.
+    """
+    cleaned = _clean(text)
+    script = _detect(cleaned)
+    readings: list[Reading] = []
+    hangul = latin = ""
+    if script in ("hangul", "mixed") and any(map(is_syllable, cleaned)):
+        # Hangul is the most exact form: when a name mixes scripts, read its Hangul only.
+        words = "".join(ch if is_syllable(ch) else " " for ch in cleaned).split()[:MAX_TOKENS]
+        readings = _hangul_readings([w[:MAX_CHUNK] for w in words])
+        r0 = readings[0]
+        hangul = r0.surname_text + r0.given_text.replace(" ", "")
+        latin = romanize_name(r0.surname_text, r0.given_text.replace(" ", ""), "rr").lower()
+    elif script == "han":
+        readings = _han_readings(cleaned)
+    elif script in ("latin", "cyrillic", "mixed"):
+        # Keep the case until the surname cue is read: "Sun-hui KIM".
+        latinised = "".join(_latin_letter(ch) for ch in cleaned)
+        head, comma, tail = latinised.partition(",")
+        pairs = [(w, ascii_fold(w)) for w in (head + " " + tail).split()]
+        pairs = [(raw, w) for raw, w in pairs if w]
+        words = [w for _raw, w in pairs]
+        cue = (
+            True if comma and head.strip() and tail.strip() else _surname_cue([r for r, _ in pairs])
+        )
+        latin = " ".join(w.replace(" ", "") for w in words)
+        if 0 < len(words) <= MAX_TOKENS:
+            readings = _roman_readings(words, cue if len(words) > 1 else None)
+    elif script == "other":
+        latin = cleaned.casefold()
+    return NameForms(
+        text=cleaned,
+        script=script,
+        hangul=hangul,
+        jamo=to_jamo(hangul),
+        latin=latin,
+        readings=tuple(readings[:MAX_READINGS]),
+    )
+
+
+# --- comparing -----------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1 << 16)
+def syllable_similarity(a: Syl, b: Syl) -> float:
+    """Similarity of two syllable codes in [0, 1]; 1.0 when they may be the same syllable."""
+    if not a.vowels or not b.vowels:
+        return 1.0 if a == b else 0.0
+    if a.vowels & b.vowels:
+        vowel = 1.0
+    elif {VOWEL_CLASS[v] for v in a.vowels} & {VOWEL_CLASS[v] for v in b.vowels}:
+        vowel = NEAR_VOWEL
+    else:
+        vowel = 0.0
+    return W_INITIAL * (a.initial == b.initial) + W_VOWEL * vowel + W_FINAL * (a.final == b.final)
+
+
+def _align(a: tuple[Syl, ...], b: tuple[Syl, ...]) -> float:
+    """Best order-preserving alignment: the summed similarity of aligned syllables."""
+    if len(a) == len(b):
+        diagonal = sum(syllable_similarity(x, y) for x, y in zip(a, b, strict=True))
+        if diagonal == len(a):
+            return diagonal
+    row = [0.0] * (len(b) + 1)
+    for x in a:
+        prev_diag, row[0] = row[0], 0.0
+        for j, y in enumerate(b, 1):
+            best = max(row[j], row[j - 1], prev_diag + syllable_similarity(x, y))
+            prev_diag, row[j] = row[j], best
+    return row[-1]
+
+
+def _compare(a: Reading, b: Reading) -> tuple[float, float | None, float | None]:
+    if a.surname and b.surname:
+        s_len, g_len = max(len(a.surname), len(b.surname)), max(len(a.given), len(b.given))
+        s, g = _align(a.surname, b.surname), _align(a.given, b.given)
+        if s < s_len:  # a different surname is a different family, however alike it sounds
+            s *= SURNAME_MISMATCH
+        total = (s + g) / (s_len + g_len)
+        return total, s / s_len, (g / g_len if g_len else None)
+    sa, sb = a.syllables, b.syllables
+    return _align(sa, sb) / max(len(sa), len(sb), 1), None, None
+
+
+def _best(
+    fa: NameForms, fb: NameForms
+) -> tuple[Reading, Reading, float, float | None, float | None]:
+    """The best-agreeing pair of readings; the first of equal pairs, so preferred readings win."""
+    best: tuple[Reading, Reading, float, float | None, float | None] | None = None
+    for ra, rb in product(fa.readings, fb.readings):
+        total, s, g = _compare(ra, rb)
+        if best is None or total > best[2]:
+            best = (ra, rb, round(total, 6), s, g)
+            if total >= 1.0:
+                break
+    if best is None:
+        raise ValueError("both names need readings")
+    return best
+
+
+def explain_name_match(a: str | NameForms, b: str | NameForms) -> NameMatch:
+    """Compare two names and say which parts agreed."""
+    fa = a if isinstance(a, NameForms) else normalise_name(a)
+    fb = b if isinstance(b, NameForms) else normalise_name(b)
+    if fa.readings and fb.readings:
+        ra, rb, total, s, g = _best(fa, fb)
+        reasons: list[str] = []
+        if s is not None:
+            reasons.append(f"surname {'agrees' if s == 1 else 'differs'} ({ra.surname_key})")
+        if g is not None:
+            reasons.append(f"given name {'agrees' if g == 1 else 'differs'} ({ra.given_key})")
+        elif s is None:
+            reasons.append("compared syllable by syllable: a surname is missing on one side")
+        swapped = ra.swapped != rb.swapped
+        if swapped:
+            reasons.append("family and given name in opposite order")
+        if fa.hangul and fa.hangul == fb.hangul:
+            reasons.append("identical Hangul")
+        return NameMatch(
+            total, total == 1.0, "phonetic", s, g, swapped, ra.key, rb.key, tuple(reasons)
+        )
+    if fa.latin and fb.latin:
+        # Not both Korean: plain string similarity, in written and in sorted word order.
+        pairs = [(fa.latin, fb.latin), (_sorted(fa.latin), _sorted(fb.latin))]
+        score = round(max(SequenceMatcher(None, x, y).ratio() for x, y in pairs), 6)
+        reason = "compared as plain strings: not both read as Korean names"
+        return NameMatch(
+            score, fa.latin == fb.latin, "string", None, None, False, fa.latin, fb.latin, (reason,)
+        )
+    return NameMatch(
+        0.0,
+        False,
+        "none",
+        None,
+        None,
+        False,
+        fa.latin,
+        fb.latin,
+        ("nothing comparable: a name is empty or in an unsupported script",),
+    )
+
+
+def _sorted(text: str) -> str:
+    return " ".join(sorted(text.split()))
+
+
+def name_similarity(a: str | NameForms, b: str | NameForms) -> float:
+    """Similarity of two names in [0, 1]; 1.0 when they are the same under some reading."""
+    fa = a if isinstance(a, NameForms) else normalise_name(a)
+    fb = b if isinstance(b, NameForms) else normalise_name(b)
+    if fa.readings and fb.readings:
+        return _best(fa, fb)[2]  # the fast path: no explanation
+    return explain_name_match(fa, fb).score
+
+
+def same_name(a: str | NameForms, b: str | NameForms) -> bool:
+    """True when the two names are the same name under some reading of each."""
+    return explain_name_match(a, b).equivalent
