@@ -1,11 +1,14 @@
+"""Writing the audit trail: one hash-chained entry per action, in the action's transaction."""
+
 from __future__ import annotations
 
 from typing import Any
 
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 
-from haven.audit.models import AuditEntry
+from haven.audit.chain import GENESIS, entry_hash, normalise_detail
+from haven.audit.models import AuditEntry, AuditHead
 
 # Detail keys that may carry only non-sensitive values (states, counts, ids, field names).
 _ALLOWED_DETAIL_TYPES = (str, int, float, bool, type(None), list)
@@ -17,22 +20,59 @@ def audit_record(
     action: str,
     target: models.Model | None = None,
     detail: dict[str, Any] | None = None,
+    session: str = "",
 ) -> AuditEntry:
-    """Write one audit entry. Call inside the transaction of the action it records."""
+    """Append one entry to the audit chain. Call inside the transaction of the action it records.
+
+    The chain head row is locked (``SELECT ... FOR UPDATE``; on SQLite the IMMEDIATE transaction
+    already holds the write lock) until that transaction ends, so concurrent appends queue and each
+    takes the next ``seq`` and links to the entry before. A rolled-back action leaves no entry and
+    no head advance. Called outside a transaction, the entry is written in one of its own.
+
+    ``session`` is a non-identifying reference to the login session (never the session key).
+    """
     detail = detail or {}
     for key, value in detail.items():
         if not isinstance(value, _ALLOWED_DETAIL_TYPES):
             raise TypeError(f"audit detail {key!r} must be a plain value")
+    detail = normalise_detail(detail)
     actor_id = (
         getattr(actor, "pk", None)
         if actor is not None and getattr(actor, "is_authenticated", False)
         else None
     )
-    return AuditEntry.objects.create(
-        at=timezone.now(),
-        actor_id=actor_id,
-        action=action,
-        target_type=target._meta.label_lower if target is not None else "",
-        target_id=str(target.pk) if target is not None else "",
-        detail=detail,
-    )
+    target_type = target._meta.label_lower if target is not None else ""
+    target_id = str(target.pk) if target is not None else ""
+    with transaction.atomic(savepoint=False):
+        head, _ = AuditHead.objects.select_for_update().get_or_create(
+            pk=AuditHead.SINGLETON, defaults={"seq": 0, "entry_hash": GENESIS}
+        )
+        seq = head.seq + 1
+        at = timezone.now()
+        entry = AuditEntry(
+            seq=seq,
+            at=at,
+            actor_id=actor_id,
+            action=action,
+            target_type=target_type,
+            target_id=target_id,
+            detail=detail,
+            session=session,
+            prev_hash=head.entry_hash,
+        )
+        entry.entry_hash = entry_hash(
+            seq=seq,
+            at=at,
+            actor_id=actor_id,
+            action=action,
+            target_type=target_type,
+            target_id=target_id,
+            detail=detail,
+            session=session,
+            prev_hash=head.entry_hash,
+        )
+        entry.save(force_insert=True)
+        AuditHead.objects.filter(pk=AuditHead.SINGLETON).update(
+            seq=seq, entry_hash=entry.entry_hash, at=at
+        )
+    return entry
