@@ -27,6 +27,7 @@ Haven's commands:
   demo         create a demo organisation (users, partners, brokers, ~200 cases)
   createuser   create a staff account with a role
   check        check the configuration; exits 1 when something is unsafe
+  audit        verify the hash-chained audit trail, or print its anchor (haven audit verify|anchor)
 
 Every other command is Django's (haven migrate, haven shell, haven help ...).
 Run `haven <command> --help` for a command's options.

@@ -8,6 +8,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from haven.audit.chain import GENESIS, entry_hash, normalise_detail
+from haven.audit.context import current_session
 from haven.audit.models import AuditEntry, AuditHead
 
 # Detail keys that may carry only non-sensitive values (states, counts, ids, field names).
@@ -20,7 +21,7 @@ def audit_record(
     action: str,
     target: models.Model | None = None,
     detail: dict[str, Any] | None = None,
-    session: str = "",
+    session: str | None = None,
 ) -> AuditEntry:
     """Append one entry to the audit chain. Call inside the transaction of the action it records.
 
@@ -29,8 +30,11 @@ def audit_record(
     takes the next ``seq`` and links to the entry before. A rolled-back action leaves no entry and
     no head advance. Called outside a transaction, the entry is written in one of its own.
 
-    ``session`` is a non-identifying reference to the login session (never the session key).
+    ``session`` is a non-identifying reference to the login session (never the session key);
+    by default the one the request's middleware bound (:mod:`haven.audit.context`), if any.
     """
+    if session is None:
+        session = current_session()
     detail = detail or {}
     for key, value in detail.items():
         if not isinstance(value, _ALLOWED_DETAIL_TYPES):

@@ -300,15 +300,8 @@ def referral_send(
     # Seal what is sent, so later edits to the case never reach the partner through this referral.
     data = payload_read(ctx=ctx, record=referral)
     data["packet"] = referral_packet_fields(ctx=ctx, referral=referral)
-    _move(
-        ctx=ctx,
-        actor=actor,
-        referral=referral,
-        expected_version=expected_version,
-        status=ReferralStatus.SENT,
-        data=data,
-        sent_at=timezone.now(),
-    )
+    # The case moves first: the audit entry (and its chain-head lock) must be the last write, or
+    # two transactions taking the case row and the head in opposite orders could deadlock.
     case = Case.objects.select_related("data_key").get(pk=referral.case_id)
     if case.state == State.ACCEPTED:
         _transition(
@@ -321,6 +314,15 @@ def referral_send(
             source=Source.STAFF,
             confidence=Confidence.CONFIRMED,
         )
+    _move(
+        ctx=ctx,
+        actor=actor,
+        referral=referral,
+        expected_version=expected_version,
+        status=ReferralStatus.SENT,
+        data=data,
+        sent_at=timezone.now(),
+    )
     return referral
 
 
