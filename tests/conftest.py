@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from haven.accounts.models import Role, User
 from haven.crypto import KeyContext, key_context_for
 from tests.factories import PartnerFactory, TeamFactory, UserFactory
+
+# CI explores the same examples on every run, so that a red build is reproducible; a developer's
+# run keeps exploring new ones.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 
 @pytest.fixture

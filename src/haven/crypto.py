@@ -15,6 +15,7 @@ import base64
 import binascii
 import hashlib
 import json
+import unicodedata
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
@@ -173,9 +174,26 @@ def _kdf_limits() -> tuple[int, int]:
 
 
 def _password_key(password: str, salt: bytes, opslimit: int, memlimit: int) -> bytes:
-    return nacl.pwhash.argon2id.kdf(
-        KEY_BYTES, password.encode(), salt, opslimit=opslimit, memlimit=memlimit
-    )
+    # NFC: the same Hangul password typed on two systems must give the same key.
+    try:
+        secret = unicodedata.normalize("NFC", password).encode()
+        return nacl.pwhash.argon2id.kdf(
+            KEY_BYTES, secret, salt, opslimit=opslimit, memlimit=memlimit
+        )
+    except (UnicodeEncodeError, ValueError, nacl.exceptions.CryptoError) as exc:
+        raise CryptoError("the password or the key-derivation parameters are not usable") from exc
+
+
+def _check_stored_limits(opslimit: int, memlimit: int) -> None:
+    """Refuse a stored cost outside what this deployment would write (times four).
+
+    The cost travels with the wrapped key, so someone able to write to the database could
+    otherwise make every login run for hours, or try to take terabytes of memory.
+    """
+    ops, mem = _kdf_limits()
+    floor = 1 if getattr(settings, "HAVEN_KDF_INSECURE_FOR_TESTS", False) else MIN_KDF_MEMLIMIT
+    if not (1 <= opslimit <= 4 * ops and floor <= memlimit <= 4 * mem):
+        raise CryptoError("the stored key-derivation cost is outside the allowed range")
 
 
 class PersonalKey:
@@ -218,6 +236,7 @@ class PersonalKey:
         header = wrapped[:head_len]
         opslimit = int.from_bytes(header[1:5], "big")
         memlimit = int.from_bytes(header[5:13], "big")
+        _check_stored_limits(opslimit, memlimit)
         key = _password_key(password, header[13:], opslimit, memlimit)
         private = _decrypt(key, wrapped[head_len:], b"haven:personal-key:" + header)
         return cls(nacl.public.PrivateKey(private))
@@ -293,9 +312,10 @@ def recovery_key_from_words(words: str | list[str]) -> PersonalKey:
     if count != RECOVERY_WORDS:
         raise RecoveryWordsError(f"Expected {RECOVERY_WORDS} words, got {count}.")
     mnemonic = _mnemonic()
-    unknown = [w for w in normalised.split() if w not in mnemonic.wordlist]
+    # Positions only: the words themselves must not reach logs or form errors.
+    unknown = [str(i + 1) for i, w in enumerate(normalised.split()) if w not in mnemonic.wordlist]
     if unknown:
-        raise RecoveryWordsError(f"Not recovery words: {', '.join(unknown[:3])}.")
+        raise RecoveryWordsError(f"Not recovery words at position {', '.join(unknown[:5])}.")
     if not mnemonic.check(normalised):
         raise RecoveryWordsError(
             "The words do not add up (checksum): check their order and spelling."
@@ -337,9 +357,10 @@ class IndexKey:
         The same value gives the same token under the same key; without the key the tokens say
         nothing but how often a value repeats.
         """
+        person = purpose.encode()
+        if not 1 <= len(person) <= 16:
+            # BLAKE2b would silently cut a longer purpose, making two purposes share tokens.
+            raise ValueError("a blind-index purpose is 1 to 16 bytes")
         return hashlib.blake2b(
-            normalised_value.encode(),
-            key=self._key,
-            digest_size=16,
-            person=purpose.encode()[:16],
+            normalised_value.encode(), key=self._key, digest_size=16, person=person
         ).digest()

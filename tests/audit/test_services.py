@@ -474,3 +474,18 @@ def test_the_middleware_binds_a_random_reference_kept_in_the_session(alice, rf):
     assert seen[0] and seen[0] == seen[1] and seen[2] == ""
     assert len(seen[0]) == 16 and seen[0] != request.session.session_key
     assert current_session() == ""
+
+
+@pytest.mark.django_db
+def test_a_lost_head_is_rebuilt_from_the_last_entry_instead_of_blocking_every_action(alice):
+    from haven.audit.models import AuditEntry, AuditHead
+    from haven.audit.services import audit_record
+
+    for i in range(3):
+        audit_record(actor=alice, action="test.step", detail={"i": i})
+    AuditHead.objects.all().delete()
+
+    entry = audit_record(actor=alice, action="test.after_loss")
+
+    assert entry.seq == 4
+    assert entry.prev_hash == AuditEntry.objects.get(seq=3).entry_hash

@@ -107,7 +107,7 @@ def test_the_words_of_a_known_key_are_accepted():
     ("words", "message"),
     [
         (ZERO_WORDS[:-1], "Expected 24 words"),
-        ([*ZERO_WORDS[:-1], "haven"], "Not recovery words"),
+        ([*ZERO_WORDS[:-1], "haven"], "Not recovery words at position 24"),
         ([*ZERO_WORDS[:-1], "abandon"], "checksum"),
     ],
 )
@@ -133,3 +133,28 @@ def test_the_index_key_travels_only_sealed():
 
     assert reopened.token("name", "ri") == key.token("name", "ri")
     assert "…" in repr(key)
+
+
+def test_a_stored_cost_outside_the_allowed_range_is_refused_before_deriving():
+    wrapped = bytearray(PersonalKey.generate().wrap_with_password("pw"))
+    wrapped[1:5] = (2**32 - 1).to_bytes(4, "big")  # hours of Argon2 per login
+    with pytest.raises(CryptoError, match="outside the allowed range"):
+        PersonalKey.unwrap_with_password(bytes(wrapped), "pw")
+
+
+def test_a_hangul_password_opens_however_it_is_composed():
+    import unicodedata
+
+    key = PersonalKey.generate()
+    wrapped = key.wrap_with_password(unicodedata.normalize("NFD", "비밀번호"))
+    assert PersonalKey.unwrap_with_password(wrapped, "비밀번호").public_key == key.public_key
+    with pytest.raises(CryptoError):
+        PersonalKey.unwrap_with_password(wrapped, "half \ud800")
+
+
+def test_blind_index_purposes_must_fit_without_truncation():
+    key = IndexKey.generate()
+    with pytest.raises(ValueError, match="1 to 16 bytes"):
+        key.token("name_romanized_given", "x")
+    with pytest.raises(ValueError, match="1 to 16 bytes"):
+        key.token("", "x")

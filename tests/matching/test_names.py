@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from haven.matching.hangul import (
@@ -460,6 +460,9 @@ def test_generated_romanizations_read_back_to_the_hangul(name, system, marks, se
 @given(name=_names(_COMMON), system=st.sampled_from(["rr", "mr", "nk"]), marks=st.booleans())
 def test_joined_romanizations_of_common_syllables_read_back(name, system, marks):
     surname, given_name = name
+    # A syllable that starts with a vowel, joined to the one before it, is ambiguous in every
+    # system ("Hook" for 호옥): their own rules then ask for a hyphen, tested above.
+    assume(all((ord(s) - 0xAC00) // 588 != 11 for s in given_name[1:]))
     text = romanize_name(surname, given_name, system, breves=marks, apostrophes=marks, sep="")
     assert same_name(surname + given_name, text), (surname + given_name, text)
 

@@ -285,3 +285,33 @@ def test_a_consent_widened_in_the_database_cannot_carry_a_referral(ctx, alice, p
     with pytest.raises(CryptoError):
         referral_send(ctx=ctx, actor=alice, referral=referral, expected_version=referral.version)
     assert Referral.objects.get(pk=referral.pk).status == ReferralStatus.APPROVED
+
+
+@pytest.mark.django_db
+def test_a_consent_revived_in_the_database_no_longer_opens(ctx, alice, partner):
+    from haven.crypto import CryptoError
+    from haven.referrals.models import Consent
+    from haven.vault.sealed import payload_read
+
+    _, consent, _ = _approved(ctx, alice, partner)
+    consent_revoke(ctx=ctx, actor=alice, consent=consent, expected_version=consent.version)
+    Consent.objects.filter(pk=consent.pk).update(revoked_at=None)
+
+    with pytest.raises(CryptoError):
+        payload_read(ctx=ctx, record=Consent.objects.select_related("data_key").get(pk=consent.pk))
+
+
+@pytest.mark.django_db
+def test_a_draft_marked_sent_in_the_database_gives_the_partner_nothing(ctx, alice, partner, frank):
+    from django.utils import timezone
+
+    _, _, referral = _approved(ctx, alice, partner)
+    Referral.objects.filter(pk=referral.pk).update(sent_at=timezone.now())
+    forged = Referral.objects.select_related("data_key", "case", "partner", "consent").get(
+        pk=referral.pk
+    )
+
+    from haven.crypto import CryptoError
+
+    with pytest.raises(CryptoError):
+        referral_packet(ctx=key_context_for(frank.pk), user=frank, referral=forged)

@@ -1,11 +1,16 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from haven.accounts.models import Role, Team, User
 from haven.audit.services import audit_record
+
+if TYPE_CHECKING:
+    from haven.referrals.models import Partner
 
 
 @transaction.atomic
@@ -37,4 +42,20 @@ def user_create(
     user.is_staff = role == Role.ADMIN
     user.save()
     audit_record(actor=actor, action="user.create", target=user, detail={"role": role})
+    return user
+
+
+@transaction.atomic
+def user_set_partner(*, actor: User | None, user: User, partner: Partner | None) -> User:
+    """Tie a partner liaison to the agency they work for (they then see its referrals only)."""
+    if partner is not None and user.role != Role.PARTNER_LIAISON:
+        raise ValidationError({"partner": "Only partner liaisons belong to a partner agency."})
+    user.partner = partner
+    user.save(update_fields=["partner"])
+    audit_record(
+        actor=actor,
+        action="user.partner",
+        target=user,
+        detail={"partner": str(partner.pk) if partner else None},
+    )
     return user

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.db import models, transaction
@@ -13,6 +14,8 @@ from haven.audit.models import AuditEntry, AuditHead
 
 # Detail keys that may carry only non-sensitive values (states, counts, ids, field names).
 _ALLOWED_DETAIL_TYPES = (str, int, float, bool, type(None), list)
+
+logger = logging.getLogger("haven.audit")
 
 
 def audit_record(
@@ -48,9 +51,17 @@ def audit_record(
     target_type = target._meta.label_lower if target is not None else ""
     target_id = str(target.pk) if target is not None else ""
     with transaction.atomic(savepoint=False):
-        head, _ = AuditHead.objects.select_for_update().get_or_create(
+        head, created = AuditHead.objects.select_for_update().get_or_create(
             pk=AuditHead.SINGLETON, defaults={"seq": 0, "entry_hash": GENESIS}
         )
+        if created:
+            last = AuditEntry.objects.order_by("-seq").first()
+            if last is not None:
+                # The head row was lost (a restore, a bad fixture load) while the chain exists:
+                # go on from the last entry instead of colliding with seq 1 on every action.
+                # `haven audit verify` still reports the missing head if anything was cut.
+                logger.error("audit chain head was missing; rebuilt from entry %s", last.seq)
+                head.seq, head.entry_hash = last.seq, last.entry_hash
         seq = head.seq + 1
         at = timezone.now()
         entry = AuditEntry(

@@ -262,7 +262,7 @@ def request_create(
         received_at=received,
         urgency=urgency,
         people_count=len(people),
-        broker=broker if channel == Channel.BROKER else broker,
+        broker=broker,
         created_by=actor,
     )
     payload_set(
@@ -370,7 +370,7 @@ def request_triage(
         RequestStatus(status)
     )
     moved = 0
-    for case in request.cases.select_related("data_key").select_for_update():
+    for case in request.cases.select_related("data_key").select_for_update().order_by("pk"):
         if urgency is not None and case.urgency != fields["urgency"]:
             record_update(
                 ctx=ctx,
@@ -556,7 +556,10 @@ def group_advance(
         raise ValidationError({"case_ids": "Choose at least one member of the group."})
     wanted = {str(case_id): version for case_id, version in case_versions.items()}
     members = list(
-        group.cases.select_related("data_key").select_for_update().filter(pk__in=list(wanted))
+        group.cases.select_related("data_key")
+        .select_for_update()
+        .filter(pk__in=list(wanted))
+        .order_by("pk")
     )
     if len(members) != len(wanted):
         raise ValidationError({"case_ids": "Every chosen case must be a member of this group."})

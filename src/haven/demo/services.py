@@ -17,8 +17,7 @@ from typing import Any
 from django.db import transaction
 
 from haven.accounts.models import Role, Team, User
-from haven.accounts.services import user_create
-from haven.audit.services import audit_record
+from haven.accounts.services import user_create, user_set_partner
 from haven.brokers.models import Broker, BrokerStatus
 from haven.brokers.services import broker_create, broker_set_status
 from haven.cases.journey import State
@@ -597,14 +596,10 @@ class _Seeder:
                     self.partners[name] = partner_create(
                         actor=self.users["alice"], name=name, country=country
                     )
-        frank = self.users["frank"]
-        frank.partner = self.partners["Ministry of Unification"]
-        frank.save(update_fields=["partner"])
-        audit_record(
+        user_set_partner(
             actor=self.users["erin"],
-            action="user.partner",
-            target=frank,
-            detail={"partner": str(frank.partner.pk)},
+            user=self.users["frank"],
+            partner=self.partners["Ministry of Unification"],
         )
 
     def brokers_create(self) -> None:

@@ -75,7 +75,8 @@ class Consent(SealedRecord):
     Payload: ``words`` (the person's words, or how it was relayed).
     """
 
-    sealed_bindings = ("case_id", "partner_id", "purpose", "fields")
+    # ``is_valid`` too: reviving a revoked consent in the database must not pass unnoticed.
+    sealed_bindings = ("case_id", "partner_id", "purpose", "fields", "is_valid")
 
     case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="consents")
     partner = models.ForeignKey(Partner, on_delete=models.PROTECT)
@@ -102,7 +103,15 @@ class Consent(SealedRecord):
 class Referral(SealedRecord):
     """A referral of one case to a partner, resting on one consent. Payload: ``cover_note``."""
 
-    sealed_bindings = ("case_id", "partner_id", "purpose", "disclosed_fields", "consent_id")
+    sealed_bindings = (
+        "case_id",
+        "partner_id",
+        "purpose",
+        "disclosed_fields",
+        "consent_id",
+        "status",
+        "was_sent",
+    )
 
     case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="referrals")
     partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="referrals")
@@ -126,3 +135,7 @@ class Referral(SealedRecord):
 
     class Meta:
         ordering = ["-created_at"]
+
+    @property
+    def was_sent(self) -> bool:
+        return self.sent_at is not None

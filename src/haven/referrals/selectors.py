@@ -93,6 +93,9 @@ def referral_packet(*, ctx: KeyContext, user: User, referral: Referral) -> dict[
         raise PermissionDenied("You do not have access to this case.")
     if referral.sent_at is not None and "packet" in data:
         packet = data["packet"]
+    elif user.role == Role.PARTNER_LIAISON:
+        # Sent referrals always carry their sealed packet; a partner never gets a live preview.
+        raise PermissionDenied("This referral was not sent to your agency.")
     else:
         packet = referral_packet_fields(ctx=ctx, referral=referral)
     audit_record(

@@ -12,8 +12,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from haven.accounts.models import Role, Team, User
-from haven.accounts.services import user_create
-from haven.audit.services import audit_record
+from haven.accounts.services import user_create, user_set_partner
 from haven.referrals.models import Partner
 from haven.validation import clean_text
 
@@ -75,14 +74,7 @@ class Command(BaseCommand):
                 team = Team.objects.get_or_create(name=team_name)[0] if team_name else None
                 user = user_create(username=username, password=password, role=role, team=team)
                 if partner is not None:
-                    user.partner = partner
-                    user.save(update_fields=["partner"])
-                    audit_record(
-                        actor=None,
-                        action="user.partner",
-                        target=user,
-                        detail={"partner": str(partner.pk)},
-                    )
+                    user_set_partner(actor=None, user=user, partner=partner)
         except ValidationError as exc:
             raise CommandError(f"{_messages(exc)} Nothing was changed.") from exc
         where = f" in team {team.name}" if team else ""
