@@ -20,7 +20,7 @@ from haven.accounts.models import Role, Team, User
 from haven.accounts.services import user_create, user_set_partner
 from haven.brokers.models import Broker, BrokerStatus
 from haven.brokers.services import broker_create, broker_set_status
-from haven.cases.journey import State
+from haven.cases.journey import MAIN_PATH, State, is_active
 from haven.cases.models import (
     Case,
     Channel,
@@ -91,18 +91,7 @@ DEMO_USERS: list[tuple[str, Role, str | None, str, str]] = [
     ("heidi", Role.PRESS, None, "Heidi", "statistics and statements"),
 ]
 
-MAIN: list[State] = [
-    S.VERIFYING,
-    S.ACCEPTED,
-    S.REFERRED,
-    S.LEFT_WORKPLACE,
-    S.IN_TRANSIT,
-    S.IN_THIRD_COUNTRY,
-    S.AWAITING_FLIGHT,
-    S.ARRIVED,
-    S.HANDED_OVER,
-    S.CLOSED,
-]
+MAIN: list[State] = list(MAIN_PATH[1:])
 # Days between reaching the previous state and this one: (shortest, longest).
 GAPS: dict[State, tuple[float, float]] = {
     S.VERIFYING: (0.2, 3),
@@ -739,19 +728,8 @@ class _Seeder:
         """Next contact dates (some overdue), notes, consents and referrals in every status."""
         rng = self.rng
         alice = self.users["alice"]
-        active = {
-            S.RECEIVED,
-            S.VERIFYING,
-            S.ACCEPTED,
-            S.REFERRED,
-            S.LEFT_WORKPLACE,
-            S.IN_TRANSIT,
-            S.IN_THIRD_COUNTRY,
-            S.AWAITING_FLIGHT,
-            S.ARRIVED,
-            S.LOST_CONTACT,
-            S.DETAINED,
-        }
+        # Cases still being worked on get a next-contact date (handed over: the partner's turn).
+        active = {state for state in State if is_active(state)} - {S.HANDED_OVER}
         cases = list(Case.objects.select_related("data_key", "owner").order_by("opened_at", "pk"))
         for case in cases:
             if case.state in active and (case.owner_id or rng.random() < 0.5):
