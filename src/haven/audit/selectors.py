@@ -23,13 +23,18 @@ import json
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import connections
+from django.db.models import QuerySet
 from django.utils.dateparse import parse_datetime
 
+from haven import access
 from haven.audit.chain import GENESIS, HASH_LENGTH, format_at, hash_text
 from haven.audit.models import AuditEntry, AuditHead
+
+if TYPE_CHECKING:
+    from haven.accounts.models import User
 
 EDITED = "edited"
 DELETED = "deleted"
@@ -518,3 +523,34 @@ def audit_anchor_check(text: str) -> AnchorCheck:
     head = _read_head()
     now = f" (the head is now at seq {head[0]})" if head is not None else ""
     return AnchorCheck(True, f"seq {seq}: the anchored entry is still in the chain{now}")
+
+
+# -- the auditors' viewer ---------------------------------------------------------------------
+
+
+def audit_entry_list(
+    *,
+    user: User,
+    actor_id: int | None = None,
+    target_id: str | None = None,
+    action: str | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+) -> QuerySet[AuditEntry]:
+    """Audit entries for auditors, newest first (by ``seq``), narrowed by the given filters.
+
+    ``since`` and ``until`` are inclusive. Entries hold no sensitive values: nothing is decrypted.
+    """
+    access.require(access.has_role(user, access.AUDIT_READERS))
+    entries = AuditEntry.objects.select_related("actor").order_by("-seq")
+    if actor_id is not None:
+        entries = entries.filter(actor_id=actor_id)
+    if target_id:
+        entries = entries.filter(target_id=target_id)
+    if action:
+        entries = entries.filter(action=action)
+    if since is not None:
+        entries = entries.filter(at__gte=since)
+    if until is not None:
+        entries = entries.filter(at__lte=until)
+    return entries

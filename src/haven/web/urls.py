@@ -1,6 +1,6 @@
 from django.urls import path
 
-from haven.web.views import brokers, cases, common, dashboard, partners, referrals, requests
+from haven.web.views import audit, brokers, cases, common, dashboard, partners, referrals, requests
 
 app_name = "web"
 urlpatterns = [
@@ -34,4 +34,5 @@ urlpatterns = [
     path("partners/", partners.partner_list, name="partners"),
     path("partners/new/", partners.partner_new, name="partner_new"),
     path("partners/<uuid:partner_id>/edit/", partners.partner_edit, name="partner_edit"),
+    path("audit/", audit.audit_list, name="audit"),
 ]

@@ -70,3 +70,9 @@ def urgency_label(value: int) -> str:
 
         _URGENCY_LABELS = dict(Urgency.choices)
     return str(_URGENCY_LABELS.get(value, value))
+
+
+@register.filter
+def reads_audit(user: Any) -> bool:
+    """Whether ``user`` reads the audit trail (and so sees the audit viewer)."""
+    return access.has_role(user, access.AUDIT_READERS)
