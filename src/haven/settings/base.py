@@ -143,6 +143,8 @@ CSRF_COOKIE_SECURE = HAVEN_HTTPS
 SECURE_SSL_REDIRECT = env_bool("HAVEN_SSL_REDIRECT", HAVEN_HTTPS)
 SECURE_HSTS_SECONDS = 31536000 if HAVEN_HTTPS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HAVEN_HTTPS
+# Only marks the site as willing; submitting it to the browsers' preload list stays a human act.
+SECURE_HSTS_PRELOAD = HAVEN_HTTPS
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HAVEN_HTTPS else None
 
 # Large bodies are refused before they reach a form: an account is capped far below this.
