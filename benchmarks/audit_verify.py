@@ -31,6 +31,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from benchdb import pg_drop, pg_recreate, server_version
+
 HERE = Path(__file__).resolve().parent
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/haven_audit_bench"
 BATCH = 20_000
@@ -135,33 +137,8 @@ def setup_django(database: str, workdir: Path) -> tuple[str, str | None]:
     django.setup()
     from django.db import connection
 
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SHOW server_version")
-            server = f"PostgreSQL {cursor.fetchone()[0].split()[0]}"
-        else:
-            cursor.execute("SELECT sqlite_version()")
-            server = f"SQLite {cursor.fetchone()[0]}"
+    server = server_version(connection)
     return server, url
-
-
-def _pg_admin(url: str, statements: list[str]) -> None:
-    import psycopg
-    from psycopg import sql
-
-    name = str(psycopg.conninfo.conninfo_to_dict(url).get("dbname") or "haven_audit_bench")
-    admin = psycopg.conninfo.make_conninfo(url, dbname="postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        for statement in statements:
-            conn.execute(sql.SQL(statement).format(sql.Identifier(name)))  # type: ignore[arg-type]
-
-
-def pg_recreate(url: str) -> None:
-    _pg_admin(url, ["DROP DATABASE IF EXISTS {} WITH (FORCE)", "CREATE DATABASE {}"])
-
-
-def pg_drop(url: str) -> None:
-    _pg_admin(url, ["DROP DATABASE IF EXISTS {} WITH (FORCE)"])
 
 
 COLUMNS = [

@@ -30,6 +30,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchdb import pg_drop, pg_recreate, server_version
+
 HERE = Path(__file__).resolve().parent
 TARGET_MS = 150.0
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/haven_bench"
@@ -199,51 +201,16 @@ def setup_django(args: argparse.Namespace, workdir: Path) -> str:
         url = os.environ.get("HAVEN_BENCH_DATABASE_URL", DEFAULT_PG)
         pg_recreate(url)
         os.environ["DATABASE_URL"] = url
-        server = "PostgreSQL"
     else:
         os.environ["DATABASE_URL"] = f"sqlite:///{workdir / 'bench.sqlite3'}"
-        server = "SQLite"
     sys.path.insert(0, str(HERE.parent / "src"))
     import django
 
     django.setup()
     from django.db import connection
 
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SHOW server_version")
-            server = f"PostgreSQL {cursor.fetchone()[0].split()[0]}"
-        else:
-            cursor.execute("SELECT sqlite_version()")
-            server = f"SQLite {cursor.fetchone()[0]}"
+    server = server_version(connection)
     return server
-
-
-def pg_recreate(url: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    info = psycopg.conninfo.conninfo_to_dict(url)
-    name = str(info.get("dbname") or "haven_bench")
-    admin = psycopg.conninfo.make_conninfo(url, dbname="postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-
-
-def pg_drop(url: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    info = psycopg.conninfo.conninfo_to_dict(url)
-    name = str(info.get("dbname") or "haven_bench")
-    admin = psycopg.conninfo.make_conninfo(url, dbname="postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
 
 
 def data_keys_build(*, ctx: Any, count: int) -> list[Any]:

@@ -21,7 +21,6 @@ def test_the_deploy_check_is_clean_with_production_settings(tmp_path):
         "HAVEN_ALLOWED_HOSTS": "haven.example.org",
     }
     env.pop("DATABASE_URL", None)
-    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # the browser tests set it for their own process
     result = subprocess.run(  # noqa: S603 - our own interpreter and Django's command
         [sys.executable, "-m", "django", "check", "--deploy", "--fail-level", "WARNING"],
         capture_output=True,

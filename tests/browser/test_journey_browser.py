@@ -3,21 +3,15 @@ member step by step to ``arrived`` and see the dashboard change."""
 
 from __future__ import annotations
 
-import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
 
-# Playwright's sync API runs an event loop in this thread; the ORM calls the live server and the
-# fixtures make are still synchronous and safe here.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
-
-from haven.cases.models import Case, Request  # noqa: E402
-from tests.factories import PASSWORD, make_broker  # noqa: E402
+from haven.cases.models import Case, Request
+from tests.factories import PASSWORD, make_broker
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -39,6 +33,15 @@ PATH_TO_ARRIVED = [
     "arrived",
 ]
 GROUP = [("김선희", "Kim Sun-hui"), ("리영호", "Ri Yong-ho"), ("박정민", "Pak Jong-min")]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _sync_orm_beside_playwright() -> Iterator[None]:
+    """Playwright's sync API runs an event loop in this thread; the ORM calls the fixtures make
+    here are still synchronous and safe. Allowed for this module only, never for other tests."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        yield
 
 
 @pytest.fixture(scope="module")

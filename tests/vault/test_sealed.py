@@ -113,3 +113,24 @@ def test_widening_a_consent_in_the_database_is_detected(ctx, alice, partner):
     widened = Consent.objects.select_related("data_key").get(pk=consent.pk)
     with pytest.raises(CryptoError):
         payload_read(ctx=key_context_for(alice.pk), record=widened)
+
+
+@pytest.mark.django_db
+def test_a_tampered_payload_is_refused_rather_than_overwritten(ctx, alice):
+    from haven.cases.services import PersonInput, person_update
+
+    case = make_case(ctx=ctx, actor=alice)
+    other = make_case(ctx=ctx, actor=alice)
+    Person.objects.filter(pk=case.person_id).update(payload=other.person.payload)
+    tampered = Case.objects.select_related("data_key", "person__data_key").get(pk=case.pk)
+
+    with pytest.raises(CryptoError):
+        person_update(
+            ctx=key_context_for(alice.pk),
+            actor=alice,
+            case=tampered,
+            expected_version=tampered.person.version,
+            person=PersonInput(name_hangul="덮어쓰기"),
+            family=[],
+        )
+    assert bytes(Person.objects.get(pk=case.person_id).payload) == bytes(other.person.payload)

@@ -600,47 +600,6 @@ def group_advance(
 
 
 @transaction.atomic
-def group_create(*, ctx: KeyContext, actor: User, label: str, cases: list[Case]) -> Group:
-    """Put existing cases together as a group travelling together."""
-    _check_writer(actor)
-    label = clean_text(label, field="label", max_length=200, multiline=False)
-    if len(cases) < 2:
-        raise ValidationError({"cases": "A group needs at least two cases."})
-    group = Group(data_key=data_key_create(ctx=ctx))
-    payload_set(ctx=ctx, record=group, data={"label": label})
-    group.save(force_insert=True)
-    for case in cases:
-        _check_case(actor, case)
-        record_update(
-            ctx=ctx,
-            record=case,
-            expected_version=case.version,
-            fields={"group": group, "updated_at": timezone.now()},
-        )
-    audit_record(actor=actor, action="group.create", target=group, detail={"cases": len(cases)})
-    return group
-
-
-@transaction.atomic
-def case_leave_group(*, ctx: KeyContext, actor: User, case: Case, expected_version: int) -> Case:
-    """Take a case out of its group (the group has split)."""
-    _check_case(actor, case)
-    if case.group_id is None:
-        raise ValidationError({"group": "This case is not in a group."})
-    group_id = case.group_id
-    record_update(
-        ctx=ctx,
-        record=case,
-        expected_version=expected_version,
-        fields={"group": None, "updated_at": timezone.now()},
-    )
-    audit_record(
-        actor=actor, action="case.leave_group", target=case, detail={"group": str(group_id)}
-    )
-    return case
-
-
-@transaction.atomic
 def case_update(
     *,
     ctx: KeyContext,
@@ -759,10 +718,8 @@ __all__ = [
     "ConflictError",
     "PersonInput",
     "TransitionError",
-    "case_leave_group",
     "case_update",
     "group_advance",
-    "group_create",
     "journey_advance",
     "note_add",
     "person_update",

@@ -73,7 +73,10 @@ def record_update(
     model = type(record)
     if record.version != expected_version:
         raise ConflictError(current_version=record.version)
-    current = payload_read(ctx=ctx, record=record) if data is None else data
+    # Always open what is stored, even when replacing it: a payload that was tampered with (or
+    # sealed under a key we should not trust) is refused, never silently overwritten.
+    stored = payload_read(ctx=ctx, record=record)
+    current = stored if data is None else data
     claimed = model._default_manager.filter(pk=record.pk, version=expected_version).update(
         version=expected_version + 1
     )
