@@ -8,8 +8,9 @@ import pytest
 from hypothesis import settings as hypothesis_settings
 
 from haven.accounts.models import Role, User
-from haven.crypto import KeyContext, key_context_for
-from tests.factories import PartnerFactory, TeamFactory, UserFactory
+from haven.crypto import KeyContext
+from haven.vault.services import OrgSetup, org_keys_setup, team_key_create, team_keys_share_pending
+from tests.factories import PartnerFactory, TeamFactory, UserFactory, ctx_for
 
 # CI explores the same examples on every run, so that a red build is reproducible; a developer's
 # run keeps exploring new ones.
@@ -19,68 +20,88 @@ if os.environ.get("CI"):
 
 
 @pytest.fixture
-def team_a(db):
-    return TeamFactory(name="Team A")
+def org(db) -> OrgSetup:
+    """The organisation's keys, and an operator context holding every team key (like `haven
+    setup` and the demo have), used to share team keys with the named users."""
+    return org_keys_setup()
+
+
+def _equip(org: OrgSetup, user: User) -> User:
+    """Give ``user`` the team keys their role and team call for, as a supervisor would."""
+    team_keys_share_pending(ctx=org.ctx, actor=None)
+    return user
 
 
 @pytest.fixture
-def team_b(db):
-    return TeamFactory(name="Team B")
+def team_a(org):
+    team = TeamFactory(name="Team A")
+    team_key_create(ctx=org.ctx, actor=None, team=team)
+    return team
 
 
 @pytest.fixture
-def partner(db):
-    return PartnerFactory(name="Ministry of Unification", country="KR")
+def team_b(org):
+    team = TeamFactory(name="Team B")
+    team_key_create(ctx=org.ctx, actor=None, team=team)
+    return team
 
 
 @pytest.fixture
-def alice(db, team_a) -> User:
+def partner(org):
+    partner = PartnerFactory(name="Ministry of Unification", country="KR")
+    team_key_create(ctx=org.ctx, actor=None, partner=partner)
+    return partner
+
+
+@pytest.fixture
+def alice(org, team_a) -> User:
     """Supervisor."""
-    return UserFactory(username="alice", role=Role.SUPERVISOR, team=team_a)
+    return _equip(org, UserFactory(username="alice", role=Role.SUPERVISOR, team=team_a))
 
 
 @pytest.fixture
-def bob(db, team_a) -> User:
+def bob(org, team_a) -> User:
     """Caseworker in team A."""
-    return UserFactory(username="bob", role=Role.CASEWORKER, team=team_a)
+    return _equip(org, UserFactory(username="bob", role=Role.CASEWORKER, team=team_a))
 
 
 @pytest.fixture
-def carol(db, team_b) -> User:
+def carol(org, team_b) -> User:
     """Caseworker in team B."""
-    return UserFactory(username="carol", role=Role.CASEWORKER, team=team_b)
+    return _equip(org, UserFactory(username="carol", role=Role.CASEWORKER, team=team_b))
 
 
 @pytest.fixture
-def dave(db) -> User:
+def dave(org) -> User:
     """Intake officer."""
-    return UserFactory(username="dave", role=Role.INTAKE)
+    return _equip(org, UserFactory(username="dave", role=Role.INTAKE))
 
 
 @pytest.fixture
-def erin(db) -> User:
+def erin(org) -> User:
     """Administrator: manages people, reads no cases."""
-    return UserFactory(username="erin", role=Role.ADMIN)
+    return _equip(org, UserFactory(username="erin", role=Role.ADMIN))
 
 
 @pytest.fixture
-def frank(db, partner) -> User:
+def frank(org, partner) -> User:
     """Partner liaison at the ministry."""
-    return UserFactory(username="frank", role=Role.PARTNER_LIAISON, partner=partner)
+    return _equip(org, UserFactory(username="frank", role=Role.PARTNER_LIAISON, partner=partner))
 
 
 @pytest.fixture
-def grace(db) -> User:
+def grace(org) -> User:
     """Auditor."""
-    return UserFactory(username="grace", role=Role.AUDITOR)
+    return _equip(org, UserFactory(username="grace", role=Role.AUDITOR))
 
 
 @pytest.fixture
-def heidi(db) -> User:
+def heidi(org) -> User:
     """Press officer."""
-    return UserFactory(username="heidi", role=Role.PRESS)
+    return _equip(org, UserFactory(username="heidi", role=Role.PRESS))
 
 
 @pytest.fixture
 def ctx(alice) -> KeyContext:
-    return key_context_for(alice.pk)
+    """Alice's keys (a supervisor: she holds the intake, supervisors and team keys)."""
+    return ctx_for(alice)

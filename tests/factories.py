@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import factory
@@ -13,6 +14,9 @@ from haven.cases.models import Case, Channel, Request
 from haven.cases.services import PersonInput, request_create
 from haven.crypto import KeyContext
 from haven.referrals.models import Partner
+from haven.vault.context import COOKIE_NAME, SESSION_KEY, context_for
+from haven.vault.models import UserKey
+from haven.vault.services import user_key_create, user_key_open
 
 PASSWORD = "correct horse battery staple"
 
@@ -39,6 +43,8 @@ class UserFactory(factory.django.DjangoModelFactory):
     def _save(obj: User, create: bool, extracted: Any, **kwargs: Any) -> None:  # noqa: N805
         if create:
             obj.save()
+            if not UserKey.objects.filter(user=obj).exists():
+                user_key_create(user=obj, password=PASSWORD)
 
 
 class PartnerFactory(factory.django.DjangoModelFactory):
@@ -97,3 +103,18 @@ def make_request(
 def make_case(*, ctx: KeyContext, actor: User, owner: User | None = None, **kwargs: Any) -> Case:
     request = make_request(ctx=ctx, actor=actor, owner=owner, **kwargs)
     return request.cases.get()
+
+
+def ctx_for(user: User, password: str = PASSWORD) -> KeyContext:
+    """The key context ``user`` gets by logging in."""
+    return context_for(user, user_key_open(user=user, password=password))
+
+
+def login(client: Any, user: User, password: str = PASSWORD) -> None:
+    """Log ``client`` in as ``user`` with the key unlocked, as the login page does."""
+    client.force_login(user)
+    blob, secret = user_key_open(user=user, password=password).protect_for_session()
+    session = client.session
+    session[SESSION_KEY] = base64.b64encode(blob).decode()
+    session.save()
+    client.cookies[COOKIE_NAME] = secret

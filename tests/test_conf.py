@@ -7,7 +7,6 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 
 from haven.conf import env_bool, env_int, env_list, env_str
-from haven.crypto import generate_org_key, parse_org_key
 
 
 def test_a_required_setting_that_is_missing_names_itself(monkeypatch):
@@ -55,14 +54,6 @@ def test_numbers_are_checked(monkeypatch):
 def test_lists_are_comma_separated(monkeypatch):
     monkeypatch.setenv("HAVEN_HOSTS", "a.example, b.example,,")
     assert env_list("HAVEN_HOSTS", []) == ["a.example", "b.example"]
-
-
-def test_organisation_keys_must_be_32_bytes_of_base64():
-    assert len(parse_org_key(generate_org_key())) == 32
-    with pytest.raises(ImproperlyConfigured, match="base64"):
-        parse_org_key("not base64!")
-    with pytest.raises(ImproperlyConfigured, match="32 bytes"):
-        parse_org_key("c2hvcnQ=")
 
 
 @pytest.mark.django_db

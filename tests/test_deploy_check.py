@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import os
 import secrets
 import subprocess
@@ -14,7 +13,6 @@ def test_the_deploy_check_is_clean_with_production_settings(tmp_path):
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "haven.settings.base",
         "HAVEN_SECRET_KEY": secrets.token_urlsafe(50),
-        "HAVEN_ORG_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
         "HAVEN_DATA_DIR": str(tmp_path),
         "HAVEN_HTTPS": "true",
         "HAVEN_ENV": "production",

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 
 from haven.accounts.models import Role
 
@@ -15,7 +16,6 @@ if TYPE_CHECKING:
 # Roles that work with case contents. Administrators, auditors and press officers do not.
 CASE_READERS = {Role.INTAKE, Role.CASEWORKER, Role.SUPERVISOR}
 CASE_WRITERS = {Role.INTAKE, Role.CASEWORKER, Role.SUPERVISOR}
-SEES_ALL_CASES = {Role.SUPERVISOR, Role.INTAKE}
 REQUEST_HANDLERS = {Role.INTAKE, Role.CASEWORKER, Role.SUPERVISOR}
 REFERRAL_APPROVERS = {Role.SUPERVISOR}
 BROKER_READERS = {Role.INTAKE, Role.CASEWORKER, Role.SUPERVISOR}
@@ -28,12 +28,21 @@ def has_role(user: User, roles: set[Role]) -> bool:
 
 
 def can_view_case(user: User, case: Case) -> bool:
-    """Need to know: supervisors and intake see every case; caseworkers their own or their team's."""
+    """Need to know: a role that works with cases *and* a live grant of the case's key, to the
+    person or to a team key they hold (the intake and supervisors' keys, their casework team's).
+    Being an administrator grants nothing."""
+    from haven.vault.holders import holds_key
+
     if not has_role(user, CASE_READERS):
         return False
-    if user.role in SEES_ALL_CASES:
-        return True
-    return case.owner_id == user.pk or (user.team_id is not None and case.team_id == user.team_id)
+    return holds_key(user, case.data_key_id)
+
+
+def visible_data_keys(user: User) -> QuerySet[Any]:
+    """Ids of the data keys ``user`` holds a live grant for (a subquery for list filters)."""
+    from haven.vault.holders import user_grants
+
+    return user_grants(user).values("data_key_id")
 
 
 def require(allowed: bool, message: str = "You do not have access to this.") -> None:

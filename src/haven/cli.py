@@ -25,7 +25,9 @@ usage: haven <command> [options]
 Haven's commands:
   run          migrate, collect static files and serve Haven with gunicorn
   demo         create a demo organisation (users, partners, brokers, ~200 cases)
+  setup        create the organisation's keys (recovery words, printed once) and first supervisor
   createuser   create a staff account with a role
+  recover      use the recovery words: restore a person's access, or open a record
   check        check the configuration; exits 1 when something is unsafe
   audit        verify the hash-chained audit trail, or print its anchor (haven audit verify|anchor)
 
@@ -39,10 +41,8 @@ ALIASES = {"check": "havencheck"}
 NO_KEYGEN = {"check", "havencheck", "help", "version", "--version"}
 
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
-ORG_KEY_FILE = "org.key"
 DEV_KEY_WARNING = (
-    "haven: using local development keys from {dir} (secret_key, org.key) - not for production; "
-    "keep org.key: without it the encrypted data cannot be read."
+    "haven: using a local development secret key from {dir}/secret_key - not for production."
 )
 
 
@@ -78,7 +78,7 @@ def ensure_local_keys(
     was chosen explicitly, or for read-only commands (``check``), where it only reuses key files
     that already exist. Raises :class:`SetupError` when keys are missing in production.
     """
-    missing = [name for name in ("HAVEN_SECRET_KEY", "HAVEN_ORG_KEY") if not _configured(env, name)]
+    missing = [name for name in ("HAVEN_SECRET_KEY",) if not _configured(env, name)]
     if not missing:
         return []
     production = env.get("HAVEN_ENV", "").strip().lower() == "production"
@@ -93,18 +93,13 @@ def ensure_local_keys(
     if env.get("HAVEN_DATA_DIR"):
         return []  # an explicit data dir is a deployment: Django reports what is missing
     data_dir = default_data_dir()
-    files = {"HAVEN_SECRET_KEY": SECRET_KEY_FILE, "HAVEN_ORG_KEY": ORG_KEY_FILE}
+    files = {"HAVEN_SECRET_KEY": SECRET_KEY_FILE}
     created: list[str] = []
     for name in missing:
         path = data_dir / files[name]
         if command not in NO_KEYGEN:
             data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-            if name == "HAVEN_SECRET_KEY":
-                value = secrets.token_urlsafe(50)
-            else:
-                from haven.crypto import generate_org_key
-
-                value = generate_org_key()
+            value = secrets.token_urlsafe(50)
             if _write_secret(path, value):
                 created.append(files[name])
         if path.is_file():

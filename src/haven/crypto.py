@@ -4,9 +4,10 @@ Every sensitive payload is encrypted with its record's own random *data key* usi
 XChaCha20-Poly1305 (libsodium's AEAD), with the record's identity and version as associated data,
 so a payload copied onto another record or carried to another version fails to open.
 
-Data keys are stored only *sealed*. In this first stage they are sealed with a provisional
-organisation key read from the environment; the key-custody stage seals them to each person's
-public key instead, and only :class:`KeyContext` changes.
+Data keys are stored only *sealed*: to the public key of each person or team granted access and to
+the organisation recovery key (X25519 sealed boxes). A person's private key is stored wrapped by a
+key derived with Argon2id from their password; while they are logged in it is held only encrypted
+under a random secret that lives in their session cookie. See docs/security.md for the hierarchy.
 """
 
 from __future__ import annotations
@@ -56,28 +57,6 @@ def _decrypt(key: bytes, blob: bytes, aad: bytes) -> bytes:
         raise CryptoError("ciphertext does not open with this key and record") from exc
 
 
-def parse_org_key(encoded: str) -> bytes:
-    """Decode the provisional organisation key and check its length."""
-    try:
-        raw = base64.b64decode(encoded.strip(), validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise ImproperlyConfigured("HAVEN_ORG_KEY must be base64.") from exc
-    if len(raw) != KEY_BYTES:
-        raise ImproperlyConfigured(
-            f"HAVEN_ORG_KEY must decode to {KEY_BYTES} bytes, not {len(raw)}."
-        )
-    return raw
-
-
-def generate_org_key() -> str:
-    """A fresh provisional organisation key, base64-encoded, for `haven` to write to a file."""
-    return base64.b64encode(nacl.utils.random(KEY_BYTES)).decode()
-
-
-def _key_aad(key_id: str) -> bytes:
-    return b"haven:data-key:" + key_id.encode()
-
-
 def record_aad(
     label: str, record_id: object, version: int, bound: list[Any] | None = None
 ) -> bytes:
@@ -88,63 +67,129 @@ def record_aad(
     return aad.encode()
 
 
+class MissingKeyError(CryptoError):
+    """The acting person holds no key that opens this record."""
+
+
 @dataclass
 class KeyContext:
     """The keys one acting person may use, for the length of one request or command.
 
-    Services receive it and call :meth:`seal` / :meth:`open`; they never see a key. Unsealed data
-    keys are cached in memory only, bounded, and dropped with the context.
+    It holds the person's private key (and, lazily, the team keys shared with them). Services
+    receive it and call :meth:`seal` / :meth:`open`; they never see a key. A data key must first
+    be unlocked from one of the person's grants (:meth:`data_key_unlock`, called by the vault).
+    Unsealed keys are kept in memory only, bounded, and dropped with the context.
     """
 
     actor_id: object | None
-    _org_key: bytes = field(repr=False)
+    _holders: dict[str, PersonalKey] = field(default_factory=dict, repr=False)
+    # Team keys shared with this person and not opened yet: ref -> (ref of the opening key, box).
+    _locked: dict[str, tuple[str, bytes]] = field(default_factory=dict, repr=False)
     _cache: OrderedDict[str, bytes] = field(default_factory=OrderedDict, repr=False)
+    _index: IndexKey | None = field(default=None, repr=False)
 
-    def new_sealed_data_key(self, key_id: str) -> bytes:
-        """Create a random data key for record ``key_id`` and return it sealed."""
+    # --- Holder keys: the person's own key pair and the team keys shared with them --------------
+
+    def add_holder(self, ref: str, key: PersonalKey) -> None:
+        self._holders[ref] = key
+
+    def add_share(self, ref: str, *, via: str, sealed: bytes) -> None:
+        """A team key sealed to a key this context holds (or will hold); opened on first use."""
+        if ref not in self._holders:
+            self._locked[ref] = (via, bytes(sealed))
+
+    def holder_refs(self) -> set[str]:
+        return set(self._holders) | set(self._locked)
+
+    def _holder(self, ref: str, _depth: int = 0) -> PersonalKey:
+        key = self._holders.get(ref)
+        if key is not None:
+            return key
+        if ref not in self._locked or _depth > 8:
+            raise MissingKeyError("this person holds no such key")
+        via, sealed = self._locked.pop(ref)
+        key = PersonalKey.open_shared(self._holder(via, _depth + 1), sealed)
+        self._holders[ref] = key
+        return key
+
+    def holder_public_key(self, ref: str) -> bytes:
+        return self._holder(ref).public_key
+
+    def holder_seal_to(self, ref: str, public_key: bytes) -> bytes:
+        """Share a team key this context holds with one more member (their public key)."""
+        return self._holder(ref).seal_private_to(public_key)
+
+    # --- Data keys -------------------------------------------------------------------------------
+
+    def data_key_new(self, key_id: str, recipients: dict[str, bytes]) -> dict[str, bytes]:
+        """A new random data key for ``key_id``, sealed to each recipient's public key."""
         data_key = nacl.utils.random(KEY_BYTES)
         self._remember(key_id, data_key)
-        return _encrypt(self._org_key, data_key, _key_aad(key_id))
+        return {ref: seal_to_public_key(public, data_key) for ref, public in recipients.items()}
 
-    def _data_key(self, key_id: str, sealed: bytes) -> bytes:
-        cached = self._cache.get(key_id)
-        if cached is not None:
+    def data_key_unlock(self, key_id: str, *, holder: str, sealed: bytes) -> None:
+        """Open a data key from a grant addressed to ``holder`` (a key this context holds)."""
+        if key_id in self._cache:
             self._cache.move_to_end(key_id)
-            return cached
-        data_key = _decrypt(self._org_key, bytes(sealed), _key_aad(key_id))
-        self._remember(key_id, data_key)
+            return
+        self._remember(key_id, self._holder(holder).open_sealed(sealed))
+
+    def data_key_unlock_recovery(
+        self, key_id: str, *, recovery: PersonalKey, sealed: bytes
+    ) -> None:
+        """Open a data key from its recovery copy (``haven recover`` only)."""
+        self._remember(key_id, recovery.open_sealed(sealed))
+
+    def has_data_key(self, key_id: str) -> bool:
+        return key_id in self._cache
+
+    def data_key_seal_to(self, key_id: str, public_key: bytes) -> bytes:
+        """Grant: an unlocked data key sealed to another person's (or team's) public key."""
+        return seal_to_public_key(public_key, self._data_key(key_id))
+
+    def _data_key(self, key_id: str) -> bytes:
+        data_key = self._cache.get(key_id)
+        if data_key is None:
+            raise MissingKeyError("no key that opens this record is held")
+        self._cache.move_to_end(key_id)
         return data_key
 
     def _remember(self, key_id: str, data_key: bytes) -> None:
         self._cache[key_id] = data_key
+        self._cache.move_to_end(key_id)
         if len(self._cache) > _CACHE_LIMIT:
             self._cache.popitem(last=False)
 
-    def seal(self, *, key_id: str, sealed_key: bytes, data: dict[str, Any], aad: bytes) -> bytes:
-        """Encrypt a JSON-serialisable payload under the record's data key."""
+    def seal(self, *, key_id: str, data: dict[str, Any], aad: bytes) -> bytes:
+        """Encrypt a JSON-serialisable payload under the record's (unlocked) data key."""
         plaintext = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-        return _encrypt(self._data_key(key_id, sealed_key), plaintext.encode(), aad)
+        return _encrypt(self._data_key(key_id), plaintext.encode(), aad)
 
-    def open(self, *, key_id: str, sealed_key: bytes, blob: bytes, aad: bytes) -> dict[str, Any]:
+    def open(self, *, key_id: str, blob: bytes, aad: bytes) -> dict[str, Any]:
         """Decrypt a payload sealed by :meth:`seal`; raises :class:`CryptoError` on any mismatch."""
-        plaintext = _decrypt(self._data_key(key_id, sealed_key), bytes(blob), aad)
+        plaintext = _decrypt(self._data_key(key_id), bytes(blob), aad)
         result = json.loads(plaintext)
         if not isinstance(result, dict):
             raise CryptoError("payload is not an object")
         return result
 
-    def seal_data_key_to(self, *, key_id: str, sealed_key: bytes, public_key: bytes) -> bytes:
-        """Grant: the record's data key sealed to another person's (or team's) public key."""
-        return seal_to_public_key(public_key, self._data_key(key_id, sealed_key))
+    # --- The organisation index key (blind indexes) -----------------------------------------------
+
+    def index_key_unlock(self, *, holder: str, sealed: bytes) -> None:
+        if self._index is None:
+            self._index = IndexKey(self._holder(holder).open_sealed(sealed))
+
+    def index_token(self, purpose: str, normalised_value: str) -> bytes:
+        if self._index is None:
+            raise MissingKeyError("the search index key is not held")
+        return self._index.token(purpose, normalised_value)
 
     def forget(self) -> None:
-        """Drop every unsealed data key held in memory."""
+        """Drop every unsealed key held in memory."""
         self._cache.clear()
-
-
-def key_context_for(actor_id: object | None) -> KeyContext:
-    """The key context for an acting person (provisional: the organisation key)."""
-    return KeyContext(actor_id=actor_id, _org_key=parse_org_key(settings.HAVEN_ORG_KEY))
+        self._holders.clear()
+        self._locked.clear()
+        self._index = None
 
 
 def fingerprint(value: bytes) -> str:
@@ -262,12 +307,26 @@ class PersonalKey:
             raise CryptoError("malformed session secret")
         return cls(nacl.public.PrivateKey(_decrypt(raw, bytes(blob), b"haven:session-key")))
 
+    def seal_private_to(self, public_key: bytes) -> bytes:
+        """This (team) key's private half sealed to a member's public key."""
+        return seal_to_public_key(public_key, bytes(self._private))
+
+    @classmethod
+    def open_shared(cls, holder: PersonalKey, sealed: bytes) -> PersonalKey:
+        """A team key opened from the copy sealed to ``holder`` (see :meth:`seal_private_to`)."""
+        return cls(nacl.public.PrivateKey(holder.open_sealed(sealed)))
+
     def open_sealed(self, sealed: bytes) -> bytes:
         """Open a sealed box addressed to this key (used for data keys and team keys only)."""
         try:
             return nacl.public.SealedBox(self._private).decrypt(bytes(sealed))
         except nacl.exceptions.CryptoError as exc:
             raise CryptoError("sealed box is not addressed to this key") from exc
+
+
+def secret_digest(secret: str) -> bytes:
+    """A stored fingerprint of a high-entropy secret (an API token's), to look it up by."""
+    return hashlib.blake2b(secret.encode(), digest_size=32, person=b"haven-secret").digest()
 
 
 def seal_to_public_key(public_key: bytes, secret: bytes) -> bytes:

@@ -9,10 +9,12 @@ import pytest
 from rest_framework.test import APIClient
 
 from haven.accounts.models import User
+from haven.api.services import api_token_create
 from haven.brokers.models import Broker
 from haven.cases.models import Case, Group, JourneyEvent, Note, Person, Request
 from haven.referrals.models import Consent, Partner, Referral
 from haven.vault.models import DataKey
+from tests.factories import PASSWORD
 
 SEALED = (Request, Case, Person, Group, JourneyEvent, Note, Broker, Consent, Referral)
 
@@ -37,7 +39,8 @@ def snapshot() -> dict[str, Any]:
 def client_for(db) -> Callable[[User], APIClient]:
     def make(user: User) -> APIClient:
         client = APIClient()
-        client.force_authenticate(user)
+        token = api_token_create(user=user, password=PASSWORD)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
         return client
 
     return make

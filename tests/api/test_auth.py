@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from haven.api.models import ApiToken
 from haven.audit.models import AuditEntry
-from tests.factories import PASSWORD, make_case
+from haven.crypto import secret_digest
+from tests.factories import PASSWORD, login, make_case
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +26,12 @@ def test_a_token_is_issued_for_the_right_password_and_works(bob, alice, ctx):
 
     assert response.status_code == 200
     token = response.json()["token"]
-    assert Token.objects.get(user=bob).key == token
+    stored = ApiToken.objects.get(user=bob)
+    # Only a digest is stored: the token itself (and the secret that unlocks bob's key) is not.
+    assert bytes(stored.digest) == secret_digest(token.removeprefix("hv_"))
+    assert token.encode() not in bytes(stored.key_blob) and token.encode() not in bytes(
+        stored.digest
+    )
     assert AuditEntry.objects.filter(action="api.token", actor_id=bob.pk).exists()
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
@@ -36,8 +42,39 @@ def test_a_token_is_issued_for_the_right_password_and_works(bob, alice, ctx):
     assert moved.status_code == 200
 
 
-def test_asking_again_returns_the_same_token(bob):
-    assert _token("bob").json()["token"] == _token("bob").json()["token"]
+def test_each_login_gets_its_own_token_and_revoking_one_ends_only_it(bob):
+    first, second = _token("bob").json()["token"], _token("bob").json()["token"]
+    assert first != second
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {first}")
+
+    assert client.delete("/api/auth/token/").status_code == 204
+    assert client.get("/api/cases/").status_code == 401
+    other = APIClient()
+    other.credentials(HTTP_AUTHORIZATION=f"Token {second}")
+    assert other.get("/api/cases/").status_code == 200
+    assert AuditEntry.objects.filter(action="api.token_revoke", actor_id=bob.pk).exists()
+
+
+def test_an_expired_token_is_refused(bob):
+    token = _token("bob").json()["token"]
+    ApiToken.objects.update(expires_at=ApiToken.objects.get().created_at)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+
+    assert client.get("/api/cases/").status_code == 401
+
+
+def test_a_token_with_a_tampered_key_blob_is_refused(bob):
+    token = _token("bob").json()["token"]
+    row = ApiToken.objects.get()
+    blob = bytearray(row.key_blob)
+    blob[-1] ^= 1
+    ApiToken.objects.update(key_blob=bytes(blob))
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+
+    assert client.get("/api/cases/").status_code == 401
 
 
 @pytest.mark.parametrize(
@@ -51,7 +88,7 @@ def test_wrong_credentials_are_401_and_say_nothing_more(bob, username, password)
         "code": "authentication_failed",
         "detail": "Wrong username or password.",
     }
-    assert not Token.objects.exists()
+    assert not ApiToken.objects.exists()
 
 
 def test_missing_credentials_are_400(bob):
@@ -84,7 +121,7 @@ def test_a_bad_token_is_401(bob, header):
 def test_session_authentication_needs_csrf_for_changes(bob, alice, ctx):
     case = make_case(ctx=ctx, actor=alice, owner=bob)
     client = APIClient(enforce_csrf_checks=True)
-    client.force_login(bob)
+    login(client, bob)
 
     assert client.get(f"/api/cases/{case.pk}/").status_code == 200
     refused = client.patch(f"/api/cases/{case.pk}/", {"version": 1, "urgency": 4}, format="json")

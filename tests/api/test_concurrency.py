@@ -7,11 +7,12 @@ import threading
 import pytest
 from django.db import connection
 
+from haven.api.services import api_token_create
 from haven.brokers.models import Broker
 from haven.cases.models import Case, Person, Request
 from haven.referrals.models import Referral
 from tests.api.conftest import snapshot
-from tests.factories import make_broker, make_case, make_request
+from tests.factories import PASSWORD, make_broker, make_case, make_request
 
 pytestmark = pytest.mark.django_db
 
@@ -141,12 +142,13 @@ def test_truly_concurrent_updates_never_both_win(alice, bob, ctx):
     case = make_case(ctx=ctx, actor=alice, owner=bob)
     results: list[int] = []
     barrier = threading.Barrier(2)
+    tokens = [api_token_create(user=alice, password=PASSWORD) for _ in range(2)]
 
     def edit(summary: str) -> None:
         from rest_framework.test import APIClient
 
         client = APIClient()
-        client.force_authenticate(alice)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {tokens.pop()}")
         barrier.wait()
         response = client.patch(
             f"/api/cases/{case.pk}/", {"version": 1, "summary": summary}, format="json"

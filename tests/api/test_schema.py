@@ -11,6 +11,7 @@ from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.validation import validate_schema
 
 from haven.api import urls as api_urls
+from tests.factories import login
 
 pytestmark = pytest.mark.django_db
 
@@ -93,7 +94,7 @@ def test_schema_endpoint_serves_the_schema(client_for, bob):
 
 
 def test_docs_page_lists_every_operation_without_external_assets_or_script(client, bob):
-    client.force_login(bob)
+    login(client, bob)
 
     response = client.get("/api/docs/")
 

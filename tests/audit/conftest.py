@@ -85,3 +85,22 @@ def head() -> AuditHead:
 def chain(alice) -> list[AuditEntry]:
     """Six entries by alice: seq 1..6."""
     return make_chain(alice, 6)
+
+
+def _fresh_chain() -> None:
+    AuditEntry.objects.all().delete()
+    AuditHead.objects.all().delete()
+
+
+# These tests count entries from seq 1: the named users come without the entries that setting up
+# the organisation's keys and sharing team keys with them wrote.
+@pytest.fixture
+def alice(alice):
+    _fresh_chain()
+    return alice
+
+
+@pytest.fixture
+def bob(bob):
+    _fresh_chain()
+    return bob

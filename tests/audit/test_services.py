@@ -182,7 +182,7 @@ def test_an_edited_entry_is_named(chain, change):
 
 
 @pytest.mark.django_db
-def test_an_edited_actor_is_named(chain, bob):
+def test_an_edited_actor_is_named(bob, chain):
     AuditEntry.objects.filter(seq=4).update(actor=bob)
     assert audit_verify().kinds() == [(EDITED, 4)]
 

@@ -9,9 +9,8 @@ from haven.brokers.services import broker_create, broker_set_status, broker_upda
 from haven.cases.journey import State
 from haven.cases.models import Case, RequestStatus
 from haven.cases.services import journey_advance, request_triage
-from haven.crypto import key_context_for
 from haven.errors import ConflictError
-from tests.factories import make_broker, make_request
+from tests.factories import ctx_for, make_broker, make_request
 
 
 @pytest.mark.django_db
@@ -21,7 +20,7 @@ def test_broker_details_are_encrypted_and_readable_by_staff(ctx, alice, bob):
     )
 
     assert b"Jang" not in bytes(broker.payload)
-    _, details, _ = broker_get(ctx=key_context_for(bob.pk), user=bob, broker_id=broker.pk)
+    _, details, _ = broker_get(ctx=ctx_for(bob), user=bob, broker_id=broker.pk)
     assert details["alias"] == "Mr Jang of Yanji"
 
 
@@ -66,7 +65,7 @@ def test_only_supervisors_suspend_brokers(ctx, alice, bob):
     broker = make_broker(ctx=ctx, actor=alice)
     with pytest.raises(PermissionDenied):
         broker_set_status(
-            ctx=key_context_for(bob.pk),
+            ctx=ctx_for(bob),
             actor=bob,
             broker=broker,
             expected_version=broker.version,

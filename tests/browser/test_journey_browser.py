@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from haven.cases.models import Case, Request
-from tests.factories import PASSWORD, make_broker
+from tests.factories import PASSWORD, ctx_for, make_broker
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -68,9 +68,8 @@ def _arrived_count(page: Page, base: str) -> int:
 def test_supervisor_records_a_group_and_moves_one_member_to_arrived(
     browser: Browser, live_server, alice, javascript: bool
 ) -> None:
-    from haven.crypto import key_context_for
 
-    broker = make_broker(ctx=key_context_for(alice.pk), actor=alice, alias="Mr Jang (Dandong)")
+    broker = make_broker(ctx=ctx_for(alice), actor=alice, alias="Mr Jang (Dandong)")
     base = live_server.url
     context = browser.new_context(java_script_enabled=javascript, locale="en-GB")
     page = context.new_page()

@@ -11,8 +11,7 @@ from haven.audit.models import AuditEntry
 from haven.cases.journey import State
 from haven.cases.selectors import case_detail, case_list, case_rows, dashboard, request_detail
 from haven.cases.services import case_update, journey_advance
-from haven.crypto import key_context_for
-from tests.factories import make_case, make_request
+from tests.factories import ctx_for, make_case, make_request
 
 
 @pytest.mark.django_db
@@ -30,9 +29,9 @@ def test_caseworkers_see_their_own_and_their_teams_cases_only(ctx, alice, bob, c
 def test_a_case_outside_need_to_know_is_not_found_rather_than_forbidden(ctx, alice, carol, bob):
     case = make_case(ctx=ctx, actor=alice, owner=bob)
     with pytest.raises(Http404):
-        case_detail(ctx=key_context_for(carol.pk), user=carol, case_id=case.pk)
+        case_detail(ctx=ctx_for(carol), user=carol, case_id=case.pk)
     with pytest.raises(Http404):
-        case_detail(ctx=key_context_for(carol.pk), user=carol, case_id="not-a-uuid")
+        case_detail(ctx=ctx_for(carol), user=carol, case_id="not-a-uuid")
 
 
 @pytest.mark.django_db

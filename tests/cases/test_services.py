@@ -19,11 +19,10 @@ from haven.cases.services import (
     request_create,
     request_triage,
 )
-from haven.crypto import key_context_for
 from haven.errors import ConflictError
 from haven.vault.models import DataKey
 from haven.vault.sealed import payload_read
-from tests.factories import make_broker, make_case, make_request
+from tests.factories import ctx_for, make_broker, make_case, make_request
 
 
 def _counts() -> tuple[int, ...]:
@@ -118,7 +117,7 @@ def test_suspended_broker_cannot_bring_new_requests(ctx, alice):
 def test_roles_without_case_work_cannot_record_requests(erin, heidi, grace):
     for user in (erin, heidi, grace):
         with pytest.raises(PermissionDenied):
-            make_request(ctx=key_context_for(user.pk), actor=user)
+            make_request(ctx=ctx_for(user), actor=user)
 
 
 @pytest.mark.django_db
@@ -140,7 +139,7 @@ def test_a_stale_version_is_refused_and_the_first_edit_survives(ctx, alice):
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_edits_from_one_version_let_exactly_one_through(alice):
-    ctx = key_context_for(alice.pk)
+    ctx = ctx_for(alice)
     case = make_case(ctx=ctx, actor=alice)
     start = case.version
     outcomes: list[str] = []
@@ -151,7 +150,7 @@ def test_concurrent_edits_from_one_version_let_exactly_one_through(alice):
             copy = Case.objects.select_related("data_key").get(pk=case.pk)
             barrier.wait()
             case_update(
-                ctx=key_context_for(alice.pk),
+                ctx=ctx_for(alice),
                 actor=alice,
                 case=copy,
                 expected_version=start,
@@ -307,9 +306,9 @@ def test_caseworker_cannot_touch_another_teams_case(ctx, alice, bob, carol):
     case = make_case(ctx=ctx, actor=alice, owner=bob)
 
     with pytest.raises(PermissionDenied):
-        note_add(ctx=key_context_for(carol.pk), actor=carol, case=case, text="snooping")
+        note_add(ctx=ctx_for(carol), actor=carol, case=case, text="snooping")
     assert Note.objects.count() == 0
-    note_add(ctx=key_context_for(bob.pk), actor=bob, case=case, text="called her")
+    note_add(ctx=ctx_for(bob), actor=bob, case=case, text="called her")
     assert Note.objects.count() == 1
 
 
@@ -318,7 +317,7 @@ def test_only_supervisors_assign_cases_to_someone_else(ctx, alice, bob, carol):
     case = make_case(ctx=ctx, actor=alice, owner=bob)
     with pytest.raises(PermissionDenied):
         case_update(
-            ctx=key_context_for(bob.pk),
+            ctx=ctx_for(bob),
             actor=bob,
             case=case,
             expected_version=case.version,
@@ -382,7 +381,7 @@ def test_lone_surrogates_are_refused_not_crashed_on(ctx, alice):
 
 @pytest.mark.django_db
 def test_a_caseworker_owns_the_cases_they_record_and_cannot_hand_them_to_others(bob, carol):
-    bctx = key_context_for(bob.pk)
+    bctx = ctx_for(bob)
     request = make_request(ctx=bctx, actor=bob, people=2)
     assert set(Case.objects.filter(request=request).values_list("owner", flat=True)) == {bob.pk}
 

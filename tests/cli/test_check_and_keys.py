@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import os
 import secrets
 import stat
@@ -14,7 +13,6 @@ import pytest
 from haven.cli import SetupError, ensure_local_keys, main
 
 GOOD_SECRET = secrets.token_urlsafe(50)
-GOOD_ORG = base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 def haven(*args: str, cwd, **env: str) -> subprocess.CompletedProcess[str]:
@@ -36,31 +34,9 @@ def test_check_reports_missing_keys_clearly(tmp_path):
 
     assert result.returncode == 1
     assert "HAVEN_SECRET_KEY is not set" in result.stdout
-    assert "HAVEN_ORG_KEY is not set" in result.stdout
     assert "unsafe" in result.stdout
     assert "Traceback" not in result.stdout + result.stderr
     assert not (tmp_path / "data").exists()  # check changes nothing
-
-
-@pytest.mark.parametrize(
-    ("org_key", "expected"),
-    [
-        ("not base64 at all!", "HAVEN_ORG_KEY must be base64"),
-        (base64.b64encode(b"x" * 16).decode(), "must decode to 32 bytes, not 16"),
-    ],
-)
-def test_check_reports_malformed_org_key(tmp_path, org_key, expected):
-    result = haven(
-        "check",
-        cwd=tmp_path,
-        HAVEN_DATA_DIR=str(tmp_path),
-        HAVEN_SECRET_KEY=GOOD_SECRET,
-        HAVEN_ORG_KEY=org_key,
-    )
-
-    assert result.returncode == 1
-    assert expected in result.stdout
-    assert "Traceback" not in result.stdout + result.stderr
 
 
 def test_check_reports_weak_secret_and_unreadable_key_file(tmp_path):
@@ -69,29 +45,54 @@ def test_check_reports_weak_secret_and_unreadable_key_file(tmp_path):
         cwd=tmp_path,
         HAVEN_DATA_DIR=str(tmp_path),
         HAVEN_SECRET_KEY="short",
-        HAVEN_ORG_KEY_FILE=str(tmp_path / "missing.key"),
+    )
+    unreadable = haven(
+        "check",
+        cwd=tmp_path,
+        HAVEN_DATA_DIR=str(tmp_path),
+        HAVEN_SECRET_KEY_FILE=str(tmp_path / "missing.key"),
     )
 
-    assert result.returncode == 1
+    assert result.returncode == 1 and unreadable.returncode == 1
     assert "too weak" in result.stdout
-    assert "missing.key, which cannot be read" in result.stdout
+    assert "missing.key, which cannot be read" in unreadable.stdout
 
 
 def test_check_passes_on_a_migrated_local_setup_and_fails_unsafe_production(tmp_path):
     env = {
         "HAVEN_DATA_DIR": str(tmp_path),
         "HAVEN_SECRET_KEY": GOOD_SECRET,
-        "HAVEN_ORG_KEY": GOOD_ORG,
     }
     unmigrated = haven("check", cwd=tmp_path, **env)
     assert unmigrated.returncode == 1
     assert "not applied; run `haven migrate`" in unmigrated.stdout
 
     assert haven("migrate", "-v", "0", cwd=tmp_path, **env).returncode == 0
+    no_keys = haven("check", cwd=tmp_path, **env)
+    assert no_keys.returncode == 1 and "run `haven setup`" in no_keys.stdout
+
+    (tmp_path / "pw").write_text("a long and unusual passphrase 7\n")
+    setup = haven(
+        "setup",
+        "--supervisor",
+        "alice",
+        "--password-file",
+        str(tmp_path / "pw"),
+        cwd=tmp_path,
+        HAVEN_KDF_MEMLIMIT=str(64 * 1024 * 1024),
+        HAVEN_KDF_OPSLIMIT="1",
+        **env,
+    )
+    assert setup.returncode == 0, setup.stdout + setup.stderr
+    assert "RECOVERY WORDS" in setup.stdout
     ok = haven("check", cwd=tmp_path, **env)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "Configuration OK" in ok.stdout
-    assert "fingerprint" in ok.stdout and GOOD_ORG not in ok.stdout
+    assert "only 1 active supervisor holds the supervisors' key" in ok.stdout
+    again = haven(
+        "setup", "--supervisor", "bob", "--password-file", str(tmp_path / "pw"), cwd=tmp_path, **env
+    )
+    assert again.returncode != 0 and "already set up" in again.stderr
 
     unsafe = haven(
         "check",
@@ -111,7 +112,7 @@ def test_production_never_generates_keys(tmp_path):
     result = haven("migrate", cwd=tmp_path, HAVEN_ENV="production")
 
     assert result.returncode == 2
-    assert "HAVEN_SECRET_KEY and HAVEN_ORG_KEY must be set" in result.stderr
+    assert "HAVEN_SECRET_KEY must be set" in result.stderr
     assert "never generates" in result.stderr
     assert not (tmp_path / ".haven-data").exists()
 
@@ -131,19 +132,16 @@ def test_local_keys_are_created_once_with_mode_0600(tmp_path, monkeypatch, capsy
     created = ensure_local_keys(env, "demo")
 
     data = tmp_path / ".haven-data"
-    assert sorted(created) == ["org.key", "secret_key"]
+    assert created == ["secret_key"]
     assert env["HAVEN_SECRET_KEY_FILE"] == str(data / "secret_key")
-    assert env["HAVEN_ORG_KEY_FILE"] == str(data / "org.key")
-    for name in ("secret_key", "org.key"):
-        assert stat.S_IMODE((data / name).stat().st_mode) == 0o600
+    assert stat.S_IMODE((data / "secret_key").stat().st_mode) == 0o600
     assert stat.S_IMODE(data.stat().st_mode) == 0o700
-    assert len(base64.b64decode((data / "org.key").read_text())) == 32
-    assert "local development keys" in capsys.readouterr().err
+    assert "local development secret key" in capsys.readouterr().err
 
-    org = (data / "org.key").read_text()
+    secret = (data / "secret_key").read_text()
     again: dict[str, str] = {}
     assert ensure_local_keys(again, "run") == []
-    assert (data / "org.key").read_text() == org
+    assert (data / "secret_key").read_text() == secret
 
 
 def test_check_reuses_local_keys_but_never_creates_them(tmp_path, monkeypatch):
@@ -154,14 +152,14 @@ def test_check_reuses_local_keys_but_never_creates_them(tmp_path, monkeypatch):
 
     ensure_local_keys({}, "demo")
     assert ensure_local_keys(env, "check") == []
-    assert "HAVEN_ORG_KEY_FILE" in env
+    assert "HAVEN_SECRET_KEY_FILE" in env
 
 
 def test_configured_keys_are_left_alone(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    env = {"HAVEN_SECRET_KEY": GOOD_SECRET, "HAVEN_ORG_KEY_FILE": "/run/secrets/org"}
+    env = {"HAVEN_SECRET_KEY_FILE": "/run/secrets/secret"}
     assert ensure_local_keys(env, "run") == []
-    assert env == {"HAVEN_SECRET_KEY": GOOD_SECRET, "HAVEN_ORG_KEY_FILE": "/run/secrets/org"}
+    assert env == {"HAVEN_SECRET_KEY_FILE": "/run/secrets/secret"}
     with pytest.raises(SetupError):
         ensure_local_keys({"HAVEN_ENV": "production"}, "run")
 

@@ -18,8 +18,8 @@ from haven.cases.selectors import dashboard
 from haven.cli import main
 from haven.demo.services import plan_units
 from haven.referrals.models import Referral, ReferralStatus
-from haven.vault.context import system_key_context
 from haven.vault.sealed import payload_read
+from tests.factories import ctx_for
 
 pytestmark = pytest.mark.django_db
 
@@ -89,8 +89,13 @@ def test_demo_has_groups_channels_years_brokers_and_referrals(demo):
     assert board.overdue_count > 0
 
 
+def _password(demo: str) -> str:
+    return next(line.split(": ", 1)[1] for line in demo.splitlines() if "password:" in line).strip()
+
+
 def test_demo_people_have_korean_and_romanized_names(demo):
-    ctx = system_key_context()
+    # Alice is a supervisor: the demo shares the supervisors' key with her, which opens every case.
+    ctx = ctx_for(User.objects.get(username="alice"), _password(demo))
     people = [
         payload_read(ctx=ctx, record=c.person)
         for c in Case.objects.select_related("person__data_key")
@@ -127,3 +132,26 @@ def test_same_seed_gives_the_same_people():
     assert [(u.size, u.target, u.received_at, u.people) for u in first] == [
         (u.size, u.target, u.received_at, u.people) for u in second
     ]
+
+
+def test_demo_prints_recovery_words_that_open_every_case(demo):
+    from haven.crypto import recovery_key_from_words
+    from haven.vault.models import DataKey, OrgKeys
+
+    lines = demo.splitlines()
+    start = next(i for i, line in enumerate(lines) if "recovery words" in line)
+    words = " ".join(lines[start + 2 : start + 4])
+    recovery = recovery_key_from_words(words)
+    assert recovery.public_key == bytes(OrgKeys.objects.get().recovery_public_key)
+    for key in DataKey.objects.all()[:20]:
+        assert len(recovery.open_sealed(bytes(key.recovery_sealed))) == 32
+
+
+def test_demo_administrator_holds_no_case_key(demo):
+    from haven.crypto import MissingKeyError
+
+    erin = User.objects.get(username="erin")
+    ctx = ctx_for(erin, _password(demo))
+    case = Case.objects.select_related("data_key").first()
+    with pytest.raises(MissingKeyError):
+        payload_read(ctx=ctx, record=case)

@@ -10,9 +10,10 @@ from django.test import override_settings
 from haven.crypto import (
     CryptoError,
     IndexKey,
+    KeyContext,
+    MissingKeyError,
     PersonalKey,
     RecoveryWordsError,
-    key_context_for,
     recovery_key_create,
     recovery_key_from_words,
     seal_to_public_key,
@@ -77,13 +78,34 @@ def test_a_sealed_secret_opens_only_for_its_addressee():
 
 
 def test_a_data_key_can_be_granted_to_another_person():
-    ctx = key_context_for(None)
-    sealed = ctx.new_sealed_data_key("k1")
+    holder = PersonalKey.generate()
+    ctx = KeyContext(actor_id=None)
+    ctx.add_holder("u:1", holder)
+    sealed = ctx.data_key_new("k1", {"u:1": holder.public_key})["u:1"]
     grantee = PersonalKey.generate()
 
-    granted = ctx.seal_data_key_to(key_id="k1", sealed_key=sealed, public_key=grantee.public_key)
+    granted = ctx.data_key_seal_to("k1", grantee.public_key)
 
-    assert grantee.open_sealed(granted) == ctx._data_key("k1", sealed)
+    other = KeyContext(actor_id=None)
+    other.add_holder("u:2", grantee)
+    other.data_key_unlock("k1", holder="u:2", sealed=granted)
+    blob = ctx.seal(key_id="k1", data={"x": 1}, aad=b"a")
+    assert other.open(key_id="k1", blob=blob, aad=b"a") == {"x": 1}
+    assert holder.open_sealed(sealed) == grantee.open_sealed(granted)
+
+
+def test_a_team_key_shared_with_a_member_opens_through_their_context():
+    member, team = PersonalKey.generate(), PersonalKey.generate()
+    ctx = KeyContext(actor_id=None)
+    ctx.add_holder("u:1", member)
+    ctx.add_share("t:1", via="u:1", sealed=team.seal_private_to(member.public_key))
+    sealed = seal_to_public_key(team.public_key, b"k" * 32)
+
+    ctx.data_key_unlock("k", holder="t:1", sealed=sealed)
+
+    assert ctx.has_data_key("k")
+    with pytest.raises(MissingKeyError):
+        ctx.data_key_unlock("other", holder="t:2", sealed=sealed)
 
 
 def test_recovery_words_rebuild_the_recovery_key_however_they_are_typed():

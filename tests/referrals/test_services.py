@@ -6,7 +6,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from haven.cases.journey import State
 from haven.cases.models import Case
 from haven.cases.services import journey_advance
-from haven.crypto import key_context_for
 from haven.referrals.models import Referral, ReferralStatus
 from haven.referrals.selectors import referral_list, referral_packet
 from haven.referrals.services import (
@@ -17,7 +16,7 @@ from haven.referrals.services import (
     referral_respond,
     referral_send,
 )
-from tests.factories import PartnerFactory, make_case
+from tests.factories import PartnerFactory, ctx_for, make_case
 
 FIELDS = ["name_hangul", "birth", "own_words"]
 
@@ -131,7 +130,7 @@ def test_consent_for_another_partner_does_not_count(ctx, alice, partner):
 def test_only_supervisors_approve(ctx, alice, bob, partner):
     case = _accepted_case(ctx, alice, owner=bob)
     referral = referral_create(
-        ctx=key_context_for(bob.pk),
+        ctx=ctx_for(bob),
         actor=bob,
         case=case,
         partner=partner,
@@ -140,7 +139,7 @@ def test_only_supervisors_approve(ctx, alice, bob, partner):
     )
     with pytest.raises(PermissionDenied):
         referral_approve(
-            ctx=key_context_for(bob.pk),
+            ctx=ctx_for(bob),
             actor=bob,
             referral=referral,
             expected_version=referral.version,
@@ -152,7 +151,7 @@ def test_the_packet_holds_exactly_the_disclosed_fields(ctx, alice, partner, fran
     _, _, referral = _approved(ctx, alice, partner)
     referral_send(ctx=ctx, actor=alice, referral=referral, expected_version=referral.version)
 
-    packet = referral_packet(ctx=key_context_for(frank.pk), user=frank, referral=referral)
+    packet = referral_packet(ctx=ctx_for(frank), user=frank, referral=referral)
 
     assert set(packet["fields"]) == set(FIELDS)
     assert packet["fields"]["name_hangul"]
@@ -170,14 +169,14 @@ def test_partner_liaison_sees_only_referrals_sent_to_their_agency(ctx, alice, pa
 
     assert [r.pk for r in referral_list(user=frank)] == [mine.pk]
     with pytest.raises(PermissionDenied):
-        referral_packet(ctx=key_context_for(frank.pk), user=frank, referral=theirs)
+        referral_packet(ctx=ctx_for(frank), user=frank, referral=theirs)
 
 
 @pytest.mark.django_db
 def test_partner_responds_in_order(ctx, alice, partner, frank):
     _, _, referral = _approved(ctx, alice, partner)
     referral_send(ctx=ctx, actor=alice, referral=referral, expected_version=referral.version)
-    fctx = key_context_for(frank.pk)
+    fctx = ctx_for(frank)
 
     with pytest.raises(ValidationError, match="cannot become"):
         referral_respond(
@@ -229,7 +228,7 @@ def test_a_referral_withdrawn_before_sending_never_reaches_the_partner(ctx, alic
 
     assert list(referral_list(user=frank)) == []
     with pytest.raises(PermissionDenied):
-        referral_packet(ctx=key_context_for(frank.pk), user=frank, referral=referral)
+        referral_packet(ctx=ctx_for(frank), user=frank, referral=referral)
 
 
 @pytest.mark.django_db
@@ -248,7 +247,7 @@ def test_the_partner_gets_what_was_sent_not_what_was_recorded_later(ctx, alice, 
         place="Room 5, Hotel X",
     )
 
-    packet = referral_packet(ctx=key_context_for(frank.pk), user=frank, referral=referral)
+    packet = referral_packet(ctx=ctx_for(frank), user=frank, referral=referral)
 
     assert packet["fields"] == {"exact_place": ""}
 
@@ -264,7 +263,7 @@ def test_revoking_consent_after_sending_closes_the_packet_to_the_partner(
 
     with pytest.raises(PermissionDenied, match="revoked"):
         referral_packet(
-            ctx=key_context_for(frank.pk),
+            ctx=ctx_for(frank),
             user=frank,
             referral=Referral.objects.select_related("consent").get(pk=referral.pk),
         )
@@ -314,4 +313,4 @@ def test_a_draft_marked_sent_in_the_database_gives_the_partner_nothing(ctx, alic
     from haven.crypto import CryptoError
 
     with pytest.raises(CryptoError):
-        referral_packet(ctx=key_context_for(frank.pk), user=frank, referral=forged)
+        referral_packet(ctx=ctx_for(frank), user=frank, referral=forged)

@@ -12,9 +12,12 @@ import os
 import secrets
 import shutil
 import subprocess
+import tempfile
+import time
 from pathlib import Path
 
 import pytest
+from django.conf import settings as django_settings
 from django.contrib.sessions.models import Session
 from django.db import connection
 from django.urls import reverse
@@ -30,9 +33,9 @@ from haven.cases.services import (
     person_update,
     request_create,
 )
-from haven.crypto import key_context_for
 from haven.referrals.services import consent_record, referral_create
-from tests.factories import PASSWORD
+from haven.vault.context import COOKIE_NAME
+from tests.factories import PASSWORD, ctx_for
 
 
 class _Capture(logging.Handler):
@@ -101,8 +104,27 @@ def _database_bytes() -> bytes:
     return dump.stdout
 
 
+def _recent_files(since: float) -> dict[Path, bytes]:
+    """Files written since ``since`` in the temp directory and Haven's data directory (not the
+    database itself, scanned separately)."""
+    found: dict[Path, bytes] = {}
+    for root in {Path(tempfile.gettempdir()), Path(django_settings.DATA_DIR)}:
+        for path in root.rglob("*"):
+            try:
+                if (
+                    path.is_file()
+                    and path.stat().st_mtime >= since
+                    and path.stat().st_size < 50_000_000
+                ):
+                    found[path] = path.read_bytes()
+            except OSError:
+                continue  # another process's file that vanished or is unreadable
+    return found
+
+
 @pytest.mark.django_db(transaction=True)
 def test_no_sensitive_value_is_readable_at_rest_or_in_logs(client, alice, partner):
+    started = time.time() - 1
     m = _markers()
     capture = _Capture()
     root = logging.getLogger()
@@ -110,7 +132,7 @@ def test_no_sensitive_value_is_readable_at_rest_or_in_logs(client, alice, partne
     previous_level = root.level
     root.setLevel(logging.DEBUG)
     try:
-        ctx = key_context_for(alice.pk)
+        ctx = ctx_for(alice)
         broker = broker_create(
             ctx=ctx,
             actor=alice,
@@ -195,7 +217,9 @@ def test_no_sensitive_value_is_readable_at_rest_or_in_logs(client, alice, partne
             cover_note=m["cover_note"],
         )
         # Read everything back through the pages, as staff would (sessions, audit, logs).
-        assert client.login(username="alice", password=PASSWORD)
+        login_page = client.post(reverse("web:login"), {"username": "alice", "password": PASSWORD})
+        assert login_page.status_code == 302
+        key_secret = client.cookies[COOKIE_NAME].value
         page = client.get(reverse("web:case", args=[case.pk])).content.decode()
         assert m["hangul"] in page and m["place"] in page  # the pages do show them
         client.get(reverse("web:request", args=[request.pk]))
@@ -212,10 +236,17 @@ def test_no_sensitive_value_is_readable_at_rest_or_in_logs(client, alice, partne
     at_rest = _database_bytes()
     sessions = b"".join(s.session_data.encode() for s in Session.objects.all())
     logs = "\n".join(capture.lines)
+    temp_files = _recent_files(started)
     for field, marker in m.items():
         encoded = marker.encode()
         assert encoded not in at_rest, f"{field} is readable in the database"
         assert encoded not in sessions, f"{field} is in a session"
         assert marker not in logs, f"{field} was logged"
+        for path, content in temp_files.items():
+            assert encoded not in content, f"{field} is in {path}"
+    # The cookie half of alice's session key is nowhere on the server, nor is her password.
+    for secret in (key_secret.encode(), PASSWORD.encode()):
+        assert secret not in at_rest and secret not in sessions
+        assert secret.decode() not in logs
     # The scan is real: an id we do store in a plain column is found in the same bytes.
     assert case.pk.hex.encode() in at_rest.replace(b"-", b"")

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import base64
-import secrets
-
 import pytest
-from django.test import override_settings
 
 from haven.cases.models import Case, Person
 from haven.cases.services import case_update
-from haven.crypto import CryptoError, key_context_for
+from haven.crypto import CryptoError, MissingKeyError
 from haven.vault.sealed import payload_read
-from tests.factories import make_case
+from tests.factories import ctx_for, make_case
 
 
 @pytest.mark.django_db
@@ -25,7 +21,7 @@ def test_a_payload_copied_onto_another_record_does_not_open(ctx, alice):
 
     moved = Person.objects.select_related("data_key").get(pk=two.person_id)
     with pytest.raises(CryptoError):
-        payload_read(ctx=key_context_for(alice.pk), record=moved)
+        payload_read(ctx=ctx_for(alice), record=moved)
 
 
 @pytest.mark.django_db
@@ -37,7 +33,7 @@ def test_restoring_an_older_payload_is_detected(ctx, alice):
 
     rolled_back = Case.objects.select_related("data_key").get(pk=case.pk)
     with pytest.raises(CryptoError):
-        payload_read(ctx=key_context_for(alice.pk), record=rolled_back)
+        payload_read(ctx=ctx_for(alice), record=rolled_back)
 
 
 @pytest.mark.django_db
@@ -49,29 +45,39 @@ def test_a_flipped_bit_in_a_payload_is_refused(ctx, alice):
 
     with pytest.raises(CryptoError):
         payload_read(
-            ctx=key_context_for(alice.pk),
+            ctx=ctx_for(alice),
             record=Case.objects.select_related("data_key").get(pk=case.pk),
         )
 
 
 @pytest.mark.django_db
-def test_another_organisation_key_cannot_open_anything(ctx, alice):
+def test_a_person_without_a_grant_cannot_open_a_case_even_through_the_vault(ctx, alice, carol):
     case = make_case(ctx=ctx, actor=alice)
-    stranger_key = base64.b64encode(secrets.token_bytes(32)).decode()
 
-    with override_settings(HAVEN_ORG_KEY=stranger_key), pytest.raises(CryptoError):
-        payload_read(
-            ctx=key_context_for(alice.pk),
-            record=Case.objects.select_related("data_key").get(pk=case.pk),
-        )
+    with pytest.raises(MissingKeyError):
+        payload_read(ctx=ctx_for(carol), record=Case.objects.get(pk=case.pk))
+
+
+@pytest.mark.django_db
+def test_a_grant_copied_to_another_person_does_not_open_for_them(ctx, alice, carol):
+    from haven.vault.models import Grant
+
+    case = make_case(ctx=ctx, actor=alice)
+    alices = Grant.objects.get(data_key_id=case.data_key_id, user=alice)
+    Grant.objects.create(
+        data_key_id=case.data_key_id, user=carol, sealed=alices.sealed, granted_at=alices.granted_at
+    )
+
+    with pytest.raises(CryptoError):
+        payload_read(ctx=ctx_for(carol), record=Case.objects.get(pk=case.pk))
 
 
 def test_the_unsealed_key_cache_is_bounded():
     from haven import crypto
 
-    context = key_context_for(None)
+    context = crypto.KeyContext(actor_id=None)
     for i in range(crypto._CACHE_LIMIT + 10):
-        context.new_sealed_data_key(f"key-{i}")
+        context.data_key_new(f"key-{i}", {})
     assert len(context._cache) == crypto._CACHE_LIMIT
     context.forget()
     assert len(context._cache) == 0
@@ -89,7 +95,7 @@ def test_a_note_re_pointed_to_another_case_no_longer_opens(ctx, alice):
 
     moved = Note.objects.select_related("data_key").get(pk=note.pk)
     with pytest.raises(CryptoError):
-        payload_read(ctx=key_context_for(alice.pk), record=moved)
+        payload_read(ctx=ctx_for(alice), record=moved)
 
 
 @pytest.mark.django_db
@@ -112,7 +118,7 @@ def test_widening_a_consent_in_the_database_is_detected(ctx, alice, partner):
 
     widened = Consent.objects.select_related("data_key").get(pk=consent.pk)
     with pytest.raises(CryptoError):
-        payload_read(ctx=key_context_for(alice.pk), record=widened)
+        payload_read(ctx=ctx_for(alice), record=widened)
 
 
 @pytest.mark.django_db
@@ -126,7 +132,7 @@ def test_a_tampered_payload_is_refused_rather_than_overwritten(ctx, alice):
 
     with pytest.raises(CryptoError):
         person_update(
-            ctx=key_context_for(alice.pk),
+            ctx=ctx_for(alice),
             actor=alice,
             case=tampered,
             expected_version=tampered.person.version,

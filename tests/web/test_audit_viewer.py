@@ -11,7 +11,7 @@ from django.utils import timezone
 from haven.audit.models import AuditEntry
 from haven.audit.selectors import audit_anchor
 from haven.audit.services import audit_record
-from tests.factories import make_case
+from tests.factories import login, make_case
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +40,7 @@ def test_the_url_is_named():
 
 
 def test_auditor_sees_entries_newest_first_with_the_anchor(client, grace, trail):
-    client.force_login(grace)
+    login(client, grace)
     response = client.get(URL)
     assert response.status_code == 200
     seqs = _seqs(response)
@@ -55,12 +55,12 @@ def test_auditor_sees_entries_newest_first_with_the_anchor(client, grace, trail)
 
 
 def test_nav_link_only_for_auditors(client, alice):
-    client.force_login(alice)
+    login(client, alice)
     assert 'href="/audit/"' not in client.get(reverse("web:dashboard")).content.decode()
 
 
 def test_filter_by_person(client, grace, bob, trail):
-    client.force_login(grace)
+    login(client, grace)
     response = client.get(URL, {"person": bob.pk})
     assert response.status_code == 200
     seqs = _seqs(response)
@@ -70,7 +70,7 @@ def test_filter_by_person(client, grace, bob, trail):
 
 
 def test_filter_by_case_id(client, grace, trail):
-    client.force_login(grace)
+    login(client, grace)
     response = client.get(URL, {"record": str(trail.pk).upper()})  # any spelling of the UUID
     assert response.status_code == 200
     rows = response.context["rows"]
@@ -79,7 +79,7 @@ def test_filter_by_case_id(client, grace, trail):
 
 
 def test_filter_by_action(client, grace, trail):
-    client.force_login(grace)
+    login(client, grace)
     page = client.get(URL)
     assert ("partner.create", "partner.create") in page.context["form"].fields["action"].choices
     response = client.get(URL, {"action": "partner.create"})
@@ -89,7 +89,7 @@ def test_filter_by_action(client, grace, trail):
 
 
 def test_filter_by_time(client, grace, trail):
-    client.force_login(grace)
+    login(client, grace)
     now = timezone.now()
     hour = dt.timedelta(hours=1)
     everything = {"since": _local(now - hour), "until": _local(now + hour)}
@@ -105,7 +105,7 @@ def test_filter_by_time(client, grace, trail):
 def test_filters_combine_and_keep_the_query_in_the_pager(client, grace, bob, trail):
     for i in range(60):
         audit_record(actor=bob, action="case.view", target=trail, detail={"i": i})
-    client.force_login(grace)
+    login(client, grace)
     query = {"person": bob.pk, "action": "case.view"}
     first = client.get(URL, query)
     assert len(_seqs(first)) == 50 and first.context["page"].paginator.count == 61
@@ -116,7 +116,7 @@ def test_filters_combine_and_keep_the_query_in_the_pager(client, grace, bob, tra
 
 @pytest.mark.parametrize("name", ["alice", "bob", "erin"])
 def test_other_roles_get_403(client, request, name):
-    client.force_login(request.getfixturevalue(name))
+    login(client, request.getfixturevalue(name))
     assert client.get(URL).status_code == 403
     assert client.post(URL, {"verify": "1"}).status_code == 403
 
@@ -148,7 +148,7 @@ HOSTILE = {
 
 @pytest.mark.parametrize("query", HOSTILE.values(), ids=HOSTILE.keys())
 def test_hostile_filter_input_gets_a_form_error(client, grace, trail, query):
-    client.force_login(grace)
+    login(client, grace)
     response = client.get(URL, query)
     assert response.status_code in (200, 400)
     assert 'class="errorlist' in response.content.decode()
@@ -157,14 +157,14 @@ def test_hostile_filter_input_gets_a_form_error(client, grace, trail, query):
 
 
 def test_a_far_end_date_is_accepted(client, grace, trail):
-    client.force_login(grace)
+    login(client, grace)
     response = client.get(URL, {"until": "9999-12-31T23:59"})
     assert response.status_code == 200
     assert len(_seqs(response)) == AuditEntry.objects.count()
 
 
 def test_verify_reports_an_intact_chain(client, grace, trail):
-    client.force_login(grace)
+    login(client, grace)
     response = client.post(URL, {"verify": "1"})
     assert response.status_code == 200
     verify = response.context["verify"]
@@ -176,7 +176,7 @@ def test_verify_reports_an_intact_chain(client, grace, trail):
 def test_verify_names_a_tampered_entry(client, grace, trail):
     seq = AuditEntry.objects.order_by("seq").values_list("seq", flat=True)[1]
     AuditEntry.objects.filter(seq=seq).update(action="x")
-    client.force_login(grace)
+    login(client, grace)
     response = client.post(URL + "?action=x", {"verify": "1"})
     assert response.status_code == 200
     assert not response.context["verify"].ok
@@ -190,7 +190,7 @@ def test_verify_caps_the_listed_problems(client, grace, bob, trail):
     for i in range(60):
         audit_record(actor=bob, action="case.view", target=trail, detail={"i": i})
     AuditEntry.objects.update(action="x")
-    client.force_login(grace)
+    login(client, grace)
     response = client.post(URL, {"verify": "1"})
     verify = response.context["verify"]
     assert len(verify.problems) == 50 and verify.unlisted > 0
@@ -198,13 +198,13 @@ def test_verify_caps_the_listed_problems(client, grace, bob, trail):
 
 
 def test_verify_is_post_only(client, grace, trail):
-    client.force_login(grace)
+    login(client, grace)
     assert client.get(URL, {"verify": "1"}).context["verify"] is None
     assert client.put(URL).status_code == 405
 
 
 def test_korean_page_shows_the_korean_title(client, grace, trail):
-    client.force_login(grace)
+    login(client, grace)
     client.post(reverse("set_language"), {"language": "ko", "next": URL})
     body = client.get(URL).content.decode()
     assert "감사 기록" in body and "체인 검증" in body

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from haven.cases.models import Case, Request
-from tests.factories import make_broker, make_case, make_request
+from tests.factories import login, make_broker, make_case, make_request
 from tests.web.helpers import request_form, snapshot, transition_form
 
 pytestmark = pytest.mark.django_db
@@ -43,7 +43,7 @@ REQUEST_REJECTS = {
 
 @pytest.mark.parametrize("overrides", REQUEST_REJECTS.values(), ids=REQUEST_REJECTS.keys())
 def test_new_request_bad_input_shows_an_error_and_stores_nothing(client, alice, overrides):
-    client.force_login(alice)
+    login(client, alice)
     before = snapshot()
     response = client.post(reverse("web:request_new"), request_form(1, **overrides))
     assert response.status_code == 400
@@ -52,7 +52,7 @@ def test_new_request_bad_input_shows_an_error_and_stores_nothing(client, alice, 
 
 
 def test_new_request_with_missing_person_rows_stores_nothing(client, alice):
-    client.force_login(alice)
+    login(client, alice)
     data = request_form(1, people_count="3")  # says three people, only one filled in
     before = snapshot()
     response = client.post(reverse("web:request_new"), data)
@@ -62,7 +62,7 @@ def test_new_request_with_missing_person_rows_stores_nothing(client, alice):
 
 
 def test_second_person_error_is_shown_next_to_that_person(client, alice):
-    client.force_login(alice)
+    login(client, alice)
     data = request_form(2, **{"p1-birth_value": "2999"})
     response = client.post(reverse("web:request_new"), data)
     assert response.status_code == 400
@@ -72,7 +72,7 @@ def test_second_person_error_is_shown_next_to_that_person(client, alice):
 
 
 def test_two_megabyte_body_gets_a_clear_413_and_stores_nothing(client, alice):
-    client.force_login(alice)
+    login(client, alice)
     before = snapshot()
     response = client.post(reverse("web:request_new"), request_form(1, account="x" * 2_000_000))
     assert response.status_code == 413
@@ -82,7 +82,7 @@ def test_two_megabyte_body_gets_a_clear_413_and_stores_nothing(client, alice):
 
 @pytest.mark.parametrize("text", [SCRIPT, SQL, CSV], ids=["script", "sql", "csv-formula"])
 def test_hostile_text_is_stored_verbatim_and_shown_escaped(client, alice, text):
-    client.force_login(alice)
+    login(client, alice)
     data = request_form(1, account=text, **{"p0-name_romanized": text, "p0-own_words": text})
     response = client.post(reverse("web:request_new"), data)
     assert response.status_code == 302
@@ -101,7 +101,7 @@ def test_hostile_text_is_stored_verbatim_and_shown_escaped(client, alice, text):
 
 def test_script_in_broker_alias_is_escaped_on_every_page(client, alice, ctx):
     broker = make_broker(ctx=ctx, actor=alice, alias=SCRIPT)
-    client.force_login(alice)
+    login(client, alice)
     for url in (
         reverse("web:brokers"),
         reverse("web:broker", args=[broker.pk]),
@@ -131,7 +131,7 @@ TRANSITION_REJECTS = {
 @pytest.mark.parametrize("overrides", TRANSITION_REJECTS.values(), ids=TRANSITION_REJECTS.keys())
 def test_transition_bad_input_shows_an_error_and_changes_nothing(client, alice, ctx, overrides):
     case = make_case(ctx=ctx, actor=alice)
-    client.force_login(alice)
+    login(client, alice)
     before = snapshot()
     response = client.post(
         reverse("web:case_move", args=[case.pk]), transition_form(case, **overrides)
@@ -145,7 +145,7 @@ def test_stale_version_gives_the_conflict_message_keeps_input_and_changes_nothin
     client, alice, ctx
 ):
     case = make_case(ctx=ctx, actor=alice)
-    client.force_login(alice)
+    login(client, alice)
     stale = transition_form(case, note="My careful note")
     client.post(reverse("web:case_move", args=[case.pk]), transition_form(case))  # someone else
     before = snapshot()
@@ -159,7 +159,7 @@ def test_stale_version_gives_the_conflict_message_keeps_input_and_changes_nothin
 
 def test_stale_version_on_case_edit_changes_nothing(client, alice, ctx):
     case = make_case(ctx=ctx, actor=alice)
-    client.force_login(alice)
+    login(client, alice)
     form = {"version": case.version, "urgency": "4", "own_words": "Mine", "summary": ""}
     client.post(reverse("web:case_move", args=[case.pk]), transition_form(case))
     before = snapshot()
@@ -174,7 +174,7 @@ def test_stale_version_on_case_edit_changes_nothing(client, alice, ctx):
 )
 def test_bad_note_is_refused(client, alice, ctx, text):
     case = make_case(ctx=ctx, actor=alice)
-    client.force_login(alice)
+    login(client, alice)
     before = snapshot()
     response = client.post(reverse("web:case_note", args=[case.pk]), {"text": text})
     assert response.status_code == 400
@@ -208,7 +208,7 @@ def test_bad_note_is_refused(client, alice, ctx, text):
 )
 def test_bad_triage_is_refused(client, alice, ctx, data):
     request = make_request(ctx=ctx, actor=alice)
-    client.force_login(alice)
+    login(client, alice)
     before = snapshot()
     response = client.post(reverse("web:request_triage", args=[request.pk]), data)
     assert response.status_code == 400
@@ -227,7 +227,7 @@ def test_bad_triage_is_refused(client, alice, ctx, data):
     ids=["missing", "NUL", "long-alias", "long-warnings"],
 )
 def test_bad_broker_is_refused(client, alice, data):
-    client.force_login(alice)
+    login(client, alice)
     before = snapshot()
     assert client.post(reverse("web:broker_new"), data).status_code == 400
     assert snapshot() == before
@@ -243,7 +243,7 @@ def test_bad_broker_is_refused(client, alice, data):
     ids=["missing-name", "bad-country", "NUL"],
 )
 def test_bad_partner_is_refused(client, alice, data):
-    client.force_login(alice)
+    login(client, alice)
     before = snapshot()
     assert client.post(reverse("web:partner_new"), data).status_code == 400
     assert snapshot() == before
@@ -265,7 +265,7 @@ def test_bad_referral_wizard_input_stores_neither_consent_nor_referral(
     client, alice, ctx, partner, overrides
 ):
     case = make_case(ctx=ctx, actor=alice)
-    client.force_login(alice)
+    login(client, alice)
     data = {
         "partner": str(partner.pk),
         "purpose": "relief",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from tests.factories import make_case
+from tests.factories import login, make_case
 
 pytestmark = pytest.mark.django_db
 
@@ -17,7 +17,7 @@ def _switch(client, language: str, next_url: str = "/") -> None:
 
 def test_switching_to_korean_translates_the_dashboard(client, alice, ctx):
     make_case(ctx=ctx, actor=alice)
-    client.force_login(alice)
+    login(client, alice)
     assert "Cases by state" in client.get(reverse("web:dashboard")).content.decode()
     _switch(client, "ko")
     body = client.get(reverse("web:dashboard")).content.decode()
@@ -29,7 +29,7 @@ def test_switching_to_korean_translates_the_dashboard(client, alice, ctx):
 
 def test_korean_case_page_form_and_choices(client, alice, ctx):
     case = make_case(ctx=ctx, actor=alice)
-    client.force_login(alice)
+    login(client, alice)
     _switch(client, "ko")
     body = client.get(reverse("web:case", args=[case.pk])).content.decode()
     for korean in (
@@ -53,7 +53,7 @@ def test_korean_login_page_and_switch_back_to_english(client):
 
 def test_korean_error_messages_on_conflict(client, alice, ctx):
     case = make_case(ctx=ctx, actor=alice)
-    client.force_login(alice)
+    login(client, alice)
     _switch(client, "ko")
     response = client.post(
         reverse("web:case_move", args=[case.pk]),

@@ -9,7 +9,7 @@ from haven.brokers.models import BrokerStatus
 from haven.cases.models import Case, JourneyEvent, Note, Request, RequestStatus
 from haven.referrals.models import Consent, Referral, ReferralStatus
 from haven.referrals.services import consent_record, referral_create
-from tests.factories import PASSWORD, make_broker, make_case, make_request
+from tests.factories import PASSWORD, login, make_broker, make_case, make_request
 from tests.web.helpers import name_of, request_form, transition_form
 
 pytestmark = pytest.mark.django_db
@@ -29,7 +29,7 @@ def test_login_page_renders_and_logs_in(client, alice):
 
 
 def test_logout_is_a_post_only(client, alice):
-    client.force_login(alice)
+    login(client, alice)
     assert client.get(reverse("web:logout")).status_code == 405
     assert client.post(reverse("web:logout")).status_code == 302
     assert client.get(reverse("web:cases")).status_code == 302
@@ -37,7 +37,7 @@ def test_logout_is_a_post_only(client, alice):
 
 def test_dashboard_shows_counts_and_urgent_names(client, alice, ctx):
     case = make_case(ctx=ctx, actor=alice, urgency=4)
-    client.force_login(alice)
+    login(client, alice)
     response = client.get(reverse("web:dashboard"))
     assert response.status_code == 200
     assert response.context["board"].by_state["received"] == 1
@@ -46,7 +46,7 @@ def test_dashboard_shows_counts_and_urgent_names(client, alice, ctx):
 
 def test_dashboard_for_an_administrator_shows_no_case_data(client, erin, alice, ctx):
     case = make_case(ctx=ctx, actor=alice, urgency=4)
-    client.force_login(erin)
+    login(client, erin)
     response = client.get(reverse("web:dashboard"))
     assert response.status_code == 200
     assert name_of(ctx, case) not in response.content.decode()
@@ -55,16 +55,16 @@ def test_dashboard_for_an_administrator_shows_no_case_data(client, erin, alice, 
 
 @pytest.mark.parametrize("name", ["erin", "grace", "heidi", "frank"])
 def test_roles_without_case_access_get_403_on_case_pages(client, request, name):
-    client.force_login(request.getfixturevalue(name))
+    login(client, request.getfixturevalue(name))
     for url in ("web:cases", "web:requests", "web:brokers", "web:request_new"):
         assert client.get(reverse(url)).status_code == 403, url
 
 
 def test_caseworker_sees_own_team_case_and_not_the_other_team(client, alice, bob, carol, ctx):
     case = make_case(ctx=ctx, actor=alice, owner=bob)
-    client.force_login(bob)
+    login(client, bob)
     assert client.get(reverse("web:case", args=[case.pk])).status_code == 200
-    client.force_login(carol)
+    login(client, carol)
     assert client.get(reverse("web:case", args=[case.pk])).status_code == 404
     assert client.get(reverse("web:case_edit", args=[case.pk])).status_code == 404
     response = client.post(reverse("web:case_move", args=[case.pk]), transition_form(case))
@@ -74,7 +74,7 @@ def test_caseworker_sees_own_team_case_and_not_the_other_team(client, alice, bob
 
 
 def test_unknown_case_is_404_with_the_custom_page(client, alice):
-    client.force_login(alice)
+    login(client, alice)
     response = client.get(reverse("web:case", args=["00000000-0000-0000-0000-000000000000"]))
     assert response.status_code == 404
     assert b"Not found" in response.content
@@ -83,7 +83,7 @@ def test_unknown_case_is_404_with_the_custom_page(client, alice):
 def test_request_inbox_filters_by_status_and_paginates(client, alice, ctx):
     for _ in range(3):
         make_request(ctx=ctx, actor=alice)
-    client.force_login(alice)
+    login(client, alice)
     response = client.get(reverse("web:requests"), {"status": "new"})
     assert response.status_code == 200
     assert len(response.context["page"].object_list) == 3
@@ -95,7 +95,7 @@ def test_request_inbox_filters_by_status_and_paginates(client, alice, ctx):
 
 def test_request_page_shows_account_and_cases(client, alice, ctx):
     request = make_request(ctx=ctx, actor=alice, people=2, account="We are two cooks.")
-    client.force_login(alice)
+    login(client, alice)
     response = client.get(reverse("web:request", args=[request.pk]))
     assert response.status_code == 200
     body = response.content.decode()
@@ -105,7 +105,7 @@ def test_request_page_shows_account_and_cases(client, alice, ctx):
 
 def test_triage_declines_a_request_and_its_cases(client, dave, alice, ctx):
     request = make_request(ctx=ctx, actor=alice)
-    client.force_login(dave)
+    login(client, dave)
     response = client.post(
         reverse("web:request_triage", args=[request.pk]),
         {"status": "declined", "urgency": "2", "duplicate_of": "", "version": request.version},
@@ -118,7 +118,7 @@ def test_triage_declines_a_request_and_its_cases(client, dave, alice, ctx):
 
 def test_caseworker_cannot_triage(client, alice, bob, ctx):
     request = make_request(ctx=ctx, actor=alice, owner=bob)
-    client.force_login(bob)
+    login(client, bob)
     page = client.get(reverse("web:request", args=[request.pk]))
     assert page.status_code == 200 and page.context["triage"] is None
     response = client.post(
@@ -131,7 +131,7 @@ def test_caseworker_cannot_triage(client, alice, bob, ctx):
 
 def test_new_request_form_records_a_group_through_a_broker(client, alice, ctx):
     broker = make_broker(ctx=ctx, actor=alice, alias="Mr Jang")
-    client.force_login(alice)
+    login(client, alice)
     page = client.get(reverse("web:request_new"))
     assert page.status_code == 200 and "Mr Jang" in page.content.decode()
     response = client.post(
@@ -146,7 +146,7 @@ def test_new_request_form_records_a_group_through_a_broker(client, alice, ctx):
 
 
 def test_number_of_people_redraws_the_form_without_losing_input(client, alice):
-    client.force_login(alice)
+    login(client, alice)
     data = request_form(1, account="Keep this account.")
     data.pop("save")
     data.update({"people_count": "3", "resize": "1"})
@@ -162,7 +162,7 @@ def test_number_of_people_redraws_the_form_without_losing_input(client, alice):
 def test_case_list_filters_on_plain_columns(client, alice, ctx):
     make_case(ctx=ctx, actor=alice, country="CN", urgency=4)
     make_case(ctx=ctx, actor=alice, country="TH")
-    client.force_login(alice)
+    login(client, alice)
     assert client.get(reverse("web:cases")).context["page"].paginator.count == 2
     assert client.get(reverse("web:cases"), {"country": "TH"}).context["page"].paginator.count == 1
     assert client.get(reverse("web:cases"), {"urgency": "4"}).context["page"].paginator.count == 1
@@ -174,7 +174,7 @@ def test_case_list_filters_on_plain_columns(client, alice, ctx):
 
 def test_case_page_shows_timeline_and_only_allowed_moves(client, alice, ctx):
     case = make_case(ctx=ctx, actor=alice)
-    client.force_login(alice)
+    login(client, alice)
     response = client.get(reverse("web:case", args=[case.pk]))
     assert response.status_code == 200
     choices = [c for c, _ in response.context["transition"].fields["to_state"].choices]
@@ -185,7 +185,7 @@ def test_case_page_shows_timeline_and_only_allowed_moves(client, alice, ctx):
 
 def test_transition_form_moves_the_case_and_records_the_event(client, alice, ctx):
     case = make_case(ctx=ctx, actor=alice)
-    client.force_login(alice)
+    login(client, alice)
     response = client.post(
         reverse("web:case_move", args=[case.pk]),
         transition_form(case, note="Called back", place="Behind the market"),
@@ -201,7 +201,7 @@ def test_transition_form_moves_the_case_and_records_the_event(client, alice, ctx
 
 def test_note_is_added_and_shown(client, alice, ctx):
     case = make_case(ctx=ctx, actor=alice)
-    client.force_login(alice)
+    login(client, alice)
     response = client.post(reverse("web:case_note", args=[case.pk]), {"text": "Phone is off."})
     assert response.status_code == 302
     assert Note.objects.filter(case=case).count() == 1
@@ -211,7 +211,7 @@ def test_note_is_added_and_shown(client, alice, ctx):
 def test_group_move_moves_chosen_members_together(client, alice, ctx):
     request = make_request(ctx=ctx, actor=alice, people=3)
     cases = list(request.cases.all())
-    client.force_login(alice)
+    login(client, alice)
     response = client.post(
         reverse("web:case_group_move", args=[cases[0].pk]),
         {
@@ -233,7 +233,7 @@ def test_group_move_moves_chosen_members_together(client, alice, ctx):
 def test_group_move_refused_for_one_member_moves_none(client, alice, ctx):
     request = make_request(ctx=ctx, actor=alice, people=2)
     first, second = list(request.cases.all())
-    client.force_login(alice)
+    login(client, alice)
     client.post(reverse("web:case_move", args=[first.pk]), transition_form(first))
     first.refresh_from_db()
     response = client.post(
@@ -257,7 +257,7 @@ def test_group_move_refused_for_one_member_moves_none(client, alice, ctx):
 def test_a_stale_group_form_moves_nobody_and_says_why(client, alice, ctx):
     request = make_request(ctx=ctx, actor=alice, people=2)
     first, second = list(request.cases.all())
-    client.force_login(alice)
+    login(client, alice)
     seen = [f"{first.pk}:{first.version}", f"{second.pk}:{second.version}"]
     client.post(reverse("web:case_move", args=[first.pk]), transition_form(first))  # someone else
 
@@ -276,7 +276,7 @@ def test_a_stale_group_form_moves_nobody_and_says_why(client, alice, ctx):
 
 def test_case_edit_and_person_edit_save_with_versions(client, alice, bob, ctx):
     case = make_case(ctx=ctx, actor=alice, owner=bob)
-    client.force_login(bob)
+    login(client, bob)
     assert client.get(reverse("web:case_edit", args=[case.pk])).status_code == 200
     response = client.post(
         reverse("web:case_edit", args=[case.pk]),
@@ -311,13 +311,13 @@ def test_case_edit_and_person_edit_save_with_versions(client, alice, bob, ctx):
     page = client.get(reverse("web:case", args=[case.pk])).content.decode()
     assert "리영호" in page and "My own choice." in page
     # The overdue next contact surfaces on the dashboard.
-    client.force_login(alice)
+    login(client, alice)
     assert client.get(reverse("web:dashboard")).context["board"].overdue_count == 1
 
 
 def test_referral_wizard_records_consent_and_drafts_the_referral(client, alice, ctx, partner):
     case = make_case(ctx=ctx, actor=alice)
-    client.force_login(alice)
+    login(client, alice)
     assert client.get(reverse("web:referral_new", args=[case.pk])).status_code == 200
     response = client.post(
         reverse("web:referral_new", args=[case.pk]),
@@ -374,7 +374,7 @@ def _referral(ctx, alice, case, partner, *, consent=True):
 def test_referral_actions_approve_and_send(client, alice, ctx, partner):
     case = make_case(ctx=ctx, actor=alice)
     referral = _referral(ctx, alice, case, partner)
-    client.force_login(alice)
+    login(client, alice)
     url = reverse("web:referral_action", args=[referral.pk, "approve"])
     assert client.post(url, {"version": referral.version}).status_code == 302
     referral.refresh_from_db()
@@ -389,7 +389,7 @@ def test_referral_actions_approve_and_send(client, alice, ctx, partner):
 def test_caseworker_cannot_approve_a_referral(client, alice, bob, ctx, partner):
     case = make_case(ctx=ctx, actor=alice, owner=bob)
     referral = _referral(ctx, alice, case, partner)
-    client.force_login(bob)
+    login(client, bob)
     response = client.post(
         reverse("web:referral_action", args=[referral.pk, "approve"]), {"version": referral.version}
     )
@@ -400,7 +400,7 @@ def test_caseworker_cannot_approve_a_referral(client, alice, bob, ctx, partner):
 def test_send_is_refused_with_the_reason_when_consent_is_revoked(client, alice, ctx, partner):
     case = make_case(ctx=ctx, actor=alice)
     referral = _referral(ctx, alice, case, partner)
-    client.force_login(alice)
+    login(client, alice)
     client.post(reverse("web:referral_action", args=[referral.pk, "approve"]), {"version": 1})
     consent = Consent.objects.get()
     client.post(
@@ -420,7 +420,7 @@ def test_send_is_refused_with_the_reason_when_consent_is_revoked(client, alice, 
 def test_send_is_refused_without_consent(client, alice, ctx, partner):
     case = make_case(ctx=ctx, actor=alice)
     referral = _referral(ctx, alice, case, partner, consent=False)
-    client.force_login(alice)
+    login(client, alice)
     client.post(reverse("web:referral_action", args=[referral.pk, "approve"]), {"version": 1})
     response = client.post(
         reverse("web:referral_action", args=[referral.pk, "send"]), {"version": 2}, follow=True
@@ -434,12 +434,12 @@ def test_partner_liaison_sees_sent_referrals_to_their_agency_and_responds(
 ):
     case = make_case(ctx=ctx, actor=alice)
     referral = _referral(ctx, alice, case, partner)
-    client.force_login(frank)
+    login(client, frank)
     assert client.get(reverse("web:referral", args=[referral.pk])).status_code == 404
-    client.force_login(alice)
+    login(client, alice)
     client.post(reverse("web:referral_action", args=[referral.pk, "approve"]), {"version": 1})
     client.post(reverse("web:referral_action", args=[referral.pk, "send"]), {"version": 2})
-    client.force_login(frank)
+    login(client, frank)
     page = client.get(reverse("web:referral", args=[referral.pk]))
     assert page.status_code == 200 and name_of(ctx, case) in page.content.decode()
     client.post(
@@ -452,7 +452,7 @@ def test_partner_liaison_sees_sent_referrals_to_their_agency_and_responds(
 def test_broker_pages_show_details_and_record(client, alice, ctx):
     broker = make_broker(ctx=ctx, actor=alice, alias="Mr Jang", warnings="Asked for double fee")
     make_request(ctx=ctx, actor=alice, people=2, channel="broker", broker=broker)
-    client.force_login(alice)
+    login(client, alice)
     assert "Mr Jang" in client.get(reverse("web:brokers")).content.decode()
     page = client.get(reverse("web:broker", args=[broker.pk]))
     assert page.status_code == 200
@@ -460,7 +460,7 @@ def test_broker_pages_show_details_and_record(client, alice, ctx):
 
 
 def test_broker_create_edit_and_suspend(client, alice, bob, ctx):
-    client.force_login(bob)
+    login(client, bob)
     response = client.post(reverse("web:broker_new"), {"alias": "Auntie Kim", "region": "Yanji"})
     assert response.status_code == 302
     from haven.brokers.models import Broker
@@ -479,7 +479,7 @@ def test_broker_create_edit_and_suspend(client, alice, bob, ctx):
         ).status_code
         == 403
     )
-    client.force_login(alice)
+    login(client, alice)
     client.post(
         reverse("web:broker_status", args=[broker.pk]),
         {"version": broker.version, "status": "suspended"},
@@ -489,13 +489,13 @@ def test_broker_create_edit_and_suspend(client, alice, bob, ctx):
 
 
 def test_partners_are_managed_by_supervisors_and_admins_only(client, alice, bob, erin, partner):
-    client.force_login(bob)
+    login(client, bob)
     assert client.get(reverse("web:partners")).status_code == 200
     assert client.get(reverse("web:partner_new")).status_code == 403
-    client.force_login(erin)
+    login(client, erin)
     response = client.post(reverse("web:partner_new"), {"name": "UNHCR Bangkok", "country": "TH"})
     assert response.status_code == 302
-    client.force_login(alice)
+    login(client, alice)
     response = client.post(
         reverse("web:partner_edit", args=[partner.pk]),
         {"name": partner.name, "country": "KR", "active": "", "version": partner.version},

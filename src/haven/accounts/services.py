@@ -8,6 +8,7 @@ from django.db import transaction
 
 from haven.accounts.models import Role, Team, User
 from haven.audit.services import audit_record
+from haven.vault.services import user_key_create
 
 if TYPE_CHECKING:
     from haven.referrals.models import Partner
@@ -41,6 +42,9 @@ def user_create(
     user.set_password(password)
     user.is_staff = role == Role.ADMIN
     user.save()
+    # The key pair comes with the account; the team keys its role calls for wait for a holder to
+    # share them (an administrator creating the account gives it no access).
+    user_key_create(user=user, password=password)
     audit_record(actor=actor, action="user.create", target=user, detail={"role": role})
     return user
 

@@ -13,8 +13,9 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from haven.cases.journey import TransitionError
-from haven.crypto import CryptoError
+from haven.crypto import CryptoError, MissingKeyError
 from haven.errors import ConflictError
+from haven.vault.context import KeysUnavailableError
 
 logger = logging.getLogger("haven.integrity")
 
@@ -24,6 +25,17 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return Response(
             {"code": "too_large", "detail": "The request body is too large; nothing was stored."},
             status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
+    if isinstance(exc, KeysUnavailableError):
+        return Response({"code": "keys_locked", "detail": str(exc)}, status=401)
+    if isinstance(exc, MissingKeyError):
+        return Response(
+            {
+                "code": "no_key",
+                "detail": "You hold no key for this record. Ask a colleague who holds it to "
+                "grant you access.",
+            },
+            status=403,
         )
     if isinstance(exc, CryptoError):
         # Tampering or a wrong key: refuse loudly, say nothing about the record's contents.

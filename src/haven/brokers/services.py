@@ -14,6 +14,7 @@ from haven.audit.services import audit_record
 from haven.brokers.models import Broker, BrokerStatus
 from haven.crypto import KeyContext
 from haven.validation import clean_choice, clean_text
+from haven.vault.holders import staff_holders
 from haven.vault.sealed import data_key_create, payload_set, record_update
 
 
@@ -41,7 +42,8 @@ def broker_create(
     """Register a broker; everything about them but their status is encrypted."""
     if not access.has_role(actor, access.BROKER_READERS):
         raise PermissionDenied("Your role cannot register brokers.")
-    broker = Broker(data_key=data_key_create(ctx=ctx), created_at=timezone.now(), created_by=actor)
+    key = data_key_create(ctx=ctx, holders=staff_holders(actor=actor), granted_by=actor)
+    broker = Broker(data_key=key, created_at=timezone.now(), created_by=actor)
     payload_set(ctx=ctx, record=broker, data=_clean(alias, region, contact, fee_notes, warnings))
     broker.save(force_insert=True)
     audit_record(actor=actor, action="broker.create", target=broker)

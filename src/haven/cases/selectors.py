@@ -26,13 +26,7 @@ def case_queryset(*, user: User) -> QuerySet[Case]:
     """Every case ``user`` may see, by need to know."""
     if not access.has_role(user, access.CASE_READERS):
         raise PermissionDenied("Your role cannot see cases.")
-    qs = Case.objects.all()
-    if user.role in access.SEES_ALL_CASES:
-        return qs
-    visible = Q(owner_id=user.pk)
-    if user.team_id is not None:
-        visible |= Q(team_id=user.team_id)
-    return qs.filter(visible)
+    return Case.objects.filter(data_key_id__in=access.visible_data_keys(user))
 
 
 def case_list(
@@ -253,10 +247,8 @@ def request_list(*, user: User, status: str | None = None) -> QuerySet[Request]:
     qs = Request.objects.select_related("broker", "data_key").order_by("-urgency", "-received_at")
     if status:
         qs = qs.filter(status=status)
-    if user.role == Role.CASEWORKER:
-        # A subquery, not a join + DISTINCT over the payload columns of every row.
-        qs = qs.filter(pk__in=case_queryset(user=user).values("request_id"))
-    return qs
+    # A subquery, not a join + DISTINCT over the payload columns of every row.
+    return qs.filter(data_key_id__in=access.visible_data_keys(user))
 
 
 def request_get(*, user: User, request_id: Any) -> Request:

@@ -41,7 +41,9 @@ from haven.validation import (
     clean_text,
     clean_text_list,
 )
+from haven.vault.holders import case_holders
 from haven.vault.sealed import data_key_create, payload_read, payload_set, record_update
+from haven.vault.services import grants_add, team_key_ensure
 
 MAX_PEOPLE_PER_REQUEST = 100
 MAX_ACCOUNT_CHARS = 20_000
@@ -256,8 +258,11 @@ def request_create(
     if owner is None and actor.role == Role.CASEWORKER:
         owner = actor  # otherwise the caseworker could not see the cases they just recorded
 
+    team = owner.team if owner else None
+    team_key_ensure(actor=actor, team=team)
+    holders = case_holders(actor=actor, owner=owner, team=team)
     request = Request(
-        data_key=data_key_create(ctx=ctx),
+        data_key=data_key_create(ctx=ctx, holders=holders, granted_by=actor),
         channel=channel,
         received_at=received,
         urgency=urgency,
@@ -274,13 +279,15 @@ def request_create(
 
     group = None
     if len(people) > 1:
-        group = Group(data_key=data_key_create(ctx=ctx), request=request)
+        group = Group(
+            data_key=data_key_create(ctx=ctx, holders=holders, granted_by=actor), request=request
+        )
         payload_set(ctx=ctx, record=group, data={"label": group_label})
         group.save(force_insert=True)
 
     now = timezone.now()
     for data, words in zip(payloads, own_words, strict=True):
-        key = data_key_create(ctx=ctx)
+        key = data_key_create(ctx=ctx, holders=holders, granted_by=actor)
         person = Person(data_key=key)
         payload_set(ctx=ctx, record=person, data=data)
         person.save(force_insert=True)
@@ -637,6 +644,17 @@ def case_update(
         fields["team"] = owner.team if owner is not None else case.team
         changed.append("owner")
     data = payload_read(ctx=ctx, record=case)
+    if isinstance(owner, User):
+        # The new owner and their team need the keys: sealed to them now, by the actor who holds
+        # them. The previous holders keep theirs until a supervisor revokes them.
+        for holder in (owner, team_key_ensure(actor=actor, team=owner.team)):
+            if holder is not None:
+                grants_add(
+                    ctx=ctx,
+                    actor=actor,
+                    data_key_ids=case_key_ids(ctx=ctx, case=case),
+                    holder=holder,
+                )
     if own_words is not None:
         data["own_words"] = clean_text(own_words, field="own_words", max_length=MAX_NOTE_CHARS)
         changed.append("own_words")
@@ -726,3 +744,24 @@ __all__ = [
     "request_create",
     "request_triage",
 ]
+
+
+def case_key_ids(*, ctx: KeyContext, case: Case) -> list[str]:
+    """The data keys a case's holders need: the case's own, and those of its request, its group
+    and its sent referrals that the acting person holds (so that a grant never fails half-way)."""
+    from haven.referrals.models import Referral
+    from haven.vault.sealed import data_keys_unlock
+
+    ids = [str(case.data_key_id)]
+    extra = [
+        key_id
+        for key_id in (
+            case.request.data_key_id if case.request is not None else None,
+            case.group.data_key_id if case.group is not None else None,
+            *Referral.objects.filter(case=case).values_list("data_key_id", flat=True),
+        )
+        if key_id is not None and str(key_id) not in ids
+    ]
+    data_keys_unlock(ctx=ctx, key_ids=extra)
+    ids += [str(key_id) for key_id in extra if ctx.has_data_key(str(key_id))]
+    return ids

@@ -112,33 +112,44 @@ def _secret_key_findings(env: Mapping[str, str]) -> list[Finding]:
     ]
 
 
-def _org_key_findings(env: Mapping[str, str]) -> list[Finding]:
-    from django.core.exceptions import ImproperlyConfigured
+def _org_keys_findings() -> list[Finding]:
+    """Whether `haven setup` has run and whether anyone can still share the team keys."""
+    from haven.accounts.models import Role
+    from haven.vault.models import KeyShare, OrgKeys, TeamKey
 
-    from haven.crypto import fingerprint, parse_org_key
-
-    name = "HAVEN_ORG_KEY"
-    value, source, error = _read(env, name)
-    if error:
-        return [Finding(FAIL, name, error)]
-    if not value:
+    if not OrgKeys.objects.exists():
         return [
             Finding(
                 FAIL,
-                name,
-                f"{name} is not set (nor {name}_FILE). It is the key every case is encrypted "
-                "under: 32 random bytes, base64-encoded (`haven demo` and `haven run` create a "
-                "local development one in ./.haven-data when nothing is configured).",
+                "keys",
+                "the organisation's keys are not set up: run `haven setup` (it prints the "
+                "recovery words once).",
             )
         ]
-    try:
-        raw = parse_org_key(value)
-    except ImproperlyConfigured as exc:
-        return [Finding(FAIL, name, f"{exc} (read from {source})")]
-    return [
-        Finding(OK, name, f"set from {source}, a 32-byte key with fingerprint {fingerprint(raw)}."),
-        *_file_mode_findings(env, name),
+    holders = (
+        KeyShare.objects.filter(
+            team_key__kind="supervisors",
+            team_key__active=True,
+            user__is_active=True,
+            user__role=Role.SUPERVISOR,
+        )
+        .values("user")
+        .distinct()
+        .count()
+    )
+    findings = [
+        Finding(OK, "keys", f"set up; {TeamKey.objects.filter(active=True).count()} team keys.")
     ]
+    if holders < 2:
+        findings.append(
+            Finding(
+                WARN,
+                "keys",
+                f"only {holders} active supervisor holds the supervisors' key: if they leave, "
+                "only the recovery key can share it again. Share it with a second supervisor.",
+            )
+        )
+    return findings
 
 
 def _data_dir_findings(env: Mapping[str, str]) -> list[Finding]:
@@ -246,7 +257,6 @@ def settings_free_findings(env: Mapping[str, str]) -> list[Finding]:
     return [
         Finding(OK, "HAVEN_ENV", mode),
         *_secret_key_findings(env),
-        *_org_key_findings(env),
         *_data_dir_findings(env),
         *_deployment_findings(env),
     ]
@@ -283,6 +293,7 @@ def runtime_findings(env: Mapping[str, str]) -> list[Finding]:
                     "grow beyond it.",
                 )
             )
+    plan: list | None = None
     try:
         executor = MigrationExecutor(connection)
         plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
@@ -299,6 +310,8 @@ def runtime_findings(env: Mapping[str, str]) -> list[Finding]:
             )
         else:
             findings.append(Finding(OK, "migrations", "the database is up to date."))
+    if plan == []:
+        findings.extend(_org_keys_findings())
     for message in checks.run_checks(include_deployment_checks=is_production(env)):
         if message.is_silenced() or message.level < checks.WARNING:
             continue

@@ -54,7 +54,7 @@ from haven.referrals.services import (
     referral_send,
     referral_withdraw,
 )
-from haven.vault.context import system_key_context
+from haven.vault.services import org_keys_setup, team_key_create, team_keys_share_pending
 
 MIN_CASES = 30
 S = State
@@ -72,6 +72,7 @@ class DemoLogin:
 class DemoSummary:
     password: str
     logins: list[DemoLogin]
+    recovery_words: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     states: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
@@ -590,6 +591,11 @@ class _Seeder:
             user=self.users["frank"],
             partner=self.partners["Ministry of Unification"],
         )
+        for team_obj in teams.values():
+            team_key_create(ctx=self.ctx, actor=self.users["alice"], team=team_obj)
+        for partner in self.partners.values():
+            team_key_create(ctx=self.ctx, actor=self.users["alice"], partner=partner)
+        team_keys_share_pending(ctx=self.ctx, actor=self.users["alice"])
 
     def brokers_create(self) -> None:
         for alias, region, contact, fees, warnings in data.BROKERS:
@@ -893,8 +899,9 @@ def demo_seed(
     password = password or "demo-" + secrets.token_urlsafe(12)
     rng = random.Random(seed)
     units = plan_units(cases=cases, rng=rng, now=now)
-    seeder = _Seeder(ctx=system_key_context(), rng=rng, now=now, password=password)
     with transaction.atomic():
+        setup = org_keys_setup()
+        seeder = _Seeder(ctx=setup.ctx, rng=rng, now=now, password=password)
         seeder.staff()
         seeder.brokers_create()
         for unit in units:
@@ -908,6 +915,7 @@ def demo_seed(
     ]
     return DemoSummary(
         password=password,
+        recovery_words=setup.recovery_words,
         logins=logins,
         counts={
             "requests": Request.objects.count(),

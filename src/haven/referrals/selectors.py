@@ -37,13 +37,7 @@ def referral_list(*, user: User) -> QuerySet[Referral]:
         return qs.filter(partner_id=user.partner_id, sent_at__isnull=False)
     if not access.has_role(user, access.CASE_READERS):
         raise PermissionDenied("Your role cannot see referrals.")
-    if user.role in access.SEES_ALL_CASES:
-        return qs
-    return (
-        qs.filter(case__owner=user) | qs.filter(case__team_id=user.team_id)
-        if user.team_id
-        else qs.filter(case__owner=user)
-    )
+    return qs.filter(case__data_key_id__in=access.visible_data_keys(user))
 
 
 PERSON_FIELDS = (
@@ -81,7 +75,6 @@ def referral_packet(*, ctx: KeyContext, user: User, referral: Referral) -> dict[
     reaches the partner. The partner cannot open it once the consent is revoked or the referral
     withdrawn. Before sending, staff see a preview built from the case as it is now.
     """
-    data = payload_read(ctx=ctx, record=referral)
     if user.role == Role.PARTNER_LIAISON:
         if user.partner_id != referral.partner_id or referral.sent_at is None:
             raise PermissionDenied("This referral was not sent to your agency.")
@@ -91,6 +84,7 @@ def referral_packet(*, ctx: KeyContext, user: User, referral: Referral) -> dict[
             raise PermissionDenied("This referral was withdrawn or its consent revoked.")
     elif not access.can_view_case(user, referral.case):
         raise PermissionDenied("You do not have access to this case.")
+    data = payload_read(ctx=ctx, record=referral)
     if referral.sent_at is not None and "packet" in data:
         packet = data["packet"]
     elif user.role == Role.PARTNER_LIAISON:

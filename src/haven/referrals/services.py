@@ -27,7 +27,9 @@ from haven.referrals.models import (
     ReferralStatus,
 )
 from haven.validation import clean_choice, clean_country, clean_past_datetime, clean_text
-from haven.vault.sealed import payload_read, payload_set, record_update
+from haven.vault.holders import live_holders
+from haven.vault.sealed import data_key_create, payload_read, payload_set, record_update
+from haven.vault.services import team_key_ensure
 
 # Status machine of a referral: from -> allowed next statuses.
 REFERRAL_MOVES: dict[str, set[str]] = {
@@ -314,6 +316,12 @@ def referral_send(
             source=Source.STAFF,
             confidence=Confidence.CONFIRMED,
         )
+    # What is sent gets its own key, sealed to the partner's key as well as to the case's holders:
+    # the partner's liaisons can open the packet and nothing else of the case.
+    partner_key = team_key_ensure(actor=actor, partner=referral.partner)
+    packet_key = data_key_create(
+        ctx=ctx, holders=[*live_holders(case.data_key_id), partner_key], granted_by=actor
+    )
     _move(
         ctx=ctx,
         actor=actor,
@@ -322,6 +330,7 @@ def referral_send(
         status=ReferralStatus.SENT,
         data=data,
         sent_at=timezone.now(),
+        data_key=packet_key,
     )
     return referral
 

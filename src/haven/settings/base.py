@@ -14,8 +14,6 @@ DATA_DIR = Path(env_str("HAVEN_DATA_DIR", str(Path.cwd() / ".haven-data")))
 
 DEBUG = env_bool("HAVEN_DEBUG", False)
 SECRET_KEY = env_str("HAVEN_SECRET_KEY")
-# Provisional organisation key (base64, 32 bytes) until per-person key custody lands.
-HAVEN_ORG_KEY = env_str("HAVEN_ORG_KEY")
 ALLOWED_HOSTS = env_list("HAVEN_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("HAVEN_CSRF_TRUSTED_ORIGINS", [])
 
@@ -26,7 +24,6 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "haven.accounts",
     "haven.audit",
@@ -48,6 +45,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "haven.audit.context.AuditSessionMiddleware",
+    "haven.vault.middleware.KeyCookieMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "haven.web.middleware.SecurityHeadersMiddleware",
@@ -154,7 +152,7 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 2_000
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "haven.api.authentication.HavenTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
@@ -200,3 +198,7 @@ LOGGING = {
 
 HAVEN_OVERDUE_GRACE_HOURS = env_int("HAVEN_OVERDUE_GRACE_HOURS", 0, minimum=0)
 HAVEN_PORTAL_URL = env_optional("HAVEN_PORTAL_URL")
+HAVEN_API_TOKEN_HOURS = env_int("HAVEN_API_TOKEN_HOURS", 12, minimum=1)
+# Argon2id cost for wrapping private keys (about 0.4 s here; benchmarks/keys.py prints it).
+HAVEN_KDF_OPSLIMIT = env_int("HAVEN_KDF_OPSLIMIT", 3, minimum=1)
+HAVEN_KDF_MEMLIMIT = env_int("HAVEN_KDF_MEMLIMIT", 128 * 1024 * 1024, minimum=64 * 1024 * 1024)

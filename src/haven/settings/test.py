@@ -1,12 +1,10 @@
 """Test settings: the same code paths, fast hashing, throwaway secrets generated per run."""
 
-import base64
 import os
 import secrets
 import tempfile
 
 os.environ.setdefault("HAVEN_SECRET_KEY", secrets.token_urlsafe(50))
-os.environ.setdefault("HAVEN_ORG_KEY", base64.b64encode(secrets.token_bytes(32)).decode())
 os.environ.setdefault("HAVEN_DATA_DIR", tempfile.mkdtemp(prefix="haven-test-"))
 
 from haven.settings.base import *  # noqa: E402,F403

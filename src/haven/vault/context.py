@@ -1,21 +1,104 @@
-"""Where views, API views and commands get the acting person's key context."""
+"""Where views, API views and commands get the acting person's key context.
+
+At login the person's private key is unwrapped with their password, then kept for the length of
+the session only encrypted under a random secret: the encrypted key in the session store, the
+secret in an HttpOnly, SameSite=Strict cookie (or, for the API, inside the token). Neither half
+alone opens it; logging out or the session ending destroys the stored half.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import base64
+import binascii
+from typing import TYPE_CHECKING, Any
 
-from haven.crypto import KeyContext, key_context_for
+from django.conf import settings
+
+from haven.crypto import CryptoError, KeyContext, PersonalKey
+from haven.vault.models import KeyShare
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest, HttpResponse
+
+    from haven.accounts.models import User
+
+SESSION_KEY = "haven_key_blob"
+COOKIE_NAME = "haven_key"
+
+
+class KeysUnavailableError(Exception):
+    """The logged-in person's key is not available (cookie lost, session from before login)."""
+
+
+def context_for(user: User, key: PersonalKey) -> KeyContext:
+    """A context holding ``user``'s key pair and every team key shared with them (opened lazily)."""
+    ctx = KeyContext(actor_id=user.pk)
+    own = f"u:{user.pk}"
+    ctx.add_holder(own, key)
+    for team_key_id, sealed in KeyShare.objects.filter(user=user).values_list(
+        "team_key_id", "sealed"
+    ):
+        ctx.add_share(f"t:{team_key_id}", via=own, sealed=bytes(sealed))
+    chained = list(
+        KeyShare.objects.filter(via_key__isnull=False).values_list(
+            "team_key_id", "via_key_id", "sealed"
+        )
+    )
+    grew = True
+    while grew:
+        grew = False
+        refs = ctx.holder_refs()
+        for team_key_id, via_id, sealed in chained:
+            ref, via = f"t:{team_key_id}", f"t:{via_id}"
+            if via in refs and ref not in refs:
+                ctx.add_share(ref, via=via, sealed=bytes(sealed))
+                grew = True
+    return ctx
+
+
+def session_keys_store(request: HttpRequest, key: PersonalKey) -> str:
+    """Keep ``key`` for this login: its encrypted form in the session; returns the cookie secret."""
+    blob, secret = key.protect_for_session()
+    request.session[SESSION_KEY] = base64.b64encode(blob).decode()
+    request._haven_key_secret = secret  # type: ignore[attr-defined]
+    return secret
+
+
+def set_key_cookie(response: HttpResponse, secret: str) -> None:
+    response.set_cookie(
+        COOKIE_NAME,
+        secret,
+        httponly=True,
+        samesite="Strict",
+        secure=settings.SESSION_COOKIE_SECURE,
+        max_age=settings.SESSION_COOKIE_AGE,
+        path="/",
+    )
+
+
+def delete_key_cookie(response: HttpResponse) -> None:
+    response.delete_cookie(COOKIE_NAME, path="/", samesite="Strict")
+
+
+def _session_key(request: Any) -> PersonalKey:
+    blob_b64 = request.session.get(SESSION_KEY)
+    secret = getattr(request, "_haven_key_secret", None) or request.COOKIES.get(COOKIE_NAME)
+    if not blob_b64 or not secret:
+        raise KeysUnavailableError("Your keys are not unlocked in this session; log in again.")
+    try:
+        blob = base64.b64decode(blob_b64, validate=True)
+        return PersonalKey.from_session(blob, secret)
+    except (binascii.Error, ValueError, CryptoError) as exc:
+        raise KeysUnavailableError("Your keys could not be unlocked; log in again.") from exc
 
 
 def key_context(request: Any) -> KeyContext:
     """The key context of the logged-in person making ``request``, made once per request."""
-    ctx = getattr(request, "_haven_key_context", None)
+    django_request = getattr(request, "_request", request)
+    ctx = getattr(django_request, "_haven_key_context", None)
     if ctx is None:
-        ctx = key_context_for(request.user.pk)
-        request._haven_key_context = ctx
+        token_key = getattr(django_request, "_haven_token_key", None)
+        key = token_key if token_key is not None else _session_key(django_request)
+        ctx = context_for(request.user, key)
+        django_request._haven_key_context = ctx
     return ctx
-
-
-def system_key_context() -> KeyContext:
-    """For commands run by an operator (demo seeding, benchmarks), not on behalf of a web user."""
-    return key_context_for(None)

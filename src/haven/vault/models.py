@@ -10,14 +10,16 @@ from __future__ import annotations
 import uuid
 from typing import ClassVar
 
+from django.conf import settings
 from django.db import models
 
 
 class DataKey(models.Model):
-    """One random data key, stored only sealed. Deleting it destroys every payload under it."""
+    """One random data key, stored only sealed: to each holder (:class:`Grant`) and to the
+    recovery key. Deleting it, with its grants, destroys every payload under it."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    sealed = models.BinaryField()
+    recovery_sealed = models.BinaryField()
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
@@ -40,3 +42,172 @@ class SealedRecord(models.Model):
 
     class Meta:
         abstract = True
+
+
+class OrgKeys(models.Model):
+    """The organisation's public key material (one row): the recovery key's public half.
+
+    The recovery key's private half is never stored: it exists only as the printed words.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    recovery_public_key = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "organisation keys"
+        verbose_name_plural = "organisation keys"
+
+    def __str__(self) -> str:
+        return "Organisation keys"
+
+
+class UserKey(models.Model):
+    """A staff member's X25519 key pair; the private half only wrapped by their password."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, primary_key=True, on_delete=models.CASCADE, related_name="key"
+    )
+    public_key = models.BinaryField()
+    wrapped_private = models.BinaryField()
+    created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"Key of {self.user_id}"
+
+
+class TeamKeyKind(models.TextChoices):
+    INTAKE = "intake", "Intake team"
+    SUPERVISORS = "supervisors", "Supervisors"
+    STAFF = "staff", "All case staff"
+    TEAM = "team", "Casework team"
+    PARTNER = "partner", "Partner agency"
+
+
+class TeamKey(models.Model):
+    """A key pair shared by a group of people, so that records can be sealed to the group.
+
+    Its private half is stored sealed to each member (:class:`KeyShare`) and to the recovery key.
+    When a member leaves, a new generation replaces it; the old one is sealed to the new one, so
+    remaining members still open what was sealed before, and the leaver opens nothing new.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(max_length=12, choices=TeamKeyKind.choices)
+    team = models.ForeignKey(
+        "accounts.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="keys"
+    )
+    partner = models.ForeignKey(
+        "referrals.Partner", null=True, blank=True, on_delete=models.CASCADE, related_name="keys"
+    )
+    public_key = models.BinaryField()
+    recovery_sealed = models.BinaryField()
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind"],
+                condition=models.Q(active=True, kind__in=["intake", "supervisors", "staff"]),
+                name="one_active_system_key_per_kind",
+            ),
+            models.UniqueConstraint(
+                fields=["team"],
+                condition=models.Q(active=True, team__isnull=False),
+                name="one_active_key_per_team",
+            ),
+            models.UniqueConstraint(
+                fields=["partner"],
+                condition=models.Q(active=True, partner__isnull=False),
+                name="one_active_key_per_partner",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} key {self.id}"
+
+    @property
+    def ref(self) -> str:
+        return f"t:{self.pk}"
+
+
+class KeyShare(models.Model):
+    """A team key's private half sealed to one member, or to another team key (its successor,
+    or the supervisors' key for casework-team and partner keys)."""
+
+    team_key = models.ForeignKey(TeamKey, on_delete=models.CASCADE, related_name="shares")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="key_shares",
+    )
+    via_key = models.ForeignKey(
+        TeamKey, null=True, blank=True, on_delete=models.CASCADE, related_name="held_shares"
+    )
+    sealed = models.BinaryField()
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    granted_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(user__isnull=False, via_key__isnull=True)
+                | models.Q(user__isnull=True, via_key__isnull=False),
+                name="key_share_has_one_holder",
+            ),
+            models.UniqueConstraint(fields=["team_key", "user"], name="one_share_per_user"),
+            models.UniqueConstraint(fields=["team_key", "via_key"], name="one_share_per_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Share of {self.team_key_id} to {self.user_id or self.via_key_id}"
+
+
+class Grant(models.Model):
+    """A data key sealed to one person or one team key: the need-to-know mechanism.
+
+    ``stale`` marks a grant sealed to a key pair the person no longer has (after an administrator
+    reset their password): it says what they held, so that a colleague or the recovery key can
+    restore it, and opens nothing.
+    """
+
+    data_key = models.ForeignKey(DataKey, on_delete=models.CASCADE, related_name="grants")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="grants",
+    )
+    team_key = models.ForeignKey(
+        TeamKey, null=True, blank=True, on_delete=models.CASCADE, related_name="grants"
+    )
+    sealed = models.BinaryField()
+    stale = models.BooleanField(default=False)
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    granted_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(user__isnull=False, team_key__isnull=True)
+                | models.Q(user__isnull=True, team_key__isnull=False),
+                name="grant_has_one_holder",
+            ),
+            models.UniqueConstraint(fields=["data_key", "user"], name="one_grant_per_user"),
+            models.UniqueConstraint(fields=["data_key", "team_key"], name="one_grant_per_team_key"),
+        ]
+        indexes = [
+            models.Index(fields=["user", "data_key"]),
+            models.Index(fields=["team_key", "data_key"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"Grant of {self.data_key_id} to {self.user_id or self.team_key_id}"

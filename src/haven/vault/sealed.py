@@ -1,26 +1,146 @@
 """The sensitive-data boundary: every read and write of a payload passes through here.
 
-Each function takes the acting person's :class:`~haven.crypto.KeyContext`; the key-custody work
-changes only where that context gets its keys.
+Each function takes the acting person's :class:`~haven.crypto.KeyContext`. A record's data key is
+unlocked from one of the grants addressed to a key the context holds (the person's own, or a team
+key shared with them); a person holding no such grant cannot open the record, whatever their role.
 """
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from haven.crypto import CryptoError, KeyContext, record_aad
-from haven.vault.models import DataKey, SealedRecord
+from django.db.models import Q
+from django.utils import timezone
+
+from haven.crypto import CryptoError, KeyContext, MissingKeyError, record_aad
+from haven.vault.models import DataKey, Grant, OrgKeys, SealedRecord, TeamKey, UserKey
+
+if TYPE_CHECKING:
+    from haven.accounts.models import User
 
 R = TypeVar("R", bound=SealedRecord)
 
-__all__ = ["CryptoError", "data_key_create", "payload_read", "payload_set", "record_update"]
+__all__ = [
+    "CryptoError",
+    "MissingKeyError",
+    "KeysNotSetUpError",
+    "data_key_create",
+    "data_keys_unlock",
+    "payload_read",
+    "payload_set",
+    "record_update",
+]
 
 
-def data_key_create(*, ctx: KeyContext) -> DataKey:
-    """Create and store a new sealed data key."""
+class KeysNotSetUpError(CryptoError):
+    """The organisation's keys do not exist yet (`haven setup` creates them)."""
+
+
+def recovery_public_key() -> bytes:
+    org = OrgKeys.objects.filter(pk=1).first()
+    if org is None:
+        raise KeysNotSetUpError(
+            "Haven's organisation keys are not set up yet: run `haven setup` first."
+        )
+    return bytes(org.recovery_public_key)
+
+
+def holder_public_keys(holders: Iterable[Any]) -> dict[Any, bytes]:
+    """Public keys of people (``User``) and team keys (``TeamKey``), keyed by the holder.
+
+    People without a key pair yet (never logged in) are left out: they are granted access when
+    they have one.
+    """
+    from haven.accounts.models import User
+
+    result: dict[Any, bytes] = {}
+    user_ids = set()
+    for holder in holders:
+        if holder is None:
+            continue
+        if isinstance(holder, TeamKey):
+            result[holder] = bytes(holder.public_key)
+        elif isinstance(holder, User):
+            user_ids.add(holder.pk)
+        else:
+            raise TypeError(f"not a key holder: {holder!r}")
+    if user_ids:
+        users = {u.pk: u for u in User.objects.filter(pk__in=user_ids)}
+        for user_key in UserKey.objects.filter(user_id__in=user_ids):
+            result[users[user_key.user_id]] = bytes(user_key.public_key)
+    return result
+
+
+def data_key_create(*, ctx: KeyContext, holders: Iterable[Any], granted_by: User | None) -> DataKey:
+    """Create a random data key, sealed to each holder and to the organisation recovery key."""
+    from haven.accounts.models import User
+
     key = DataKey()
-    key.sealed = ctx.new_sealed_data_key(str(key.id))
+    publics = holder_public_keys(holders)
+    recipients = {_ref(holder): public for holder, public in publics.items()}
+    recipients["recovery"] = recovery_public_key()
+    sealed = ctx.data_key_new(str(key.id), recipients)
+    key.recovery_sealed = sealed.pop("recovery")
     key.save(force_insert=True)
+    now = timezone.now()
+    Grant.objects.bulk_create(
+        [
+            Grant(
+                data_key=key,
+                user=holder if isinstance(holder, User) else None,
+                team_key=holder if isinstance(holder, TeamKey) else None,
+                sealed=sealed[_ref(holder)],
+                granted_by=granted_by,
+                granted_at=now,
+            )
+            for holder in publics
+        ]
+    )
+    return key
+
+
+def _ref(holder: Any) -> str:
+    return holder.ref if isinstance(holder, TeamKey) else f"u:{holder.pk}"
+
+
+def holder_filter(ctx: KeyContext, prefix: str = "") -> Q:
+    """Grants addressed to a key this context holds (``prefix`` for a related lookup)."""
+    refs = ctx.holder_refs()
+    users = [ref[2:] for ref in refs if ref.startswith("u:")]
+    teams = [ref[2:] for ref in refs if ref.startswith("t:")]
+    return Q(**{f"{prefix}user_id__in": users}) | Q(**{f"{prefix}team_key_id__in": teams})
+
+
+def data_keys_unlock(*, ctx: KeyContext, key_ids: Iterable[Any]) -> None:
+    """Unlock, in one query, every listed data key the context holds a grant for.
+
+    Keys it holds no grant for stay locked (reading those records raises MissingKeyError).
+    """
+    wanted = {str(key_id) for key_id in key_ids if key_id is not None}
+    wanted = {key_id for key_id in wanted if not ctx.has_data_key(key_id)}
+    if not wanted:
+        return
+    grants = (
+        Grant.objects.filter(holder_filter(ctx), data_key_id__in=wanted, stale=False)
+        .values_list("data_key_id", "user_id", "team_key_id", "sealed")
+        # A person's own grant opens with one sealed box; a team key's needs the team key first.
+        .order_by("team_key_id")
+    )
+    for key_id, user_id, team_key_id, sealed in grants:
+        key = str(key_id)
+        if ctx.has_data_key(key):
+            continue
+        holder = f"u:{user_id}" if user_id is not None else f"t:{team_key_id}"
+        ctx.data_key_unlock(key, holder=holder, sealed=bytes(sealed))
+
+
+def _unlock(ctx: KeyContext, key_id: Any) -> str:
+    key = str(key_id)
+    if not ctx.has_data_key(key):
+        data_keys_unlock(ctx=ctx, key_ids=[key])
+        if not ctx.has_data_key(key):
+            raise MissingKeyError("You hold no key for this record.")
     return key
 
 
@@ -40,19 +160,16 @@ def payload_set(*, ctx: KeyContext, record: R, data: dict[str, Any]) -> R:
 
     The caller saves the record; set ``record.version`` first when it changes.
     """
-    key = record.data_key
-    record.payload = ctx.seal(
-        key_id=str(key.pk), sealed_key=key.sealed, data=data, aad=_aad(record)
-    )
+    key_id = _unlock(ctx, record.data_key_id)
+    record.payload = ctx.seal(key_id=key_id, data=data, aad=_aad(record))
     return record
 
 
 def payload_read(*, ctx: KeyContext, record: SealedRecord) -> dict[str, Any]:
-    """Decrypt a record's payload; raises :class:`CryptoError` if it was moved or tampered with."""
-    key = record.data_key
-    return ctx.open(
-        key_id=str(key.pk), sealed_key=key.sealed, blob=record.payload, aad=_aad(record)
-    )
+    """Decrypt a record's payload; raises :class:`CryptoError` if it was moved or tampered with,
+    :class:`MissingKeyError` if the acting person holds no grant for it."""
+    key_id = _unlock(ctx, record.data_key_id)
+    return ctx.open(key_id=key_id, blob=record.payload, aad=_aad(record))
 
 
 def record_update(

@@ -4,23 +4,27 @@ from __future__ import annotations
 
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema
-from rest_framework.authentication import TokenAuthentication
-from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from haven.api import serializers as s
+from haven.api.authentication import HavenTokenAuthentication
+from haven.api.services import api_token_create, api_token_revoke
 from haven.api.views.base import HavenApi, validated
-from haven.audit.services import audit_record
+from haven.crypto import CryptoError
 
 
 class TokenObtainApi(HavenApi):
-    """Your API token (created on first use); send it as ``Authorization: Token <token>``."""
+    """A new API token, valid for some hours; send it as ``Authorization: Token <token>``.
+
+    It is shown once: Haven keeps only its digest. It carries your key for its lifetime, so
+    ``DELETE`` it when you are done.
+    """
 
     # Token authentication only so that a refusal is 401 with ``WWW-Authenticate: Token``.
-    authentication_classes = [TokenAuthentication]
+    authentication_classes = [HavenTokenAuthentication]
     permission_classes = [AllowAny]
     InputSerializer = s.TokenObtainInputSerializer
     OutputSerializer = s.TokenOutputSerializer
@@ -41,6 +45,23 @@ class TokenObtainApi(HavenApi):
         user = authenticate(request._request, username=data["username"], password=data["password"])
         if user is None or not user.is_active:
             raise AuthenticationFailed("Wrong username or password.")
-        token, created = Token.objects.get_or_create(user=user)
-        audit_record(actor=user, action="api.token", detail={"created": created})
-        return Response(self.OutputSerializer({"token": token.key}).data)
+        try:
+            token = api_token_create(user=user, password=data["password"])
+        except CryptoError as exc:
+            raise AuthenticationFailed(
+                "Your key could not be unlocked with this password."
+            ) from exc
+        return Response(self.OutputSerializer({"token": token}).data)
+
+    @extend_schema(
+        tags=["auth"],
+        summary="Revoke the token used for this call",
+        responses={204: None, 401: s.ErrorSerializer},
+    )
+    def delete(self, request: Request) -> Response:
+        from haven.api.models import ApiToken
+
+        if not isinstance(request.auth, ApiToken):
+            raise AuthenticationFailed("Send the token to revoke in the Authorization header.")
+        api_token_revoke(user=request.user, token=request.auth)  # type: ignore[arg-type]
+        return Response(status=204)

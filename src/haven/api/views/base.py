@@ -9,7 +9,7 @@ from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db import models
 from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer
 from rest_framework import serializers
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 
 from haven import access
 from haven.accounts.models import Role, User
+from haven.api.authentication import HavenTokenAuthentication
 from haven.api.serializers import (
     ConflictErrorSerializer,
     ErrorSerializer,
@@ -38,7 +39,7 @@ class HavenApi(APIView):
     (see :mod:`haven.api.errors`); invalid UTF-8 and malformed JSON are 400.
     """
 
-    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    authentication_classes = [HavenTokenAuthentication, SessionAuthentication]
     permission_classes = [IsAuthenticated]
     parser_classes = [JSONParser]
 

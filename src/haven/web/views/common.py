@@ -14,8 +14,9 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from haven.accounts.models import User
-from haven.crypto import KeyContext
-from haven.vault.context import key_context
+from haven.crypto import CryptoError, KeyContext
+from haven.vault.context import delete_key_cookie, key_context, session_keys_store
+from haven.vault.services import user_key_open
 
 PAGE_SIZE = 50
 CONFLICT_MESSAGE = _(
@@ -44,14 +45,29 @@ def query_without_page(request: HttpRequest) -> str:
 
 
 class LoginView(auth_views.LoginView):
+    """Logging in also unlocks the person's key for the session (see :mod:`haven.vault.context`)."""
+
     template_name = "web/login.html"
     redirect_authenticated_user = True
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        user = form.get_user()
+        try:
+            key = user_key_open(user=user, password=form.cleaned_data["password"])
+        except CryptoError:
+            form.add_error(None, _("Your key could not be unlocked with this password."))
+            return self.form_invalid(form)
+        response = super().form_valid(form)  # rotates the session key
+        session_keys_store(self.request, key)
+        return response
 
 
 @require_POST
 def logout_view(request: HttpRequest) -> HttpResponse:
-    logout(request)
-    return redirect("web:login")
+    logout(request)  # flushes the session, and the encrypted key with it
+    response = redirect("web:login")
+    delete_key_cookie(response)
+    return response
 
 
 __all__ = ["LoginView", "actor", "ctx", "login_required", "logout_view", "paginate"]

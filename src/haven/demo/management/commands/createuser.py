@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +11,9 @@ from django.db import transaction
 
 from haven.accounts.models import Role, Team, User
 from haven.accounts.services import user_create, user_set_partner
+from haven.demo.management.prompts import read_password
 from haven.referrals.models import Partner
 from haven.validation import clean_text
-
-MAX_PASSWORD_FILE_BYTES = 4096
 
 
 def _messages(exc: ValidationError) -> str:
@@ -68,7 +65,7 @@ class Command(BaseCommand):
             raise CommandError("A partner liaison needs --partner NAME (their agency).")
         if User.objects.filter(username__iexact=username).exists():
             raise CommandError(f"The username {username!r} is taken; nothing was changed.")
-        password = self._password(options["password_file"])
+        password = read_password(options["password_file"])
         try:
             with transaction.atomic():
                 team = Team.objects.get_or_create(name=team_name)[0] if team_name else None
@@ -92,35 +89,3 @@ class Command(BaseCommand):
                 f"{username!r} is not a valid username: use letters, digits and @ . + - _ only."
             ) from exc
         return username
-
-    def _password(self, path: Path | None) -> str:
-        if path is not None:
-            try:
-                with path.open("rb") as handle:
-                    raw = handle.read(MAX_PASSWORD_FILE_BYTES + 1)
-            except OSError as exc:
-                raise CommandError(
-                    f"Cannot read the password file {path}: {exc.strerror}."
-                ) from exc
-            if len(raw) > MAX_PASSWORD_FILE_BYTES:
-                raise CommandError(f"The password file {path} is too large.")
-            try:
-                lines = raw.decode("utf-8").splitlines()
-            except UnicodeDecodeError as exc:
-                raise CommandError(f"The password file {path} is not UTF-8 text.") from exc
-            password = lines[0] if lines else ""
-            if not password:
-                raise CommandError(f"The password file {path} is empty.")
-            return password
-        if not sys.stdin.isatty():
-            raise CommandError("No terminal to ask for a password on; use --password-file FILE.")
-        try:
-            first = getpass.getpass("Password: ")
-            second = getpass.getpass("Password (again): ")
-        except EOFError as exc:
-            raise CommandError("No password given; nothing was changed.") from exc
-        if first != second:
-            raise CommandError("The two passwords differ; nothing was changed.")
-        if not first:
-            raise CommandError("The password cannot be empty.")
-        return first

@@ -41,6 +41,15 @@ def logins_text(summary: DemoSummary) -> str:
         lines.append(
             f"{login.username:<{width}}  {login.role:<17} {login.team or '-':<28} {login.does}"
         )
+    if summary.recovery_words:
+        words = summary.recovery_words
+        lines += [
+            "",
+            "Organisation recovery words (demo only; a real organisation prints them once with",
+            "`haven setup` and keeps them split between two people, offline):",
+            "  " + " ".join(words[:12]),
+            "  " + " ".join(words[12:]),
+        ]
     return "\n".join(lines) + "\n"
 
 

@@ -1,0 +1,43 @@
+"""Reading a password for a command: from a file, or asked twice on the terminal."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from pathlib import Path
+
+from django.core.management.base import CommandError
+
+MAX_PASSWORD_FILE_BYTES = 4096
+
+
+def read_password(path: Path | None) -> str:
+    """The password from the first line of ``path``, or asked twice on the terminal."""
+    if path is not None:
+        try:
+            with path.open("rb") as handle:
+                raw = handle.read(MAX_PASSWORD_FILE_BYTES + 1)
+        except OSError as exc:
+            raise CommandError(f"Cannot read the password file {path}: {exc.strerror}.") from exc
+        if len(raw) > MAX_PASSWORD_FILE_BYTES:
+            raise CommandError(f"The password file {path} is too large.")
+        try:
+            lines = raw.decode("utf-8").splitlines()
+        except UnicodeDecodeError as exc:
+            raise CommandError(f"The password file {path} is not UTF-8 text.") from exc
+        password = lines[0] if lines else ""
+        if not password:
+            raise CommandError(f"The password file {path} is empty.")
+        return password
+    if not sys.stdin.isatty():
+        raise CommandError("No terminal to ask for a password on; use --password-file FILE.")
+    try:
+        first = getpass.getpass("Password: ")
+        second = getpass.getpass("Password (again): ")
+    except EOFError as exc:
+        raise CommandError("No password given; nothing was changed.") from exc
+    if first != second:
+        raise CommandError("The two passwords differ; nothing was changed.")
+    if not first:
+        raise CommandError("The password cannot be empty.")
+    return first

@@ -1,0 +1,360 @@
+"""Key custody: setting up the organisation's keys, people's key pairs, team keys and grants.
+
+Every service that changes who holds what writes its audit entry in the same transaction. None of
+them sees a key: they pass opaque :class:`~haven.crypto.PersonalKey` objects and sealed bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from haven.audit.services import audit_record
+from haven.crypto import KeyContext, MissingKeyError, PersonalKey, recovery_key_create
+from haven.vault import holders as h
+from haven.vault.models import DataKey, Grant, KeyShare, OrgKeys, TeamKey, TeamKeyKind, UserKey
+from haven.vault.sealed import holder_public_keys, recovery_public_key
+
+if TYPE_CHECKING:
+    from haven.accounts.models import Team, User
+    from haven.referrals.models import Partner
+
+
+@dataclass
+class OrgSetup:
+    """What `haven setup` shows once: the recovery words, and a context holding the new team keys
+    so that they can be shared with the first supervisor in the same step."""
+
+    recovery_words: list[str]
+    ctx: KeyContext
+
+
+def _team_key_new(
+    *, kind: str, team: Team | None = None, partner: Partner | None = None
+) -> tuple[TeamKey, PersonalKey]:
+    key = PersonalKey.generate()
+    team_key = TeamKey.objects.create(
+        kind=kind,
+        team=team,
+        partner=partner,
+        public_key=key.public_key,
+        recovery_sealed=key.seal_private_to(recovery_public_key()),
+        created_at=timezone.now(),
+    )
+    return team_key, key
+
+
+@transaction.atomic
+def org_keys_setup(*, actor: User | None = None) -> OrgSetup:
+    """Create the recovery key (returned as words, its private half never stored) and the intake,
+    supervisors and all-staff team keys. Refused if the organisation's keys exist already."""
+    if OrgKeys.objects.exists():
+        raise ValidationError("The organisation's keys are already set up.")
+    recovery, words = recovery_key_create()
+    OrgKeys.objects.create(pk=1, recovery_public_key=recovery.public_key)
+    ctx = KeyContext(actor_id=None)
+    for kind in h.SYSTEM_KINDS:
+        team_key, key = _team_key_new(kind=kind)
+        ctx.add_holder(team_key.ref, key)
+    audit_record(actor=actor, action="keys.setup")
+    return OrgSetup(recovery_words=words, ctx=ctx)
+
+
+@transaction.atomic
+def org_setup(*, username: str, password: str, first_name: str = "") -> OrgSetup:
+    """Set up a new organisation: its keys and its first supervisor, who holds every team key.
+
+    Returns the recovery words, to be shown once and never stored.
+    """
+    from haven.accounts.models import Role
+    from haven.accounts.services import user_create
+
+    setup = org_keys_setup()
+    supervisor = user_create(
+        username=username, password=password, role=Role.SUPERVISOR, first_name=first_name
+    )
+    team_keys_share_pending(ctx=setup.ctx, actor=supervisor)
+    return setup
+
+
+def user_key_create(*, user: User, password: str) -> UserKey:
+    """A new key pair for ``user``, its private half wrapped by ``password`` (Argon2id)."""
+    key = PersonalKey.generate()
+    user_key, _ = UserKey.objects.update_or_create(
+        user=user,
+        defaults={
+            "public_key": key.public_key,
+            "wrapped_private": key.wrap_with_password(password),
+            "created_at": timezone.now(),
+        },
+    )
+    return user_key
+
+
+def user_key_open(*, user: User, password: str) -> PersonalKey:
+    """Unwrap ``user``'s private key with their password (at login); creates the key pair on a
+    first login. A wrong password raises CryptoError."""
+    user_key = UserKey.objects.filter(user=user).first()
+    if user_key is None:
+        with transaction.atomic():
+            user_key = user_key_create(user=user, password=password)
+            audit_record(actor=user, action="key.create", target=user)
+    return PersonalKey.unwrap_with_password(bytes(user_key.wrapped_private), password)
+
+
+def user_key_rewrap(*, user: User, old_password: str, new_password: str) -> None:
+    """Re-wrap the same key pair under a new password (a password change keeps all access)."""
+    user_key = UserKey.objects.select_for_update().get(user=user)
+    key = PersonalKey.unwrap_with_password(bytes(user_key.wrapped_private), old_password)
+    user_key.wrapped_private = key.wrap_with_password(new_password)
+    user_key.save(update_fields=["wrapped_private"])
+
+
+def user_key_replace(*, user: User, password: str) -> int:
+    """A new key pair after a reset or a rotation: every grant sealed to the old one is marked
+    stale (it says what the person held, and opens nothing) and their team-key shares are removed.
+    Returns how many grants went stale. Call inside the caller's transaction."""
+    user_key_create(user=user, password=password)
+    stale = Grant.objects.filter(user=user, stale=False).update(stale=True)
+    KeyShare.objects.filter(user=user).delete()
+    h.forget_held(user)
+    return stale
+
+
+def _context_for(ctx: KeyContext, actor: User | None) -> None:
+    if actor is not None and ctx.actor_id is not None and ctx.actor_id != actor.pk:
+        raise PermissionDenied("The key context belongs to someone else.")
+
+
+@transaction.atomic
+def team_key_share(
+    *, ctx: KeyContext, actor: User | None, team_key: TeamKey, user: User
+) -> KeyShare:
+    """Share a team key the actor holds with ``user``, whose role or team calls for it.
+
+    Only someone who already holds the key can do this: an administrator who assigns a role gives
+    no keys with it.
+    """
+    _context_for(ctx, actor)
+    if team_key not in h.expected_key_kinds(user):
+        raise ValidationError(
+            {
+                "user": f"{user.username}'s role and team do not call for the {team_key.get_kind_display()} key."
+            }
+        )
+    if team_key.ref not in ctx.holder_refs():
+        raise PermissionDenied("You do not hold this team key, so you cannot share it.")
+    public = holder_public_keys([user]).get(user)
+    if public is None:
+        raise ValidationError(
+            {"user": f"{user.username} has not logged in yet, so has no key pair."}
+        )
+    share, _ = KeyShare.objects.update_or_create(
+        team_key=team_key,
+        user=user,
+        defaults={
+            "sealed": ctx.holder_seal_to(team_key.ref, public),
+            "granted_by": actor,
+            "granted_at": timezone.now(),
+        },
+    )
+    h.forget_held(user)
+    audit_record(
+        actor=actor,
+        action="key.share",
+        target=user,
+        detail={"team_key": str(team_key.pk), "kind": team_key.kind},
+    )
+    return share
+
+
+def team_key_ensure(
+    *, actor: User | None, team: Team | None = None, partner: Partner | None = None
+) -> TeamKey | None:
+    """The active key of a casework team or partner, created on first need (it needs no private
+    key to create: members get it when a supervisor shares it). None without org keys or target."""
+    if team is None and partner is None:
+        return None
+    existing = h.team_key(team) if team is not None else h.partner_key(partner)
+    if existing is not None or h.system_key(TeamKeyKind.SUPERVISORS) is None:
+        return existing
+    return team_key_create(ctx=None, actor=actor, team=team, partner=partner)
+
+
+@transaction.atomic
+def team_keys_share_pending(*, ctx: KeyContext, actor: User | None) -> int:
+    """Share every team key this context holds with each person whose role or team calls for it
+    and who does not hold it yet. Returns how many shares were made."""
+    count = 0
+    refs = ctx.holder_refs()
+    for user, team_key in h.pending_shares():
+        if team_key.ref in refs:
+            team_key_share(ctx=ctx, actor=actor, team_key=team_key, user=user)
+            count += 1
+    return count
+
+
+@transaction.atomic
+def team_key_create(
+    *,
+    ctx: KeyContext | None,
+    actor: User | None,
+    team: Team | None = None,
+    partner: Partner | None = None,
+) -> TeamKey:
+    """A key for a casework team or a partner agency, sealed to the supervisors' key (so that any
+    supervisor can add members) and to the recovery key."""
+    if (team is None) == (partner is None):
+        raise ValidationError("A team key is for exactly one team or one partner.")
+    supervisors = h.system_key(TeamKeyKind.SUPERVISORS)
+    if supervisors is None:
+        raise ValidationError("The organisation's keys are not set up: run `haven setup`.")
+    kind = TeamKeyKind.TEAM if team is not None else TeamKeyKind.PARTNER
+    team_key, key = _team_key_new(kind=kind, team=team, partner=partner)
+    KeyShare.objects.create(
+        team_key=team_key,
+        via_key=supervisors,
+        sealed=key.seal_private_to(bytes(supervisors.public_key)),
+        granted_by=actor,
+        granted_at=timezone.now(),
+    )
+    if ctx is not None:
+        ctx.add_holder(team_key.ref, key)
+    audit_record(
+        actor=actor, action="key.team_create", detail={"team_key": str(team_key.pk), "kind": kind}
+    )
+    return team_key
+
+
+@transaction.atomic
+def team_key_leave(
+    *, ctx: KeyContext, actor: User | None, user: User, team_key: TeamKey
+) -> TeamKey | None:
+    """``user`` leaves a team key (role or team changed, or they left the organisation).
+
+    The key is replaced by a new generation shared with everyone else who held it; the old one is
+    sealed to the new one, so the others still open what was sealed before, and everything sealed
+    from now on is out of the leaver's reach. Returns the new generation (None if nothing to do).
+    """
+    _context_for(ctx, actor)
+    team_key = TeamKey.objects.select_for_update().get(pk=team_key.pk)
+    if not team_key.active or not KeyShare.objects.filter(team_key=team_key, user=user).exists():
+        return None
+    if team_key.ref not in ctx.holder_refs():
+        raise PermissionDenied("You do not hold this team key, so you cannot replace it.")
+    TeamKey.objects.filter(pk=team_key.pk).update(active=False)
+    successor, key = _team_key_new(kind=team_key.kind, team=team_key.team, partner=team_key.partner)
+    now = timezone.now()
+    ctx.add_holder(successor.ref, key)
+    KeyShare.objects.create(
+        team_key=team_key,
+        via_key=successor,
+        sealed=ctx.holder_seal_to(team_key.ref, key.public_key),
+        granted_by=actor,
+        granted_at=now,
+    )
+    remaining = (
+        KeyShare.objects.filter(team_key=team_key).exclude(user=user).exclude(via_key=successor)
+    )
+    for share in remaining.select_related("user", "via_key"):
+        if share.user is not None:
+            public = holder_public_keys([share.user]).get(share.user)
+        elif share.via_key is not None:
+            public = bytes(share.via_key.public_key)
+        else:
+            continue
+        if public is not None:
+            KeyShare.objects.create(
+                team_key=successor,
+                user=share.user,
+                via_key=share.via_key,
+                sealed=key.seal_private_to(public),
+                granted_by=actor,
+                granted_at=now,
+            )
+    KeyShare.objects.filter(team_key=team_key, user__isnull=False).delete()
+    h.forget_held(user)
+    audit_record(
+        actor=actor,
+        action="key.leave",
+        target=user,
+        detail={
+            "team_key": str(team_key.pk),
+            "successor": str(successor.pk),
+            "kind": team_key.kind,
+        },
+    )
+    return successor
+
+
+# --- Grants ---------------------------------------------------------------------------------------
+
+
+def grants_add(
+    *, ctx: KeyContext, actor: User | None, data_key_ids: Iterable[Any], holder: Any
+) -> int:
+    """Seal each data key (which the context must hold) to ``holder`` (a person or a team key).
+
+    Returns how many grants were created or restored. Call inside the caller's transaction; the
+    caller checks permission and writes the audit entry.
+    """
+    from haven.accounts.models import User as UserModel
+    from haven.vault.sealed import data_keys_unlock
+
+    public = holder_public_keys([holder]).get(holder)
+    if public is None:
+        raise ValidationError(
+            {"user": "This person has not logged in yet, so has no key pair to grant to."}
+        )
+    ids = [str(key_id) for key_id in data_key_ids]
+    data_keys_unlock(ctx=ctx, key_ids=ids)
+    now = timezone.now()
+    count = 0
+    for key_id in ids:
+        if not ctx.has_data_key(key_id):
+            raise MissingKeyError("You hold no key for this record, so you cannot grant it.")
+        is_user = isinstance(holder, UserModel)
+        lookup = {"user": holder} if is_user else {"team_key": holder}
+        Grant.objects.update_or_create(
+            data_key_id=key_id,
+            **lookup,
+            defaults={
+                "sealed": ctx.data_key_seal_to(key_id, public),
+                "stale": False,
+                "granted_by": actor,
+                "granted_at": now,
+            },
+        )
+        count += 1
+    return count
+
+
+def grants_remove(*, data_key_ids: Iterable[Any], holder: Any) -> int:
+    """Delete the grants of ``holder`` on these data keys. The caller audits (and may rotate)."""
+    from haven.accounts.models import User as UserModel
+
+    lookup = {"user": holder} if isinstance(holder, UserModel) else {"team_key": holder}
+    deleted, _ = Grant.objects.filter(data_key_id__in=list(data_key_ids), **lookup).delete()
+    return deleted
+
+
+def data_key_rotate(*, ctx: KeyContext, actor: User | None, old: DataKey) -> DataKey:
+    """A new data key with the same holders as ``old`` (minus anyone already removed) and the
+    recovery key. The caller re-seals every record under it and then shreds ``old``."""
+    from haven.vault.sealed import data_key_create
+
+    grants = Grant.objects.filter(data_key=old, stale=False).select_related("user", "team_key")
+    holders = [grant.user or grant.team_key for grant in grants]
+    return data_key_create(ctx=ctx, holders=holders, granted_by=actor)
+
+
+def data_key_shred(*, key_id: Any) -> None:
+    """Destroy a data key: every grant and the recovery copy. Records under it must be gone first
+    (they protect it); their ciphertext, wherever a copy survives, then opens for nobody."""
+    Grant.objects.filter(data_key_id=key_id).delete()
+    DataKey.objects.filter(pk=key_id).delete()
