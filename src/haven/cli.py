@@ -27,7 +27,9 @@ Haven's commands:
   demo         create a demo organisation (users, partners, brokers, ~200 cases)
   setup        create the organisation's keys (recovery words, printed once) and first supervisor
   createuser   create a staff account with a role
-  recover      use the recovery words: restore a person's access, or open a record
+  changeuser   change someone's role or team, or deactivate them (their team keys follow)
+  resetpassword  set a new password for someone (they lose access until it is restored)
+  recover      use the recovery words: restore a person's access, or open a case
   check        check the configuration; exits 1 when something is unsafe
   audit        verify the hash-chained audit trail, or print its anchor (haven audit verify|anchor)
 

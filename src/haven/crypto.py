@@ -18,6 +18,9 @@ import hashlib
 import json
 import unicodedata
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,12 +34,63 @@ from django.core.exceptions import ImproperlyConfigured
 
 KEY_BYTES = sodium.crypto_aead_xchacha20poly1305_ietf_KEYBYTES
 NONCE_BYTES = sodium.crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
+_PUBLIC_BYTES = nacl.public.PublicKey.SIZE
 _FORMAT_V1 = b"\x01"
 _CACHE_LIMIT = 2048
 
 
 class CryptoError(Exception):
     """A payload or key could not be opened: wrong key, wrong record, or tampering."""
+
+
+# --- Pass-through mode: benchmarks only --------------------------------------------------------
+# benchmarks/caseload.py times each page twice in one run: with real cryptography, and with the
+# payload AEAD and the sealed boxes replaced by identity transforms, so that the difference is what
+# the cryptography costs. Everything else (queries, grant lookups, JSON, the password-wrapped and
+# session-protected personal keys) stays as it is. Pass-through output carries its own format
+# byte: real mode refuses it, and pass-through mode refuses real ciphertext, so the two can never
+# be confused. It cannot be switched on by configuration in a deployment: only a settings module
+# written for tests or benchmarks sets either flag (production settings read neither from the
+# environment), and each pass-through operation checks again.
+
+_FORMAT_PASSTHROUGH = b"\xb0"
+_passthrough: ContextVar[bool] = ContextVar("haven_crypto_passthrough", default=False)
+
+
+class PassthroughRefusedError(ImproperlyConfigured):
+    """Pass-through mode was asked for outside test or benchmark settings."""
+
+
+def _passthrough_allowed() -> bool:
+    return (
+        getattr(settings, "HAVEN_KDF_INSECURE_FOR_TESTS", False) is True
+        or getattr(settings, "HAVEN_CRYPTO_PASSTHROUGH_FOR_BENCHMARKS", False) is True
+    )
+
+
+def _passthrough_on() -> bool:
+    if not _passthrough.get():
+        return False
+    if not _passthrough_allowed():
+        raise PassthroughRefusedError("Crypto pass-through mode is for tests and benchmarks only.")
+    return True
+
+
+@contextmanager
+def passthrough_for_benchmarks() -> Iterator[None]:
+    """Within this block, payloads and sealed boxes are *not* encrypted (benchmarks only).
+
+    Refused (:class:`PassthroughRefusedError`) unless the settings are test settings
+    (``HAVEN_KDF_INSECURE_FOR_TESTS = True``) or a benchmark's
+    (``HAVEN_CRYPTO_PASSTHROUGH_FOR_BENCHMARKS = True``). Scoped to the current thread or task.
+    """
+    if not _passthrough_allowed():
+        raise PassthroughRefusedError("Crypto pass-through mode is for tests and benchmarks only.")
+    token = _passthrough.set(True)
+    try:
+        yield
+    finally:
+        _passthrough.reset(token)
 
 
 def _encrypt(key: bytes, plaintext: bytes, aad: bytes) -> bytes:
@@ -46,6 +100,8 @@ def _encrypt(key: bytes, plaintext: bytes, aad: bytes) -> bytes:
 
 
 def _decrypt(key: bytes, blob: bytes, aad: bytes) -> bytes:
+    if blob[:1] == _FORMAT_PASSTHROUGH:
+        raise CryptoError("a benchmark's pass-through payload is refused outside pass-through mode")
     if len(blob) < 1 + NONCE_BYTES + 16 or blob[:1] != _FORMAT_V1:
         raise CryptoError("not a Haven ciphertext")
     nonce = blob[1 : 1 + NONCE_BYTES]
@@ -87,6 +143,8 @@ class KeyContext:
     _locked: dict[str, tuple[str, bytes]] = field(default_factory=dict, repr=False)
     _cache: OrderedDict[str, bytes] = field(default_factory=OrderedDict, repr=False)
     _index: IndexKey | None = field(default=None, repr=False)
+    # The index key sealed to a key this context holds, not opened yet: (holder ref, box).
+    _index_locked: tuple[str, bytes] | None = field(default=None, repr=False)
 
     # --- Holder keys: the person's own key pair and the team keys shared with them --------------
 
@@ -163,11 +221,21 @@ class KeyContext:
     def seal(self, *, key_id: str, data: dict[str, Any], aad: bytes) -> bytes:
         """Encrypt a JSON-serialisable payload under the record's (unlocked) data key."""
         plaintext = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-        return _encrypt(self._data_key(key_id), plaintext.encode(), aad)
+        data_key = self._data_key(key_id)
+        if _passthrough_on():
+            return _FORMAT_PASSTHROUGH + plaintext.encode()
+        return _encrypt(data_key, plaintext.encode(), aad)
 
     def open(self, *, key_id: str, blob: bytes, aad: bytes) -> dict[str, Any]:
         """Decrypt a payload sealed by :meth:`seal`; raises :class:`CryptoError` on any mismatch."""
-        plaintext = _decrypt(self._data_key(key_id), bytes(blob), aad)
+        data_key = self._data_key(key_id)
+        if _passthrough_on():
+            blob = bytes(blob)
+            if blob[:1] != _FORMAT_PASSTHROUGH:
+                raise CryptoError("pass-through mode opens pass-through payloads only")
+            plaintext = blob[1:]
+        else:
+            plaintext = _decrypt(data_key, bytes(blob), aad)
         result = json.loads(plaintext)
         if not isinstance(result, dict):
             raise CryptoError("payload is not an object")
@@ -179,7 +247,20 @@ class KeyContext:
         if self._index is None:
             self._index = IndexKey(self._holder(holder).open_sealed(sealed))
 
+    def add_index_share(self, holder: str, sealed: bytes) -> None:
+        """The index key sealed to ``holder`` (a key this context holds); opened on first use."""
+        if self._index is None:
+            self._index_locked = (holder, bytes(sealed))
+
+    def holds_index_key(self) -> bool:
+        """Whether this context can compute blind-index tokens (without opening anything)."""
+        return self._index is not None or self._index_locked is not None
+
     def index_token(self, purpose: str, normalised_value: str) -> bytes:
+        if self._index is None and self._index_locked is not None:
+            holder, sealed = self._index_locked
+            self._index_locked = None
+            self.index_key_unlock(holder=holder, sealed=sealed)
         if self._index is None:
             raise MissingKeyError("the search index key is not held")
         return self._index.token(purpose, normalised_value)
@@ -190,6 +271,7 @@ class KeyContext:
         self._holders.clear()
         self._locked.clear()
         self._index = None
+        self._index_locked = None
 
 
 def fingerprint(value: bytes) -> str:
@@ -318,8 +400,19 @@ class PersonalKey:
 
     def open_sealed(self, sealed: bytes) -> bytes:
         """Open a sealed box addressed to this key (used for data keys and team keys only)."""
+        sealed = bytes(sealed)
+        passthrough = (
+            sealed[:1] == _FORMAT_PASSTHROUGH and sealed[1 : 1 + _PUBLIC_BYTES] == self.public_key
+        )
+        if _passthrough_on():
+            if not passthrough:
+                raise CryptoError("not a pass-through sealed box addressed to this key")
+            return sealed[1 + _PUBLIC_BYTES :]
+        if passthrough:
+            # (A real box starts with a fresh ephemeral public key, never the recipient's own.)
+            raise CryptoError("a benchmark's pass-through sealed box is refused outside that mode")
         try:
-            return nacl.public.SealedBox(self._private).decrypt(bytes(sealed))
+            return nacl.public.SealedBox(self._private).decrypt(sealed)
         except nacl.exceptions.CryptoError as exc:
             raise CryptoError("sealed box is not addressed to this key") from exc
 
@@ -331,8 +424,10 @@ def secret_digest(secret: str) -> bytes:
 
 def seal_to_public_key(public_key: bytes, secret: bytes) -> bytes:
     """An anonymous sealed box (X25519 + XSalsa20-Poly1305) that only ``public_key`` opens."""
-    if len(public_key) != nacl.public.PublicKey.SIZE:
+    if len(public_key) != _PUBLIC_BYTES:
         raise CryptoError("not an X25519 public key")
+    if _passthrough_on():
+        return _FORMAT_PASSTHROUGH + bytes(public_key) + bytes(secret)
     return nacl.public.SealedBox(nacl.public.PublicKey(bytes(public_key))).encrypt(secret)
 
 

@@ -3,8 +3,6 @@ and must not match, bad input. Pure Python: no database."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
@@ -418,12 +416,15 @@ def test_latin_european_names_compare_as_strings():
     ["a" * 10_000, "가" * 10_000, "Kim " * 2_500, "sunhui-" * 1_500, "\x00" * 10_000,
      "金" * 10_000, ("Kim Sun-hui 김선희 Ким " * 500)],
 )  # fmt: skip
-def test_a_10000_character_name_is_handled_quickly(text):
-    start = time.perf_counter()
+def test_a_10000_character_name_is_cut_so_the_work_stays_bounded(text):
+    # Not timed (speed belongs in benchmarks): the input is cut, so it costs what a short one does.
     forms = normalise_name(text)
-    explain_name_match(forms, forms)
-    assert time.perf_counter() - start < 0.2
     assert len(forms.text) <= MAX_CHARS
+    assert forms == normalise_name(text[: 4 * MAX_CHARS])
+    assert (
+        explain_name_match(forms, forms).score
+        == explain_name_match(text[: 4 * MAX_CHARS], text[: 4 * MAX_CHARS]).score
+    )
 
 
 # --- properties --------------------------------------------------------------------------------

@@ -3,12 +3,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from haven.accounts.models import Role, Team, User
 from haven.audit.services import audit_record
-from haven.vault.services import user_key_create
+from haven.crypto import CryptoError
+from haven.vault.services import (
+    key_shares_sync,
+    user_key_create,
+    user_key_replace,
+    user_key_rewrap,
+)
 
 if TYPE_CHECKING:
     from haven.referrals.models import Partner
@@ -61,5 +67,97 @@ def user_set_partner(*, actor: User | None, user: User, partner: Partner | None)
         action="user.partner",
         target=user,
         detail={"partner": str(partner.pk) if partner else None},
+    )
+    return user
+
+
+@transaction.atomic
+def user_password_change(*, user: User, old_password: str, new_password: str) -> User:
+    """Change one's own password: the same key pair, re-wrapped, so nothing held is lost."""
+    if not user.check_password(old_password):
+        raise ValidationError({"old_password": "Your current password is not right."})
+    validate_password(new_password, user)
+    try:
+        user_key_rewrap(user=user, old_password=old_password, new_password=new_password)
+    except CryptoError as exc:
+        raise ValidationError({"old_password": "Your key could not be unlocked."}) from exc
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    audit_record(actor=user, action="user.password_change", target=user)
+    return user
+
+
+@transaction.atomic
+def user_password_reset(*, actor: User | None, user: User, new_password: str) -> int:
+    """An administrator sets a new password for someone who forgot theirs.
+
+    Their old private key cannot be opened without the old password, so they get a new key pair:
+    everything they held is lost until a colleague grants it again (the Keys page) or the
+    recovery key restores it (`haven recover restore-access`). Returns how many grants were lost.
+    """
+    if actor is not None and actor.role != Role.ADMIN:
+        raise PermissionDenied("Only administrators reset passwords.")
+    if actor is not None and actor.pk == user.pk:
+        raise ValidationError({"user": "Change your own password instead of resetting it."})
+    validate_password(new_password, user)
+    lost = user_key_replace(user=user, password=new_password)
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    # Every open session of theirs carries the old key: end them.
+    from django.contrib.sessions.models import Session
+
+    for session in Session.objects.all().iterator():
+        if session.get_decoded().get("_auth_user_id") == str(user.pk):
+            session.delete()
+    user.api_tokens.all().delete()
+    audit_record(
+        actor=actor, action="user.password_reset", target=user, detail={"grants_lost": lost}
+    )
+    return lost
+
+
+@transaction.atomic
+def user_update(
+    *,
+    actor: User | None,
+    user: User,
+    role: str | None = None,
+    team: Team | None | str = "",
+    is_active: bool | None = None,
+) -> User:
+    """Change someone's role, team or whether they may log in (administrators; never oneself).
+
+    Team keys their new role or team no longer calls for are taken away at once and marked for
+    replacement; keys it newly calls for wait for a holder to share them (the Keys page).
+    """
+    if actor is not None and actor.role != Role.ADMIN:
+        raise PermissionDenied("Only administrators change roles and teams.")
+    if actor is not None and actor.pk == user.pk:
+        raise PermissionDenied("Nobody changes their own role, team or access.")
+    changed: list[str] = []
+    if role is not None:
+        if role not in Role.values:
+            raise ValidationError(
+                {"role": f"Unknown role {role!r}; choose one of {', '.join(Role.values)}."}
+            )
+        if role != user.role:
+            user.role = role
+            user.is_staff = role == Role.ADMIN
+            changed.append("role")
+    if team != "" and team != user.team:
+        user.team = team if isinstance(team, Team) else None
+        changed.append("team")
+    if is_active is not None and is_active != user.is_active:
+        user.is_active = is_active
+        changed.append("is_active")
+    if not changed:
+        return user
+    user.save()
+    removed = key_shares_sync(actor=actor, user=user)
+    audit_record(
+        actor=actor,
+        action="user.update",
+        target=user,
+        detail={"fields": changed, "role": user.role, "keys_removed": removed},
     )
     return user

@@ -17,6 +17,7 @@ from rest_framework import serializers
 from haven.brokers.models import BrokerStatus
 from haven.cases.journey import State
 from haven.cases.models import Channel, Confidence, RequestStatus, Source, Urgency
+from haven.cases.search import MAX_QUERY_CHARS as MAX_SEARCH_CHARS
 from haven.cases.services import (
     BIRTH_PRECISIONS,
     MAX_ACCOUNT_CHARS,
@@ -241,6 +242,12 @@ class CaseFilterSerializer(serializers.Serializer):
     group = serializers.UUIDField(required=False)
     overdue = serializers.BooleanField(required=False, help_text="Next contact is overdue.")
     active = serializers.BooleanField(required=False, help_text="Not in a terminal state.")
+    q = Text(
+        max_length=MAX_SEARCH_CHARS,
+        required=False,
+        help_text="A name or alias, in Hangul or any romanization (Kim Sun-hui, Gim Seon-hui, "
+        "김선희 find the same person). Matched through the blind index; no partial matches.",
+    )
 
 
 class CaseListItemOutputSerializer(serializers.Serializer):

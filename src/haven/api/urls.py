@@ -1,7 +1,17 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
-from haven.api.views import auth, brokers, cases, dashboard, docs, groups, partners, referrals
+from haven.api.views import (
+    auth,
+    brokers,
+    cases,
+    custody,
+    dashboard,
+    docs,
+    groups,
+    partners,
+    referrals,
+)
 from haven.api.views import requests as requests_views
 
 urlpatterns = [
@@ -34,6 +44,10 @@ urlpatterns = [
         cases.CaseAllowedTransitionsApi.as_view(),
         name="api-case-allowed-transitions",
     ),
+    path("cases/<uuid:pk>/access/", custody.CaseAccessListApi.as_view(), name="api-case-access"),
+    path("cases/<uuid:pk>/access/grant/", custody.CaseGrantApi.as_view(), name="api-case-grant"),
+    path("cases/<uuid:pk>/access/revoke/", custody.CaseRevokeApi.as_view(), name="api-case-revoke"),
+    path("cases/<uuid:pk>/delete/", custody.CaseDeleteApi.as_view(), name="api-case-delete"),
     path(
         "cases/<uuid:pk>/consents/",
         referrals.CaseConsentsApi.as_view(),

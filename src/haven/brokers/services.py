@@ -15,6 +15,8 @@ from haven.brokers.models import Broker, BrokerStatus
 from haven.crypto import KeyContext
 from haven.validation import clean_choice, clean_text
 from haven.vault.holders import staff_holders
+from haven.vault.index import search_tokens_set
+from haven.vault.models import SearchPurpose
 from haven.vault.sealed import data_key_create, payload_set, record_update
 
 
@@ -25,6 +27,15 @@ def _clean(alias: str, region: str, contact: str, fee_notes: str, warnings: str)
         "contact": clean_text(contact, field="contact", max_length=1_000),
         "fee_notes": clean_text(fee_notes, field="fee_notes", max_length=5_000),
         "warnings": clean_text(warnings, field="warnings", max_length=5_000),
+    }
+
+
+def broker_index_values(data: dict[str, Any]) -> dict[str, list[str]]:
+    """What of a broker's payload is searchable (blind index): their alias, and the phone
+    numbers in their contact details."""
+    return {
+        SearchPurpose.BROKER: [data.get("alias") or ""],
+        SearchPurpose.PHONE: [data.get("contact") or ""],
     }
 
 
@@ -44,8 +55,10 @@ def broker_create(
         raise PermissionDenied("Your role cannot register brokers.")
     key = data_key_create(ctx=ctx, holders=staff_holders(actor=actor), granted_by=actor)
     broker = Broker(data_key=key, created_at=timezone.now(), created_by=actor)
-    payload_set(ctx=ctx, record=broker, data=_clean(alias, region, contact, fee_notes, warnings))
+    data = _clean(alias, region, contact, fee_notes, warnings)
+    payload_set(ctx=ctx, record=broker, data=data)
     broker.save(force_insert=True)
+    search_tokens_set(ctx=ctx, data_key_id=key.pk, values=broker_index_values(data))
     audit_record(actor=actor, action="broker.create", target=broker)
     return broker
 
@@ -68,6 +81,7 @@ def broker_update(
         raise PermissionDenied("Your role cannot change brokers.")
     data = _clean(alias, region, contact, fee_notes, warnings)
     record_update(ctx=ctx, record=broker, expected_version=expected_version, data=data)
+    search_tokens_set(ctx=ctx, data_key_id=broker.data_key_id, values=broker_index_values(data))
     audit_record(actor=actor, action="broker.update", target=broker)
     return broker
 

@@ -32,6 +32,7 @@ from haven.cases.models import (
     Source,
     Urgency,
 )
+from haven.cases.search import person_index_values
 from haven.crypto import KeyContext
 from haven.errors import ConflictError
 from haven.validation import (
@@ -42,8 +43,16 @@ from haven.validation import (
     clean_text_list,
 )
 from haven.vault.holders import case_holders
+from haven.vault.index import search_tokens_set
+from haven.vault.models import Grant, TeamKey
 from haven.vault.sealed import data_key_create, payload_read, payload_set, record_update
-from haven.vault.services import grants_add, team_key_ensure
+from haven.vault.services import (
+    data_key_rotate,
+    data_key_shred,
+    grants_add,
+    grants_remove,
+    team_key_ensure,
+)
 
 MAX_PEOPLE_PER_REQUEST = 100
 MAX_ACCOUNT_CHARS = 20_000
@@ -291,6 +300,7 @@ def request_create(
         person = Person(data_key=key)
         payload_set(ctx=ctx, record=person, data=data)
         person.save(force_insert=True)
+        search_tokens_set(ctx=ctx, data_key_id=key.pk, values=person_index_values(data))
         case = Case(
             data_key=key,
             person=person,
@@ -685,6 +695,7 @@ def person_update(
     else:
         data["family"] = payload_read(ctx=ctx, record=record).get("family", [])
     record_update(ctx=ctx, record=record, expected_version=expected_version, data=data)
+    search_tokens_set(ctx=ctx, data_key_id=record.data_key_id, values=person_index_values(data))
     audit_record(actor=actor, action="person.update", target=case, detail={})
     return record
 
@@ -765,3 +776,129 @@ def case_key_ids(*, ctx: KeyContext, case: Case) -> list[str]:
     data_keys_unlock(ctx=ctx, key_ids=extra)
     ids += [str(key_id) for key_id in extra if ctx.has_data_key(str(key_id))]
     return ids
+
+
+def _grantee(holder: Any) -> User | TeamKey:
+    if isinstance(holder, User):
+        if not access.has_role(holder, access.CASE_READERS):
+            raise ValidationError(
+                {"user": f"{holder.username}'s role does not work with cases, so cannot hold one."}
+            )
+        return holder
+    if isinstance(holder, TeamKey) and holder.active:
+        return holder
+    raise ValidationError({"user": "Choose a staff member or an active team key."})
+
+
+@transaction.atomic
+def case_grant(*, ctx: KeyContext, actor: User, case: Case, holder: User | TeamKey) -> int:
+    """Give a colleague (or a team) access to a case: its keys are sealed to their public key.
+
+    Anyone who can read the case may grant it; the grant is audited. Returns how many keys were
+    sealed (the case's own, its request's, group's and sent referrals' that the actor holds).
+    """
+    _check_case(actor, case)
+    holder = _grantee(holder)
+    count = grants_add(
+        ctx=ctx, actor=actor, data_key_ids=case_key_ids(ctx=ctx, case=case), holder=holder
+    )
+    audit_record(actor=actor, action="case.grant", target=case, detail=_holder_detail(holder))
+    return count
+
+
+@transaction.atomic
+def case_revoke(
+    *, ctx: KeyContext, actor: User, case: Case, holder: User | TeamKey, rotate: bool = False
+) -> Case:
+    """Take a person's (or team's) access away from a case. Supervisors only.
+
+    With ``rotate``, the case also gets a new data key and every record under it is re-encrypted,
+    so that a copy of the old key the person may have kept opens nothing written from now on —
+    nor the stored records, which no longer use it.
+    """
+    _check_case(actor, case)
+    if actor.role != Role.SUPERVISOR:
+        raise PermissionDenied("Only supervisors revoke access.")
+    if isinstance(holder, User) and holder.pk == actor.pk:
+        raise ValidationError(
+            {"user": "You cannot revoke your own access; ask another supervisor."}
+        )
+    key_ids = case_key_ids(ctx=ctx, case=case)
+    removed = grants_remove(data_key_ids=key_ids, holder=holder)
+    if not removed:
+        raise ValidationError({"user": "They hold no key for this case."})
+    if not Grant.objects.filter(data_key_id=case.data_key_id, stale=False).exists():
+        raise ValidationError({"user": "This would leave nobody able to open the case."})
+    if rotate:
+        case = _case_rekey(ctx=ctx, actor=actor, case=case)
+    audit_record(
+        actor=actor,
+        action="case.revoke",
+        target=case,
+        detail={**_holder_detail(holder), "rotated": rotate},
+    )
+    return case
+
+
+def _holder_detail(holder: User | TeamKey) -> dict[str, Any]:
+    if isinstance(holder, User):
+        return {"user": str(holder.pk)}
+    return {"team_key": str(holder.pk), "kind": holder.kind}
+
+
+def _case_records(case: Case) -> list[Any]:
+    """Every record sealed under the case's data key, case last (its row is locked first)."""
+    from haven.referrals.models import Consent, Referral
+
+    key_id = case.data_key_id
+    records: list[Any] = [Person.objects.select_for_update().get(pk=case.person_id)]
+    for model in (JourneyEvent, Note, Consent, Referral):
+        records += list(
+            model.objects.select_for_update().filter(case=case, data_key_id=key_id).order_by("pk")
+        )
+    return records
+
+
+def _case_rekey(*, ctx: KeyContext, actor: User, case: Case) -> Case:
+    old_key = case.data_key
+    new_key = data_key_rotate(ctx=ctx, actor=actor, old=old_key)
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    for record in _case_records(case):
+        record_update(
+            ctx=ctx, record=record, expected_version=record.version, fields={"data_key": new_key}
+        )
+    record_update(ctx=ctx, record=case, expected_version=case.version, fields={"data_key": new_key})
+    data_key_shred(key_id=old_key.pk)
+    return case
+
+
+@transaction.atomic
+def case_delete(*, ctx: KeyContext, actor: User, case: Case, expected_version: int) -> None:
+    """Delete a case for real (supervisors only): its records, its search tokens and every sealed
+    copy of its data key, the recovery copy included. Ciphertext that survives anywhere (a backup)
+    then opens for nobody. The audit keeps only that a case was deleted, by whom, when.
+    """
+    from haven.referrals.models import Consent, Referral
+
+    _check_case(actor, case)
+    if actor.role != Role.SUPERVISOR:
+        raise PermissionDenied("Only supervisors delete cases.")
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    if case.version != expected_version:
+        raise ConflictError(current_version=case.version)
+    # Opening it first proves the actor really holds the key (and that it was not tampered with).
+    payload_read(ctx=ctx, record=case)
+    referral_keys = set(
+        Referral.objects.filter(case=case).values_list("data_key_id", flat=True)
+    ) - {case.data_key_id}
+    Referral.objects.filter(case=case).delete()
+    Consent.objects.filter(case=case).delete()
+    JourneyEvent.objects.filter(case=case).delete()
+    Note.objects.filter(case=case).delete()
+    person_id, key_id, case_id = case.person_id, case.data_key_id, case.pk
+    case.delete()
+    Person.objects.filter(pk=person_id).delete()
+    for referral_key in referral_keys:
+        data_key_shred(key_id=referral_key)
+    data_key_shred(key_id=key_id)
+    audit_record(actor=actor, action="case.delete", detail={"case": str(case_id)})

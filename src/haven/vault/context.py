@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 
 from haven.crypto import CryptoError, KeyContext, PersonalKey
+from haven.vault.index import index_share_load
 from haven.vault.models import KeyShare
 
 if TYPE_CHECKING:
@@ -53,6 +54,7 @@ def context_for(user: User, key: PersonalKey) -> KeyContext:
             if via in refs and ref not in refs:
                 ctx.add_share(ref, via=via, sealed=bytes(sealed))
                 grew = True
+    index_share_load(ctx)  # the blind-index key, if the person holds the all-staff key
     return ctx
 
 

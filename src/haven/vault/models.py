@@ -103,6 +103,9 @@ class TeamKey(models.Model):
     public_key = models.BinaryField()
     recovery_sealed = models.BinaryField()
     active = models.BooleanField(default=True)
+    rotation_due = models.BooleanField(
+        default=False, help_text="Someone left it: a holder should replace it."
+    )
     created_at = models.DateTimeField()
 
     class Meta:
@@ -211,3 +214,94 @@ class Grant(models.Model):
 
     def __str__(self) -> str:
         return f"Grant of {self.data_key_id} to {self.user_id or self.team_key_id}"
+
+
+# --- Blind indexes: finding a name without a plaintext column -------------------------------------
+
+
+class SearchIndexKey(models.Model):
+    """One generation of the organisation's index key, stored only sealed: to the all-staff team
+    key (:class:`IndexKeyCopy`) and to the recovery key. Its tokens (:class:`SearchToken`) are
+    keyed hashes of normalised names and numbers; without the key they say nothing but how often
+    a value repeats. Only one generation is active; retiring one deletes its tokens."""
+
+    generation = models.PositiveIntegerField(primary_key=True)
+    recovery_sealed = models.BinaryField()
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["active"], condition=models.Q(active=True), name="one_active_index_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Index key generation {self.generation}"
+
+
+class IndexKeyCopy(models.Model):
+    """The index key sealed to one team key (the all-staff key, or one of its generations):
+    whoever holds that team key can compute search tokens. Administrators, auditors, press
+    officers and partner liaisons hold no such key."""
+
+    index_key = models.ForeignKey(SearchIndexKey, on_delete=models.CASCADE, related_name="copies")
+    team_key = models.ForeignKey(TeamKey, on_delete=models.CASCADE, related_name="index_copies")
+    sealed = models.BinaryField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["index_key", "team_key"], name="one_index_copy_per_team_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Index key {self.index_key_id} sealed to {self.team_key_id}"
+
+
+class SearchPurpose(models.TextChoices):
+    NAME = "name", "Name"
+    ALIAS = "alias", "Alias"
+    BROKER = "broker", "Broker alias"
+    PHONE = "phone", "Phone number"
+
+
+class SearchToken(models.Model):
+    """One blind-index token of a record: a 16-byte keyed hash of one normalised value.
+
+    It belongs to the record's data key (people share their case's key; a broker has their own),
+    so shredding the key deletes the tokens with it. No plaintext, no record type.
+    """
+
+    generation = models.ForeignKey(SearchIndexKey, on_delete=models.CASCADE, related_name="tokens")
+    purpose = models.CharField(max_length=8, choices=SearchPurpose.choices)
+    token = models.BinaryField(max_length=16)
+    data_key = models.ForeignKey(DataKey, on_delete=models.CASCADE, related_name="search_tokens")
+
+    class Meta:
+        constraints = [
+            # Also the lookup index: token first, the most selective column.
+            models.UniqueConstraint(
+                fields=["token", "purpose", "generation", "data_key"], name="one_token_per_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Search token ({self.purpose}) of {self.data_key_id}"
+
+
+class SearchIndexPending(models.Model):
+    """A record written by someone whose context could not compute search tokens (their share of
+    the all-staff key not given yet). The next holder of the index key who can open the record
+    indexes it (see :func:`haven.cases.search.search_index_refresh`)."""
+
+    data_key = models.OneToOneField(
+        DataKey, primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    since = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"Unindexed {self.data_key_id}"

@@ -17,6 +17,7 @@ from django.utils import timezone
 from haven.audit.services import audit_record
 from haven.crypto import KeyContext, MissingKeyError, PersonalKey, recovery_key_create
 from haven.vault import holders as h
+from haven.vault.index import index_key_create, search_tokens_move
 from haven.vault.models import DataKey, Grant, KeyShare, OrgKeys, TeamKey, TeamKeyKind, UserKey
 from haven.vault.sealed import holder_public_keys, recovery_public_key
 
@@ -61,6 +62,9 @@ def org_keys_setup(*, actor: User | None = None) -> OrgSetup:
     for kind in h.SYSTEM_KINDS:
         team_key, key = _team_key_new(kind=kind)
         ctx.add_holder(team_key.ref, key)
+        if kind == TeamKeyKind.STAFF:
+            # The blind-index key, for whoever holds the all-staff key (see haven.vault.index).
+            index_key_create(ctx=ctx, staff_key=team_key, recovery_public=recovery.public_key)
     audit_record(actor=actor, action="keys.setup")
     return OrgSetup(recovery_words=words, ctx=ctx)
 
@@ -232,36 +236,48 @@ def team_key_create(
 
 
 @transaction.atomic
-def team_key_leave(
-    *, ctx: KeyContext, actor: User | None, user: User, team_key: TeamKey
-) -> TeamKey | None:
-    """``user`` leaves a team key (role or team changed, or they left the organisation).
+def key_shares_sync(*, actor: User | None, user: User) -> int:
+    """After ``user``'s role, team, partner or active flag changed: remove their shares of team
+    keys their role no longer calls for, and mark those keys for replacement (a supervisor who
+    holds one replaces it on the Keys page). Returns how many shares were removed."""
+    expected = {key.pk for key in h.expected_key_kinds(user)}
+    leaving = list(
+        KeyShare.objects.filter(user=user)
+        .exclude(team_key_id__in=expected)
+        .select_related("team_key")
+    )
+    for share in leaving:
+        TeamKey.objects.filter(pk=share.team_key_id, active=True).update(rotation_due=True)
+        share.delete()
+    h.forget_held(user)
+    if leaving:
+        audit_record(
+            actor=actor,
+            action="key.leave",
+            target=user,
+            detail={"team_keys": sorted(str(share.team_key_id) for share in leaving)},
+        )
+    return len(leaving)
 
-    The key is replaced by a new generation shared with everyone else who held it; the old one is
-    sealed to the new one, so the others still open what was sealed before, and everything sealed
-    from now on is out of the leaver's reach. Returns the new generation (None if nothing to do).
+
+@transaction.atomic
+def team_key_rotate(*, ctx: KeyContext, actor: User | None, team_key: TeamKey) -> TeamKey:
+    """Replace a team key by a new generation (after someone left it).
+
+    The new key is shared with everyone who holds the old one now; the old one is sealed to the
+    new one, so they still open what was sealed before, while whoever left (and may have kept a
+    copy of the old key) opens nothing sealed from now on. Needs a context holding the old key.
     """
     _context_for(ctx, actor)
     team_key = TeamKey.objects.select_for_update().get(pk=team_key.pk)
-    if not team_key.active or not KeyShare.objects.filter(team_key=team_key, user=user).exists():
-        return None
+    if not team_key.active:
+        raise ValidationError("This key was already replaced.")
     if team_key.ref not in ctx.holder_refs():
         raise PermissionDenied("You do not hold this team key, so you cannot replace it.")
-    TeamKey.objects.filter(pk=team_key.pk).update(active=False)
+    TeamKey.objects.filter(pk=team_key.pk).update(active=False, rotation_due=False)
     successor, key = _team_key_new(kind=team_key.kind, team=team_key.team, partner=team_key.partner)
     now = timezone.now()
-    ctx.add_holder(successor.ref, key)
-    KeyShare.objects.create(
-        team_key=team_key,
-        via_key=successor,
-        sealed=ctx.holder_seal_to(team_key.ref, key.public_key),
-        granted_by=actor,
-        granted_at=now,
-    )
-    remaining = (
-        KeyShare.objects.filter(team_key=team_key).exclude(user=user).exclude(via_key=successor)
-    )
-    for share in remaining.select_related("user", "via_key"):
+    for share in KeyShare.objects.filter(team_key=team_key).select_related("user", "via_key"):
         if share.user is not None:
             public = holder_public_keys([share.user]).get(share.user)
         elif share.via_key is not None:
@@ -277,12 +293,19 @@ def team_key_leave(
                 granted_by=actor,
                 granted_at=now,
             )
+    KeyShare.objects.create(
+        team_key=team_key,
+        via_key=successor,
+        sealed=ctx.holder_seal_to(team_key.ref, key.public_key),
+        granted_by=actor,
+        granted_at=now,
+    )
+    # Members now reach the old generation through the new one only.
     KeyShare.objects.filter(team_key=team_key, user__isnull=False).delete()
-    h.forget_held(user)
+    ctx.add_holder(successor.ref, key)
     audit_record(
         actor=actor,
-        action="key.leave",
-        target=user,
+        action="key.rotate",
         detail={
             "team_key": str(team_key.pk),
             "successor": str(successor.pk),
@@ -345,12 +368,18 @@ def grants_remove(*, data_key_ids: Iterable[Any], holder: Any) -> int:
 
 def data_key_rotate(*, ctx: KeyContext, actor: User | None, old: DataKey) -> DataKey:
     """A new data key with the same holders as ``old`` (minus anyone already removed) and the
-    recovery key. The caller re-seals every record under it and then shreds ``old``."""
+    recovery key. The caller re-seals every record under it and then shreds ``old``.
+
+    The search tokens (and a pending-index mark) move to the new key as they are: they are keyed
+    hashes of the records' values, which rotation does not change.
+    """
     from haven.vault.sealed import data_key_create
 
     grants = Grant.objects.filter(data_key=old, stale=False).select_related("user", "team_key")
     holders = [grant.user or grant.team_key for grant in grants]
-    return data_key_create(ctx=ctx, holders=holders, granted_by=actor)
+    new = data_key_create(ctx=ctx, holders=holders, granted_by=actor)
+    search_tokens_move(old_key_id=old.pk, new_key_id=new.pk)
+    return new
 
 
 def data_key_shred(*, key_id: Any) -> None:
@@ -358,3 +387,88 @@ def data_key_shred(*, key_id: Any) -> None:
     (they protect it); their ciphertext, wherever a copy survives, then opens for nobody."""
     Grant.objects.filter(data_key_id=key_id).delete()
     DataKey.objects.filter(pk=key_id).delete()
+
+
+@transaction.atomic
+def grants_restore(*, ctx: KeyContext, actor: User | None, user: User) -> tuple[int, int]:
+    """Re-seal to ``user``'s current key pair every stale grant (from before a password reset)
+    whose data key the acting person also holds. Returns (restored, still missing)."""
+    from haven.vault.sealed import data_keys_unlock
+
+    public = holder_public_keys([user]).get(user)
+    if public is None:
+        raise ValidationError({"user": f"{user.username} has no key pair yet."})
+    stale = list(Grant.objects.filter(user=user, stale=True))
+    data_keys_unlock(ctx=ctx, key_ids=[grant.data_key_id for grant in stale])
+    restored = 0
+    for grant in stale:
+        key_id = str(grant.data_key_id)
+        if ctx.has_data_key(key_id):
+            grant.sealed = ctx.data_key_seal_to(key_id, public)
+            grant.stale = False
+            grant.granted_by = actor
+            grant.granted_at = timezone.now()
+            grant.save(update_fields=["sealed", "stale", "granted_by", "granted_at"])
+            restored += 1
+    audit_record(
+        actor=actor,
+        action="key.restore",
+        target=user,
+        detail={"restored": restored, "missing": len(stale) - restored},
+    )
+    return restored, len(stale) - restored
+
+
+@transaction.atomic
+def recovery_restore_access(*, recovery: PersonalKey, user: User) -> tuple[int, int]:
+    """With the organisation recovery key: re-seal to ``user``'s current key pair every grant
+    they lost (stale) and every team key their role calls for. Returns (grants, team keys)."""
+    if bytes(recovery.public_key) != recovery_public_key():
+        raise PermissionDenied("These are not this organisation's recovery words.")
+    public = holder_public_keys([user]).get(user)
+    if public is None:
+        raise ValidationError({"user": f"{user.username} has no key pair yet."})
+    ctx = KeyContext(actor_id=None)
+    grants = 0
+    for grant in Grant.objects.filter(user=user, stale=True).select_related("data_key"):
+        key_id = str(grant.data_key_id)
+        ctx.data_key_unlock_recovery(
+            key_id, recovery=recovery, sealed=bytes(grant.data_key.recovery_sealed)
+        )
+        grant.sealed = ctx.data_key_seal_to(key_id, public)
+        grant.stale = False
+        grant.granted_at = timezone.now()
+        grant.save(update_fields=["sealed", "stale", "granted_at"])
+        grants += 1
+    shares = 0
+    for person, team_key in h.pending_shares(user):
+        team = PersonalKey.open_shared(recovery, bytes(team_key.recovery_sealed))
+        ctx.add_holder(team_key.ref, team)
+        KeyShare.objects.update_or_create(
+            team_key=team_key,
+            user=person,
+            defaults={
+                "sealed": team.seal_private_to(public),
+                "granted_by": None,
+                "granted_at": timezone.now(),
+            },
+        )
+        shares += 1
+    ctx.forget()
+    h.forget_held(user)
+    audit_record(
+        actor=None,
+        action="recovery.restore",
+        target=user,
+        detail={"grants": grants, "team_keys": shares},
+    )
+    return grants, shares
+
+
+def recovery_context(*, recovery: PersonalKey) -> KeyContext:
+    """A context that opens any record through its recovery copy (``haven recover show``)."""
+    if bytes(recovery.public_key) != recovery_public_key():
+        raise PermissionDenied("These are not this organisation's recovery words.")
+    ctx = KeyContext(actor_id=None)
+    ctx.add_holder("recovery", recovery)
+    return ctx

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from haven.accounts.models import Role, User
 from haven.cases.journey import State
 from haven.cases.models import Case, Channel, Confidence, RequestStatus, Source, Urgency
+from haven.cases.search import MAX_QUERY_CHARS
 from haven.cases.services import MAX_PEOPLE_PER_REQUEST, PersonInput
 from haven.referrals.models import (
     DISCLOSABLE_FIELDS,
@@ -219,6 +220,12 @@ class PersonEditForm(PersonForm, VersionForm):
 
 
 class CaseFilterForm(forms.Form):
+    q = forms.CharField(
+        label=_("Name"),
+        required=False,
+        max_length=MAX_QUERY_CHARS,
+        help_text=_("Hangul or any romanization; whole names or aliases."),
+    )
     state = forms.ChoiceField(
         label=_("State"), required=False, choices=[("", _("Any"))] + State.choices
     )

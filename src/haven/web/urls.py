@@ -1,6 +1,16 @@
 from django.urls import path
 
-from haven.web.views import audit, brokers, cases, common, dashboard, partners, referrals, requests
+from haven.web.views import (
+    audit,
+    brokers,
+    cases,
+    common,
+    custody,
+    dashboard,
+    partners,
+    referrals,
+    requests,
+)
 
 app_name = "web"
 urlpatterns = [
@@ -18,6 +28,14 @@ urlpatterns = [
     path("cases/<uuid:case_id>/group-move/", cases.case_group_move, name="case_group_move"),
     path("cases/<uuid:case_id>/edit/", cases.case_edit, name="case_edit"),
     path("cases/<uuid:case_id>/person/", cases.person_edit, name="person_edit"),
+    path("cases/<uuid:case_id>/access/grant/", custody.case_grant, name="case_grant"),
+    path("cases/<uuid:case_id>/access/revoke/", custody.case_revoke, name="case_revoke"),
+    path("cases/<uuid:case_id>/delete/", custody.case_delete, name="case_delete"),
+    path("keys/", custody.keys_page, name="keys"),
+    path("keys/share/", custody.keys_share, name="keys_share"),
+    path("keys/restore/", custody.keys_restore, name="keys_restore"),
+    path("keys/rotate/", custody.keys_rotate, name="keys_rotate"),
+    path("account/password/", custody.password_change, name="password_change"),
     path("cases/<uuid:case_id>/refer/", referrals.referral_new, name="referral_new"),
     path("referrals/", referrals.referral_list, name="referrals"),
     path("referrals/<uuid:referral_id>/", referrals.referral_detail, name="referral"),

@@ -25,6 +25,7 @@ from haven.api.views.base import (
 )
 from haven.cases.journey import allowed_targets
 from haven.cases.models import Case, JourneyEvent, Note
+from haven.cases.search import person_search
 from haven.cases.selectors import (
     CaseDetail,
     EventView,
@@ -168,6 +169,8 @@ class CaseListApi(HavenApi):
             active=filters.get("active"),
             group_id=filters.get("group"),
         )
+        if filters.get("q"):
+            qs = person_search(ctx=ctx(request), user=user, query=filters["q"], cases=qs)
 
         def render(chunk: list[Case]) -> list[dict[str, Any]]:
             rows = case_rows(ctx=ctx(request), user=user, cases=chunk)

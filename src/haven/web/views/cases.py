@@ -7,17 +7,21 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from haven.accounts.models import Role
 from haven.cases import selectors, services
 from haven.cases.journey import TransitionError, allowed_targets
+from haven.cases.search import person_search
 from haven.errors import ConflictError
 from haven.referrals.selectors import case_referrals
+from haven.vault.holders import access_holders
 from haven.web import forms as f
+from haven.web.access_forms import GrantForm, grant_candidates
 from haven.web.views.common import CONFLICT_MESSAGE, actor, ctx, paginate, query_without_page
 
 
@@ -36,7 +40,19 @@ def case_list(request: HttpRequest) -> HttpResponse:
             "overdue": data["overdue"],
             "active": {"yes": True, "no": False}.get(data["active"]),
         }
-    page = paginate(request, selectors.case_list(user=user, **filters))
+    qs = selectors.case_list(user=user, **filters)
+    if form.is_bound and "q" in form.errors:
+        qs = qs.none()  # a refused name search lists nothing rather than everything
+    elif form.is_valid() and form.cleaned_data["q"]:
+        try:
+            qs = person_search(ctx=ctx(request), user=user, query=form.cleaned_data["q"], cases=qs)
+        except ValidationError as exc:
+            form.add_error(None, exc)  # the error dict is keyed "q"
+            qs = qs.none()
+        except PermissionDenied as exc:  # no all-staff key shared with them yet
+            messages.error(request, str(exc))
+            qs = qs.none()
+    page = paginate(request, qs)
     rows = selectors.case_rows(ctx=ctx(request), user=user, cases=list(page.object_list))
     return render(
         request,
@@ -78,6 +94,7 @@ def _case_page(
             members=members,
         )
     referrals, consents = case_referrals(user=user, case=case)
+    holders = access_holders(case.data_key_id)
     return render(
         request,
         "web/case_detail.html",
@@ -89,6 +106,9 @@ def _case_page(
             "group_form": group,
             "referrals": referrals,
             "consents": consents,
+            "holders": holders,
+            "grant_form": GrantForm(candidates=grant_candidates(holders=holders)),
+            "can_revoke": user.role == Role.SUPERVISOR,
         },
         status=status,
     )

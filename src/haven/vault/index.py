@@ -1,0 +1,262 @@
+"""Blind indexes: finding a person or a broker by name or number with no plaintext column.
+
+Each searchable value is normalised (a name into the coarse comparison keys of
+:func:`haven.matching.names.normalise_name`, which fold Hangul and every romanization, plus its
+NFKC-casefolded whole form; a phone number into its digits), then turned into a 16-byte keyed
+hash with the organisation's *index key* (:class:`~haven.vault.models.SearchIndexKey`). The index
+key is stored only sealed to the all-staff team key and to the recovery key, so only people who
+hold the all-staff key (intake officers, caseworkers, supervisors) compute tokens; administrators,
+auditors, press officers and partner liaisons cannot.
+
+Tokens (:class:`~haven.vault.models.SearchToken`) belong to a record's data key: shredding the key
+deletes them. A search computes the query's tokens the same way and looks them up; equal values
+give equal tokens, and the database learns only how often a (normalised) value repeats.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from haven.crypto import IndexKey, KeyContext
+from haven.matching.names import MAX_CHARS, normalise_name
+from haven.vault.models import (
+    Grant,
+    IndexKeyCopy,
+    SearchIndexKey,
+    SearchIndexPending,
+    SearchPurpose,
+    SearchToken,
+    TeamKey,
+)
+
+NAME_PURPOSES = (SearchPurpose.NAME, SearchPurpose.ALIAS, SearchPurpose.BROKER)
+MIN_PHONE_DIGITS = 6
+MAX_PHONE_DIGITS = 20
+MAX_VALUES_PER_PURPOSE = 50
+# A run of digits with the separators phone numbers are written with, on one line:
+# +82 10-1234-5678, (010) 1234.5678, 138/0013/8000.
+_PHONE_RUN = re.compile(r"\+?\d[\d \t().\-/]*\d")
+
+
+class SearchUnavailableError(ValidationError):
+    """The organisation has no index key (set up before blind indexes existed)."""
+
+
+# --- Normalisation -----------------------------------------------------------------------------
+
+
+def _fold(value: str) -> str:
+    """NFKC, casefolded, control and format characters dropped, whitespace collapsed."""
+    text = unicodedata.normalize("NFKC", value[: MAX_CHARS * 4]).casefold()
+    kept = "".join(
+        " " if ch.isspace() else ch
+        for ch in text
+        if ch.isspace() or unicodedata.category(ch)[0] != "C"
+    )
+    return " ".join(kept.split())[:MAX_CHARS]
+
+
+def name_forms(value: str) -> list[str]:
+    """The forms a name is indexed and searched under: every comparison key of its readings
+    ("kim son.hi" for 김선희, Kim Sun-hui and Gim Seon-hui) and its casefolded whole form (which
+    finds names that do not read as Korean, or are spelled oddly, by their exact spelling)."""
+    forms = list(normalise_name(value).keys)
+    whole = _fold(value)
+    if whole:
+        forms.append(whole)
+    return list(dict.fromkeys(forms))
+
+
+def phone_forms(value: str) -> list[str]:
+    """The digits of each phone-number-like run in ``value`` with at least six digits."""
+    forms = []
+    for run in _PHONE_RUN.findall(value[:2_000]):
+        digits = "".join(ch for ch in run if ch.isdigit())
+        if MIN_PHONE_DIGITS <= len(digits) <= MAX_PHONE_DIGITS:
+            forms.append(digits)
+    return list(dict.fromkeys(forms))
+
+
+def normalised_forms(purpose: str, value: str) -> list[str]:
+    """The normalised forms of one value for one purpose (see :class:`SearchPurpose`)."""
+    if not isinstance(value, str):
+        return []
+    if purpose == SearchPurpose.PHONE:
+        return phone_forms(value)
+    if purpose in NAME_PURPOSES:
+        return name_forms(value)
+    raise ValueError(f"unknown search purpose {purpose!r}")
+
+
+# --- The index key -----------------------------------------------------------------------------
+
+
+def index_key_active() -> SearchIndexKey | None:
+    return SearchIndexKey.objects.filter(active=True).first()
+
+
+def index_key_create(
+    *, ctx: KeyContext | None, staff_key: TeamKey, recovery_public: bytes
+) -> SearchIndexKey:
+    """The organisation's index key, sealed to the all-staff key and to the recovery key (public
+    halves only are needed). Gives ``ctx`` the key when it holds the all-staff key. Refused if an
+    active generation exists (rotating it means re-indexing every record). Call inside the
+    caller's transaction (``org_keys_setup``)."""
+    if SearchIndexKey.objects.filter(active=True).exists():
+        raise ValidationError("The organisation's index key exists already.")
+    previous = SearchIndexKey.objects.order_by("-generation").first()
+    key = IndexKey.generate()
+    now = timezone.now()
+    index_key = SearchIndexKey.objects.create(
+        generation=(previous.generation + 1) if previous is not None else 1,
+        recovery_sealed=key.seal_to(recovery_public),
+        active=True,
+        created_at=now,
+    )
+    sealed = key.seal_to(bytes(staff_key.public_key))
+    IndexKeyCopy.objects.create(
+        index_key=index_key, team_key=staff_key, sealed=sealed, created_at=now
+    )
+    if ctx is not None and staff_key.ref in ctx.holder_refs():
+        ctx.add_index_share(staff_key.ref, sealed)
+    return index_key
+
+
+def index_share_load(ctx: KeyContext) -> None:
+    """Give ``ctx`` the active index key if it holds a team key a copy is sealed to (opened on
+    first use). Called by :func:`haven.vault.context.context_for`."""
+    team_ids = [ref[2:] for ref in ctx.holder_refs() if ref.startswith("t:")]
+    if not team_ids:
+        return
+    copy = (
+        IndexKeyCopy.objects.filter(index_key__active=True, team_key_id__in=team_ids)
+        .order_by("-team_key__active", "-created_at")
+        .values_list("team_key_id", "sealed")
+        .first()
+    )
+    if copy is not None:
+        ctx.add_index_share(f"t:{copy[0]}", bytes(copy[1]))
+
+
+# --- Writing and reading tokens ----------------------------------------------------------------
+
+
+def _tokens(ctx: KeyContext, values: Mapping[str, Iterable[str]]) -> set[tuple[str, bytes]]:
+    tokens: set[tuple[str, bytes]] = set()
+    for purpose, raw in values.items():
+        purpose = SearchPurpose(purpose)
+        forms: dict[str, None] = {}
+        for value in list(raw)[:MAX_VALUES_PER_PURPOSE]:
+            forms.update(dict.fromkeys(normalised_forms(purpose, value)))
+        tokens.update((purpose.value, ctx.index_token(purpose.value, form)) for form in forms)
+    return tokens
+
+
+def search_tokens_set(
+    *, ctx: KeyContext, data_key_id: Any, values: Mapping[str, Iterable[str]]
+) -> int:
+    """Replace the search tokens of one data key with those of ``values`` (purpose → the raw
+    values; normalised here). Returns how many tokens are stored. Runs in the caller's transaction.
+
+    When the acting context cannot compute tokens:
+
+    * the organisation has no index key at all (set up before blind indexes): nothing is done;
+    * the person does not hold the all-staff key (yet: a supervisor has not shared it with a new
+      colleague, or shared it again after a password reset): recording the request or the broker
+      must not fail for that, so the record keeps whatever tokens it had and is marked pending
+      (:class:`~haven.vault.models.SearchIndexPending`); the next search by someone who holds
+      the index key and can open the record indexes it.
+    """
+    index_key = index_key_active()
+    if index_key is None:
+        return 0
+    if not ctx.holds_index_key():
+        SearchIndexPending.objects.get_or_create(
+            data_key_id=data_key_id, defaults={"since": timezone.now()}
+        )
+        return 0
+    tokens = _tokens(ctx, values)
+    SearchToken.objects.filter(data_key_id=data_key_id).delete()
+    SearchToken.objects.bulk_create(
+        [
+            SearchToken(generation=index_key, purpose=purpose, token=token, data_key_id=data_key_id)
+            for purpose, token in sorted(tokens)
+        ]
+    )
+    SearchIndexPending.objects.filter(data_key_id=data_key_id).delete()
+    return len(tokens)
+
+
+def search_tokens_move(*, old_key_id: Any, new_key_id: Any) -> None:
+    """Give a rotated record's new data key the tokens (and pending mark) of the old one; the
+    old key's are deleted with it when it is shredded."""
+    SearchToken.objects.bulk_create(
+        [
+            SearchToken(
+                generation_id=generation, purpose=purpose, token=token, data_key_id=new_key_id
+            )
+            for generation, purpose, token in SearchToken.objects.filter(
+                data_key_id=old_key_id
+            ).values_list("generation_id", "purpose", "token")
+        ]
+    )
+    since = (
+        SearchIndexPending.objects.filter(data_key_id=old_key_id)
+        .values_list("since", flat=True)
+        .first()
+    )
+    if since is not None:
+        SearchIndexPending.objects.get_or_create(data_key_id=new_key_id, defaults={"since": since})
+
+
+def search_data_keys(
+    *, ctx: KeyContext, purposes: Iterable[str], query: str
+) -> QuerySet[SearchToken, Any] | None:
+    """Ids of the data keys with a token equal to one of the query's, for these purposes (a
+    subquery for list filters). None when the query normalises to nothing (no letters or digits).
+
+    Raises :class:`SearchUnavailableError` when the organisation has no index key, and
+    :class:`~haven.crypto.MissingKeyError` when ``ctx`` does not hold it.
+    """
+    index_key = index_key_active()
+    if index_key is None:
+        raise SearchUnavailableError(
+            {"q": "Search by name is not set up for this organisation (it has no index key)."}
+        )
+    tokens = {
+        ctx.index_token(purpose, form)
+        for purpose in {SearchPurpose(p).value for p in purposes}
+        for form in normalised_forms(purpose, query)
+    }
+    if not tokens:
+        return None
+    return (
+        SearchToken.objects.filter(
+            generation=index_key,
+            purpose__in=[SearchPurpose(p).value for p in purposes],
+            token__in=tokens,
+        )
+        .values("data_key_id")
+        .distinct()
+    )
+
+
+def pending_data_keys(*, ctx: KeyContext, limit: int) -> list[str]:
+    """Data keys of records written without search tokens that ``ctx`` holds a grant for,
+    oldest first."""
+    from haven.vault.sealed import holder_filter
+
+    held = Grant.objects.filter(holder_filter(ctx), stale=False).values("data_key_id")
+    return [
+        str(key_id)
+        for key_id in SearchIndexPending.objects.filter(data_key_id__in=held)
+        .order_by("since")
+        .values_list("data_key_id", flat=True)[:limit]
+    ]

@@ -1,0 +1,135 @@
+"""Finding a person's case by name through the blind index, within need to know."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from haven.audit.models import AuditEntry
+from haven.cases.models import Case
+from haven.cases.search import person_search
+from haven.cases.selectors import case_list
+from haven.cases.services import PersonInput, person_update, request_create
+from tests.factories import ctx_for
+
+pytestmark = pytest.mark.django_db
+
+
+def _case(ctx, actor, owner=None, **person) -> Case:
+    request = request_create(
+        ctx=ctx,
+        actor=actor,
+        channel="direct_line",
+        account="Please help.",
+        people=[PersonInput(**person)],
+        owner=owner,
+    )
+    return request.cases.get()
+
+
+def _found(user, query, **kwargs) -> set[Case]:
+    return set(person_search(ctx=ctx_for(user), user=user, query=query, **kwargs))
+
+
+@pytest.mark.parametrize(
+    "query", ["김선희", "Kim Sun-hui", "Gim Seon-hui", "kim sunhee", "Sun-hui Kim", " 김 선희 "]
+)
+def test_a_person_is_found_by_their_name_in_hangul_or_any_romanization(ctx, alice, query):
+    case = _case(ctx, alice, name_hangul="김선희")
+    _case(ctx, alice, name_hangul="박정민")
+
+    assert _found(alice, query) == {case}
+
+
+def test_a_person_is_found_by_an_alias_and_by_a_non_korean_name(ctx, alice):
+    case = _case(ctx, alice, name_romanized="Maria Lopez", aliases=["Sunny", "Auntie Ri"])
+
+    assert _found(alice, "maria LOPEZ") == {case}
+    assert _found(alice, "sunny") == {case}
+    assert _found(alice, "Auntie Ri") == {case}
+
+
+def test_an_unrelated_name_finds_nobody(ctx, alice):
+    _case(ctx, alice, name_hangul="김순희", name_romanized="Kim Sun-hui")
+
+    assert _found(alice, "Pak Jong-min") == set()
+    assert _found(alice, "Ri Yong-ho") == set()
+    assert _found(alice, "Kim") == set()  # whole names only, never a part of one
+
+
+def test_a_caseworker_cannot_find_a_case_they_cannot_see(ctx, alice, bob, carol):
+    bobs = _case(ctx, alice, owner=bob, name_hangul="김선희")
+
+    assert _found(bob, "Kim Sun-hui") == {bobs}
+    assert _found(carol, "Kim Sun-hui") == set()
+
+
+def test_an_administrator_is_refused_clearly(ctx, alice, erin):
+    _case(ctx, alice, name_hangul="김선희")
+
+    with pytest.raises(PermissionDenied, match="cannot see cases"):
+        person_search(ctx=ctx_for(erin), user=erin, query="김선희")
+
+
+def test_someone_without_the_staff_key_is_told_to_ask_for_it(ctx, alice, bob):
+    from haven.crypto import KeyContext
+
+    _case(ctx, alice, owner=bob, name_hangul="김선희")
+
+    with pytest.raises(PermissionDenied, match="all-staff key"):
+        person_search(ctx=KeyContext(actor_id=bob.pk), user=bob, query="김선희")
+
+
+def test_a_new_name_replaces_the_old_one_in_the_index(ctx, alice):
+    case = _case(ctx, alice, name_hangul="김선희", aliases=["Sunny"])
+
+    person_update(
+        ctx=ctx,
+        actor=alice,
+        case=case,
+        expected_version=case.person.version,
+        person=PersonInput(name_hangul="리영호"),
+    )
+
+    assert _found(alice, "Ri Yong-ho") == {case}
+    assert _found(alice, "Kim Sun-hui") == set()
+    assert _found(alice, "Sunny") == set()
+
+
+def test_search_narrows_a_filtered_case_list(ctx, alice, bob):
+    mine = _case(ctx, alice, owner=bob, name_hangul="김선희")
+    _case(ctx, alice, name_hangul="김선희")  # the same name, not bob's
+
+    assert _found(alice, "김선희") == set(Case.objects.all())
+    assert _found(alice, "김선희", cases=case_list(user=alice, owner_id=bob.pk)) == {mine}
+
+
+@pytest.mark.parametrize("query", ["", "   ", "!!!", "\u200b", "-"])
+def test_a_query_with_nothing_to_match_finds_nothing(ctx, alice, query):
+    _case(ctx, alice, name_hangul="김선희")
+
+    assert _found(alice, query) == set()
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("김" * 10_000, "at most 200"),
+        ("Kim\x00Sun", "control characters"),
+        ("Kim\x1b[2J", "control"),
+    ],
+)
+def test_hostile_queries_are_a_clear_validation_error(ctx, alice, query, message):
+    with pytest.raises(ValidationError, match=message) as error:
+        person_search(ctx=ctx_for(alice), user=alice, query=query)
+    assert "q" in error.value.message_dict
+
+
+def test_a_search_is_audited_without_what_was_searched(ctx, alice):
+    _case(ctx, alice, name_hangul="김선희")
+
+    list(person_search(ctx=ctx_for(alice), user=alice, query="Kim Sun-hui"))
+
+    entry = AuditEntry.objects.filter(action="case.search").get()
+    assert entry.actor == alice
+    assert "Kim" not in str(entry.detail) and "선희" not in str(entry.detail)
