@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import time
 from typing import Any
 
 import factory
@@ -111,10 +112,36 @@ def ctx_for(user: User, password: str = PASSWORD) -> KeyContext:
 
 
 def login(client: Any, user: User, password: str = PASSWORD) -> None:
-    """Log ``client`` in as ``user`` with the key unlocked, as the login page does."""
+    """Log ``client`` in as ``user`` as the two login pages leave them: key unlocked, second
+    factor done, password just typed."""
+    from haven.accounts.middleware import AUTH_AT, LOGIN_AT, SEEN_AT, TWO_FACTOR
+
     client.force_login(user)
     blob, secret = user_key_open(user=user, password=password).protect_for_session()
     session = client.session
     session[SESSION_KEY] = base64.b64encode(blob).decode()
+    now = time.time()
+    session.update({LOGIN_AT: now, SEEN_AT: now, AUTH_AT: now, TWO_FACTOR: True})
     session.save()
     client.cookies[COOKIE_NAME] = secret
+
+
+def totp_code(user: User) -> str:
+    """The current code of ``user``'s authenticator, enrolling one first if needed (tests only:
+    replay protection is reset so that a test may log in twice within one 30-second step)."""
+    from django_otp.oath import totp
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="test", confirmed=True)
+    device.last_t = -1
+    device.throttling_failure_count = 0
+    device.save()
+    return f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift):06d}"
+
+
+def login_with_pages(client: Any, user: User, password: str = PASSWORD) -> Any:
+    """Log in through the real pages: password, then the authenticator code."""
+    client.post("/login/", {"username": user.username, "password": password})
+    return client.post("/login/two-factor/", {"code": totp_code(user)})

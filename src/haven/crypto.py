@@ -338,6 +338,13 @@ class PersonalKey:
     def generate(cls) -> PersonalKey:
         return cls(nacl.public.PrivateKey.generate())
 
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> PersonalKey:
+        """A key pair from 32 raw bytes (tests use it to try stored values as keys)."""
+        if len(raw) != nacl.public.PrivateKey.SIZE:
+            raise CryptoError("an X25519 private key is 32 bytes")
+        return cls(nacl.public.PrivateKey(bytes(raw)))
+
     @property
     def public_key(self) -> bytes:
         return bytes(self._private.public_key)

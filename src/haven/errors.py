@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied
+
 
 class ConflictError(Exception):
     """The record changed since the caller read it; nothing was written."""
@@ -15,3 +17,7 @@ class ConflictError(Exception):
     ):
         super().__init__(message)
         self.current_version = current_version
+
+
+class ReauthenticationRequired(PermissionDenied):
+    """A grave action needs the password typed again recently."""

@@ -8,14 +8,20 @@ from rest_framework.test import APIClient
 from haven.api.models import ApiToken
 from haven.audit.models import AuditEntry
 from haven.crypto import secret_digest
-from tests.factories import PASSWORD, login, make_case
+from tests.factories import PASSWORD, login, make_case, totp_code
 
 pytestmark = pytest.mark.django_db
 
 
-def _token(username: str, password: str = PASSWORD):
+def _token(username: str, password: str = PASSWORD, otp: str | None = None):
+    from haven.accounts.models import User
+
+    user = User.objects.filter(username=username).first()
+    code = otp if otp is not None else (totp_code(user) if user is not None else "123456")
     return APIClient().post(
-        "/api/auth/token/", {"username": username, "password": password}, format="json"
+        "/api/auth/token/",
+        {"username": username, "password": password, "otp": code},
+        format="json",
     )
 
 
@@ -127,3 +133,41 @@ def test_session_authentication_needs_csrf_for_changes(bob, alice, ctx):
     refused = client.patch(f"/api/cases/{case.pk}/", {"version": 1, "urgency": 4}, format="json")
     assert refused.status_code == 403
     assert "CSRF" in refused.json()["detail"]
+
+
+def test_a_token_needs_the_second_factor(bob):
+    totp_code(bob)
+
+    missing = APIClient().post(
+        "/api/auth/token/", {"username": "bob", "password": PASSWORD}, format="json"
+    )
+    wrong = _token("bob", otp="000000")
+
+    assert missing.status_code == 401 and "otp" in missing.json()["detail"]
+    assert wrong.status_code == 401
+    assert not ApiToken.objects.exists()
+
+
+def test_someone_without_an_authenticator_is_sent_to_the_web_to_enrol(bob):
+    response = APIClient().post(
+        "/api/auth/token/",
+        {"username": "bob", "password": PASSWORD, "otp": "123456"},
+        format="json",
+    )
+
+    assert response.status_code == 403 and "two-factor" in response.json()["detail"]
+
+
+def test_grave_actions_need_a_fresh_token(ctx, alice, bob, carol):
+    from django.utils import timezone
+
+    case = make_case(ctx=ctx, actor=alice, owner=bob)
+    token = _token("bob").json()["token"]
+    ApiToken.objects.update(created_at=timezone.now() - timezone.timedelta(hours=1))
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+
+    response = client.post(f"/api/cases/{case.pk}/access/grant/", {"user": carol.pk}, format="json")
+
+    assert response.status_code == 403 and "new token" in response.json()["detail"]
+    assert client.get(f"/api/cases/{case.pk}/").status_code == 200  # reading is still fine

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from haven.cases.models import Case, Request
-from tests.factories import PASSWORD, ctx_for, make_broker
+from tests.factories import PASSWORD, ctx_for, make_broker, totp_code
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -75,10 +75,14 @@ def test_supervisor_records_a_group_and_moves_one_member_to_arrived(
     page = context.new_page()
     page.set_default_timeout(15_000)
     try:
-        # Log in.
+        # Log in: the password, then the code from alice's authenticator.
+        code = totp_code(alice)
         page.goto(f"{base}/login/")
         page.fill("#id_username", "alice")
         page.fill("#id_password", PASSWORD)
+        _submit(page, "button[type=submit].primary")
+        assert page.url.endswith("/login/two-factor/")
+        page.fill("#id_code", code)
         _submit(page, "button[type=submit].primary")
         assert page.url.rstrip("/") == base.rstrip("/")
         assert _arrived_count(page, base) == 0

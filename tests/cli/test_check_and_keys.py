@@ -100,12 +100,14 @@ def test_check_passes_on_a_migrated_local_setup_and_fails_unsafe_production(tmp_
         HAVEN_ENV="production",
         HAVEN_DEBUG="true",
         HAVEN_ALLOWED_HOSTS="*",
+        HAVEN_REQUIRE_2FA="false",
         **env,
     )
     assert unsafe.returncode == 1
     assert "DEBUG is on in production" in unsafe.stdout
     assert "HTTPS is off in production" in unsafe.stdout
     assert "contains '*'" in unsafe.stdout
+    assert "two-factor login is off in production" in unsafe.stdout
 
 
 def test_production_never_generates_keys(tmp_path):

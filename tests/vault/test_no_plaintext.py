@@ -35,7 +35,7 @@ from haven.cases.services import (
 )
 from haven.referrals.services import consent_record, referral_create
 from haven.vault.context import COOKIE_NAME
-from tests.factories import PASSWORD, ctx_for
+from tests.factories import PASSWORD, ctx_for, login_with_pages
 
 
 class _Capture(logging.Handler):
@@ -217,8 +217,7 @@ def test_no_sensitive_value_is_readable_at_rest_or_in_logs(client, alice, partne
             cover_note=m["cover_note"],
         )
         # Read everything back through the pages, as staff would (sessions, audit, logs).
-        login_page = client.post(reverse("web:login"), {"username": "alice", "password": PASSWORD})
-        assert login_page.status_code == 302
+        assert login_with_pages(client, alice).status_code == 302
         key_secret = client.cookies[COOKIE_NAME].value
         page = client.get(reverse("web:case", args=[case.pk])).content.decode()
         assert m["hangul"] in page and m["place"] in page  # the pages do show them

@@ -10,7 +10,7 @@ from haven.accounts.models import Role
 from haven.accounts.services import user_password_reset
 from haven.cases.models import Case
 from haven.vault.models import Grant, KeyShare, TeamKey, UserKey
-from tests.factories import PASSWORD, UserFactory, login, make_case
+from tests.factories import PASSWORD, UserFactory, login, login_with_pages, make_case
 
 pytestmark = pytest.mark.django_db
 
@@ -160,7 +160,7 @@ def test_changing_ones_password_keeps_all_access(client, ctx, alice, bob):
     assert response.status_code == 302
     assert client.get(reverse("web:case", args=[case.pk])).status_code == 200  # still logged in
     client.post(reverse("web:logout"))
-    client.post(reverse("web:login"), {"username": "bob", "password": new})
+    login_with_pages(client, bob, new)
     assert client.get(reverse("web:case", args=[case.pk])).status_code == 200
 
 
@@ -198,7 +198,7 @@ def test_after_an_administrator_reset_the_person_has_lost_access_until_restored(
     lost = user_password_reset(actor=erin, user=bob, new_password=new)
 
     assert lost >= 2  # the case and its request
-    client.post(reverse("web:login"), {"username": "bob", "password": new})
+    login_with_pages(client, bob, new)
     assert client.get(reverse("web:case", args=[case.pk])).status_code == 404
     login(client, alice)
     page = client.get(reverse("web:keys")).content.decode()
@@ -207,7 +207,7 @@ def test_after_an_administrator_reset_the_person_has_lost_access_until_restored(
     for key in TeamKey.objects.filter(active=True, kind__in=["staff", "team"]):
         client.post(reverse("web:keys_share"), {"user": bob.pk, "team_key": key.pk})
     client.post(reverse("web:logout"))
-    client.post(reverse("web:login"), {"username": "bob", "password": new})
+    login_with_pages(client, bob, new)
     assert client.get(reverse("web:case", args=[case.pk])).status_code == 200
 
 
@@ -253,7 +253,7 @@ def test_logging_out_destroys_both_halves_of_the_session_key(client, alice):
 
     from haven.vault.context import COOKIE_NAME
 
-    client.post(reverse("web:login"), {"username": "alice", "password": PASSWORD})
+    login_with_pages(client, alice)
     response = client.post(reverse("web:logout"))
 
     assert response.cookies[COOKIE_NAME].value == ""  # deleted in the browser
@@ -264,7 +264,7 @@ def test_a_session_whose_key_cookie_is_gone_is_sent_to_log_in_again(client, ctx,
     from haven.vault.context import COOKIE_NAME
 
     case = make_case(ctx=ctx, actor=alice)
-    client.post(reverse("web:login"), {"username": "alice", "password": PASSWORD})
+    login_with_pages(client, alice)
     del client.cookies[COOKIE_NAME]
 
     response = client.get(reverse("web:case", args=[case.pk]))
@@ -277,12 +277,12 @@ def test_a_forged_key_cookie_is_refused_without_an_error_page(client, ctx, alice
     from haven.vault.context import COOKIE_NAME
 
     case = make_case(ctx=ctx, actor=alice)
-    client.post(reverse("web:login"), {"username": "alice", "password": PASSWORD})
+    login_with_pages(client, alice)
     for forged in ("A" * 43, "not base64!!", "x" * 5000, ""):
         client.cookies[COOKIE_NAME] = forged
         response = client.get(reverse("web:case", args=[case.pk]))
         assert response.status_code == 302
-        client.post(reverse("web:login"), {"username": "alice", "password": PASSWORD})
+        login_with_pages(client, alice)
 
 
 def test_the_case_list_finds_a_person_by_any_spelling_of_their_name(client, ctx, alice, bob):

@@ -9,7 +9,7 @@ from haven.brokers.models import BrokerStatus
 from haven.cases.models import Case, JourneyEvent, Note, Request, RequestStatus
 from haven.referrals.models import Consent, Referral, ReferralStatus
 from haven.referrals.services import consent_record, referral_create
-from tests.factories import PASSWORD, login, make_broker, make_case, make_request
+from tests.factories import PASSWORD, login, make_broker, make_case, make_request, totp_code
 from tests.web.helpers import name_of, request_form, transition_form
 
 pytestmark = pytest.mark.django_db
@@ -25,7 +25,9 @@ def test_login_page_renders_and_logs_in(client, alice):
     page = client.get(reverse("web:login"))
     assert page.status_code == 200 and b'name="password"' in page.content
     response = client.post(reverse("web:login"), {"username": "alice", "password": PASSWORD})
-    assert response.status_code == 302 and response["Location"] == reverse("web:dashboard")
+    assert response.status_code == 302 and response["Location"] == reverse("web:login_two_factor")
+    done = client.post(reverse("web:login_two_factor"), {"code": totp_code(alice)})
+    assert done.status_code == 302 and done["Location"] == reverse("web:dashboard")
 
 
 def test_logout_is_a_post_only(client, alice):

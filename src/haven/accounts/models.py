@@ -35,3 +35,15 @@ class User(AbstractUser):
         help_text="For partner liaisons: the agency they work for.",
     )
     preferred_language = models.CharField(max_length=8, default="en")
+
+
+class RecoveryCode(models.Model):
+    """A one-time code for logging in without the authenticator app. Only its digest is kept."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recovery_codes")
+    digest = models.BinaryField(unique=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"Recovery code of {self.user_id}"

@@ -100,7 +100,10 @@ def user_password_reset(*, actor: User | None, user: User, new_password: str) ->
     if actor is not None and actor.pk == user.pk:
         raise ValidationError({"user": "Change your own password instead of resetting it."})
     validate_password(new_password, user)
+    from haven.accounts.two_factor import two_factor_reset
+
     lost = user_key_replace(user=user, password=new_password)
+    two_factor_reset(user=user)  # they may have lost the phone too; they enrol again at login
     user.set_password(new_password)
     user.save(update_fields=["password"])
     # Every open session of theirs carries the old key: end them.

@@ -128,6 +128,12 @@ class TransitionErrorSerializer(ErrorSerializer):
 class TokenObtainInputSerializer(StrictSerializer):
     username = Text(max_length=150, allow_blank=False)
     password = Text(max_length=1_000, allow_blank=False, style={"input_type": "password"})
+    otp = Text(
+        max_length=64,
+        required=False,
+        allow_blank=True,
+        help_text="A code from your authenticator app, or a recovery code (two-factor login).",
+    )
 
 
 class TokenOutputSerializer(serializers.Serializer):

@@ -220,6 +220,25 @@ def _deployment_findings(env: Mapping[str, str]) -> list[Finding]:
     else:
         findings.append(Finding(OK, "HAVEN_HTTPS", "on: secure cookies, HSTS, redirect to HTTPS."))
 
+    two_factor = _bool(env, "HAVEN_REQUIRE_2FA", True)
+    if two_factor is None:
+        findings.append(Finding(FAIL, "HAVEN_REQUIRE_2FA", "must be true or false."))
+    elif not two_factor and production:
+        findings.append(
+            Finding(
+                FAIL,
+                "HAVEN_REQUIRE_2FA",
+                "two-factor login is off in production: a stolen password alone would open "
+                "every case its owner holds.",
+            )
+        )
+    elif not two_factor:
+        findings.append(
+            Finding(WARN, "HAVEN_REQUIRE_2FA", "two-factor login is off (the demo only).")
+        )
+    else:
+        findings.append(Finding(OK, "HAVEN_REQUIRE_2FA", "two-factor login is required."))
+
     raw_hosts = env.get("HAVEN_ALLOWED_HOSTS")
     hosts = (
         [h.strip() for h in raw_hosts.split(",") if h.strip()]

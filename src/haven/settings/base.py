@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import dj_database_url
@@ -25,6 +26,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
     "haven.accounts",
     "haven.audit",
     "haven.vault",
@@ -38,17 +42,26 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "haven.web.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "haven.audit.context.AuditSessionMiddleware",
     "haven.vault.middleware.KeyCookieMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "haven.accounts.middleware.SessionLimitsMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "haven.web.middleware.SecurityHeadersMiddleware",
+    # Last, as django-axes asks: it turns a lockout raised by authenticate() into the answer.
+    "axes.middleware.AxesMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "haven.urls"
@@ -128,6 +141,27 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Strict"
 SESSION_COOKIE_AGE = env_int("HAVEN_SESSION_MAX_AGE", 8 * 3600, minimum=60)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# Logged out after this long without a request; SESSION_COOKIE_AGE is the absolute limit.
+HAVEN_IDLE_TIMEOUT = env_int("HAVEN_IDLE_TIMEOUT_MINUTES", 30, minimum=1) * 60
+# Granting, revoking, deleting and other grave actions need a password typed this recently.
+HAVEN_REAUTH_SECONDS = env_int("HAVEN_REAUTH_SECONDS", 300, minimum=30)
+# Two-factor login (TOTP) for every staff member. Only `make demo` turns it off.
+HAVEN_REQUIRE_2FA = env_bool("HAVEN_REQUIRE_2FA", True)
+OTP_TOTP_ISSUER = "Haven"
+
+# Login throttling (django-axes): a username is locked out *from one address* after
+# HAVEN_LOGIN_FAILURE_LIMIT failures, for HAVEN_LOGIN_COOLOFF_MINUTES, so that nobody can lock a
+# named colleague out from elsewhere, or for ever. Successful logins are not recorded.
+AXES_FAILURE_LIMIT = env_int("HAVEN_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("HAVEN_LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = False
+AXES_VERBOSE = False
+AXES_LOCKOUT_TEMPLATE = "web/locked_out.html"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_IPWARE_PROXY_COUNT = env_int("HAVEN_PROXY_COUNT", 0, minimum=0) or None
 CSRF_COOKIE_SAMESITE = "Strict"
 CSRF_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True

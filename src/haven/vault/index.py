@@ -103,13 +103,16 @@ def index_key_active() -> SearchIndexKey | None:
 
 
 def index_key_create(
-    *, ctx: KeyContext | None, staff_key: TeamKey, recovery_public: bytes
+    *, ctx: KeyContext | None, staff_key: TeamKey, recovery_public: bytes, active: bool = True
 ) -> SearchIndexKey:
     """The organisation's index key, sealed to the all-staff key and to the recovery key (public
     halves only are needed). Gives ``ctx`` the key when it holds the all-staff key. Refused if an
     active generation exists (rotating it means re-indexing every record). Call inside the
-    caller's transaction (``org_keys_setup``)."""
-    if SearchIndexKey.objects.filter(active=True).exists():
+    caller's transaction (``org_keys_setup``).
+
+    With ``active=False``: the next generation of a rotation (:mod:`haven.vault.index_rotation`),
+    which searches and writes ignore until the rotation switches to it."""
+    if active and SearchIndexKey.objects.filter(active=True).exists():
         raise ValidationError("The organisation's index key exists already.")
     previous = SearchIndexKey.objects.order_by("-generation").first()
     key = IndexKey.generate()
@@ -117,7 +120,7 @@ def index_key_create(
     index_key = SearchIndexKey.objects.create(
         generation=(previous.generation + 1) if previous is not None else 1,
         recovery_sealed=key.seal_to(recovery_public),
-        active=True,
+        active=active,
         created_at=now,
     )
     sealed = key.seal_to(bytes(staff_key.public_key))
@@ -129,20 +132,28 @@ def index_key_create(
     return index_key
 
 
-def index_share_load(ctx: KeyContext) -> None:
-    """Give ``ctx`` the active index key if it holds a team key a copy is sealed to (opened on
-    first use). Called by :func:`haven.vault.context.context_for`."""
+def index_share_load(ctx: KeyContext, *, generation: int | None = None) -> bool:
+    """Give ``ctx`` the active index key (or that ``generation``, for a rotation) if it holds a
+    team key a copy is sealed to (opened on first use); returns whether it did. Called by
+    :func:`haven.vault.context.context_for`."""
     team_ids = [ref[2:] for ref in ctx.holder_refs() if ref.startswith("t:")]
     if not team_ids:
-        return
+        return False
+    copies = IndexKeyCopy.objects.filter(team_key_id__in=team_ids)
     copy = (
-        IndexKeyCopy.objects.filter(index_key__active=True, team_key_id__in=team_ids)
+        (
+            copies.filter(index_key__active=True)
+            if generation is None
+            else copies.filter(index_key_id=generation)
+        )
         .order_by("-team_key__active", "-created_at")
         .values_list("team_key_id", "sealed")
         .first()
     )
-    if copy is not None:
-        ctx.add_index_share(f"t:{copy[0]}", bytes(copy[1]))
+    if copy is None:
+        return False
+    ctx.add_index_share(f"t:{copy[0]}", bytes(copy[1]))
+    return True
 
 
 # --- Writing and reading tokens ----------------------------------------------------------------
@@ -157,6 +168,14 @@ def _tokens(ctx: KeyContext, values: Mapping[str, Iterable[str]]) -> set[tuple[s
             forms.update(dict.fromkeys(normalised_forms(purpose, value)))
         tokens.update((purpose.value, ctx.index_token(purpose.value, form)) for form in forms)
     return tokens
+
+
+def search_tokens_compute(
+    ctx: KeyContext, values: Mapping[str, Iterable[str]]
+) -> set[tuple[str, bytes]]:
+    """The (purpose, token) pairs of ``values`` under the index key ``ctx`` holds, normalised as
+    :func:`search_tokens_set` does (for a rotation, which stores them under its new generation)."""
+    return _tokens(ctx, values)
 
 
 def search_tokens_set(

@@ -11,7 +11,13 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from haven.crypto import MissingKeyError
-from haven.vault.context import COOKIE_NAME, KeysUnavailableError, delete_key_cookie, set_key_cookie
+from haven.vault.context import (
+    COOKIE_NAME,
+    SESSION_KEY,
+    KeysUnavailableError,
+    delete_key_cookie,
+    set_key_cookie,
+)
 
 
 class KeyCookieMiddleware:
@@ -23,7 +29,7 @@ class KeyCookieMiddleware:
         secret = getattr(request, "_haven_key_secret", None)
         if secret is not None and getattr(request, "session", None) is not None:
             set_key_cookie(response, secret)
-        elif COOKIE_NAME in request.COOKIES and not request.user.is_authenticated:
+        elif COOKIE_NAME in request.COOKIES and SESSION_KEY not in getattr(request, "session", {}):
             # Logged out or the session ended: the stored half is gone, drop this half too.
             delete_key_cookie(response)
         ctx = getattr(request, "_haven_key_context", None)

@@ -71,6 +71,10 @@ class UserKey(models.Model):
     public_key = models.BinaryField()
     wrapped_private = models.BinaryField()
     created_at = models.DateTimeField()
+    # While `haven keys rotate-user` runs: the replacement pair. Grants and shares get a copy
+    # sealed to it (`sealed_next`) until one transaction swaps everything over.
+    next_public_key = models.BinaryField(null=True, blank=True)
+    next_wrapped_private = models.BinaryField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"Key of {self.user_id}"
@@ -151,6 +155,7 @@ class KeyShare(models.Model):
         TeamKey, null=True, blank=True, on_delete=models.CASCADE, related_name="held_shares"
     )
     sealed = models.BinaryField()
+    sealed_next = models.BinaryField(null=True, blank=True)
     granted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -191,6 +196,7 @@ class Grant(models.Model):
         TeamKey, null=True, blank=True, on_delete=models.CASCADE, related_name="grants"
     )
     sealed = models.BinaryField()
+    sealed_next = models.BinaryField(null=True, blank=True)
     stale = models.BooleanField(default=False)
     granted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"

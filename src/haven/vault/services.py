@@ -15,7 +15,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from haven.audit.services import audit_record
-from haven.crypto import KeyContext, MissingKeyError, PersonalKey, recovery_key_create
+from haven.crypto import (
+    KeyContext,
+    MissingKeyError,
+    PersonalKey,
+    recovery_key_create,
+    seal_to_public_key,
+)
 from haven.vault import holders as h
 from haven.vault.index import index_key_create, search_tokens_move
 from haven.vault.models import DataKey, Grant, KeyShare, OrgKeys, TeamKey, TeamKeyKind, UserKey
@@ -95,6 +101,9 @@ def user_key_create(*, user: User, password: str) -> UserKey:
             "public_key": key.public_key,
             "wrapped_private": key.wrap_with_password(password),
             "created_at": timezone.now(),
+            # A new pair abandons any replacement under way.
+            "next_public_key": None,
+            "next_wrapped_private": None,
         },
     )
     return user_key
@@ -116,7 +125,12 @@ def user_key_rewrap(*, user: User, old_password: str, new_password: str) -> None
     user_key = UserKey.objects.select_for_update().get(user=user)
     key = PersonalKey.unwrap_with_password(bytes(user_key.wrapped_private), old_password)
     user_key.wrapped_private = key.wrap_with_password(new_password)
-    user_key.save(update_fields=["wrapped_private"])
+    if user_key.next_wrapped_private is not None:  # a replacement under way keeps working
+        following = PersonalKey.unwrap_with_password(
+            bytes(user_key.next_wrapped_private), old_password
+        )
+        user_key.next_wrapped_private = following.wrap_with_password(new_password)
+    user_key.save(update_fields=["wrapped_private", "next_wrapped_private"])
 
 
 def user_key_replace(*, user: User, password: str) -> int:
@@ -124,7 +138,7 @@ def user_key_replace(*, user: User, password: str) -> int:
     stale (it says what the person held, and opens nothing) and their team-key shares are removed.
     Returns how many grants went stale. Call inside the caller's transaction."""
     user_key_create(user=user, password=password)
-    stale = Grant.objects.filter(user=user, stale=False).update(stale=True)
+    stale = Grant.objects.filter(user=user, stale=False).update(stale=True, sealed_next=None)
     KeyShare.objects.filter(user=user).delete()
     h.forget_held(user)
     return stale
@@ -472,3 +486,105 @@ def recovery_context(*, recovery: PersonalKey) -> KeyContext:
     ctx = KeyContext(actor_id=None)
     ctx.add_holder("recovery", recovery)
     return ctx
+
+
+# --- Replacing an exposed personal key (`haven keys rotate-user`) --------------------------------
+
+
+@dataclass
+class RotationProgress:
+    done: int
+    total: int
+
+
+def _rotation_keys(user_key: UserKey, password: str) -> tuple[PersonalKey, PersonalKey]:
+    old = PersonalKey.unwrap_with_password(bytes(user_key.wrapped_private), password)
+    if user_key.next_wrapped_private is None:
+        raise ValidationError("No key replacement is under way for this person.")
+    new = PersonalKey.unwrap_with_password(bytes(user_key.next_wrapped_private), password)
+    return old, new
+
+
+@transaction.atomic
+def user_key_rotation_start(*, actor: User | None, user: User, password: str) -> bool:
+    """Begin replacing ``user``'s key pair (their private key may have been exposed).
+
+    The new pair is wrapped by the same password. Until :func:`user_key_rotation_finish`, the old
+    pair keeps opening everything, so nobody loses access half-way. Returns False when a
+    replacement was already under way (the command then resumes it).
+    """
+    user_key = UserKey.objects.select_for_update().get(user=user)
+    PersonalKey.unwrap_with_password(bytes(user_key.wrapped_private), password)  # proves it
+    if user_key.next_wrapped_private is not None:
+        return False
+    key = PersonalKey.generate()
+    user_key.next_public_key = key.public_key
+    user_key.next_wrapped_private = key.wrap_with_password(password)
+    user_key.save(update_fields=["next_public_key", "next_wrapped_private"])
+    audit_record(actor=actor, action="key.rotate_user_start", target=user)
+    return True
+
+
+def user_key_rotation_step(*, user: User, password: str, batch: int = 500) -> RotationProgress:
+    """Seal up to ``batch`` more of ``user``'s grants and team-key shares to the new pair, beside
+    the old sealing (each batch its own transaction: an interruption loses nothing)."""
+    user_key = UserKey.objects.get(user=user)
+    old, new = _rotation_keys(user_key, password)
+    public = new.public_key
+    with transaction.atomic():
+        todo = list(
+            Grant.objects.select_for_update()
+            .filter(user=user, stale=False, sealed_next__isnull=True)
+            .order_by("pk")[:batch]
+        )
+        for grant in todo:
+            grant.sealed_next = seal_to_public_key(public, old.open_sealed(bytes(grant.sealed)))
+            grant.save(update_fields=["sealed_next"])
+        for share in KeyShare.objects.select_for_update().filter(
+            user=user, sealed_next__isnull=True
+        ):
+            team = PersonalKey.open_shared(old, bytes(share.sealed))
+            share.sealed_next = team.seal_private_to(public)
+            share.save(update_fields=["sealed_next"])
+    total = Grant.objects.filter(user=user, stale=False).count()
+    left = Grant.objects.filter(user=user, stale=False, sealed_next__isnull=True).count()
+    return RotationProgress(done=total - left, total=total)
+
+
+@transaction.atomic
+def user_key_rotation_finish(*, actor: User | None, user: User, password: str) -> int:
+    """Swap to the new pair in one transaction: what was granted meanwhile is sealed to it now,
+    every grant and share takes its new sealing, and the person's sessions and API tokens (which
+    carry the old key) end. Returns how many grants moved to the new pair."""
+    from django.contrib.sessions.models import Session
+
+    user_key = UserKey.objects.select_for_update().get(user=user)
+    old, new = _rotation_keys(user_key, password)
+    public = new.public_key
+    grants = list(Grant.objects.select_for_update().filter(user=user, stale=False))
+    for grant in grants:
+        if grant.sealed_next is None:
+            grant.sealed_next = seal_to_public_key(public, old.open_sealed(bytes(grant.sealed)))
+        grant.sealed, grant.sealed_next = grant.sealed_next, None
+        grant.save(update_fields=["sealed", "sealed_next"])
+    for share in KeyShare.objects.select_for_update().filter(user=user):
+        if share.sealed_next is None:
+            share.sealed_next = PersonalKey.open_shared(old, bytes(share.sealed)).seal_private_to(
+                public
+            )
+        share.sealed, share.sealed_next = share.sealed_next, None
+        share.save(update_fields=["sealed", "sealed_next"])
+    # Stale grants were sealed to a pair older still: they stay stale (opening nothing).
+    user_key.public_key, user_key.wrapped_private = (
+        user_key.next_public_key,
+        user_key.next_wrapped_private,
+    )
+    user_key.next_public_key = user_key.next_wrapped_private = None
+    user_key.created_at = timezone.now()
+    user_key.save()
+    for session in Session.objects.all().iterator():
+        if session.get_decoded().get("_auth_user_id") == str(user.pk):
+            session.delete()
+    user.api_tokens.all().delete()
+    audit_record(actor=actor, action="key.rotate_user", target=user, detail={"grants": len(grants)})
+    return len(grants)

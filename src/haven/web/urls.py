@@ -7,6 +7,7 @@ from haven.web.views import (
     common,
     custody,
     dashboard,
+    login,
     partners,
     referrals,
     requests,
@@ -14,7 +15,9 @@ from haven.web.views import (
 
 app_name = "web"
 urlpatterns = [
-    path("login/", common.LoginView.as_view(), name="login"),
+    path("login/", login.LoginView.as_view(), name="login"),
+    path("login/two-factor/", login.two_factor, name="login_two_factor"),
+    path("account/confirm/", login.confirm_password, name="confirm_password"),
     path("logout/", common.logout_view, name="logout"),
     path("", dashboard.dashboard_view, name="dashboard"),
     path("requests/", requests.request_inbox, name="requests"),

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth import authenticate
+from django.core.exceptions import PermissionDenied, ValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from haven.accounts.two_factor import second_factor_verify, totp_device
 from haven.api import serializers as s
 from haven.api.authentication import HavenTokenAuthentication
 from haven.api.services import api_token_create, api_token_revoke
@@ -38,6 +41,7 @@ class TokenObtainApi(HavenApi):
             200: s.TokenOutputSerializer,
             400: s.ValidationErrorSerializer,
             401: s.ErrorSerializer,
+            403: s.ErrorSerializer,
         },
     )
     def post(self, request: Request) -> Response:
@@ -45,6 +49,15 @@ class TokenObtainApi(HavenApi):
         user = authenticate(request._request, username=data["username"], password=data["password"])
         if user is None or not user.is_active:
             raise AuthenticationFailed("Wrong username or password.")
+        if totp_device(user) is not None or settings.HAVEN_REQUIRE_2FA:
+            if totp_device(user) is None:
+                raise PermissionDenied("Set up two-factor login on the web first, then ask again.")
+            if not data.get("otp"):
+                raise AuthenticationFailed("Two-factor login: send your current code as `otp`.")
+            try:
+                second_factor_verify(user=user, code=data["otp"])
+            except ValidationError as exc:
+                raise AuthenticationFailed("That code is not right (or was already used).") from exc
         try:
             token = api_token_create(user=user, password=data["password"])
         except CryptoError as exc:

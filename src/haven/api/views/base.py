@@ -7,6 +7,7 @@ from typing import Any, TypeVar, cast
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db import models
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer
 from rest_framework import serializers
 from rest_framework.authentication import SessionAuthentication
@@ -145,3 +146,26 @@ def versioned(ok: Any, *, move: bool = False) -> dict[int, Any]:
     answer = responses(ok, read=True)
     answer[409] = _E409_MOVE if move else _E409
     return answer
+
+
+def require_recent_auth(request: Request) -> None:
+    """Grave actions need a password typed recently: a token obtained in the last
+    ``HAVEN_REAUTH_SECONDS``, or (with a browser session) the password confirmed that recently."""
+    import time
+
+    from django.conf import settings
+
+    from haven.accounts.middleware import AUTH_AT
+    from haven.api.models import ApiToken
+    from haven.errors import ReauthenticationRequired
+
+    limit = settings.HAVEN_REAUTH_SECONDS
+    if isinstance(request.auth, ApiToken):
+        fresh = (timezone.now() - request.auth.created_at).total_seconds() <= limit
+    else:
+        typed = request._request.session.get(AUTH_AT)
+        fresh = isinstance(typed, int | float) and time.time() - typed <= limit
+    if not fresh:
+        raise ReauthenticationRequired(
+            f"Confirm your password first: obtain a new token (it allows this for {limit} s)."
+        )

@@ -17,6 +17,7 @@ from haven.api.views.base import (
     actor,
     ctx,
     require_case_reader,
+    require_recent_auth,
     responses,
     validated,
     versioned,
@@ -78,6 +79,7 @@ class CaseGrantApi(HavenApi):
         require_case_reader(user)
         case = case_get(user=user, case_id=pk)
         data = validated(s.GrantInputSerializer, request.data)
+        require_recent_auth(request)
         count = case_grant(ctx=ctx(request), actor=user, case=case, holder=_colleague(data["user"]))
         return Response({"keys_sealed": count})
 
@@ -96,6 +98,7 @@ class CaseRevokeApi(HavenApi):
         require_case_reader(user)
         case = case_get(user=user, case_id=pk)
         data = validated(s.RevokeInputSerializer, request.data)
+        require_recent_auth(request)
         if "user" in data:
             holder: User | TeamKey = _colleague(data["user"])
         else:
@@ -123,5 +126,6 @@ class CaseDeleteApi(HavenApi):
         require_case_reader(user)
         case = case_get(user=user, case_id=pk)
         data = validated(s.DeleteInputSerializer, request.data)
+        require_recent_auth(request)
         case_delete(ctx=ctx(request), actor=user, case=case, expected_version=data["version"])
         return Response(status=204)

@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from functools import wraps
 from typing import Any, cast
+from urllib.parse import urlencode
 
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import logout
-from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Page, Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from haven.accounts.middleware import AUTH_AT
 from haven.accounts.models import User
-from haven.crypto import CryptoError, KeyContext
-from haven.vault.context import delete_key_cookie, key_context, session_keys_store
-from haven.vault.services import user_key_open
+from haven.crypto import KeyContext
+from haven.vault.context import delete_key_cookie, key_context
 
 PAGE_SIZE = 50
 CONFLICT_MESSAGE = _(
@@ -44,24 +50,6 @@ def query_without_page(request: HttpRequest) -> str:
     return params.urlencode()
 
 
-class LoginView(auth_views.LoginView):
-    """Logging in also unlocks the person's key for the session (see :mod:`haven.vault.context`)."""
-
-    template_name = "web/login.html"
-    redirect_authenticated_user = True
-
-    def form_valid(self, form: Any) -> HttpResponse:
-        user = form.get_user()
-        try:
-            key = user_key_open(user=user, password=form.cleaned_data["password"])
-        except CryptoError:
-            form.add_error(None, _("Your key could not be unlocked with this password."))
-            return self.form_invalid(form)
-        response = super().form_valid(form)  # rotates the session key
-        session_keys_store(self.request, key)
-        return response
-
-
 @require_POST
 def logout_view(request: HttpRequest) -> HttpResponse:
     logout(request)  # flushes the session, and the encrypted key with it
@@ -70,4 +58,23 @@ def logout_view(request: HttpRequest) -> HttpResponse:
     return response
 
 
-__all__ = ["LoginView", "actor", "ctx", "login_required", "logout_view", "paginate"]
+__all__ = ["actor", "ctx", "login_required", "logout_view", "paginate", "recent_password_required"]
+
+
+def recent_password_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Grave actions (grant, revoke, delete, key changes) need the password typed recently."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        typed = request.session.get(AUTH_AT)
+        if (
+            not isinstance(typed, int | float)
+            or time.time() - typed > settings.HAVEN_REAUTH_SECONDS
+        ):
+            messages.info(request, _("Confirm your password, then do it again."))
+            back = request.META.get("HTTP_REFERER", "") if request.method == "POST" else ""
+            target = request.get_full_path() if request.method == "GET" else back
+            return redirect(f"{reverse('web:confirm_password')}?{urlencode({'next': target})}")
+        return view(request, *args, **kwargs)
+
+    return wrapped

@@ -22,11 +22,12 @@ from haven.vault.models import Grant, TeamKey
 from haven.vault.services import grants_restore, team_key_rotate, team_key_share
 from haven.web import access_forms as af
 from haven.web import forms as f
-from haven.web.views.common import actor, ctx
+from haven.web.views.common import actor, ctx, recent_password_required
 
 
 @login_required
 @require_POST
+@recent_password_required
 def case_grant(request: HttpRequest, case_id: Any) -> HttpResponse:
     user = actor(request)
     case = selectors.case_get(user=user, case_id=case_id)
@@ -51,6 +52,7 @@ def case_grant(request: HttpRequest, case_id: Any) -> HttpResponse:
 
 @login_required
 @require_POST
+@recent_password_required
 def case_revoke(request: HttpRequest, case_id: Any) -> HttpResponse:
     user = actor(request)
     case = selectors.case_get(user=user, case_id=case_id)
@@ -84,6 +86,7 @@ def case_revoke(request: HttpRequest, case_id: Any) -> HttpResponse:
 
 
 @login_required
+@recent_password_required
 def case_delete(request: HttpRequest, case_id: Any) -> HttpResponse:
     user = actor(request)
     case = selectors.case_get(user=user, case_id=case_id)
@@ -149,6 +152,7 @@ def keys_page(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@recent_password_required
 def keys_share(request: HttpRequest) -> HttpResponse:
     user = actor(request)
     _require_supervisor(user)
@@ -173,6 +177,7 @@ def keys_share(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@recent_password_required
 def keys_rotate(request: HttpRequest) -> HttpResponse:
     user = actor(request)
     _require_supervisor(user)
@@ -194,6 +199,7 @@ def keys_rotate(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@recent_password_required
 def keys_restore(request: HttpRequest) -> HttpResponse:
     user = actor(request)
     _require_supervisor(user)
