@@ -1,7 +1,15 @@
-"""Who may do what, in one place. Views, API and CLI ask here; services enforce it too."""
+"""Who may do what, in one place. Views, API and CLI ask here; services enforce it too.
+
+:data:`PERMISSIONS` names every action and the roles that may take it. A role is necessary, not
+sufficient, for anything touching a case: need to know also asks for a live grant of the case's
+key (:func:`can_view_case`), given by assignment (owner, team, intake, supervisors) or explicitly.
+Being an administrator grants no case; a partner liaison sees only referrals sent to their partner.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied
@@ -13,18 +21,69 @@ if TYPE_CHECKING:
     from haven.accounts.models import User
     from haven.cases.models import Case
 
-# Roles that work with case contents. Administrators, auditors and press officers do not.
-CASE_READERS = {Role.INTAKE, Role.CASEWORKER, Role.SUPERVISOR}
-CASE_WRITERS = {Role.INTAKE, Role.CASEWORKER, Role.SUPERVISOR}
-REQUEST_HANDLERS = {Role.INTAKE, Role.CASEWORKER, Role.SUPERVISOR}
-REFERRAL_APPROVERS = {Role.SUPERVISOR}
-BROKER_READERS = {Role.INTAKE, Role.CASEWORKER, Role.SUPERVISOR}
-PARTNER_EDITORS = {Role.SUPERVISOR, Role.ADMIN}
-AUDIT_READERS = {Role.AUDITOR}
+# The roles that work with case contents. Administrators, auditors, press officers and partner
+# liaisons do not.
+_CASEWORK = frozenset({Role.INTAKE, Role.CASEWORKER, Role.SUPERVISOR})
+_SUPERVISOR = frozenset({Role.SUPERVISOR})
+_ADMIN = frozenset({Role.ADMIN})
+
+PERMISSIONS: Mapping[str, frozenset[Role]] = MappingProxyType(
+    {
+        # Cases: every case action also needs a live grant of that case's key.
+        "case.read": _CASEWORK,
+        "case.write": _CASEWORK,  # journey moves, notes, edits, consents, drafting referrals
+        "case.own": _CASEWORK,  # may be a case's owner
+        "case.assign": frozenset({Role.INTAKE, Role.SUPERVISOR}),  # give a case to someone else
+        "case.grant": _CASEWORK,  # share a case one holds with a colleague
+        "case.revoke": _SUPERVISOR,
+        "case.delete": _SUPERVISOR,
+        "case.hold": _SUPERVISOR,  # keep a case back from retention
+        "dashboard.read": _CASEWORK,
+        # Requests as they arrive.
+        "request.read": _CASEWORK,
+        "request.create": _CASEWORK,
+        "request.triage": frozenset({Role.INTAKE, Role.SUPERVISOR}),
+        # Referrals: staff through the case; liaisons only those sent to their partner.
+        "referral.read": _CASEWORK,
+        "referral.read_sent": frozenset({Role.PARTNER_LIAISON}),
+        "referral.approve": _SUPERVISOR,
+        "referral.respond": _CASEWORK | {Role.PARTNER_LIAISON},
+        # Brokers and partner agencies.
+        "broker.read": _CASEWORK,
+        "broker.write": _CASEWORK,
+        "broker.suspend": _SUPERVISOR,
+        "partner.read": _CASEWORK | _ADMIN,
+        "partner.edit": frozenset({Role.SUPERVISOR, Role.ADMIN}),
+        # Oversight.
+        "audit.read": frozenset({Role.AUDITOR}),
+        "keys.manage": _SUPERVISOR,  # share, rotate and restore team keys
+        "lockdown.start": _SUPERVISOR,
+        "retention.read": _SUPERVISOR,
+        # People, roles and settings (never one's own role, team or grants).
+        "user.manage": _ADMIN,
+        "settings.manage": _ADMIN,
+    }
+)
+
+# The role sets many modules import, derived from the table.
+CASE_READERS = PERMISSIONS["case.read"]
+CASE_WRITERS = PERMISSIONS["case.write"]
+REQUEST_HANDLERS = PERMISSIONS["request.read"]
+REFERRAL_APPROVERS = PERMISSIONS["referral.approve"]
+BROKER_READERS = PERMISSIONS["broker.read"]
+PARTNER_EDITORS = PERMISSIONS["partner.edit"]
+AUDIT_READERS = PERMISSIONS["audit.read"]
 
 
-def has_role(user: User, roles: set[Role]) -> bool:
+def has_role(user: User, roles: Collection[str]) -> bool:
     return bool(user.is_authenticated and user.is_active and user.role in roles)
+
+
+def allowed(user: User, action: str) -> bool:
+    """Whether ``user``'s role may take ``action`` (a key of :data:`PERMISSIONS`; an unknown
+    action is a programming error and raises ``KeyError``). For a case, also ask
+    :func:`can_view_case`."""
+    return has_role(user, PERMISSIONS[action])
 
 
 def can_view_case(user: User, case: Case) -> bool:
@@ -33,7 +92,7 @@ def can_view_case(user: User, case: Case) -> bool:
     Being an administrator grants nothing."""
     from haven.vault.holders import holds_key
 
-    if not has_role(user, CASE_READERS):
+    if not allowed(user, "case.read"):
         return False
     return holds_key(user, case.data_key_id)
 

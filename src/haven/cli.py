@@ -42,7 +42,7 @@ ALIASES = {"check": "havencheck"}
 # Commands for which local development keys are never generated (they only read the config).
 NO_KEYGEN = {"check", "havencheck", "help", "version", "--version"}
 
-SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
+SECRET_KEY_FILE = "secret_key"  # noqa: S105  # nosec B105  # a file name, not a secret
 DEV_KEY_WARNING = (
     "haven: using a local development secret key from {dir}/secret_key - not for production."
 )

@@ -73,3 +73,26 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if value is None:
         return default
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def env_days(name: str, default: dict[str, int], *, allowed: set[str]) -> dict[str, int]:
+    """A mapping like ``declined=90,closed=730`` (names from ``allowed``, whole days >= 1)."""
+    value = _raw(name)
+    if value is None or not value.strip():
+        return dict(default)
+    result: dict[str, int] = {}
+    for item in value.split(","):
+        key, sep, days = item.strip().partition("=")
+        key = key.strip()
+        if not sep or key not in allowed:
+            raise ImproperlyConfigured(
+                f"{name}: {item.strip()!r} is not NAME=DAYS with NAME one of {', '.join(sorted(allowed))}."
+            )
+        try:
+            number = int(days)
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"{name}: {days!r} is not a whole number of days.") from exc
+        if number < 1:
+            raise ImproperlyConfigured(f"{name}: {key} must keep records at least 1 day.")
+        result[key] = number
+    return result

@@ -424,6 +424,19 @@ class PersonalKey:
             raise CryptoError("sealed box is not addressed to this key") from exc
 
 
+def audit_pseudonym(value: str) -> str:
+    """A stable keyed pseudonym (32 hex) for a record id in the audit trail.
+
+    The trail must outlive the records it mentions: once a case is destroyed, its entries keep
+    only this, which links to nothing left. Keyed by the server secret, so that someone holding a
+    backup with the old id cannot find its entries without the server's configuration.
+    """
+    key = hashlib.blake2b(
+        settings.SECRET_KEY.encode(), digest_size=32, person=b"haven-audit-key"
+    ).digest()
+    return hashlib.blake2b(value.encode(), key=key, digest_size=16).hexdigest()
+
+
 def secret_digest(secret: str) -> bytes:
     """A stored fingerprint of a high-entropy secret (an API token's), to look it up by."""
     return hashlib.blake2b(secret.encode(), digest_size=32, person=b"haven-secret").digest()

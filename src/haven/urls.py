@@ -8,3 +8,5 @@ urlpatterns = [
 
 # A body over DATA_UPLOAD_MAX_MEMORY_SIZE gets a clear 413 page instead of a bare 400.
 handler400 = "haven.web.views.errors.bad_request"
+# An /api/ path that matches no route (an id that is not a UUID) answers in JSON, as documented.
+handler404 = "haven.web.views.errors.not_found"

@@ -6,6 +6,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from haven.audit.models import AuditEntry
+from haven.audit.pseudonyms import audit_id
 from haven.cases.models import Case, JourneyEvent, Note, Person
 from haven.cases.services import case_delete, case_grant, case_revoke, note_add
 from haven.crypto import CryptoError, KeyContext, MissingKeyError, recovery_key_from_words
@@ -53,6 +54,17 @@ def test_roles_that_never_read_cases_cannot_be_granted_one(ctx, alice, request, 
     with pytest.raises(ValidationError, match="does not work with cases"):
         case_grant(ctx=ctx, actor=alice, case=case, holder=request.getfixturevalue(name))
     assert Grant.objects.count() == grants
+
+
+def test_nobody_grants_themselves_a_case_they_hold_through_a_team(ctx, alice, bob, dave):
+    """dave holds the case through the intake key; a personal grant would outlive his role."""
+    case = make_case(ctx=ctx, actor=alice, owner=bob)
+    grants = Grant.objects.count()
+
+    with pytest.raises(ValidationError, match="yourself"):
+        case_grant(ctx=ctx_for(dave), actor=dave, case=case, holder=dave)
+    assert Grant.objects.count() == grants
+    assert not Grant.objects.filter(user=dave).exists()
 
 
 def test_a_supervisor_revokes_access_and_the_person_can_no_longer_open_the_case(
@@ -173,7 +185,7 @@ def test_deleting_a_case_destroys_every_copy_of_its_key(org, ctx, alice, bob, ca
             with pytest.raises(MissingKeyError):
                 everything.open(key_id=key_id, blob=payload, aad=aad)
     entry = AuditEntry.objects.get(action="case.delete")
-    assert entry.detail == {"case": str(case.pk)}
+    assert entry.detail == {"case": audit_id(case.pk)}
 
 
 def test_only_a_supervisor_holding_the_case_deletes_it_at_the_current_version(ctx, alice, bob):
@@ -184,3 +196,14 @@ def test_only_a_supervisor_holding_the_case_deletes_it_at_the_current_version(ct
     with pytest.raises(ConflictError):
         case_delete(ctx=ctx, actor=alice, case=case, expected_version=case.version + 1)
     assert Case.objects.filter(pk=case.pk).exists() and UserKey.objects.filter(user=bob).exists()
+
+
+def test_deleting_the_last_case_of_a_request_destroys_the_request_too(ctx, alice):
+    from haven.cases.models import Request
+
+    case = make_case(ctx=ctx, actor=alice)
+
+    case_delete(ctx=ctx, actor=alice, case=case, expected_version=case.version)
+
+    assert not Request.objects.filter(pk=case.request_id).exists()
+    assert not DataKey.objects.filter(grants__isnull=True, pk=case.request.data_key_id).exists()

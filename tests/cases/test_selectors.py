@@ -8,6 +8,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from haven.audit.models import AuditEntry
+from haven.audit.pseudonyms import audit_id
 from haven.cases.journey import State
 from haven.cases.selectors import case_detail, case_list, case_rows, dashboard, request_detail
 from haven.cases.services import case_update, journey_advance
@@ -48,7 +49,7 @@ def test_reading_a_case_is_audited_without_sensitive_values(ctx, alice):
     detail = case_detail(ctx=ctx, user=alice, case_id=case.pk)
 
     entry = AuditEntry.objects.filter(action="case.view").get()
-    assert entry.actor == alice and entry.target_id == str(case.pk)
+    assert entry.actor == alice and entry.target_id == audit_id(case.pk)
     name = detail.person["name_hangul"]
     assert name and name not in str(AuditEntry.objects.values_list("detail", flat=True))
 

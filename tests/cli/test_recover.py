@@ -95,3 +95,19 @@ def test_unknown_targets_and_missing_files_are_clear_errors(tmp_path, words_file
         call_command("recover", "show-case", "../../etc/passwd", "--words-file", str(words_file))
     with pytest.raises(CommandError, match="Cannot read the words file"):
         call_command("recover", "restore-access", "alice", "--words-file", str(tmp_path / "no"))
+
+
+def test_a_reset_keeps_the_authenticator_unless_asked(tmp_path, bob):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from tests.factories import totp_code
+
+    totp_code(bob)
+    (tmp_path / "pw").write_text(NEW)
+    call_command("resetpassword", "bob", "--password-file", str(tmp_path / "pw"))
+    assert TOTPDevice.objects.filter(user=bob).exists()
+
+    call_command(
+        "resetpassword", "bob", "--password-file", str(tmp_path / "pw"), "--reset-two-factor"
+    )
+    assert not TOTPDevice.objects.filter(user=bob).exists()

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from haven.audit.models import AuditEntry
+from haven.audit.pseudonyms import audit_id
 from haven.audit.selectors import audit_anchor
 from haven.audit.services import audit_record
 from tests.factories import login, make_case
@@ -74,7 +75,9 @@ def test_filter_by_case_id(client, grace, trail):
     response = client.get(URL, {"record": str(trail.pk).upper()})  # any spelling of the UUID
     assert response.status_code == 200
     rows = response.context["rows"]
-    assert rows and all(entry.target_id == str(trail.pk) for entry, _detail in rows)
+    # Stored as a pseudonym (so that destroying the case leaves no trace), found by the real id.
+    assert rows and all(entry.target_id == audit_id(trail.pk) for entry, _detail in rows)
+    assert all(str(trail.pk) not in entry.target_id for entry, _detail in rows)
     assert {entry.action for entry, _detail in rows} >= {"case.view"}
 
 

@@ -75,12 +75,12 @@ def user_set_partner(*, actor: User | None, user: User, partner: Partner | None)
 def user_password_change(*, user: User, old_password: str, new_password: str) -> User:
     """Change one's own password: the same key pair, re-wrapped, so nothing held is lost."""
     if not user.check_password(old_password):
-        raise ValidationError({"old_password": "Your current password is not right."})
+        raise ValidationError({"old_password": "Your current password is not right."})  # nosec B105  # a message, not a password
     validate_password(new_password, user)
     try:
         user_key_rewrap(user=user, old_password=old_password, new_password=new_password)
     except CryptoError as exc:
-        raise ValidationError({"old_password": "Your key could not be unlocked."}) from exc
+        raise ValidationError({"old_password": "Your key could not be unlocked."}) from exc  # nosec B105  # a message, not a password
     user.set_password(new_password)
     user.save(update_fields=["password"])
     audit_record(actor=user, action="user.password_change", target=user)
@@ -88,7 +88,9 @@ def user_password_change(*, user: User, old_password: str, new_password: str) ->
 
 
 @transaction.atomic
-def user_password_reset(*, actor: User | None, user: User, new_password: str) -> int:
+def user_password_reset(
+    *, actor: User | None, user: User, new_password: str, reset_two_factor: bool = False
+) -> int:
     """An administrator sets a new password for someone who forgot theirs.
 
     Their old private key cannot be opened without the old password, so they get a new key pair:
@@ -103,7 +105,10 @@ def user_password_reset(*, actor: User | None, user: User, new_password: str) ->
     from haven.accounts.two_factor import two_factor_reset
 
     lost = user_key_replace(user=user, password=new_password)
-    two_factor_reset(user=user)  # they may have lost the phone too; they enrol again at login
+    if reset_two_factor:
+        # Only when they lost their phone *and* their recovery codes: whoever knows the new
+        # password can then enrol an authenticator in their name, so check who they are first.
+        two_factor_reset(user=user)
     user.set_password(new_password)
     user.save(update_fields=["password"])
     # Every open session of theirs carries the old key: end them.

@@ -82,6 +82,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
                 "code": getattr(detail["detail"], "code", "error"),
                 "detail": str(detail["detail"]),
             }
+            if response.status_code == status.HTTP_400_BAD_REQUEST:
+                # A body that is not JSON at all (parse_error): every documented 400 has `errors`.
+                response.data["errors"] = {}
         else:
             response.data = {
                 "code": "invalid",

@@ -13,9 +13,15 @@ from haven.api.views import (
     referrals,
 )
 from haven.api.views import requests as requests_views
+from haven.api.views.base import HavenApi
 
 urlpatterns = [
-    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    # Token first, like every other endpoint: a call without credentials is 401, not 403.
+    path(
+        "schema/",
+        SpectacularAPIView.as_view(authentication_classes=HavenApi.authentication_classes),
+        name="api-schema",
+    ),
     path("docs/", docs.api_docs, name="api-docs"),
     path("auth/token/", auth.TokenObtainApi.as_view(), name="api-token"),
     path("dashboard/", dashboard.DashboardApi.as_view(), name="api-dashboard"),

@@ -32,6 +32,7 @@ from django.utils.dateparse import parse_datetime
 from haven import access
 from haven.audit.chain import GENESIS, HASH_LENGTH, format_at, hash_text
 from haven.audit.models import AuditEntry, AuditHead
+from haven.audit.pseudonyms import audit_id
 
 if TYPE_CHECKING:
     from haven.accounts.models import User
@@ -546,7 +547,8 @@ def audit_entry_list(
     if actor_id is not None:
         entries = entries.filter(actor_id=actor_id)
     if target_id:
-        entries = entries.filter(target_id=target_id)
+        # Record ids are stored as pseudonyms; a pasted pseudonym is found as it is.
+        entries = entries.filter(target_id__in={target_id.strip(), audit_id(target_id.strip())})
     if action:
         entries = entries.filter(action=action)
     if since is not None:

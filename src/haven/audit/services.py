@@ -11,6 +11,7 @@ from django.utils import timezone
 from haven.audit.chain import GENESIS, entry_hash, normalise_detail
 from haven.audit.context import current_session
 from haven.audit.models import AuditEntry, AuditHead
+from haven.audit.pseudonyms import audit_target_id, pseudonymise_detail
 
 # Detail keys that may carry only non-sensitive values (states, counts, ids, field names).
 _ALLOWED_DETAIL_TYPES = (str, int, float, bool, type(None), list)
@@ -42,14 +43,14 @@ def audit_record(
     for key, value in detail.items():
         if not isinstance(value, _ALLOWED_DETAIL_TYPES):
             raise TypeError(f"audit detail {key!r} must be a plain value")
-    detail = normalise_detail(detail)
+    detail = normalise_detail(pseudonymise_detail(detail))
     actor_id = (
         getattr(actor, "pk", None)
         if actor is not None and getattr(actor, "is_authenticated", False)
         else None
     )
     target_type = target._meta.label_lower if target is not None else ""
-    target_id = str(target.pk) if target is not None else ""
+    target_id = audit_target_id(target) if target is not None else ""
     with transaction.atomic(savepoint=False):
         head, created = AuditHead.objects.select_for_update().get_or_create(
             pk=AuditHead.SINGLETON, defaults={"seq": 0, "entry_hash": GENESIS}

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from haven import access
-from haven.accounts.models import Role, User
+from haven.accounts.models import User
 from haven.audit.services import audit_record
 from haven.brokers.models import Broker, BrokerStatus
 from haven.crypto import KeyContext
@@ -91,7 +91,7 @@ def broker_set_status(
     *, ctx: KeyContext, actor: User, broker: Broker, expected_version: int, status: str
 ) -> Broker:
     """Suspend a broker at once, or reinstate them (supervisors only)."""
-    if not access.has_role(actor, {Role.SUPERVISOR}):
+    if not access.allowed(actor, "broker.suspend"):
         raise PermissionDenied("Only supervisors suspend or reinstate brokers.")
     status = clean_choice(status, field="status", choices=BrokerStatus.values)
     record_update(

@@ -112,7 +112,10 @@ class CaseDetail:
 
 
 def case_get(*, user: User, case_id: Any) -> Case:
-    """One case the user may see, or 404 (never a hint that it exists)."""
+    """One case the user may see, or 404 (never a hint that it exists). Roles that never see
+    cases are told so (403) whatever the id, which reveals nothing."""
+    if not access.allowed(user, "case.read"):
+        raise PermissionDenied("Your role cannot see cases.")
     try:
         case = Case.objects.select_related(
             "data_key", "person", "person__data_key", "owner", "group", "request"

@@ -193,7 +193,7 @@ def _clean_owner(*, actor: User, owner: Any) -> User | None:
         return None
     if not isinstance(owner, User):
         raise ValidationError({"owner": "Unknown owner."})
-    if not access.has_role(owner, {Role.CASEWORKER, Role.SUPERVISOR, Role.INTAKE}):
+    if not access.allowed(owner, "case.own"):
         raise ValidationError(
             {"owner": "Cases can only be owned by caseworkers, supervisors or intake officers."}
         )
@@ -365,7 +365,7 @@ def request_triage(
 
     Declining or marking a duplicate moves every case it opened that is still being verified.
     """
-    if not access.has_role(actor, {Role.INTAKE, Role.SUPERVISOR}):
+    if not access.allowed(actor, "request.triage"):
         raise PermissionDenied("Only intake officers and supervisors triage requests.")
     status = clean_choice(
         status,
@@ -798,6 +798,9 @@ def case_grant(*, ctx: KeyContext, actor: User, case: Case, holder: User | TeamK
     sealed (the case's own, its request's, group's and sent referrals' that the actor holds).
     """
     _check_case(actor, case)
+    if isinstance(holder, User) and holder.pk == actor.pk:
+        # Nobody changes their own grants: a personal copy would outlive their team or role.
+        raise ValidationError({"user": "You cannot grant access to yourself."})
     holder = _grantee(holder)
     count = grants_add(
         ctx=ctx, actor=actor, data_key_ids=case_key_ids(ctx=ctx, case=case), holder=holder
@@ -875,10 +878,11 @@ def _case_rekey(*, ctx: KeyContext, actor: User, case: Case) -> Case:
 @transaction.atomic
 def case_delete(*, ctx: KeyContext, actor: User, case: Case, expected_version: int) -> None:
     """Delete a case for real (supervisors only): its records, its search tokens and every sealed
-    copy of its data key, the recovery copy included. Ciphertext that survives anywhere (a backup)
-    then opens for nobody. The audit keeps only that a case was deleted, by whom, when.
+    copy of its data key, the recovery copy included, and its request and group once no case of
+    theirs is left. Ciphertext copied out of the live database opens for nobody; a backup taken
+    *before* the deletion still holds sealed copies of the key until that backup is destroyed
+    (docs/security.md, "Backups"). The audit keeps only that a case was deleted, by whom, when.
     """
-    from haven.referrals.models import Consent, Referral
 
     _check_case(actor, case)
     if actor.role != Role.SUPERVISOR:
@@ -888,6 +892,19 @@ def case_delete(*, ctx: KeyContext, actor: User, case: Case, expected_version: i
         raise ConflictError(current_version=case.version)
     # Opening it first proves the actor really holds the key (and that it was not tampered with).
     payload_read(ctx=ctx, record=case)
+    case_id, request_id = case.pk, case.request_id
+    case_shred(case=case)
+    if request_id is not None:
+        request_shred_if_empty(request_id=request_id)
+    audit_record(actor=actor, action="case.delete", detail={"case": str(case_id)})
+
+
+def case_shred(*, case: Case) -> None:
+    """Destroy a case: its person, journey, notes, consents, referrals and search tokens, and every
+    sealed copy of its keys, the recovery copies included. Needs no key (nothing is opened).
+    Call inside the caller's transaction; the caller checks permission and audits."""
+    from haven.referrals.models import Consent, Referral
+
     referral_keys = set(
         Referral.objects.filter(case=case).values_list("data_key_id", flat=True)
     ) - {case.data_key_id}
@@ -895,10 +912,27 @@ def case_delete(*, ctx: KeyContext, actor: User, case: Case, expected_version: i
     Consent.objects.filter(case=case).delete()
     JourneyEvent.objects.filter(case=case).delete()
     Note.objects.filter(case=case).delete()
-    person_id, key_id, case_id = case.person_id, case.data_key_id, case.pk
-    case.delete()
+    person_id, key_id = case.person_id, case.data_key_id
+    Case.objects.filter(pk=case.pk).delete()
     Person.objects.filter(pk=person_id).delete()
     for referral_key in referral_keys:
         data_key_shred(key_id=referral_key)
     data_key_shred(key_id=key_id)
-    audit_record(actor=actor, action="case.delete", detail={"case": str(case_id)})
+
+
+def request_shred_if_empty(*, request_id: Any) -> bool:
+    """Destroy a request (and its group) once no case of it is left. Returns whether it did."""
+    if Case.objects.filter(request_id=request_id).exists():
+        return False
+    request = Request.objects.filter(pk=request_id).first()
+    if request is None:
+        return False
+    for group in Group.objects.filter(request=request):
+        if not Case.objects.filter(group=group).exists():
+            key_id = group.data_key_id
+            group.delete()
+            data_key_shred(key_id=key_id)
+    key_id = request.data_key_id
+    request.delete()
+    data_key_shred(key_id=key_id)
+    return True

@@ -897,7 +897,7 @@ def demo_seed(
         raise ValueError(f"The demo needs at least {MIN_CASES} cases to show every journey state.")
     started = time.monotonic()
     password = password or "demo-" + secrets.token_urlsafe(12)
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # nosec B311  # seeded on purpose: reproducible demo data
     units = plan_units(cases=cases, rng=rng, now=now)
     with transaction.atomic():
         setup = org_keys_setup()

@@ -8,7 +8,7 @@ from pathlib import Path
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
-from haven.conf import env_bool, env_int, env_list, env_optional, env_str
+from haven.conf import env_bool, env_days, env_int, env_list, env_optional, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("HAVEN_DATA_DIR", str(Path.cwd() / ".haven-data")))
@@ -35,6 +35,8 @@ INSTALLED_APPS = [
     "haven.brokers",
     "haven.cases",
     "haven.referrals",
+    "haven.retention",
+    "haven.lockdown",
     "haven.web",
     "haven.api",
     "haven.demo",
@@ -43,6 +45,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "haven.web.middleware.SecurityHeadersMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -54,7 +57,6 @@ MIDDLEWARE = [
     "haven.vault.middleware.KeyCookieMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "haven.accounts.middleware.SessionLimitsMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it turns a lockout raised by authenticate() into the answer.
     "axes.middleware.AxesMiddleware",
 ]
@@ -231,6 +233,14 @@ LOGGING = {
 }
 
 HAVEN_OVERDUE_GRACE_HOURS = env_int("HAVEN_OVERDUE_GRACE_HOURS", 0, minimum=0)
+# Retention: days after a case reached one of these final states before `haven purge` destroys
+# it; states not listed are kept. A case is shown to supervisors for the notice period first.
+HAVEN_RETENTION_DAYS = env_days(
+    "HAVEN_RETENTION_DAYS",
+    {"declined": 90, "duplicate": 90, "withdrawn": 365, "closed": 730},
+    allowed={"closed", "declined", "duplicate", "withdrawn", "repatriated", "deceased"},
+)
+HAVEN_RETENTION_NOTICE_DAYS = env_int("HAVEN_RETENTION_NOTICE_DAYS", 14, minimum=1)
 HAVEN_PORTAL_URL = env_optional("HAVEN_PORTAL_URL")
 HAVEN_API_TOKEN_HOURS = env_int("HAVEN_API_TOKEN_HOURS", 12, minimum=1)
 # Argon2id cost for wrapping private keys (about 0.4 s here; benchmarks/keys.py prints it).

@@ -73,7 +73,8 @@ def set_key_cookie(response: HttpResponse, secret: str) -> None:
         httponly=True,
         samesite="Strict",
         secure=settings.SESSION_COOKIE_SECURE,
-        max_age=settings.SESSION_COOKIE_AGE,
+        # No max-age: it dies with the browser, like the session cookie; the server side of the
+        # session ends at HAVEN_SESSION_MAX_AGE or after the idle timeout anyway.
         path="/",
     )
 

@@ -96,11 +96,9 @@ def index_key_rotate(
     key; (ValidationError) when the organisation has no index key or no all-staff key. A wrong
     password raises :class:`~haven.crypto.CryptoError` before anything is changed.
     """
-    from haven.accounts.models import Role
-
     if batch < 1:
         raise ValidationError("The batch size must be at least 1.")
-    if not access.has_role(supervisor, {Role.SUPERVISOR}):
+    if not access.allowed(supervisor, "keys.manage"):
         raise PermissionDenied("Only an active supervisor can replace the search index key.")
     if not SearchIndexKey.objects.filter(active=True).exists():
         raise ValidationError(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from haven.crypto import CryptoError, KeyContext, MissingKeyError, record_aad
@@ -125,7 +125,8 @@ def data_keys_unlock(*, ctx: KeyContext, key_ids: Iterable[Any]) -> None:
         Grant.objects.filter(holder_filter(ctx), data_key_id__in=wanted, stale=False)
         .values_list("data_key_id", "user_id", "team_key_id", "sealed")
         # A person's own grant opens with one sealed box; a team key's needs the team key first.
-        .order_by("team_key_id")
+        # (NULLS FIRST spelled out: PostgreSQL sorts NULL last, which put team grants first.)
+        .order_by(F("team_key_id").asc(nulls_first=True))
     )
     for key_id, user_id, team_key_id, sealed in grants:
         key = str(key_id)

@@ -81,9 +81,11 @@ class PasswordChangeForm(forms.Form):
         return data
 
 
-def grant_candidates(*, holders: list[Any]) -> QuerySet[User]:
-    """Staff who work with cases and do not hold this case yet."""
+def grant_candidates(*, holders: list[Any], actor: User | None = None) -> QuerySet[User]:
+    """Staff who work with cases and do not hold this case yet (never the person granting)."""
     held = [h.user_id for h in holders if h.user_id is not None and not h.stale]
+    if actor is not None:
+        held.append(actor.pk)
     roles = [str(role) for role in access.CASE_READERS]
     return (
         User.objects.filter(is_active=True, role__in=roles, key__isnull=False)

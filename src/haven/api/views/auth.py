@@ -17,6 +17,7 @@ from haven.api.authentication import HavenTokenAuthentication
 from haven.api.services import api_token_create, api_token_revoke
 from haven.api.views.base import HavenApi, validated
 from haven.crypto import CryptoError
+from haven.lockdown.services import lockdown_active
 
 
 class TokenObtainApi(HavenApi):
@@ -46,6 +47,8 @@ class TokenObtainApi(HavenApi):
     )
     def post(self, request: Request) -> Response:
         data = validated(self.InputSerializer, request.data)
+        if lockdown_active() is not None:
+            raise PermissionDenied("Haven is locked down: logins are suspended.")
         user = authenticate(request._request, username=data["username"], password=data["password"])
         if user is None or not user.is_active:
             raise AuthenticationFailed("Wrong username or password.")

@@ -19,7 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from haven import access
-from haven.accounts.models import Role, User
+from haven.accounts.models import User
 from haven.api.authentication import HavenTokenAuthentication
 from haven.api.serializers import (
     ConflictErrorSerializer,
@@ -73,7 +73,7 @@ def require_case_reader(user: User) -> None:
 
 
 def require_staff(user: User) -> None:
-    if not access.has_role(user, access.CASE_READERS | {Role.ADMIN}):
+    if not access.allowed(user, "partner.read"):
         raise PermissionDenied("Your role cannot do this.")
 
 

@@ -18,6 +18,11 @@ def reads_cases(user: Any) -> bool:
 
 
 @register.filter
+def reads_partners(user: Any) -> bool:
+    return access.allowed(user, "partner.read")
+
+
+@register.filter
 def edits_partners(user: Any) -> bool:
     return access.has_role(user, access.PARTNER_EDITORS)
 

@@ -13,7 +13,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from haven import access
-from haven.accounts.models import Role
 from haven.brokers import selectors, services
 from haven.brokers.models import Broker, BrokerStatus
 from haven.cases.selectors import request_list
@@ -48,7 +47,7 @@ def broker_detail(request: HttpRequest, broker_id: Any) -> HttpResponse:
             "details": details,
             "record": record,
             "page": page,
-            "can_suspend": access.has_role(user, {Role.SUPERVISOR}),
+            "can_suspend": access.allowed(user, "broker.suspend"),
         },
     )
 

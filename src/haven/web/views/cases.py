@@ -107,7 +107,7 @@ def _case_page(
             "referrals": referrals,
             "consents": consents,
             "holders": holders,
-            "grant_form": GrantForm(candidates=grant_candidates(holders=holders)),
+            "grant_form": GrantForm(candidates=grant_candidates(holders=holders, actor=user)),
             "can_revoke": user.role == Role.SUPERVISOR,
         },
         status=status,

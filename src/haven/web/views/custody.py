@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from haven import access
 from haven.accounts.models import Role, User
 from haven.accounts.services import user_password_change
 from haven.cases import selectors, services
@@ -32,7 +33,7 @@ def case_grant(request: HttpRequest, case_id: Any) -> HttpResponse:
     user = actor(request)
     case = selectors.case_get(user=user, case_id=case_id)
     holders = h.access_holders(case.data_key_id)
-    form = af.GrantForm(request.POST, candidates=af.grant_candidates(holders=holders))
+    form = af.GrantForm(request.POST, candidates=af.grant_candidates(holders=holders, actor=user))
     if form.is_valid():
         try:
             services.case_grant(
@@ -115,7 +116,7 @@ def case_delete(request: HttpRequest, case_id: Any) -> HttpResponse:
 
 
 def _require_supervisor(user: User) -> None:
-    if not (user.is_active and user.role == Role.SUPERVISOR):
+    if not access.allowed(user, "keys.manage"):
         raise PermissionDenied(_("Only supervisors manage team keys."))
 
 
@@ -235,7 +236,7 @@ def password_change(request: HttpRequest) -> HttpResponse:
                 new_password=form.cleaned_data["new_password"],
             )
         except ValidationError as exc:
-            f.add_service_errors(form, exc, rename={"password": "new_password"})
+            f.add_service_errors(form, exc, rename={"password": "new_password"})  # nosec B105  # form field names
         else:
             update_session_auth_hash(request, user)
             messages.success(request, _("Your password was changed. Your access is unchanged."))

@@ -34,6 +34,7 @@ from haven.accounts.two_factor import (
 )
 from haven.audit.services import audit_record
 from haven.crypto import CryptoError
+from haven.lockdown.services import lockdown_active
 from haven.vault.context import session_keys_store
 from haven.vault.services import user_key_open
 from haven.web.views.common import actor, login_required
@@ -72,6 +73,9 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
     def form_valid(self, form: Any) -> HttpResponse:
+        if lockdown_active() is not None:
+            form.add_error(None, LOCKED_DOWN)
+            return self.form_invalid(form)
         user = form.get_user()
         try:
             key = user_key_open(user=user, password=form.cleaned_data["password"])
@@ -105,6 +109,11 @@ def _pending(request: HttpRequest) -> tuple[dict[str, Any], User] | None:
     return (pending, user) if user is not None else None
 
 
+LOCKED_DOWN = gettext_lazy(
+    "Haven is locked down: logins are suspended until two supervisors lift the lockdown."
+)
+
+
 def _finish(request: HttpRequest, user: User, pending: dict[str, Any]) -> None:
     request.session.pop(PENDING, None)
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
@@ -120,6 +129,10 @@ def two_factor(request: HttpRequest) -> HttpResponse:
         messages.info(request, _("Log in with your password first."))
         return redirect("web:login")
     pending, user = found
+    if lockdown_active() is not None:
+        request.session.flush()
+        messages.error(request, LOCKED_DOWN)
+        return redirect("web:login")
     device = totp_device(user)
     if device is None:
         return _enrol(request, user, pending)

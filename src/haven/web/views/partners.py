@@ -25,6 +25,7 @@ def _require_editor(request: HttpRequest) -> None:
 
 @login_required
 def partner_list(request: HttpRequest) -> HttpResponse:
+    access.require(access.allowed(actor(request), "partner.read"))
     return render(
         request,
         "web/partner_list.html",

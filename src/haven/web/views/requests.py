@@ -13,7 +13,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from haven import access
-from haven.accounts.models import Role
 from haven.brokers.models import Broker
 from haven.brokers.selectors import broker_details, broker_list, broker_rows
 from haven.cases import selectors, services
@@ -43,7 +42,7 @@ def _request_page(
     record, data, rows = selectors.request_detail(
         ctx=ctx(request), user=user, request_id=request_id
     )
-    can_triage = access.has_role(user, {Role.INTAKE, Role.SUPERVISOR})
+    can_triage = access.allowed(user, "request.triage")
     if triage is None and can_triage:
         triage = f.TriageForm(initial={"version": record.version, "urgency": record.urgency})
     broker_alias = ""

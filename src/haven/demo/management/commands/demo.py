@@ -34,6 +34,8 @@ def logins_text(summary: DemoSummary) -> str:
     lines = [
         "Haven demo logins - DEMO ONLY, never use these on a real deployment.",
         f"Every demo user's password: {summary.password}",
+        "Two-factor login is off under `make demo`; run `haven run` alone and each person",
+        "enrols an authenticator app at their first login, as in production.",
         "",
         f"{'username':<{width}}  {'role':<17} {'team':<28} does",
     ]

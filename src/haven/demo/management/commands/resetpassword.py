@@ -22,6 +22,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("username")
         parser.add_argument("--password-file", type=Path, help="read the new password from here")
+        parser.add_argument(
+            "--reset-two-factor",
+            action="store_true",
+            help="also remove their authenticator (only if they lost it and their recovery codes; "
+            "whoever knows the new password can then enrol one in their name)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         user = User.objects.filter(username=options["username"].strip()).first()
@@ -29,7 +35,12 @@ class Command(BaseCommand):
             raise CommandError(f"No staff member named {options['username']!r}; nothing changed.")
         password = read_password(options["password_file"])
         try:
-            lost = user_password_reset(actor=None, user=user, new_password=password)
+            lost = user_password_reset(
+                actor=None,
+                user=user,
+                new_password=password,
+                reset_two_factor=options["reset_two_factor"],
+            )
         except ValidationError as exc:
             raise CommandError(f"{' '.join(exc.messages)} Nothing was changed.") from exc
         self.stdout.write(

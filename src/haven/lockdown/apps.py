@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class LockdownConfig(AppConfig):
+    name = "haven.lockdown"
+    label = "lockdown"
+    verbose_name = "Lockdown"

@@ -1,0 +1,484 @@
+"""What every endpoint answers, for every role and situation, stated against the permission table.
+
+Each endpoint (URL name + method, and for ``web:referral_action`` the action in the URL) is
+described by what it touches (``kind``: the record named in its URL, or in its body with
+``in_body``) and which actions of :data:`haven.access.PERMISSIONS` it needs:
+
+* ``see``: any one of these lets a role see records of that kind at all. A role with none of them
+  is told so, 403, whatever the id (which reveals nothing).
+* ``do``: any one of these lets a role do this to a record it can see; otherwise 403.
+
+A record the role could see in principle but holds no grant for ("other") and one that does not
+exist ("none") get the same answer: 404, or 400 on the body field when the record is named in the
+body. Anonymous callers are sent to log in (web) or get 401 (API). ``public`` endpoints answer
+everyone alike.
+
+:func:`expected` turns an entry into the answer for one role and situation; the matrix test
+(``tests/test_access_matrix.py``) enumerates the URL conf and the OpenAPI schema and fails on any
+endpoint this table does not list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from haven.access import PERMISSIONS
+from haven.accounts.models import Role
+
+# Answers.
+OK = "ok"  # 2xx, or a redirect that is not to the login page
+PASSED = "passed"  # a write past the access check: OK, or 400/409 for the deliberately bad body
+UNKNOWN = "400"  # a record named in the body that the caller may not see: as if it did not exist
+DENIED = "403"
+HIDDEN = "404"
+NOT_ALLOWED = "405"
+LOGIN = "login"  # anonymous: 401 (API) or a redirect to the login page (web)
+
+# Situations: the object named in the URL (or body) ...
+OWN = "own"  # ... one the role holds a grant for (team A's case; the liaison's partner's referral)
+OTHER = "other"  # ... another team's, held by nobody the caller is (another partner's referral)
+NONE = "none"  # ... a random id
+ANY = "any"  # brokers and partners are not per case: an existing one
+NO_OBJECT = "-"
+
+SITUATIONS: dict[str | None, tuple[str, ...]] = {
+    "case": (OWN, OTHER, NONE),
+    "request": (OWN, OTHER, NONE),
+    "group": (OWN, OTHER, NONE),
+    "referral": (OWN, OTHER, NONE),
+    "consent": (OWN, OTHER, NONE),
+    "broker": (ANY, NONE),
+    "partner": (ANY, NONE),
+    None: (NO_OBJECT,),
+}
+
+# The principals of the matrix: every role, and nobody logged in.
+ANONYMOUS = "anonymous"
+ROLES: tuple[str, ...] = (ANONYMOUS, *Role.values)
+
+Body = Callable[[Any, Any], dict[str, Any]]  # (world, id of the object in this situation) -> body
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    kind: str | None = None
+    see: tuple[str, ...] = ()
+    do: tuple[str, ...] = ()
+    write: bool = False
+    in_body: bool = False
+    public: str | None = None
+    not_allowed: bool = False  # the method is refused (405) to everyone logged in
+    anonymous: str = LOGIN
+    body: Body | None = None
+    note: str = field(default="", compare=False)
+
+
+def _may(role: str, actions: tuple[str, ...]) -> bool:
+    return any(role in PERMISSIONS[action] for action in actions)
+
+
+def expected(endpoint: Endpoint, role: str, situation: str) -> str:
+    """The answer ``role`` must get from ``endpoint`` in ``situation``, by the permission table."""
+    if endpoint.public is not None:
+        return endpoint.public
+    if role == ANONYMOUS:
+        return endpoint.anonymous
+    if endpoint.not_allowed:
+        return NOT_ALLOWED
+    gate = endpoint.see or endpoint.do
+    if gate and not _may(role, gate):
+        return DENIED
+    if situation in (OTHER, NONE):
+        return UNKNOWN if endpoint.in_body else HIDDEN
+    if endpoint.do and not _may(role, endpoint.do):
+        return DENIED
+    return PASSED if endpoint.write else OK
+
+
+# --- shorthands -------------------------------------------------------------------------------
+
+STALE = 999_999  # a version no record has: an allowed write stops at 409 and changes nothing
+
+ANYONE = Endpoint()  # any logged-in person
+CASE = ("case.read",)
+REQUEST = ("request.read",)
+REFERRAL = ("referral.read", "referral.read_sent")
+BROKER = ("broker.read",)
+
+
+def read(kind: str | None, see: tuple[str, ...], do: tuple[str, ...] = ()) -> Endpoint:
+    return Endpoint(kind=kind, see=see, do=do or see)
+
+
+def write(
+    kind: str | None,
+    see: tuple[str, ...],
+    do: tuple[str, ...] = (),
+    body: Body | None = None,
+    **kwargs: Any,
+) -> Endpoint:
+    return Endpoint(kind=kind, see=see, do=do or see, write=True, body=body, **kwargs)
+
+
+def post_only(kind: str | None = None) -> Endpoint:
+    """GET on an endpoint that only takes POST."""
+    return Endpoint(kind=kind, not_allowed=True)
+
+
+def _person(**overrides: Any) -> dict[str, Any]:
+    data = {
+        "name_hangul": "김선희",
+        "name_romanized": "Kim Sun-hui",
+        "sex": "female",
+        "birth_value": "1990",
+        "birth_precision": "year",
+        "origin_region": "Sinuiju",
+        "occupation": "restaurant_worker",
+    }
+    data.update(overrides)
+    return data
+
+
+# --- the web pages ----------------------------------------------------------------------------
+# Keys: (URL name, method, variant). Forms are posted form-encoded; versions are stale so that an
+# allowed change stops at the conflict check.
+
+WEB: dict[tuple[str, str, str], Endpoint] = {
+    # Logging in, out and the language switch are for everyone.
+    ("set_language", "GET", ""): Endpoint(public=OK),
+    ("set_language", "POST", ""): Endpoint(public=OK, body=lambda w, o: {"language": "ko"}),
+    ("web:login", "GET", ""): Endpoint(public=OK),
+    ("web:login", "POST", ""): Endpoint(public=OK, body=lambda w, o: {"username": "nobody"}),
+    ("web:login_two_factor", "GET", ""): Endpoint(public=OK),
+    ("web:login_two_factor", "POST", ""): Endpoint(public=OK, body=lambda w, o: {"code": "0"}),
+    ("web:logout", "GET", ""): Endpoint(public=NOT_ALLOWED),
+    ("web:logout", "POST", ""): Endpoint(public=OK),
+    ("web:confirm_password", "GET", ""): ANYONE,
+    ("web:confirm_password", "POST", ""): Endpoint(
+        write=True, body=lambda w, o: {"password": "wrong"}
+    ),
+    ("web:password_change", "GET", ""): ANYONE,
+    ("web:password_change", "POST", ""): Endpoint(
+        write=True, body=lambda w, o: {"old_password": "wrong"}
+    ),
+    # Everyone lands on a home page; case roles get the dashboard.
+    ("web:dashboard", "GET", ""): ANYONE,
+    ("web:dashboard", "POST", ""): Endpoint(write=True),
+    # Requests.
+    ("web:requests", "GET", ""): read(None, REQUEST),
+    ("web:requests", "POST", ""): write(None, REQUEST),
+    ("web:request_new", "GET", ""): read(None, ("request.create",)),
+    ("web:request_new", "POST", ""): write(None, ("request.create",), body=lambda w, o: {}),
+    ("web:request", "GET", ""): read("request", REQUEST),
+    ("web:request", "POST", ""): write("request", REQUEST),
+    ("web:request_triage", "GET", ""): post_only("request"),
+    ("web:request_triage", "POST", ""): write(
+        "request",
+        REQUEST,
+        ("request.triage",),
+        body=lambda w, o: {"version": STALE, "status": "triaged", "urgency": 3},
+    ),
+    # Cases.
+    ("web:cases", "GET", ""): read(None, CASE),
+    ("web:cases", "POST", ""): write(None, CASE),
+    ("web:case", "GET", ""): read("case", CASE),
+    ("web:case", "POST", ""): write("case", CASE),
+    ("web:case_move", "GET", ""): post_only("case"),
+    ("web:case_move", "POST", ""): write(
+        "case",
+        CASE,
+        ("case.write",),
+        body=lambda w, o: {"version": STALE, "to_state": "withdrawn"},
+    ),
+    ("web:case_note", "GET", ""): post_only("case"),
+    ("web:case_note", "POST", ""): write(
+        "case", CASE, ("case.write",), body=lambda w, o: {"text": "A note."}
+    ),
+    ("web:case_group_move", "GET", ""): post_only("case"),
+    ("web:case_group_move", "POST", ""): write(
+        "case",
+        CASE,
+        ("case.write",),
+        body=lambda w, o: {"case_ids": [f"{o}:{STALE}"], "to_state": "withdrawn"},
+    ),
+    ("web:case_edit", "GET", ""): read("case", CASE, ("case.write",)),
+    ("web:case_edit", "POST", ""): write(
+        "case", CASE, ("case.write",), body=lambda w, o: {"version": STALE, "urgency": 4}
+    ),
+    ("web:person_edit", "GET", ""): read("case", CASE, ("case.write",)),
+    ("web:person_edit", "POST", ""): write(
+        "case", CASE, ("case.write",), body=lambda w, o: {"version": STALE, **_person()}
+    ),
+    ("web:case_grant", "GET", ""): post_only("case"),
+    ("web:case_grant", "POST", ""): write(
+        "case", CASE, ("case.grant",), body=lambda w, o: {"user": w.users["carol"].pk}
+    ),
+    ("web:case_revoke", "GET", ""): post_only("case"),
+    ("web:case_revoke", "POST", ""): write(
+        "case",
+        CASE,
+        ("case.revoke",),
+        body=lambda w, o: {"holder": f"u:{w.users['heidi'].pk}"},
+    ),
+    ("web:case_delete", "GET", ""): read("case", CASE, ("case.delete",)),
+    ("web:case_delete", "POST", ""): write(
+        "case",
+        CASE,
+        ("case.delete",),
+        body=lambda w, o: {"version": STALE, "confirm": "DELETE"},
+    ),
+    ("web:referral_new", "GET", ""): read("case", CASE, ("case.write",)),
+    ("web:referral_new", "POST", ""): write(
+        "case", CASE, ("case.write",), body=lambda w, o: {"purpose": "relief"}
+    ),
+    # Team keys, retention and lockdown: supervisors.
+    ("web:keys", "GET", ""): read(None, ("keys.manage",)),
+    ("web:keys", "POST", ""): write(None, ("keys.manage",)),
+    ("web:keys_share", "GET", ""): post_only(),
+    ("web:keys_share", "POST", ""): write(None, ("keys.manage",), body=lambda w, o: {}),
+    ("web:keys_restore", "GET", ""): post_only(),
+    ("web:keys_restore", "POST", ""): write(None, ("keys.manage",), body=lambda w, o: {}),
+    ("web:keys_rotate", "GET", ""): post_only(),
+    ("web:keys_rotate", "POST", ""): write(None, ("keys.manage",), body=lambda w, o: {}),
+    ("web:retention", "GET", ""): read(None, ("retention.read",)),
+    ("web:retention", "POST", ""): write(None, ("retention.read",)),
+    ("web:retention_hold", "GET", ""): post_only(),
+    ("web:retention_hold", "POST", ""): write(
+        "case",
+        ("case.hold",),
+        body=lambda w, o: {"case": str(o), "days": 30},
+        note="the case is named in the body",
+    ),
+    ("web:lockdown", "GET", ""): read(None, ("lockdown.start",)),
+    ("web:lockdown", "POST", ""): write(None, ("lockdown.start",)),
+    ("web:lockdown_start", "GET", ""): post_only(),
+    ("web:lockdown_start", "POST", ""): write(
+        None, ("lockdown.start",), body=lambda w, o: {"drill": "on"}
+    ),
+    # Referrals: staff through the case, partner liaisons those sent to their partner.
+    ("web:referrals", "GET", ""): read(None, REFERRAL),
+    ("web:referrals", "POST", ""): write(None, REFERRAL),
+    ("web:referral", "GET", ""): read("referral", REFERRAL),
+    ("web:referral", "POST", ""): write("referral", REFERRAL),
+    **{
+        ("web:referral_action", "GET", action): post_only("referral")
+        for action in ("approve", "send", "withdraw", "respond", "revoke_consent", "unknown")
+    },
+    ("web:referral_action", "POST", "approve"): write(
+        "referral", REFERRAL, ("referral.approve",), body=lambda w, o: {"version": STALE}
+    ),
+    ("web:referral_action", "POST", "send"): write(
+        "referral", REFERRAL, ("case.write",), body=lambda w, o: {"version": STALE}
+    ),
+    ("web:referral_action", "POST", "withdraw"): write(
+        "referral", REFERRAL, ("case.write",), body=lambda w, o: {"version": STALE}
+    ),
+    ("web:referral_action", "POST", "revoke_consent"): write(
+        "referral", REFERRAL, ("case.write",), body=lambda w, o: {"version": STALE}
+    ),
+    ("web:referral_action", "POST", "respond"): write(
+        "referral",
+        REFERRAL,
+        ("referral.respond",),
+        body=lambda w, o: {"version": STALE, "status": "acknowledged"},
+    ),
+    ("web:referral_action", "POST", "unknown"): write(
+        "referral", REFERRAL, body=lambda w, o: {"version": STALE}
+    ),
+    # Brokers.
+    ("web:brokers", "GET", ""): read(None, BROKER),
+    ("web:brokers", "POST", ""): write(None, BROKER),
+    ("web:broker_new", "GET", ""): read(None, ("broker.write",)),
+    ("web:broker_new", "POST", ""): write(None, ("broker.write",), body=lambda w, o: {}),
+    ("web:broker", "GET", ""): read("broker", BROKER),
+    ("web:broker", "POST", ""): write("broker", BROKER),
+    ("web:broker_edit", "GET", ""): read("broker", BROKER, ("broker.write",)),
+    ("web:broker_edit", "POST", ""): write(
+        "broker", BROKER, ("broker.write",), body=lambda w, o: {"version": STALE, "alias": "X"}
+    ),
+    ("web:broker_status", "GET", ""): post_only("broker"),
+    ("web:broker_status", "POST", ""): write(
+        "broker",
+        BROKER,
+        ("broker.suspend",),
+        body=lambda w, o: {"version": STALE, "status": "suspended"},
+    ),
+    # Partner agencies.
+    ("web:partners", "GET", ""): read(None, ("partner.read",)),
+    ("web:partners", "POST", ""): write(None, ("partner.read",)),
+    ("web:partner_new", "GET", ""): read(None, ("partner.edit",)),
+    ("web:partner_new", "POST", ""): write(None, ("partner.edit",), body=lambda w, o: {}),
+    ("web:partner_edit", "GET", ""): read("partner", ("partner.edit",)),
+    ("web:partner_edit", "POST", ""): write(
+        "partner",
+        ("partner.edit",),
+        body=lambda w, o: {"version": STALE, "name": "Renamed", "country": "KR"},
+    ),
+    # The audit trail (POST verifies the chain).
+    ("web:audit", "GET", ""): read(None, ("audit.read",)),
+    ("web:audit", "POST", ""): write(None, ("audit.read",)),
+    # The API's own pages outside the schema.
+    ("api-docs", "GET", ""): ANYONE,
+    ("api-docs", "POST", ""): Endpoint(write=True),
+}
+
+
+# --- the API ----------------------------------------------------------------------------------
+# Keys: (URL name, method, ""). Bodies are JSON and valid in shape, so that validation (which may
+# come before the role check) never hides a refusal; versions are stale.
+
+API: dict[tuple[str, str, str], Endpoint] = {
+    ("api-schema", "GET", ""): ANYONE,
+    ("api-schema", "POST", ""): Endpoint(not_allowed=True),
+    ("api-token", "POST", ""): Endpoint(public=UNKNOWN, body=lambda w, o: {}),
+    ("api-token", "DELETE", ""): ANYONE,
+    ("api-dashboard", "GET", ""): read(None, ("dashboard.read",)),
+    # Requests.
+    ("api-request-list", "GET", ""): read(None, REQUEST),
+    ("api-request-list", "POST", ""): write(
+        None,
+        ("request.create",),
+        body=lambda w, o: {
+            "channel": "direct_line",
+            "urgency": 3,
+            "account": "We want to leave.",
+            "people": [{**_person(), "aliases": []}],
+        },
+    ),
+    ("api-request-detail", "GET", ""): read("request", REQUEST),
+    ("api-request-triage", "POST", ""): write(
+        "request",
+        REQUEST,
+        ("request.triage",),
+        body=lambda w, o: {"version": STALE, "status": "triaged"},
+    ),
+    # Cases.
+    ("api-case-list", "GET", ""): read(None, CASE),
+    ("api-case-detail", "GET", ""): read("case", CASE),
+    ("api-case-detail", "PATCH", ""): write(
+        "case", CASE, ("case.write",), body=lambda w, o: {"version": STALE, "urgency": 4}
+    ),
+    ("api-case-person", "PUT", ""): write(
+        "case",
+        CASE,
+        ("case.write",),
+        body=lambda w, o: {"version": STALE, **_person(), "aliases": []},
+    ),
+    ("api-case-transition", "POST", ""): write(
+        "case",
+        CASE,
+        ("case.write",),
+        body=lambda w, o: {"version": STALE, "to_state": "withdrawn"},
+    ),
+    ("api-case-notes", "GET", ""): read("case", CASE),
+    ("api-case-notes", "POST", ""): write(
+        "case", CASE, ("case.write",), body=lambda w, o: {"text": "A note."}
+    ),
+    ("api-case-allowed-transitions", "GET", ""): read("case", CASE),
+    ("api-case-access", "GET", ""): read("case", CASE),
+    ("api-case-grant", "POST", ""): write(
+        "case", CASE, ("case.grant",), body=lambda w, o: {"user": w.users["carol"].pk}
+    ),
+    ("api-case-revoke", "POST", ""): write(
+        "case", CASE, ("case.revoke",), body=lambda w, o: {"user": w.users["heidi"].pk}
+    ),
+    ("api-case-delete", "POST", ""): write(
+        "case",
+        CASE,
+        ("case.delete",),
+        body=lambda w, o: {"version": STALE, "confirm": "DELETE"},
+    ),
+    ("api-case-consents", "GET", ""): read("case", CASE),
+    ("api-case-consents", "POST", ""): write(
+        "case",
+        CASE,
+        ("case.write",),
+        body=lambda w, o: {
+            "partner": str(w.partner.pk),
+            "purpose": "relief",
+            "fields": ["sex"],
+            "method": "verbal",
+            "words": "Yes.",
+        },
+    ),
+    ("api-consent-revoke", "POST", ""): write(
+        "consent", CASE, ("case.write",), body=lambda w, o: {"version": STALE}
+    ),
+    ("api-group-transition", "POST", ""): write(
+        "group",
+        CASE,
+        ("case.write",),
+        body=lambda w, o: {
+            "case_ids": [str(c) for c in w.group_members(o)],
+            "versions": {str(c): STALE for c in w.group_members(o)},
+            "to_state": "withdrawn",
+        },
+    ),
+    # Brokers.
+    ("api-broker-list", "GET", ""): read(None, BROKER),
+    ("api-broker-list", "POST", ""): write(
+        None, ("broker.write",), body=lambda w, o: {"alias": "Mr Kim"}
+    ),
+    ("api-broker-detail", "GET", ""): read("broker", BROKER),
+    ("api-broker-detail", "PUT", ""): write(
+        "broker", BROKER, ("broker.write",), body=lambda w, o: {"version": STALE, "alias": "X"}
+    ),
+    ("api-broker-status", "POST", ""): write(
+        "broker",
+        BROKER,
+        ("broker.suspend",),
+        body=lambda w, o: {"version": STALE, "status": "suspended"},
+    ),
+    # Partner agencies.
+    ("api-partner-list", "GET", ""): read(None, ("partner.read",)),
+    ("api-partner-list", "POST", ""): write(
+        None, ("partner.edit",), body=lambda w, o: {"name": "New agency", "country": "TH"}
+    ),
+    ("api-partner-detail", "GET", ""): read("partner", ("partner.read",)),
+    ("api-partner-detail", "PUT", ""): write(
+        "partner",
+        ("partner.read",),
+        ("partner.edit",),
+        body=lambda w, o: {"version": STALE, "name": "Renamed", "country": "KR", "active": True},
+    ),
+    # Referrals.
+    ("api-referral-list", "GET", ""): read(None, REFERRAL),
+    ("api-referral-list", "POST", ""): write(
+        "case",
+        CASE,
+        ("case.write",),
+        in_body=True,
+        body=lambda w, o: {
+            "case": str(o),
+            "partner": str(w.partner.pk),
+            "purpose": "relief",
+            "disclosed_fields": ["sex"],
+        },
+        note="the case is named in the body",
+    ),
+    ("api-referral-detail", "GET", ""): read("referral", REFERRAL),
+    ("api-referral-consent", "POST", ""): write(
+        "referral",
+        CASE,
+        ("case.write",),
+        body=lambda w, o: {"version": STALE, "consent": str(w.consent_of(o))},
+    ),
+    ("api-referral-approve", "POST", ""): write(
+        "referral", REFERRAL, ("referral.approve",), body=lambda w, o: {"version": STALE}
+    ),
+    ("api-referral-send", "POST", ""): write(
+        "referral", REFERRAL, ("case.write",), body=lambda w, o: {"version": STALE}
+    ),
+    ("api-referral-respond", "POST", ""): write(
+        "referral",
+        REFERRAL,
+        ("referral.respond",),
+        body=lambda w, o: {"version": STALE, "status": "acknowledged"},
+    ),
+    ("api-referral-withdraw", "POST", ""): write(
+        "referral", REFERRAL, ("case.write",), body=lambda w, o: {"version": STALE}
+    ),
+    ("api-referral-packet", "GET", ""): read("referral", REFERRAL),
+}
