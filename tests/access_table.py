@@ -482,3 +482,19 @@ API: dict[tuple[str, str, str], Endpoint] = {
     ),
     ("api-referral-packet", "GET", ""): read("referral", REFERRAL),
 }
+
+
+# The requester portal: public pages, the same for everyone (staff gain nothing there).
+for _lang in ("", "-en"):
+    WEB.update(
+        {
+            (f"portal:home{_lang}", "GET", ""): Endpoint(public=OK),
+            (f"portal:home{_lang}", "POST", ""): Endpoint(public=NOT_ALLOWED),
+            (f"portal:ask{_lang}", "GET", ""): Endpoint(public=OK),
+            (f"portal:ask{_lang}", "POST", ""): Endpoint(public=UNKNOWN),  # empty form: 400
+            (f"portal:receipt{_lang}", "GET", ""): Endpoint(public=OK),
+            (f"portal:receipt{_lang}", "POST", ""): Endpoint(public=OK),  # "cannot be shown again"
+            (f"portal:status{_lang}", "GET", ""): Endpoint(public=OK),
+            (f"portal:status{_lang}", "POST", ""): Endpoint(public=UNKNOWN),
+        }
+    )

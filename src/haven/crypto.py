@@ -538,3 +538,41 @@ class IndexKey:
         return hashlib.blake2b(
             normalised_value.encode(), key=self._key, digest_size=16, person=person
         ).digest()
+
+
+# --- Requester receipts (the portal) -----------------------------------------------------------
+
+RECEIPT_SALT_BYTES = nacl.pwhash.argon2id.SALTBYTES
+RECEIPT_DIGEST_BYTES = 32
+
+
+def receipt_salt_new() -> bytes:
+    """The organisation-wide random salt receipts are hashed with (stored once, in the DB)."""
+    return nacl.utils.random(RECEIPT_SALT_BYTES)
+
+
+def receipt_digest(receipt: str, salt: bytes, *, opslimit: int, memlimit: int) -> bytes:
+    """Argon2id(receipt, salt): what the portal stores and looks a receipt up by.
+
+    The salt is one per organisation, not per receipt, so that a receipt can be found by its
+    digest; the price is that an attacker holding the database tests each guess against every
+    stored digest at once. The receipt is 16 random decimal digits, log2(10^16) ≈ 53.2 bits.
+    With N = 10,000 receipts stored, a guess hits one with probability N / 10^16, so about
+    10^16 / (2N) = 5 × 10^11 guesses are needed on average. At opslimit 2 and 64 MiB one guess
+    costs about 0.05 s of one core here (and 64 MiB of memory, which bounds how many run at once
+    on a GPU): 2.5 × 10^10 core-seconds ≈ 800 core-years, or ≈ 8 years of a 100-core rig, per
+    receipt found. Online guessing is throttled far below that (see haven.portal.limits).
+    """
+    floor = 1 if getattr(settings, "HAVEN_KDF_INSECURE_FOR_TESTS", False) else MIN_KDF_MEMLIMIT
+    if len(salt) != RECEIPT_SALT_BYTES or not (1 <= opslimit <= 16 and floor <= memlimit <= 2**30):
+        raise CryptoError("the receipt salt or key-derivation cost is not usable")
+    try:
+        return nacl.pwhash.argon2id.kdf(
+            RECEIPT_DIGEST_BYTES,
+            receipt.encode("ascii"),
+            salt,
+            opslimit=opslimit,
+            memlimit=memlimit,
+        )
+    except (UnicodeEncodeError, ValueError, nacl.exceptions.CryptoError) as exc:
+        raise CryptoError("the receipt cannot be hashed") from exc

@@ -14,6 +14,8 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
+from django.urls import reverse
 
 from haven.vault.context import delete_key_cookie
 
@@ -72,4 +74,23 @@ class SessionLimitsMiddleware:
                 return response
             if now - request.session[SEEN_AT] > _TOUCH_EVERY:
                 request.session[SEEN_AT] = now
+            if getattr(user, "password_change_required", False) and not _may_pass(request):
+                if request.path.startswith("/api/"):
+                    return JsonResponse(
+                        {"code": "password_change_required", "detail": CHOOSE_OWN}, status=403
+                    )
+                messages.info(request, CHOOSE_OWN)
+                return redirect("web:password_change")
         return self.get_response(request)
+
+
+CHOOSE_OWN = (
+    "Someone else chose your password. Choose your own now; nobody can share keys with you "
+    "until you do."
+)
+
+
+def _may_pass(request: HttpRequest) -> bool:
+    return request.path in (reverse("web:password_change"), reverse("web:logout")) or (
+        request.path.startswith(settings.STATIC_URL or "/static/")
+    )

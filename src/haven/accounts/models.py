@@ -35,6 +35,11 @@ class User(AbstractUser):
         help_text="For partner liaisons: the agency they work for.",
     )
     preferred_language = models.CharField(max_length=8, default="en")
+    password_change_required = models.BooleanField(
+        default=False,
+        help_text="Someone else chose their password (an administrator creating or resetting the "
+        "account): they must choose their own before anyone shares keys with them.",
+    )
 
 
 class RecoveryCode(models.Model):

@@ -31,6 +31,7 @@ def user_create(
     first_name: str = "",
     last_name: str = "",
     validate: bool = True,
+    chosen_by_them: bool = False,
 ) -> User:
     """Create a staff account; the password is checked against the strength rules."""
     username = username.strip()
@@ -47,6 +48,9 @@ def user_create(
         validate_password(password, user)
     user.set_password(password)
     user.is_staff = role == Role.ADMIN
+    # A password typed by someone else (an administrator at `haven createuser`) must be replaced
+    # by the person before any key is shared with them.
+    user.password_change_required = not chosen_by_them
     user.save()
     # The key pair comes with the account; the team keys its role calls for wait for a holder to
     # share them (an administrator creating the account gives it no access).
@@ -82,7 +86,8 @@ def user_password_change(*, user: User, old_password: str, new_password: str) ->
     except CryptoError as exc:
         raise ValidationError({"old_password": "Your key could not be unlocked."}) from exc  # nosec B105  # a message, not a password
     user.set_password(new_password)
-    user.save(update_fields=["password"])
+    user.password_change_required = False
+    user.save(update_fields=["password", "password_change_required"])
     audit_record(actor=user, action="user.password_change", target=user)
     return user
 
@@ -110,13 +115,9 @@ def user_password_reset(
         # password can then enrol an authenticator in their name, so check who they are first.
         two_factor_reset(user=user)
     user.set_password(new_password)
-    user.save(update_fields=["password"])
-    # Every open session of theirs carries the old key: end them.
-    from django.contrib.sessions.models import Session
-
-    for session in Session.objects.all().iterator():
-        if session.get_decoded().get("_auth_user_id") == str(user.pk):
-            session.delete()
+    user.password_change_required = True
+    user.save(update_fields=["password", "password_change_required"])
+    sessions_end_for(user=user)  # every session of theirs carries the old key
     user.api_tokens.all().delete()
     audit_record(
         actor=actor, action="user.password_reset", target=user, detail={"grants_lost": lost}
@@ -169,3 +170,19 @@ def user_update(
         detail={"fields": changed, "role": user.role, "keys_removed": removed},
     )
     return user
+
+
+def sessions_end_for(*, user: User) -> int:
+    """End every session of ``user``, those half-way through logging in included. Returns how many."""
+    from django.contrib.sessions.models import Session
+
+    ended = 0
+    for session in Session.objects.all().iterator():
+        data = session.get_decoded()
+        pending = data.get("haven_pending_login")
+        if data.get("_auth_user_id") == str(user.pk) or (
+            isinstance(pending, dict) and pending.get("user") == user.pk
+        ):
+            session.delete()
+            ended += 1
+    return ended

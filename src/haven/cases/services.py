@@ -12,6 +12,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from haven import access
@@ -42,7 +43,7 @@ from haven.validation import (
     clean_text,
     clean_text_list,
 )
-from haven.vault.holders import case_holders
+from haven.vault.holders import case_holders, forget_held, holds_key
 from haven.vault.index import search_tokens_set
 from haven.vault.models import Grant, TeamKey
 from haven.vault.sealed import data_key_create, payload_read, payload_set, record_update
@@ -826,12 +827,23 @@ def case_revoke(
         raise ValidationError(
             {"user": "You cannot revoke your own access; ask another supervisor."}
         )
-    key_ids = case_key_ids(ctx=ctx, case=case)
+    key_ids = _revocable_key_ids(ctx=ctx, case=case, holder=holder)
     removed = grants_remove(data_key_ids=key_ids, holder=holder)
     if not removed:
         raise ValidationError({"user": "They hold no key for this case."})
     if not Grant.objects.filter(data_key_id=case.data_key_id, stale=False).exists():
         raise ValidationError({"user": "This would leave nobody able to open the case."})
+    if isinstance(holder, User):
+        forget_held(holder)
+        if holds_key(holder, case.data_key_id):
+            # Saying "revoked" while they still open it through a team key would be a lie.
+            raise ValidationError(
+                {
+                    "user": f"{holder.username} still holds this case through a team key "
+                    "(their team's, intake's or the supervisors'): revoke that key from the case, "
+                    "or change their team or role."
+                }
+            )
     if rotate:
         case = _case_rekey(ctx=ctx, actor=actor, case=case)
     audit_record(
@@ -841,6 +853,30 @@ def case_revoke(
         detail={**_holder_detail(holder), "rotated": rotate},
     )
     return case
+
+
+def _revocable_key_ids(*, ctx: KeyContext, case: Case, holder: User | TeamKey) -> list[str]:
+    """The case's keys to take from ``holder``: its own and its sent referrals', and its request's
+    and group's only if the holder keeps no other case of that request or group."""
+    from haven.vault.holders import user_grants
+
+    ids = case_key_ids(ctx=ctx, case=case)
+    shared: dict[str, QuerySet[Case]] = {}
+    if case.request is not None:
+        shared[str(case.request.data_key_id)] = Case.objects.filter(request=case.request)
+    if case.group is not None:
+        shared[str(case.group.data_key_id)] = Case.objects.filter(group=case.group)
+    if isinstance(holder, User):
+        held = user_grants(holder)
+    else:
+        held = Grant.objects.filter(team_key=holder, stale=False)
+    for key_id, siblings in shared.items():
+        if key_id not in ids:
+            continue
+        others = siblings.exclude(pk=case.pk).values("data_key_id")
+        if held.filter(data_key_id__in=others).exists():
+            ids.remove(key_id)
+    return ids
 
 
 def _holder_detail(holder: User | TeamKey) -> dict[str, Any]:

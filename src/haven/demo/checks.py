@@ -140,6 +140,29 @@ def _org_keys_findings() -> list[Finding]:
     findings = [
         Finding(OK, "keys", f"set up; {TeamKey.objects.filter(active=True).count()} team keys.")
     ]
+    due = TeamKey.objects.filter(active=True, rotation_due=True).count()
+    if due:
+        findings.append(
+            Finding(
+                WARN,
+                "keys",
+                f"{due} team key(s) wait to be replaced after someone left: a supervisor replaces "
+                "them on the Keys page.",
+            )
+        )
+    from haven.vault.models import SearchIndexKey
+
+    staff = TeamKey.objects.filter(kind="staff", active=True).first()
+    index = SearchIndexKey.objects.filter(active=True).first()
+    if staff is not None and index is not None and staff.created_at > index.created_at:
+        findings.append(
+            Finding(
+                WARN,
+                "keys",
+                "the all-staff key was replaced after the search index key was made: whoever left "
+                "may still hold the index key. Run `haven keys rotate-index --supervisor NAME`.",
+            )
+        )
     if holders < 2:
         findings.append(
             Finding(

@@ -579,6 +579,7 @@ class _Seeder:
                 team=teams[team] if team else None,
                 first_name=first,
                 last_name="(demo)",
+                chosen_by_them=True,  # demo logins: the printed password is theirs
                 actor=self.users.get("erin"),
             )
             if username == "erin":

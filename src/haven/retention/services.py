@@ -76,7 +76,8 @@ def retention_purge(*, now: dt.datetime | None = None, dry_run: bool = False) ->
         case__in=Case.objects.filter(_past_retention(now) or Q(pk=None))
     ).delete()
     due = (
-        Case.objects.filter(retention_notice__purge_after__lte=now)
+        # Re-checked on the locked rows: a case reopened a moment ago is not destroyed.
+        Case.objects.filter(_past_retention(now), retention_notice__purge_after__lte=now)
         .filter(Q(retention_hold__isnull=True) | Q(retention_hold__until__lte=now))
         .select_for_update(of=("self",))
         .order_by("pk")

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "haven.web",
     "haven.api",
     "haven.demo",
+    "haven.portal",
 ]
 
 MIDDLEWARE = [
@@ -246,3 +247,19 @@ HAVEN_API_TOKEN_HOURS = env_int("HAVEN_API_TOKEN_HOURS", 12, minimum=1)
 # Argon2id cost for wrapping private keys (about 0.4 s here; benchmarks/keys.py prints it).
 HAVEN_KDF_OPSLIMIT = env_int("HAVEN_KDF_OPSLIMIT", 3, minimum=1)
 HAVEN_KDF_MEMLIMIT = env_int("HAVEN_KDF_MEMLIMIT", 128 * 1024 * 1024, minimum=64 * 1024 * 1024)
+
+# The requester portal (/portal/): see haven.portal and docs/security.md, "The requester portal".
+# Per-process, in-memory limits (no client address is ever stored): submissions per minute, and
+# receipt look-ups per minute; wrong receipts per minute across all processes (counted in the DB).
+HAVEN_PORTAL_SUBMISSIONS_PER_MINUTE = env_int("HAVEN_PORTAL_SUBMISSIONS_PER_MINUTE", 600, minimum=1)
+HAVEN_PORTAL_LOOKUPS_PER_MINUTE = env_int("HAVEN_PORTAL_LOOKUPS_PER_MINUTE", 120, minimum=1)
+HAVEN_PORTAL_RECEIPT_FAILURES_PER_MINUTE = env_int(
+    "HAVEN_PORTAL_RECEIPT_FAILURES_PER_MINUTE", 30, minimum=1
+)
+# A portal POST larger than this is refused before it is read (well under DATA_UPLOAD_MAX_MEMORY_SIZE).
+HAVEN_PORTAL_MAX_BODY_BYTES = env_int("HAVEN_PORTAL_MAX_BODY_BYTES", 200_000, minimum=10_000)
+# Argon2id cost of a receipt's stored digest (about 0.1 s; see haven.crypto.receipt_digest).
+HAVEN_PORTAL_RECEIPT_OPSLIMIT = env_int("HAVEN_PORTAL_RECEIPT_OPSLIMIT", 2, minimum=1)
+HAVEN_PORTAL_RECEIPT_MEMLIMIT = env_int(
+    "HAVEN_PORTAL_RECEIPT_MEMLIMIT", 64 * 1024 * 1024, minimum=64 * 1024 * 1024
+)

@@ -86,7 +86,11 @@ def org_setup(*, username: str, password: str, first_name: str = "") -> OrgSetup
 
     setup = org_keys_setup()
     supervisor = user_create(
-        username=username, password=password, role=Role.SUPERVISOR, first_name=first_name
+        username=username,
+        password=password,
+        role=Role.SUPERVISOR,
+        first_name=first_name,
+        chosen_by_them=True,
     )
     team_keys_share_pending(ctx=setup.ctx, actor=supervisor)
     return setup
@@ -144,6 +148,16 @@ def user_key_replace(*, user: User, password: str) -> int:
     return stale
 
 
+def _require_own_password(user: User) -> None:
+    if user.password_change_required:
+        raise ValidationError(
+            {
+                "user": f"{user.username} still has the password an administrator chose: they must "
+                "log in and choose their own before keys are shared with them. Check it is them."
+            }
+        )
+
+
 def _context_for(ctx: KeyContext, actor: User | None) -> None:
     if actor is not None and ctx.actor_id is not None and ctx.actor_id != actor.pk:
         raise PermissionDenied("The key context belongs to someone else.")
@@ -167,6 +181,7 @@ def team_key_share(
         )
     if team_key.ref not in ctx.holder_refs():
         raise PermissionDenied("You do not hold this team key, so you cannot share it.")
+    _require_own_password(user)
     public = holder_public_keys([user]).get(user)
     if public is None:
         raise ValidationError(
@@ -255,15 +270,20 @@ def key_shares_sync(*, actor: User | None, user: User) -> int:
     keys their role no longer calls for, and mark those keys for replacement (a supervisor who
     holds one replaces it on the Keys page). Returns how many shares were removed."""
     expected = {key.pk for key in h.expected_key_kinds(user)}
+    h.forget_held(user)
+    reached_before = h.held_team_key_ids(user)
     leaving = list(
         KeyShare.objects.filter(user=user)
         .exclude(team_key_id__in=expected)
         .select_related("team_key")
     )
     for share in leaving:
-        TeamKey.objects.filter(pk=share.team_key_id, active=True).update(rotation_due=True)
         share.delete()
     h.forget_held(user)
+    # Every key they could open, directly or through a key they held (a departing supervisor
+    # reached each team's and partner's key through the supervisors' key), is due for replacement.
+    lost = reached_before - h.held_team_key_ids(user)
+    TeamKey.objects.filter(pk__in=lost, active=True).update(rotation_due=True)
     if leaving:
         audit_record(
             actor=actor,
@@ -314,6 +334,19 @@ def team_key_rotate(*, ctx: KeyContext, actor: User | None, team_key: TeamKey) -
         granted_by=actor,
         granted_at=now,
     )
+    # Keys sealed to the old generation (each team's key to the supervisors' key) are sealed to
+    # the new one instead, so that a copy of the old one opens none of them in a later database.
+    for held in KeyShare.objects.filter(via_key=team_key).exclude(team_key=team_key):
+        KeyShare.objects.update_or_create(
+            team_key_id=held.team_key_id,
+            via_key=successor,
+            defaults={
+                "sealed": ctx.holder_seal_to(f"t:{held.team_key_id}", key.public_key),
+                "granted_by": actor,
+                "granted_at": now,
+            },
+        )
+        held.delete()
     # Members now reach the old generation through the new one only.
     KeyShare.objects.filter(team_key=team_key, user__isnull=False).delete()
     ctx.add_holder(successor.ref, key)
@@ -409,6 +442,7 @@ def grants_restore(*, ctx: KeyContext, actor: User | None, user: User) -> tuple[
     whose data key the acting person also holds. Returns (restored, still missing)."""
     from haven.vault.sealed import data_keys_unlock
 
+    _require_own_password(user)
     public = holder_public_keys([user]).get(user)
     if public is None:
         raise ValidationError({"user": f"{user.username} has no key pair yet."})
@@ -556,7 +590,7 @@ def user_key_rotation_finish(*, actor: User | None, user: User, password: str) -
     """Swap to the new pair in one transaction: what was granted meanwhile is sealed to it now,
     every grant and share takes its new sealing, and the person's sessions and API tokens (which
     carry the old key) end. Returns how many grants moved to the new pair."""
-    from django.contrib.sessions.models import Session
+    from haven.accounts.services import sessions_end_for
 
     user_key = UserKey.objects.select_for_update().get(user=user)
     old, new = _rotation_keys(user_key, password)
@@ -582,9 +616,7 @@ def user_key_rotation_finish(*, actor: User | None, user: User, password: str) -
     user_key.next_public_key = user_key.next_wrapped_private = None
     user_key.created_at = timezone.now()
     user_key.save()
-    for session in Session.objects.all().iterator():
-        if session.get_decoded().get("_auth_user_id") == str(user.pk):
-            session.delete()
+    sessions_end_for(user=user)
     user.api_tokens.all().delete()
     audit_record(actor=actor, action="key.rotate_user", target=user, detail={"grants": len(grants)})
     return len(grants)

@@ -52,6 +52,8 @@ class TokenObtainApi(HavenApi):
         user = authenticate(request._request, username=data["username"], password=data["password"])
         if user is None or not user.is_active:
             raise AuthenticationFailed("Wrong username or password.")
+        if user.password_change_required:
+            raise PermissionDenied("Choose your own password on the web first, then ask again.")
         if totp_device(user) is not None or settings.HAVEN_REQUIRE_2FA:
             if totp_device(user) is None:
                 raise PermissionDenied("Set up two-factor login on the web first, then ask again.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth import authenticate, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -229,6 +229,13 @@ def password_change(request: HttpRequest) -> HttpResponse:
     user = actor(request)
     form = af.PasswordChangeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        # Through authenticate() so that django-axes counts wrong guesses here too.
+        checked = authenticate(
+            request, username=user.get_username(), password=form.cleaned_data["old_password"]
+        )
+        if checked is None or checked.pk != user.pk:
+            form.add_error("old_password", _("Your current password is not right."))
+            return render(request, "web/password_change.html", {"form": form}, status=400)
         try:
             user_password_change(
                 user=user,

@@ -1,0 +1,65 @@
+"""What the requester portal stores besides the request itself (which lives in haven.cases).
+
+Nothing here identifies the client: no address, no user agent, no receipt. A receipt is kept
+only as its Argon2id digest under the organisation's receipt salt; a submitted form's one-time
+token only as a keyed digest, to refuse a second submission of the same form.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class ReceiptSalt(models.Model):
+    """The organisation-wide salt and cost of receipt digests (a single row, created on first use).
+
+    The cost is stored with the salt so that changing the settings later does not orphan the
+    receipts already given out; :func:`haven.crypto.receipt_digest` refuses absurd values.
+    """
+
+    SINGLETON = 1
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=SINGLETON)
+    salt = models.BinaryField()
+    opslimit = models.PositiveIntegerField()
+    memlimit = models.PositiveBigIntegerField()
+    created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return "receipt salt"
+
+
+class Receipt(models.Model):
+    """The requester's way back to their request: looked up by the digest of what they type."""
+
+    digest = models.BinaryField(max_length=32, unique=True)
+    request = models.OneToOneField(
+        "cases.Request", on_delete=models.CASCADE, related_name="portal_receipt"
+    )
+    created_at = models.DateTimeField()
+    # To the minute: shown to the requester as "last used" (the "this was not me" signal).
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"receipt of request {self.request_id}"
+
+
+class UsedFormToken(models.Model):
+    """A submitted request form's one-time token (keyed digest), so that a refresh or a double
+    click cannot file the same request twice. Rows older than the token's lifetime are purged."""
+
+    digest = models.BinaryField(max_length=32, unique=True)
+    used_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"form token used at {self.used_at:%Y-%m-%d %H:%M}"
+
+
+class FailureWindow(models.Model):
+    """Wrong receipts entered in one minute, across every portal process (no client data)."""
+
+    minute = models.DateTimeField(unique=True)
+    failures = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.failures} wrong receipts at {self.minute:%Y-%m-%d %H:%M}"

@@ -1,0 +1,285 @@
+"""Recording a request from the portal and coming back with a receipt.
+
+The portal has no logged-in person: a request is sealed to the intake and supervisors' team
+keys (:func:`haven.vault.holders.case_holders` with no actor) with a bare key context, which can
+create and fill new data keys but open nothing. Its people's search tokens are left pending
+(:class:`~haven.vault.models.SearchIndexPending`): the intake's next search indexes them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import unicodedata
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from haven.audit.services import audit_record
+from haven.cases.journey import State
+from haven.cases.models import (
+    Case,
+    Channel,
+    Confidence,
+    Group,
+    Person,
+    Request,
+    Source,
+    Urgency,
+)
+from haven.cases.search import person_index_values
+from haven.cases.services import PersonInput, _event_create, person_payload
+from haven.crypto import KeyContext, secret_digest
+from haven.portal.models import Receipt, UsedFormToken
+from haven.portal.receipts import digest_of, receipt_new
+from haven.validation import clean_choice, clean_country, clean_text
+from haven.vault.holders import case_holders, system_key
+from haven.vault.index import search_tokens_set
+from haven.vault.models import TeamKeyKind
+from haven.vault.sealed import data_key_create, payload_set
+
+MAX_PEOPLE = 10
+MAX_ACCOUNT_CHARS = 5_000
+MAX_CONTACT_CHARS = 500
+MAX_REGION_CHARS = 200
+MAX_NAME_CHARS = 200
+FORM_TOKEN_LIFETIME = dt.timedelta(hours=6)
+
+
+class PortalUnavailableError(Exception):
+    """The organisation cannot receive portal requests yet (no intake team key)."""
+
+
+class AlreadySubmittedError(Exception):
+    """This form was submitted before: the request is stored and its receipt was shown then."""
+
+
+@dataclass
+class Submission:
+    """What a requester gave, as typed (validated by :func:`portal_request_create`)."""
+
+    names: list[str]
+    country: str
+    region: str
+    urgency: int
+    account: str
+    contact: str
+
+
+def _has_hangul(text: str) -> bool:
+    return any("HANGUL" in unicodedata.name(ch, "") for ch in text)
+
+
+def _person(name: str, index: int) -> PersonInput:
+    """A name as the person chose to give it: Hangul goes to the Hangul name, anything else to
+    the romanized one (intake corrects both later)."""
+    name = clean_text(
+        name, field=f"name_{index}", max_length=MAX_NAME_CHARS, required=True, multiline=False
+    )
+    if _has_hangul(name):
+        return PersonInput(name_hangul=name)
+    return PersonInput(name_romanized=name)
+
+
+def submission_clean(submission: Submission) -> dict[str, object]:
+    """Every field checked (lengths, control characters, choices); ValidationError by field."""
+    errors: dict[str, list[str]] = {}
+    cleaned: dict[str, object] = {}
+    people: list[PersonInput] = []
+    if not submission.names or len(submission.names) > MAX_PEOPLE:
+        errors["names"] = [f"Between 1 and {MAX_PEOPLE} people."]
+    for i, name in enumerate(submission.names[:MAX_PEOPLE]):
+        try:
+            person = _person(name, i)
+            person_payload(person, index=i)
+            people.append(person)
+        except ValidationError as exc:
+            errors[f"name_{i}"] = [m for ms in exc.message_dict.values() for m in ms]
+    checks = {
+        "country": lambda: clean_country(submission.country),
+        "region": lambda: clean_text(
+            submission.region, field="region", max_length=MAX_REGION_CHARS, multiline=False
+        ),
+        "urgency": lambda: int(
+            clean_choice(submission.urgency, field="urgency", choices=Urgency.values)
+        ),
+        "account": lambda: clean_text(
+            submission.account, field="account", max_length=MAX_ACCOUNT_CHARS, required=True
+        ),
+        "contact": lambda: clean_text(
+            submission.contact, field="contact", max_length=MAX_CONTACT_CHARS
+        ),
+    }
+    for name, check in checks.items():
+        try:
+            cleaned[name] = check()
+        except ValidationError as exc:
+            errors[name] = [m for ms in exc.message_dict.values() for m in ms]
+    if errors:
+        raise ValidationError(errors)
+    cleaned["people"] = people
+    return cleaned
+
+
+def portal_request_create(*, submission: Submission, form_token: str) -> tuple[Request, str]:
+    """Store a request from the portal with one case per person and a receipt; return both.
+
+    All or nothing: the request, its people, cases, first journey events, the receipt's digest,
+    the form token's use and the audit entry are written in one transaction. The caller shows
+    the receipt only after this returns (after the commit). The receipt itself is never stored.
+
+    Raises ValidationError (nothing stored), :class:`AlreadySubmittedError` (this form token
+    was used) or :class:`PortalUnavailableError`.
+    """
+    cleaned = submission_clean(submission)
+    if system_key(TeamKeyKind.INTAKE) is None:
+        raise PortalUnavailableError("no intake team key")
+    token_digest = secret_digest(f"portal-form:{form_token}")
+    if UsedFormToken.objects.filter(digest=token_digest).exists():
+        raise AlreadySubmittedError
+    # Argon2id outside the transaction: it must not hold the database's write lock.
+    receipt = receipt_new()
+    digest = digest_of(receipt)
+    try:
+        request = _store(cleaned=cleaned, token_digest=token_digest, receipt_digest=digest)
+    except IntegrityError as exc:
+        if UsedFormToken.objects.filter(digest=token_digest).exists():
+            raise AlreadySubmittedError from exc
+        raise
+    return request, receipt
+
+
+@transaction.atomic
+def _store(*, cleaned: dict[str, object], token_digest: bytes, receipt_digest: bytes) -> Request:
+    now = timezone.now()
+    UsedFormToken.objects.filter(used_at__lt=now - FORM_TOKEN_LIFETIME).delete()
+    UsedFormToken.objects.create(digest=token_digest, used_at=now)
+    people: list[PersonInput] = cleaned["people"]  # type: ignore[assignment]
+    country = str(cleaned["country"])
+    urgency = int(cleaned["urgency"])  # type: ignore[call-overload]
+    ctx = KeyContext(actor_id=None)
+    holders = case_holders(actor=None)
+    request = Request(
+        data_key=data_key_create(ctx=ctx, holders=holders, granted_by=None),
+        channel=Channel.DIRECT_LINE,
+        received_at=now,
+        urgency=urgency,
+        people_count=len(people),
+        created_by=None,
+    )
+    payload_set(
+        ctx=ctx,
+        record=request,
+        data={
+            "account": cleaned["account"],
+            "contact": cleaned["contact"],
+            "people_as_told": len(people),
+            "region": cleaned["region"],
+        },
+    )
+    request.save(force_insert=True)
+    group = None
+    if len(people) > 1:
+        group = Group(
+            data_key=data_key_create(ctx=ctx, holders=holders, granted_by=None), request=request
+        )
+        payload_set(ctx=ctx, record=group, data={"label": ""})
+        group.save(force_insert=True)
+    for i, person_input in enumerate(people):
+        data = person_payload(person_input, index=i)
+        key = data_key_create(ctx=ctx, holders=holders, granted_by=None)
+        person = Person(data_key=key)
+        payload_set(ctx=ctx, record=person, data=data)
+        person.save(force_insert=True)
+        search_tokens_set(ctx=ctx, data_key_id=key.pk, values=person_index_values(data))
+        case = Case(
+            data_key=key,
+            person=person,
+            request=request,
+            group=group,
+            state=State.RECEIVED,
+            urgency=urgency,
+            country=country,
+            opened_at=now,
+            updated_at=now,
+            state_changed_at=now,
+        )
+        payload_set(ctx=ctx, record=case, data={"own_words": "", "exact_place": "", "summary": ""})
+        case.save(force_insert=True)
+        _event_create(
+            ctx=ctx,
+            case=case,
+            actor=None,
+            from_state="",
+            to_state=State.RECEIVED,
+            occurred_at=now,
+            country=country,
+            source=Source.REQUESTER,
+            confidence=Confidence.UNVERIFIED,
+            region=str(cleaned["region"]),
+        )
+    Receipt.objects.create(digest=receipt_digest, request=request, created_at=now)
+    audit_record(
+        actor=None,
+        action="portal.request",
+        target=request,
+        detail={"people": len(people), "group": str(group.pk) if group else None},
+    )
+    ctx.forget()
+    return request
+
+
+# --- Coming back -------------------------------------------------------------------------------
+
+STATUS_RECEIVED = "received"
+STATUS_LOOKED_AT = "looked_at"
+STATUS_IN_TOUCH = "in_touch"
+# Cases past acceptance: someone is working with the person. Every other state (side exits
+# included: declined, duplicate, detained...) reads "being looked at": the portal never tells
+# more than that; staff say the rest themselves.
+IN_TOUCH_STATES = frozenset(
+    {
+        State.REFERRED,
+        State.LEFT_WORKPLACE,
+        State.IN_TRANSIT,
+        State.IN_THIRD_COUNTRY,
+        State.AWAITING_FLIGHT,
+        State.ARRIVED,
+        State.HANDED_OVER,
+    }
+)
+
+
+@dataclass(frozen=True)
+class PortalStatus:
+    status: str
+    last_used_at: dt.datetime | None  # before this visit; None on the first visit
+
+
+def coarse_status(request: Request) -> str:
+    states = set(request.cases.values_list("state", flat=True))
+    if states & IN_TOUCH_STATES:
+        return STATUS_IN_TOUCH
+    if request.status == "new" and states <= {State.RECEIVED}:
+        return STATUS_RECEIVED
+    return STATUS_LOOKED_AT
+
+
+def receipt_lookup(receipt: str) -> PortalStatus | None:
+    """The coarse status of the request a (normalised) receipt belongs to, and when it was last
+    used before now (then marks it used now, to the minute). None for a wrong receipt."""
+    digest = digest_of(receipt)
+    with transaction.atomic():
+        row = (
+            Receipt.objects.select_for_update()
+            .select_related("request")
+            .filter(digest=digest)
+            .first()
+        )
+        if row is None:
+            return None
+        previous = row.last_used_at
+        row.last_used_at = timezone.now().replace(second=0, microsecond=0)
+        row.save(update_fields=["last_used_at"])
+        return PortalStatus(status=coarse_status(row.request), last_used_at=previous)

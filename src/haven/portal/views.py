@@ -1,0 +1,385 @@
+"""The requester portal's pages: no JavaScript, no cookie, no client data kept.
+
+* **Language**: Korean at ``/portal/…``, English at ``/portal/en/…``; every page links to the
+  same page in the other language. No cookie, no Accept-Language guessing (a borrowed phone's
+  language says nothing about its user).
+* **Cross-site posts** (no CSRF cookie exists before a person needs one, and with
+  ``Referrer-Policy: no-referrer`` browsers send ``Origin: null``): a POST is refused when the
+  browser says it is not same-origin (``Sec-Fetch-Site``, sent by every current browser, Tor
+  Browser included), or when it names another ``Origin``. Every form also carries a signed,
+  timestamped one-time token (:func:`~haven.portal.forms.form_token_new`) that proves it was
+  served by us in the last hours; a used request-form token is refused, so a refresh or a double
+  click cannot file a request twice. There is no ambient credential for a forged post to abuse:
+  the receipt is typed, never remembered by the browser.
+* **Receipt**: shown once, in the answer to the POST that stored the request (never in a URL,
+  a redirect, a log or the database). The page's only way on is "I have saved it", a POST that
+  carries the receipt in a signed value for 30 minutes; it then shows the way on, without the
+  receipt. Re-posting the request form shows "already received", without it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core import signing
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+
+from haven.portal import limits
+from haven.portal.forms import (
+    ConfirmForm,
+    PeopleCountForm,
+    RequestForm,
+    StatusForm,
+    form_token_check,
+    form_token_new,
+    people_count,
+)
+from haven.portal.receipts import receipt_display, receipt_normalise
+from haven.portal.services import (
+    AlreadySubmittedError,
+    PortalUnavailableError,
+    Submission,
+    portal_request_create,
+    receipt_lookup,
+)
+
+LANGS = ("ko", "en")
+CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+RECEIPT_SALT = "haven.portal.receipt"
+RECEIPT_SHOWN_SECONDS = 30 * 60
+
+View = Callable[..., HttpResponse]
+
+
+def portal_url(name: str, lang: str) -> str:
+    return reverse(f"portal:{name}" if lang == "ko" else f"portal:{name}-en")
+
+
+def _headers(response: HttpResponse, lang: str) -> HttpResponse:
+    response.headers["Content-Security-Policy"] = CSP
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Content-Language"] = lang
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+def _page(
+    request: HttpRequest,
+    template: str,
+    context: dict[str, Any],
+    *,
+    lang: str,
+    page: str | None,
+    status: int = 200,
+) -> HttpResponse:
+    other = "en" if lang == "ko" else "ko"
+    context = {
+        **context,
+        "lang": lang,
+        "home_url": portal_url("home", lang),
+        "ask_url": portal_url("ask", lang),
+        "status_url": portal_url("status", lang),
+        # None: no language link (the receipt page must not offer a way off it).
+        "switch_url": portal_url(page, other) if page else None,
+        "switch_label": "English" if other == "en" else "한국어",
+    }
+    return render(request, template, context, status=status)
+
+
+def _kind_error(
+    request: HttpRequest, lang: str, *, status: int, title: str, message: str
+) -> HttpResponse:
+    return _page(
+        request,
+        "portal/message.html",
+        {"title": title, "message": message},
+        lang=lang,
+        page="home",
+        status=status,
+    )
+
+
+def _try_again(request: HttpRequest, lang: str) -> HttpResponse:
+    response = _kind_error(
+        request,
+        lang,
+        status=429,
+        title=_("Please try again in a few minutes"),
+        message=_(
+            "Many people are using this page right now. Nothing was lost and nothing was "
+            "stored from this attempt. Please wait a few minutes and try again."
+        ),
+    )
+    response.headers["Retry-After"] = "120"
+    return response
+
+
+def _cross_site(request: HttpRequest) -> bool:
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None:
+        return fetch_site not in ("same-origin", "none")
+    origin = request.headers.get("Origin")
+    if origin and origin != "null":
+        ours = f"{request.scheme}://{request.get_host()}"
+        trusted = set(settings.CSRF_TRUSTED_ORIGINS) | {ours}
+        parts = urlsplit(origin)
+        return f"{parts.scheme}://{parts.netloc}" not in trusted
+    return False
+
+
+def portal_view(page: str | None) -> Callable[[View], View]:
+    """Language, headers, size and cross-site checks for one portal page."""
+
+    def decorate(view: View) -> View:
+        @csrf_exempt
+        @wraps(view)
+        def wrapper(
+            request: HttpRequest, *args: Any, lang: str = "ko", **kwargs: Any
+        ) -> HttpResponse:
+            lang = lang if lang in LANGS else "ko"
+            with translation.override(lang):
+                if request.method not in ("GET", "HEAD", "POST"):
+                    return _headers(HttpResponseNotAllowed(["GET", "POST"]), lang)
+                response = _checked(request, view, lang, *args, **kwargs)
+                return _headers(response, lang)
+
+        return wrapper
+
+    return decorate
+
+
+def _checked(
+    request: HttpRequest, view: View, lang: str, *args: Any, **kwargs: Any
+) -> HttpResponse:
+    if request.method == "POST":
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = -1
+        if length < 0 or length > settings.HAVEN_PORTAL_MAX_BODY_BYTES:
+            return _too_big(request, lang)
+        if _cross_site(request):
+            return _kind_error(
+                request,
+                lang,
+                status=403,
+                title=_("This form was sent from another website"),
+                message=_(
+                    "For your safety we only accept this form from our own pages. Nothing was "
+                    "stored. Please open this site's address yourself and try again."
+                ),
+            )
+        try:
+            request.POST  # noqa: B018 - parse now, inside the limits
+        except (RequestDataTooBig, TooManyFieldsSent):
+            return _too_big(request, lang)
+    return view(request, lang, *args, **kwargs)
+
+
+def _too_big(request: HttpRequest, lang: str) -> HttpResponse:
+    return _kind_error(
+        request,
+        lang,
+        status=413,
+        title=_("What you sent is too long"),
+        message=_("Nothing was stored. Please go back, shorten what you wrote and send it again."),
+    )
+
+
+# --- Pages -------------------------------------------------------------------------------------
+
+
+@portal_view("home")
+def home(request: HttpRequest, lang: str) -> HttpResponse:
+    if request.method == "POST":
+        return HttpResponseNotAllowed(["GET"])
+    return _page(request, "portal/home.html", {}, lang=lang, page="home")
+
+
+@portal_view("ask")
+def ask(request: HttpRequest, lang: str) -> HttpResponse:
+    if request.method != "POST":
+        count = people_count(request.GET.get("people", 1))
+        form = RequestForm(count=count, initial={"token": form_token_new()})
+        return _ask_page(request, lang, form, count)
+    if not limits.submissions.allow():
+        return _try_again(request, lang)
+    count = people_count(request.POST.get("people", 1))
+    form = RequestForm(request.POST, count=count)
+    token = form_token_check(request.POST.get("token"))
+    if not form.is_valid() or token is None:
+        data = request.POST.copy()
+        if token is None:
+            data["token"] = form_token_new()
+            form = RequestForm(data, count=count)
+            form.is_valid()
+            form.add_error(
+                None,
+                _(
+                    "This page was open for a long time, so for your safety we need you to send "
+                    "it again. Please check what you wrote and press Send."
+                ),
+            )
+        return _ask_page(request, lang, form, count, status=400)
+    cd = form.cleaned_data
+    submission = Submission(
+        names=[cd[f"name_{i}"] for i in range(count)],
+        country=cd["country"],
+        region=cd["region"],
+        urgency=cd["urgency"],
+        account=cd["account"],
+        contact=cd["contact"],
+    )
+    try:
+        _request, receipt = portal_request_create(submission=submission, form_token=token)
+    except ValidationError as exc:
+        for field, messages in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, _kind_message(messages))
+        return _ask_page(request, lang, form, count, status=400)
+    except AlreadySubmittedError:
+        return _kind_error(
+            request,
+            lang,
+            status=200,
+            title=_("We have already received this request"),
+            message=_(
+                "This form was sent before and the request is safely stored. For your safety its "
+                "receipt number was shown only once and cannot be shown again. If you did not "
+                "save it, you can send a new request."
+            ),
+        )
+    except PortalUnavailableError:
+        return _kind_error(
+            request,
+            lang,
+            status=503,
+            title=_("We cannot receive requests right now"),
+            message=_("Nothing was stored. Please try again later."),
+        )
+    state = signing.dumps({"r": receipt}, salt=RECEIPT_SALT)
+    return _receipt_page(request, lang, receipt, ConfirmForm(initial={"state": state}))
+
+
+def _kind_message(messages: list[str]) -> str:
+    return _("Please check this: %(detail)s") % {"detail": " ".join(messages)}
+
+
+def _ask_page(
+    request: HttpRequest, lang: str, form: RequestForm, count: int, *, status: int = 200
+) -> HttpResponse:
+    return _page(
+        request,
+        "portal/ask.html",
+        {"form": form, "count_form": PeopleCountForm(initial={"people": count})},
+        lang=lang,
+        page="ask",
+        status=status,
+    )
+
+
+def _receipt_page(
+    request: HttpRequest, lang: str, receipt: str, form: ConfirmForm, *, status: int = 200
+) -> HttpResponse:
+    return _page(
+        request,
+        "portal/receipt.html",
+        {
+            "receipt": receipt_display(receipt),
+            "form": form,
+            "confirm_url": portal_url("receipt", lang),
+        },
+        lang=lang,
+        page=None,
+        status=status,
+    )
+
+
+@portal_view(None)
+def receipt_confirm(request: HttpRequest, lang: str) -> HttpResponse:
+    if request.method != "POST":
+        return _page(request, "portal/saved.html", {"expired": True}, lang=lang, page="home")
+    form = ConfirmForm(request.POST)
+    try:
+        receipt = signing.loads(
+            request.POST.get("state", ""), salt=RECEIPT_SALT, max_age=RECEIPT_SHOWN_SECONDS
+        )["r"]
+    except (signing.BadSignature, KeyError, TypeError):
+        return _page(request, "portal/saved.html", {"expired": True}, lang=lang, page="home")
+    if not form.is_valid():
+        return _receipt_page(request, lang, str(receipt), form, status=400)
+    return _page(request, "portal/saved.html", {"expired": False}, lang=lang, page="home")
+
+
+@portal_view("status")
+def status(request: HttpRequest, lang: str) -> HttpResponse:
+    if request.method != "POST":
+        form = StatusForm(initial={"token": form_token_new()})
+        return _status_page(request, lang, form)
+    form = StatusForm(request.POST)
+    if not form.is_valid():
+        return _status_page(request, lang, _fresh(form), status=400)
+    if form_token_check(form.cleaned_data["token"]) is None:
+        form = _fresh(form)
+        form.add_error(None, _("This page was open for a long time. Please send it again."))
+        return _status_page(request, lang, form, status=400)
+    receipt = receipt_normalise(form.cleaned_data["receipt"])
+    if receipt is None:
+        form = _fresh(form, keep_receipt=True)
+        form.add_error(
+            "receipt",
+            _("A receipt number has 16 digits, like 1234-5678-9012-3456. Please check it."),
+        )
+        return _status_page(request, lang, form, status=400)
+    if limits.failures_exceeded() or not limits.lookups.allow():
+        return _try_again(request, lang)
+    found = receipt_lookup(receipt)
+    if found is None:
+        limits.failure_record()
+        form = _fresh(form)
+        form.add_error(
+            "receipt",
+            _(
+                "We could not find a request with this number. Please check each digit and try "
+                "again."
+            ),
+        )
+        return _status_page(request, lang, form, status=400)
+    return _page(request, "portal/status_result.html", {"found": found}, lang=lang, page="status")
+
+
+def _fresh(form: StatusForm, *, keep_receipt: bool = False) -> StatusForm:
+    """The status form again with a new token, keeping what was typed only when it was not a
+    well-formed (possibly right) receipt."""
+    data = {
+        "token": form_token_new(),
+        "receipt": form.data.get("receipt", "") if keep_receipt else "",
+    }
+    fresh = StatusForm(data)
+    fresh.is_valid()
+    fresh.errors.clear()
+    for field, errors in form.errors.items():
+        for error in errors:
+            fresh.add_error(field if field != "__all__" else None, error)
+    return fresh
+
+
+def _status_page(
+    request: HttpRequest, lang: str, form: StatusForm, *, status: int = 200
+) -> HttpResponse:
+    return _page(
+        request, "portal/status.html", {"form": form}, lang=lang, page="status", status=status
+    )
