@@ -16,7 +16,6 @@ edited (it must name that entry). Times are wall-clock seconds; memory is the pr
 from __future__ import annotations
 
 import argparse
-import base64
 import datetime as dt
 import json
 import os
@@ -121,7 +120,6 @@ def report(results: list[dict[str, Any]]) -> str:
 def setup_django(database: str, workdir: Path) -> tuple[str, str | None]:
     os.environ["DJANGO_SETTINGS_MODULE"] = "haven.settings.base"
     os.environ["HAVEN_SECRET_KEY"] = secrets.token_urlsafe(50)
-    os.environ["HAVEN_ORG_KEY"] = base64.b64encode(secrets.token_bytes(32)).decode()
     os.environ["HAVEN_DATA_DIR"] = str(workdir)
     os.environ.pop("HAVEN_DEBUG", None)
     url: str | None = None

@@ -3,13 +3,14 @@
     .venv/bin/python benchmarks/keys.py
 
 Prints the production Argon2id cost (unwrapping a person's private key at login), beside
-GlobaLeaks' parameters measured in the same run, and the rates of sealing/opening data keys to
-public keys, of payload encryption and of blind-index tokens.
+GlobaLeaks' parameters measured in the same run, what every request pays to reopen the session's
+key, and the rates of sealing data keys to public keys (a grant; a new record's key sealed to its
+five holders and the recovery key), of opening them, of opening a team key shared with a person,
+of payload encryption and of blind-index tokens. Nothing is stored.
 """
 
 from __future__ import annotations
 
-import base64
 import statistics
 import time
 from collections.abc import Callable
@@ -17,8 +18,8 @@ from collections.abc import Callable
 import django
 from django.conf import settings
 
-# A throwaway organisation key: this script stores nothing.
-settings.configure(HAVEN_ORG_KEY=base64.b64encode(bytes(32)).decode())
+# Production KDF cost (haven.crypto's defaults); no database.
+settings.configure()
 django.setup()
 
 from haven import crypto  # noqa: E402
@@ -54,32 +55,63 @@ def main() -> None:
         f"  (min {min(unlock):.3f}, max {max(unlock):.3f})"
     )
     print(
-        f"same run, GlobaLeaks' parameters (17 passes, 128 MiB): p50 {statistics.median(globaleaks):.3f} s"
-        f"  -> Haven/GlobaLeaks {statistics.median(unlock) / statistics.median(globaleaks):.2f}"
+        f"same run, GlobaLeaks' parameters (17 passes, 128 MiB): p50 "
+        f"{statistics.median(globaleaks):.3f} s  -> Haven/GlobaLeaks "
+        f"{statistics.median(unlock) / statistics.median(globaleaks):.2f}"
+    )
+    blob, secret = person.protect_for_session()
+    print(
+        "every request: reopen the session's key (cookie secret + server blob): "
+        f"{per_second(lambda: crypto.PersonalKey.from_session(blob, secret)):,.0f}/s"
     )
 
-    ctx = crypto.key_context_for(None)
-    sealed = ctx.new_sealed_data_key("bench")
-    grantee = crypto.PersonalKey.generate()
-    granted = ctx.seal_data_key_to(key_id="bench", sealed_key=sealed, public_key=grantee.public_key)
+    ctx = crypto.KeyContext(actor_id=1)
+    ctx.add_holder("u:1", person)
+    holders = {f"u:{i}": crypto.PersonalKey.generate().public_key for i in range(5)}
+    holders["recovery"] = crypto.PersonalKey.generate().public_key
     print(
-        f"grant (seal a data key to a public key): {per_second(lambda: ctx.seal_data_key_to(key_id='bench', sealed_key=sealed, public_key=grantee.public_key)):,.0f}/s"
+        "new record key sealed to 5 holders + the recovery key (data_key_new): "
+        f"{per_second(lambda: ctx.data_key_new('new', holders)):,.0f}/s"
     )
+    sealed = ctx.data_key_new("bench", {"u:1": person.public_key})["u:1"]
+    grantee = crypto.PersonalKey.generate()
     print(
-        f"open a granted data key (X25519 sealed box): {per_second(lambda: grantee.open_sealed(granted)):,.0f}/s"
+        "grant (seal a data key to a public key): "
+        f"{per_second(lambda: ctx.data_key_seal_to('bench', grantee.public_key)):,.0f}/s"
+    )
+    granted = ctx.data_key_seal_to("bench", grantee.public_key)
+    print(
+        "open a granted data key (X25519 sealed box): "
+        f"{per_second(lambda: grantee.open_sealed(granted)):,.0f}/s"
+    )
+
+    def unlock_fresh() -> None:
+        fresh = crypto.KeyContext(actor_id=1)
+        fresh.add_holder("u:1", person)
+        fresh.data_key_unlock("bench", holder="u:1", sealed=sealed)
+
+    print(f"unlock a data key in a new context (per request): {per_second(unlock_fresh):,.0f}/s")
+    team = crypto.PersonalKey.generate()
+    share = team.seal_private_to(person.public_key)
+    print(
+        "open a team key shared with a person (sealed box + key pair): "
+        f"{per_second(lambda: crypto.PersonalKey.open_shared(person, share)):,.0f}/s"
     )
     payload = {"name_hangul": "김선희", "name_romanized": "Kim Sun-hui", "own_words": "x" * 400}
     aad = crypto.record_aad("cases.case", "id", 1)
-    blob = ctx.seal(key_id="bench", sealed_key=sealed, data=payload, aad=aad)
+    blob = ctx.seal(key_id="bench", data=payload, aad=aad)
     print(
-        f"seal a 0.5 KB payload (XChaCha20-Poly1305): {per_second(lambda: ctx.seal(key_id='bench', sealed_key=sealed, data=payload, aad=aad)):,.0f}/s"
+        "seal a 0.5 KB payload (XChaCha20-Poly1305): "
+        f"{per_second(lambda: ctx.seal(key_id='bench', data=payload, aad=aad)):,.0f}/s"
     )
     print(
-        f"open a 0.5 KB payload: {per_second(lambda: ctx.open(key_id='bench', sealed_key=sealed, blob=blob, aad=aad)):,.0f}/s"
+        "open a 0.5 KB payload: "
+        f"{per_second(lambda: ctx.open(key_id='bench', blob=blob, aad=aad)):,.0f}/s"
     )
     index = crypto.IndexKey.generate()
     print(
-        f"blind-index token (keyed BLAKE2b): {per_second(lambda: index.token('name', 'kim sunhui')):,.0f}/s"
+        "blind-index token (keyed BLAKE2b): "
+        f"{per_second(lambda: index.token('name', 'kim sunhui')):,.0f}/s"
     )
 
 
