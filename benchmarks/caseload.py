@@ -723,13 +723,13 @@ def log_in(client: Any, username: str) -> tuple[float, float]:
 
 def visible_cases(username: str) -> list[Any]:
     """The ids of the cases ``username`` can see, in an order both databases share."""
-    from haven.access import visible_data_keys
+    from haven.access import visible_to
     from haven.accounts.models import User
     from haven.cases.models import Case
 
     user = User.objects.get(username=username)
     return list(
-        Case.objects.filter(data_key_id__in=visible_data_keys(user))
+        Case.objects.filter(visible_to(user))
         .order_by("opened_at", "state", "urgency")
         .values_list("pk", flat=True)
     )
@@ -998,6 +998,9 @@ def child(args: argparse.Namespace) -> int:
             seeded = json.loads(seeded_file.read_text())
             analyzed = seeded.pop("analyzed")
             print(f"  reusing the databases seeded earlier in {workdir}", file=sys.stderr)
+            for mode in MODES:  # the code may have gained migrations (indexes) since
+                with active(mode):
+                    call_command("migrate", interactive=False, verbosity=0)
         for mode in MODES if not reuse else ():
             with active(mode):
                 call_command("migrate", interactive=False, verbosity=0)

@@ -49,6 +49,7 @@ SITUATIONS: dict[str | None, tuple[str, ...]] = {
     "group": (OWN, OTHER, NONE),
     "referral": (OWN, OTHER, NONE),
     "consent": (OWN, OTHER, NONE),
+    "attachment": (OWN, OTHER, NONE),
     "broker": (ANY, NONE),
     "partner": (ANY, NONE),
     None: (NO_OBJECT,),
@@ -106,6 +107,7 @@ CASE = ("case.read",)
 REQUEST = ("request.read",)
 REFERRAL = ("referral.read", "referral.read_sent")
 BROKER = ("broker.read",)
+FILES = ("attachment.read",)
 
 
 def read(kind: str | None, see: tuple[str, ...], do: tuple[str, ...] = ()) -> Endpoint:
@@ -180,6 +182,11 @@ WEB: dict[tuple[str, str, str], Endpoint] = {
         ("request.triage",),
         body=lambda w, o: {"version": STALE, "status": "triaged", "urgency": 3},
     ),
+    # A request's files: the cleaned copy, and the original (evidence) for supervisors.
+    ("web:attachment", "GET", ""): read("attachment", FILES),
+    ("web:attachment", "POST", ""): Endpoint(kind="attachment", not_allowed=True),
+    ("web:attachment_original", "GET", ""): read("attachment", FILES, ("attachment.original",)),
+    ("web:attachment_original", "POST", ""): Endpoint(kind="attachment", not_allowed=True),
     # Cases.
     ("web:cases", "GET", ""): read(None, CASE),
     ("web:cases", "POST", ""): write(None, CASE),
@@ -354,6 +361,10 @@ API: dict[tuple[str, str, str], Endpoint] = {
         ("request.triage",),
         body=lambda w, o: {"version": STALE, "status": "triaged"},
     ),
+    # A request's files.
+    ("api-request-attachments", "GET", ""): read("request", REQUEST, FILES),
+    ("api-attachment-download", "GET", ""): read("attachment", FILES),
+    ("api-attachment-original", "GET", ""): read("attachment", FILES, ("attachment.original",)),
     # Cases.
     ("api-case-list", "GET", ""): read(None, CASE),
     ("api-case-detail", "GET", ""): read("case", CASE),
@@ -498,3 +509,78 @@ for _lang in ("", "-en"):
             (f"portal:status{_lang}", "POST", ""): Endpoint(public=UNKNOWN),
         }
     )
+
+
+# Messages with a request's requester or broker, and brokers' portal credentials.
+WEB.update(
+    {
+        ("web:request_message", "GET", ""): post_only("request"),
+        ("web:request_message", "POST", ""): write(
+            "request", REQUEST, ("message.send",), body=lambda w, o: {"body": ""}
+        ),
+        ("web:case_message", "GET", ""): post_only("case"),
+        ("web:case_message", "POST", ""): write(
+            "case", CASE, ("message.send",), body=lambda w, o: {"body": ""}
+        ),
+        ("web:broker_credential", "GET", ""): post_only("broker"),
+        ("web:broker_credential", "POST", ""): write(
+            "broker", BROKER, ("broker.credential_issue",)
+        ),
+    }
+)
+API.update(
+    {
+        ("api-message-list", "GET", ""): read("request", REQUEST, ("message.read",)),
+        ("api-message-send", "POST", ""): write(
+            "request", REQUEST, ("message.send",), body=lambda w, o: {"body": "Hello."}
+        ),
+    }
+)
+# The portal's conversation page and the broker pages: the same for everyone (staff sessions
+# open nothing there); without a broker's cookie every broker page leads to the broker login.
+for _lang in ("", "-en"):
+    WEB.update(
+        {
+            (f"portal:status_message{_lang}", "GET", ""): Endpoint(public=OK),
+            (f"portal:status_message{_lang}", "POST", ""): Endpoint(public=UNKNOWN),
+            (f"portal:broker_login{_lang}", "GET", ""): Endpoint(public=OK),
+            (f"portal:broker_login{_lang}", "POST", ""): Endpoint(public=UNKNOWN),
+            **{
+                (f"portal:{name}{_lang}", method, ""): Endpoint(public=OK)
+                for name in ("broker_home", "broker_request", "broker_ask", "broker_logout")
+                for method in ("GET", "POST")
+            },
+        }
+    )
+
+
+# Possible duplicates (haven.dedupe): a request's, deciding about a pair, the review queue.
+_NO_CASE = "00000000-0000-4000-8000-000000000000"
+WEB.update(
+    {
+        ("web:duplicates", "GET", ""): read(None, ("duplicate.review",)),
+        ("web:duplicates", "POST", ""): Endpoint(not_allowed=True),
+        ("web:case_duplicate_decide", "GET", ""): post_only("case"),
+        ("web:case_duplicate_decide", "POST", ""): write(
+            "case",
+            CASE,
+            ("duplicate.decide",),
+            body=lambda w, o: {"other": _NO_CASE, "kind": "not_same"},
+        ),
+        ("web:case_duplicate_undo", "GET", ""): post_only("case"),
+        ("web:case_duplicate_undo", "POST", ""): write(
+            "case", CASE, ("duplicate.decide",), body=lambda w, o: {"decision": _NO_CASE}
+        ),
+    }
+)
+API.update(
+    {
+        ("api-request-duplicates", "GET", ""): read("request", REQUEST, ("duplicate.read",)),
+        ("api-case-duplicate-decide", "POST", ""): write(
+            "case",
+            CASE,
+            ("duplicate.decide",),
+            body=lambda w, o: {"other": _NO_CASE, "kind": "not_same"},
+        ),
+    }
+)

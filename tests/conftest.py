@@ -19,6 +19,15 @@ if os.environ.get("CI"):
     hypothesis_settings.load_profile("ci")
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache() -> None:
+    """Remembered counts (haven.cases.counts) are keyed by a version that a rolled-back test
+    database repeats: each test starts with an empty cache."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def org(db) -> OrgSetup:
     """The organisation's keys, and an operator context holding every team key (like `haven

@@ -32,6 +32,7 @@ from haven.access import can_view_case
 from haven.accounts.models import Role, User
 from haven.api.models import ApiToken
 from haven.api.services import api_token_create
+from haven.attachments.services import attachment_add
 from haven.cases.journey import State
 from haven.cases.models import Case
 from haven.cases.services import case_revoke, journey_advance
@@ -47,6 +48,7 @@ from haven.vault.models import Grant, KeyShare, TeamKey, TeamKeyKind
 from haven.vault.services import org_keys_setup, team_key_create, team_keys_share_pending
 from tests import access_table as t
 from tests.api.conftest import snapshot
+from tests.attachments.samples import png as png_sample
 from tests.factories import (
     PASSWORD,
     PartnerFactory,
@@ -69,6 +71,7 @@ KIND_OF_KWARG = {
     "referral_id": "referral",
     "broker_id": "broker",
     "partner_id": "partner",
+    "attachment_id": "attachment",
 }
 KNOWN_KWARGS = {*KIND_OF_KWARG, "pk", "action"}
 # API paths name records ``pk``; the first segment says which kind ("api/cases/<uuid:pk>/...").
@@ -80,6 +83,7 @@ API_KIND = {
     "groups": "group",
     "brokers": "broker",
     "partners": "partner",
+    "attachments": "attachment",
 }
 # One user per role: the matrix's principals.
 PRINCIPAL = {
@@ -262,6 +266,13 @@ def build_world() -> World:
     carol = users["carol"]
     carol_ctx = ctx_for(carol)
     request_b = make_request(ctx=carol_ctx, actor=carol, people=2, owner=carol)
+    # A file on each request: its key follows the request's (granted and revoked with it).
+    attachment_a = attachment_add(
+        ctx=ctx, actor=alice, request=request_a, name="a.png", content=png_sample()
+    )
+    attachment_b = attachment_add(
+        ctx=carol_ctx, actor=carol, request=request_b, name="b.png", content=png_sample()
+    )
     cases_b = list(request_b.cases.order_by("opened_at", "id"))
     referral_b = _sent_referral(
         carol_ctx, carol, cases_b[0], another, approver=alice, approver_ctx=ctx
@@ -301,6 +312,8 @@ def build_world() -> World:
             ("referral", t.OTHER): referral_b.pk,
             ("consent", t.OWN): referral_a.consent_id,
             ("consent", t.OTHER): referral_b.consent_id,
+            ("attachment", t.OWN): attachment_a.pk,
+            ("attachment", t.OTHER): attachment_b.pk,
             ("broker", t.ANY): broker.pk,
             ("partner", t.ANY): ministry.pk,
         },
@@ -401,7 +414,7 @@ def url_for(key: tuple[str, str, str], obj: Any) -> str:
     name, _method, variant = key
     route = ROUTES[name]
     kwargs: dict[str, Any] = {}
-    for kwarg in ("case_id", "request_id", "referral_id", "broker_id", "partner_id", "pk"):
+    for kwarg in (*KIND_OF_KWARG, "pk"):
         if f":{kwarg}>" in route.route:
             kwargs[kwarg] = obj
     if "<slug:action>" in route.route:

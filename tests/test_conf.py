@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 
-from haven.conf import env_bool, env_int, env_list, env_str
+from haven.conf import env_bool, env_choice, env_int, env_list, env_str
 
 
 def test_a_required_setting_that_is_missing_names_itself(monkeypatch):
@@ -64,3 +64,17 @@ def test_sqlite_runs_in_wal_mode():
     with connection.cursor() as cursor:
         cursor.execute("PRAGMA journal_mode")
         assert cursor.fetchone()[0] == "wal"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("portal", "portal"), (" Staff ", "staff"), ("", "all")]
+)
+def test_a_choice_accepts_its_words_in_any_case(monkeypatch, raw, expected):
+    monkeypatch.setenv("HAVEN_SERVE", raw)
+    assert env_choice("HAVEN_SERVE", "all", choices=("all", "staff", "portal")) == expected
+
+
+def test_a_choice_outside_its_words_is_refused_with_the_words(monkeypatch):
+    monkeypatch.setenv("HAVEN_SERVE", "portals")
+    with pytest.raises(ImproperlyConfigured, match="one of all, staff, portal"):
+        env_choice("HAVEN_SERVE", "all", choices=("all", "staff", "portal"))

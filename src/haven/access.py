@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef
 
 from haven.accounts.models import Role
 
@@ -43,6 +43,17 @@ PERMISSIONS: Mapping[str, frozenset[Role]] = MappingProxyType(
         "request.read": _CASEWORK,
         "request.create": _CASEWORK,
         "request.triage": frozenset({Role.INTAKE, Role.SUPERVISOR}),
+        # Possible duplicates (also need a grant of every case shown): seen on a request's page,
+        # decided (link, merge, "not the same person", undo) by case staff; the review queue
+        # of `haven dedupe` is for intake and supervisors.
+        "duplicate.read": _CASEWORK,
+        "duplicate.decide": _CASEWORK,
+        "duplicate.review": frozenset({Role.INTAKE, Role.SUPERVISOR}),
+        # Files sent with a request (also need the file's key, which follows the request's): the
+        # cleaned copy for case staff; the original, kept as evidence with its metadata (GPS,
+        # device, author), for supervisors only.
+        "attachment.read": _CASEWORK,
+        "attachment.original": _SUPERVISOR,
         # Referrals: staff through the case; liaisons only those sent to their partner.
         "referral.read": _CASEWORK,
         "referral.read_sent": frozenset({Role.PARTNER_LIAISON}),
@@ -52,6 +63,11 @@ PERMISSIONS: Mapping[str, frozenset[Role]] = MappingProxyType(
         "broker.read": _CASEWORK,
         "broker.write": _CASEWORK,
         "broker.suspend": _SUPERVISOR,
+        # Issue (or replace) a broker's portal credential; suspending revokes it at once.
+        "broker.credential_issue": _SUPERVISOR,
+        # Messages with the requester or broker of a request (also needs the request's key).
+        "message.read": _CASEWORK,
+        "message.send": _CASEWORK,
         "partner.read": _CASEWORK | _ADMIN,
         "partner.edit": frozenset({Role.SUPERVISOR, Role.ADMIN}),
         # Oversight.
@@ -97,11 +113,17 @@ def can_view_case(user: User, case: Case) -> bool:
     return holds_key(user, case.data_key_id)
 
 
-def visible_data_keys(user: User) -> QuerySet[Any]:
-    """Ids of the data keys ``user`` holds a live grant for (a subquery for list filters)."""
+def visible_to(user: User, *, field: str = "data_key_id") -> Exists:
+    """A filter: the row's data key (``field``) has a live grant ``user`` can open.
+
+    A correlated EXISTS rather than ``IN (subquery)``: SQLite would otherwise materialise every
+    data key a supervisor holds (hundreds of thousands at 100,000 cases) and probe the rows from
+    that list, taking seconds for a first page that needs fifty rows; with EXISTS it walks the
+    list's own index and checks one grant per row (benchmarks/caseload.py).
+    """
     from haven.vault.holders import user_grants
 
-    return user_grants(user).values("data_key_id")
+    return Exists(user_grants(user).filter(data_key_id=OuterRef(field)))
 
 
 def require(allowed: bool, message: str = "You do not have access to this.") -> None:

@@ -24,6 +24,7 @@ usage: haven <command> [options]
 
 Haven's commands:
   run          migrate, collect static files and serve Haven with gunicorn
+  portal       serve only the requester portal (its own process, host or onion service)
   demo         create a demo organisation (users, partners, brokers, ~200 cases)
   setup        create the organisation's keys (recovery words, printed once) and first supervisor
   createuser   create a staff account with a role
@@ -32,13 +33,15 @@ Haven's commands:
   recover      use the recovery words: restore a person's access, or open a case
   check        check the configuration; exits 1 when something is unsafe
   audit        verify the hash-chained audit trail, or print its anchor (haven audit verify|anchor)
+  dedupe       find possible duplicates on keyed encodings; fills the review queue
+  link         private linkage with a partner: encode our records, match two files
 
 Every other command is Django's (haven migrate, haven shell, haven help ...).
 Run `haven <command> --help` for a command's options.
 """
 
 # Haven's names that differ from the management command's name.
-ALIASES = {"check": "havencheck"}
+ALIASES = {"check": "havencheck", "portal": "run"}
 # Commands for which local development keys are never generated (they only read the config).
 NO_KEYGEN = {"check", "havencheck", "help", "version", "--version"}
 
@@ -131,6 +134,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = args[0]
     env = os.environ
     env.setdefault("DJANGO_SETTINGS_MODULE", "haven.settings.base")
+    if command == "portal":
+        # Settings read this when they load: the process routes the portal and nothing else.
+        env["HAVEN_SERVE"] = "portal"
     try:
         ensure_local_keys(env, command)
         _ensure_data_dir(env, command)

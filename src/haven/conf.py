@@ -55,6 +55,17 @@ def env_bool(name: str, default: bool) -> bool:
     raise ImproperlyConfigured(f"{name} must be one of true/false/1/0/yes/no, not {value!r}.")
 
 
+def env_choice(name: str, default: str, *, choices: tuple[str, ...]) -> str:
+    """One of a fixed set of words (case-insensitive); anything else is a configuration error."""
+    value = _raw(name)
+    if value is None or not value.strip():
+        return default
+    lowered = value.strip().lower()
+    if lowered not in choices:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, not {value!r}.")
+    return lowered
+
+
 def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
     value = _raw(name)
     if value is None or value.strip() == "":

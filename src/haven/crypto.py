@@ -18,7 +18,7 @@ import hashlib
 import json
 import unicodedata
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -241,6 +241,23 @@ class KeyContext:
             raise CryptoError("payload is not an object")
         return result
 
+    def seal_bytes(self, *, key_id: str, data: bytes, aad: bytes) -> bytes:
+        """Encrypt raw bytes (a file) under the record's (unlocked) data key."""
+        data_key = self._data_key(key_id)
+        if _passthrough_on():
+            return _FORMAT_PASSTHROUGH + bytes(data)
+        return _encrypt(data_key, bytes(data), aad)
+
+    def open_bytes(self, *, key_id: str, blob: bytes, aad: bytes) -> bytes:
+        """Decrypt bytes sealed by :meth:`seal_bytes`; raises :class:`CryptoError` on mismatch."""
+        data_key = self._data_key(key_id)
+        blob = bytes(blob)
+        if _passthrough_on():
+            if blob[:1] != _FORMAT_PASSTHROUGH:
+                raise CryptoError("pass-through mode opens pass-through payloads only")
+            return blob[1:]
+        return _decrypt(data_key, blob, aad)
+
     # --- The organisation index key (blind indexes) -----------------------------------------------
 
     def index_key_unlock(self, *, holder: str, sealed: bytes) -> None:
@@ -264,6 +281,17 @@ class KeyContext:
         if self._index is None:
             raise MissingKeyError("the search index key is not held")
         return self._index.token(purpose, normalised_value)
+
+    def index_hasher(self, purpose: str) -> Callable[[bytes], bytes]:
+        """A keyed hash under the index key for matching encodings (``IndexKey.keyed_hasher``):
+        a closure over a purpose sub-key, so the index key itself never leaves this module."""
+        if self._index is None and self._index_locked is not None:
+            holder, sealed = self._index_locked
+            self._index_locked = None
+            self.index_key_unlock(holder=holder, sealed=sealed)
+        if self._index is None:
+            raise MissingKeyError("the search index key is not held")
+        return self._index.keyed_hasher(purpose)
 
     def forget(self) -> None:
         """Drop every unsealed key held in memory."""
@@ -539,6 +567,98 @@ class IndexKey:
             normalised_value.encode(), key=self._key, digest_size=16, person=person
         ).digest()
 
+    def keyed_hasher(self, purpose: str) -> Callable[[bytes], bytes]:
+        """A keyed hash (BLAKE2b-256) for matching encodings, sub-keyed by ``purpose``.
+
+        The returned function maps bytes to 32 bytes; the key stays inside this module (the
+        closure holds a purpose-specific sub-key, never the index key itself).
+        """
+        return _keyed_hasher(self._key, purpose)
+
+
+# --- Record matching: keyed hashes for Bloom-filter encodings and private linkage --------------
+# haven.matching builds blocking tokens and Bloom-filter encodings from these closures, so that it
+# never holds key bytes. Each purpose gets its own sub-key: a token made for one purpose (say
+# "name") is useless for another ("birth").
+
+LINKAGE_MIN_PASSPHRASE = 16
+# Fixed so that both partners derive the same key from the passphrase: Argon2id at 3 passes
+# over 64 MiB (about 0.1 s here) makes each guess at a weak passphrase cost as much.
+_LINKAGE_OPSLIMIT = 3
+_LINKAGE_MEMLIMIT = 64 * 1024 * 1024
+
+
+def _keyed_hasher(key: bytes, purpose: str) -> Callable[[bytes], bytes]:
+    label = purpose.encode()
+    if not 1 <= len(label) <= 64:
+        raise ValueError("a matching purpose is 1 to 64 bytes")
+    sub_key = hashlib.blake2b(label, key=key, digest_size=32, person=b"haven-match-sub").digest()
+
+    def hasher(value: bytes) -> bytes:
+        return hashlib.blake2b(value, key=sub_key, digest_size=32).digest()
+
+    return hasher
+
+
+class LinkageSecretError(ValueError):
+    """A linkage passphrase is too short to protect the encodings made with it."""
+
+
+class LinkageSecret:
+    """A secret shared by two organisations for one private linkage, held in memory only.
+
+    Derived with Argon2id from a passphrase exchanged out of band and the linkage's name (so
+    that each linkage has its own key even if a passphrase were reused). ``check_value`` is a
+    public fingerprint written into every encodings file: files made under different secrets
+    are refused instead of silently matching nothing.
+    """
+
+    __slots__ = ("_key",)
+
+    def __init__(self, key: bytes):
+        if len(key) != KEY_BYTES:
+            raise CryptoError("a linkage key is 32 bytes")
+        self._key = key
+
+    def __repr__(self) -> str:
+        return "LinkageSecret(…)"
+
+    @classmethod
+    def from_passphrase(cls, passphrase: str, *, linkage: str = "") -> LinkageSecret:
+        """The linkage key for ``passphrase`` (at least 16 characters) and a linkage name."""
+        text = unicodedata.normalize("NFC", passphrase).strip()
+        if len(text) < LINKAGE_MIN_PASSPHRASE:
+            raise LinkageSecretError(
+                f"A linkage passphrase needs at least {LINKAGE_MIN_PASSPHRASE} characters."
+            )
+        salt = hashlib.blake2b(
+            unicodedata.normalize("NFC", linkage).encode(),
+            digest_size=nacl.pwhash.argon2id.SALTBYTES,
+            person=b"haven-linkage",
+        ).digest()
+        key = nacl.pwhash.argon2id.kdf(
+            KEY_BYTES,
+            text.encode(),
+            salt,
+            opslimit=_LINKAGE_OPSLIMIT,
+            memlimit=_LINKAGE_MEMLIMIT,
+        )
+        return cls(key)
+
+    @classmethod
+    def generate(cls) -> LinkageSecret:
+        """A random linkage key (tests, or a secret exchanged as bytes rather than words)."""
+        return cls(nacl.utils.random(KEY_BYTES))
+
+    @property
+    def check_value(self) -> str:
+        """A 16-hex public fingerprint: equal for equal secrets, revealing nothing of the key."""
+        return _keyed_hasher(self._key, "key-check")(b"haven-linkage-check")[:8].hex()
+
+    def keyed_hasher(self, purpose: str) -> Callable[[bytes], bytes]:
+        """A keyed hash (BLAKE2b-256) under this secret, sub-keyed by ``purpose``."""
+        return _keyed_hasher(self._key, purpose)
+
 
 # --- Requester receipts (the portal) -----------------------------------------------------------
 
@@ -551,28 +671,141 @@ def receipt_salt_new() -> bytes:
     return nacl.utils.random(RECEIPT_SALT_BYTES)
 
 
-def receipt_digest(receipt: str, salt: bytes, *, opslimit: int, memlimit: int) -> bytes:
-    """Argon2id(receipt, salt): what the portal stores and looks a receipt up by.
+RECEIPT_MIN_MEMLIMIT = 8 * 1024 * 1024
+_RECEIPT_FORMAT_KEYED = b"\x02"
+
+
+class ReceiptKeys:
+    """What one Argon2id run over a receipt gives: the digest the portal stores and looks the
+    receipt up by (:attr:`lookup`), and a wrapping key, never stored, for the requester's key
+    pair (their side of the conversation). The two are independent hashes of the Argon2id
+    output, so the stored digest gives nothing towards the wrapping key; the wrapping key stays
+    inside this object."""
+
+    __slots__ = ("_wrap", "lookup")
+
+    def __init__(self, lookup: bytes, wrap: bytes):
+        self.lookup = lookup
+        self._wrap = wrap
+
+    def __repr__(self) -> str:
+        return "ReceiptKeys(…)"
+
+    def party_key_new(self) -> tuple[PersonalKey, bytes]:
+        """A new requester key pair and its private half wrapped under this receipt."""
+        key = PersonalKey.generate()
+        header = _RECEIPT_FORMAT_KEYED
+        sealed = _encrypt(self._wrap, bytes(key._private), b"haven:receipt-party-key:" + header)
+        return key, header + sealed
+
+    def party_key_open(self, wrapped: bytes) -> PersonalKey:
+        """Open a key wrapped by :meth:`party_key_new`; another receipt raises CryptoError."""
+        wrapped = bytes(wrapped)
+        header = wrapped[:1]
+        if header != _RECEIPT_FORMAT_KEYED or len(wrapped) < 2:
+            raise CryptoError("not a key wrapped under a receipt")
+        private = _decrypt(self._wrap, wrapped[1:], b"haven:receipt-party-key:" + header)
+        return PersonalKey(nacl.public.PrivateKey(private))
+
+
+def receipt_keys(receipt: str, salt: bytes, *, opslimit: int, memlimit: int) -> ReceiptKeys:
+    """Argon2id(receipt, salt), split into the stored lookup digest and the wrapping key.
 
     The salt is one per organisation, not per receipt, so that a receipt can be found by its
     digest; the price is that an attacker holding the database tests each guess against every
-    stored digest at once. The receipt is 16 random decimal digits, log2(10^16) ≈ 53.2 bits.
-    With N = 10,000 receipts stored, a guess hits one with probability N / 10^16, so about
-    10^16 / (2N) = 5 × 10^11 guesses are needed on average. At opslimit 2 and 64 MiB one guess
-    costs about 0.05 s of one core here (and 64 MiB of memory, which bounds how many run at once
-    on a GPU): 2.5 × 10^10 core-seconds ≈ 800 core-years, or ≈ 8 years of a 100-core rig, per
-    receipt found. Online guessing is throttled far below that (see haven.portal.limits).
+    stored digest at once, so the receipt carries the entropy: 20 random decimal digits,
+    log2(10^20) ≈ 66.4 bits. With N = 100,000 receipts stored, a guess hits one with probability
+    N / 10^20, so about 10^20 / (2N) = 5 × 10^14 guesses are needed on average. At the default
+    cost (1 pass over 16 MiB, about 5 ms of one core here, and 16 MiB of memory per guess in
+    flight) that is 2.5 × 10^12 core-seconds ≈ 79,000 core-years per receipt found; a GPU doing
+    a few thousand such guesses a second still needs thousands of GPU-years. The cost is kept
+    this low so that the portal can take 100 requests a second on two cores (each submission
+    runs it once, as does each visit with the receipt); online guessing is throttled far below
+    it (see haven.portal.limits).
     """
-    floor = 1 if getattr(settings, "HAVEN_KDF_INSECURE_FOR_TESTS", False) else MIN_KDF_MEMLIMIT
+    floor = 1 if getattr(settings, "HAVEN_KDF_INSECURE_FOR_TESTS", False) else RECEIPT_MIN_MEMLIMIT
     if len(salt) != RECEIPT_SALT_BYTES or not (1 <= opslimit <= 16 and floor <= memlimit <= 2**30):
         raise CryptoError("the receipt salt or key-derivation cost is not usable")
     try:
-        return nacl.pwhash.argon2id.kdf(
-            RECEIPT_DIGEST_BYTES,
-            receipt.encode("ascii"),
-            salt,
-            opslimit=opslimit,
-            memlimit=memlimit,
+        out = nacl.pwhash.argon2id.kdf(
+            64, receipt.encode("ascii"), salt, opslimit=opslimit, memlimit=memlimit
         )
     except (UnicodeEncodeError, ValueError, nacl.exceptions.CryptoError) as exc:
         raise CryptoError("the receipt cannot be hashed") from exc
+    lookup = hashlib.blake2b(
+        out, digest_size=RECEIPT_DIGEST_BYTES, person=b"haven-rcpt-look"
+    ).digest()
+    wrap = hashlib.blake2b(out, digest_size=KEY_BYTES, person=b"haven-rcpt-wrap").digest()
+    return ReceiptKeys(lookup, wrap)
+
+
+def receipt_digest(receipt: str, salt: bytes, *, opslimit: int, memlimit: int) -> bytes:
+    """The stored lookup digest of a receipt (see :func:`receipt_keys` for the arithmetic)."""
+    return receipt_keys(receipt, salt, opslimit=opslimit, memlimit=memlimit).lookup
+
+
+# --- Conversation party keys: a requester's (from their receipt) or a broker's (credential) ------
+# Staff seal a conversation's key to the party's public key; the private half is stored only
+# wrapped under Argon2id(secret, random salt), so the server opens it only while the person
+# types their receipt or credential (docs/security.md, "Messages").
+
+_PARTY_FORMAT_V1 = b"\x01"
+_PARTY_HEAD = 1 + 4 + 8 + _SALT_BYTES
+
+
+def _party_limits_ok(opslimit: int, memlimit: int) -> bool:
+    floor = 1 if getattr(settings, "HAVEN_KDF_INSECURE_FOR_TESTS", False) else MIN_KDF_MEMLIMIT
+    return 1 <= opslimit <= 16 and floor <= memlimit <= 2**30
+
+
+def _party_wrapping_key(secret: str, salt: bytes, opslimit: int, memlimit: int) -> bytes:
+    try:
+        return nacl.pwhash.argon2id.kdf(
+            KEY_BYTES, secret.encode("utf-8"), salt, opslimit=opslimit, memlimit=memlimit
+        )
+    except (UnicodeEncodeError, ValueError, nacl.exceptions.CryptoError) as exc:
+        raise CryptoError("the secret or the key-derivation cost is not usable") from exc
+
+
+def party_key_create(secret: str, *, opslimit: int, memlimit: int) -> tuple[PersonalKey, bytes]:
+    """A new key pair for a requester or broker, and its private half wrapped under
+    Argon2id(``secret``, a random salt). Cost and salt are stored in (and authenticated with) the
+    wrapping. The salt is per key, so guesses cannot be shared between requests."""
+    if not _party_limits_ok(opslimit, memlimit):
+        raise CryptoError("the key-derivation cost is not usable")
+    key = PersonalKey.generate()
+    salt = nacl.utils.random(_SALT_BYTES)
+    header = _PARTY_FORMAT_V1 + opslimit.to_bytes(4, "big") + memlimit.to_bytes(8, "big") + salt
+    wrapping = _party_wrapping_key(secret, salt, opslimit, memlimit)
+    return key, header + _encrypt(wrapping, bytes(key._private), b"haven:party-key:" + header)
+
+
+def party_key_open(wrapped: bytes, secret: str) -> PersonalKey:
+    """Open a key wrapped by :func:`party_key_create`; a wrong secret raises CryptoError."""
+    wrapped = bytes(wrapped)
+    if len(wrapped) <= _PARTY_HEAD or wrapped[:1] != _PARTY_FORMAT_V1:
+        raise CryptoError("not a wrapped party key")
+    header = wrapped[:_PARTY_HEAD]
+    opslimit = int.from_bytes(header[1:5], "big")
+    memlimit = int.from_bytes(header[5:13], "big")
+    if not _party_limits_ok(opslimit, memlimit):
+        raise CryptoError("the stored key-derivation cost is outside the allowed range")
+    wrapping = _party_wrapping_key(secret, header[13:], opslimit, memlimit)
+    private = _decrypt(wrapping, wrapped[_PARTY_HEAD:], b"haven:party-key:" + header)
+    return PersonalKey(nacl.public.PrivateKey(private))
+
+
+def broker_credential_new() -> str:
+    """A broker's credential: 25 random characters of an unambiguous alphabet in groups of five
+    (about 124 bits), typed or pasted by the broker; stored only as :func:`secret_digest`."""
+    alphabet = "23456789abcdefghjkmnpqrstuvwxyz"  # 31 symbols: no 0/o, 1/l/i
+    raw = "".join(alphabet[b % len(alphabet)] for b in _unbiased_bytes(25, len(alphabet)))
+    return "-".join(raw[i : i + 5] for i in range(0, 25, 5))
+
+
+def _unbiased_bytes(count: int, modulus: int) -> list[int]:
+    limit = 256 - (256 % modulus)
+    out: list[int] = []
+    while len(out) < count:
+        out += [b for b in nacl.utils.random(count) if b < limit]
+    return out[:count]

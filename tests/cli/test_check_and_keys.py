@@ -186,5 +186,21 @@ def test_run_validates_arguments_then_serves(monkeypatch, capsys):
     assert served == {}
 
     assert main(["run", "--no-migrate", "--port", "8123", "--workers", "3"]) == 0
-    assert served == {"host": "127.0.0.1", "port": 8123, "workers": 3}
+    assert served == {"host": "127.0.0.1", "port": 8123, "workers": 3, "name": "haven"}
     assert "http://127.0.0.1:8123/" in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+def test_portal_serves_only_the_portal_under_its_own_process_name(monkeypatch, capsys, settings):
+    served = {}
+    monkeypatch.setattr(
+        "haven.demo.management.commands.run.serve", lambda **kwargs: served.update(kwargs)
+    )
+    monkeypatch.setenv("HAVEN_SERVE", "all")  # restored (unset) after the test
+    # Settings are loaded once per test run; what `haven portal` sets before loading them:
+    settings.HAVEN_SERVE = "portal"
+
+    assert main(["portal", "--no-migrate", "--port", "8124"]) == 0
+    assert os.environ["HAVEN_SERVE"] == "portal"
+    assert served["name"] == "haven-portal"
+    assert "portal is serving on http://127.0.0.1:8124/portal/" in capsys.readouterr().out

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from playwright.sync_api import Browser, sync_playwright
 
 from haven.portal import limits
 
@@ -14,7 +15,29 @@ def _portal_settings(settings) -> Iterator[None]:
     settings.HAVEN_PORTAL_RECEIPT_OPSLIMIT = 1
     settings.HAVEN_PORTAL_RECEIPT_MEMLIMIT = 8 * 1024 * 1024
     limits.submissions.reset()
+    limits.paid_submissions.reset()
     limits.lookups.reset()
     yield
     limits.submissions.reset()
+    limits.paid_submissions.reset()
     limits.lookups.reset()
+
+
+@pytest.fixture(scope="module")
+def _sync_orm_beside_playwright() -> Iterator[None]:
+    """Playwright's sync API runs an event loop in this thread; the ORM calls the browser tests
+    make stay synchronous and safe. Allowed for the modules that start a browser only."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        yield
+
+
+@pytest.fixture(scope="module")
+def browser(_sync_orm_beside_playwright: None) -> Iterator[Browser]:
+    """Debian's Chromium, one per module (each test opens its own context)."""
+    from tests.browser.test_journey_browser import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

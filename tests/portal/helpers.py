@@ -8,7 +8,7 @@ from typing import Any
 
 from django.urls import reverse
 
-RECEIPT = re.compile(r'id="receipt">(\d{4}-\d{4}-\d{4}-\d{4})<')
+RECEIPT = re.compile(r'id="receipt">(\d{4}-\d{4}-\d{4}-\d{4}-\d{4})<')
 
 
 def hidden(html: str, name: str) -> str:

@@ -2,16 +2,19 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
 from haven.api.views import (
+    attachments,
     auth,
     brokers,
     cases,
     custody,
     dashboard,
     docs,
+    duplicates,
     groups,
     partners,
     referrals,
 )
+from haven.api.views import messages as messages_views
 from haven.api.views import requests as requests_views
 from haven.api.views.base import HavenApi
 
@@ -35,6 +38,33 @@ urlpatterns = [
         requests_views.RequestTriageApi.as_view(),
         name="api-request-triage",
     ),
+    # a request's files
+    path(
+        "requests/<uuid:pk>/attachments/",
+        attachments.AttachmentListApi.as_view(),
+        name="api-request-attachments",
+    ),
+    path(
+        "attachments/<uuid:pk>/download/",
+        attachments.AttachmentDownloadApi.as_view(),
+        name="api-attachment-download",
+    ),
+    path(
+        "attachments/<uuid:pk>/original/",
+        attachments.AttachmentOriginalApi.as_view(),
+        name="api-attachment-original",
+    ),
+    # a request's messages with its requester or broker
+    path(
+        "requests/<uuid:pk>/messages/",
+        messages_views.MessageListApi.as_view(),
+        name="api-message-list",
+    ),
+    path(
+        "requests/<uuid:pk>/messages/send/",
+        messages_views.MessageSendApi.as_view(),
+        name="api-message-send",
+    ),
     # cases
     path("cases/", cases.CaseListApi.as_view(), name="api-case-list"),
     path("cases/<uuid:pk>/", cases.CaseDetailApi.as_view(), name="api-case-detail"),
@@ -49,6 +79,16 @@ urlpatterns = [
         "cases/<uuid:pk>/allowed-transitions/",
         cases.CaseAllowedTransitionsApi.as_view(),
         name="api-case-allowed-transitions",
+    ),
+    path(
+        "cases/<uuid:pk>/duplicates/decide/",
+        duplicates.DuplicateDecideApi.as_view(),
+        name="api-case-duplicate-decide",
+    ),
+    path(
+        "requests/<uuid:pk>/duplicates/",
+        duplicates.DuplicateListApi.as_view(),
+        name="api-request-duplicates",
     ),
     path("cases/<uuid:pk>/access/", custody.CaseAccessListApi.as_view(), name="api-case-access"),
     path("cases/<uuid:pk>/access/grant/", custody.CaseGrantApi.as_view(), name="api-case-grant"),

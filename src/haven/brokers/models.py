@@ -29,3 +29,39 @@ class Broker(SealedRecord):
 
     class Meta:
         ordering = ["created_at"]
+
+
+class BrokerCredential(models.Model):
+    """A broker's way into the portal's broker pages (at most one live per broker).
+
+    The credential itself is shown once to the issuing supervisor and stored only as a BLAKE2b
+    digest (:func:`haven.crypto.secret_digest`). The broker's key pair, to which the keys of their
+    conversations are sealed, is stored with its private half wrapped under Argon2id(credential).
+    Suspending the broker deletes the row (and every session), so the credential stops at once.
+    """
+
+    broker = models.OneToOneField(Broker, on_delete=models.CASCADE, related_name="credential")
+    digest = models.BinaryField(max_length=32, unique=True)
+    public_key = models.BinaryField(max_length=32)
+    wrapped_private = models.BinaryField()
+    issued_at = models.DateTimeField()
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"credential of broker {self.broker_id}"
+
+
+class BrokerSession(models.Model):
+    """A broker's short login (after typing the credential): the cookie holds a random secret,
+    stored here only as its digest; the broker's private key is kept encrypted under it."""
+
+    digest = models.BinaryField(max_length=32, unique=True)
+    broker = models.ForeignKey(Broker, on_delete=models.CASCADE, related_name="sessions")
+    key_blob = models.BinaryField()
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"session of broker {self.broker_id}"

@@ -97,5 +97,16 @@ def broker_set_status(
     record_update(
         ctx=ctx, record=broker, expected_version=expected_version, fields={"status": status}
     )
-    audit_record(actor=actor, action="broker.status", target=broker, detail={"status": status})
+    revoked = 0
+    if status == BrokerStatus.SUSPENDED:
+        from haven.brokers.credentials import broker_credential_revoke
+
+        # The portal credential and every broker session end in this same transaction.
+        revoked = broker_credential_revoke(broker=broker)
+    audit_record(
+        actor=actor,
+        action="broker.status",
+        target=broker,
+        detail={"status": status, "credential_revoked": bool(revoked)},
+    )
     return broker

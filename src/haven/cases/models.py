@@ -141,6 +141,8 @@ class Case(SealedRecord):
             models.Index(fields=["next_contact_due", "state"]),
             models.Index(fields=["owner", "state"]),
             models.Index(fields=["-urgency", "-opened_at"]),
+            # Counts by state answered from the index alone (each row's grant is then checked).
+            models.Index(fields=["state", "data_key"], name="cases_case_state_key_idx"),
         ]
 
 
@@ -184,3 +186,17 @@ class Note(SealedRecord):
 
     class Meta:
         ordering = ["created_at"]
+
+
+class CountsVersion(models.Model):
+    """A number that database triggers raise whenever a case or a grant is written (migration
+    0003), so that counts of the cases someone may see can be remembered until something they
+    depend on changes (:mod:`haven.cases.counts`). A single row; nothing else is stored."""
+
+    SINGLETON = 1
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=SINGLETON)
+    n = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"counts version {self.n}"

@@ -92,7 +92,7 @@ def person_search(
         raise PermissionDenied("Your role cannot see cases.")
     text = clean_text(query, field="q", max_length=MAX_QUERY_CHARS, multiline=False)
     base = Case.objects.all() if cases is None else cases
-    base = base.filter(data_key_id__in=access.visible_data_keys(user))
+    base = base.filter(access.visible_to(user))
     if not text:
         return base.none()
     if not ctx.holds_index_key():

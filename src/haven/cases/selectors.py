@@ -14,6 +14,7 @@ from django.utils import timezone
 from haven import access
 from haven.accounts.models import Role, User
 from haven.audit.services import audit_record
+from haven.cases.counts import remembered_count
 from haven.cases.journey import TERMINAL, State, allowed_targets
 from haven.cases.models import Case, Group, JourneyEvent, Note, Request, RequestStatus, Urgency
 from haven.crypto import KeyContext
@@ -26,7 +27,7 @@ def case_queryset(*, user: User) -> QuerySet[Case]:
     """Every case ``user`` may see, by need to know."""
     if not access.has_role(user, access.CASE_READERS):
         raise PermissionDenied("Your role cannot see cases.")
-    return Case.objects.filter(data_key_id__in=access.visible_data_keys(user))
+    return Case.objects.filter(access.visible_to(user))
 
 
 def case_list(
@@ -62,6 +63,15 @@ def case_list(
     return qs.select_related("person", "person__data_key", "owner").order_by(
         "-urgency", "-opened_at"
     )
+
+
+def case_list_count(*, user: User, cases: QuerySet[Case], filters: dict[str, Any]) -> int:
+    """How many cases ``case_list(user=user, **filters)`` gave (``cases``), remembered until a
+    case or grant changes (:mod:`haven.cases.counts`); never remembered when the clock matters."""
+    if filters.get("overdue"):
+        return cases.count()
+    shown = sorted((name, str(value)) for name, value in filters.items() if value is not None)
+    return remembered_count(user=user, what=f"case_list:{shown!r}", compute=cases.count)
 
 
 @dataclass
@@ -193,9 +203,13 @@ def dashboard(*, user: User, now: dt.datetime | None = None, limit: int = 10) ->
     """Counts by state, the most urgent and the overdue cases, new requests, requests per year."""
     now = now or timezone.now()
     qs = case_queryset(user=user)
-    counts = {
-        row["state"]: row["n"] for row in qs.order_by().values("state").annotate(n=Count("*"))
-    }
+    counts = remembered_count(
+        user=user,
+        what="by_state",
+        compute=lambda: {
+            row["state"]: row["n"] for row in qs.order_by().values("state").annotate(n=Count("*"))
+        },
+    )
     by_state = {state.value: counts.get(state.value, 0) for state in State}
     active_qs = qs.filter(ACTIVE_Q)
     urgent = list(
@@ -213,11 +227,16 @@ def dashboard(*, user: User, now: dt.datetime | None = None, limit: int = 10) ->
         active=sum(n for s, n in by_state.items() if s not in TERMINAL),
         urgent=urgent,
         overdue=overdue,
-        overdue_count=overdue_qs.count(),
+        # Remembered for the minute at most: a case that falls due shows within a minute.
+        overdue_count=remembered_count(
+            user=user, what=f"overdue:{now:%Y-%m-%dT%H:%M}", compute=overdue_qs.count
+        ),
         new_requests=req.filter(status=RequestStatus.NEW).count()
         if user.role in (Role.INTAKE, Role.SUPERVISOR)
         else 0,
-        requests_by_year=requests_per_year(),
+        requests_by_year=remembered_count(
+            user=user, what="requests_by_year", compute=requests_per_year
+        ),
     )
 
 
@@ -250,8 +269,8 @@ def request_list(*, user: User, status: str | None = None) -> QuerySet[Request]:
     qs = Request.objects.select_related("broker", "data_key").order_by("-urgency", "-received_at")
     if status:
         qs = qs.filter(status=status)
-    # A subquery, not a join + DISTINCT over the payload columns of every row.
-    return qs.filter(data_key_id__in=access.visible_data_keys(user))
+    # EXISTS per row, not a join + DISTINCT over the payload columns of every row.
+    return qs.filter(access.visible_to(user))
 
 
 def request_get(*, user: User, request_id: Any) -> Request:

@@ -35,6 +35,7 @@ from haven.cases.models import (
 )
 from haven.cases.search import person_index_values
 from haven.crypto import KeyContext
+from haven.dedupe.store import person_encoding_set
 from haven.errors import ConflictError
 from haven.validation import (
     clean_choice,
@@ -302,6 +303,9 @@ def request_create(
         payload_set(ctx=ctx, record=person, data=data)
         person.save(force_insert=True)
         search_tokens_set(ctx=ctx, data_key_id=key.pk, values=person_index_values(data))
+        person_encoding_set(
+            ctx=ctx, person=person, data=data, broker_id=broker.pk if broker else None
+        )
         case = Case(
             data_key=key,
             person=person,
@@ -697,6 +701,12 @@ def person_update(
         data["family"] = payload_read(ctx=ctx, record=record).get("family", [])
     record_update(ctx=ctx, record=record, expected_version=expected_version, data=data)
     search_tokens_set(ctx=ctx, data_key_id=record.data_key_id, values=person_index_values(data))
+    person_encoding_set(
+        ctx=ctx,
+        person=record,
+        data=data,
+        broker_id=case.request.broker_id if case.request is not None else None,
+    )
     audit_record(actor=actor, action="person.update", target=case, detail={})
     return record
 
@@ -761,6 +771,8 @@ __all__ = [
 def case_key_ids(*, ctx: KeyContext, case: Case) -> list[str]:
     """The data keys a case's holders need: the case's own, and those of its request, its group
     and its sent referrals that the acting person holds (so that a grant never fails half-way)."""
+    from haven.attachments.services import request_attachment_key_ids
+    from haven.messaging.models import Conversation
     from haven.referrals.models import Referral
     from haven.vault.sealed import data_keys_unlock
 
@@ -769,6 +781,16 @@ def case_key_ids(*, ctx: KeyContext, case: Case) -> list[str]:
         key_id
         for key_id in (
             case.request.data_key_id if case.request is not None else None,
+            # The request's conversation with its requester or broker goes with the request.
+            *(
+                Conversation.objects.filter(request_id=case.request_id).values_list(
+                    "data_key_id", flat=True
+                )
+                if case.request_id is not None
+                else []
+            ),
+            # So do the request's files.
+            *request_attachment_key_ids(case.request_id),
             case.group.data_key_id if case.group is not None else None,
             *Referral.objects.filter(case=case).values_list("data_key_id", flat=True),
         )
@@ -864,6 +886,16 @@ def _revocable_key_ids(*, ctx: KeyContext, case: Case, holder: User | TeamKey) -
     shared: dict[str, QuerySet[Case]] = {}
     if case.request is not None:
         shared[str(case.request.data_key_id)] = Case.objects.filter(request=case.request)
+        from haven.messaging.models import Conversation
+
+        for conversation_key in Conversation.objects.filter(request=case.request).values_list(
+            "data_key_id", flat=True
+        ):
+            shared[str(conversation_key)] = Case.objects.filter(request=case.request)
+        from haven.attachments.services import request_attachment_key_ids
+
+        for attachment_key in request_attachment_key_ids(case.request_id):
+            shared[str(attachment_key)] = Case.objects.filter(request=case.request)
     if case.group is not None:
         shared[str(case.group.data_key_id)] = Case.objects.filter(group=case.group)
     if isinstance(holder, User):
@@ -968,6 +1000,12 @@ def request_shred_if_empty(*, request_id: Any) -> bool:
             key_id = group.data_key_id
             group.delete()
             data_key_shred(key_id=key_id)
+    from haven.messaging.services import conversation_shred
+
+    conversation_shred(request_id=request.pk)
+    from haven.attachments.services import request_attachments_shred
+
+    request_attachments_shred(request_id=request.pk)
     key_id = request.data_key_id
     request.delete()
     data_key_shred(key_id=key_id)

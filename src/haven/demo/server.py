@@ -24,15 +24,16 @@ class HavenServer(BaseApplication):
         return application
 
 
-def serve(*, host: str, port: int, workers: int) -> None:
+def serve(*, host: str, port: int, workers: int, name: str = "haven") -> None:
     """Run gunicorn in the foreground until Ctrl-C (SIGINT) or SIGTERM stops it gracefully."""
     bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     HavenServer(
         {
             "bind": [bind],
             "workers": workers,
-            "proc_name": "haven",
-            # No access log: who contacted Haven, when and from where is metadata we do not keep.
+            "proc_name": name,
+            # No access log: who contacted Haven, when and from where is metadata we do not keep
+            # (and a portal path or query could carry what a requester typed).
             "accesslog": None,
             "errorlog": "-",
             "loglevel": "warning",

@@ -7,6 +7,7 @@ import secrets
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -96,6 +97,44 @@ def people_count(value: object) -> int:
     return min(max(number, 1), MAX_PEOPLE)
 
 
+class MultipleFileInput(forms.FileInput):
+    allow_multiple_selected = True
+
+
+class FilesField(forms.FileField):
+    """Any number of files, as they arrived; haven.attachments checks them (by content)."""
+
+    widget = MultipleFileInput
+
+    def clean(self, data: Any, initial: Any = None) -> list[Any]:
+        items = data if isinstance(data, list | tuple) else [data]
+        return [item for item in items if item]
+
+
+def _files_field() -> FilesField:
+    """The optional file field of the request and message forms (haven.attachments limits)."""
+    return FilesField(
+        required=False,
+        label=_("Photos or documents (optional: JPEG, PNG, WebP or PDF)"),
+        widget=MultipleFileInput(
+            attrs={
+                "accept": "image/jpeg,image/png,image/webp,application/pdf,.jpg,.jpeg,.png,.webp,.pdf"
+            }
+        ),
+    )
+
+
+def _files_help() -> str:
+    """The file field's help text, with the limits as configured now."""
+    return _(
+        "Up to %(n)d files, at most %(mb)d MB each. They are locked like everything else, and "
+        "our team reads a copy without the location and camera details photos often carry."
+    ) % {
+        "n": settings.HAVEN_ATTACHMENT_MAX_FILES,
+        "mb": settings.HAVEN_ATTACHMENT_MAX_BYTES // 1_000_000,
+    }
+
+
 class PeopleCountForm(forms.Form):
     people = forms.TypedChoiceField(
         label=_("How many people need help?"),
@@ -137,9 +176,12 @@ class RequestForm(forms.Form):
         required=False,
         label=_("How may we reach you? (optional: a phone number, a messenger ID, a time)"),
     )
+    # Last in the form, so that a file refused while it arrives never costs the text above it.
+    attachments = _files_field()
 
     def __init__(self, *args: Any, count: int = 1, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["attachments"].help_text = _files_help()
         self.count = count
         self.fields["people"].initial = count
         names = {}
@@ -186,4 +228,55 @@ class ConfirmForm(forms.Form):
                 "Please save the number first, then tick this box. We cannot show it again later."
             )
         },
+    )
+
+
+MAX_MESSAGE_CHARS = 5_000
+
+
+class MessageForm(forms.Form):
+    """Adding a message or details, or files (photos, PDFs), or both. The receipt rides along in
+    a hidden field (POST only, never in a URL): without cookies, that is how the next page knows
+    it is still you."""
+
+    token = forms.CharField(widget=forms.HiddenInput, max_length=200, required=False)
+    receipt = forms.CharField(widget=forms.HiddenInput, max_length=100, required=False)
+    body = _text(
+        MAX_MESSAGE_CHARS,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        label=_("Write to us: a question, an answer or more details"),
+    )
+    # Last in the form, so that a file refused while it arrives never costs the text above it.
+    attachments = _files_field()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["attachments"].help_text = _files_help()
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if "body" in cleaned and not cleaned["body"] and not cleaned.get("attachments"):
+            self.add_error("body", _("Please write a message or choose a file to send."))
+        return cleaned
+
+
+class BrokerLoginForm(forms.Form):
+    token = forms.CharField(widget=forms.HiddenInput, max_length=200, required=False)
+    credential = forms.CharField(
+        label=_("Your access code"),
+        max_length=200,
+        error_messages={"required": _("Please type your access code.")},
+        widget=forms.PasswordInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+
+
+class BrokerMessageForm(forms.Form):
+    token = forms.CharField(widget=forms.HiddenInput, max_length=200, required=False)
+    request = forms.UUIDField(widget=forms.HiddenInput)
+    body = _text(
+        MAX_MESSAGE_CHARS,
+        required=True,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        label=_("Write to the caseworker"),
     )

@@ -55,6 +55,8 @@ class WindowLimiter:
 
 submissions = WindowLimiter(lambda: int(settings.HAVEN_PORTAL_SUBMISSIONS_PER_MINUTE))
 lookups = WindowLimiter(lambda: int(settings.HAVEN_PORTAL_LOOKUPS_PER_MINUTE))
+# Submissions let in past ``submissions`` by a solved proof-of-work (haven.portal.pow).
+paid_submissions = WindowLimiter(lambda: int(settings.HAVEN_PORTAL_POW_CEILING_PER_MINUTE))
 
 
 def _minute(now: dt.datetime | None = None) -> dt.datetime:

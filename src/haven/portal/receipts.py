@@ -1,8 +1,8 @@
-"""Receipts: 16 random digits, shown once, stored only as an Argon2id digest.
+"""Receipts: 20 random digits, shown once, stored only as an Argon2id digest.
 
-A receipt looks like ``3817-0264-9915-4402``: harmless if found on a phone or a scrap of paper
-(a card or account number), easy to read out, and typed on any keyboard. It has
-log2(10^16) ≈ 53.2 bits of entropy; :func:`haven.crypto.receipt_digest` gives the cost
+A receipt looks like ``3817-0264-9915-4402-7731``: harmless if found on a phone or a scrap of
+paper (an account number), easy to read out, and typed on any keyboard. It has
+log2(10^20) ≈ 66.4 bits of entropy; :func:`haven.crypto.receipt_keys` gives the cost
 arithmetic. On entry it is normalised (:func:`receipt_normalise`): full-width digits become
 ASCII, and spaces, dashes and dots are dropped.
 """
@@ -16,27 +16,27 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from haven.crypto import receipt_digest, receipt_salt_new
+from haven.crypto import ReceiptKeys, receipt_keys, receipt_salt_new
 from haven.portal.models import ReceiptSalt
 
-RECEIPT_DIGITS = 16
+RECEIPT_DIGITS = 20
 GROUP = 4
 # What people put between groups of digits: spaces, hyphens and every dash, dots, slashes.
 _SEPARATORS = frozenset(" \t\u00a0\u3000-./\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fc\uff0d")
 
 
 def receipt_new() -> str:
-    """A fresh receipt: 16 uniformly random digits (leading zeros allowed), digits only."""
+    """A fresh receipt: 20 uniformly random digits (leading zeros allowed), digits only."""
     return f"{secrets.randbelow(10**RECEIPT_DIGITS):0{RECEIPT_DIGITS}d}"
 
 
 def receipt_display(receipt: str) -> str:
-    """``3817026499154402`` → ``3817-0264-9915-4402``."""
+    """``38170264991544027731`` → ``3817-0264-9915-4402-7731``."""
     return "-".join(receipt[i : i + GROUP] for i in range(0, len(receipt), GROUP))
 
 
 def receipt_normalise(value: object) -> str | None:
-    """The 16 ASCII digits of what someone typed, or None if it cannot be a receipt."""
+    """The 20 ASCII digits of what someone typed, or None if it cannot be a receipt."""
     if not isinstance(value, str) or len(value) > 100:
         return None
     text = unicodedata.normalize("NFKC", value)
@@ -63,10 +63,15 @@ def _salt() -> ReceiptSalt:
         return ReceiptSalt.objects.get(pk=ReceiptSalt.SINGLETON)
 
 
-def digest_of(receipt: str) -> bytes:
-    """The stored form of a (normalised) receipt. Costs one Argon2id run: call outside any
-    transaction that holds a write lock."""
+def receipt_keys_of(receipt: str) -> ReceiptKeys:
+    """The lookup digest and wrapping key of a (normalised) receipt. Costs one Argon2id run:
+    call outside any transaction that holds a write lock."""
     row = _salt()
-    return receipt_digest(
+    return receipt_keys(
         receipt, bytes(row.salt), opslimit=int(row.opslimit), memlimit=int(row.memlimit)
     )
+
+
+def digest_of(receipt: str) -> bytes:
+    """The stored form of a (normalised) receipt (one Argon2id run)."""
+    return receipt_keys_of(receipt).lookup

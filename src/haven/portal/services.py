@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from haven.attachments.services import IncomingFile, attachment_store, attachments_prepare
 from haven.audit.services import audit_record
+from haven.brokers.models import Broker
 from haven.cases.journey import State
 from haven.cases.models import (
     Case,
@@ -30,9 +32,12 @@ from haven.cases.models import (
 )
 from haven.cases.search import person_index_values
 from haven.cases.services import PersonInput, _event_create, person_payload
-from haven.crypto import KeyContext, secret_digest
+from haven.crypto import KeyContext, ReceiptKeys, secret_digest
+from haven.dedupe.store import person_encoding_set
+from haven.messaging.models import Author, RequesterKey
+from haven.messaging.services import conversation_create
 from haven.portal.models import Receipt, UsedFormToken
-from haven.portal.receipts import digest_of, receipt_new
+from haven.portal.receipts import digest_of, receipt_keys_of, receipt_new
 from haven.validation import clean_choice, clean_country, clean_text
 from haven.vault.holders import case_holders, system_key
 from haven.vault.index import search_tokens_set
@@ -65,6 +70,8 @@ class Submission:
     urgency: int
     account: str
     contact: str
+    # Files as they arrived (in memory only): checked and cleaned before anything is stored.
+    files: list[IncomingFile] = field(default_factory=list)
 
 
 def _has_hangul(text: str) -> bool:
@@ -116,6 +123,10 @@ def submission_clean(submission: Submission) -> dict[str, object]:
             cleaned[name] = check()
         except ValidationError as exc:
             errors[name] = [m for ms in exc.message_dict.values() for m in ms]
+    try:
+        cleaned["attachments"] = attachments_prepare(files=submission.files)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
     if errors:
         raise ValidationError(errors)
     cleaned["people"] = people
@@ -140,9 +151,15 @@ def portal_request_create(*, submission: Submission, form_token: str) -> tuple[R
         raise AlreadySubmittedError
     # Argon2id outside the transaction: it must not hold the database's write lock.
     receipt = receipt_new()
-    digest = digest_of(receipt)
+    keys = receipt_keys_of(receipt)  # one Argon2id run gives the digest and the wrapping key
+    requester_key = requester_key_new(keys)
     try:
-        request = _store(cleaned=cleaned, token_digest=token_digest, receipt_digest=digest)
+        request = _store(
+            cleaned=cleaned,
+            token_digest=token_digest,
+            receipt_digest=keys.lookup,
+            requester_key=requester_key,
+        )
     except IntegrityError as exc:
         if UsedFormToken.objects.filter(digest=token_digest).exists():
             raise AlreadySubmittedError from exc
@@ -150,8 +167,51 @@ def portal_request_create(*, submission: Submission, form_token: str) -> tuple[R
     return request, receipt
 
 
+def requester_key_new(keys: ReceiptKeys) -> tuple[bytes, bytes]:
+    """The requester's key pair for a new request: (public key, private key wrapped under the
+    receipt's wrapping key, from the same Argon2id run as its digest). Staff seal the
+    conversation key to the public half; only someone typing the receipt opens the private half
+    (docs/security.md, "Messages")."""
+    key, wrapped = keys.party_key_new()
+    return key.public_key, wrapped
+
+
+def broker_request_create(
+    *, broker: Broker, broker_public_key: bytes, submission: Submission, form_token: str
+) -> Request:
+    """A request a broker files from the portal's broker pages (logged in with their
+    credential): like :func:`portal_request_create`, with the broker on the request and its
+    conversation sealed to the broker's key instead of a receipt. Same errors."""
+    cleaned = submission_clean(submission)
+    if system_key(TeamKeyKind.INTAKE) is None:
+        raise PortalUnavailableError("no intake team key")
+    token_digest = secret_digest(f"portal-form:{form_token}")
+    if UsedFormToken.objects.filter(digest=token_digest).exists():
+        raise AlreadySubmittedError
+    try:
+        return _store(
+            cleaned=cleaned,
+            token_digest=token_digest,
+            receipt_digest=None,
+            broker=broker,
+            broker_public_key=broker_public_key,
+        )
+    except IntegrityError as exc:
+        if UsedFormToken.objects.filter(digest=token_digest).exists():
+            raise AlreadySubmittedError from exc
+        raise
+
+
 @transaction.atomic
-def _store(*, cleaned: dict[str, object], token_digest: bytes, receipt_digest: bytes) -> Request:
+def _store(
+    *,
+    cleaned: dict[str, object],
+    token_digest: bytes,
+    receipt_digest: bytes | None,
+    requester_key: tuple[bytes, bytes] | None = None,
+    broker: Broker | None = None,
+    broker_public_key: bytes | None = None,
+) -> Request:
     now = timezone.now()
     UsedFormToken.objects.filter(used_at__lt=now - FORM_TOKEN_LIFETIME).delete()
     UsedFormToken.objects.create(digest=token_digest, used_at=now)
@@ -162,7 +222,8 @@ def _store(*, cleaned: dict[str, object], token_digest: bytes, receipt_digest: b
     holders = case_holders(actor=None)
     request = Request(
         data_key=data_key_create(ctx=ctx, holders=holders, granted_by=None),
-        channel=Channel.DIRECT_LINE,
+        channel=Channel.BROKER if broker is not None else Channel.DIRECT_LINE,
+        broker=broker,
         received_at=now,
         urgency=urgency,
         people_count=len(people),
@@ -179,6 +240,30 @@ def _store(*, cleaned: dict[str, object], token_digest: bytes, receipt_digest: b
         },
     )
     request.save(force_insert=True)
+    # The conversation with whoever asked: its key sealed to the same holders as the request
+    # and to the requester's (or broker's) public key.
+    if requester_key is not None:
+        RequesterKey.objects.create(
+            request=request,
+            public_key=requester_key[0],
+            wrapped_private=requester_key[1],
+            created_at=now,
+        )
+        conversation_create(
+            ctx=ctx,
+            request=request,
+            party=Author.REQUESTER,
+            public_key=requester_key[0],
+            holders=holders,
+        )
+    elif broker is not None and broker_public_key is not None:
+        conversation_create(
+            ctx=ctx,
+            request=request,
+            party=Author.BROKER,
+            public_key=broker_public_key,
+            holders=holders,
+        )
     group = None
     if len(people) > 1:
         group = Group(
@@ -193,6 +278,9 @@ def _store(*, cleaned: dict[str, object], token_digest: bytes, receipt_digest: b
         payload_set(ctx=ctx, record=person, data=data)
         person.save(force_insert=True)
         search_tokens_set(ctx=ctx, data_key_id=key.pk, values=person_index_values(data))
+        person_encoding_set(
+            ctx=ctx, person=person, data=data, broker_id=broker.pk if broker else None
+        )
         case = Case(
             data_key=key,
             person=person,
@@ -219,12 +307,18 @@ def _store(*, cleaned: dict[str, object], token_digest: bytes, receipt_digest: b
             confidence=Confidence.UNVERIFIED,
             region=str(cleaned["region"]),
         )
-    Receipt.objects.create(digest=receipt_digest, request=request, created_at=now)
+    if receipt_digest is not None:
+        Receipt.objects.create(digest=receipt_digest, request=request, created_at=now)
+    for prepared in cleaned.get("attachments") or []:  # type: ignore[attr-defined]
+        attachment_store(ctx=ctx, actor=None, request=request, prepared=prepared, holders=holders)
+    detail: dict[str, object] = {"people": len(people), "group": str(group.pk) if group else None}
+    if broker is not None:
+        detail["broker"] = str(broker.pk)
     audit_record(
         actor=None,
-        action="portal.request",
+        action="broker.request" if broker is not None else "portal.request",
         target=request,
-        detail={"people": len(people), "group": str(group.pk) if group else None},
+        detail=detail,
     )
     ctx.forget()
     return request

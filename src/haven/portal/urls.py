@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from haven.portal import views
+from haven.portal import broker_views, views
 
 app_name = "portal"
 
@@ -11,6 +11,12 @@ _PAGES = [
     ("request/", views.ask, "ask"),
     ("receipt/", views.receipt_confirm, "receipt"),
     ("status/", views.status, "status"),
+    ("status/message/", views.status_message, "status_message"),
+    ("broker/", broker_views.broker_login, "broker_login"),
+    ("broker/requests/", broker_views.broker_home, "broker_home"),
+    ("broker/request/", broker_views.broker_request_page, "broker_request"),
+    ("broker/ask/", broker_views.broker_ask, "broker_ask"),
+    ("broker/logout/", broker_views.broker_logout, "broker_logout"),
 ]
 
 urlpatterns = [path(route, view, {"lang": "ko"}, name=name) for route, view, name in _PAGES] + [

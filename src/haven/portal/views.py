@@ -26,17 +26,27 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core import signing
-from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, ValidationError
+from django.core.exceptions import (
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+    ValidationError,
+)
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
+from haven.attachments.services import IncomingFile, too_large_message, too_much_message
+from haven.attachments.uploads import TOO_LARGE, TOO_MANY, upload_refusals
 from haven.portal import limits
+from haven.portal.conversation import RequesterPage, requester_message_add, requester_open
 from haven.portal.forms import (
     ConfirmForm,
+    MessageForm,
     PeopleCountForm,
     RequestForm,
     StatusForm,
@@ -44,13 +54,13 @@ from haven.portal.forms import (
     form_token_new,
     people_count,
 )
+from haven.portal.pow import pow_bits, pow_valid
 from haven.portal.receipts import receipt_display, receipt_normalise
 from haven.portal.services import (
     AlreadySubmittedError,
     PortalUnavailableError,
     Submission,
     portal_request_create,
-    receipt_lookup,
 )
 
 LANGS = ("ko", "en")
@@ -58,6 +68,9 @@ CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'"
 )
+# The request form alone may run the optional proof-of-work script (haven.portal.pow), served
+# from this origin; everything works without it.
+CSP_WITH_POW = CSP + "; script-src 'self'"
 RECEIPT_SALT = "haven.portal.receipt"
 RECEIPT_SHOWN_SECONDS = 30 * 60
 
@@ -69,7 +82,8 @@ def portal_url(name: str, lang: str) -> str:
 
 
 def _headers(response: HttpResponse, lang: str) -> HttpResponse:
-    response.headers["Content-Security-Policy"] = CSP
+    with_pow = getattr(response, "haven_pow_script", False)
+    response.headers["Content-Security-Policy"] = CSP_WITH_POW if with_pow else CSP
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["Cache-Control"] = "no-store"
     response.headers["Content-Language"] = lang
@@ -170,8 +184,12 @@ def _checked(
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = -1
-        if length < 0 or length > settings.HAVEN_PORTAL_MAX_BODY_BYTES:
-            return _too_big(request, lang)
+        files = view.__name__ in FILE_VIEWS and request.content_type == "multipart/form-data"
+        limit = settings.HAVEN_PORTAL_MAX_BODY_BYTES
+        if files:  # the files' own limits, plus room for their multipart headers
+            limit += settings.HAVEN_ATTACHMENT_MAX_TOTAL_BYTES + FILE_OVERHEAD_BYTES
+        if length < 0 or length > limit:
+            return _files_too_big(request, lang) if files else _too_big(request, lang)
         if _cross_site(request):
             return _kind_error(
                 request,
@@ -185,9 +203,42 @@ def _checked(
             )
         try:
             request.POST  # noqa: B018 - parse now, inside the limits
-        except (RequestDataTooBig, TooManyFieldsSent):
+        except (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent):
+            return _too_big(request, lang)
+        except MultiPartParserError:
+            return _kind_error(
+                request,
+                lang,
+                status=400,
+                title=_("We could not read what your browser sent"),
+                message=_("Nothing was stored. Please go back and send the form again."),
+            )
+        typed = sum(len(v) for values in request.POST.lists() for v in values[1])
+        if typed > settings.HAVEN_PORTAL_MAX_BODY_BYTES:
             return _too_big(request, lang)
     return view(request, lang, *args, **kwargs)
+
+
+# Pages whose form may carry files (haven.attachments), and the room allowed for their headers.
+FILE_VIEWS = frozenset({"ask", "status_message"})
+FILE_OVERHEAD_BYTES = 64_000
+
+
+def _files_too_big(request: HttpRequest, lang: str) -> HttpResponse:
+    return _kind_error(
+        request,
+        lang,
+        status=413,
+        title=_("What you sent is too large"),
+        message=_(
+            "Nothing was stored. Each file may be at most %(each)d MB, and all files together "
+            "%(all)d MB. Please go back, choose smaller files or fewer of them, and send again."
+        )
+        % {
+            "each": settings.HAVEN_ATTACHMENT_MAX_BYTES // 1_000_000,
+            "all": settings.HAVEN_ATTACHMENT_MAX_TOTAL_BYTES // 1_000_000,
+        },
+    )
 
 
 def _too_big(request: HttpRequest, lang: str) -> HttpResponse:
@@ -216,12 +267,13 @@ def ask(request: HttpRequest, lang: str) -> HttpResponse:
         count = people_count(request.GET.get("people", 1))
         form = RequestForm(count=count, initial={"token": form_token_new()})
         return _ask_page(request, lang, form, count)
-    if not limits.submissions.allow():
+    if not limits.submissions.allow() and not _paid_for(request):
         return _try_again(request, lang)
     count = people_count(request.POST.get("people", 1))
-    form = RequestForm(request.POST, count=count)
+    form = RequestForm(request.POST, request.FILES, count=count)
     token = form_token_check(request.POST.get("token"))
-    if not form.is_valid() or token is None:
+    refused = upload_refusals(request)
+    if not form.is_valid() or token is None or refused:
         data = request.POST.copy()
         if token is None:
             data["token"] = form_token_new()
@@ -234,6 +286,7 @@ def ask(request: HttpRequest, lang: str) -> HttpResponse:
                     "it again. Please check what you wrote and press Send."
                 ),
             )
+        _files_again(form, refused, sent=bool(request.FILES))
         return _ask_page(request, lang, form, count, status=400)
     cd = form.cleaned_data
     submission = Submission(
@@ -243,12 +296,14 @@ def ask(request: HttpRequest, lang: str) -> HttpResponse:
         urgency=cd["urgency"],
         account=cd["account"],
         contact=cd["contact"],
+        files=[IncomingFile(name=f.name or "", content=f.read()) for f in cd["attachments"]],
     )
     try:
         _request, receipt = portal_request_create(submission=submission, form_token=token)
     except ValidationError as exc:
         for field, messages in exc.message_dict.items():
             form.add_error(field if field in form.fields else None, _kind_message(messages))
+        _files_again(form, [], sent=bool(submission.files))
         return _ask_page(request, lang, form, count, status=400)
     except AlreadySubmittedError:
         return _kind_error(
@@ -274,6 +329,45 @@ def ask(request: HttpRequest, lang: str) -> HttpResponse:
     return _receipt_page(request, lang, receipt, ConfirmForm(initial={"state": state}))
 
 
+def _paid_for(request: HttpRequest) -> bool:
+    """Past the submission limit, a solved proof-of-work for this form's token still gets in,
+    up to the ceiling (haven.portal.pow)."""
+    token = request.POST.get("token")
+    return (
+        isinstance(token, str)
+        and pow_valid(token=token, nonce=request.POST.get("pow"))
+        and limits.paid_submissions.allow()
+    )
+
+
+def _files_again(
+    form: RequestForm | MessageForm, refused: list[tuple[str, str]], *, sent: bool
+) -> None:
+    """Say which files were dropped on arrival, and that files must be chosen again: a page
+    cannot refill a file field, and nothing is kept until the request is sent."""
+    messages: list[str] = []
+    for reason, name in refused:
+        if reason == TOO_LARGE:
+            messages.append(too_large_message(name))
+        elif reason == TOO_MANY:
+            messages.append(
+                _("Please send at most %(n)d files with one request.")
+                % {"n": settings.HAVEN_ATTACHMENT_MAX_FILES}
+            )
+        else:
+            messages.append(too_much_message())
+    for message in dict.fromkeys(messages):
+        form.add_error("attachments", message)
+    if sent or refused:
+        form.add_error(
+            "attachments",
+            _(
+                "Your files were not sent and not kept. What you wrote is kept below: please "
+                "choose your files again and press Send."
+            ),
+        )
+
+
 def _kind_message(messages: list[str]) -> str:
     return _("Please check this: %(detail)s") % {"detail": " ".join(messages)}
 
@@ -281,14 +375,21 @@ def _kind_message(messages: list[str]) -> str:
 def _ask_page(
     request: HttpRequest, lang: str, form: RequestForm, count: int, *, status: int = 200
 ) -> HttpResponse:
-    return _page(
+    bits = pow_bits()
+    response = _page(
         request,
         "portal/ask.html",
-        {"form": form, "count_form": PeopleCountForm(initial={"people": count})},
+        {
+            "form": form,
+            "count_form": PeopleCountForm(initial={"people": count}),
+            "pow_bits": bits,
+        },
         lang=lang,
         page="ask",
         status=status,
     )
+    response.haven_pow_script = bits > 0  # type: ignore[attr-defined]
+    return response
 
 
 def _receipt_page(
@@ -341,12 +442,12 @@ def status(request: HttpRequest, lang: str) -> HttpResponse:
         form = _fresh(form, keep_receipt=True)
         form.add_error(
             "receipt",
-            _("A receipt number has 16 digits, like 1234-5678-9012-3456. Please check it."),
+            _("A receipt number has 20 digits, like 1234-5678-9012-3456-7890. Please check it."),
         )
         return _status_page(request, lang, form, status=400)
     if limits.failures_exceeded() or not limits.lookups.allow():
         return _try_again(request, lang)
-    found = receipt_lookup(receipt)
+    found = requester_open(receipt)
     if found is None:
         limits.failure_record()
         form = _fresh(form)
@@ -358,7 +459,101 @@ def status(request: HttpRequest, lang: str) -> HttpResponse:
             ),
         )
         return _status_page(request, lang, form, status=400)
-    return _page(request, "portal/status_result.html", {"found": found}, lang=lang, page="status")
+    return _conversation_page(request, lang, found, receipt)
+
+
+def _conversation_page(
+    request: HttpRequest,
+    lang: str,
+    found: RequesterPage,
+    receipt: str,
+    *,
+    form: MessageForm | None = None,
+    sent: bool = False,
+    status: int = 200,
+) -> HttpResponse:
+    """The status and the conversation. The message form carries the receipt in a hidden
+    field, so that sending needs no cookie and no URL holds it."""
+    if form is None:
+        form = MessageForm(initial={"token": form_token_new(), "receipt": receipt})
+    return _page(
+        request,
+        "portal/status_result.html",
+        {
+            "found": found,
+            "message_form": form,
+            "message_url": portal_url("status_message", lang),
+            "sent": sent,
+        },
+        lang=lang,
+        page="status",
+        status=status,
+    )
+
+
+def _receipt_again(request: HttpRequest, lang: str, message: str) -> HttpResponse:
+    form = StatusForm(initial={"token": form_token_new()})
+    form = _fresh(form)
+    form.add_error(None, message)
+    return _status_page(request, lang, form, status=400)
+
+
+@portal_view("status")
+def status_message(request: HttpRequest, lang: str) -> HttpResponse:
+    """Send a message or details; the receipt comes back in the form's hidden field."""
+    if request.method != "POST":
+        return _status_page(request, lang, StatusForm(initial={"token": form_token_new()}))
+    receipt = receipt_normalise(request.POST.get("receipt"))
+    if receipt is None:
+        return _receipt_again(
+            request, lang, _("Please type your receipt number again to see your request.")
+        )
+    token = form_token_check(request.POST.get("token"))
+    if token is None:
+        return _receipt_again(
+            request,
+            lang,
+            _(
+                "This page was open for a long time, so for your safety please type your receipt "
+                "number again. Nothing was sent."
+            ),
+        )
+    if limits.failures_exceeded() or not limits.lookups.allow():
+        return _try_again(request, lang)
+    form = MessageForm(request.POST, request.FILES)
+    refused = upload_refusals(request)
+    if not form.is_valid() or refused:
+        found = requester_open(receipt)
+        if found is None:
+            limits.failure_record()
+            return _receipt_again(request, lang, _("Please type your receipt number again."))
+        _files_again(form, refused, sent=bool(request.FILES))
+        return _conversation_page(request, lang, found, receipt, form=form, status=400)
+    files = [
+        IncomingFile(name=f.name or "", content=f.read()) for f in form.cleaned_data["attachments"]
+    ]
+    try:
+        found = requester_message_add(
+            receipt, form.cleaned_data["body"], form_token=token, files=files
+        )
+    except ValidationError as exc:
+        found = requester_open(receipt)
+        if found is None:
+            limits.failure_record()
+            return _receipt_again(request, lang, _("Please type your receipt number again."))
+        for field, messages in exc.message_dict.items():
+            form.add_error(field if field == "attachments" else "body", _kind_message(messages))
+        _files_again(form, [], sent=bool(files))
+        return _conversation_page(request, lang, found, receipt, form=form, status=400)
+    except AlreadySubmittedError:
+        found = requester_open(receipt)
+        if found is None:
+            return _receipt_again(request, lang, _("Please type your receipt number again."))
+        return _conversation_page(request, lang, found, receipt, sent=True)
+    if found is None:
+        limits.failure_record()
+        return _receipt_again(request, lang, _("Please type your receipt number again."))
+    return _conversation_page(request, lang, found, receipt, sent=True)
 
 
 def _fresh(form: StatusForm, *, keep_receipt: bool = False) -> StatusForm:

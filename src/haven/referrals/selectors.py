@@ -37,7 +37,7 @@ def referral_list(*, user: User) -> QuerySet[Referral]:
         return qs.filter(partner_id=user.partner_id, sent_at__isnull=False)
     if not access.has_role(user, access.CASE_READERS):
         raise PermissionDenied("Your role cannot see referrals.")
-    return qs.filter(case__data_key_id__in=access.visible_data_keys(user))
+    return qs.filter(access.visible_to(user, field="case__data_key_id"))
 
 
 PERSON_FIELDS = (

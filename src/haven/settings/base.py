@@ -8,7 +8,7 @@ from pathlib import Path
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
-from haven.conf import env_bool, env_days, env_int, env_list, env_optional, env_str
+from haven.conf import env_bool, env_choice, env_days, env_int, env_list, env_optional, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("HAVEN_DATA_DIR", str(Path.cwd() / ".haven-data")))
@@ -41,6 +41,9 @@ INSTALLED_APPS = [
     "haven.api",
     "haven.demo",
     "haven.portal",
+    "haven.attachments",
+    "haven.messaging",
+    "haven.dedupe",
 ]
 
 MIDDLEWARE = [
@@ -67,7 +70,13 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 
-ROOT_URLCONF = "haven.urls"
+# Which pages this process serves: everything (one host, the default), the staff side only, or the
+# requester portal only (a separate process or host, e.g. behind an onion service, so that the
+# staff pages are not reachable from where requesters come in). `haven portal` sets "portal".
+HAVEN_SERVE = env_choice("HAVEN_SERVE", "all", choices=("all", "staff", "portal"))
+ROOT_URLCONF = {"all": "haven.urls", "staff": "haven.urls_staff", "portal": "haven.urls_portal"}[
+    HAVEN_SERVE
+]
 WSGI_APPLICATION = "haven.wsgi.application"
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "web:login"
@@ -99,8 +108,10 @@ def _database() -> dict:
         config["OPTIONS"] = {
             # WAL lets readers and one writer work at once; IMMEDIATE takes the write lock up front
             # so two writers queue instead of failing half-way with "database is locked".
+            # synchronous=FULL: a commit is on disk before Haven acknowledges it (a portal receipt
+            # is shown only after that); NORMAL could lose the last commits on a power cut.
             "init_command": (
-                "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;"
+                "PRAGMA journal_mode=WAL;PRAGMA synchronous=FULL;"
                 "PRAGMA foreign_keys=ON;PRAGMA secure_delete=ON;"
             ),
             "transaction_mode": "IMMEDIATE",
@@ -186,6 +197,18 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HAVEN_HTTPS els
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("HAVEN_MAX_BODY_BYTES", 1_000_000, minimum=10_000)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 2_000
 
+# Files: images and PDFs sent with a portal request (haven.attachments). Uploads are held in memory
+# only, never in a temporary file, and a file over the limit is dropped while it arrives
+# (haven.attachments.uploads); a body over the portal's total is refused before it is read.
+FILE_UPLOAD_HANDLERS = ["haven.attachments.uploads.MemoryOnlyUploadHandler"]
+HAVEN_ATTACHMENT_MAX_BYTES = env_int("HAVEN_ATTACHMENT_MAX_BYTES", 10_000_000, minimum=10_000)
+HAVEN_ATTACHMENT_MAX_TOTAL_BYTES = env_int(
+    "HAVEN_ATTACHMENT_MAX_TOTAL_BYTES", 20_000_000, minimum=10_000
+)
+HAVEN_ATTACHMENT_MAX_FILES = env_int("HAVEN_ATTACHMENT_MAX_FILES", 5, minimum=0)
+# Images larger than this many pixels are refused before they are decoded (decompression bombs).
+HAVEN_ATTACHMENT_MAX_PIXELS = env_int("HAVEN_ATTACHMENT_MAX_PIXELS", 50_000_000, minimum=1_000_000)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
@@ -257,10 +280,17 @@ HAVEN_PORTAL_LOOKUPS_PER_MINUTE = env_int("HAVEN_PORTAL_LOOKUPS_PER_MINUTE", 120
 HAVEN_PORTAL_RECEIPT_FAILURES_PER_MINUTE = env_int(
     "HAVEN_PORTAL_RECEIPT_FAILURES_PER_MINUTE", 30, minimum=1
 )
+# Optional proof-of-work (haven.portal.pow): a browser with JavaScript that solves it gets past
+# the submission limit, up to the ceiling per process and minute. 0 bits turns it off.
+HAVEN_PORTAL_POW_BITS = env_int("HAVEN_PORTAL_POW_BITS", 14, minimum=0)
+HAVEN_PORTAL_POW_CEILING_PER_MINUTE = env_int(
+    "HAVEN_PORTAL_POW_CEILING_PER_MINUTE", 3000, minimum=1
+)
 # A portal POST larger than this is refused before it is read (well under DATA_UPLOAD_MAX_MEMORY_SIZE).
 HAVEN_PORTAL_MAX_BODY_BYTES = env_int("HAVEN_PORTAL_MAX_BODY_BYTES", 200_000, minimum=10_000)
-# Argon2id cost of a receipt's stored digest (about 0.1 s; see haven.crypto.receipt_digest).
-HAVEN_PORTAL_RECEIPT_OPSLIMIT = env_int("HAVEN_PORTAL_RECEIPT_OPSLIMIT", 2, minimum=1)
+# Argon2id cost of a receipt (1 pass over 16 MiB, about 5 ms): run once per submission and per
+# visit; the receipt's 20 digits carry the strength (arithmetic: haven.crypto.receipt_keys).
+HAVEN_PORTAL_RECEIPT_OPSLIMIT = env_int("HAVEN_PORTAL_RECEIPT_OPSLIMIT", 1, minimum=1)
 HAVEN_PORTAL_RECEIPT_MEMLIMIT = env_int(
-    "HAVEN_PORTAL_RECEIPT_MEMLIMIT", 64 * 1024 * 1024, minimum=64 * 1024 * 1024
+    "HAVEN_PORTAL_RECEIPT_MEMLIMIT", 16 * 1024 * 1024, minimum=8 * 1024 * 1024
 )

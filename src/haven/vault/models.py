@@ -216,6 +216,11 @@ class Grant(models.Model):
         indexes = [
             models.Index(fields=["user", "data_key"]),
             models.Index(fields=["team_key", "data_key"]),
+            # "Does this user hold this data key?" answered from the index alone, per row of a
+            # list or count (haven.access.visible_to).
+            models.Index(
+                fields=["data_key", "stale", "team_key", "user"], name="vault_grant_holder_idx"
+            ),
         ]
 
     def __str__(self) -> str:

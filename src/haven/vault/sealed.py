@@ -25,6 +25,8 @@ __all__ = [
     "CryptoError",
     "MissingKeyError",
     "KeysNotSetUpError",
+    "blob_open",
+    "blob_seal",
     "data_key_create",
     "data_keys_unlock",
     "payload_read",
@@ -171,6 +173,26 @@ def payload_read(*, ctx: KeyContext, record: SealedRecord) -> dict[str, Any]:
     :class:`MissingKeyError` if the acting person holds no grant for it."""
     key_id = _unlock(ctx, record.data_key_id)
     return ctx.open(key_id=key_id, blob=record.payload, aad=_aad(record))
+
+
+def _blob_aad(record: SealedRecord, part: str) -> bytes:
+    # Bound to the record, the part's name and the record's bindings, not to its version: a file
+    # is sealed once and never re-sealed when the record's payload changes.
+    bound = [_binding_value(getattr(record, name)) for name in record.sealed_bindings]
+    return record_aad(f"{record._meta.label_lower}#{part}", record.pk, 0, bound)
+
+
+def blob_seal(*, ctx: KeyContext, record: SealedRecord, part: str, data: bytes) -> bytes:
+    """Encrypt a file's bytes for one named part of a record (the caller stores the result)."""
+    key_id = _unlock(ctx, record.data_key_id)
+    return ctx.seal_bytes(key_id=key_id, data=data, aad=_blob_aad(record, part))
+
+
+def blob_open(*, ctx: KeyContext, record: SealedRecord, part: str, blob: bytes) -> bytes:
+    """Decrypt what :func:`blob_seal` sealed; CryptoError if moved or tampered with,
+    MissingKeyError if the acting person holds no grant for the record."""
+    key_id = _unlock(ctx, record.data_key_id)
+    return ctx.open_bytes(key_id=key_id, blob=blob, aad=_blob_aad(record, part))
 
 
 def record_update(

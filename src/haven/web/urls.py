@@ -1,18 +1,21 @@
 from django.urls import path
 
 from haven.web.views import (
+    attachments,
     audit,
     brokers,
     cases,
     common,
     custody,
     dashboard,
+    duplicates,
     login,
     oversight,
     partners,
     referrals,
     requests,
 )
+from haven.web.views import messages as msg_views
 
 app_name = "web"
 urlpatterns = [
@@ -25,6 +28,23 @@ urlpatterns = [
     path("requests/new/", requests.request_new, name="request_new"),
     path("requests/<uuid:request_id>/", requests.request_detail, name="request"),
     path("requests/<uuid:request_id>/triage/", requests.request_triage, name="request_triage"),
+    path("requests/<uuid:request_id>/messages/", msg_views.request_message, name="request_message"),
+    path("cases/<uuid:case_id>/messages/", msg_views.case_message, name="case_message"),
+    path(
+        "brokers/<uuid:broker_id>/credential/",
+        msg_views.broker_credential,
+        name="broker_credential",
+    ),
+    path(
+        "attachments/<uuid:attachment_id>/",
+        attachments.attachment_cleaned,
+        name="attachment",
+    ),
+    path(
+        "attachments/<uuid:attachment_id>/original/",
+        attachments.attachment_original,
+        name="attachment_original",
+    ),
     path("cases/", cases.case_list, name="cases"),
     path("cases/<uuid:case_id>/", cases.case_detail, name="case"),
     path("cases/<uuid:case_id>/move/", cases.case_move, name="case_move"),
@@ -35,6 +55,17 @@ urlpatterns = [
     path("cases/<uuid:case_id>/access/grant/", custody.case_grant, name="case_grant"),
     path("cases/<uuid:case_id>/access/revoke/", custody.case_revoke, name="case_revoke"),
     path("cases/<uuid:case_id>/delete/", custody.case_delete, name="case_delete"),
+    path(
+        "cases/<uuid:case_id>/duplicates/decide/",
+        duplicates.case_duplicate_decide,
+        name="case_duplicate_decide",
+    ),
+    path(
+        "cases/<uuid:case_id>/duplicates/undo/",
+        duplicates.case_duplicate_undo,
+        name="case_duplicate_undo",
+    ),
+    path("duplicates/", duplicates.duplicate_review, name="duplicates"),
     path("keys/", custody.keys_page, name="keys"),
     path("keys/share/", custody.keys_share, name="keys_share"),
     path("keys/restore/", custody.keys_restore, name="keys_restore"),

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from haven import access
 from haven.brokers import selectors, services
-from haven.brokers.models import Broker, BrokerStatus
+from haven.brokers.models import Broker, BrokerCredential, BrokerStatus
 from haven.cases.selectors import request_list
 from haven.errors import ConflictError
 from haven.web import forms as f
@@ -48,6 +48,8 @@ def broker_detail(request: HttpRequest, broker_id: Any) -> HttpResponse:
             "record": record,
             "page": page,
             "can_suspend": access.allowed(user, "broker.suspend"),
+            "can_issue": access.allowed(user, "broker.credential_issue"),
+            "credential": BrokerCredential.objects.filter(broker=broker).first(),
         },
     )
 

@@ -13,7 +13,9 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from haven import access
 from haven.accounts.models import Role
+from haven.attachments.selectors import attachment_rows
 from haven.cases import selectors, services
 from haven.cases.journey import TransitionError, allowed_targets
 from haven.cases.search import person_search
@@ -41,6 +43,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
             "active": {"yes": True, "no": False}.get(data["active"]),
         }
     qs = selectors.case_list(user=user, **filters)
+    count: int | None = None
     if form.is_bound and "q" in form.errors:
         qs = qs.none()  # a refused name search lists nothing rather than everything
     elif form.is_valid() and form.cleaned_data["q"]:
@@ -52,7 +55,9 @@ def case_list(request: HttpRequest) -> HttpResponse:
         except PermissionDenied as exc:  # no all-staff key shared with them yet
             messages.error(request, str(exc))
             qs = qs.none()
-    page = paginate(request, qs)
+    else:
+        count = selectors.case_list_count(user=user, cases=qs, filters=filters)
+    page = paginate(request, qs, count=count)
     rows = selectors.case_rows(ctx=ctx(request), user=user, cases=list(page.object_list))
     return render(
         request,
@@ -74,8 +79,13 @@ def _case_page(
     transition: f.TransitionForm | None = None,
     note: f.NoteForm | None = None,
     group: f.GroupMoveForm | None = None,
+    message_form: Any = None,
     status: int = 200,
 ) -> HttpResponse:
+    from django.urls import reverse
+
+    from haven.web.views.messages import conversation_context
+
     user = actor(request)
     detail = selectors.case_detail(ctx=ctx(request), user=user, case_id=case_id)
     case = detail.case
@@ -109,9 +119,24 @@ def _case_page(
             "holders": holders,
             "grant_form": GrantForm(candidates=grant_candidates(holders=holders, actor=user)),
             "can_revoke": user.role == Role.SUPERVISOR,
+            **conversation_context(
+                key_ctx=ctx(request), user=user, record=case.request, form=message_form
+            ),
+            "message_action": reverse("web:case_message", args=[case.pk]),
+            # The files of the request this case came from.
+            "attachments": attachment_rows(ctx=ctx(request), user=user, request=case.request),
+            "can_open_original": access.allowed(user, "attachment.original"),
+            # Decisions about possible duplicates (linked, merged, not the same person).
+            "duplicate_decisions": _case_decisions(user, case),
         },
         status=status,
     )
+
+
+def _case_decisions(user: Any, case: Any) -> list[Any]:
+    from haven.dedupe.selectors import case_decisions
+
+    return case_decisions(user=user, case=case)
 
 
 @login_required

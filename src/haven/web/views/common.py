@@ -40,8 +40,14 @@ def ctx(request: HttpRequest) -> KeyContext:
     return key_context(request)
 
 
-def paginate(request: HttpRequest, items: Any, *, per_page: int = PAGE_SIZE) -> Page:
-    return Paginator(items, per_page).get_page(request.GET.get("page"))
+def paginate(
+    request: HttpRequest, items: Any, *, per_page: int = PAGE_SIZE, count: int | None = None
+) -> Page:
+    """One page of ``items``; ``count``, when the caller knows it, saves counting them again."""
+    paginator = Paginator(items, per_page)
+    if count is not None:
+        paginator.count = count
+    return paginator.get_page(request.GET.get("page"))
 
 
 def query_without_page(request: HttpRequest) -> str:

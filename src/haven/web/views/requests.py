@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from haven import access
+from haven.attachments.selectors import attachment_rows
 from haven.brokers.models import Broker
 from haven.brokers.selectors import broker_details, broker_list, broker_rows
 from haven.cases import selectors, services
@@ -36,8 +37,17 @@ def request_inbox(request: HttpRequest) -> HttpResponse:
 
 
 def _request_page(
-    request: HttpRequest, request_id: Any, *, triage: f.TriageForm | None = None, status: int = 200
+    request: HttpRequest,
+    request_id: Any,
+    *,
+    triage: f.TriageForm | None = None,
+    message_form: Any = None,
+    status: int = 200,
 ) -> HttpResponse:
+    from django.urls import reverse
+
+    from haven.web.views.messages import conversation_context
+
     user = actor(request)
     record, data, rows = selectors.request_detail(
         ctx=ctx(request), user=user, request_id=request_id
@@ -57,9 +67,31 @@ def _request_page(
             "rows": rows,
             "triage": triage if can_triage else None,
             "broker_alias": broker_alias,
+            **conversation_context(
+                key_ctx=ctx(request), user=user, record=record, form=message_form
+            ),
+            "message_action": reverse("web:request_message", args=[record.pk]),
+            "attachments": attachment_rows(ctx=ctx(request), user=user, request=record),
+            "can_open_original": access.allowed(user, "attachment.original"),
+            **_duplicates_context(request, record),
         },
         status=status,
     )
+
+
+def _duplicates_context(request: HttpRequest, record: Request) -> dict[str, Any]:
+    """Possible duplicates of the request's people, for intake's triage (see haven.dedupe)."""
+    from haven.dedupe.selectors import request_duplicates
+
+    user = actor(request)
+    if not access.allowed(user, "duplicate.read"):
+        return {}
+    return {
+        "duplicates": request_duplicates(ctx=ctx(request), user=user, request=record),
+        "show_duplicates": True,
+        "can_decide": access.allowed(user, "duplicate.decide"),
+        "back": request.path,
+    }
 
 
 @login_required

@@ -57,14 +57,22 @@ class Command(BaseCommand):
         call_command("collectstatic", interactive=False, verbosity=0)
         connections.close_all()  # never share a database connection with forked workers
         shown = f"[{host}]" if ":" in host else host
+        portal_only = settings.HAVEN_SERVE == "portal"
         if host not in settings.ALLOWED_HOSTS and "*" not in settings.ALLOWED_HOSTS:
             self.stderr.write(
                 f"Note: {host} is not in HAVEN_ALLOWED_HOSTS ({', '.join(settings.ALLOWED_HOSTS)});"
                 " browsers must use one of those names."
             )
+        what = {"all": "Haven", "staff": "Haven (staff side only)", "portal": "Haven's portal"}
+        where = f"http://{shown}:{options['port']}/" + ("portal/" if portal_only else "")
         self.stdout.write(
-            f"Haven is serving on http://{shown}:{options['port']}/ with "
+            f"{what[settings.HAVEN_SERVE]} is serving on {where} with "
             f"{options['workers']} worker(s). Press Ctrl-C to stop."
         )
         self.stdout.flush()
-        serve(host=host, port=options["port"], workers=options["workers"])
+        serve(
+            host=host,
+            port=options["port"],
+            workers=options["workers"],
+            name="haven-portal" if portal_only else "haven",
+        )

@@ -1,0 +1,327 @@
+"""Intake benchmark: requests submitted to the portal, run as in production, for a sustained minute.
+
+    .venv/bin/python benchmarks/intake.py [--database sqlite|postgres|both] [--seconds 60]
+
+For each database engine it makes a fresh database with the organisation's keys (`haven migrate`,
+then `org_keys_setup` as `haven setup` runs it), starts the portal as its own process the way it
+is deployed (`haven portal`: gunicorn, several worker processes, production settings, no debug),
+and drives it from a load generator on loopback (locust, in its own process, users without pause):
+
+1. the ceiling: the portal's start page, a trivial page on the same server;
+2. submissions for --seconds: each user opens the request form and sends it (GET, then POST with
+   the form's one-time token), one or two people per request, as a browser without JavaScript
+   does. A submission counts as acknowledged only when the answer shows a receipt.
+
+Then it counts what the database holds: stored must equal acknowledged (no loss, nothing extra).
+It also reports the receipt-login cost: the Argon2id digest of a receipt at the configured cost
+(in-process, median of 20) and a whole "come back with the receipt" page (median of 20 POSTs).
+
+The portal's per-process submission limit is raised for the run (it is a setting, not capacity).
+PostgreSQL: HAVEN_BENCH_DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/haven_bench_intake),
+dropped and created by this script and dropped at the end. Output is also saved to
+benchmarks/results/intake-<date>.txt (unless --no-save).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import http.client
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+from html import unescape
+from pathlib import Path
+from typing import Any
+
+from benchdb import pg_drop, pg_recreate
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/haven_bench_intake"
+TARGET_PER_SECOND = 100.0
+RECEIPT = re.compile(r'id="receipt">([\d-]+)<')
+TOKEN = re.compile(r'name="token" value="([^"]*)"')
+PEOPLE = re.compile(r'name="people" value="([^"]*)"')
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def haven(env: dict[str, str], *args: str) -> str:
+    result = subprocess.run(  # noqa: S603 - our interpreter and our own command
+        [sys.executable, "-m", "haven.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"haven {args[0]} failed:\n{result.stderr[-3000:]}")
+    return result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
+
+
+SHELL_SETUP = "from haven.vault.services import org_keys_setup; org_keys_setup()"
+SHELL_COUNTS = """
+import json
+from haven.cases.models import Case, Request
+from haven.portal.models import Receipt
+print(json.dumps({"requests": Request.objects.count(), "cases": Case.objects.count(),
+                  "receipts": Receipt.objects.count()}))
+"""
+SHELL_DIGEST = """
+import json, time
+from haven.portal.receipts import digest_of, receipt_new, receipt_normalise
+samples = []
+for _ in range(20):
+    receipt = receipt_normalise(receipt_new())
+    started = time.perf_counter()
+    digest_of(receipt)
+    samples.append((time.perf_counter() - started) * 1000)
+samples.sort()
+print(json.dumps({"digest_ms": samples[len(samples) // 2]}))
+"""
+
+
+class Server:
+    def __init__(self, env: dict[str, str], workers: int):
+        self.env = env
+        self.workers = workers
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> Server:
+        self.process = subprocess.Popen(  # noqa: S603 - our interpreter and our own command
+            [sys.executable, "-m", "haven.cli", "portal", "--no-migrate", "--host", "127.0.0.1"]
+            + ["--port", str(self.port), "--workers", str(self.workers)],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if get(self.port, "/portal/en/")[0] == 200:
+                    return self
+            except OSError:
+                time.sleep(0.2)
+        raise SystemExit("the portal did not start within 60 s")
+
+    def __exit__(self, *exc: object) -> None:
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGTERM)
+        self.process.wait(timeout=30)
+
+
+def get(port: int, path: str) -> tuple[int, str]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        return response.status, response.read().decode()
+    finally:
+        conn.close()
+
+
+def post(port: int, path: str, fields: dict[str, str]) -> tuple[int, str]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        body = urllib.parse.urlencode(fields)
+        conn.request(
+            "POST", path, body=body, headers={"Content-Type": "application/x-www-form-urlencoded"}
+        )
+        response = conn.getresponse()
+        return response.status, response.read().decode()
+    finally:
+        conn.close()
+
+
+def locust(
+    port: int, *, mode: str, users: int, seconds: int, folder: Path
+) -> tuple[dict[str, Any], dict[str, int]]:
+    """Run locust headless: the stats row of the timed request ("submission" or the page), and
+    the submissions sent and acknowledged (counted by the users themselves)."""
+    prefix = folder / mode
+    tally_path = folder / f"{mode}-tally.json"
+    env = {**os.environ, "INTAKE_MODE": mode, "INTAKE_TALLY": str(tally_path)}
+    subprocess.run(  # noqa: S603 - locust from our own environment
+        [sys.executable, "-m", "locust", "-f", str(HERE / "intake_locust.py"), "--headless"]
+        + ["--host", f"http://127.0.0.1:{port}", "-u", str(users), "-r", str(users)]
+        + ["-t", f"{seconds}s", "--csv", str(prefix), "--only-summary", "--stop-timeout", "30"]
+        + ["--loglevel", "ERROR"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        check=False,
+    )
+    name = "trivial page" if mode == "trivial" else "submission"
+    tally = json.loads(tally_path.read_text()) if tally_path.exists() else {}
+    with open(f"{prefix}_stats.csv", newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            if row["Name"] == name:
+                return row, tally
+    raise SystemExit(f"locust reported no {name!r} requests (see {prefix}_stats.csv)")
+
+
+def come_back_ms(port: int) -> float:
+    """Median time of the status page POSTed with a real receipt (the whole receipt login)."""
+    status, html = get(port, "/portal/en/request/?people=1")
+    token, people = TOKEN.search(html), PEOPLE.search(html)
+    assert status == 200 and token and people
+    fields = {"token": unescape(token.group(1)), "people": unescape(people.group(1))}
+    fields |= {"name_0": "Ri", "country": "CN", "region": "", "urgency": "3", "account": "x"}
+    status, html = post(port, "/portal/en/request/", fields | {"contact": ""})
+    receipt = RECEIPT.search(html)
+    assert status == 200 and receipt, "no receipt"
+    samples = []
+    for _ in range(20):
+        status, html = get(port, "/portal/en/status/")
+        token = TOKEN.search(html)
+        assert token
+        started = time.perf_counter()
+        status, html = post(
+            port, "/portal/en/status/", {"token": unescape(token.group(1)), "receipt": receipt[1]}
+        )
+        samples.append((time.perf_counter() - started) * 1000)
+        assert status == 200
+    return statistics.median(samples)
+
+
+def run_one(database: str, args: argparse.Namespace) -> dict[str, Any]:
+    folder = Path(tempfile.mkdtemp(prefix=f"haven-intake-{database}-"))
+    pg_url = os.environ.get("HAVEN_BENCH_DATABASE_URL", DEFAULT_PG)
+    url = f"sqlite:///{folder / 'haven.sqlite3'}" if database == "sqlite" else pg_url
+    if database == "postgres":
+        pg_recreate(pg_url)
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "haven.settings.base",
+        "HAVEN_DATA_DIR": str(folder),
+        "HAVEN_SECRET_KEY": secrets.token_urlsafe(50),
+        "DATABASE_URL": url,
+        "HAVEN_DEBUG": "false",
+        "HAVEN_PORTAL_SUBMISSIONS_PER_MINUTE": "10000000",
+        "HAVEN_PORTAL_LOOKUPS_PER_MINUTE": "10000",
+    }
+    try:
+        print(f"== {database}: preparing", file=sys.stderr, flush=True)
+        haven(env, "migrate", "--verbosity", "0")
+        haven(env, "shell", "-c", SHELL_SETUP)
+        digest = json.loads(haven(env, "shell", "-c", SHELL_DIGEST))
+        with Server(env, args.workers) as server:
+            print(f"== {database}: ceiling ({args.trivial_seconds} s)", file=sys.stderr, flush=True)
+            trivial, _ = locust(
+                server.port,
+                mode="trivial",
+                users=args.users,
+                seconds=args.trivial_seconds,
+                folder=folder,
+            )
+            print(f"== {database}: submissions ({args.seconds} s)", file=sys.stderr, flush=True)
+            started = time.monotonic()
+            submit, tally = locust(
+                server.port, mode="submit", users=args.users, seconds=args.seconds, folder=folder
+            )
+            elapsed = time.monotonic() - started
+            counts = json.loads(haven(env, "shell", "-c", SHELL_COUNTS))
+            login_ms = come_back_ms(server.port)
+        sent, acknowledged = tally["sent"], tally["acknowledged"]
+        return {
+            "database": database,
+            "trivial_rps": float(trivial["Requests/s"]),
+            "trivial_p50": float(trivial["50%"]),
+            "trivial_p95": float(trivial["95%"]),
+            "sent": sent,
+            "acknowledged": acknowledged,
+            "stored": counts["requests"],
+            "receipts": counts["receipts"],
+            "per_second": acknowledged / float(args.seconds),
+            "p50": float(submit["50%"]),
+            "p95": float(submit["95%"]),
+            "elapsed": elapsed,
+            "digest_ms": digest["digest_ms"],
+            "login_ms": login_ms,
+        }
+    finally:
+        if database == "postgres" and not args.keep:
+            pg_drop(pg_url)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def report(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
+    lines = [
+        f"Haven intake benchmark, {dt.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}; "
+        f"`haven portal` with {args.workers} gunicorn workers, locust with {args.users} users "
+        f"without pause on loopback, {os.cpu_count()} cores.",
+        f"Target: at least {TARGET_PER_SECOND:.0f} submissions/s sustained for {args.seconds} s, "
+        "stored = acknowledged.",
+        "",
+        "```",
+        f"{'database':9} {'ceiling req/s':>13} {'subm/s':>7} {'p50 ms':>7} {'p95 ms':>7} "
+        f"{'sent':>6} {'acked':>6} {'stored':>6} {'no loss':>7} {'target':>6} "
+        f"{'receipt KDF ms':>14} {'come back ms':>12}",
+    ]
+    for r in results:
+        no_loss = r["stored"] == r["acknowledged"] == r["receipts"]
+        meets = r["per_second"] >= TARGET_PER_SECOND and no_loss
+        lines.append(
+            f"{r['database']:9} {r['trivial_rps']:13.1f} {r['per_second']:7.1f} {r['p50']:7.0f} "
+            f"{r['p95']:7.0f} {r['sent']:6d} {r['acknowledged']:6d} {r['stored']:6d} "
+            f"{'yes' if no_loss else 'NO':>7} {'yes' if meets else 'no':>6} "
+            f"{r['digest_ms']:14.1f} {r['login_ms']:12.1f}"
+        )
+    lines += [
+        "```",
+        "ceiling: the portal's start page on the same server (median and p95 "
+        + ", ".join(
+            f"{r['database']} {r['trivial_p50']:.0f}/{r['trivial_p95']:.0f} ms" for r in results
+        )
+        + "). A submission is the form's GET and its POST; subm/s counts acknowledged ones; "
+        "p50/p95 are of the POST. stored: requests (and receipts) in the database after the "
+        "run. receipt KDF: one Argon2id "
+        "digest of a receipt at the configured cost; come back: the whole status page POST "
+        "with a real receipt.",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--database", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--trivial-seconds", type=int, default=20)
+    parser.add_argument("--users", type=int, default=24)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database")
+    parser.add_argument("--no-save", action="store_true", help="do not write benchmarks/results")
+    args = parser.parse_args()
+    if args.seconds < 5 or args.trivial_seconds < 1:
+        parser.error("--seconds must be at least 5 and --trivial-seconds at least 1")
+    databases = ["sqlite", "postgres"] if args.database == "both" else [args.database]
+    results = [run_one(database, args) for database in databases]
+    text = report(results, args)
+    print(text)
+    if not args.no_save:
+        folder = HERE / "results"
+        folder.mkdir(exist_ok=True)
+        path = folder / f"intake-{dt.datetime.now().astimezone().date().isoformat()}.txt"
+        path.write_text(text + "\n", encoding="utf-8")
+        print(f"(saved to {path})", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

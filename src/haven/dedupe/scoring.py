@@ -1,0 +1,260 @@
+"""A thin adapter between stored encodings and the matching engine (:mod:`haven.matching`).
+
+The engine works on whole :class:`~haven.matching.encodings.EncodedTable` objects; Haven stores
+one person's encodings per row. This module packs a one-record table into bytes and back, builds
+tables from stored rows, and scores pairs with a model: the engine's EM-trained one on a full
+pass over a large population, else :func:`default_model`, fixed parameters that suit a small
+organisation (EM needs thousands of records to learn anything) and the request page, where only
+a handful of pairs are scored at a time.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from haven.matching.compare import compare_pairs, field_names
+from haven.matching.encodings import (
+    BIRTH_TOKENS,
+    BLOOMS,
+    ENCODING_VERSION,
+    EXTRA_BLOOM,
+    TOKENS,
+    EncodedTable,
+    encode_records,
+)
+from haven.matching.explain import Explanation, explain
+from haven.matching.model import MatchModel
+from haven.matching.model import default_model as engine_default_model
+from haven.matching.records import MatchRecord, match_record
+
+TOKEN_FIELDS = (*TOKENS, *BIRTH_TOKENS)
+BLOOM_WORDS = {name: spec.words for name, spec in BLOOMS.items()}
+BLOOM_BYTES = sum(BLOOM_WORDS.values()) * 8
+TOKEN_BYTES = len(TOKEN_FIELDS) * 8
+# Proposed as "possibly the same person" at or above this probability (the engine's default
+# threshold, 0.9, is for automatic linkage; here a person decides, so weaker pairs are shown too).
+REVIEW_THRESHOLD = 0.5
+# Stored encodings are compared only with encodings made the same way: the engine's encoding
+# version and its parameters (filter sizes, hash counts, token fields). Anything else counts as
+# stale and is encoded again (by the next look at the person, or `haven dedupe`).
+VERSION = f"{ENCODING_VERSION}-" + format(
+    zlib.crc32(
+        repr(
+            (
+                sorted((k, s.bits, s.hashes) for k, s in BLOOMS.items()),
+                (EXTRA_BLOOM.bits, EXTRA_BLOOM.hashes),
+                TOKENS,
+                BIRTH_TOKENS,
+            )
+        ).encode()
+    ),
+    "08x",
+)
+
+Hasher = Callable[[bytes], bytes]
+
+
+def _signed(token: int) -> int:
+    """A uint64 token as the signed 64-bit integer the database stores."""
+    return token - (1 << 64) if token >= 1 << 63 else token
+
+
+def _unsigned(token: int) -> int:
+    return token + (1 << 64) if token < 0 else token
+
+
+# --- From a person's payload to a match record -------------------------------------------------
+
+
+def _birth_parts(birth: Any) -> tuple[int | None, int | None, int | None]:
+    if not isinstance(birth, dict) or birth.get("precision") in (None, "", "unknown"):
+        return None, None, None
+    parts = str(birth.get("value", "")).split("-")
+    try:
+        numbers = [int(p) for p in parts[:3]]
+    except ValueError:
+        return None, None, None
+    numbers += [None] * (3 - len(numbers))  # type: ignore[list-item]
+    return numbers[0], numbers[1], numbers[2]
+
+
+def primary_name(data: dict[str, Any]) -> str:
+    """The name a person is compared on: the Hangul if known (the most precise), else the
+    romanized spelling, else the first alias."""
+    aliases = data.get("aliases") or []
+    return str(
+        data.get("name_hangul") or data.get("name_romanized") or (aliases[0] if aliases else "")
+    )
+
+
+def record_from_payload(
+    *, record_id: str, data: dict[str, Any], broker_id: Any = None
+) -> MatchRecord:
+    """A person's payload as the matcher sees it (unknowns are left out, never compared)."""
+    year, month, day = _birth_parts(data.get("birth"))
+    sex = data.get("sex")
+    occupation = data.get("occupation")
+    return match_record(
+        id=record_id,
+        name=primary_name(data),
+        birth_year=year,
+        birth_month=month,
+        birth_day=day,
+        sex=sex if sex in ("female", "male") else None,
+        origin=data.get("origin_region") or None,
+        occupation=occupation if occupation not in (None, "", "unknown", "other") else None,
+        broker=str(broker_id) if broker_id else None,
+    )
+
+
+# --- Packing one record's encodings -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Packed:
+    """One person's encodings as stored: filters, tokens and blocking tokens (signed)."""
+
+    blooms: bytes
+    tokens: bytes
+    block: list[int]
+
+
+def encode_one(*, record: MatchRecord, hasher_for: Callable[[str], Hasher]) -> Packed:
+    """Encode one record (the same bits as in a whole-table encoding: each n-gram and value is
+    hashed on its own) and pack it for storage."""
+    table = encode_records(records=[record], hasher_for=hasher_for)
+    blooms = b"".join(table.blooms[name][0].tobytes() for name in BLOOMS)
+    tokens = b"".join(int(table.tokens[name][0]).to_bytes(8, "little") for name in TOKEN_FIELDS)
+    block = sorted({_signed(int(t)) for t in table.block_tokens.tolist()})
+    return Packed(blooms=blooms, tokens=tokens, block=block)
+
+
+def table_from_rows(rows: Sequence[tuple[str, bytes, bytes, Sequence[int]]]) -> EncodedTable:
+    """A table from stored rows (id, blooms, tokens, signed blocking tokens); rows with
+    encodings of the wrong size are refused (ValueError) rather than misread."""
+    n = len(rows)
+    for _, bloom_bytes, token_bytes, _block in rows:
+        if len(bloom_bytes) != BLOOM_BYTES or len(token_bytes) != TOKEN_BYTES:
+            raise ValueError("stored encodings have the wrong size (another encoding version?)")
+    raw_b = np.frombuffer(b"".join(bytes(r[1]) for r in rows), dtype="<u8").reshape(
+        n, BLOOM_BYTES // 8
+    )
+    raw_t = np.frombuffer(b"".join(bytes(r[2]) for r in rows), dtype="<u8").reshape(
+        n, len(TOKEN_FIELDS)
+    )
+    blooms: dict[str, npt.NDArray[np.uint64]] = {}
+    start = 0
+    for name, words in BLOOM_WORDS.items():
+        blooms[name] = raw_b[:, start : start + words].astype(np.uint64).copy()
+        start += words
+    tokens = {name: raw_t[:, k].astype(np.uint64).copy() for k, name in enumerate(TOKEN_FIELDS)}
+    block_rows = [k for k, r in enumerate(rows) for _ in r[3]]
+    block_tokens = [_unsigned(t) for r in rows for t in r[3]]
+    return EncodedTable(
+        ids=[r[0] for r in rows],
+        blooms=blooms,
+        tokens=tokens,
+        block_rows=np.array(block_rows, dtype=np.int64),
+        block_tokens=np.array(block_tokens, dtype=np.uint64),
+    )
+
+
+# --- Scoring -----------------------------------------------------------------------------------
+
+
+def default_model(*, threshold: float = REVIEW_THRESHOLD) -> MatchModel:
+    """The engine's fixed Fellegi–Sunter parameters, for populations too small to train on,
+    with its guard rails (no match without name evidence)."""
+    fields = field_names(EncodedTable([], {}, {}, np.zeros(0, np.int64), np.zeros(0, np.uint64)))
+    return engine_default_model(fields=fields, threshold=threshold)
+
+
+@dataclass(frozen=True)
+class ScoredPair:
+    left_id: str
+    right_id: str
+    probability: float
+    weight: float
+    explanation: Explanation
+
+
+def score_pairs(
+    *,
+    left: EncodedTable,
+    right: EncodedTable,
+    i: npt.NDArray[np.int64],
+    j: npt.NDArray[np.int64],
+    model: MatchModel,
+    threshold: float = REVIEW_THRESHOLD,
+) -> list[ScoredPair]:
+    """Compare pairs (left row i[k], right row j[k]) and keep those at or above ``threshold``,
+    each with the engine's explanation (which fields agreed, how strongly); best first."""
+    if not len(i):
+        return []
+    comps = compare_pairs(left=left, right=right, i=i, j=j)
+    weight, prob = model.score(comps.levels)
+    out = []
+    for k in np.flatnonzero(prob >= threshold).tolist():
+        lid, rid = left.ids[int(i[k])], right.ids[int(j[k])]
+        out.append(
+            ScoredPair(
+                lid,
+                rid,
+                round(float(prob[k]), 4),
+                round(float(weight[k]), 2),
+                explain(model=model, levels=comps.levels[k], left_id=lid, right_id=rid),
+            )
+        )
+    out.sort(key=lambda p: -p.weight)
+    return out
+
+
+def evidence_rows(explanation: Explanation) -> list[dict[str, Any]]:
+    """The explanation as stored and shown: field, agreement label, weight (no values)."""
+    return [
+        {"field": e.field, "label": e.label, "weight": round(e.weight, 2)}
+        for e in explanation.evidence
+        if e.level >= 0 and e.field != "group"
+    ]
+
+
+# Below this many records on either side, EM has too few pairs to estimate anything from (a
+# shared birth year among four people looks like chance): the fixed model scores them.
+MIN_TRAIN_LINK = 1_000
+
+
+def link_with_fixed_model(
+    *, left: EncodedTable, right: EncodedTable, threshold: float
+) -> list[ScoredPair]:
+    """Link two small tables one-to-one with :func:`default_model` (best pairs first): the
+    engine's blocking and one-to-one resolution, fixed parameters instead of EM."""
+    from haven.matching.blocking import link_candidates
+    from haven.matching.resolve import one_to_one
+
+    if left.extra_fields or right.extra_fields:
+        raise ValueError("the fixed model knows no extra fields")
+    cands = link_candidates(left=left, right=right)
+    scored = score_pairs(
+        left=left,
+        right=right,
+        i=np.asarray(cands.left),
+        j=np.asarray(cands.right),
+        model=default_model(threshold=threshold),
+        threshold=threshold,
+    )
+    if not scored:
+        return []
+    row_l = {rid: k for k, rid in enumerate(left.ids)}
+    row_r = {rid: k for k, rid in enumerate(right.ids)}
+    kept = one_to_one(
+        left=np.array([row_l[p.left_id] for p in scored], dtype=np.int64),
+        right=np.array([row_r[p.right_id] for p in scored], dtype=np.int64),
+        score=np.array([p.weight for p in scored], dtype=np.float64),
+    )
+    return sorted((scored[k] for k in kept.tolist()), key=lambda p: -p.weight)

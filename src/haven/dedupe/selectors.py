@@ -1,0 +1,329 @@
+"""Reads: possible duplicates of a request's people, the review queue, a case's decisions.
+
+Only cases the user may open are ever shown or even looked up: candidates are filtered by the
+user's grants *before* anything is compared, so a pair involving a case they cannot open does
+not exist for them (no count, no score, no hint).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Exists, OuterRef, Q
+
+from haven import access
+from haven.accounts.models import User
+from haven.audit.services import audit_record
+from haven.cases.models import Case, Person, Request
+from haven.cases.selectors import case_queryset
+from haven.crypto import KeyContext
+from haven.dedupe.models import (
+    BlockToken,
+    DecisionKind,
+    DuplicateCandidate,
+    DuplicateDecision,
+    PersonEncoding,
+)
+from haven.dedupe.scoring import (
+    REVIEW_THRESHOLD,
+    VERSION,
+    default_model,
+    evidence_rows,
+    primary_name,
+    score_pairs,
+    table_from_rows,
+)
+from haven.dedupe.store import encodings_refresh, stale_person_ids
+from haven.matching.blocking import MAX_BLOCK
+from haven.vault.index import index_key_active
+from haven.vault.sealed import payload_read
+
+MAX_CANDIDATES = 200  # other people compared per person of the request
+PENDING_BATCH = 50  # pending people encoded per look, besides the request's own
+
+
+@dataclass
+class DuplicateView:
+    """One proposed pair as a page shows it: ``case`` is the one being looked at."""
+
+    case: Case
+    other: Case
+    case_name: str
+    other_name: str
+    probability: float
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+    guard: str | None = None
+
+    @property
+    def strength(self) -> str:
+        if self.probability >= 0.99:
+            return "very likely"
+        if self.probability >= 0.9:
+            return "likely"
+        return "possible"
+
+
+def _require(user: User, action: str) -> None:
+    if not access.allowed(user, action):
+        raise PermissionDenied("Your role cannot see possible duplicates.")
+
+
+def _decided_pairs(case_ids: list[Any]) -> set[tuple[str, str]]:
+    live = DuplicateDecision.objects.filter(undone_at__isnull=True).filter(
+        Q(case_a_id__in=case_ids) | Q(case_b_id__in=case_ids)
+    )
+    return {(str(a), str(b)) for a, b in live.values_list("case_a_id", "case_b_id")}
+
+
+def _rows(person_ids: list[Any], generation: int) -> list[tuple[str, bytes, bytes, list[int]]]:
+    encodings = {
+        str(p): (bytes(b), bytes(t))
+        for p, b, t in PersonEncoding.objects.filter(
+            person_id__in=person_ids, generation=generation, encoding_version=VERSION
+        ).values_list("person_id", "blooms", "tokens")
+    }
+    blocks: dict[str, list[int]] = {}
+    for p, token in BlockToken.objects.filter(person_id__in=person_ids).values_list(
+        "person_id", "token"
+    ):
+        blocks.setdefault(str(p), []).append(token)
+    return [(p, b, t, blocks.get(p, [])) for p, (b, t) in encodings.items()]
+
+
+def _refresh(*, ctx: KeyContext, user: User, cases: list[Case]) -> None:
+    """Encode the shown cases' people, and a batch of other people the user holds whose
+    encodings are missing, pending or stale (as a search indexes pending records)."""
+    index_key = index_key_active()
+    if index_key is None or not ctx.holds_index_key():
+        return
+    waiting = list(
+        case_queryset(user=user)
+        .filter(
+            person_id__in=Person.objects.filter(
+                stale_person_ids(generation=index_key.generation)
+            ).values("pk")
+        )
+        .select_related("person", "request")
+        .order_by("opened_at")[:PENDING_BATCH]
+    )
+    try:
+        with transaction.atomic():
+            encodings_refresh(ctx=ctx, cases=[*cases, *waiting])
+    except IntegrityError:
+        # Another request encoded the same people at the same moment: theirs stand.
+        pass
+
+
+def duplicates_for_cases(
+    *, ctx: KeyContext, user: User, cases: list[Case], threshold: float = REVIEW_THRESHOLD
+) -> list[DuplicateView]:
+    """Possible duplicates of these cases' people among every case ``user`` may open, scored on
+    the keyed encodings alone, with the engine's reasons; pairs decided about are left out."""
+    _require(user, "duplicate.read")
+    cases = [c for c in cases if access.can_view_case(user, c)]
+    index_key = index_key_active()
+    if not cases or index_key is None:
+        return []
+    _refresh(ctx=ctx, user=user, cases=cases)
+    generation = index_key.generation
+    visible = case_queryset(user=user)
+    views: list[DuplicateView] = []
+    seen: set[tuple[str, str]] = set()
+    decided = _decided_pairs([c.pk for c in cases])
+    names: dict[str, str] = {}
+
+    def name_of(case: Case) -> str:
+        key = str(case.pk)
+        if key not in names:
+            names[key] = primary_name(payload_read(ctx=ctx, record=case.person)) or "—"
+        return names[key]
+
+    for case in cases:
+        tokens = BlockToken.objects.filter(person_id=case.person_id).values("token")
+        # Blocks shared by very many people say little (everyone born in 1990): skipped, as
+        # the engine's blocker does.
+        small = (
+            BlockToken.objects.filter(token__in=tokens)
+            .values("token")
+            .annotate(n=Count("person_id"))
+            .filter(n__lte=MAX_BLOCK)
+            .values("token")
+        )
+        others = list(
+            visible.filter(
+                person_id__in=BlockToken.objects.filter(token__in=small).values("person_id")
+            )
+            .exclude(pk=case.pk)
+            .select_related("person", "person__data_key", "request")[:MAX_CANDIDATES]
+        )
+        if not others:
+            continue
+        left = _rows([case.person_id], generation)
+        right = _rows([o.person_id for o in others], generation)
+        if not left or not right:
+            continue
+        by_person = {str(o.person_id): o for o in others}
+        scored = score_pairs(
+            left=table_from_rows(left),
+            right=table_from_rows(right),
+            i=np.zeros(len(right), dtype=np.int64),
+            j=np.arange(len(right), dtype=np.int64),
+            model=default_model(threshold=threshold),
+            threshold=threshold,
+        )
+        for pair in scored:
+            other = by_person[pair.right_id]
+            key = tuple(sorted((str(case.pk), str(other.pk))))
+            if key in decided or key in seen:
+                continue
+            seen.add(key)  # type: ignore[arg-type]
+            views.append(
+                DuplicateView(
+                    case=case,
+                    other=other,
+                    case_name=name_of(case),
+                    other_name=name_of(other),
+                    probability=pair.probability,
+                    evidence=evidence_rows(pair.explanation),
+                    guard=pair.explanation.guard,
+                )
+            )
+    if views:
+        audit_record(
+            actor=user,
+            action="duplicate.list",
+            detail={"cases": sorted({str(v.other.pk) for v in views} | {str(c.pk) for c in cases})},
+        )
+    return views
+
+
+def request_duplicates(
+    *, ctx: KeyContext, user: User, request: Request, threshold: float = REVIEW_THRESHOLD
+) -> list[DuplicateView]:
+    """Possible duplicates of the people of one request (the request page, intake's triage)."""
+    _require(user, "duplicate.read")
+    cases = list(
+        case_queryset(user=user)
+        .filter(request=request)
+        .select_related("person", "person__data_key", "request")
+        .order_by("opened_at", "pk")
+    )
+    return duplicates_for_cases(ctx=ctx, user=user, cases=cases, threshold=threshold)
+
+
+def review_queue(*, ctx: KeyContext, user: User, limit: int = 100) -> list[DuplicateView]:
+    """The pairs the last `haven dedupe` proposed, both of whose cases ``user`` may open, and
+    nobody has decided about since; most likely first."""
+    _require(user, "duplicate.review")
+    visible = case_queryset(user=user)
+    rows = list(
+        DuplicateCandidate.objects.filter(
+            Exists(visible.filter(pk=OuterRef("case_a_id"))),
+            Exists(visible.filter(pk=OuterRef("case_b_id"))),
+        )
+        .select_related("case_a__person", "case_b__person")
+        .order_by("-probability", "pk")[:limit]
+    )
+    decided = _decided_pairs([r.case_a_id for r in rows])
+    views = []
+    for r in rows:
+        if (str(r.case_a_id), str(r.case_b_id)) in decided:
+            continue
+        views.append(
+            DuplicateView(
+                case=r.case_a,
+                other=r.case_b,
+                case_name=primary_name(payload_read(ctx=ctx, record=r.case_a.person)) or "—",
+                other_name=primary_name(payload_read(ctx=ctx, record=r.case_b.person)) or "—",
+                probability=r.probability,
+                evidence=list(r.evidence),
+            )
+        )
+    if views:
+        audit_record(
+            actor=user,
+            action="duplicate.review",
+            detail={
+                "cases": sorted({str(v.case.pk) for v in views} | {str(v.other.pk) for v in views})
+            },
+        )
+    return views
+
+
+@dataclass
+class DecisionView:
+    decision: DuplicateDecision
+    other: Case
+    label: str
+
+
+def case_decisions(*, user: User, case: Case) -> list[DecisionView]:
+    """Live decisions about ``case`` whose other case ``user`` may open (for its page)."""
+    if not access.allowed(user, "duplicate.read") or not access.can_view_case(user, case):
+        return []
+    decisions = list(
+        DuplicateDecision.objects.filter(undone_at__isnull=True)
+        .filter(Q(case_a=case) | Q(case_b=case))
+        .select_related("case_a", "case_b")
+    )
+    # The few other cases, checked one by one: not "every case the user sees" as a subquery,
+    # which at 100,000 cases costs most of a second.
+    others = {d.case_b_id if d.case_a_id == case.pk else d.case_a_id for d in decisions}
+    visible = set(case_queryset(user=user).filter(pk__in=others).values_list("pk", flat=True))
+    out = []
+    for d in decisions:
+        other = d.case_b if d.case_a_id == case.pk else d.case_a
+        if other.pk not in visible:
+            continue
+        if d.kind == DecisionKind.MERGE:
+            label = "merged into" if d.survivor_id == other.pk else "merged from"
+        elif d.kind == DecisionKind.LINK:
+            label = "linked with (same person)"
+        else:
+            label = "not the same person as"
+        out.append(DecisionView(decision=d, other=other, label=label))
+    return out
+
+
+def decision_get(*, user: User, decision_id: Any) -> DuplicateDecision | None:
+    """A live or undone decision both of whose cases ``user`` may open, else None."""
+    try:
+        d = DuplicateDecision.objects.select_related("case_a", "case_b").get(pk=decision_id)
+    except (DuplicateDecision.DoesNotExist, ValueError, TypeError):
+        return None
+    except Exception:  # noqa: BLE001 - a malformed id is an unknown one
+        return None
+    if not (access.can_view_case(user, d.case_a) and access.can_view_case(user, d.case_b)):
+        return None
+    return d
+
+
+def linkage_records(*, ctx: KeyContext, user: User) -> list[Any]:
+    """Every person ``user`` can open, as match records for a private linkage with a partner
+    (``haven link encode``), by case id. Cases merged into another are left out (their survivor
+    stands for them); broker ids mean nothing to a partner and are left out too. The read is
+    audited (counts only)."""
+    from haven.dedupe.scoring import record_from_payload
+
+    if user.role != "supervisor" or not user.is_active:
+        raise PermissionDenied("Only an active supervisor encodes records for a linkage.")
+    merged = DuplicateDecision.objects.filter(
+        kind=DecisionKind.MERGE, undone_at__isnull=True
+    ).values_list("case_a_id", "case_b_id", "survivor_id")
+    gone = {a if s == b else b for a, b, s in merged}
+    cases = (
+        case_queryset(user=user)
+        .exclude(pk__in=gone)
+        .select_related("person", "person__data_key")
+        .order_by("opened_at", "pk")
+    )
+    records = [
+        record_from_payload(record_id=str(c.pk), data=payload_read(ctx=ctx, record=c.person))
+        for c in cases.iterator(chunk_size=500)
+    ]
+    audit_record(actor=user, action="linkage.encode", detail={"people": len(records)})
+    return records

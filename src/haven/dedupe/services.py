@@ -1,0 +1,317 @@
+"""Duplicate decisions and the full pass behind `haven dedupe`.
+
+Every function is keyword-only, runs in a transaction, checks access (a role that may decide
+and a grant of *both* cases) and writes its audit entry in that transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from haven import access
+from haven.accounts.models import Role, User
+from haven.audit.services import audit_record
+from haven.cases.models import Case, Person
+from haven.crypto import KeyContext
+from haven.dedupe.models import (
+    BlockToken,
+    DecisionKind,
+    DuplicateCandidate,
+    DuplicateDecision,
+    PersonEncoding,
+)
+from haven.dedupe.scoring import (
+    REVIEW_THRESHOLD,
+    VERSION,
+    default_model,
+    evidence_rows,
+    score_pairs,
+    table_from_rows,
+)
+from haven.dedupe.store import encodings_refresh, stale_person_ids
+from haven.matching.blocking import dedupe_candidates
+from haven.matching.engine import find_duplicates
+from haven.vault.index import index_key_active
+from haven.vault.sealed import payload_read
+
+# Below this many people, EM has too few pairs to learn from: the fixed model scores them.
+MIN_TRAIN = 2_000
+ENCODE_BATCH = 200
+
+Progress = Callable[[int, int], None]
+
+
+def ordered(a: Case, b: Case) -> tuple[Case, Case]:
+    """A pair in its stored order (smaller id first)."""
+    return (a, b) if str(a.pk) < str(b.pk) else (b, a)
+
+
+def live_decision(a: Case, b: Case) -> DuplicateDecision | None:
+    first, second = ordered(a, b)
+    return DuplicateDecision.objects.filter(
+        case_a=first, case_b=second, undone_at__isnull=True
+    ).first()
+
+
+def _check_pair(*, ctx: KeyContext, actor: User, case: Case, other: Case) -> None:
+    if not access.allowed(actor, "duplicate.decide"):
+        raise PermissionDenied("Your role cannot decide about duplicates.")
+    for which, record in (("case", case), ("other", other)):
+        if not access.can_view_case(actor, record):
+            # Answered as a case that does not exist: never a hint that it does.
+            raise ValidationError({which: "Unknown case."})
+        # Opening the person proves the key is really held (and untampered with).
+        payload_read(ctx=ctx, record=record.person)
+    if case.pk == other.pk:
+        raise ValidationError({"other": "A case is not a duplicate of itself."})
+
+
+@transaction.atomic
+def duplicate_decide(
+    *,
+    ctx: KeyContext,
+    actor: User,
+    case: Case,
+    other: Case,
+    kind: str,
+    survivor: Case | None = None,
+) -> DuplicateDecision:
+    """Decide about a pair of cases: ``link`` (the same person, both files kept and linked),
+    ``merge`` (the same person; ``survivor`` becomes the file to work in, the other is shown as
+    merged into it — nothing is moved or deleted, so it can be undone), or ``not_same``.
+
+    The decision is remembered: the pair is not proposed again until it is undone.
+    """
+    _check_pair(ctx=ctx, actor=actor, case=case, other=other)
+    if kind not in DecisionKind.values:
+        raise ValidationError({"kind": f"Choose one of {', '.join(DecisionKind.values)}."})
+    if kind == DecisionKind.MERGE:
+        if survivor is None or survivor.pk not in (case.pk, other.pk):
+            raise ValidationError({"survivor": "Name which of the two cases is kept."})
+    else:
+        survivor = None
+    first, second = ordered(case, other)
+    if live_decision(first, second) is not None:
+        raise ValidationError({"kind": "This pair was decided already; undo that decision first."})
+    for record in (first, second):
+        merged_elsewhere = DuplicateDecision.objects.filter(
+            kind=DecisionKind.MERGE, undone_at__isnull=True
+        ).exclude(survivor=record)
+        if (
+            kind == DecisionKind.MERGE
+            and record != survivor
+            and (
+                merged_elsewhere.filter(case_a=record).exists()
+                or merged_elsewhere.filter(case_b=record).exists()
+            )
+        ):
+            raise ValidationError(
+                {"survivor": "One of these cases is already merged into another one."}
+            )
+    probability = (
+        DuplicateCandidate.objects.filter(case_a=first, case_b=second)
+        .values_list("probability", flat=True)
+        .first()
+    )
+    decision = DuplicateDecision.objects.create(
+        case_a=first,
+        case_b=second,
+        kind=kind,
+        survivor=survivor,
+        probability=probability,
+        decided_by=actor,
+        decided_at=timezone.now(),
+    )
+    DuplicateCandidate.objects.filter(case_a=first, case_b=second).delete()
+    audit_record(
+        actor=actor,
+        action=f"duplicate.{kind}",
+        target=case,
+        detail={
+            "decision": str(decision.pk),
+            "other": str(other.pk),
+            "survivor": str(survivor.pk) if survivor is not None else None,
+        },
+    )
+    return decision
+
+
+@transaction.atomic
+def duplicate_undo(*, ctx: KeyContext, actor: User, decision: DuplicateDecision) -> None:
+    """Undo a decision: a merge restores both cases as separate files, a link or "not the same
+    person" is forgotten (so the pair may be proposed again)."""
+    decision = DuplicateDecision.objects.select_for_update().get(pk=decision.pk)
+    _check_pair(ctx=ctx, actor=actor, case=decision.case_a, other=decision.case_b)
+    if decision.undone_at is not None:
+        raise ValidationError({"decision": "This decision was undone already."})
+    decision.undone_at = timezone.now()
+    decision.undone_by = actor
+    decision.save(update_fields=["undone_at", "undone_by"])
+    audit_record(
+        actor=actor,
+        action="duplicate.undo",
+        target=decision.case_a,
+        detail={"decision": str(decision.pk), "kind": decision.kind},
+    )
+
+
+# --- The full pass ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DedupeRun:
+    encoded: int  # encodings computed in this run
+    unopened: int  # people still pending: the supervisor holds no key for them
+    people: int  # people compared
+    candidates: int  # pairs compared
+    proposed: int  # pairs written to the review queue
+    trained: bool  # whether the engine trained its model on this population
+
+    def __str__(self) -> str:
+        return (
+            f"{self.people} people compared ({self.candidates} candidate pairs, "
+            f"{'model trained by EM' if self.trained else 'fixed model: population too small to train'}); "
+            f"{self.proposed} pairs in the review queue; {self.encoded} encodings computed"
+            + (
+                f", {self.unopened} people not opened (you hold no key for them)"
+                if self.unopened
+                else ""
+            )
+            + "."
+        )
+
+
+def _encode_pending(
+    *, ctx: KeyContext, generation: int, batch: int, progress: Progress | None
+) -> tuple[int, int]:
+    stale = Person.objects.filter(stale_person_ids(generation=generation)).values("pk")
+    todo = list(
+        Case.objects.filter(person_id__in=stale).select_related("person", "request").order_by("pk")
+    )
+    done = 0
+    for start in range(0, len(todo), batch):
+        with transaction.atomic():
+            done += encodings_refresh(ctx=ctx, cases=todo[start : start + batch])
+        if progress is not None:
+            progress(min(start + batch, len(todo)), len(todo))
+    if progress is not None and not todo:
+        progress(0, 0)
+    return done, len(todo) - done
+
+
+def _current_table(generation: int) -> tuple[Any, dict[str, str]]:
+    rows = list(
+        PersonEncoding.objects.filter(generation=generation, encoding_version=VERSION)
+        .order_by("person_id")
+        .values_list("person_id", "blooms", "tokens")
+    )
+    blocks: dict[str, list[int]] = {}
+    for person_id, token in BlockToken.objects.values_list("person_id", "token"):
+        blocks.setdefault(str(person_id), []).append(token)
+    case_of = {str(p): str(c) for p, c in Case.objects.values_list("person_id", "pk")}
+    rows = [r for r in rows if str(r[0]) in case_of]
+    table = table_from_rows(
+        [(str(p), bytes(b), bytes(t), blocks.get(str(p), [])) for p, b, t in rows]
+    )
+    return table, case_of
+
+
+def dedupe_run(
+    *,
+    ctx: KeyContext,
+    actor: User,
+    threshold: float = REVIEW_THRESHOLD,
+    progress: Progress | None = None,
+    batch: int = ENCODE_BATCH,
+) -> DedupeRun:
+    """`haven dedupe`: compute pending encodings (of the people ``actor`` can open), compare
+    everyone on their keyed encodings, and replace the review queue with the pairs proposed
+    that nobody has decided about yet. Supervisors only; nothing is decrypted to compare."""
+    if actor.role != Role.SUPERVISOR or not actor.is_active:
+        raise PermissionDenied("Only an active supervisor runs a full duplicate pass.")
+    if not 0.0 < threshold < 1.0:
+        raise ValidationError({"threshold": "Give a probability between 0 and 1."})
+    index_key = index_key_active()
+    if index_key is None:
+        raise ValidationError("The organisation has no index key: duplicate detection is off.")
+    if not ctx.holds_index_key():
+        raise PermissionDenied(
+            "You do not hold the all-staff key, so you cannot compute encodings."
+        )
+    encoded, unopened = _encode_pending(
+        ctx=ctx, generation=index_key.generation, batch=batch, progress=progress
+    )
+    table, case_of = _current_table(index_key.generation)
+    trained = len(table) >= MIN_TRAIN
+    found: list[tuple[str, str, float, float, list[dict[str, Any]]]] = []
+    if trained:
+        result = find_duplicates(table=table, threshold=threshold)
+        candidates = result.candidates
+        for k in range(len(result)):
+            e = result.explain(k)
+            found.append((e.left_id, e.right_id, e.probability, e.weight, evidence_rows(e)))
+    else:
+        cands = dedupe_candidates(table=table)
+        candidates = len(cands)
+        for pair in score_pairs(
+            left=table,
+            right=table,
+            i=np.asarray(cands.left),
+            j=np.asarray(cands.right),
+            model=default_model(threshold=threshold),
+            threshold=threshold,
+        ):
+            found.append(
+                (
+                    pair.left_id,
+                    pair.right_id,
+                    pair.probability,
+                    pair.weight,
+                    evidence_rows(pair.explanation),
+                )
+            )
+    decided = {
+        (str(a), str(b))
+        for a, b in DuplicateDecision.objects.filter(undone_at__isnull=True).values_list(
+            "case_a_id", "case_b_id"
+        )
+    }
+    now = timezone.now()
+    rows = []
+    for left, right, probability, weight, evidence in found:
+        a, b = sorted((case_of[left], case_of[right]))
+        if (a, b) in decided:
+            continue
+        rows.append(
+            DuplicateCandidate(
+                case_a_id=a,
+                case_b_id=b,
+                probability=probability,
+                weight=weight,
+                evidence=evidence,
+                found_at=now,
+            )
+        )
+    with transaction.atomic():
+        DuplicateCandidate.objects.all().delete()
+        DuplicateCandidate.objects.bulk_create(rows, ignore_conflicts=True)
+        run = DedupeRun(encoded, unopened, len(table), candidates, len(rows), trained)
+        audit_record(
+            actor=actor,
+            action="duplicate.run",
+            detail={
+                "people": run.people,
+                "candidates": run.candidates,
+                "proposed": run.proposed,
+                "encoded": run.encoded,
+                "trained": run.trained,
+            },
+        )
+    return run

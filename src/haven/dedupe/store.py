@@ -1,0 +1,119 @@
+"""Writing a person's keyed encodings when they are saved (or marking them to compute later).
+
+Follows :func:`haven.vault.index.search_tokens_set`: called inside the saving service's
+transaction; when the acting key context does not hold the index key (the portal's never does),
+the person is marked pending and encoded later, by someone who holds the index key and can open
+the record (their next look at possible duplicates) or by ``haven dedupe``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db.models import Q
+from django.utils import timezone
+
+from haven.cases.models import Case, Person
+from haven.crypto import KeyContext, MissingKeyError
+from haven.dedupe.models import BlockToken, PersonEncoding
+from haven.dedupe.scoring import VERSION, encode_one, record_from_payload
+from haven.vault.index import index_key_active
+from haven.vault.sealed import data_keys_unlock, payload_read
+
+
+def _store(*, person_id: Any, generation: int, packed: Any) -> None:
+    PersonEncoding.objects.update_or_create(
+        person_id=person_id,
+        defaults={
+            "generation": generation,
+            "encoding_version": VERSION,
+            "blooms": packed.blooms,
+            "tokens": packed.tokens,
+            "pending_since": None,
+            "updated_at": timezone.now(),
+        },
+    )
+    BlockToken.objects.filter(person_id=person_id).delete()
+    BlockToken.objects.bulk_create(
+        [BlockToken(person_id=person_id, token=token) for token in packed.block]
+    )
+
+
+def _mark_pending(person_id: Any) -> None:
+    now = timezone.now()
+    encoding, created = PersonEncoding.objects.get_or_create(
+        person_id=person_id,
+        defaults={"generation": None, "pending_since": now, "updated_at": now},
+    )
+    if not created:
+        # Stale encodings of the old values would match the old person: dropped at once.
+        PersonEncoding.objects.filter(pk=encoding.pk).update(
+            generation=None,
+            blooms=b"",
+            tokens=b"",
+            pending_since=encoding.pending_since or now,
+            updated_at=now,
+        )
+    BlockToken.objects.filter(person_id=person_id).delete()
+
+
+def person_encoding_set(
+    *, ctx: KeyContext, person: Person, data: dict[str, Any], broker_id: Any = None
+) -> bool:
+    """Store ``person``'s keyed encodings computed from ``data`` (their payload, as just saved).
+    Returns whether they were computed (False: marked pending, or no index key at all). Runs in
+    the caller's transaction."""
+    index_key = index_key_active()
+    if index_key is None:
+        return False
+    if not ctx.holds_index_key():
+        _mark_pending(person.pk)
+        return False
+    record = record_from_payload(record_id=str(person.pk), data=data, broker_id=broker_id)
+    _store(
+        person_id=person.pk,
+        generation=index_key.generation,
+        packed=encode_one(record=record, hasher_for=ctx.index_hasher),
+    )
+    return True
+
+
+def stale_person_ids(*, generation: int) -> Q:
+    """People whose encodings are missing, pending, or from another key generation or
+    encoding version (a filter on ``Person``)."""
+    current = PersonEncoding.objects.filter(generation=generation, encoding_version=VERSION)
+    return ~Q(pk__in=current.values("person_id"))
+
+
+def encodings_refresh(*, ctx: KeyContext, cases: Iterable[Case]) -> int:
+    """Compute the encodings of these cases' people that ``ctx`` can open and that are missing
+    or stale; people it cannot open are left as they are. Returns how many were computed."""
+    index_key = index_key_active()
+    if index_key is None or not ctx.holds_index_key():
+        return 0
+    cases = list(cases)
+    if not cases:
+        return 0
+    stale = set(
+        Person.objects.filter(pk__in=[c.person_id for c in cases])
+        .filter(stale_person_ids(generation=index_key.generation))
+        .values_list("pk", flat=True)
+    )
+    todo = [c for c in cases if c.person_id in stale]
+    data_keys_unlock(ctx=ctx, key_ids=[c.data_key_id for c in todo])
+    done = 0
+    for case in todo:
+        if not ctx.has_data_key(str(case.data_key_id)):
+            continue
+        try:
+            data = payload_read(ctx=ctx, record=case.person)
+        except MissingKeyError:
+            continue
+        person_encoding_set(ctx=ctx, person=case.person, data=data, broker_id=_broker_of(case))
+        done += 1
+    return done
+
+
+def _broker_of(case: Case) -> Any:
+    return case.request.broker_id if case.request_id and case.request is not None else None

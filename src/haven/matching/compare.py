@@ -1,0 +1,201 @@
+"""Comparison vectors: for each candidate pair, one agreement *level* per field.
+
+Levels run from 0 (disagrees) up to the field's top level (agrees exactly); -1 means "unknown on
+at least one side" and carries no weight at all, so a missing birth date neither helps nor hurts.
+Everything is vectorised over pairs in chunks; only the optional clear-name path calls Python per
+distinct pair of names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from haven.matching.encodings import BIRTH_TOKENS, TOKENS, EncodedTable
+from haven.matching.names import name_similarity
+
+Levels = npt.NDArray[np.int8]
+Rows = npt.NDArray[np.int64]
+CHUNK = 1 << 19  # pairs compared at once: bounds memory at about 100 MiB a chunk
+
+# Name similarity thresholds of levels 1..4; level 2 is the least a match may rest on.
+NAME_STEPS = (0.5, 0.65, 0.85, 0.99)
+EXTRA_STEPS = (0.6, 0.8, 0.95)
+CLEAR_PREFILTER = 0.3
+
+LABELS: dict[str, tuple[str, ...]] = {
+    "name": ("different", "weakly alike", "alike", "nearly the same", "the same name"),
+    "birth": (
+        "different",
+        "same day and month, years far apart",
+        "within a year",
+        "same year, month differs",
+        "same year",
+        "same day and month, a year apart",
+        "same year and month",
+        "same date",
+    ),
+    **{f: ("differs", "agrees") for f in TOKENS},
+}
+EXTRA_LABELS = ("different", "alike", "nearly the same", "the same")
+
+
+@dataclass(slots=True)
+class Comparisons:
+    """Levels of every field for a list of pairs (rows ``left`` of one table, ``right`` of the
+    other), and the name similarity behind each name level."""
+
+    fields: tuple[str, ...]
+    left: Rows
+    right: Rows
+    levels: Levels  # (pairs, fields), -1 unknown
+    name_score: npt.NDArray[np.float32]
+    name_frequency: npt.NDArray[np.float64]  # the commoner side's share of its table
+
+    def __len__(self) -> int:
+        return len(self.left)
+
+
+def field_names(table: EncodedTable) -> tuple[str, ...]:
+    """The compared fields of a table, in level-matrix column order."""
+    return ("name", "birth", *TOKENS, *(f"extra.{f}" for f in table.extra_fields))
+
+
+def labels_for(field: str) -> tuple[str, ...]:
+    """Human labels of a field's levels, lowest first."""
+    return LABELS.get(field, EXTRA_LABELS)
+
+
+def _steps(score: npt.NDArray[np.float64], steps: tuple[float, ...]) -> Levels:
+    lv = np.zeros(score.shape, dtype=np.int8)
+    for s in steps:
+        lv += score >= s
+    return np.where(np.isnan(score), -1, lv).astype(np.int8)
+
+
+def _known_dice(
+    table_a: EncodedTable, table_b: EncodedTable, field: str, i: Rows, j: Rows
+) -> npt.NDArray[np.float64]:
+    """Dice of each pair's filters for ``field``; NaN where either filter is empty."""
+    pa, pb = table_a.popcounts(field)[i], table_b.popcounts(field)[j]
+    known = (pa > 0) & (pb > 0)
+    out = np.full(len(i), np.nan)
+    k = np.flatnonzero(known)
+    if len(k):
+        inter = np.bitwise_count(table_a.blooms[field][i[k]] & table_b.blooms[field][j[k]])
+        out[k] = 2.0 * inter.sum(axis=1, dtype=np.int64) / (pa[k] + pb[k])
+    return out
+
+
+def _name_score_encoded(
+    a: EncodedTable, b: EncodedTable, i: Rows, j: Rows
+) -> npt.NDArray[np.float64]:
+    phon = _known_dice(a, b, "name.phonetic", i, j)
+    # Korean phonetic agreement where both names read as Korean, else the written form. The
+    # letters count for less than syllables when both read as Korean: they agree by accident
+    # more often (Gim Hyeon Jeong, Gim Jeong Sang), but catch typos that break a reading.
+    # The written form is only worth comparing where the syllables do not already agree.
+    score = phon.copy()
+    need = np.flatnonzero(~(phon >= 0.99))
+    text = _known_dice(a, b, "name.text", i[need], j[need])
+    p = phon[need]
+    score[need] = np.where(np.isnan(p), text, np.fmax(p, 0.8 * np.nan_to_num(text, nan=0.0)))
+    # Both wrote Hangul: the exact syllables decide (박우연 and 박우윤 share a phonetic code).
+    hangul = _known_dice(a, b, "name.hangul", i, j)
+    return np.where(np.isnan(hangul), score, hangul)
+
+
+class ClearNames:
+    """Name similarity on clear records with the full Korean rules, cached per pair of names."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[str, str], float] = {}
+
+    def scores(self, a: EncodedTable, b: EncodedTable, i: Rows, j: Rows) -> npt.NDArray[np.float64]:
+        """Similarity of each pair's names; NaN where a name is empty."""
+        ra, rb = a.records, b.records
+        if ra is None or rb is None:
+            raise ValueError("clear name comparison needs tables made with keep_records=True")
+        out = np.empty(len(i), dtype=np.float64)
+        cache = self._cache
+        for k, (x, y) in enumerate(zip(i.tolist(), j.tolist(), strict=True)):
+            na, nb = ra[x].name, rb[y].name
+            if not (na.text and nb.text):
+                out[k] = np.nan
+                continue
+            key = (na.text, nb.text) if na.text <= nb.text else (nb.text, na.text)
+            s = cache.get(key)
+            if s is None:
+                s = cache[key] = name_similarity(na, nb)
+            out[k] = s
+        return out
+
+
+def _birth_levels(a: EncodedTable, b: EncodedTable, i: Rows, j: Rows) -> Levels:
+    eq = {}
+    for f in BIRTH_TOKENS:
+        x, y = a.tokens[f][i], b.tokens[f][j]
+        eq[f] = (x == y) & (x != 0)
+    near = eq["birth.y2a"] | eq["birth.y2b"]  # years at most one apart
+    lv = np.zeros(len(i), dtype=np.int8)
+    lv[eq["birth.md"] & ~near] = 1  # a mistyped year, or a coincidence
+    lv[near] = 2
+    # Same year, but both know the month and it differs: weaker than a year with nothing more
+    # known, as two full dates that disagree are more likely two people.
+    both_months = (a.tokens["birth.ym"][i] != 0) & (b.tokens["birth.ym"][j] != 0)
+    lv[eq["birth.y"] & both_months] = 3
+    lv[eq["birth.y"] & ~both_months] = 4
+    lv[eq["birth.md"] & near & ~eq["birth.y"]] = 5
+    lv[eq["birth.ym"]] = 6
+    lv[eq["birth.ymd"]] = 7
+    unknown = (a.tokens["birth.y"][i] == 0) | (b.tokens["birth.y"][j] == 0)
+    lv[unknown] = -1
+    return lv
+
+
+def compare_pairs(
+    *,
+    left: EncodedTable,
+    right: EncodedTable,
+    i: Rows,
+    j: Rows,
+    clear_names: ClearNames | None = None,
+) -> Comparisons:
+    """Comparison levels of pairs (``left`` row ``i[k]``, ``right`` row ``j[k]``).
+
+    With ``clear_names`` (tables kept their clear records) the name level comes from
+    :func:`haven.matching.names.name_similarity`; otherwise from the Bloom filters alone.
+    """
+    fields = field_names(left)
+    levels = np.empty((len(i), len(fields)), dtype=np.int8)
+    name_score = np.empty(len(i), dtype=np.float32)
+    for lo in range(0, len(i), CHUNK):
+        ci, cj = i[lo : lo + CHUNK], j[lo : lo + CHUNK]
+        out = levels[lo : lo + CHUNK]
+        score = _name_score_encoded(left, right, ci, cj)
+        if clear_names is not None:
+            # Names whose filters share almost nothing are different under any rule: only the
+            # others pay for the full comparison (most random pairs are skipped this way).
+            near = np.flatnonzero(~(score < CLEAR_PREFILTER))
+            score[near] = clear_names.scores(left, right, ci[near], cj[near])
+        out[:, 0] = _steps(score, NAME_STEPS)
+        name_score[lo : lo + CHUNK] = np.nan_to_num(score, nan=0.0)
+        out[:, 1] = _birth_levels(left, right, ci, cj)
+        for col, f in enumerate(TOKENS, start=2):
+            x, y = left.tokens[f][ci], right.tokens[f][cj]
+            out[:, col] = np.where((x == 0) | (y == 0), -1, (x == y).astype(np.int8))
+        for col, f in enumerate(left.extra_fields, start=2 + len(TOKENS)):
+            key = "extra." + f
+            out[:, col] = _steps(_known_dice(left, right, key, ci, cj), EXTRA_STEPS)
+    freq = (
+        np.maximum(left.name_frequency()[i], right.name_frequency()[j]) if len(i) else np.zeros(0)
+    )
+    return Comparisons(fields, i, j, levels, name_score, freq)
+
+
+def level_counts(levels: Levels, column: int, n_levels: int) -> npt.NDArray[np.float64]:
+    """How many pairs sit at each level of one field (unknown excluded)."""
+    col = levels[:, column]
+    return np.bincount(col[col >= 0].astype(np.int64), minlength=n_levels).astype(np.float64)

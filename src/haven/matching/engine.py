@@ -1,0 +1,257 @@
+"""The matcher end to end: block, compare, train, score, resolve; explain on demand.
+
+:func:`find_duplicates` works within one table (clusters), :func:`link_tables` between two
+(one-to-one). Both take :class:`~haven.matching.encodings.EncodedTable` objects, so they run on
+keyed encodings alone; with ``clear_names=True`` (tables encoded with ``keep_records=True``)
+names are compared with the full Korean name rules instead of their Bloom filters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from haven.matching.blocking import (
+    DEDUPE_MAX_BLOCK,
+    MAX_BLOCK,
+    Candidates,
+    birth_pairs,
+    dedupe_candidates,
+    link_candidates,
+    random_pairs,
+)
+from haven.matching.compare import ClearNames, Comparisons, compare_pairs, labels_for
+from haven.matching.encodings import EncodedTable
+from haven.matching.explain import Explanation, explain
+from haven.matching.model import DEFAULT_THRESHOLD, MIN_NAME_LEVEL, MatchModel, train
+from haven.matching.resolve import MAX_CLUSTER, clusters, one_to_one
+
+Rows = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+RANDOM_PAIRS = 400_000
+# Within one population, strangers with the same common name and birth year are the commonest
+# near-miss, and a false merge is worse than a missed duplicate: deduplication asks for more.
+DEDUPE_THRESHOLD = 0.99
+
+
+@dataclass(frozen=True, slots=True)
+class ProposedMatch:
+    """Two records proposed as the same person, by local id."""
+
+    left_id: str
+    right_id: str
+    probability: float
+    weight: float
+
+
+@dataclass(slots=True)
+class MatchResult:
+    """The proposed matches (arrays, one entry per pair) and how to explain each.
+
+    ``left``/``right`` are rows of the left and right tables (the same table for dedupe).
+    ``cluster`` (dedupe only) gives each row's cluster id; rows alone keep their own index.
+    """
+
+    left_table: EncodedTable
+    right_table: EncodedTable
+    model: MatchModel
+    left: Rows
+    right: Rows
+    weight: FloatArray
+    probability: FloatArray
+    levels: npt.NDArray[np.int8]
+    name_frequency: FloatArray
+    candidates: int
+    skipped_blocks: int
+    cluster: Rows | None = None
+    stats: dict[str, float] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.left)
+
+    def pairs(self) -> list[ProposedMatch]:
+        """The proposed matches by local id, best first."""
+        lid, rid = self.left_table.ids, self.right_table.ids
+        order = np.argsort(-self.weight, kind="stable")
+        return [
+            ProposedMatch(
+                lid[int(self.left[k])],
+                rid[int(self.right[k])],
+                round(float(self.probability[k]), 6),
+                round(float(self.weight[k]), 3),
+            )
+            for k in order
+        ]
+
+    def explain(self, index: int) -> Explanation:
+        """Why pair ``index`` (a position in these arrays) was proposed."""
+        return explain(
+            model=self.model,
+            levels=self.levels[index],
+            left_id=self.left_table.ids[int(self.left[index])],
+            right_id=self.right_table.ids[int(self.right[index])],
+            name_frequency=float(self.name_frequency[index]),
+        )
+
+    def groups(self) -> list[list[str]]:
+        """Dedupe clusters of two or more records, by local id (empty for a link)."""
+        if self.cluster is None:
+            return []
+        ids = self.left_table.ids
+        found: dict[int, list[str]] = {}
+        for row, c in enumerate(self.cluster.tolist()):
+            found.setdefault(c, []).append(ids[row])
+        return [sorted(g) for g in found.values() if len(g) > 1]
+
+
+def _train_and_score(
+    *,
+    left: EncodedTable,
+    right: EncodedTable,
+    cands: Candidates,
+    rand: tuple[Rows, Rows],
+    clear: ClearNames | None,
+    threshold: float,
+    name_parts: tuple[str, ...],
+    min_name_level: int,
+    ignore: tuple[str, ...],
+) -> tuple[MatchModel, Comparisons, FloatArray, FloatArray]:
+    comps = compare_pairs(left=left, right=right, i=cands.left, j=cands.right, clear_names=clear)
+    rnd = compare_pairs(left=left, right=right, i=rand[0], j=rand[1], clear_names=clear)
+    bi, bj = birth_pairs(left=left, right=right if right is not left else None)
+    births = compare_pairs(left=left, right=right, i=bi, j=bj, clear_names=clear)
+    for f in ignore:
+        # An ignored field is "unknown" everywhere: it still blocks, it never weighs.
+        col = comps.fields.index(f)
+        comps.levels[:, col] = -1
+        rnd.levels[:, col] = -1
+        births.levels[:, col] = -1
+    sizes = tuple(len(labels_for(f)) for f in comps.fields)
+    model = train(
+        fields=comps.fields,
+        sizes=sizes,
+        candidate_levels=comps.levels,
+        random_levels=rnd.levels,
+        birth_levels=births.levels,
+        threshold=threshold,
+        name_parts=tuple(f"extra.{f}" for f in name_parts),
+        min_name_level=min_name_level,
+    )
+    weight, prob = model.score(comps.levels, comps.name_frequency)
+    return model, comps, weight, prob
+
+
+def find_duplicates(
+    *,
+    table: EncodedTable,
+    clear_names: bool = False,
+    threshold: float = DEDUPE_THRESHOLD,
+    max_block: int = DEDUPE_MAX_BLOCK,
+    max_cluster: int = MAX_CLUSTER,
+    sample_pairs: int = RANDOM_PAIRS,
+    seed: int = 0,
+    name_parts: tuple[str, ...] = (),
+    min_name_level: int = MIN_NAME_LEVEL,
+    ignore_fields: tuple[str, ...] = (),
+) -> MatchResult:
+    """Find records of the same person within one table, as pairs and clusters.
+
+    Pairs at or above ``threshold`` probability are proposed; clusters are grown from them with
+    the anti-chaining guard of :func:`haven.matching.resolve.clusters` (at most ``max_cluster``
+    records), and a pair the guard kept apart is not reported. ``max_block`` bounds blocks
+    (see :mod:`haven.matching.blocking`); ``sample_pairs`` random pairs estimate u.
+    ``name_parts`` names extra fields (a separate surname field) that count as name evidence;
+    ``min_name_level`` is the name level below which coarse fields cannot count for a match;
+    ``ignore_fields`` are compared as unknown (they still block).
+    """
+    cands = dedupe_candidates(table=table, max_block=max_block)
+    rand = random_pairs(n_left=len(table), count=sample_pairs, seed=seed)
+    clear = ClearNames() if clear_names else None
+    model, comps, weight, prob = _train_and_score(
+        left=table,
+        right=table,
+        cands=cands,
+        rand=rand,
+        clear=clear,
+        threshold=threshold,
+        name_parts=name_parts,
+        min_name_level=min_name_level,
+        ignore=ignore_fields,
+    )
+    keep = prob >= threshold
+    cl = clusters(
+        n=len(table),
+        left=comps.left[keep],
+        right=comps.right[keep],
+        score=weight[keep],
+        max_size=max_cluster,
+    )
+    # A proposed pair the anti-chaining guard kept apart is not reported as a match.
+    keep &= cl[comps.left] == cl[comps.right]
+    return MatchResult(
+        table,
+        table,
+        model,
+        comps.left[keep],
+        comps.right[keep],
+        weight[keep],
+        prob[keep],
+        comps.levels[keep],
+        comps.name_frequency[keep],
+        len(cands),
+        cands.skipped_blocks,
+        cluster=cl,
+    )
+
+
+def link_tables(
+    *,
+    left: EncodedTable,
+    right: EncodedTable,
+    clear_names: bool = False,
+    threshold: float = DEFAULT_THRESHOLD,
+    max_block: int = MAX_BLOCK,
+    sample_pairs: int = RANDOM_PAIRS,
+    seed: int = 0,
+    name_parts: tuple[str, ...] = (),
+    min_name_level: int = MIN_NAME_LEVEL,
+    ignore_fields: tuple[str, ...] = (),
+) -> MatchResult:
+    """Link two tables one-to-one: each record of one is matched to at most one of the other.
+
+    The options are those of :func:`find_duplicates`. Both tables must encode the same extra
+    fields.
+    """
+    if left.extra_fields != right.extra_fields:
+        raise ValueError("the two tables encode different extra fields")
+    cands = link_candidates(left=left, right=right, max_block=max_block)
+    rand = random_pairs(n_left=len(left), n_right=len(right), count=sample_pairs, seed=seed)
+    clear = ClearNames() if clear_names else None
+    model, comps, weight, prob = _train_and_score(
+        left=left,
+        right=right,
+        cands=cands,
+        rand=rand,
+        clear=clear,
+        threshold=threshold,
+        name_parts=name_parts,
+        min_name_level=min_name_level,
+        ignore=ignore_fields,
+    )
+    above = np.flatnonzero(prob >= threshold)
+    kept = above[one_to_one(left=comps.left[above], right=comps.right[above], score=weight[above])]
+    return MatchResult(
+        left,
+        right,
+        model,
+        comps.left[kept],
+        comps.right[kept],
+        weight[kept],
+        prob[kept],
+        comps.levels[kept],
+        comps.name_frequency[kept],
+        len(cands),
+        cands.skipped_blocks,
+    )

@@ -1,0 +1,81 @@
+"""Why a pair was (or was not) proposed: each field's level, its label and its weight."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from haven.matching.compare import Levels
+from haven.matching.model import MatchModel
+
+
+@dataclass(frozen=True, slots=True)
+class FieldEvidence:
+    """One field's part in a score. ``level`` -1 means unknown on a side (weight 0)."""
+
+    field: str
+    level: int
+    label: str
+    weight: float  # log2(m/u): positive counts for a match, negative against
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """A pair's score and the evidence behind it, strongest first."""
+
+    left_id: str
+    right_id: str
+    probability: float
+    weight: float  # prior + sum of field weights, in bits
+    prior_weight: float
+    evidence: tuple[FieldEvidence, ...]
+    guard: str | None  # set when a guard rail held the pair below the threshold
+
+    def lines(self) -> list[str]:
+        """A short plain-language account, one line per field."""
+        out = [f"probability {self.probability:.3f} (weight {self.weight:+.1f} bits)"]
+        for e in self.evidence:
+            out.append(f"  {e.field}: {e.label} ({e.weight:+.1f})")
+        if self.guard:
+            out.append(f"  held back: {self.guard}")
+        return out
+
+
+def explain(
+    *,
+    model: MatchModel,
+    levels: Levels,
+    left_id: str,
+    right_id: str,
+    name_frequency: float | None = None,
+) -> Explanation:
+    """Explain one pair from its comparison levels (a row of the level matrix).
+
+    ``name_frequency`` is the pair's name frequency when the score was adjusted for it.
+    """
+    row = np.asarray(levels, dtype=np.int8).reshape(1, -1)
+    weights = model.field_weights(row)[0]
+    freq = None if name_frequency is None else np.array([name_frequency])
+    weight, prob = model.score(row, freq)
+    evidence = []
+    for f, lv, w in zip(model.fields, row[0].tolist(), weights.tolist(), strict=True):
+        label = "unknown on one side" if lv < 0 else f.labels[lv]
+        evidence.append(FieldEvidence(f.field, int(lv), label, round(float(w), 3)))
+    adjust = float(model.frequency_weights(row, freq)[0])
+    if adjust:
+        label = "a common name" if adjust < 0 else "a rare name"
+        evidence.append(FieldEvidence("name frequency", int(row[0, 0]), label, round(adjust, 3)))
+    evidence.sort(key=lambda e: -abs(e.weight))
+    guard = None
+    if bool(model.weak_name(row)[0]):
+        guard = "names not alike enough: birth, sex, origin, occupation, group, broker count only against"
+    return Explanation(
+        left_id=left_id,
+        right_id=right_id,
+        probability=round(float(prob[0]), 6),
+        weight=round(float(weight[0]), 3),
+        prior_weight=round(float(np.log2(model.prior / (1 - model.prior))), 3),
+        evidence=tuple(evidence),
+        guard=guard,
+    )

@@ -1,0 +1,111 @@
+"""What the matcher knows about one person: :class:`MatchRecord`, built by :func:`match_record`.
+
+A record holds the normalised name forms and the cleaned short fields; it never holds a model
+instance, so the engine runs anywhere (a command, a benchmark, a partner's laptop).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal
+
+from haven.matching.names import NameForms, normalise_name
+
+MAX_FIELD_CHARS = 200  # a short field longer than this is cut: work stays bounded
+
+Precision = Literal["none", "year", "month", "day"]
+
+
+@dataclass(frozen=True, slots=True)
+class Birth:
+    """A birth date known to year, month or day (``precision`` says which)."""
+
+    year: int | None = None
+    month: int | None = None
+    day: int | None = None
+
+    @property
+    def precision(self) -> Precision:
+        """How much of the date is known."""
+        if self.year is None:
+            return "none"
+        if self.month is None:
+            return "year"
+        return "month" if self.day is None else "day"
+
+
+@dataclass(frozen=True, slots=True)
+class MatchRecord:
+    """One person as the matcher sees them. Empty fields are ``None`` (unknown, not "differs")."""
+
+    id: str  # the local id: the only thing a match result reports
+    name: NameForms
+    birth: Birth
+    sex: str | None = None
+    origin: str | None = None
+    occupation: str | None = None
+    group: str | None = None
+    broker: str | None = None
+    # Further free-text fields compared fuzzily (an address, a workplace): (field name, value).
+    extra: tuple[tuple[str, str], ...] = ()
+
+
+# Names repeat (common names, the same person written the same way): normalise each once.
+_normalise = lru_cache(maxsize=1 << 16)(normalise_name)
+
+
+def clean_field(value: object) -> str | None:
+    """A short field as compared: NFKC, case-folded, single-spaced, capped; ``None`` if empty."""
+    if value is None:
+        return None
+    text = unicodedata.normalize("NFKC", str(value)[: MAX_FIELD_CHARS * 4]).casefold()
+    text = " ".join("".join(ch for ch in text if unicodedata.category(ch)[0] != "C").split())
+    return text[:MAX_FIELD_CHARS] or None
+
+
+def _part(value: int | None, low: int, high: int) -> int | None:
+    return value if value is not None and low <= value <= high else None
+
+
+def match_record(
+    *,
+    id: str,
+    name: str,
+    birth_year: int | None = None,
+    birth_month: int | None = None,
+    birth_day: int | None = None,
+    sex: str | None = None,
+    origin: str | None = None,
+    occupation: str | None = None,
+    group: str | None = None,
+    broker: str | None = None,
+    extra: Mapping[str, str | None] | None = None,
+) -> MatchRecord:
+    """Build a record from raw values: the name is normalised, short fields cleaned.
+
+    Impossible date parts are dropped rather than raised on (a month of 13 is unknown, not an
+    error): the matcher must accept whatever the files hold. A month without a year, or a day
+    without a month, is dropped too.
+    """
+    year = _part(birth_year, 1850, 2200)
+    month = _part(birth_month, 1, 12) if year is not None else None
+    day = _part(birth_day, 1, 31) if month is not None else None
+    extras = tuple(
+        (key, cleaned)
+        for key, value in sorted((extra or {}).items())
+        if (cleaned := clean_field(value)) is not None
+    )
+    return MatchRecord(
+        id=str(id),
+        name=_normalise(name or ""),
+        birth=Birth(year, month, day),
+        sex=clean_field(sex),
+        origin=clean_field(origin),
+        occupation=clean_field(occupation),
+        group=clean_field(group),
+        broker=clean_field(broker),
+        extra=extras,
+    )

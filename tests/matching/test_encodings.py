@@ -1,0 +1,125 @@
+"""Keyed encodings: what they keep (similarity), what they hide (values), and odd input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from haven.crypto import IndexKey
+from haven.matching.compare import compare_pairs
+from haven.matching.encodings import (
+    BLOOMS,
+    clear_hasher,
+    dice,
+    encode_records,
+    phonetic_grams,
+)
+from haven.matching.names import normalise_name
+from haven.matching.records import match_record
+
+from .population import with_duplicates
+
+FIXED = IndexKey(bytes(range(32)))  # a fixed key: the levels below must not depend on luck
+
+
+def _encode(*names: str, key: IndexKey = FIXED) -> object:
+    records = [match_record(id=f"r{k}", name=n, birth_year=1990) for k, n in enumerate(names)]
+    return encode_records(records=records, hasher_for=key.keyed_hasher)
+
+
+def _name_level(table: object, i: int, j: int) -> int:
+    c = compare_pairs(left=table, right=table, i=np.array([i]), j=np.array([j]))  # type: ignore[arg-type]
+    return int(c.levels[0, 0])
+
+
+@pytest.mark.parametrize(
+    "other",
+    ["Kim Sun-hui", "Gim Seonhui", "Kim Sŏn-hŭi", "Sunhui KIM", "Kim Son Hui", "김 선희"],
+)
+def test_the_same_name_in_other_spellings_gets_the_top_name_level(other: str) -> None:
+    assert _name_level(_encode("김선희", other), 0, 1) == 4
+
+
+def test_north_and_south_korean_hangul_agree() -> None:
+    assert _name_level(_encode("리설주", "이설주"), 0, 1) == 4
+
+
+@pytest.mark.parametrize(
+    ("a", "b"), [("김선희", "김순희"), ("박우연", "박우윤"), ("김영철", "김영수")]
+)
+def test_different_hangul_names_stay_apart(a: str, b: str) -> None:
+    assert _name_level(_encode(a, b), 0, 1) <= 1
+
+
+def test_a_different_surname_is_not_the_same_name() -> None:
+    assert _name_level(_encode("Kim Sun-hui", "Pak Sun-hui"), 0, 1) <= 2
+
+
+def test_encodings_under_different_keys_share_nothing() -> None:
+    a, b = _encode("김선희", key=IndexKey.generate()), _encode("김선희", key=IndexKey.generate())
+    assert not set(a.block_tokens.tolist()) & set(b.block_tokens.tolist())  # type: ignore[attr-defined]
+    for field in BLOOMS:
+        if a.blooms[field].any():  # type: ignore[attr-defined]
+            assert dice(a.blooms[field], b.blooms[field])[0] < 0.5  # type: ignore[attr-defined]
+
+
+def test_the_same_key_gives_the_same_encodings() -> None:
+    key = IndexKey.generate()
+    a, b = _encode("김선희", key=key), _encode("김선희", key=key)
+    assert a.block_tokens.tolist() == b.block_tokens.tolist()  # type: ignore[attr-defined]
+    assert all(np.array_equal(a.blooms[f], b.blooms[f]) for f in BLOOMS)  # type: ignore[attr-defined]
+
+
+def test_a_table_holds_no_values_only_ids_and_numbers() -> None:
+    t = _encode("김선희", "Kim Sun-hui")
+    assert t.records is None  # type: ignore[attr-defined]
+    for arrays in (t.blooms, t.tokens):  # type: ignore[attr-defined]
+        assert all(a.dtype == np.uint64 for a in arrays.values())
+
+
+@pytest.mark.parametrize(
+    "name", ["", "   ", "\x00\u200b", "Иванов Иван", "محمد", "王小明", "x" * 10_000, "김" * 10_000]
+)
+def test_odd_names_encode_without_error(name: str) -> None:
+    t = _encode(name, "김선희")
+    assert len(t) == 2  # type: ignore[arg-type]
+    level = _name_level(t, 0, 1)
+    assert level <= 1  # unknown (-1) or different; never a match on nothing
+
+
+def test_an_empty_name_is_unknown_not_different() -> None:
+    assert _name_level(_encode("", "김선희"), 0, 1) == -1
+
+
+def test_a_western_single_word_is_not_read_as_a_korean_given_name() -> None:
+    assert phonetic_grams(normalise_name("Talia")) == []
+    assert phonetic_grams(normalise_name("김선희"))
+
+
+def test_keyed_encodings_cost_almost_nothing_against_clear_hashing() -> None:
+    records, truth = with_duplicates(300)
+    keyed = encode_records(records=records, hasher_for=IndexKey.generate().keyed_hasher)
+    clear = encode_records(records=records, hasher_for=clear_hasher)
+    i, j = np.triu_indices(len(records), k=1)
+    pick = np.random.default_rng(1).choice(len(i), size=20_000, replace=False)
+    a = compare_pairs(left=keyed, right=keyed, i=i[pick], j=j[pick]).levels
+    b = compare_pairs(left=clear, right=clear, i=i[pick], j=j[pick]).levels
+    assert (a == b).all(axis=1).mean() > 0.99
+
+
+def test_tables_encoded_in_chunks_match_like_one_table() -> None:
+    from haven.matching.blocking import dedupe_candidates
+    from haven.matching.encodings import concat_tables
+
+    records, _ = with_duplicates(120)
+    whole = encode_records(records=records, hasher_for=FIXED.keyed_hasher)
+    parts = concat_tables(
+        [
+            encode_records(records=records[:50], hasher_for=FIXED.keyed_hasher),
+            encode_records(records=records[50:], hasher_for=FIXED.keyed_hasher),
+        ]
+    )
+    assert parts.ids == whole.ids
+    assert all(np.array_equal(parts.blooms[f], whole.blooms[f]) for f in BLOOMS)
+    a, b = dedupe_candidates(table=whole), dedupe_candidates(table=parts)
+    assert a.left.tolist() == b.left.tolist() and a.right.tolist() == b.right.tolist()

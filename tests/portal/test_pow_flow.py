@@ -1,0 +1,110 @@
+"""The proof-of-work in the portal: past the submission limit a solved nonce still gets a request
+in (up to the ceiling), without JavaScript nothing changes, and only the request form may run the
+script."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Browser
+
+from haven.cases.models import Request
+from haven.portal import limits
+from haven.portal.pow import pow_solve
+from tests.portal.helpers import receipt_of, request_form, submit
+
+
+@pytest.fixture
+def full(settings) -> None:
+    """The per-process submission limit is used up."""
+    settings.HAVEN_PORTAL_SUBMISSIONS_PER_MINUTE = 1
+    settings.HAVEN_PORTAL_POW_BITS = 8
+    assert limits.submissions.allow()
+
+
+@pytest.mark.django_db
+def test_past_the_limit_a_solved_proof_of_work_gets_the_request_in(client, org, full) -> None:
+    form = request_form(client, 1, lang="en")
+    nonce = pow_solve(token=form["token"], bits=8)
+    response = client.post(
+        "/portal/en/request/",
+        {
+            **form,
+            "pow": nonce,
+            "name_0": "Kim Su-jin",
+            "country": "CN",
+            "region": "",
+            "urgency": "3",
+            "account": "We hide.",
+            "contact": "",
+        },
+    )
+    assert response.status_code == 200
+    assert receipt_of(response)
+    assert Request.objects.count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("nonce", [None, "", "1", "not-a-number", "9" * 30])
+def test_past_the_limit_without_a_solution_the_kind_page_stores_nothing(
+    client, org, full, nonce
+) -> None:
+    extra = {} if nonce is None else {"pow": nonce}
+    response = submit(client, ["Kim Su-jin"], lang="en", **extra)
+    assert response.status_code == 429
+    assert b"try again in a few minutes" in response.content.lower()
+    assert Request.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_solution_does_not_pass_the_ceiling(client, org, full, settings) -> None:
+    settings.HAVEN_PORTAL_POW_CEILING_PER_MINUTE = 1
+    assert limits.paid_submissions.allow()
+    form = request_form(client, 1, lang="en")
+    response = submit(client, ["Kim Su-jin"], lang="en", pow=pow_solve(token=form["token"], bits=8))
+    assert response.status_code == 429
+    assert Request.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_only_the_request_form_may_run_the_script(client, org, settings) -> None:
+    settings.HAVEN_PORTAL_POW_BITS = 12
+    ask = client.get("/portal/en/request/")
+    assert "script-src 'self'" in ask.headers["Content-Security-Policy"]
+    assert b'data-pow-bits="12"' in ask.content and b"portal/pow.js" in ask.content
+    for path in ("/portal/en/", "/portal/en/status/"):
+        page = client.get(path)
+        assert "script-src" not in page.headers["Content-Security-Policy"]
+        assert b"<script" not in page.content
+
+
+@pytest.mark.django_db
+def test_with_the_proof_of_work_off_the_form_has_no_script(client, org, settings) -> None:
+    settings.HAVEN_PORTAL_POW_BITS = 0
+    ask = client.get("/portal/en/request/")
+    assert "script-src" not in ask.headers["Content-Security-Policy"]
+    assert b"<script" not in ask.content and b"data-pow-bits" not in ask.content
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_a_browser_with_javascript_solves_it_and_gets_through_a_full_portal(
+    browser: Browser, live_server, org, full
+) -> None:
+    context = browser.new_context(java_script_enabled=True)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        page.goto(f"{live_server.url}/portal/en/request/")
+        page.fill("#id_name_0", "Pak Chol")
+        page.select_option("#id_country", "CN")
+        page.check("input[name=urgency][value='3']")
+        page.fill("#id_account", "We are hiding.")
+        with page.expect_navigation():
+            page.click("#send")
+        assert page.locator("#receipt").count() == 1, page.content()[:2000]
+        assert errors == []
+    finally:
+        context.close()
+    assert Request.objects.count() == 1
