@@ -288,7 +288,7 @@ HAVEN_PORTAL_POW_CEILING_PER_MINUTE = env_int(
 )
 # A portal POST larger than this is refused before it is read (well under DATA_UPLOAD_MAX_MEMORY_SIZE).
 HAVEN_PORTAL_MAX_BODY_BYTES = env_int("HAVEN_PORTAL_MAX_BODY_BYTES", 200_000, minimum=10_000)
-# Argon2id cost of a receipt (1 pass over 16 MiB, about 5 ms): run once per submission and per
+# Argon2id cost of a receipt (1 pass over 16 MiB, about 11 ms): run once per submission and per
 # visit; the receipt's 20 digits carry the strength (arithmetic: haven.crypto.receipt_keys).
 HAVEN_PORTAL_RECEIPT_OPSLIMIT = env_int("HAVEN_PORTAL_RECEIPT_OPSLIMIT", 1, minimum=1)
 HAVEN_PORTAL_RECEIPT_MEMLIMIT = env_int(
