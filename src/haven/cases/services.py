@@ -216,6 +216,76 @@ def _check_case(actor: User, case: Case) -> None:
 
 
 @transaction.atomic
+def request_people_create(
+    *,
+    ctx: KeyContext,
+    request: Request,
+    holders: list[Any],
+    granted_by: User | None,
+    payloads: list[dict[str, Any]],
+    own_words: list[str],
+    group_label: str = "",
+    owner: User | None = None,
+    urgency: int,
+    country: str,
+    source: str,
+    received: dt.datetime,
+    region: str = "",
+) -> Group | None:
+    """What every new request is made of, whoever records it (staff, the portal, a broker): a
+    group when it names several people, and per person a person record, a case and its first
+    journey event, each person under a data key of their own sealed to ``holders``, with its
+    search tokens and matching encodings. Runs in the caller's transaction; returns the group."""
+    group = None
+    if len(payloads) > 1:
+        group = Group(
+            data_key=data_key_create(ctx=ctx, holders=holders, granted_by=granted_by),
+            request=request,
+        )
+        payload_set(ctx=ctx, record=group, data={"label": group_label})
+        group.save(force_insert=True)
+    now = timezone.now()
+    broker_id = request.broker_id
+    for data, words in zip(payloads, own_words, strict=True):
+        key = data_key_create(ctx=ctx, holders=holders, granted_by=granted_by)
+        person = Person(data_key=key)
+        payload_set(ctx=ctx, record=person, data=data)
+        person.save(force_insert=True)
+        search_tokens_set(ctx=ctx, data_key_id=key.pk, values=person_index_values(data))
+        person_encoding_set(ctx=ctx, person=person, data=data, broker_id=broker_id)
+        case = Case(
+            data_key=key,
+            person=person,
+            request=request,
+            group=group,
+            owner=owner,
+            team=owner.team if owner is not None else None,
+            state=State.RECEIVED,
+            urgency=urgency,
+            country=country,
+            opened_at=received,
+            updated_at=now,
+            state_changed_at=received,
+        )
+        payload_set(
+            ctx=ctx, record=case, data={"own_words": words, "exact_place": "", "summary": ""}
+        )
+        case.save(force_insert=True)
+        _event_create(
+            ctx=ctx,
+            case=case,
+            actor=granted_by,
+            from_state="",
+            to_state=State.RECEIVED,
+            occurred_at=received,
+            country=case.country,
+            source=source,
+            confidence=Confidence.UNVERIFIED,
+            region=region,
+        )
+    return group
+
+
 def request_create(
     *,
     ctx: KeyContext,
@@ -288,53 +358,20 @@ def request_create(
     )
     request.save(force_insert=True)
 
-    group = None
-    if len(people) > 1:
-        group = Group(
-            data_key=data_key_create(ctx=ctx, holders=holders, granted_by=actor), request=request
-        )
-        payload_set(ctx=ctx, record=group, data={"label": group_label})
-        group.save(force_insert=True)
-
-    now = timezone.now()
-    for data, words in zip(payloads, own_words, strict=True):
-        key = data_key_create(ctx=ctx, holders=holders, granted_by=actor)
-        person = Person(data_key=key)
-        payload_set(ctx=ctx, record=person, data=data)
-        person.save(force_insert=True)
-        search_tokens_set(ctx=ctx, data_key_id=key.pk, values=person_index_values(data))
-        person_encoding_set(
-            ctx=ctx, person=person, data=data, broker_id=broker.pk if broker else None
-        )
-        case = Case(
-            data_key=key,
-            person=person,
-            request=request,
-            group=group,
-            owner=owner,
-            team=owner.team if owner is not None else None,
-            state=State.RECEIVED,
-            urgency=urgency,
-            country=country,
-            opened_at=received,
-            updated_at=now,
-            state_changed_at=received,
-        )
-        payload_set(
-            ctx=ctx, record=case, data={"own_words": words, "exact_place": "", "summary": ""}
-        )
-        case.save(force_insert=True)
-        _event_create(
-            ctx=ctx,
-            case=case,
-            actor=actor,
-            from_state="",
-            to_state=State.RECEIVED,
-            occurred_at=received,
-            country=country,
-            source=CHANNEL_SOURCE[Channel(channel)],
-            confidence=Confidence.UNVERIFIED,
-        )
+    group = request_people_create(
+        ctx=ctx,
+        request=request,
+        holders=holders,
+        granted_by=actor,
+        payloads=payloads,
+        own_words=own_words,
+        group_label=group_label,
+        owner=owner,
+        urgency=urgency,
+        country=country,
+        source=CHANNEL_SOURCE[Channel(channel)],
+        received=received,
+    )
     audit_record(
         actor=actor,
         action="request.create",

@@ -21,26 +21,19 @@ from haven.audit.services import audit_record
 from haven.brokers.models import Broker
 from haven.cases.journey import State
 from haven.cases.models import (
-    Case,
     Channel,
-    Confidence,
-    Group,
-    Person,
     Request,
     Source,
     Urgency,
 )
-from haven.cases.search import person_index_values
-from haven.cases.services import PersonInput, _event_create, person_payload
+from haven.cases.services import PersonInput, person_payload, request_people_create
 from haven.crypto import KeyContext, ReceiptKeys, secret_digest
-from haven.dedupe.store import person_encoding_set
 from haven.messaging.models import Author, RequesterKey
 from haven.messaging.services import conversation_create
 from haven.portal.models import Receipt, UsedFormToken
 from haven.portal.receipts import digest_of, receipt_keys_of, receipt_new
 from haven.validation import clean_choice, clean_country, clean_text
 from haven.vault.holders import case_holders, system_key
-from haven.vault.index import search_tokens_set
 from haven.vault.models import TeamKeyKind
 from haven.vault.sealed import data_key_create, payload_set
 
@@ -264,49 +257,19 @@ def _store(
             public_key=broker_public_key,
             holders=holders,
         )
-    group = None
-    if len(people) > 1:
-        group = Group(
-            data_key=data_key_create(ctx=ctx, holders=holders, granted_by=None), request=request
-        )
-        payload_set(ctx=ctx, record=group, data={"label": ""})
-        group.save(force_insert=True)
-    for i, person_input in enumerate(people):
-        data = person_payload(person_input, index=i)
-        key = data_key_create(ctx=ctx, holders=holders, granted_by=None)
-        person = Person(data_key=key)
-        payload_set(ctx=ctx, record=person, data=data)
-        person.save(force_insert=True)
-        search_tokens_set(ctx=ctx, data_key_id=key.pk, values=person_index_values(data))
-        person_encoding_set(
-            ctx=ctx, person=person, data=data, broker_id=broker.pk if broker else None
-        )
-        case = Case(
-            data_key=key,
-            person=person,
-            request=request,
-            group=group,
-            state=State.RECEIVED,
-            urgency=urgency,
-            country=country,
-            opened_at=now,
-            updated_at=now,
-            state_changed_at=now,
-        )
-        payload_set(ctx=ctx, record=case, data={"own_words": "", "exact_place": "", "summary": ""})
-        case.save(force_insert=True)
-        _event_create(
-            ctx=ctx,
-            case=case,
-            actor=None,
-            from_state="",
-            to_state=State.RECEIVED,
-            occurred_at=now,
-            country=country,
-            source=Source.REQUESTER,
-            confidence=Confidence.UNVERIFIED,
-            region=str(cleaned["region"]),
-        )
+    group = request_people_create(
+        ctx=ctx,
+        request=request,
+        holders=holders,
+        granted_by=None,
+        payloads=[person_payload(person, index=i) for i, person in enumerate(people)],
+        own_words=[""] * len(people),
+        urgency=urgency,
+        country=country,
+        source=Source.REQUESTER,
+        received=now,
+        region=str(cleaned["region"]),
+    )
     if receipt_digest is not None:
         Receipt.objects.create(digest=receipt_digest, request=request, created_at=now)
     for prepared in cleaned.get("attachments") or []:  # type: ignore[attr-defined]

@@ -11,21 +11,29 @@ from django.core.management.base import CommandError
 MAX_PASSWORD_FILE_BYTES = 4096
 
 
+def first_line_of(
+    path: Path, *, what: str, too_large: str = "", limit: int = MAX_PASSWORD_FILE_BYTES
+) -> str:
+    """The first line of a small UTF-8 secret file (a password, a passphrase); "" if empty.
+    ``what`` names the file in errors ("password file"); ``too_large`` ends that error."""
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(limit + 1)
+    except OSError as exc:
+        raise CommandError(f"Cannot read the {what} {path}: {exc.strerror}.") from exc
+    if len(raw) > limit:
+        raise CommandError(f"The {what} {path} is too large{too_large}.")
+    try:
+        lines = raw.decode("utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        raise CommandError(f"The {what} {path} is not UTF-8 text.") from exc
+    return lines[0] if lines else ""
+
+
 def read_password(path: Path | None) -> str:
     """The password from the first line of ``path``, or asked twice on the terminal."""
     if path is not None:
-        try:
-            with path.open("rb") as handle:
-                raw = handle.read(MAX_PASSWORD_FILE_BYTES + 1)
-        except OSError as exc:
-            raise CommandError(f"Cannot read the password file {path}: {exc.strerror}.") from exc
-        if len(raw) > MAX_PASSWORD_FILE_BYTES:
-            raise CommandError(f"The password file {path} is too large.")
-        try:
-            lines = raw.decode("utf-8").splitlines()
-        except UnicodeDecodeError as exc:
-            raise CommandError(f"The password file {path} is not UTF-8 text.") from exc
-        password = lines[0] if lines else ""
+        password = first_line_of(path, what="password file")
         if not password:
             raise CommandError(f"The password file {path} is empty.")
         return password

@@ -22,6 +22,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from haven.crypto import LinkageSecret, LinkageSecretError
 from haven.dedupe.management.commands.dedupe import probability, supervisor_context
 from haven.dedupe.scoring import MIN_TRAIN_LINK, link_with_fixed_model
+from haven.demo.management.prompts import first_line_of
 from haven.matching.linkage import (
     MAX_LINE,
     LinkageFileError,
@@ -37,21 +38,13 @@ DEFAULT_MAX_MB = 2048  # an encodings file is about 1 KiB a record: two million 
 
 def read_secret(path: Path, linkage: str) -> LinkageSecret:
     """The linkage secret from the passphrase on the first line of ``path``."""
-    try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_SECRET_FILE_BYTES + 1)
-    except OSError as exc:
-        raise CommandError(f"Cannot read the secret file {path}: {exc.strerror}.") from exc
-    if len(raw) > MAX_SECRET_FILE_BYTES:
-        raise CommandError(f"The secret file {path} is too large for a passphrase.")
-    try:
-        lines = raw.decode("utf-8").splitlines()
-    except UnicodeDecodeError as exc:
-        raise CommandError(f"The secret file {path} is not UTF-8 text.") from exc
+    passphrase = first_line_of(
+        path, what="secret file", too_large=" for a passphrase", limit=MAX_SECRET_FILE_BYTES
+    )
     if not linkage.strip():
         raise CommandError("Name the linkage (--linkage NAME), the same on both sides.")
     try:
-        return LinkageSecret.from_passphrase(lines[0] if lines else "", linkage=linkage.strip())
+        return LinkageSecret.from_passphrase(passphrase, linkage=linkage.strip())
     except LinkageSecretError as exc:
         raise CommandError(str(exc)) from exc
 
