@@ -31,6 +31,7 @@ import http.client
 import json
 import os
 import re
+import resource
 import secrets
 import shutil
 import signal
@@ -157,6 +158,7 @@ def locust(
     prefix = folder / mode
     tally_path = folder / f"{mode}-tally.json"
     env = {**os.environ, "INTAKE_MODE": mode, "INTAKE_TALLY": str(tally_path)}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     subprocess.run(  # noqa: S603 - locust from our own environment
         [sys.executable, "-m", "locust", "-f", str(HERE / "intake_locust.py"), "--headless"]
         + ["--host", f"http://127.0.0.1:{port}", "-u", str(users), "-r", str(users)]
@@ -167,13 +169,31 @@ def locust(
         stderr=subprocess.DEVNULL,
         check=False,
     )
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     name = "trivial page" if mode == "trivial" else "submission"
     tally = json.loads(tally_path.read_text()) if tally_path.exists() else {}
+    # The load generator's own processor time (it shares the machine with the server).
+    tally["locust_cpu_s"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     with open(f"{prefix}_stats.csv", newline="", encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
             if row["Name"] == name:
                 return row, tally
     raise SystemExit(f"locust reported no {name!r} requests (see {prefix}_stats.csv)")
+
+
+def cpu_ticks() -> tuple[int, int]:
+    """(busy, total) jiffies of the whole machine, from /proc/stat (Linux; zeros elsewhere)."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0, 0
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return sum(fields) - idle, sum(fields)
+
+
+def busy_share(before: tuple[int, int], after: tuple[int, int]) -> float:
+    total = after[1] - before[1]
+    return (after[0] - before[0]) / total if total else float("nan")
 
 
 def come_back_ms(port: int) -> float:
@@ -231,11 +251,11 @@ def run_one(database: str, args: argparse.Namespace) -> dict[str, Any]:
                 folder=folder,
             )
             print(f"== {database}: submissions ({args.seconds} s)", file=sys.stderr, flush=True)
-            started = time.monotonic()
+            started, ticks = time.monotonic(), cpu_ticks()
             submit, tally = locust(
                 server.port, mode="submit", users=args.users, seconds=args.seconds, folder=folder
             )
-            elapsed = time.monotonic() - started
+            elapsed, cpu = time.monotonic() - started, busy_share(ticks, cpu_ticks())
             counts = json.loads(haven(env, "shell", "-c", SHELL_COUNTS))
             login_ms = come_back_ms(server.port)
         sent, acknowledged = tally["sent"], tally["acknowledged"]
@@ -252,6 +272,8 @@ def run_one(database: str, args: argparse.Namespace) -> dict[str, Any]:
             "p50": float(submit["50%"]),
             "p95": float(submit["95%"]),
             "elapsed": elapsed,
+            "cpu": cpu,
+            "locust_cores": tally.get("locust_cpu_s", 0.0) / elapsed,
             "digest_ms": digest["digest_ms"],
             "login_ms": login_ms,
         }
@@ -272,7 +294,7 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
         "```",
         f"{'database':9} {'ceiling req/s':>13} {'subm/s':>7} {'p50 ms':>7} {'p95 ms':>7} "
         f"{'sent':>6} {'acked':>6} {'stored':>6} {'no loss':>7} {'target':>6} "
-        f"{'receipt KDF ms':>14} {'come back ms':>12}",
+        f"{'receipt KDF ms':>14} {'come back ms':>12} {'CPU busy':>8} {'locust cores':>12}",
     ]
     for r in results:
         no_loss = r["stored"] == r["acknowledged"] == r["receipts"]
@@ -281,7 +303,8 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
             f"{r['database']:9} {r['trivial_rps']:13.1f} {r['per_second']:7.1f} {r['p50']:7.0f} "
             f"{r['p95']:7.0f} {r['sent']:6d} {r['acknowledged']:6d} {r['stored']:6d} "
             f"{'yes' if no_loss else 'NO':>7} {'yes' if meets else 'no':>6} "
-            f"{r['digest_ms']:14.1f} {r['login_ms']:12.1f}"
+            f"{r['digest_ms']:14.1f} {r['login_ms']:12.1f} {r['cpu']:8.0%} "
+            f"{r['locust_cores']:12.2f}"
         )
     lines += [
         "```",
@@ -293,7 +316,8 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
         "p50/p95 are of the POST. stored: requests (and receipts) in the database after the "
         "run. receipt KDF: one Argon2id "
         "digest of a receipt at the configured cost; come back: the whole status page POST "
-        "with a real receipt.",
+        "with a real receipt. CPU busy: the whole machine's (server, load generator and "
+        "database) during the submissions; locust cores: the load generator's share of it.",
     ]
     return "\n".join(lines)
 

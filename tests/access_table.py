@@ -496,7 +496,7 @@ API: dict[tuple[str, str, str], Endpoint] = {
 
 
 # The requester portal: public pages, the same for everyone (staff gain nothing there).
-for _lang in ("", "-en"):
+for _lang in ("", "-en", "-zh-hans"):
     WEB.update(
         {
             (f"portal:home{_lang}", "GET", ""): Endpoint(public=OK),
@@ -538,7 +538,7 @@ API.update(
 )
 # The portal's conversation page and the broker pages: the same for everyone (staff sessions
 # open nothing there); without a broker's cookie every broker page leads to the broker login.
-for _lang in ("", "-en"):
+for _lang in ("", "-en", "-zh-hans"):
     WEB.update(
         {
             (f"portal:status_message{_lang}", "GET", ""): Endpoint(public=OK),

@@ -47,8 +47,10 @@ def test_the_portal_only_not_found_page_speaks_the_pages_language(serve):
     client = serve("haven.urls_portal")
     english = client.get("/portal/en/nothing-here/")
     korean = client.get("/portal/nothing-here/")
-    assert english.status_code == korean.status_code == 404
+    chinese = client.get("/portal/zh/nothing-here/")
+    assert english.status_code == korean.status_code == chinese.status_code == 404
     assert english.headers["Content-Language"] == "en"
+    assert chinese.headers["Content-Language"] == "zh-hans"
     assert korean.headers["Content-Language"] == "ko"
 
 

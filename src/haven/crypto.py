@@ -716,12 +716,13 @@ def receipt_keys(receipt: str, salt: bytes, *, opslimit: int, memlimit: int) -> 
     stored digest at once, so the receipt carries the entropy: 20 random decimal digits,
     log2(10^20) ≈ 66.4 bits. With N = 100,000 receipts stored, a guess hits one with probability
     N / 10^20, so about 10^20 / (2N) = 5 × 10^14 guesses are needed on average. At the default
-    cost (1 pass over 16 MiB, about 11 ms of one core here, and 16 MiB of memory per guess in
-    flight) that is 5.5 × 10^12 core-seconds ≈ 170,000 core-years per receipt found; a GPU doing
+    cost (1 pass over 8 MiB, about 5.5 ms of one core here, and 8 MiB of memory per guess in
+    flight) that is 2.7 × 10^12 core-seconds ≈ 86,000 core-years per receipt found; a GPU doing
     a few thousand such guesses a second still needs thousands of GPU-years. The cost is kept
     this low because each submission runs it once, as does each visit with the receipt, and the
-    portal must take floods of requests (benchmarks/intake.py); online guessing is throttled far
-    below it (see haven.portal.limits).
+    portal must take floods of at least 100 requests a second on two cores
+    (benchmarks/intake.py): at 11 ms (16 MiB) the KDF alone took more than half of that
+    machine. Online guessing is throttled far below it (see haven.portal.limits).
     """
     floor = 1 if getattr(settings, "HAVEN_KDF_INSECURE_FOR_TESTS", False) else RECEIPT_MIN_MEMLIMIT
     if len(salt) != RECEIPT_SALT_BYTES or not (1 <= opslimit <= 16 and floor <= memlimit <= 2**30):

@@ -4,6 +4,7 @@ between people who see different cases."""
 from __future__ import annotations
 
 import pytest
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 
 from haven.cases import selectors
 from haven.cases.counts import counts_version, remembered_count
@@ -84,3 +85,36 @@ def test_the_case_list_count_follows_filters_and_writes(alice, bob) -> None:
     )
     make_case(ctx=ctx_for(alice), actor=alice, owner=bob)
     assert selectors.case_list_count(user=bob, cases=all_cases, filters={}) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_version_is_raised_by_a_committed_write_and_on_postgresql_only_at_commit(
+    alice, bob
+) -> None:
+    # Transactional: the writes really commit. On PostgreSQL the version row is raised by
+    # deferred triggers, so a long transaction does not hold it (and every other writer) until
+    # it ends; on SQLite the write lock covers the whole transaction anyway.
+    CountsVersion.objects.get_or_create(pk=CountsVersion.SINGLETON)
+    before = counts_version()
+    assert before is not None
+    with transaction.atomic():
+        make_case(ctx=ctx_for(alice), actor=alice, owner=bob)  # a case and several grants
+        inside = counts_version()
+        if connection.vendor == "postgresql":
+            assert inside == before
+            other = connections.create_connection(DEFAULT_DB_ALIAS)
+            try:
+                with other.cursor() as cursor:  # nobody would queue behind this transaction
+                    cursor.execute("BEGIN")
+                    cursor.execute(
+                        "SELECT n FROM cases_countsversion WHERE id = 1 FOR UPDATE NOWAIT"
+                    )
+                    cursor.execute("ROLLBACK")
+            finally:
+                other.close()
+        else:
+            assert inside is not None and inside > before
+    after = counts_version()
+    assert after is not None and after > before
+    if connection.vendor == "postgresql":
+        assert after == before + 1  # once for the whole transaction, however many rows

@@ -9,19 +9,33 @@ from django.db import connection
 from django.utils import timezone
 
 from haven.cases.journey import State, TransitionError
-from haven.cases.models import Case, Group, JourneyEvent, Note, Person, Request, RequestStatus
+from haven.cases.models import (
+    Case,
+    Channel,
+    Group,
+    JourneyEvent,
+    Note,
+    Person,
+    Request,
+    RequestStatus,
+    Source,
+    Urgency,
+)
 from haven.cases.services import (
     PersonInput,
     case_update,
     group_advance,
     journey_advance,
     note_add,
+    person_payload,
     request_create,
+    request_people_create,
     request_triage,
 )
 from haven.errors import ConflictError
+from haven.vault.holders import case_holders
 from haven.vault.models import DataKey
-from haven.vault.sealed import payload_read
+from haven.vault.sealed import data_keys_create, payload_read
 from tests.factories import ctx_for, make_broker, make_case, make_request
 
 
@@ -412,3 +426,47 @@ def test_a_step_dated_before_the_previous_one_is_refused(ctx, alice):
             occurred_at=timezone.now() - dt.timedelta(days=3),
         )
     assert Case.objects.get(pk=case.pk).state == State.VERIFYING
+
+
+@pytest.mark.django_db
+def test_a_request_s_people_refuse_keys_that_do_not_fit_them_and_store_nothing(ctx, alice) -> None:
+    request = make_request(ctx=ctx, actor=alice)
+    before = (Person.objects.count(), Case.objects.count(), Group.objects.count())
+    holders = case_holders(actor=alice)
+    payloads = [person_payload(PersonInput(name_romanized=n), index=i) for i, n in enumerate("AB")]
+    # Two people need a key each and one for their group: two keys are not enough.
+    keys = data_keys_create(ctx=ctx, holders=holders, granted_by=alice, count=2)
+    with pytest.raises(ValueError, match="one data key per person"):
+        request_people_create(
+            ctx=ctx,
+            request=request,
+            holders=holders,
+            granted_by=alice,
+            payloads=payloads,
+            own_words=["", ""],
+            urgency=Urgency.NORMAL,
+            country="CN",
+            source=Source.REQUESTER,
+            received=timezone.now(),
+            data_keys=keys,
+        )
+    assert (Person.objects.count(), Case.objects.count(), Group.objects.count()) == before
+
+
+@pytest.mark.django_db
+def test_a_request_for_several_people_makes_a_group_and_a_case_with_its_first_event_each(
+    ctx, alice
+) -> None:
+    request = request_create(
+        ctx=ctx,
+        actor=alice,
+        channel=Channel.DIRECT_LINE,
+        people=[PersonInput(name_romanized=n) for n in ("Kim", "Ri", "Pak")],
+        account="three of us",
+    )
+    cases = list(Case.objects.filter(request=request))
+    assert len(cases) == 3 and len({c.group_id for c in cases}) == 1 and cases[0].group_id
+    assert len({c.data_key_id for c in cases}) == 3  # each person under a key of their own
+    assert JourneyEvent.objects.filter(case__in=cases, to_state=State.RECEIVED).count() == 3
+    names = {payload_read(ctx=ctx, record=c.person)["name_romanized"] for c in cases}
+    assert names == {"Kim", "Ri", "Pak"}

@@ -19,7 +19,7 @@ def hidden(html: str, name: str) -> str:
 
 def request_form(client: Any, people: int = 1, *, lang: str = "ko") -> dict[str, str]:
     """The fresh form's hidden fields, as a GET of the request page gives them."""
-    name = "portal:ask" if lang == "ko" else "portal:ask-en"
+    name = "portal:ask" if lang == "ko" else f"portal:ask-{lang}"
     html = client.get(reverse(name), {"people": people}).content.decode()
     return {"people": hidden(html, "people"), "token": hidden(html, "token")}
 
@@ -36,7 +36,7 @@ def submit(
     data.update({f"name_{i}": name for i, name in enumerate(names)})
     data.update({"country": "CN", "region": "", "urgency": "3", "account": account, "contact": ""})
     data.update(extra)
-    name = "portal:ask" if lang == "ko" else "portal:ask-en"
+    name = "portal:ask" if lang == "ko" else f"portal:ask-{lang}"
     return client.post(reverse(name), data)
 
 

@@ -2,24 +2,33 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 import pytest
 from django.apps import apps
 from django.urls import reverse
+from django.utils import timezone
 
 from haven.audit.models import AuditEntry
 from haven.cases import selectors
 from haven.cases.journey import State
 from haven.cases.models import Case, Channel, Group, JourneyEvent, Person, Request
 from haven.crypto import MissingKeyError
-from haven.portal import limits
-from haven.portal.models import Receipt
+from haven.portal import limits, services
+from haven.portal.models import Receipt, UsedFormToken
 from haven.portal.receipts import receipt_normalise
 from haven.vault.models import SearchIndexPending
 from haven.vault.sealed import payload_read
 from tests.factories import ctx_for, login
-from tests.portal.helpers import check_status, receipt_of, request_form, status_token, submit
+from tests.portal.helpers import (
+    check_status,
+    hidden,
+    receipt_of,
+    request_form,
+    status_token,
+    submit,
+)
 
 
 def _stored() -> tuple[int, int, int, int]:
@@ -36,7 +45,16 @@ def _stored() -> tuple[int, int, int, int]:
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    "name", ["portal:home", "portal:ask", "portal:status", "portal:home-en", "portal:status-en"]
+    "name",
+    [
+        "portal:home",
+        "portal:ask",
+        "portal:status",
+        "portal:home-en",
+        "portal:status-en",
+        "portal:home-zh-hans",
+        "portal:ask-zh-hans",
+    ],
 )
 def test_pages_set_no_cookie_strict_csp_and_no_referrer(client, name, settings) -> None:
     # The optional proof-of-work script is tested in test_pow_flow.py; off here.
@@ -71,6 +89,32 @@ def test_korean_by_default_english_on_request_and_a_plain_link_between(client) -
     assert "Ask for help" in english.content.decode()
     assert f'href="{reverse("portal:home")}"' in english.content.decode()
     assert not english.cookies
+
+
+@pytest.mark.django_db
+def test_simplified_chinese_has_its_own_path_and_links_to_the_other_two_languages(client) -> None:
+    response = client.get(reverse("portal:home-zh-hans"), headers={"accept-language": "ko"})
+    html = response.content.decode()
+    assert reverse("portal:home-zh-hans") == "/portal/zh/"
+    assert '<html lang="zh-hans">' in html
+    assert response.headers["Content-Language"] == "zh-hans"
+    assert "请求帮助" in html or "寻求帮助" in html
+    assert f'href="{reverse("portal:home")}"' in html and "한국어" in html
+    assert f'href="{reverse("portal:home-en")}"' in html and "English" in html
+    assert not response.cookies
+    korean = client.get(reverse("portal:ask")).content.decode()
+    assert f'href="{reverse("portal:ask-zh-hans")}"' in korean and "简体中文" in korean
+
+
+@pytest.mark.django_db
+def test_simplified_chinese_is_not_offered_on_the_staff_side_whose_pages_are_not_translated(
+    client,
+) -> None:
+    # The staff language menu lists settings.LANGUAGES; a browser asking for Chinese gets the
+    # default rather than half-translated staff pages.
+    response = client.get("/login/", headers={"accept-language": "zh-hans"})
+    assert response.status_code == 200
+    assert response.headers.get("Content-Language") != "zh-hans"
 
 
 @pytest.mark.django_db
@@ -279,14 +323,54 @@ def test_the_receipt_is_shown_once_and_a_resent_form_does_not_file_twice(client,
 
 
 @pytest.mark.django_db
+def test_every_blank_form_carries_its_own_token_in_an_otherwise_identical_page(client, org) -> None:
+    # The blank form is rendered once per process and served with a fresh token each time.
+    pages = [client.get(reverse("portal:ask-en"), {"people": "2"}).content.decode() for _ in "ab"]
+    tokens = [hidden(page, "token") for page in pages]
+    assert tokens[0] != tokens[1]
+    assert pages[0].replace(tokens[0], "") == pages[1].replace(tokens[1], "")
+    assert 'name="name_1"' in pages[0] and "HAVEN-SLOT" not in pages[0]
+    for token in tokens:  # each one files a request, once
+        data = {"token": token, "people": "2", "name_0": "Kim", "name_1": "Ri"}
+        data |= {"country": "CN", "region": "", "urgency": "3", "account": "help", "contact": ""}
+        assert 'id="receipt"' in client.post(reverse("portal:ask-en"), data).content.decode()
+    assert Request.objects.count() == 2
+    korean = client.get(reverse("portal:ask"), {"people": "2"}).content.decode()
+    chinese = client.get(reverse("portal:ask-zh-hans"), {"people": "2"}).content.decode()
+    assert '<html lang="ko">' in korean and '<html lang="zh-hans">' in chinese
+
+
+@pytest.mark.django_db
+def test_each_receipt_page_shows_its_own_receipt_and_state(client, org) -> None:
+    first, second = (submit(client, ["Kim"], lang="en") for _ in "ab")
+    assert receipt_of(first) != receipt_of(second)
+    for page in (first, second):
+        html = page.content.decode()
+        assert "HAVEN-SLOT" not in html
+        ticked = client.post(
+            reverse("portal:receipt-en"), {"state": hidden(html, "state"), "saved": "on"}
+        )
+        assert 'id="continue"' in ticked.content.decode()
+
+
+def test_a_page_slot_takes_only_plain_values() -> None:
+    from django.http import HttpResponse
+
+    from haven.portal.views import _page_once
+
+    with pytest.raises(ValueError, match="slot"):
+        _page_once(("test-slot",), lambda: HttpResponse("<p>SLOT</p>"), {"SLOT": "<script>"})
+    page = _page_once(("test-slot",), lambda: HttpResponse("<p>SLOT</p>"), {"SLOT": "a-1:b_2"})
+    assert page.content == b"<p>a-1:b_2</p>"
+
+
+@pytest.mark.django_db
 def test_going_on_needs_the_saved_confirmation(client, org) -> None:
     page = submit(client, ["Kim"], lang="en")
     receipt = receipt_of(page)
     html = page.content.decode()
     assert 'id="continue"' not in html  # no way on before confirming
     assert f'href="{reverse("portal:home")}"' not in html  # not even the language link
-    from tests.portal.helpers import hidden
-
     state = hidden(html, "state")
     unticked = client.post(reverse("portal:receipt-en"), {"state": state})
     assert unticked.status_code == 400
@@ -425,3 +509,22 @@ def test_no_receipt_address_or_user_agent_reaches_the_database_or_logs(client, o
     for secret in (receipt, digits, address, agent):
         assert secret.encode() not in at_rest, secret
         assert secret not in logs, secret
+
+
+@pytest.mark.django_db
+def test_used_form_tokens_older_than_any_live_form_are_dropped_once_a_minute(
+    client, org, monkeypatch
+) -> None:
+    monkeypatch.setattr(services, "_tokens_forgotten_at", -float("inf"))
+    long_ago = timezone.now() - services.FORM_TOKEN_LIFETIME - dt.timedelta(minutes=1)
+    UsedFormToken.objects.create(digest=b"o" * 32, used_at=long_ago)
+    recent = timezone.now() - dt.timedelta(minutes=5)
+    UsedFormToken.objects.create(digest=b"r" * 32, used_at=recent)
+    submit(client, ["Kim"], lang="en")
+    digests = {bytes(d) for d in UsedFormToken.objects.values_list("digest", flat=True)}
+    assert b"o" * 32 not in digests and b"r" * 32 in digests and len(digests) == 2
+    # Within the minute nothing is swept again: the next submission only adds its own.
+    UsedFormToken.objects.create(digest=b"p" * 32, used_at=long_ago)
+    submit(client, ["Ri"], lang="en")
+    assert UsedFormToken.objects.filter(digest=b"p" * 32).exists()
+    assert UsedFormToken.objects.count() == 4

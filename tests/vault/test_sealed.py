@@ -7,7 +7,9 @@ import pytest
 from haven.cases.models import Case, Person
 from haven.cases.services import case_update
 from haven.crypto import CryptoError, MissingKeyError
-from haven.vault.sealed import payload_read
+from haven.vault.holders import case_holders
+from haven.vault.models import DataKey, Grant
+from haven.vault.sealed import data_keys_create, data_keys_unlock, payload_read
 from tests.factories import ctx_for, make_case
 
 
@@ -140,3 +142,25 @@ def test_a_tampered_payload_is_refused_rather_than_overwritten(ctx, alice):
             family=[],
         )
     assert bytes(Person.objects.get(pk=case.person_id).payload) == bytes(other.person.payload)
+
+
+@pytest.mark.django_db
+def test_keys_made_together_are_separate_keys_each_sealed_to_every_holder(ctx, alice, bob, carol):
+    holders = case_holders(actor=alice, owner=bob)
+    keys = data_keys_create(ctx=ctx, holders=holders, granted_by=alice, count=3)
+
+    assert len({key.pk for key in keys}) == 3
+    assert DataKey.objects.filter(pk__in=[key.pk for key in keys]).count() == 3
+    for key in keys:
+        assert bytes(DataKey.objects.get(pk=key.pk).recovery_sealed)
+        grants = Grant.objects.filter(data_key=key)
+        assert grants.count() == len(holders)
+        assert {g.user_id or g.team_key_id for g in grants} == {h.pk for h in holders}
+    # Each opens for a holder on its own, and for nobody else.
+    for key in keys:
+        bob_ctx = ctx_for(bob)
+        data_keys_unlock(ctx=bob_ctx, key_ids=[key.pk])
+        assert bob_ctx.has_data_key(str(key.pk))
+        carol_ctx = ctx_for(carol)
+        data_keys_unlock(ctx=carol_ctx, key_ids=[key.pk])
+        assert not carol_ctx.has_data_key(str(key.pk))

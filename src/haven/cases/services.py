@@ -35,7 +35,7 @@ from haven.cases.models import (
 )
 from haven.cases.search import person_index_values
 from haven.crypto import KeyContext
-from haven.dedupe.store import person_encoding_set
+from haven.dedupe.store import person_encoding_set, person_encodings_new
 from haven.errors import ConflictError
 from haven.validation import (
     clean_choice,
@@ -45,9 +45,15 @@ from haven.validation import (
     clean_text_list,
 )
 from haven.vault.holders import case_holders, forget_held, holds_key
-from haven.vault.index import search_tokens_set
-from haven.vault.models import Grant, TeamKey
-from haven.vault.sealed import data_key_create, payload_read, payload_set, record_update
+from haven.vault.index import index_key_active, search_tokens_new, search_tokens_set
+from haven.vault.models import DataKey, Grant, TeamKey
+from haven.vault.sealed import (
+    data_key_create,
+    data_keys_create,
+    payload_read,
+    payload_set,
+    record_update,
+)
 from haven.vault.services import (
     data_key_rotate,
     data_key_shred,
@@ -156,7 +162,7 @@ def person_payload(person: PersonInput, *, index: int = 0) -> dict[str, Any]:
     return data
 
 
-def _event_create(
+def _event_new(
     *,
     ctx: KeyContext,
     case: Case,
@@ -171,6 +177,7 @@ def _event_create(
     place: str = "",
     note: str = "",
 ) -> JourneyEvent:
+    """A journey event with its payload sealed, not yet saved."""
     event = JourneyEvent(
         case=case,
         data_key=case.data_key,
@@ -185,6 +192,11 @@ def _event_create(
         case_version=case.version,
     )
     payload_set(ctx=ctx, record=event, data={"region": region, "place": place, "note": note})
+    return event
+
+
+def _event_create(**kwargs: Any) -> JourneyEvent:
+    event = _event_new(**kwargs)
     event.save(force_insert=True)
     return event
 
@@ -231,30 +243,56 @@ def request_people_create(
     source: str,
     received: dt.datetime,
     region: str = "",
+    data_keys: list[DataKey] | None = None,
 ) -> Group | None:
     """What every new request is made of, whoever records it (staff, the portal, a broker): a
     group when it names several people, and per person a person record, a case and its first
     journey event, each person under a data key of their own sealed to ``holders``, with its
-    search tokens and matching encodings. Runs in the caller's transaction; returns the group."""
-    group = None
-    if len(payloads) > 1:
-        group = Group(
-            data_key=data_key_create(ctx=ctx, holders=holders, granted_by=granted_by),
-            request=request,
+    search tokens and matching encodings. Runs in the caller's transaction; returns the group.
+
+    ``data_keys``: the group's (when several people) and each person's keys, if the caller made
+    them with its own (:func:`~haven.vault.sealed.data_keys_create`, sealed to ``holders``)."""
+    several = len(payloads) > 1
+    # Every key at once (two inserts), then every row of a kind in one insert: the portal takes
+    # floods of requests, and on SQLite all of this holds the database's one write lock.
+    if data_keys is None:
+        data_keys = data_keys_create(
+            ctx=ctx, holders=holders, granted_by=granted_by, count=len(payloads) + several
         )
+    if len(data_keys) != len(payloads) + several:
+        raise ValueError("one data key per person, and one for the group of several")
+    keys = list(data_keys)
+    group = None
+    if several:
+        group = Group(data_key=keys.pop(0), request=request)
         payload_set(ctx=ctx, record=group, data={"label": group_label})
         group.save(force_insert=True)
     now = timezone.now()
-    broker_id = request.broker_id
-    for data, words in zip(payloads, own_words, strict=True):
-        key = data_key_create(ctx=ctx, holders=holders, granted_by=granted_by)
+    people = []
+    for key, data in zip(keys, payloads, strict=True):
         person = Person(data_key=key)
         payload_set(ctx=ctx, record=person, data=data)
-        person.save(force_insert=True)
-        search_tokens_set(ctx=ctx, data_key_id=key.pk, values=person_index_values(data))
-        person_encoding_set(ctx=ctx, person=person, data=data, broker_id=broker_id)
+        people.append(person)
+    Person.objects.bulk_create(people)
+    index_key = index_key_active()
+    search_tokens_new(
+        ctx=ctx,
+        index_key=index_key,
+        values_by_key={
+            person.data_key_id: person_index_values(data)
+            for person, data in zip(people, payloads, strict=True)
+        },
+    )
+    person_encodings_new(
+        ctx=ctx,
+        people=list(zip(people, payloads, strict=True)),
+        broker_id=request.broker_id,
+        index_key=index_key,
+    )
+    cases = []
+    for person, words in zip(people, own_words, strict=True):
         case = Case(
-            data_key=key,
+            data_key=person.data_key,
             person=person,
             request=request,
             group=group,
@@ -270,19 +308,25 @@ def request_people_create(
         payload_set(
             ctx=ctx, record=case, data={"own_words": words, "exact_place": "", "summary": ""}
         )
-        case.save(force_insert=True)
-        _event_create(
-            ctx=ctx,
-            case=case,
-            actor=granted_by,
-            from_state="",
-            to_state=State.RECEIVED,
-            occurred_at=received,
-            country=case.country,
-            source=source,
-            confidence=Confidence.UNVERIFIED,
-            region=region,
-        )
+        cases.append(case)
+    Case.objects.bulk_create(cases)
+    JourneyEvent.objects.bulk_create(
+        [
+            _event_new(
+                ctx=ctx,
+                case=case,
+                actor=granted_by,
+                from_state="",
+                to_state=State.RECEIVED,
+                occurred_at=received,
+                country=case.country,
+                source=source,
+                confidence=Confidence.UNVERIFIED,
+                region=region,
+            )
+            for case in cases
+        ]
+    )
     return group
 
 

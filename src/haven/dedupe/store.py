@@ -8,7 +8,7 @@ the record (their next look at possible duplicates) or by ``haven dedupe``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.db.models import Q
@@ -19,6 +19,7 @@ from haven.crypto import KeyContext, MissingKeyError
 from haven.dedupe.models import BlockToken, PersonEncoding
 from haven.dedupe.scoring import VERSION, encode_one, record_from_payload
 from haven.vault.index import index_key_active
+from haven.vault.models import SearchIndexKey
 from haven.vault.sealed import data_keys_unlock, payload_read
 
 
@@ -77,6 +78,50 @@ def person_encoding_set(
         packed=encode_one(record=record, hasher_for=ctx.index_hasher),
     )
     return True
+
+
+def person_encodings_new(
+    *,
+    ctx: KeyContext,
+    people: Sequence[tuple[Person, dict[str, Any]]],
+    broker_id: Any = None,
+    index_key: SearchIndexKey | None,
+) -> int:
+    """:func:`person_encoding_set` for people made in the caller's transaction (nothing to
+    replace): one insert for all of them. Returns how many were computed (0 when they are
+    marked pending). ``index_key``: the active one (:func:`~haven.vault.index.index_key_active`), read once by the caller for all its writes."""
+    if index_key is None or not people:
+        return 0
+    now = timezone.now()
+    if not ctx.holds_index_key():
+        PersonEncoding.objects.bulk_create(
+            [
+                PersonEncoding(
+                    person_id=person.pk, generation=None, pending_since=now, updated_at=now
+                )
+                for person, _data in people
+            ]
+        )
+        return 0
+    encodings, blocks = [], []
+    for person, data in people:
+        record = record_from_payload(record_id=str(person.pk), data=data, broker_id=broker_id)
+        packed = encode_one(record=record, hasher_for=ctx.index_hasher)
+        encodings.append(
+            PersonEncoding(
+                person_id=person.pk,
+                generation=index_key.generation,
+                encoding_version=VERSION,
+                blooms=packed.blooms,
+                tokens=packed.tokens,
+                pending_since=None,
+                updated_at=now,
+            )
+        )
+        blocks += [BlockToken(person_id=person.pk, token=token) for token in packed.block]
+    PersonEncoding.objects.bulk_create(encodings)
+    BlockToken.objects.bulk_create(blocks)
+    return len(encodings)
 
 
 def stale_person_ids(*, generation: int) -> Q:

@@ -23,6 +23,7 @@ from haven.crypto import KeyContext, PersonalKey
 from haven.messaging.models import Author, Conversation, Message, RequesterKey
 from haven.validation import clean_text
 from haven.vault.holders import holds_key, live_holders
+from haven.vault.models import DataKey
 from haven.vault.sealed import data_key_create, payload_set
 from haven.vault.services import data_key_shred
 
@@ -52,17 +53,22 @@ def conversation_create(
     public_key: bytes,
     holders: Iterable[Any] | None = None,
     granted_by: User | None = None,
+    data_key: DataKey | None = None,
 ) -> Conversation:
     """A request's conversation key: a new data key sealed to ``holders`` (by default everyone
     holding the request's key now), the recovery key, and the party's ``public_key``.
 
-    Needs no key to be opened: the portal calls it with a bare context. Call inside the caller's
+    Needs no key to be opened: the portal calls it with a bare context, passing a ``data_key``
+    it made with the request's (sealed to the same holders). Call inside the caller's
     transaction (the caller audits)."""
     if party not in (Author.REQUESTER, Author.BROKER):
         raise ValueError("a conversation's party is the requester or a broker")
-    if holders is None:
-        holders = live_holders(request.data_key_id)
-    key = data_key_create(ctx=ctx, holders=holders, granted_by=granted_by)
+    if data_key is not None:
+        key = data_key  # made by the caller, sealed to the holders it chose
+    else:
+        if holders is None:
+            holders = live_holders(request.data_key_id)
+        key = data_key_create(ctx=ctx, holders=holders, granted_by=granted_by)
     return Conversation.objects.create(
         request=request,
         data_key=key,

@@ -12,12 +12,13 @@ from django.utils import translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_noop as _
 
+from haven.portal import languages
 from haven.portal.views import _headers, _kind_error
 
 
 def _answer(request: HttpRequest, *, status: int, title: str, message: str) -> HttpResponse:
     """The portal's plain message page, in the language of the path, for marked texts."""
-    lang = "en" if request.path.startswith("/portal/en/") else "ko"
+    lang = languages.from_path(request.path)
     with translation.override(lang):
         page = _kind_error(
             request, lang, status=status, title=gettext(title), message=gettext(message)

@@ -9,8 +9,11 @@ create and fill new data keys but open nothing. Its people's search tokens are l
 from __future__ import annotations
 
 import datetime as dt
+import math
+import time
 import unicodedata
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -33,9 +36,9 @@ from haven.messaging.services import conversation_create
 from haven.portal.models import Receipt, UsedFormToken
 from haven.portal.receipts import digest_of, receipt_keys_of, receipt_new
 from haven.validation import clean_choice, clean_country, clean_text
-from haven.vault.holders import case_holders, system_key
+from haven.vault.holders import case_holders
 from haven.vault.models import TeamKeyKind
-from haven.vault.sealed import data_key_create, payload_set
+from haven.vault.sealed import data_keys_create, payload_set
 
 MAX_PEOPLE = 10
 MAX_ACCOUNT_CHARS = 5_000
@@ -137,8 +140,7 @@ def portal_request_create(*, submission: Submission, form_token: str) -> tuple[R
     was used) or :class:`PortalUnavailableError`.
     """
     cleaned = submission_clean(submission)
-    if system_key(TeamKeyKind.INTAKE) is None:
-        raise PortalUnavailableError("no intake team key")
+    holders = _holders()
     token_digest = secret_digest(f"portal-form:{form_token}")
     if UsedFormToken.objects.filter(digest=token_digest).exists():
         raise AlreadySubmittedError
@@ -149,6 +151,7 @@ def portal_request_create(*, submission: Submission, form_token: str) -> tuple[R
     try:
         request = _store(
             cleaned=cleaned,
+            holders=holders,
             token_digest=token_digest,
             receipt_digest=keys.lookup,
             requester_key=requester_key,
@@ -158,6 +161,15 @@ def portal_request_create(*, submission: Submission, form_token: str) -> tuple[R
             raise AlreadySubmittedError from exc
         raise
     return request, receipt
+
+
+def _holders() -> list[Any]:
+    """Who a portal request is sealed to (the intake and supervisors' team keys); refused
+    before anything is written when the organisation has no intake key yet."""
+    holders = case_holders(actor=None)
+    if not any(getattr(h, "kind", None) == TeamKeyKind.INTAKE for h in holders):
+        raise PortalUnavailableError("no intake team key")
+    return holders
 
 
 def requester_key_new(keys: ReceiptKeys) -> tuple[bytes, bytes]:
@@ -176,14 +188,14 @@ def broker_request_create(
     credential): like :func:`portal_request_create`, with the broker on the request and its
     conversation sealed to the broker's key instead of a receipt. Same errors."""
     cleaned = submission_clean(submission)
-    if system_key(TeamKeyKind.INTAKE) is None:
-        raise PortalUnavailableError("no intake team key")
+    holders = _holders()
     token_digest = secret_digest(f"portal-form:{form_token}")
     if UsedFormToken.objects.filter(digest=token_digest).exists():
         raise AlreadySubmittedError
     try:
         return _store(
             cleaned=cleaned,
+            holders=holders,
             token_digest=token_digest,
             receipt_digest=None,
             broker=broker,
@@ -195,10 +207,24 @@ def broker_request_create(
         raise
 
 
+_tokens_forgotten_at = -math.inf
+
+
+def _used_tokens_forget(now: dt.datetime) -> None:
+    """Drop used form tokens older than any form still accepted, at most once a minute per
+    process (a used token only has to outlive its form's lifetime)."""
+    global _tokens_forgotten_at
+    if time.monotonic() - _tokens_forgotten_at < 60:
+        return
+    UsedFormToken.objects.filter(used_at__lt=now - FORM_TOKEN_LIFETIME).delete()
+    _tokens_forgotten_at = time.monotonic()
+
+
 @transaction.atomic
 def _store(
     *,
     cleaned: dict[str, object],
+    holders: list[Any],
     token_digest: bytes,
     receipt_digest: bytes | None,
     requester_key: tuple[bytes, bytes] | None = None,
@@ -206,15 +232,22 @@ def _store(
     broker_public_key: bytes | None = None,
 ) -> Request:
     now = timezone.now()
-    UsedFormToken.objects.filter(used_at__lt=now - FORM_TOKEN_LIFETIME).delete()
+    _used_tokens_forget(now)
     UsedFormToken.objects.create(digest=token_digest, used_at=now)
     people: list[PersonInput] = cleaned["people"]  # type: ignore[assignment]
     country = str(cleaned["country"])
     urgency = int(cleaned["urgency"])  # type: ignore[call-overload]
     ctx = KeyContext(actor_id=None)
-    holders = case_holders(actor=None)
+    # All the request's keys in one go: its own, its conversation's, its group's and people's.
+    party = requester_key is not None or (broker is not None and broker_public_key is not None)
+    keys = data_keys_create(
+        ctx=ctx,
+        holders=holders,
+        granted_by=None,
+        count=1 + party + len(people) + (len(people) > 1),
+    )
     request = Request(
-        data_key=data_key_create(ctx=ctx, holders=holders, granted_by=None),
+        data_key=keys.pop(0),
         channel=Channel.BROKER if broker is not None else Channel.DIRECT_LINE,
         broker=broker,
         received_at=now,
@@ -247,7 +280,7 @@ def _store(
             request=request,
             party=Author.REQUESTER,
             public_key=requester_key[0],
-            holders=holders,
+            data_key=keys.pop(0),
         )
     elif broker is not None and broker_public_key is not None:
         conversation_create(
@@ -255,7 +288,7 @@ def _store(
             request=request,
             party=Author.BROKER,
             public_key=broker_public_key,
-            holders=holders,
+            data_key=keys.pop(0),
         )
     group = request_people_create(
         ctx=ctx,
@@ -269,6 +302,7 @@ def _store(
         source=Source.REQUESTER,
         received=now,
         region=str(cleaned["region"]),
+        data_keys=keys,
     )
     if receipt_digest is not None:
         Receipt.objects.create(digest=receipt_digest, request=request, created_at=now)

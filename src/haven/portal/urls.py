@@ -1,8 +1,9 @@
-"""The portal's pages in Korean (``/portal/…``) and English (``/portal/en/…``)."""
+"""The portal's pages, once per language (Korean at ``/portal/…``, see :mod:`.languages`)."""
 
 from django.urls import path
 
 from haven.portal import broker_views, views
+from haven.portal.languages import LANGUAGES, url_name
 
 app_name = "portal"
 
@@ -19,6 +20,13 @@ _PAGES = [
     ("broker/logout/", broker_views.broker_logout, "broker_logout"),
 ]
 
-urlpatterns = [path(route, view, {"lang": "ko"}, name=name) for route, view, name in _PAGES] + [
-    path(f"en/{route}", view, {"lang": "en"}, name=f"{name}-en") for route, view, name in _PAGES
+urlpatterns = [
+    path(
+        f"{language.prefix}{route}",
+        view,
+        {"lang": language.code},
+        name=url_name(name, language.code),
+    )
+    for language in LANGUAGES
+    for route, view, name in _PAGES
 ]

@@ -1,7 +1,8 @@
 """The requester portal's pages: no JavaScript, no cookie, no client data kept.
 
-* **Language**: Korean at ``/portal/…``, English at ``/portal/en/…``; every page links to the
-  same page in the other language. No cookie, no Accept-Language guessing (a borrowed phone's
+* **Language**: Korean at ``/portal/…``, English at ``/portal/en/…``, simplified Chinese at
+  ``/portal/zh/…`` (:mod:`haven.portal.languages`); every page links to the same page in the
+  other languages. No cookie, no Accept-Language guessing (a borrowed phone's
   language says nothing about its user).
 * **Cross-site posts** (no CSRF cookie exists before a person needs one, and with
   ``Referrer-Policy: no-referrer`` browsers send ``Origin: null``): a POST is refused when the
@@ -19,6 +20,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -32,6 +34,8 @@ from django.core.exceptions import (
     TooManyFilesSent,
     ValidationError,
 )
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
@@ -42,7 +46,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from haven.attachments.services import IncomingFile, too_large_message, too_much_message
 from haven.attachments.uploads import TOO_LARGE, TOO_MANY, upload_refusals
-from haven.portal import limits
+from haven.portal import languages, limits
 from haven.portal.conversation import RequesterPage, requester_message_add, requester_open
 from haven.portal.forms import (
     ConfirmForm,
@@ -63,7 +67,6 @@ from haven.portal.services import (
     portal_request_create,
 )
 
-LANGS = ("ko", "en")
 CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'"
@@ -78,7 +81,7 @@ View = Callable[..., HttpResponse]
 
 
 def portal_url(name: str, lang: str) -> str:
-    return reverse(f"portal:{name}" if lang == "ko" else f"portal:{name}-en")
+    return reverse(f"portal:{languages.url_name(name, lang)}")
 
 
 def _headers(response: HttpResponse, lang: str) -> HttpResponse:
@@ -100,16 +103,19 @@ def _page(
     page: str | None,
     status: int = 200,
 ) -> HttpResponse:
-    other = "en" if lang == "ko" else "ko"
     context = {
         **context,
         "lang": lang,
         "home_url": portal_url("home", lang),
         "ask_url": portal_url("ask", lang),
         "status_url": portal_url("status", lang),
-        # None: no language link (the receipt page must not offer a way off it).
-        "switch_url": portal_url(page, other) if page else None,
-        "switch_label": "English" if other == "en" else "한국어",
+        # None: no language links (the receipt page must not offer a way off it).
+        "switches": [
+            {"url": portal_url(page, other.code), "label": other.label, "lang": other.code}
+            for other in languages.others(lang)
+        ]
+        if page
+        else [],
     }
     return render(request, template, context, status=status)
 
@@ -162,9 +168,9 @@ def portal_view(page: str | None) -> Callable[[View], View]:
         @csrf_exempt
         @wraps(view)
         def wrapper(
-            request: HttpRequest, *args: Any, lang: str = "ko", **kwargs: Any
+            request: HttpRequest, *args: Any, lang: str = languages.DEFAULT.code, **kwargs: Any
         ) -> HttpResponse:
-            lang = lang if lang in LANGS else "ko"
+            lang = languages.known(lang)
             with translation.override(lang):
                 if request.method not in ("GET", "HEAD", "POST"):
                     return _headers(HttpResponseNotAllowed(["GET", "POST"]), lang)
@@ -264,9 +270,7 @@ def home(request: HttpRequest, lang: str) -> HttpResponse:
 @portal_view("ask")
 def ask(request: HttpRequest, lang: str) -> HttpResponse:
     if request.method != "POST":
-        count = people_count(request.GET.get("people", 1))
-        form = RequestForm(count=count, initial={"token": form_token_new()})
-        return _ask_page(request, lang, form, count)
+        return _blank_ask_page(request, lang, people_count(request.GET.get("people", 1)))
     if not limits.submissions.allow() and not _paid_for(request):
         return _try_again(request, lang)
     count = people_count(request.POST.get("people", 1))
@@ -325,8 +329,7 @@ def ask(request: HttpRequest, lang: str) -> HttpResponse:
             title=_("We cannot receive requests right now"),
             message=_("Nothing was stored. Please try again later."),
         )
-    state = signing.dumps({"r": receipt}, salt=RECEIPT_SALT)
-    return _receipt_page(request, lang, receipt, ConfirmForm(initial={"state": state}))
+    return _fresh_receipt_page(request, lang, receipt)
 
 
 def _paid_for(request: HttpRequest) -> bool:
@@ -392,14 +395,88 @@ def _ask_page(
     return response
 
 
-def _receipt_page(
-    request: HttpRequest, lang: str, receipt: str, form: ConfirmForm, *, status: int = 200
+# The blank request form and the receipt page are the same for everyone but a token, a receipt
+# and a signed state: each is rendered once per process for each language (and number of people,
+# proof-of-work setting...), then served with its values put in their slots. Rendering them took
+# more time than the rest of the request did, apart from the receipt's key derivation.
+_PAGES_ONCE: dict[tuple[object, ...], tuple[bytes, int, bool]] = {}
+_SLOT_SAFE = re.compile(r"[A-Za-z0-9_:\-]{1,400}")
+
+
+def _page_once(
+    key: tuple[object, ...], render_page: Callable[[], HttpResponse], fill: dict[str, str]
 ) -> HttpResponse:
+    page = _PAGES_ONCE.get(key)
+    if page is None:
+        rendered = render_page()
+        page = (
+            rendered.content,
+            rendered.status_code,
+            getattr(rendered, "haven_pow_script", False),
+        )
+        if len(_PAGES_ONCE) < 256:  # bounded: 3 languages × 10 counts × a few settings
+            _PAGES_ONCE[key] = page
+    content, status, with_pow = page
+    for slot, value in fill.items():
+        # Signed tokens, receipts and signed states only: nothing that needs escaping in HTML.
+        if not _SLOT_SAFE.fullmatch(value):
+            raise ValueError("not a value a page slot can take")
+        content = content.replace(slot.encode(), value.encode(), 1)
+    response = HttpResponse(content, status=status)
+    response.haven_pow_script = with_pow  # type: ignore[attr-defined]
+    return response
+
+
+@receiver(setting_changed)
+def _forget_pages_once(**_kwargs: object) -> None:
+    _PAGES_ONCE.clear()
+
+
+_TOKEN_SLOT = "HAVEN-SLOT-TOKEN"  # noqa: S105 - a placeholder, replaced on every page
+_RECEIPT_SLOT = "HAVEN-SLOT-RECEIPT"
+_STATE_SLOT = "HAVEN-SLOT-STATE"
+
+
+def _blank_ask_page(request: HttpRequest, lang: str, count: int) -> HttpResponse:
+    bits = pow_bits()
+    key = (
+        "ask",
+        lang,
+        count,
+        bits,
+        settings.HAVEN_ATTACHMENT_MAX_FILES,
+        settings.HAVEN_ATTACHMENT_MAX_BYTES,
+        settings.STATIC_URL,
+    )
+    return _page_once(
+        key,
+        lambda: _ask_page(
+            request, lang, RequestForm(count=count, initial={"token": _TOKEN_SLOT}), count
+        ),
+        {_TOKEN_SLOT: form_token_new()},
+    )
+
+
+def _fresh_receipt_page(request: HttpRequest, lang: str, receipt: str) -> HttpResponse:
+    state = signing.dumps({"r": receipt}, salt=RECEIPT_SALT)
+    return _page_once(
+        ("receipt", lang, settings.STATIC_URL),
+        lambda: _receipt_page(
+            request, lang, _RECEIPT_SLOT, ConfirmForm(initial={"state": _STATE_SLOT})
+        ),
+        {_RECEIPT_SLOT: receipt_display(receipt), _STATE_SLOT: state},
+    )
+
+
+def _receipt_page(
+    request: HttpRequest, lang: str, shown: str, form: ConfirmForm, *, status: int = 200
+) -> HttpResponse:
+    """The receipt page; ``shown`` is the receipt as displayed (:func:`receipt_display`)."""
     return _page(
         request,
         "portal/receipt.html",
         {
-            "receipt": receipt_display(receipt),
+            "receipt": shown,
             "form": form,
             "confirm_url": portal_url("receipt", lang),
         },
@@ -421,7 +498,7 @@ def receipt_confirm(request: HttpRequest, lang: str) -> HttpResponse:
     except (signing.BadSignature, KeyError, TypeError):
         return _page(request, "portal/saved.html", {"expired": True}, lang=lang, page="home")
     if not form.is_valid():
-        return _receipt_page(request, lang, str(receipt), form, status=400)
+        return _receipt_page(request, lang, receipt_display(str(receipt)), form, status=400)
     return _page(request, "portal/saved.html", {"expired": False}, lang=lang, page="home")
 
 

@@ -20,7 +20,7 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+if DATABASES["default"]["ENGINE"] == "haven.db.sqlite3":
     DATABASES["default"]["TEST"] = {
         "NAME": os.path.join(os.environ["HAVEN_DATA_DIR"], "test.sqlite3")
     }

@@ -24,6 +24,14 @@ def system_key(kind: str) -> TeamKey | None:
     return TeamKey.objects.filter(kind=kind, active=True).first()
 
 
+def system_keys(*kinds: str) -> dict[str, TeamKey]:
+    """The active organisation-wide keys of these kinds, in one query (as :func:`system_key`)."""
+    found: dict[str, TeamKey] = {}
+    for key in TeamKey.objects.filter(kind__in=kinds, active=True).order_by("pk"):
+        found.setdefault(key.kind, key)
+    return found
+
+
 def team_key(team: Team | None) -> TeamKey | None:
     if team is None:
         return None
@@ -125,12 +133,13 @@ def case_holders(
 ) -> list[Any]:
     """Who a new request, group or case is sealed to: whoever recorded it, its owner and the
     owner's team, the intake team and the supervisors (who triage and assign)."""
+    system = system_keys(TeamKeyKind.INTAKE, TeamKeyKind.SUPERVISORS)
     holders: list[Any] = [
         actor,
         owner,
         team_key(team),
-        system_key(TeamKeyKind.INTAKE),
-        system_key(TeamKeyKind.SUPERVISORS),
+        system.get(TeamKeyKind.INTAKE),
+        system.get(TeamKeyKind.SUPERVISORS),
     ]
     return _unique(holders)
 

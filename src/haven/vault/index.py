@@ -213,6 +213,32 @@ def search_tokens_set(
     return len(tokens)
 
 
+def search_tokens_new(
+    *,
+    ctx: KeyContext,
+    values_by_key: Mapping[Any, Mapping[str, Iterable[str]]],
+    index_key: SearchIndexKey | None,
+) -> int:
+    """:func:`search_tokens_set` for data keys made in the caller's transaction (they have no
+    tokens to replace): every key's tokens, or pending marks, in one insert. Returns how many
+    tokens are stored. ``index_key``: the active one (:func:`~haven.vault.index.index_key_active`), read once by the caller for all its writes."""
+    if index_key is None or not values_by_key:
+        return 0
+    if not ctx.holds_index_key():
+        now = timezone.now()
+        SearchIndexPending.objects.bulk_create(
+            [SearchIndexPending(data_key_id=key_id, since=now) for key_id in values_by_key]
+        )
+        return 0
+    tokens = [
+        SearchToken(generation=index_key, purpose=purpose, token=token, data_key_id=key_id)
+        for key_id, values in values_by_key.items()
+        for purpose, token in sorted(_tokens(ctx, values))
+    ]
+    SearchToken.objects.bulk_create(tokens)
+    return len(tokens)
+
+
 def search_tokens_move(*, old_key_id: Any, new_key_id: Any) -> None:
     """Give a rotated record's new data key the tokens (and pending mark) of the old one; the
     old key's are deleted with it when it is shredded."""

@@ -28,6 +28,7 @@ __all__ = [
     "blob_open",
     "blob_seal",
     "data_key_create",
+    "data_keys_create",
     "data_keys_unlock",
     "payload_read",
     "payload_set",
@@ -76,15 +77,29 @@ def holder_public_keys(holders: Iterable[Any]) -> dict[Any, bytes]:
 
 def data_key_create(*, ctx: KeyContext, holders: Iterable[Any], granted_by: User | None) -> DataKey:
     """Create a random data key, sealed to each holder and to the organisation recovery key."""
+    return data_keys_create(ctx=ctx, holders=holders, granted_by=granted_by, count=1)[0]
+
+
+def data_keys_create(
+    *, ctx: KeyContext, holders: Iterable[Any], granted_by: User | None, count: int
+) -> list[DataKey]:
+    """Create ``count`` random data keys sealed to the same holders (and the recovery key), in
+    two inserts whatever the count: a new request's people, cases and conversation are made in
+    one go, and the portal's intake rate depends on it. Runs in the caller's transaction."""
     from haven.accounts.models import User
 
-    key = DataKey()
     publics = holder_public_keys(holders)
     recipients = {_ref(holder): public for holder, public in publics.items()}
     recipients["recovery"] = recovery_public_key()
-    sealed = ctx.data_key_new(str(key.id), recipients)
-    key.recovery_sealed = sealed.pop("recovery")
-    key.save(force_insert=True)
+    keys: list[DataKey] = []
+    sealed_by_key: list[dict[str, bytes]] = []
+    for _ in range(count):
+        key = DataKey()
+        sealed = ctx.data_key_new(str(key.id), recipients)
+        key.recovery_sealed = sealed.pop("recovery")
+        keys.append(key)
+        sealed_by_key.append(sealed)
+    DataKey.objects.bulk_create(keys)
     now = timezone.now()
     Grant.objects.bulk_create(
         [
@@ -96,10 +111,11 @@ def data_key_create(*, ctx: KeyContext, holders: Iterable[Any], granted_by: User
                 granted_by=granted_by,
                 granted_at=now,
             )
+            for key, sealed in zip(keys, sealed_by_key, strict=True)
             for holder in publics
         ]
     )
-    return key
+    return keys
 
 
 def _ref(holder: Any) -> str:
