@@ -125,3 +125,30 @@ class DuplicateDecision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.case_a_id} / {self.case_b_id}"
+
+
+class TrainedModel(models.Model):
+    """Fellegi–Sunter parameters trained by EM on the organisation's own keyed encodings.
+
+    ``parameters`` holds, per compared field, *m* and *u* for each agreement level (how often
+    the same person and two different people sit there), the prior and the guard settings:
+    shares of pairs, not personal data, no value and no encoding. The newest row made with the
+    current encoding version scores pairs (``haven.dedupe.selectors.scoring_model``); older
+    rows stay as the record of what was used when.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    trained_at = models.DateTimeField()
+    trained_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    encoding_version = models.CharField(max_length=24)  # as PersonEncoding.encoding_version
+    people = models.PositiveIntegerField()  # population trained on: the prior scales with it
+    candidates = models.PositiveBigIntegerField()
+    parameters = models.JSONField()
+
+    class Meta:
+        ordering = ["-trained_at"]
+
+    def __str__(self) -> str:
+        return f"match model trained {self.trained_at:%Y-%m-%d} on {self.people} people"

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from haven.matching.compare import compare_pairs, field_names
+from haven.matching.compare import compare_pairs, field_names, labels_for
 from haven.matching.encodings import (
     BIRTH_TOKENS,
     BLOOMS,
@@ -29,7 +29,7 @@ from haven.matching.encodings import (
     encode_records,
 )
 from haven.matching.explain import Explanation, explain
-from haven.matching.model import MatchModel
+from haven.matching.model import MIN_NAME_LEVEL, FieldModel, MatchModel
 from haven.matching.model import default_model as engine_default_model
 from haven.matching.records import MatchRecord, match_record
 
@@ -173,6 +173,61 @@ def default_model(*, threshold: float = REVIEW_THRESHOLD) -> MatchModel:
     with its guard rails (no match without name evidence)."""
     fields = field_names(EncodedTable([], {}, {}, np.zeros(0, np.int64), np.zeros(0, np.uint64)))
     return engine_default_model(fields=fields, threshold=threshold)
+
+
+def model_parameters(*, model: MatchModel) -> dict[str, Any]:
+    """A trained model as stored (plain JSON): m and u per field and level, the prior, the
+    guard settings. Shares of pairs only, no value."""
+    return {
+        "fields": [{"field": f.field, "m": list(f.m), "u": list(f.u)} for f in model.fields],
+        "prior": model.prior,
+        "min_name_level": model.min_name_level,
+        "iterations": model.iterations,
+        "converged": model.converged,
+    }
+
+
+PRIOR_LIMITS = (1e-12, 0.5)
+
+
+def model_from_parameters(
+    *, parameters: Any, people_trained: int, people_now: int, threshold: float
+) -> MatchModel:
+    """A stored model, checked against the fields and levels this Haven compares, its prior
+    moved to today's population (the prior is over all pairs: it falls as 1/(people - 1)).
+
+    Raises ``ValueError`` when the parameters do not fit (another engine version, a damaged
+    row): the caller falls back to :func:`default_model` rather than misread them.
+    """
+    expected = field_names(EncodedTable([], {}, {}, np.zeros(0, np.int64), np.zeros(0, np.uint64)))
+    try:
+        rows = parameters["fields"]
+        fields = tuple(
+            FieldModel(
+                str(r["field"]), tuple(float(x) for x in r["m"]), tuple(float(x) for x in r["u"])
+            )
+            for r in rows
+        )
+        prior = float(parameters["prior"])
+        min_name_level = int(parameters.get("min_name_level", MIN_NAME_LEVEL))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"stored match model is malformed: {exc}") from exc
+    if tuple(f.field for f in fields) != expected:
+        raise ValueError("stored match model compares other fields")
+    for f in fields:
+        if not (len(f.m) == len(f.u) == len(labels_for(f.field))):
+            raise ValueError(f"stored match model has other levels for {f.field}")
+        if not all(0.0 < x < 1.0 for x in (*f.m, *f.u)):
+            raise ValueError(f"stored match model has impossible shares for {f.field}")
+    if not (0.0 < prior < 1.0) or people_trained < 2:
+        raise ValueError("stored match model has an impossible prior")
+    scaled = prior * (people_trained - 1) / max(people_now - 1, 1)
+    return MatchModel(
+        fields,
+        float(np.clip(scaled, *PRIOR_LIMITS)),
+        threshold=threshold,
+        min_name_level=min_name_level,
+    )
 
 
 @dataclass(frozen=True)

@@ -27,18 +27,21 @@ from haven.dedupe.models import (
     DuplicateCandidate,
     DuplicateDecision,
     PersonEncoding,
+    TrainedModel,
 )
 from haven.dedupe.scoring import (
     REVIEW_THRESHOLD,
     VERSION,
     default_model,
     evidence_rows,
+    model_from_parameters,
     primary_name,
     score_pairs,
     table_from_rows,
 )
 from haven.dedupe.store import encodings_refresh, stale_person_ids
 from haven.matching.blocking import MAX_BLOCK
+from haven.matching.model import MatchModel
 from haven.vault.index import index_key_active
 from haven.vault.sealed import payload_read
 
@@ -118,6 +121,32 @@ def _refresh(*, ctx: KeyContext, user: User, cases: list[Case]) -> None:
         pass
 
 
+def trained_model(*, threshold: float, people: int) -> MatchModel | None:
+    """The newest stored model trained on encodings made the way they are made now, its prior
+    moved to a population of ``people``; None if there is none or it no longer fits."""
+    stored = TrainedModel.objects.filter(encoding_version=VERSION).order_by("-trained_at").first()
+    if stored is None:
+        return None
+    try:
+        return model_from_parameters(
+            parameters=stored.parameters,
+            people_trained=stored.people,
+            people_now=people,
+            threshold=threshold,
+        )
+    except ValueError:
+        return None  # another engine's levels or a damaged row: the fixed model is safer
+
+
+def scoring_model(*, threshold: float, people: int | None = None) -> MatchModel:
+    """The model that scores pairs in the product: the organisation's stored, EM-trained one
+    (``haven dedupe --train``) when there is one, else the engine's fixed parameters.
+    ``people`` is the population compared against (default: everyone with encodings)."""
+    if people is None:
+        people = PersonEncoding.objects.filter(generation__isnull=False).count()
+    return trained_model(threshold=threshold, people=people) or default_model(threshold=threshold)
+
+
 def duplicates_for_cases(
     *, ctx: KeyContext, user: User, cases: list[Case], threshold: float = REVIEW_THRESHOLD
 ) -> list[DuplicateView]:
@@ -142,6 +171,7 @@ def duplicates_for_cases(
             names[key] = primary_name(payload_read(ctx=ctx, record=case.person)) or "—"
         return names[key]
 
+    model = scoring_model(threshold=threshold)
     for case in cases:
         tokens = BlockToken.objects.filter(person_id=case.person_id).values("token")
         # Blocks shared by very many people say little (everyone born in 1990): skipped, as
@@ -172,7 +202,7 @@ def duplicates_for_cases(
             right=table_from_rows(right),
             i=np.zeros(len(right), dtype=np.int64),
             j=np.arange(len(right), dtype=np.int64),
-            model=default_model(threshold=threshold),
+            model=model,
             threshold=threshold,
         )
         for pair in scored:

@@ -26,18 +26,21 @@ from haven.dedupe.models import (
     DuplicateCandidate,
     DuplicateDecision,
     PersonEncoding,
+    TrainedModel,
 )
 from haven.dedupe.scoring import (
     REVIEW_THRESHOLD,
     VERSION,
     default_model,
     evidence_rows,
+    model_parameters,
     score_pairs,
     table_from_rows,
 )
+from haven.dedupe.selectors import trained_model
 from haven.dedupe.store import encodings_refresh, stale_person_ids
 from haven.matching.blocking import dedupe_candidates
-from haven.matching.engine import find_duplicates
+from haven.matching.engine import find_duplicates, train_model
 from haven.vault.index import index_key_active
 from haven.vault.sealed import payload_read
 
@@ -173,11 +176,18 @@ class DedupeRun:
     candidates: int  # pairs compared
     proposed: int  # pairs written to the review queue
     trained: bool  # whether the engine trained its model on this population
+    stored_model: bool = False  # scored with the organisation's stored model (--train)
 
     def __str__(self) -> str:
+        how = (
+            "the stored model"
+            if self.stored_model
+            else "model trained by EM"
+            if self.trained
+            else "fixed model: population too small to train"
+        )
         return (
-            f"{self.people} people compared ({self.candidates} candidate pairs, "
-            f"{'model trained by EM' if self.trained else 'fixed model: population too small to train'}); "
+            f"{self.people} people compared ({self.candidates} candidate pairs, {how}); "
             f"{self.proposed} pairs in the review queue; {self.encoded} encodings computed"
             + (
                 f", {self.unopened} people not opened (you hold no key for them)"
@@ -249,10 +259,11 @@ def dedupe_run(
         ctx=ctx, generation=index_key.generation, batch=batch, progress=progress
     )
     table, case_of = _current_table(index_key.generation)
-    trained = len(table) >= MIN_TRAIN
+    stored = trained_model(threshold=threshold, people=len(table))
+    trained = stored is None and len(table) >= MIN_TRAIN
     found: list[tuple[str, str, float, float, list[dict[str, Any]]]] = []
-    if trained:
-        result = find_duplicates(table=table, threshold=threshold)
+    if stored is not None or trained:
+        result = find_duplicates(table=table, threshold=threshold, model=stored)
         candidates = result.candidates
         for k in range(len(result)):
             e = result.explain(k)
@@ -302,7 +313,9 @@ def dedupe_run(
     with transaction.atomic():
         DuplicateCandidate.objects.all().delete()
         DuplicateCandidate.objects.bulk_create(rows, ignore_conflicts=True)
-        run = DedupeRun(encoded, unopened, len(table), candidates, len(rows), trained)
+        run = DedupeRun(
+            encoded, unopened, len(table), candidates, len(rows), trained, stored is not None
+        )
         audit_record(
             actor=actor,
             action="duplicate.run",
@@ -312,6 +325,59 @@ def dedupe_run(
                 "proposed": run.proposed,
                 "encoded": run.encoded,
                 "trained": run.trained,
+                "stored_model": run.stored_model,
             },
         )
     return run
+
+
+def match_model_train(
+    *,
+    ctx: KeyContext,
+    actor: User,
+    progress: Progress | None = None,
+    batch: int = ENCODE_BATCH,
+) -> TrainedModel:
+    """`haven dedupe --train`: compute pending encodings, train the Fellegi–Sunter model by EM
+    on the organisation's own encodings (nothing decrypted) and store its parameters — m and u
+    per field and level and the prior, shares of pairs, no personal data — so that the request
+    page and later passes score with them instead of the fixed parameters. Supervisors only;
+    needs at least ``MIN_TRAIN`` people, as EM learns nothing from fewer."""
+    if actor.role != Role.SUPERVISOR or not actor.is_active:
+        raise PermissionDenied("Only an active supervisor trains the duplicate model.")
+    index_key = index_key_active()
+    if index_key is None:
+        raise ValidationError("The organisation has no index key: duplicate detection is off.")
+    if not ctx.holds_index_key():
+        raise PermissionDenied(
+            "You do not hold the all-staff key, so you cannot compute encodings."
+        )
+    _encode_pending(ctx=ctx, generation=index_key.generation, batch=batch, progress=progress)
+    table, _case_of = _current_table(index_key.generation)
+    if len(table) < MIN_TRAIN:
+        raise ValidationError(
+            f"Too few people to train on ({len(table)}; at least {MIN_TRAIN}): "
+            "the fixed model stays in use."
+        )
+    model, candidates = train_model(table=table)
+    with transaction.atomic():
+        stored = TrainedModel.objects.create(
+            trained_at=timezone.now(),
+            trained_by=actor,
+            encoding_version=VERSION,
+            people=len(table),
+            candidates=candidates,
+            parameters=model_parameters(model=model),
+        )
+        audit_record(
+            actor=actor,
+            action="duplicate.model_train",
+            target=stored,
+            detail={
+                "people": stored.people,
+                "candidates": candidates,
+                "iterations": model.iterations,
+                "converged": model.converged,
+            },
+        )
+    return stored

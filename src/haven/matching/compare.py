@@ -30,8 +30,10 @@ LABELS: dict[str, tuple[str, ...]] = {
     "birth": (
         "different",
         "same day and month, years far apart",
+        "a year apart, month differs",
         "within a year",
         "same year, month differs",
+        "same year and month, day differs",
         "same year",
         "same day and month, a year apart",
         "same year and month",
@@ -139,17 +141,22 @@ def _birth_levels(a: EncodedTable, b: EncodedTable, i: Rows, j: Rows) -> Levels:
         x, y = a.tokens[f][i], b.tokens[f][j]
         eq[f] = (x == y) & (x != 0)
     near = eq["birth.y2a"] | eq["birth.y2b"]  # years at most one apart
+    # Both know the month (and the day) and it differs: two full dates that disagree are more
+    # likely two people than one date with a typo, so these get levels of their own, below
+    # the agreeing ones (a year apart and another month is not "within a year").
+    both_months = (a.tokens["birth.m"][i] != 0) & (b.tokens["birth.m"][j] != 0)
+    both_days = (a.tokens["birth.md"][i] != 0) & (b.tokens["birth.md"][j] != 0)
+    month_differs = both_months & ~eq["birth.m"]
     lv = np.zeros(len(i), dtype=np.int8)
     lv[eq["birth.md"] & ~near] = 1  # a mistyped year, or a coincidence
-    lv[near] = 2
-    # Same year, but both know the month and it differs: weaker than a year with nothing more
-    # known, as two full dates that disagree are more likely two people.
-    both_months = (a.tokens["birth.ym"][i] != 0) & (b.tokens["birth.ym"][j] != 0)
-    lv[eq["birth.y"] & both_months] = 3
-    lv[eq["birth.y"] & ~both_months] = 4
-    lv[eq["birth.md"] & near & ~eq["birth.y"]] = 5
-    lv[eq["birth.ym"]] = 6
-    lv[eq["birth.ymd"]] = 7
+    lv[near & month_differs] = 2
+    lv[near & ~month_differs] = 3
+    lv[eq["birth.y"] & month_differs] = 4
+    lv[eq["birth.y"] & ~month_differs] = 6
+    lv[eq["birth.ym"] & both_days] = 5  # the same year and month, both know the day: it differs
+    lv[eq["birth.md"] & near & ~eq["birth.y"]] = 7
+    lv[eq["birth.ym"] & ~both_days] = 8
+    lv[eq["birth.ymd"]] = 9
     unknown = (a.tokens["birth.y"][i] == 0) | (b.tokens["birth.y"][j] == 0)
     lv[unknown] = -1
     return lv

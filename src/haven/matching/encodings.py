@@ -35,7 +35,7 @@ Hasher = Callable[[bytes], bytes]
 HasherFactory = Callable[[str], Hasher]  # purpose -> keyed hash (e.g. IndexKey.keyed_hasher)
 U64 = npt.NDArray[np.uint64]
 
-ENCODING_VERSION = 1
+ENCODING_VERSION = 2  # 2: the birth month token (birth.m)
 MAX_READINGS_ENCODED = 2  # more readings only blur the filter: the first ones are the likely ones
 MAX_BLOCK_TOKENS = 32
 _ODD = np.uint64(0x9E3779B97F4A7C15)
@@ -66,7 +66,9 @@ BLOOMS: dict[str, BloomSpec] = {
 }
 EXTRA_BLOOM = BloomSpec(256, 8)
 TOKENS = ("sex", "origin", "occupation", "group", "broker")
-BIRTH_TOKENS = ("birth.ymd", "birth.ym", "birth.md", "birth.y", "birth.y2a", "birth.y2b")
+# birth.m (the month alone) tells "a year apart, month differs" (two people) from a mistyped
+# year (a year apart, same month).
+BIRTH_TOKENS = ("birth.ymd", "birth.ym", "birth.md", "birth.y", "birth.y2a", "birth.y2b", "birth.m")
 
 
 def clear_hasher(purpose: str) -> Hasher:
@@ -335,6 +337,7 @@ def _birth_values(record: MatchRecord) -> tuple[str | None, ...]:
         str(y),
         str(y // 2),
         str((y + 1) // 2),
+        str(m) if m is not None else None,
     )
 
 

@@ -25,7 +25,7 @@ the same year is one person":
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -173,10 +173,11 @@ def estimate_u(*, levels: Levels, sizes: tuple[int, ...]) -> list[FloatArray]:
 
 
 # Levels that can never count *for* a match, whatever EM finds: names that differ, and birth
-# dates that conflict (different; same day and month years apart; same year, other month).
+# dates that conflict (different; same day and month years apart; a year apart, other month;
+# same year, other month; same year and month, other day).
 NEVER_FOR: dict[str, frozenset[int]] = {
     "name": frozenset({0, 1}),
-    "birth": frozenset({0, 1, 3}),
+    "birth": frozenset({0, 1, 2, 4, 5}),
 }
 
 
@@ -347,13 +348,50 @@ def train(
     )
 
 
+PAIR_PRIOR_BOUNDS = (1e-12, 0.5)
+
+
+def pair_prior(
+    *,
+    model: MatchModel,
+    levels: Levels,
+    name_frequency: FloatArray | None,
+    total_pairs: float,
+    iterations: int = 30,
+) -> float:
+    """The share of *all* pairs of the population that are matches, given the candidates.
+
+    EM's prior is the share of matches among the candidate pairs; but blocking chose those
+    pairs because their names agree, and u (from random pairs) does not know that, so name
+    agreement would be counted twice: strangers with a common name and the same birth year
+    would score as matches. As in splink, the prior here is over all pairs (and u over random
+    pairs): the expected number of matches (each candidate's probability, summed, with the
+    name-frequency adjustment) over ``total_pairs``, iterated to a fixed point. Pairs that
+    were not candidates are taken as non-matches. It falls as the population grows: sharing
+    a name and a birth year means less among a million people than among a thousand.
+    """
+    if not len(levels) or total_pairs <= 0:
+        return PAIR_PRIOR_BOUNDS[0]
+    base, _ = replace(model, prior=0.5).score(levels, name_frequency)
+    prior = float(np.clip(model.prior * len(levels) / total_pairs, *PAIR_PRIOR_BOUNDS))
+    for _ in range(iterations):
+        odds = float(np.log2(prior / (1 - prior)))
+        expected = float((1.0 / (1.0 + np.exp2(-(base + odds)))).sum())
+        new = float(np.clip(expected / total_pairs, *PAIR_PRIOR_BOUNDS))
+        if abs(np.log2(new / prior)) < 1e-4:
+            prior = new
+            break
+        prior = new
+    return prior
+
+
 # Fixed parameters for populations too small to train on (EM needs thousands of records), in
 # the level order of haven.matching.compare.LABELS, lowest level first: (m, u) per field.
 DEFAULT_PARAMETERS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
     "name": ((0.02, 0.04, 0.09, 0.25, 0.60), (0.95, 0.04, 0.008, 0.0015, 0.0005)),
     "birth": (
-        (0.03, 0.01, 0.08, 0.03, 0.15, 0.05, 0.15, 0.50),
-        (0.90, 0.003, 0.04, 0.045, 0.005, 0.0002, 0.005, 0.0002),
+        (0.03, 0.01, 0.01, 0.07, 0.03, 0.003, 0.157, 0.05, 0.14, 0.50),
+        (0.90, 0.003, 0.037, 0.003, 0.045, 0.003, 0.005, 0.0002, 0.002, 0.0002),
     ),
     "sex": ((0.03, 0.97), (0.5, 0.5)),
     "origin": ((0.15, 0.85), (0.85, 0.15)),

@@ -2,7 +2,9 @@
 
 Computes the encodings still pending (people recorded through the portal, or by someone who did
 not hold the index key), compares everyone on their keyed encodings and replaces the review
-queue shown to intake and supervisors on the Duplicates page.
+queue shown to intake and supervisors on the Duplicates page. With ``--train`` it first trains
+the Fellegi–Sunter model by EM on the organisation's own encodings and stores its parameters:
+the pass, the request page and later passes then score with them.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from haven.accounts.models import User
 from haven.crypto import CryptoError
 from haven.dedupe.scoring import REVIEW_THRESHOLD
-from haven.dedupe.services import dedupe_run
+from haven.dedupe.services import dedupe_run, match_model_train
 from haven.demo.management.progress import ProgressBar
 from haven.demo.management.prompts import read_password
 from haven.vault.context import context_for
@@ -66,6 +68,11 @@ class Command(BaseCommand):
             help=f"lowest probability proposed for review (default {REVIEW_THRESHOLD})",
         )
         parser.add_argument("--batch", type=int, default=200, help="people encoded per transaction")
+        parser.add_argument(
+            "--train",
+            action="store_true",
+            help="train the model on our own encodings (EM) and store it before the pass",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         threshold = probability(options["threshold"])
@@ -73,6 +80,17 @@ class Command(BaseCommand):
             raise CommandError("--batch must be between 1 and 100000.")
         user, ctx = supervisor_context(options["supervisor"], options["password_file"])
         try:
+            if options["train"]:
+                stored = match_model_train(
+                    ctx=ctx,
+                    actor=user,
+                    progress=ProgressBar("encoding pending people", stream=_stream(self.stderr)),
+                    batch=options["batch"],
+                )
+                self.stdout.write(
+                    f"Model trained on {stored.people} people ({stored.candidates} candidate "
+                    "pairs) and stored; it scores from now on."
+                )
             run = dedupe_run(
                 ctx=ctx,
                 actor=user,
