@@ -432,7 +432,7 @@ def _forget_pages_once(**_kwargs: object) -> None:
     _PAGES_ONCE.clear()
 
 
-_TOKEN_SLOT = "HAVEN-SLOT-TOKEN"  # noqa: S105 - a placeholder, replaced on every page
+_TOKEN_SLOT = "HAVEN-SLOT-TOKEN"  # noqa: S105  # nosec B105  # a placeholder, filled on every page
 _RECEIPT_SLOT = "HAVEN-SLOT-RECEIPT"
 _STATE_SLOT = "HAVEN-SLOT-STATE"
 
