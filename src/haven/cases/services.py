@@ -195,12 +195,6 @@ def _event_new(
     return event
 
 
-def _event_create(**kwargs: Any) -> JourneyEvent:
-    event = _event_new(**kwargs)
-    event.save(force_insert=True)
-    return event
-
-
 def _clean_owner(*, actor: User, owner: Any) -> User | None:
     """Who may own cases; only supervisors and intake officers assign cases to someone else."""
     if owner is None:
@@ -547,7 +541,7 @@ def _transition(
             "state_changed_at": occurred_at,
         },
     )
-    return _event_create(
+    event = _event_new(
         ctx=ctx,
         case=case,
         actor=actor,
@@ -561,6 +555,8 @@ def _transition(
         place=place,
         note=note,
     )
+    event.save(force_insert=True)
+    return event
 
 
 def _clean_event_input(

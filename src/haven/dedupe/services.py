@@ -216,6 +216,25 @@ def _encode_pending(
     return done, len(todo) - done
 
 
+def _population(
+    *, ctx: KeyContext, batch: int, progress: Progress | None
+) -> tuple[int, int, Any, dict[str, str]]:
+    """Everyone's current encodings for a full pass or training, after computing the pending
+    ones ``ctx`` can open: (encoded now, left unopened, the table, person id → case id)."""
+    index_key = index_key_active()
+    if index_key is None:
+        raise ValidationError("The organisation has no index key: duplicate detection is off.")
+    if not ctx.holds_index_key():
+        raise PermissionDenied(
+            "You do not hold the all-staff key, so you cannot compute encodings."
+        )
+    encoded, unopened = _encode_pending(
+        ctx=ctx, generation=index_key.generation, batch=batch, progress=progress
+    )
+    table, case_of = _current_table(index_key.generation)
+    return encoded, unopened, table, case_of
+
+
 def _current_table(generation: int) -> tuple[Any, dict[str, str]]:
     rows = list(
         PersonEncoding.objects.filter(generation=generation, encoding_version=VERSION)
@@ -248,17 +267,7 @@ def dedupe_run(
         raise PermissionDenied("Only an active supervisor runs a full duplicate pass.")
     if not 0.0 < threshold < 1.0:
         raise ValidationError({"threshold": "Give a probability between 0 and 1."})
-    index_key = index_key_active()
-    if index_key is None:
-        raise ValidationError("The organisation has no index key: duplicate detection is off.")
-    if not ctx.holds_index_key():
-        raise PermissionDenied(
-            "You do not hold the all-staff key, so you cannot compute encodings."
-        )
-    encoded, unopened = _encode_pending(
-        ctx=ctx, generation=index_key.generation, batch=batch, progress=progress
-    )
-    table, case_of = _current_table(index_key.generation)
+    encoded, unopened, table, case_of = _population(ctx=ctx, batch=batch, progress=progress)
     stored = trained_model(threshold=threshold, people=len(table))
     trained = stored is None and len(table) >= MIN_TRAIN
     found: list[tuple[str, str, float, float, list[dict[str, Any]]]] = []
@@ -345,15 +354,7 @@ def match_model_train(
     needs at least ``MIN_TRAIN`` people, as EM learns nothing from fewer."""
     if actor.role != Role.SUPERVISOR or not actor.is_active:
         raise PermissionDenied("Only an active supervisor trains the duplicate model.")
-    index_key = index_key_active()
-    if index_key is None:
-        raise ValidationError("The organisation has no index key: duplicate detection is off.")
-    if not ctx.holds_index_key():
-        raise PermissionDenied(
-            "You do not hold the all-staff key, so you cannot compute encodings."
-        )
-    _encode_pending(ctx=ctx, generation=index_key.generation, batch=batch, progress=progress)
-    table, _case_of = _current_table(index_key.generation)
+    _encoded, _unopened, table, _case_of = _population(ctx=ctx, batch=batch, progress=progress)
     if len(table) < MIN_TRAIN:
         raise ValidationError(
             f"Too few people to train on ({len(table)}; at least {MIN_TRAIN}): "

@@ -34,7 +34,7 @@ from haven.crypto import KeyContext, ReceiptKeys, secret_digest
 from haven.messaging.models import Author, RequesterKey
 from haven.messaging.services import conversation_create
 from haven.portal.models import Receipt, UsedFormToken
-from haven.portal.receipts import digest_of, receipt_keys_of, receipt_new
+from haven.portal.receipts import receipt_keys_of, receipt_new
 from haven.validation import clean_choice, clean_country, clean_text
 from haven.vault.holders import case_holders
 from haven.vault.models import TeamKeyKind
@@ -342,12 +342,6 @@ IN_TOUCH_STATES = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class PortalStatus:
-    status: str
-    last_used_at: dt.datetime | None  # before this visit; None on the first visit
-
-
 def coarse_status(request: Request) -> str:
     states = set(request.cases.values_list("state", flat=True))
     if states & IN_TOUCH_STATES:
@@ -355,22 +349,3 @@ def coarse_status(request: Request) -> str:
     if request.status == "new" and states <= {State.RECEIVED}:
         return STATUS_RECEIVED
     return STATUS_LOOKED_AT
-
-
-def receipt_lookup(receipt: str) -> PortalStatus | None:
-    """The coarse status of the request a (normalised) receipt belongs to, and when it was last
-    used before now (then marks it used now, to the minute). None for a wrong receipt."""
-    digest = digest_of(receipt)
-    with transaction.atomic():
-        row = (
-            Receipt.objects.select_for_update()
-            .select_related("request")
-            .filter(digest=digest)
-            .first()
-        )
-        if row is None:
-            return None
-        previous = row.last_used_at
-        row.last_used_at = timezone.now().replace(second=0, microsecond=0)
-        row.save(update_fields=["last_used_at"])
-        return PortalStatus(status=coarse_status(row.request), last_used_at=previous)
