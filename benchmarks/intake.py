@@ -5,7 +5,10 @@
 For each database engine it makes a fresh database with the organisation's keys (`haven migrate`,
 then `org_keys_setup` as `haven setup` runs it), starts the portal as its own process the way it
 is deployed (`haven portal`: gunicorn, several worker processes, production settings, no debug),
-and drives it from a load generator on loopback (locust, in its own process, users without pause):
+and drives it from a load generator on loopback, users without pause: wrk (Debian's package,
+`apt-get install wrk`; benchmarks/intake_wrk.lua), which leaves more of the two shared cores to
+the server than locust does, or locust (`--generator locust`, the default when wrk is missing;
+benchmarks/intake_locust.py). Each user is one connection making the same requests either way:
 
 1. the ceiling: the portal's start page, a trivial page on the same server;
 2. submissions for --seconds: each user opens the request form and sends it (GET, then POST with
@@ -152,7 +155,7 @@ def post(port: int, path: str, fields: dict[str, str]) -> tuple[int, str]:
 
 def locust(
     port: int, *, mode: str, users: int, seconds: int, folder: Path
-) -> tuple[dict[str, Any], dict[str, int]]:
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """Run locust headless: the stats row of the timed request ("submission" or the page), and
     the submissions sent and acknowledged (counted by the users themselves)."""
     prefix = folder / mode
@@ -173,12 +176,65 @@ def locust(
     name = "trivial page" if mode == "trivial" else "submission"
     tally = json.loads(tally_path.read_text()) if tally_path.exists() else {}
     # The load generator's own processor time (it shares the machine with the server).
-    tally["locust_cpu_s"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    tally["generator_cpu_s"] = (after.ru_utime - before.ru_utime) + (
+        after.ru_stime - before.ru_stime
+    )
     with open(f"{prefix}_stats.csv", newline="", encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
             if row["Name"] == name:
                 return row, tally
     raise SystemExit(f"locust reported no {name!r} requests (see {prefix}_stats.csv)")
+
+
+DRAIN_SECONDS = 10
+
+
+def wrk(
+    port: int, *, mode: str, users: int, seconds: int, folder: Path
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Run wrk (benchmarks/intake_wrk.lua; one connection per thread): the same two results as
+    :func:`locust`, and the machine's and wrk's processor use over the ``seconds`` of load.
+    Submissions stop opening new forms after ``seconds``; wrk runs on for DRAIN_SECONDS so that
+    every one already sent is answered and counted."""
+    duration = seconds + (DRAIN_SECONDS if mode == "submit" else 0)
+    process = subprocess.Popen(  # noqa: S603 - Debian's wrk with our own script
+        ["wrk", "-t", str(users), "-c", str(users), "-d", f"{duration}s", "--timeout", "30s"]
+        + ["-s", str(HERE / "intake_wrk.lua"), f"http://127.0.0.1:{port}"]
+        + ["--", mode, str(seconds)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    ticks, own = cpu_ticks(), process_cpu_s(process.pid)
+    time.sleep(seconds)
+    window = {
+        "cpu": busy_share(ticks, cpu_ticks()),
+        "generator_cores": (process_cpu_s(process.pid) - own) / seconds,
+    }
+    out, err = process.communicate(timeout=duration + 60)
+    lines = [line for line in out.splitlines() if line.startswith("{")]
+    if process.returncode != 0 or not lines:
+        raise SystemExit(f"wrk failed:\n{out[-2000:]}\n{err[-2000:]}")
+    summary = json.loads(lines[-1])
+    tally = {"sent": summary["sent"], "acknowledged": summary["acknowledged"], **window}
+    if mode == "trivial":
+        stats = {
+            "Requests/s": summary["requests"] / summary["duration_s"],
+            "50%": summary["p50"],
+            "95%": summary["p95"],
+        }
+    else:
+        stats = {"50%": summary["post_p50"], "95%": summary["post_p95"]}
+    return stats, tally
+
+
+def process_cpu_s(pid: int) -> float:
+    """User and system processor seconds of a running process and its threads (Linux)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def cpu_ticks() -> tuple[int, int]:
@@ -243,7 +299,8 @@ def run_one(database: str, args: argparse.Namespace) -> dict[str, Any]:
         digest = json.loads(haven(env, "shell", "-c", SHELL_DIGEST))
         with Server(env, args.workers) as server:
             print(f"== {database}: ceiling ({args.trivial_seconds} s)", file=sys.stderr, flush=True)
-            trivial, _ = locust(
+            generate = wrk if args.generator == "wrk" else locust
+            trivial, _ = generate(
                 server.port,
                 mode="trivial",
                 users=args.users,
@@ -252,10 +309,15 @@ def run_one(database: str, args: argparse.Namespace) -> dict[str, Any]:
             )
             print(f"== {database}: submissions ({args.seconds} s)", file=sys.stderr, flush=True)
             started, ticks = time.monotonic(), cpu_ticks()
-            submit, tally = locust(
+            submit, tally = generate(
                 server.port, mode="submit", users=args.users, seconds=args.seconds, folder=folder
             )
             elapsed, cpu = time.monotonic() - started, busy_share(ticks, cpu_ticks())
+            # wrk measures over the load's own seconds (not its drain); locust over its run.
+            cpu = tally.get("cpu", cpu)
+            generator_cores = tally.get(
+                "generator_cores", tally.get("generator_cpu_s", 0.0) / elapsed
+            )
             counts = json.loads(haven(env, "shell", "-c", SHELL_COUNTS))
             login_ms = come_back_ms(server.port)
         sent, acknowledged = tally["sent"], tally["acknowledged"]
@@ -273,7 +335,7 @@ def run_one(database: str, args: argparse.Namespace) -> dict[str, Any]:
             "p95": float(submit["95%"]),
             "elapsed": elapsed,
             "cpu": cpu,
-            "locust_cores": tally.get("locust_cpu_s", 0.0) / elapsed,
+            "generator_cores": generator_cores,
             "digest_ms": digest["digest_ms"],
             "login_ms": login_ms,
         }
@@ -286,15 +348,15 @@ def run_one(database: str, args: argparse.Namespace) -> dict[str, Any]:
 def report(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
     lines = [
         f"Haven intake benchmark, {dt.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}; "
-        f"`haven portal` with {args.workers} gunicorn workers, locust with {args.users} users "
-        f"without pause on loopback, {os.cpu_count()} cores.",
+        f"`haven portal` with {args.workers} gunicorn workers, {args.generator} with {args.users} "
+        f"users without pause on loopback, {os.cpu_count()} cores.",
         f"Target: at least {TARGET_PER_SECOND:.0f} submissions/s sustained for {args.seconds} s, "
         "stored = acknowledged.",
         "",
         "```",
         f"{'database':9} {'ceiling req/s':>13} {'subm/s':>7} {'p50 ms':>7} {'p95 ms':>7} "
         f"{'sent':>6} {'acked':>6} {'stored':>6} {'no loss':>7} {'target':>6} "
-        f"{'receipt KDF ms':>14} {'come back ms':>12} {'CPU busy':>8} {'locust cores':>12}",
+        f"{'receipt KDF ms':>14} {'come back ms':>12} {'CPU busy':>8} {'load gen cores':>14}",
     ]
     for r in results:
         no_loss = r["stored"] == r["acknowledged"] == r["receipts"]
@@ -304,7 +366,7 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
             f"{r['p95']:7.0f} {r['sent']:6d} {r['acknowledged']:6d} {r['stored']:6d} "
             f"{'yes' if no_loss else 'NO':>7} {'yes' if meets else 'no':>6} "
             f"{r['digest_ms']:14.1f} {r['login_ms']:12.1f} {r['cpu']:8.0%} "
-            f"{r['locust_cores']:12.2f}"
+            f"{r['generator_cores']:14.2f}"
         )
     lines += [
         "```",
@@ -317,7 +379,7 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
         "run. receipt KDF: one Argon2id "
         "digest of a receipt at the configured cost; come back: the whole status page POST "
         "with a real receipt. CPU busy: the whole machine's (server, load generator and "
-        "database) during the submissions; locust cores: the load generator's share of it.",
+        "database) during the submissions; load gen cores: the load generator's share of it.",
     ]
     return "\n".join(lines)
 
@@ -329,9 +391,19 @@ def main() -> int:
     parser.add_argument("--trivial-seconds", type=int, default=20)
     parser.add_argument("--users", type=int, default=24)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument(
+        "--generator",
+        choices=["wrk", "locust"],
+        default="wrk" if shutil.which("wrk") else "locust",
+        help="load generator (default: wrk when installed, `apt-get install wrk`; else locust)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database")
     parser.add_argument("--no-save", action="store_true", help="do not write benchmarks/results")
     args = parser.parse_args()
+    if args.generator == "wrk" and not shutil.which("wrk"):
+        parser.error(
+            "wrk is not installed (Debian: apt-get install wrk); or use --generator locust"
+        )
     if args.seconds < 5 or args.trivial_seconds < 1:
         parser.error("--seconds must be at least 5 and --trivial-seconds at least 1")
     databases = ["sqlite", "postgres"] if args.database == "both" else [args.database]

@@ -30,6 +30,17 @@ def _empty_cache() -> None:
 
 
 @pytest.fixture(autouse=True)
+def _keys_read_afresh() -> None:
+    """The recovery public key and the receipt salt are read once per process (they never
+    change in one database); each test's database has its own."""
+    from haven.portal.receipts import receipt_salt_forget
+    from haven.vault.sealed import recovery_public_key_forget
+
+    recovery_public_key_forget()
+    receipt_salt_forget()
+
+
+@pytest.fixture(autouse=True)
 def _counts_raised_per_statement(request: pytest.FixtureRequest) -> None:
     """On PostgreSQL the counts version is raised at commit (migration cases 0004); a test's
     transaction never commits, so inside one the triggers run at each writing statement."""

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.test import Client, RequestFactory
@@ -14,6 +18,8 @@ from haven.portal import errors
 def serve(settings):
     def switch(urlconf: str) -> Client:
         settings.ROOT_URLCONF = urlconf
+        if urlconf == "haven.urls_portal":  # as `haven portal` (HAVEN_SERVE=portal) runs it
+            settings.MIDDLEWARE = settings.PORTAL_MIDDLEWARE
         clear_url_caches()
         return Client()
 
@@ -79,3 +85,25 @@ def test_a_staff_only_process_does_not_serve_the_portal(serve):
     client = serve("haven.urls_staff")
     assert client.get("/portal/").status_code == 404
     assert client.get("/login/").status_code == 200
+
+
+def test_a_portal_only_process_runs_the_slim_middleware_and_passes_djangos_checks(tmp_path):
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "haven.settings.base",
+        "HAVEN_SERVE": "portal",
+        "HAVEN_DATA_DIR": str(tmp_path),
+        "HAVEN_SECRET_KEY": "a-test-only-secret-key-" + "x" * 40,
+        "HAVEN_DEBUG": "false",
+    }
+    script = (
+        "import django; django.setup(); from django.conf import settings; "
+        "from django.core.management import call_command; call_command('check'); "
+        "print(settings.MIDDLEWARE == settings.PORTAL_MIDDLEWARE, "
+        "'django.contrib.sessions.middleware.SessionMiddleware' in settings.MIDDLEWARE)"
+    )
+    result = subprocess.run(  # noqa: S603 - our interpreter, our own script
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "True False"

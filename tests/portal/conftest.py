@@ -10,8 +10,30 @@ from playwright.sync_api import Browser, sync_playwright
 from haven.portal import limits
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # The portal is served by a process that serves everything (the staff side's middleware
+    # around it) or by a portal-only one (`haven portal`, HAVEN_SERVE=portal, a slim middleware
+    # list): the tests that drive it through Django's test client run under both. The browser
+    # tests and those that also use staff pages drive the first; the crash test starts
+    # `haven portal` itself.
+    if "portal_middleware" in metafunc.fixturenames:
+        both = not (
+            "browser" in metafunc.module.__name__
+            or metafunc.definition.get_closest_marker("staff_pages")
+        )
+        stacks = ["all", "portal"] if both else ["all"]
+        metafunc.parametrize("portal_middleware", stacks, ids=[f"served-{s}" for s in stacks])
+
+
+@pytest.fixture
+def portal_middleware(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture(autouse=True)
-def _portal_settings(settings) -> Iterator[None]:
+def _portal_settings(settings, portal_middleware: str) -> Iterator[None]:
+    if portal_middleware == "portal":
+        settings.MIDDLEWARE = settings.PORTAL_MIDDLEWARE
     settings.HAVEN_PORTAL_RECEIPT_OPSLIMIT = 1
     settings.HAVEN_PORTAL_RECEIPT_MEMLIMIT = 8 * 1024 * 1024
     limits.submissions.reset()

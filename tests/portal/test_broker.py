@@ -208,6 +208,7 @@ def test_logout_ends_the_session(client, credential) -> None:
     assert client.get(reverse("portal:broker_home-en")).status_code == 302
 
 
+@pytest.mark.staff_pages
 def test_staff_issue_a_credential_from_the_broker_page(client, alice, dave, broker) -> None:
     login(client, alice)
     page = client.get(reverse("web:broker", args=[broker.pk])).content.decode()

@@ -106,6 +106,7 @@ def test_simplified_chinese_has_its_own_path_and_links_to_the_other_two_language
     assert f'href="{reverse("portal:ask-zh-hans")}"' in korean and "简体中文" in korean
 
 
+@pytest.mark.staff_pages
 @pytest.mark.django_db
 def test_simplified_chinese_is_not_offered_on_the_staff_side_whose_pages_are_not_translated(
     client,
@@ -130,6 +131,7 @@ def test_the_number_of_people_chooses_the_rows_without_javascript(client) -> Non
 # --- Asking for help ----------------------------------------------------------------------------
 
 
+@pytest.mark.staff_pages
 @pytest.mark.django_db
 def test_a_request_for_two_people_is_stored_sealed_and_reaches_the_intake_inbox(
     client, dave, alice

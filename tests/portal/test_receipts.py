@@ -98,3 +98,28 @@ def test_the_salt_and_cost_are_stored_once_and_reused(settings) -> None:
     settings.HAVEN_PORTAL_RECEIPT_OPSLIMIT = 3  # a later change does not orphan old receipts
     assert digest_of("38170264991544027731") == first
     assert ReceiptSalt.objects.count() == 1
+
+
+@pytest.mark.parametrize("memlimit", [8 * 1024 * 1024, 12 * 1024 * 1024 + 1024])
+def test_the_receipt_hash_is_libsodiums_argon2id_so_digests_stored_before_still_match(memlimit):
+    import hashlib
+
+    import nacl.pwhash
+
+    salt = receipt_salt_new()
+    receipt = "38170264991544027731"
+    by_libsodium = nacl.pwhash.argon2id.kdf(
+        64, receipt.encode(), salt, opslimit=2, memlimit=memlimit
+    )
+    expected = hashlib.blake2b(by_libsodium, digest_size=32, person=b"haven-rcpt-look").digest()
+    assert receipt_digest(receipt, salt, opslimit=2, memlimit=memlimit) == expected
+    # The memory reused from one run to the next carries nothing over.
+    assert receipt_digest(receipt, salt, opslimit=2, memlimit=memlimit) == expected
+
+
+def test_a_receipt_cost_that_is_not_whole_kibibytes_is_refused(settings) -> None:
+    settings.HAVEN_KDF_INSECURE_FOR_TESTS = True
+    with pytest.raises(CryptoError, match="cannot be hashed"):
+        receipt_keys(
+            "38170264991544027731", receipt_salt_new(), opslimit=1, memlimit=8193 * 1024 + 1
+        )

@@ -35,7 +35,8 @@ from haven.cases.models import (
 )
 from haven.cases.search import person_index_values
 from haven.crypto import KeyContext
-from haven.dedupe.store import person_encoding_set, person_encodings_new
+from haven.db.rows import Rows
+from haven.dedupe.store import person_encoding_set, person_encodings_build
 from haven.errors import ConflictError
 from haven.validation import (
     clean_choice,
@@ -45,11 +46,11 @@ from haven.validation import (
     clean_text_list,
 )
 from haven.vault.holders import case_holders, forget_held, holds_key
-from haven.vault.index import index_key_active, search_tokens_new, search_tokens_set
-from haven.vault.models import DataKey, Grant, TeamKey
+from haven.vault.index import index_key_active, search_tokens_build, search_tokens_set
+from haven.vault.models import DataKey, Grant, SearchIndexKey, TeamKey
 from haven.vault.sealed import (
     data_key_create,
-    data_keys_create,
+    data_keys_build,
     payload_read,
     payload_set,
     record_update,
@@ -246,12 +247,61 @@ def request_people_create(
 
     ``data_keys``: the group's (when several people) and each person's keys, if the caller made
     them with its own (:func:`~haven.vault.sealed.data_keys_create`, sealed to ``holders``)."""
+    # Every key at once, then every row of a kind in one insert.
+    rows = Rows()
+    group = request_people_build(
+        ctx=ctx,
+        request=request,
+        holders=holders,
+        granted_by=granted_by,
+        payloads=payloads,
+        own_words=own_words,
+        group_label=group_label,
+        owner=owner,
+        urgency=urgency,
+        country=country,
+        source=source,
+        received=received,
+        region=region,
+        data_keys=data_keys,
+        index_key=index_key_active(),
+        rows=rows,
+    )
+    rows.save()
+    return group
+
+
+def request_people_build(
+    *,
+    ctx: KeyContext,
+    request: Request,
+    holders: list[Any],
+    granted_by: User | None,
+    payloads: list[dict[str, Any]],
+    own_words: list[str],
+    group_label: str = "",
+    owner: User | None = None,
+    urgency: int,
+    country: str,
+    source: str,
+    received: dt.datetime,
+    region: str = "",
+    data_keys: list[DataKey] | None = None,
+    index_key: SearchIndexKey | None,
+    rows: Rows,
+) -> Group | None:
+    """:func:`request_people_create` without writing: every row (keys and grants unless
+    ``data_keys`` are given, group, people, search tokens, encodings, cases, first events) is
+    sealed and added to ``rows``, in an order the foreign keys accept. The portal builds a
+    request this way before it opens its transaction (:mod:`haven.db.rows`)."""
     several = len(payloads) > 1
-    # Every key at once (two inserts), then every row of a kind in one insert: the portal takes
-    # floods of requests, and on SQLite all of this holds the database's one write lock.
     if data_keys is None:
-        data_keys = data_keys_create(
-            ctx=ctx, holders=holders, granted_by=granted_by, count=len(payloads) + several
+        data_keys = data_keys_build(
+            ctx=ctx,
+            holders=holders,
+            granted_by=granted_by,
+            count=len(payloads) + several,
+            rows=rows,
         )
     if len(data_keys) != len(payloads) + several:
         raise ValueError("one data key per person, and one for the group of several")
@@ -260,28 +310,29 @@ def request_people_create(
     if several:
         group = Group(data_key=keys.pop(0), request=request)
         payload_set(ctx=ctx, record=group, data={"label": group_label})
-        group.save(force_insert=True)
+        rows.add(group)
     now = timezone.now()
     people = []
     for key, data in zip(keys, payloads, strict=True):
         person = Person(data_key=key)
         payload_set(ctx=ctx, record=person, data=data)
         people.append(person)
-    Person.objects.bulk_create(people)
-    index_key = index_key_active()
-    search_tokens_new(
+    rows.extend(people)
+    search_tokens_build(
         ctx=ctx,
         index_key=index_key,
         values_by_key={
             person.data_key_id: person_index_values(data)
             for person, data in zip(people, payloads, strict=True)
         },
+        rows=rows,
     )
-    person_encodings_new(
+    person_encodings_build(
         ctx=ctx,
         people=list(zip(people, payloads, strict=True)),
         broker_id=request.broker_id,
         index_key=index_key,
+        rows=rows,
     )
     cases = []
     for person, words in zip(people, own_words, strict=True):
@@ -303,23 +354,21 @@ def request_people_create(
             ctx=ctx, record=case, data={"own_words": words, "exact_place": "", "summary": ""}
         )
         cases.append(case)
-    Case.objects.bulk_create(cases)
-    JourneyEvent.objects.bulk_create(
-        [
-            _event_new(
-                ctx=ctx,
-                case=case,
-                actor=granted_by,
-                from_state="",
-                to_state=State.RECEIVED,
-                occurred_at=received,
-                country=case.country,
-                source=source,
-                confidence=Confidence.UNVERIFIED,
-                region=region,
-            )
-            for case in cases
-        ]
+    rows.extend(cases)
+    rows.extend(
+        _event_new(
+            ctx=ctx,
+            case=case,
+            actor=granted_by,
+            from_state="",
+            to_state=State.RECEIVED,
+            occurred_at=received,
+            country=case.country,
+            source=source,
+            confidence=Confidence.UNVERIFIED,
+            region=region,
+        )
+        for case in cases
     )
     return group
 

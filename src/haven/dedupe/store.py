@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from haven.cases.models import Case, Person
 from haven.crypto import KeyContext, MissingKeyError
+from haven.db.rows import Rows
 from haven.dedupe.models import BlockToken, PersonEncoding
 from haven.dedupe.scoring import VERSION, encode_one, record_from_payload
 from haven.vault.index import index_key_active
@@ -80,27 +81,25 @@ def person_encoding_set(
     return True
 
 
-def person_encodings_new(
+def person_encodings_build(
     *,
     ctx: KeyContext,
     people: Sequence[tuple[Person, dict[str, Any]]],
     broker_id: Any = None,
     index_key: SearchIndexKey | None,
+    rows: Rows,
 ) -> int:
-    """:func:`person_encoding_set` for people made in the caller's transaction (nothing to
-    replace): one insert for all of them. Returns how many were computed (0 when they are
-    marked pending). ``index_key``: the active one (:func:`~haven.vault.index.index_key_active`), read once by the caller for all its writes."""
+    """:func:`person_encoding_set` for people made with the caller's new rows (nothing to
+    replace): their encodings and blocking tokens, or pending marks when this context does not
+    hold the index key, added to ``rows``. Returns how many were computed. ``index_key``: the
+    active one (:func:`~haven.vault.index.index_key_active`), read once by the caller."""
     if index_key is None or not people:
         return 0
     now = timezone.now()
     if not ctx.holds_index_key():
-        PersonEncoding.objects.bulk_create(
-            [
-                PersonEncoding(
-                    person_id=person.pk, generation=None, pending_since=now, updated_at=now
-                )
-                for person, _data in people
-            ]
+        rows.extend(
+            PersonEncoding(person_id=person.pk, generation=None, pending_since=now, updated_at=now)
+            for person, _data in people
         )
         return 0
     encodings, blocks = [], []
@@ -119,8 +118,8 @@ def person_encodings_new(
             )
         )
         blocks += [BlockToken(person_id=person.pk, token=token) for token in packed.block]
-    PersonEncoding.objects.bulk_create(encodings)
-    BlockToken.objects.bulk_create(blocks)
+    rows.extend(encodings)
+    rows.extend(blocks)
     return len(encodings)
 
 

@@ -69,12 +69,27 @@ def conversation_create(
         if holders is None:
             holders = live_holders(request.data_key_id)
         key = data_key_create(ctx=ctx, holders=holders, granted_by=granted_by)
-    return Conversation.objects.create(
+    conversation = conversation_build(
+        ctx=ctx, request=request, party=party, public_key=public_key, data_key=key
+    )
+    conversation.save(force_insert=True)
+    return conversation
+
+
+def conversation_build(
+    *, ctx: KeyContext, request: Request, party: str, public_key: bytes, data_key: DataKey
+) -> Conversation:
+    """A new request's conversation, not yet saved: ``data_key`` (made by the caller with the
+    request's, sealed to the same holders) sealed to the party's ``public_key`` too. The portal
+    builds it before opening its transaction (:mod:`haven.db.rows`)."""
+    if party not in (Author.REQUESTER, Author.BROKER):
+        raise ValueError("a conversation's party is the requester or a broker")
+    return Conversation(
         request=request,
-        data_key=key,
+        data_key=data_key,
         party=party,
         party_public_key=bytes(public_key),
-        party_sealed=ctx.data_key_seal_to(str(key.pk), bytes(public_key)),
+        party_sealed=ctx.data_key_seal_to(str(data_key.pk), bytes(public_key)),
         created_at=timezone.now(),
     )
 

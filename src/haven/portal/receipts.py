@@ -13,7 +13,7 @@ import secrets
 import unicodedata
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, router, transaction
 from django.utils import timezone
 
 from haven.crypto import ReceiptKeys, receipt_keys, receipt_salt_new
@@ -46,7 +46,24 @@ def receipt_normalise(value: object) -> str | None:
     return digits
 
 
+# The salt and cost are chosen once, with the first receipt, and never change (every stored
+# digest depends on them): each process reads them once per database.
+_salts: dict[str, ReceiptSalt] = {}
+
+
+def receipt_salt_forget() -> None:
+    """Read the salt again next time (tests, whose databases come and go)."""
+    _salts.clear()
+
+
 def _salt() -> ReceiptSalt:
+    alias = router.db_for_read(ReceiptSalt)
+    if alias not in _salts:
+        _salts[alias] = _salt_read()
+    return _salts[alias]
+
+
+def _salt_read() -> ReceiptSalt:
     row = ReceiptSalt.objects.filter(pk=ReceiptSalt.SINGLETON).first()
     if row is not None:
         return row

@@ -29,16 +29,18 @@ from haven.cases.models import (
     Source,
     Urgency,
 )
-from haven.cases.services import PersonInput, person_payload, request_people_create
+from haven.cases.services import PersonInput, person_payload, request_people_build
 from haven.crypto import KeyContext, ReceiptKeys, secret_digest
+from haven.db.rows import Rows
 from haven.messaging.models import Author, RequesterKey
-from haven.messaging.services import conversation_create
+from haven.messaging.services import conversation_build
 from haven.portal.models import Receipt, UsedFormToken
 from haven.portal.receipts import receipt_keys_of, receipt_new
 from haven.validation import clean_choice, clean_country, clean_text
 from haven.vault.holders import case_holders
+from haven.vault.index import index_key_active
 from haven.vault.models import TeamKeyKind
-from haven.vault.sealed import data_keys_create, payload_set
+from haven.vault.sealed import data_keys_build, payload_set
 
 MAX_PEOPLE = 10
 MAX_ACCOUNT_CHARS = 5_000
@@ -141,9 +143,9 @@ def portal_request_create(*, submission: Submission, form_token: str) -> tuple[R
     """
     cleaned = submission_clean(submission)
     holders = _holders()
+    # A form sent twice is caught by the token's unique row when the request is stored (asking
+    # first would cost every submission a query to spare a rare double click one hash).
     token_digest = secret_digest(f"portal-form:{form_token}")
-    if UsedFormToken.objects.filter(digest=token_digest).exists():
-        raise AlreadySubmittedError
     # Argon2id outside the transaction: it must not hold the database's write lock.
     receipt = receipt_new()
     keys = receipt_keys_of(receipt)  # one Argon2id run gives the digest and the wrapping key
@@ -190,8 +192,6 @@ def broker_request_create(
     cleaned = submission_clean(submission)
     holders = _holders()
     token_digest = secret_digest(f"portal-form:{form_token}")
-    if UsedFormToken.objects.filter(digest=token_digest).exists():
-        raise AlreadySubmittedError
     try:
         return _store(
             cleaned=cleaned,
@@ -220,7 +220,6 @@ def _used_tokens_forget(now: dt.datetime) -> None:
     _tokens_forgotten_at = time.monotonic()
 
 
-@transaction.atomic
 def _store(
     *,
     cleaned: dict[str, object],
@@ -232,19 +231,22 @@ def _store(
     broker_public_key: bytes | None = None,
 ) -> Request:
     now = timezone.now()
-    _used_tokens_forget(now)
-    UsedFormToken.objects.create(digest=token_digest, used_at=now)
     people: list[PersonInput] = cleaned["people"]  # type: ignore[assignment]
     country = str(cleaned["country"])
     urgency = int(cleaned["urgency"])  # type: ignore[call-overload]
     ctx = KeyContext(actor_id=None)
-    # All the request's keys in one go: its own, its conversation's, its group's and people's.
+    # Every row is built, sealed and turned into SQL before the transaction opens: on SQLite the
+    # transaction holds the one write lock, and a flood of requests queues on it (haven.db.rows).
+    rows = Rows()
+    rows.add(UsedFormToken(digest=token_digest, used_at=now))  # first: a reused form stops here
     party = requester_key is not None or (broker is not None and broker_public_key is not None)
-    keys = data_keys_create(
+    # All the request's keys in one go: its own, its conversation's, its group's and people's.
+    keys = data_keys_build(
         ctx=ctx,
         holders=holders,
         granted_by=None,
         count=1 + party + len(people) + (len(people) > 1),
+        rows=rows,
     )
     request = Request(
         data_key=keys.pop(0),
@@ -265,32 +267,36 @@ def _store(
             "region": cleaned["region"],
         },
     )
-    request.save(force_insert=True)
+    rows.add(request)
     # The conversation with whoever asked: its key sealed to the same holders as the request
     # and to the requester's (or broker's) public key.
     if requester_key is not None:
-        RequesterKey.objects.create(
-            request=request,
-            public_key=requester_key[0],
-            wrapped_private=requester_key[1],
-            created_at=now,
-        )
-        conversation_create(
-            ctx=ctx,
-            request=request,
-            party=Author.REQUESTER,
-            public_key=requester_key[0],
-            data_key=keys.pop(0),
+        rows.add(
+            RequesterKey(
+                request=request,
+                public_key=requester_key[0],
+                wrapped_private=requester_key[1],
+                created_at=now,
+            ),
+            conversation_build(
+                ctx=ctx,
+                request=request,
+                party=Author.REQUESTER,
+                public_key=requester_key[0],
+                data_key=keys.pop(0),
+            ),
         )
     elif broker is not None and broker_public_key is not None:
-        conversation_create(
-            ctx=ctx,
-            request=request,
-            party=Author.BROKER,
-            public_key=broker_public_key,
-            data_key=keys.pop(0),
+        rows.add(
+            conversation_build(
+                ctx=ctx,
+                request=request,
+                party=Author.BROKER,
+                public_key=broker_public_key,
+                data_key=keys.pop(0),
+            )
         )
-    group = request_people_create(
+    group = request_people_build(
         ctx=ctx,
         request=request,
         holders=holders,
@@ -303,20 +309,28 @@ def _store(
         received=now,
         region=str(cleaned["region"]),
         data_keys=keys,
+        index_key=index_key_active(),
+        rows=rows,
     )
     if receipt_digest is not None:
-        Receipt.objects.create(digest=receipt_digest, request=request, created_at=now)
-    for prepared in cleaned.get("attachments") or []:  # type: ignore[attr-defined]
-        attachment_store(ctx=ctx, actor=None, request=request, prepared=prepared, holders=holders)
+        rows.add(Receipt(digest=receipt_digest, request=request, created_at=now))
+    inserts = rows.compile()
     detail: dict[str, object] = {"people": len(people), "group": str(group.pk) if group else None}
     if broker is not None:
         detail["broker"] = str(broker.pk)
-    audit_record(
-        actor=None,
-        action="broker.request" if broker is not None else "portal.request",
-        target=request,
-        detail=detail,
-    )
+    with transaction.atomic():
+        _used_tokens_forget(now)
+        inserts.run()
+        for prepared in cleaned.get("attachments") or []:  # type: ignore[attr-defined]
+            attachment_store(
+                ctx=ctx, actor=None, request=request, prepared=prepared, holders=holders
+            )
+        audit_record(
+            actor=None,
+            action="broker.request" if broker is not None else "portal.request",
+            target=request,
+            detail=detail,
+        )
     ctx.forget()
     return request
 

@@ -78,6 +78,21 @@ HAVEN_SERVE = env_choice("HAVEN_SERVE", "all", choices=("all", "staff", "portal"
 ROOT_URLCONF = {"all": "haven.urls", "staff": "haven.urls_staff", "portal": "haven.urls_portal"}[
     HAVEN_SERVE
 ]
+# A portal-only process runs without the staff side's middleware: the portal has no Django
+# session, login, CSRF cookie (its forms carry their own one-time token), messages or language
+# negotiation (the language is in its URL), and each of those costs time on every request of a
+# flood. What every response needs stays: security headers, static files, canonical URLs.
+PORTAL_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "haven.web.middleware.SecurityHeadersMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.middleware.common.CommonMiddleware",
+]
+if HAVEN_SERVE == "portal":
+    MIDDLEWARE = PORTAL_MIDDLEWARE
+    # django-axes warns when its middleware is missing; a portal process serves no staff login.
+    SILENCED_SYSTEM_CHECKS = ["axes.W002"]
 WSGI_APPLICATION = "haven.wsgi.application"
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "web:login"

@@ -25,6 +25,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from haven.crypto import IndexKey, KeyContext
+from haven.db.rows import Rows
 from haven.matching.names import MAX_CHARS, normalise_name
 from haven.vault.models import (
     Grant,
@@ -213,29 +214,29 @@ def search_tokens_set(
     return len(tokens)
 
 
-def search_tokens_new(
+def search_tokens_build(
     *,
     ctx: KeyContext,
     values_by_key: Mapping[Any, Mapping[str, Iterable[str]]],
     index_key: SearchIndexKey | None,
+    rows: Rows,
 ) -> int:
-    """:func:`search_tokens_set` for data keys made in the caller's transaction (they have no
-    tokens to replace): every key's tokens, or pending marks, in one insert. Returns how many
-    tokens are stored. ``index_key``: the active one (:func:`~haven.vault.index.index_key_active`), read once by the caller for all its writes."""
+    """:func:`search_tokens_set` for data keys made with the caller's new rows (they have no
+    tokens to replace): every key's tokens, or pending marks when this context does not hold the
+    index key, added to ``rows``. Returns how many tokens there are. ``index_key``: the active
+    one (:func:`index_key_active`), read once by the caller for all its writes."""
     if index_key is None or not values_by_key:
         return 0
     if not ctx.holds_index_key():
         now = timezone.now()
-        SearchIndexPending.objects.bulk_create(
-            [SearchIndexPending(data_key_id=key_id, since=now) for key_id in values_by_key]
-        )
+        rows.extend(SearchIndexPending(data_key_id=key_id, since=now) for key_id in values_by_key)
         return 0
     tokens = [
         SearchToken(generation=index_key, purpose=purpose, token=token, data_key_id=key_id)
         for key_id, values in values_by_key.items()
         for purpose, token in sorted(_tokens(ctx, values))
     ]
-    SearchToken.objects.bulk_create(tokens)
+    rows.extend(tokens)
     return len(tokens)
 
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from django.db import router
 from django.db.models import F, Q
 from django.utils import timezone
 
 from haven.crypto import CryptoError, KeyContext, MissingKeyError, record_aad
+from haven.db.rows import Rows
 from haven.vault.models import DataKey, Grant, OrgKeys, SealedRecord, TeamKey, UserKey
 
 if TYPE_CHECKING:
@@ -28,6 +30,7 @@ __all__ = [
     "blob_open",
     "blob_seal",
     "data_key_create",
+    "data_keys_build",
     "data_keys_create",
     "data_keys_unlock",
     "payload_read",
@@ -40,13 +43,29 @@ class KeysNotSetUpError(CryptoError):
     """The organisation's keys do not exist yet (`haven setup` creates them)."""
 
 
+# The recovery key pair is made once, by `haven setup`, and never replaced: every new data key
+# is sealed to it, so each process reads its public half once (per database) instead of on every
+# write. A database restored from another organisation's backup needs its processes restarted.
+_recovery_public: dict[str, bytes] = {}
+
+
 def recovery_public_key() -> bytes:
+    alias = router.db_for_read(OrgKeys)
+    cached = _recovery_public.get(alias)
+    if cached is not None:
+        return cached
     org = OrgKeys.objects.filter(pk=1).first()
     if org is None:
         raise KeysNotSetUpError(
             "Haven's organisation keys are not set up yet: run `haven setup` first."
         )
-    return bytes(org.recovery_public_key)
+    _recovery_public[alias] = bytes(org.recovery_public_key)
+    return _recovery_public[alias]
+
+
+def recovery_public_key_forget() -> None:
+    """Read the recovery public key again next time (tests, whose databases come and go)."""
+    _recovery_public.clear()
 
 
 def holder_public_keys(holders: Iterable[Any]) -> dict[Any, bytes]:
@@ -86,6 +105,17 @@ def data_keys_create(
     """Create ``count`` random data keys sealed to the same holders (and the recovery key), in
     two inserts whatever the count: a new request's people, cases and conversation are made in
     one go, and the portal's intake rate depends on it. Runs in the caller's transaction."""
+    rows = Rows()
+    keys = data_keys_build(ctx=ctx, holders=holders, granted_by=granted_by, count=count, rows=rows)
+    rows.save()
+    return keys
+
+
+def data_keys_build(
+    *, ctx: KeyContext, holders: Iterable[Any], granted_by: User | None, count: int, rows: Rows
+) -> list[DataKey]:
+    """:func:`data_keys_create` without writing: the keys and their grants are added to ``rows``
+    (the portal seals them before it opens its transaction, :mod:`haven.db.rows`)."""
     from haven.accounts.models import User
 
     publics = holder_public_keys(holders)
@@ -99,21 +129,19 @@ def data_keys_create(
         key.recovery_sealed = sealed.pop("recovery")
         keys.append(key)
         sealed_by_key.append(sealed)
-    DataKey.objects.bulk_create(keys)
+    rows.extend(keys)
     now = timezone.now()
-    Grant.objects.bulk_create(
-        [
-            Grant(
-                data_key=key,
-                user=holder if isinstance(holder, User) else None,
-                team_key=holder if isinstance(holder, TeamKey) else None,
-                sealed=sealed[_ref(holder)],
-                granted_by=granted_by,
-                granted_at=now,
-            )
-            for key, sealed in zip(keys, sealed_by_key, strict=True)
-            for holder in publics
-        ]
+    rows.extend(
+        Grant(
+            data_key=key,
+            user=holder if isinstance(holder, User) else None,
+            team_key=holder if isinstance(holder, TeamKey) else None,
+            sealed=sealed[_ref(holder)],
+            granted_by=granted_by,
+            granted_at=now,
+        )
+        for key, sealed in zip(keys, sealed_by_key, strict=True)
+        for holder in publics
     )
     return keys
 
