@@ -30,6 +30,27 @@ def test_north_and_south_spellings_are_paired() -> None:
     assert len(_pairs(dedupe_candidates(table=table))) == 6
 
 
+def test_a_typo_that_breaks_the_surname_and_a_year_slip_are_still_paired() -> None:
+    records = [
+        match_record(id="a", name="Gng Yun Ji", birth_year=1992),
+        match_record(id="b", name="Kang Yun-ji", birth_year=1993),
+    ]
+    table = encode_records(records=records, hasher_for=clear_hasher)
+    assert _pairs(dedupe_candidates(table=table)) == {(0, 1)}
+
+
+def test_one_changed_given_syllable_is_still_paired_within_the_birth_year() -> None:
+    records = [
+        match_record(id="a", name="Pack Sukmyeog", birth_year=1980),
+        match_record(id="b", name="Bak Suk Myeong", birth_year=1980),
+        match_record(id="c", name="Bak Suk Myeong", birth_year=1975),
+    ]
+    table = encode_records(records=records, hasher_for=clear_hasher)
+    pairs = _pairs(dedupe_candidates(table=table))
+    assert (0, 1) in pairs
+    assert (0, 2) not in pairs  # another syllable and another year: nothing left in common
+
+
 def test_unrelated_names_are_not_paired() -> None:
     table = _table("김선희", "박철호", "michaela neumann")
     assert not _pairs(dedupe_candidates(table=table))

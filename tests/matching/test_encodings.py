@@ -55,6 +55,30 @@ def test_a_different_surname_is_not_the_same_name() -> None:
     assert _name_level(_encode("Kim Sun-hui", "Pak Sun-hui"), 0, 1) <= 2
 
 
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [("김석연", "Gim Seokyeon"), ("Kim Suk Yun", "Gim Sukyun"), ("오명일", "O Myeongil"),
+     ("Ri Ho-myeong", "I Homyeong")],
+)  # fmt: skip
+def test_a_joined_name_that_splits_two_ways_still_gets_the_top_name_level(a: str, b: str) -> None:
+    # "Seokyeon" reads 석연 or 서견: each reading has its own filter, the best pair counts.
+    assert _name_level(_encode(a, b), 0, 1) == 4
+
+
+@pytest.mark.parametrize(("typo", "name"), [("Gng Yun Ji", "Kang Yun Ji"), ("Kim Nmji", "김남지")])
+def test_a_name_with_one_broken_chunk_is_alike_to_the_name_it_was_typed_for(
+    typo: str, name: str
+) -> None:
+    assert _name_level(_encode(typo, name), 0, 1) == 2
+
+
+@pytest.mark.parametrize(
+    ("a", "b"), [("Kim Kwang Sn", "Kim Kwang Jn"), ("Gng Yun Ji", "Pak Min Su")]
+)
+def test_names_whose_broken_chunks_differ_are_not_the_same_name(a: str, b: str) -> None:
+    assert _name_level(_encode(a, b), 0, 1) < 4
+
+
 def test_encodings_under_different_keys_share_nothing() -> None:
     a, b = _encode("김선희", key=IndexKey.generate()), _encode("김선희", key=IndexKey.generate())
     assert not set(a.block_tokens.tolist()) & set(b.block_tokens.tolist())  # type: ignore[attr-defined]

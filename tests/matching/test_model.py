@@ -75,6 +75,22 @@ def test_siblings_with_similar_names_are_not_merged() -> None:
     assert not any({p.left_id, p.right_id} <= sibling_ids for p in result.pairs())
 
 
+def test_with_conflicting_birth_dates_names_only_alike_are_not_enough() -> None:
+    model = default_model(fields=field_names(encode_records(records=[], hasher_for=clear_hasher)))
+    alike, nearly = 2, 3
+    month_differs, within_a_year = 2, 3  # both a year apart; only the first conflicts
+    agree = [1, 1, 1, 1, 1]  # sex, origin, occupation, group, broker: a sibling's
+    rows = np.array(
+        [[alike, month_differs, *agree], [nearly, month_differs, *agree],
+         [alike, within_a_year, *agree]],
+        dtype=np.int8,
+    )  # fmt: skip
+    held = model.weak_name(rows).tolist()
+    assert held == [True, False, False]
+    weight, _prob = model.score(rows)
+    assert weight[0] < weight[1]
+
+
 def test_every_proposed_match_explains_itself() -> None:
     records, _ = with_duplicates(300)
     table = encode_records(records=records, hasher_for=clear_hasher)

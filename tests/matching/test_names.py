@@ -474,3 +474,52 @@ def test_any_text_normalises(text):
     forms = normalise_name(text)
     assert all(not is_syllable(c) or c in forms.text for c in forms.hangul)
     assert 0.0 <= name_similarity(text, "Kim Sun-hui") <= 1.0
+
+
+# --- typos that break a reading ----------------------------------------------------------------
+
+
+def test_a_typo_that_breaks_one_chunk_leaves_the_rest_of_the_name_readable():
+    # "Gng" reads as no Korean syllable: the name keeps its place and the other syllables.
+    assert any(r.given_key.endswith("yon.ji") for r in normalise_name("Gng Yun Ji").readings)
+    assert "kim ?nm.ji" in normalise_name("Kim Nmji").keys  # only the broken part is unread
+    assert "o ho.?jn" in normalise_name("Oh Hojn").keys
+
+
+@pytest.mark.parametrize(
+    ("typo", "name"),
+    [("Gng Yun Ji", "Kang Yun-ji"), ("Kim Nmji", "김남지"), ("Oh Hojn", "O Ho-jin")],
+)
+def test_a_name_with_one_broken_chunk_stays_alike_to_the_name_it_was_typed_for(typo, name):
+    assert name_similarity(typo, name) >= 0.65
+    assert not same_name(typo, name)  # a chunk that did not read is never "the same"
+
+
+@pytest.mark.parametrize(
+    ("typo", "other"),
+    [("Gng Yun Ji", "Pak Min-su"), ("Kim Nmji", "Pak Su-yong"), ("Oh Hojn", "Kim Ho-jin")],
+)
+def test_a_name_with_one_broken_chunk_stays_apart_from_other_names(typo, other):
+    assert name_similarity(typo, other) < 0.65
+
+
+@pytest.mark.parametrize("text", ["Maria Garcia", "Anna Schmidt", "Peter Miller", "John Smith"])
+def test_names_of_other_languages_are_not_read_around_a_broken_chunk(text):
+    assert normalise_name(text).readings == ()
+
+
+@pytest.mark.parametrize(
+    ("typo", "name"),
+    [("Ki mChi-jae", "Kim Chi-jae"), ("Hah nYeondong", "한연동"), ("Gwagn-ok EUN", "은광옥"),
+     ("Ryu lI-myŏng", "유일명"), ("Ha oH Jeong", "하호정"), ("Kim Jnu", "김준")],
+)  # fmt: skip
+def test_two_swapped_neighbouring_characters_are_swapped_back(typo, name):
+    assert same_name(typo, name), normalise_name(typo).keys
+
+
+@pytest.mark.parametrize(
+    ("typo", "other"),
+    [("Ki mChi-jae", "Kim Chi-hae"), ("Gwagn-ok EUN", "은광욱"), ("Ha oH Jeong", "하오정")],
+)
+def test_a_swap_undone_does_not_make_a_different_name_the_same(typo, other):
+    assert not same_name(typo, other)

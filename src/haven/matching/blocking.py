@@ -35,37 +35,52 @@ class Candidates:
         return len(self.left)
 
 
-def _pairs_within_blocks(
+def _blocks(
     rows: Rows, tokens: npt.NDArray[np.uint64], max_block: int
-) -> tuple[Rows, Rows, int, int]:
-    """All pairs of rows sharing a token, for blocks of 2..max_block rows (vectorised by size)."""
+) -> tuple[list[Rows], int, int]:
+    """The blocks of 2..max_block rows sharing a token, one (blocks, size) array per size, each
+    block's rows ascending; and how many blocks were over the limit, and the largest."""
     order = np.lexsort((rows, tokens))
     rows, tokens = rows[order], tokens[order]
     keep = np.ones(len(rows), dtype=bool)
     keep[1:] = (tokens[1:] != tokens[:-1]) | (rows[1:] != rows[:-1])  # one entry per (token, row)
     rows, tokens = rows[keep], tokens[keep]
     if not len(rows):
-        empty = np.zeros(0, np.int64)
-        return empty, empty, 0, 0
+        return [], 0, 0
     starts = np.flatnonzero(np.concatenate([[True], tokens[1:] != tokens[:-1]]))
     sizes = np.diff(np.concatenate([starts, [len(rows)]]))
     skipped = int((sizes > max_block).sum())
+    found = [
+        rows[starts[sizes == s][:, None] + np.arange(s)[None, :]]
+        for s in np.unique(sizes[(sizes >= 2) & (sizes <= max_block)]).tolist()
+    ]
+    return found, skipped, int(sizes.max())
+
+
+def _pairs_within_blocks(
+    rows: Rows, tokens: npt.NDArray[np.uint64], max_block: int
+) -> tuple[Rows, Rows, int, int]:
+    """All pairs of rows sharing a token, for blocks of 2..max_block rows (vectorised by size);
+    the first row of each pair is the smaller."""
+    blocks, skipped, largest = _blocks(rows, tokens, max_block)
     out_i: list[Rows] = []
     out_j: list[Rows] = []
-    for s in np.unique(sizes[(sizes >= 2) & (sizes <= max_block)]).tolist():
-        block_starts = starts[sizes == s]
-        members = rows[block_starts[:, None] + np.arange(s)[None, :]]
-        a, b = np.triu_indices(s, k=1)
+    for members in blocks:
+        a, b = np.triu_indices(members.shape[1], k=1)
         out_i.append(members[:, a].ravel())
         out_j.append(members[:, b].ravel())
     if not out_i:
         empty = np.zeros(0, np.int64)
-        return empty, empty, skipped, int(sizes.max())
-    return np.concatenate(out_i), np.concatenate(out_j), skipped, int(sizes.max())
+        return empty, empty, skipped, largest
+    return np.concatenate(out_i), np.concatenate(out_j), skipped, largest
 
 
 def _unique_pairs(i: Rows, j: Rows, n: int) -> tuple[Rows, Rows]:
     keys = i * np.int64(n) + j  # j < n
+    return _split_keys(keys, n)
+
+
+def _split_keys(keys: Rows, n: int) -> tuple[Rows, Rows]:
     keys.sort()  # a plain sort: much faster than np.unique's hashing on tens of millions
     keep = np.ones(len(keys), dtype=bool)
     keep[1:] = keys[1:] != keys[:-1]
@@ -75,8 +90,17 @@ def _unique_pairs(i: Rows, j: Rows, n: int) -> tuple[Rows, Rows]:
 
 def dedupe_candidates(*, table: EncodedTable, max_block: int = DEDUPE_MAX_BLOCK) -> Candidates:
     """Candidate pairs (i < j) within one table."""
-    i, j, skipped, largest = _pairs_within_blocks(table.block_rows, table.block_tokens, max_block)
-    i, j = _unique_pairs(np.minimum(i, j), np.maximum(i, j), max(len(table), 1))
+    blocks, skipped, largest = _blocks(table.block_rows, table.block_tokens, max_block)
+    n = np.int64(max(len(table), 1))
+    # Each pair as one number (i * n + j) from the start: at a million records the passes give
+    # tens of millions of pairs, and two arrays of rows would double the peak memory.
+    keys: list[Rows] = []
+    for members in blocks:
+        a, b = np.triu_indices(members.shape[1], k=1)
+        keys.append((members[:, a] * n + members[:, b]).ravel())
+    flat = np.concatenate(keys) if keys else np.zeros(0, np.int64)
+    del keys
+    i, j = _split_keys(flat, int(n))
     return Candidates(i, j, skipped, largest)
 
 

@@ -81,12 +81,35 @@ def _known_dice(
     table_a: EncodedTable, table_b: EncodedTable, field: str, i: Rows, j: Rows
 ) -> npt.NDArray[np.float64]:
     """Dice of each pair's filters for ``field``; NaN where either filter is empty."""
-    pa, pb = table_a.popcounts(field)[i], table_b.popcounts(field)[j]
-    known = (pa > 0) & (pb > 0)
+    return _cross_dice(table_a, table_b, field, field, i, j)
+
+
+def _phonetic_dice(a: EncodedTable, b: EncodedTable, i: Rows, j: Rows) -> npt.NDArray[np.float64]:
+    """Dice of the best-agreeing pair of readings, one filter per reading; NaN if unknown."""
+    out = _known_dice(a, b, "name.phonetic", i, j)
+    alt = "name.phonetic.alt"
+    if alt not in a.blooms or alt not in b.blooms:
+        return out
+    # Only pairs not already agreeing where either side has a second reading pay for more.
+    rest = np.flatnonzero((out < 0.99) & ((a.popcounts(alt)[i] > 0) | (b.popcounts(alt)[j] > 0)))
+    if len(rest):
+        ri, rj = i[rest], j[rest]
+        best = out[rest]
+        for fa, fb in ((alt, "name.phonetic"), ("name.phonetic", alt), (alt, alt)):
+            best = np.fmax(best, _cross_dice(a, b, fa, fb, ri, rj))
+        out[rest] = best
+    return out
+
+
+def _cross_dice(
+    a: EncodedTable, b: EncodedTable, fa: str, fb: str, i: Rows, j: Rows
+) -> npt.NDArray[np.float64]:
+    """Dice of filter ``fa`` of ``a`` against filter ``fb`` of ``b`` (same hash); NaN if empty."""
+    pa, pb = a.popcounts(fa)[i], b.popcounts(fb)[j]
     out = np.full(len(i), np.nan)
-    k = np.flatnonzero(known)
+    k = np.flatnonzero((pa > 0) & (pb > 0))
     if len(k):
-        inter = np.bitwise_count(table_a.blooms[field][i[k]] & table_b.blooms[field][j[k]])
+        inter = np.bitwise_count(a.blooms[fa][i[k]] & b.blooms[fb][j[k]])
         out[k] = 2.0 * inter.sum(axis=1, dtype=np.int64) / (pa[k] + pb[k])
     return out
 
@@ -94,7 +117,7 @@ def _known_dice(
 def _name_score_encoded(
     a: EncodedTable, b: EncodedTable, i: Rows, j: Rows
 ) -> npt.NDArray[np.float64]:
-    phon = _known_dice(a, b, "name.phonetic", i, j)
+    phon = _phonetic_dice(a, b, i, j)
     # Korean phonetic agreement where both names read as Korean, else the written form. The
     # letters count for less than syllables when both read as Korean: they agree by accident
     # more often (Gim Hyeon Jeong, Gim Jeong Sang), but catch typos that break a reading.

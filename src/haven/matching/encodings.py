@@ -28,15 +28,15 @@ import numpy as np
 import numpy.typing as npt
 
 from haven.matching.hangul import VOWEL_CLASS, south_form
-from haven.matching.names import NameForms
+from haven.matching.names import NameForms, Reading, is_unread
 from haven.matching.records import MatchRecord
 
 Hasher = Callable[[bytes], bytes]
 HasherFactory = Callable[[str], Hasher]  # purpose -> keyed hash (e.g. IndexKey.keyed_hasher)
 U64 = npt.NDArray[np.uint64]
 
-ENCODING_VERSION = 2  # 2: the birth month token (birth.m)
-MAX_READINGS_ENCODED = 2  # more readings only blur the filter: the first ones are the likely ones
+ENCODING_VERSION = 3  # 2: the birth month token (birth.m); 3: a phonetic filter per reading
+MAX_READINGS_ENCODED = 2  # each its own filter; further readings are rarely the right one
 MAX_BLOCK_TOKENS = 32
 _ODD = np.uint64(0x9E3779B97F4A7C15)
 MAX_WORDS = 4
@@ -61,6 +61,7 @@ class BloomSpec:
 # (so that 선 and 순 differ when both sides wrote Hangul), and any further free-text field.
 BLOOMS: dict[str, BloomSpec] = {
     "name.phonetic": BloomSpec(1024, 8),
+    "name.phonetic.alt": BloomSpec(1024, 8),
     "name.text": BloomSpec(512, 8),
     "name.hangul": BloomSpec(512, 6),
 }
@@ -138,32 +139,55 @@ def _bigrams(text: str) -> list[str]:
     return grams
 
 
-def phonetic_grams(name: NameForms) -> list[str]:
-    """The name's Korean phonetic n-grams over its first readings (empty if not Korean).
+def _encoded_readings(name: NameForms) -> list[Reading]:
+    """The readings that get a phonetic filter of their own, likeliest first."""
+    # A single romanized word read as a Korean given name ("Talia" as 달리아) would make too
+    # many Western names equal: it is compared as written instead.
+    usable = [r for r in name.readings if r.surname or name.hangul]
+    return usable[:MAX_READINGS_ENCODED]
+
+
+def reading_grams(reading: Reading) -> list[str]:
+    """The Korean phonetic n-grams of one reading of a name.
 
     Each syllable code, and each pair of neighbouring syllables taken *cyclically* (the last
     with the first): "Kim Jae Sang" and "Jae Sang KIM" rotate the same syllables, so they give
     the same grams, while a syllable changed by a typo or another spelling costs only its own
     grams.
     """
+    # A chunk a typo broke (see names.unread) gives no syllable grams: the rest still compare.
+    keys = [None if is_unread(s) else s.key for s in reading.syllables]
     grams: list[str] = []
-    for n, r in enumerate(name.readings[:MAX_READINGS_ENCODED]):
-        if not (r.surname or name.hangul):
-            # A single romanized word read as a Korean given name ("Talia" as 달리아) would make
-            # too many Western names equal: it is compared as written instead.
-            continue
-        keys = [s.key for s in r.syllables]
-        if r.surname and n == 0:  # a different surname is a different family: it costs more
-            grams.append("s:" + r.surname_key)
-        grams.extend("u:" + k for k in keys)
-        # Initial and vowel without the final: a dropped or misheard final (Chŏl, Chŏ) still
-        # shares this part of the syllable.
+    if reading.surname and not any(map(is_unread, reading.surname)):
+        # A different surname is a different family: it costs more.
+        grams.append("s:" + reading.surname_key)
+    grams.extend("u:" + k for k in keys if k)
+    # Initial and vowel without the final: a dropped or misheard final (Chŏl, Chŏ) still
+    # shares this part of the syllable.
+    grams.extend(
+        f"v:{s.initial}{min(VOWEL_CLASS[v] for v in s.vowels)}"
+        for s in reading.syllables
+        if s.vowels
+    )
+    if len(keys) > 1:
         grams.extend(
-            f"v:{s.initial}{min(VOWEL_CLASS[v] for v in s.vowels)}" for s in r.syllables if s.vowels
+            f"c:{a}|{b}" for a, b in zip(keys, keys[1:] + keys[:1], strict=True) if a and b
         )
-        if len(keys) > 1:
-            grams.extend(f"c:{a}|{b}" for a, b in zip(keys, keys[1:] + keys[:1], strict=True))
+    # The broken chunk's letters: two names whose readable parts agree but whose broken chunks
+    # differ ("Kim Kwang Sn", "Kim Kwang Jn") are not the same name.
+    grams.extend("x:" + s.initial for s in reading.syllables if is_unread(s))
     return list(dict.fromkeys(grams))
+
+
+def phonetic_grams(name: NameForms, reading: int = 0) -> list[str]:
+    """The name's Korean phonetic n-grams under its ``reading``-th reading (empty if none).
+
+    Each of the first readings gets a filter of its own and comparison takes the best pair:
+    merged into one filter, the two splits of "Seokyeon" (석연, 서견) would leave the name only
+    "alike" to 석연 written in Hangul.
+    """
+    readings = _encoded_readings(name)
+    return reading_grams(readings[reading]) if reading < len(readings) else []
 
 
 def text_grams(name: NameForms) -> list[str]:
@@ -198,6 +222,7 @@ def name_block_keys(name: NameForms) -> list[tuple[BlockPass, str]]:
     Several passes, each tolerant of a different error: the whole phonetic name (any birth
     date); the given name with a two-year birth bucket (another surname spelling); the surname
     with the full birth date (another given name); the initials with the birth year; the name
+    with one given syllable left out, with the birth year (a typo in that syllable); the name
     as written (a typo that breaks a Korean reading); each written word's first four letters
     with the year and its initial with the date; for names that do not read as Korean, pairs
     of word prefixes. A key shared by too many records is dropped by the blocker, so
@@ -212,7 +237,7 @@ def name_block_keys(name: NameForms) -> list[tuple[BlockPass, str]]:
             keys.append(("bucket", token))
         elif kind == "s":
             keys.append(("date", token))
-        elif kind == "i":
+        elif kind in ("i", "o"):
             keys.append(("year", token))
     words = sorted(set((name.latin or name.text.casefold()).split()))[:MAX_WORDS]
     if words and name.readings:
@@ -358,17 +383,18 @@ def encode_records(
     """
     names = [r.name for r in records]
     blooms: dict[str, U64] = {}
-    for fname, grams_of in (
-        ("name.phonetic", phonetic_grams),
-        ("name.text", text_grams),
-        ("name.hangul", hangul_grams),
+    for fname, grams_of, purpose in (
+        ("name.phonetic", phonetic_grams, "name.phonetic"),
+        # The same hash as the first reading's filter: readings are compared across filters.
+        ("name.phonetic.alt", lambda n: phonetic_grams(n, 1), "name.phonetic"),
+        ("name.text", text_grams, "name.text"),
+        ("name.hangul", hangul_grams, "name.hangul"),
     ):
-        spec = BLOOMS[fname]
         blooms[fname] = _distinct_blooms(
             names,
             grams_of,  # type: ignore[arg-type]
-            spec,
-            hasher_for("bloom:" + fname),
+            BLOOMS[fname],
+            hasher_for("bloom:" + purpose),
         )
     extras = tuple(dict.fromkeys(extra_fields))
     for fname in extras:

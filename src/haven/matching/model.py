@@ -37,8 +37,10 @@ BOUND = 1e-5
 PRIOR_BOUNDS = (1e-6, 0.9)
 PSEUDO_COUNT = 50.0  # Dirichlet strength pulling m towards its prior shape
 MIN_NAME_LEVEL = 2  # names at least "alike" (similarity >= 0.65) for any match
+CONFLICT_NAME_LEVEL = 3  # "nearly the same" (>= 0.85) when the birth dates conflict
 DEFAULT_THRESHOLD = 0.9
 TF_BOUND = 6.0  # bits: how far a name's frequency may move its weight either way
+SCORE_CHUNK = 1 << 20  # pairs scored at once
 COARSE = frozenset({"birth", "sex", "origin", "occupation", "group", "broker"})
 
 
@@ -99,12 +101,28 @@ class MatchModel:
                 )
 
     def weak_name(self, levels: Levels) -> npt.NDArray[np.bool_]:
-        """Pairs without enough name evidence to be a match (unknown names included)."""
-        weak = levels[:, 0] < self.min_name_level
+        """Pairs without enough name evidence to be a match (unknown names included).
+
+        Where the birth dates conflict (both sides know a part and it differs), names only
+        alike are not enough either: siblings travel in one group, come from one place and
+        have alike names, and only their birth dates and names tell them apart.
+        """
+        name = levels[:, 0]
+        weak = name < self.min_name_level
+        birth = self._birth_column()
+        if birth is not None:
+            conflict = np.isin(levels[:, birth], sorted(NEVER_FOR["birth"]))
+            weak |= conflict & (name < max(self.min_name_level, CONFLICT_NAME_LEVEL))
         for col in self.name_parts:
             # "Nearly the same" or better: a typo in a surname still names the family.
             weak &= levels[:, col] < len(self.fields[col].m) - 2
         return weak
+
+    def _birth_column(self) -> int | None:
+        for k, f in enumerate(self.fields):
+            if f.field == "birth":
+                return k
+        return None
 
     def frequency_weights(self, levels: Levels, name_frequency: FloatArray | None) -> FloatArray:
         """The adjustment of "the same name" for how common the name is, in bits.
@@ -130,19 +148,26 @@ class MatchModel:
         prior_weight = float(np.log2(self.prior / (1 - self.prior)))
         self._check_levels(levels)
         table = self.weight_table()
-        # Column by column rather than a (pairs, fields) matrix: tens of millions of pairs.
-        weight = np.full(len(levels), prior_weight) + self.frequency_weights(levels, name_frequency)
-        coarse = np.zeros(len(levels))
-        for k, f in enumerate(self.fields):
-            w = table[k][levels[:, k].astype(np.int64) + 1]
-            weight += w
-            if f.field in COARSE:
-                coarse += w
-        # Without name evidence, the coarse fields many people share (birth, sex, origin,
-        # occupation, group, broker) may count against a match but never for it.
-        weak = self.weak_name(levels)
-        weight[weak] -= np.maximum(coarse[weak], 0.0)
-        prob = 1.0 / (1.0 + np.exp2(-weight))
+        weight = np.empty(len(levels))
+        prob = np.empty(len(levels))
+        # In slices, column by column: tens of millions of pairs would otherwise need several
+        # full-length temporaries at once (the peak memory of a million-record pass).
+        for lo in range(0, len(levels), SCORE_CHUNK):
+            lv = levels[lo : lo + SCORE_CHUNK]
+            freq = None if name_frequency is None else name_frequency[lo : lo + SCORE_CHUNK]
+            w_sum = prior_weight + self.frequency_weights(lv, freq)
+            coarse = np.zeros(len(lv))
+            for k, f in enumerate(self.fields):
+                w = table[k][lv[:, k].astype(np.int64) + 1]
+                w_sum += w
+                if f.field in COARSE:
+                    coarse += w
+            # Without name evidence, the coarse fields many people share (birth, sex, origin,
+            # occupation, group, broker) may count against a match but never for it.
+            weak = self.weak_name(lv)
+            w_sum[weak] -= np.maximum(coarse[weak], 0.0)
+            weight[lo : lo + SCORE_CHUNK] = w_sum
+            prob[lo : lo + SCORE_CHUNK] = 1.0 / (1.0 + np.exp2(-w_sum))
         return weight, prob
 
 
@@ -376,7 +401,10 @@ def pair_prior(
     prior = float(np.clip(model.prior * len(levels) / total_pairs, *PAIR_PRIOR_BOUNDS))
     for _ in range(iterations):
         odds = float(np.log2(prior / (1 - prior)))
-        expected = float((1.0 / (1.0 + np.exp2(-(base + odds)))).sum())
+        expected = sum(
+            float((1.0 / (1.0 + np.exp2(-(base[lo : lo + SCORE_CHUNK] + odds)))).sum())
+            for lo in range(0, len(base), SCORE_CHUNK)
+        )
         new = float(np.clip(expected / total_pairs, *PAIR_PRIOR_BOUNDS))
         if abs(np.log2(new / prior)) < 1e-4:
             prior = new

@@ -9,7 +9,9 @@ Public API
     Romanization, McCune–Reischauer (with or without breves and apostrophes), the North Korean
     system, popular spellings (Lee, Park, Choi, Sunhee) and Korean names in Cyrillic all reduce to
     the same codes. A romanized name has several readings when the order (Kim Min / Min Kim) or
-    the syllable split (Kyongae: 경애 or 견개) is ambiguous. ``NameForms`` also carries the coarse
+    the syllable split (Kyongae: 경애 or 견개) is ambiguous. A typo is met halfway: two swapped
+    neighbouring characters are swapped back ("Ki mChi-jae"), and a chunk that still reads as
+    nothing becomes a placeholder so the rest of the name keeps its reading ("Gng Yun Ji"). ``NameForms`` also carries the coarse
     comparison ``keys`` ("kim son.hi" for 김선희, Kim Sun-hui and Gim Seon-hui) and blocking
     ``tokens``.
 ``name_similarity(a, b) -> float``
@@ -51,6 +53,9 @@ MAX_CHARS = 200  # longer input is cut: no real name is longer, and work stays b
 MAX_TOKENS = 6  # more words than this is not a Korean name
 MAX_CHUNK = 32  # letters in one unbroken romanized word
 MAX_READINGS = 8
+LEAVE_ONE_OUT_READINGS = 1  # readings that get ``o:`` keys: each costs candidate pairs
+MAX_UNREAD = 4  # letters a typo-broken chunk may leave unread (Korean syllables are short)
+MAX_REPAIR = 40  # letters: longer names are not searched for a swapped pair
 
 # Weights of a syllable's parts in its similarity; the vowel carries most of the identity.
 W_INITIAL, W_VOWEL, W_FINAL = 0.3, 0.5, 0.2
@@ -138,10 +143,11 @@ class NameForms:
         """Blocking tokens: two names that may be the same person share at least one.
 
         ``n:`` all syllables in order (so a joined "Kimsunhui" meets 김선희), ``s:`` surname,
-        ``g:`` given name, ``i:`` surname with the given name's initial consonants.
+        ``g:`` given name, ``i:`` surname with the given name's initial consonants, ``o:`` the
+        preferred reading with one given-name syllable (or the chunk a typo broke) left out.
         """
         found: dict[str, None] = {}
-        for r in self.readings:
+        for n, r in enumerate(self.readings):
             found["n:" + ".".join(s.key for s in r.syllables)] = None
             if r.surname:
                 found["s:" + r.surname_key] = None
@@ -149,6 +155,14 @@ class NameForms:
                 found["g:" + r.given_key] = None
             if r.surname and r.given:
                 found[f"i:{r.surname_key}/" + ".".join(s.initial or "_" for s in r.given)] = None
+            syllables = r.syllables
+            if len(syllables) >= 3 and n < LEAVE_ONE_OUT_READINGS:
+                # One syllable left out in turn: a typo or a misheard syllable anywhere still
+                # leaves one key in common (the surname left out is ``g:``).
+                broken = [k for k, s in enumerate(syllables) if is_unread(s)]
+                for k in broken or range(len(r.surname), len(syllables)):
+                    rest = syllables[:k] + syllables[k + 1 :]
+                    found[f"o:{k}:" + ".".join(s.key for s in rest)] = None
         if not self.readings and self.latin:
             found["l:" + " ".join(sorted(self.latin.split()))] = None
         return tuple(found)
@@ -262,10 +276,34 @@ def _ordered(words: list[str], surname_of: SurnameOf, given_of: GivenOf) -> list
     return readings
 
 
-def _chunk_readings(words: list[str]) -> list[tuple[Syl, ...]]:
-    """Readings of romanized given-name words: every chunk split into syllables, then combined."""
+UNREAD = "?"  # initial of a syllable standing for a chunk that reads as no Korean syllable
+
+
+def unread(chunk: str) -> Syl:
+    """A placeholder for a romanized chunk a typo broke ("Gng", "Jnu"): it keeps its place in
+    the name, agrees only with the same letters, and leaves the rest of the name readable."""
+    return Syl(UNREAD + chunk, frozenset(), "")
+
+
+def is_unread(syl: Syl) -> bool:
+    """True for the placeholder of a chunk that did not read (see :func:`unread`)."""
+    return syl.initial.startswith(UNREAD)
+
+
+def _chunk_readings(words: list[str], partial: bool = False) -> list[tuple[Syl, ...]]:
+    """Readings of romanized given-name words: every chunk split into syllables, then combined.
+
+    With ``partial``, one chunk that reads as nothing becomes a placeholder instead of making
+    the whole name unreadable.
+    """
     chunks = [c for w in words for c in w.split()]
     per_chunk = [split_syllables(c) for c in chunks]
+    if partial:
+        broken = [k for k, p in enumerate(per_chunk) if not p]
+        if len(broken) > 1:
+            return []
+        for k in broken:
+            per_chunk[k] = (_partly_read(chunks[k]),)
     if not chunks or any(not p for p in per_chunk):
         return []
     combined: list[tuple[Syl, ...]] = []
@@ -276,31 +314,78 @@ def _chunk_readings(words: list[str]) -> list[tuple[Syl, ...]]:
     return combined
 
 
-def _roman_surname(word: str) -> tuple[list[tuple[Syl, ...]], bool]:
+def _partly_read(chunk: str) -> tuple[Syl, ...]:
+    """A broken chunk as its longest readable start or end and a placeholder for the rest:
+    "hojn" is 호 and a placeholder for "jn", so only the broken syllable is lost."""
+    best: tuple[Syl, ...] = (unread(chunk),)
+    rest = len(chunk)
+    for cut in range(1, len(chunk)):
+        for part, other, first in (
+            (chunk[:cut], chunk[cut:], True),
+            (chunk[cut:], chunk[:cut], False),
+        ):
+            if len(other) >= rest:
+                continue
+            found = split_syllables(part)
+            if found:
+                best = (*found[0], unread(other)) if first else (unread(other), *found[0])
+                rest = len(other)
+    return best
+
+
+def _roman_surname(word: str, partial: bool = False) -> tuple[list[tuple[Syl, ...]], bool]:
     listed = BY_ROMAN.get(word.replace(" ", ""))
     if listed:
         return list(dict.fromkeys(_codes(h) for h in listed)), True
     # An unlisted surname is one syllable written as one word: all compound surnames are listed,
     # and a hyphenated word is a given name.
-    return [r for r in _chunk_readings([word]) if len(r) == 1 and " " not in word], False
+    if " " in word:
+        return [], False
+    found: list[tuple[Syl, ...]] = [r for r in _chunk_readings([word]) if len(r) == 1]
+    if not found and partial and len(word) <= MAX_UNREAD and not split_syllables(word):
+        found = [(unread(word),)]
+    return found, False
 
 
 def _roman_readings(words: list[str], surname_first: bool | None) -> list[Reading]:
     if any(len(c) > MAX_CHUNK for w in words for c in w.split()):
         return []
+    found = _roman_readings_of(words, surname_first, partial=False)
+    chunks = [c for w in words for c in w.split()]
+    if found or sum(not split_syllables(c) for c in chunks) != 1:
+        return found
+    # A typo that breaks one chunk leaves the other syllables to compare and block on; a
+    # longer unreadable stretch, or too little read around it, is a name of another language.
+    return [
+        r
+        for r in _roman_readings_of(words, surname_first, partial=True)
+        if sum(not is_unread(s) for s in r.syllables) >= 2
+        and all(len(s.initial) - len(UNREAD) <= MAX_UNREAD for s in r.syllables if is_unread(s))
+    ]
+
+
+def _roman_readings_of(
+    words: list[str], surname_first: bool | None, *, partial: bool
+) -> list[Reading]:
     if len(words) == 1:
-        return [Reading((), g, "", words[0]) for g in _chunk_readings(words)]
+        return [Reading((), g, "", words[0]) for g in _chunk_readings(words, partial)]
     if surname_first is not None:  # "KIM, Sun-hui" or an all-capitals surname
         i = 0 if surname_first else -1
         rest = words[1:] if surname_first else words[:-1]
-        surnames, _known = _roman_surname(words[i])
+        surnames, _known = _roman_surname(words[i], partial)
         marked = [
             Reading(s, g, words[i], " ".join(rest), not surname_first)
-            for s, g in product(surnames, _chunk_readings(rest))
+            for s, g in product(surnames, _chunk_readings(rest, partial))
+            if sum(map(is_unread, s + g)) <= 1
         ]
         if marked:  # else the cue was wrong: "Kim SUN-HUI"
             return marked
-    return _ordered(words, _roman_surname, _chunk_readings)
+    readings = _ordered(
+        words,
+        lambda w: _roman_surname(w, partial),
+        lambda ws: _chunk_readings(ws, partial),
+    )
+    return [r for r in readings if sum(map(is_unread, r.syllables)) <= 1]
 
 
 def _han_readings(text: str) -> list[Reading]:
@@ -328,6 +413,66 @@ def _surname_cue(raw_words: list[str]) -> bool | None:
     return None
 
 
+def _read_latin(latinised: str) -> tuple[str, list[Reading]]:
+    """The comparison form and readings of a name in Latin letters, case kept for the cue."""
+    # Keep the case until the surname cue is read: "Sun-hui KIM".
+    head, comma, tail = latinised.partition(",")
+    pairs = [(w, ascii_fold(w)) for w in (head + " " + tail).split()]
+    pairs = [(raw, w) for raw, w in pairs if w]
+    words = [w for _raw, w in pairs]
+    cue = True if comma and head.strip() and tail.strip() else _surname_cue([r for r, _ in pairs])
+    latin = " ".join(w.replace(" ", "") for w in words)
+    if not 0 < len(words) <= MAX_TOKENS:
+        return latin, []
+    return latin, _roman_readings(words, cue if len(words) > 1 else None)
+
+
+def _case_slip(text: str) -> bool:
+    """True when a word starts in lower case and has a capital further on ("Ki mChi-jae",
+    "Ha oH Jeong"): a letter typed on the wrong side of its neighbour or of a space."""
+    for word in text.replace("-", " ").split():
+        if len(word) > 1 and word[0].islower() and any(ch.isupper() for ch in word[1:]):
+            return True
+    return False
+
+
+def _reads_fully(readings: list[Reading]) -> bool:
+    return bool(readings) and not any(is_unread(s) for r in readings for s in r.syllables)
+
+
+def _latin_name(latinised: str) -> tuple[str, list[Reading]]:
+    """Read a romanized name; if a typo broke it, undo one swap of neighbouring characters.
+
+    Swapped neighbours are the one typo that can be undone without guessing a letter: a name
+    that does not read as Korean (or whose capitals show a letter out of place) is read with
+    each pair of neighbouring characters swapped back, a space included ("Gwagn" → "Gwang",
+    "Ki mChi-jae" → "Kim Chi-jae"), and the first that reads fully, capitals in place, is
+    taken. Other typos leave a placeholder for the broken chunk (see :func:`unread`).
+    """
+    latin, readings = _read_latin(latinised)
+    slip = _case_slip(latinised)
+    # Only a name that reads as Korean but for one broken chunk, or shows a capital out of
+    # place, is searched: names of other languages are left as written, and cost nothing more.
+    if (_reads_fully(readings) and not slip) or not (readings or slip):
+        return latin, readings
+    if len(latinised) > MAX_REPAIR:
+        return latin, readings
+    # Swaps inside a word first: "Ryu lI-myŏng" is Ryu Il-myŏng rather than Ryul I-myŏng.
+    inside = [k for k in range(len(latinised) - 1) if latinised[k : k + 2].isalpha()]
+    across = [k for k in range(len(latinised) - 1) if not latinised[k : k + 2].isalpha()]
+    for k in inside + across:
+        a, b = latinised[k], latinised[k + 1]
+        if a == b or not (a.isalpha() or b.isalpha()):
+            continue
+        variant = latinised[:k] + b + a + latinised[k + 2 :]
+        if _case_slip(variant):
+            continue
+        fixed_latin, fixed = _read_latin(variant)
+        if _reads_fully(fixed):
+            return fixed_latin, fixed
+    return latin, readings
+
+
 def normalise_name(text: str) -> NameForms:
     """Normalise one written name into the forms used for comparison and blocking.
 
@@ -347,18 +492,7 @@ def normalise_name(text: str) -> NameForms:
     elif script == "han":
         readings = _han_readings(cleaned)
     elif script in ("latin", "cyrillic", "mixed"):
-        # Keep the case until the surname cue is read: "Sun-hui KIM".
-        latinised = "".join(_latin_letter(ch) for ch in cleaned)
-        head, comma, tail = latinised.partition(",")
-        pairs = [(w, ascii_fold(w)) for w in (head + " " + tail).split()]
-        pairs = [(raw, w) for raw, w in pairs if w]
-        words = [w for _raw, w in pairs]
-        cue = (
-            True if comma and head.strip() and tail.strip() else _surname_cue([r for r, _ in pairs])
-        )
-        latin = " ".join(w.replace(" ", "") for w in words)
-        if 0 < len(words) <= MAX_TOKENS:
-            readings = _roman_readings(words, cue if len(words) > 1 else None)
+        latin, readings = _latin_name("".join(_latin_letter(ch) for ch in cleaned))
     elif script == "other":
         latin = cleaned.casefold()
     return NameForms(
