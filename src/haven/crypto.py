@@ -719,13 +719,11 @@ def _argon2id_reusing_memory(secret: bytes, salt: bytes, *, opslimit: int, memli
     implementation allocates with ``malloc``, whose heap keeps a freed block of this size for the
     next run: about 3.4 ms, none in the kernel. Receipts pay this on every submission and every
     visit; the large, rare derivations (staff keys, 256 MiB) stay with libsodium."""
-    if memlimit % 1024:
-        raise ValueError("the memory limit is a whole number of KiB")
     return argon2.low_level.hash_secret_raw(
         secret,
         salt,
         time_cost=opslimit,
-        memory_cost=memlimit // 1024,
+        memory_cost=memlimit // 1024,  # KiB, rounded down as libsodium does
         parallelism=1,
         hash_len=64,
         type=argon2.low_level.Type.ID,

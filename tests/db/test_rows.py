@@ -103,3 +103,16 @@ def test_no_rows_make_no_statements():
     inserts = Rows().compile()
     assert inserts.statements == ()
     inserts.run()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_run_outside_a_transaction_writes_all_the_rows_or_none():
+    assert not connection.in_atomic_block
+    rows = Rows()
+    key = DataKey(recovery_sealed=b"x")
+    rows.add(key, _token(21), _token(21))  # the second token row repeats the first
+    inserts = rows.compile()
+    with pytest.raises(IntegrityError):
+        inserts.run()
+    assert not DataKey.objects.filter(pk=key.pk).exists()
+    assert not UsedFormToken.objects.filter(digest=_token(21).digest).exists()

@@ -135,6 +135,19 @@ def test_a_broker_files_for_two_people_and_talks_with_the_caseworker(
     assert AuditEntry.objects.filter(action="broker.message").count() == 1
 
 
+def test_a_broker_form_sent_twice_files_one_request(client, broker, credential) -> None:
+    _login(client, credential)
+    html = client.get(reverse("portal:broker_ask-en"), {"people": 1}).content.decode()
+    data = {"people": hidden(html, "people"), "token": hidden(html, "token"), "name_0": "Kim"}
+    data.update({"country": "CN", "region": "", "urgency": "3", "account": "One worker."})
+    first = client.post(reverse("portal:broker_ask-en"), data)
+    again = client.post(reverse("portal:broker_ask-en"), data)
+    assert first.status_code == 302
+    assert again.status_code in (200, 302)
+    assert Request.objects.count() == 1
+    assert AuditEntry.objects.filter(action="broker.request").count() == 1
+
+
 def test_a_broker_cannot_see_another_brokers_request(client, alice, dave, credential) -> None:
     other = make_broker(ctx=ctx_for(alice), actor=alice, alias="Ms Choe")
     theirs = make_request(ctx=ctx_for(dave), actor=dave, channel=Channel.BROKER, broker=other)

@@ -43,6 +43,44 @@ def test_past_the_limit_a_solved_proof_of_work_gets_the_request_in(client, org, 
     assert Request.objects.count() == 1
 
 
+def _solved(client) -> dict[str, str]:
+    form = request_form(client, 1, lang="en")
+    return {
+        **form,
+        "pow": pow_solve(token=form["token"], bits=8),
+        "name_0": "Kim Su-jin",
+        "country": "CN",
+        "region": "",
+        "urgency": "3",
+        "account": "We hide.",
+        "contact": "",
+    }
+
+
+@pytest.mark.django_db
+def test_a_solved_token_sent_again_buys_no_hash_and_no_place_under_the_ceiling(
+    client, org, full, settings, monkeypatch
+) -> None:
+    from haven.portal import services
+
+    settings.HAVEN_PORTAL_POW_CEILING_PER_MINUTE = 2
+    hashed: list[str] = []
+    real = services.receipt_keys_of
+    monkeypatch.setattr(services, "receipt_keys_of", lambda r: hashed.append(r) or real(r))
+    data = _solved(client)
+    assert receipt_of(client.post("/portal/en/request/", data))
+    for _ in range(5):
+        again = client.post("/portal/en/request/", data)
+        assert b'id="receipt"' not in again.content
+    assert len(hashed) == 1  # each replay cost a query, not an Argon2id run
+    assert Request.objects.count() == 1
+    # The replays took no place: a new solved form still gets the second one.
+    last = client.post("/portal/en/request/", _solved(client))
+    assert last.status_code == 200, last.content.decode()[:3000]
+    assert receipt_of(last)
+    assert Request.objects.count() == 2
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("nonce", [None, "", "1", "not-a-number", "9" * 30])
 def test_past_the_limit_without_a_solution_the_kind_page_stores_nothing(

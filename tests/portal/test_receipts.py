@@ -117,9 +117,15 @@ def test_the_receipt_hash_is_libsodiums_argon2id_so_digests_stored_before_still_
     assert receipt_digest(receipt, salt, opslimit=2, memlimit=memlimit) == expected
 
 
-def test_a_receipt_cost_that_is_not_whole_kibibytes_is_refused(settings) -> None:
-    settings.HAVEN_KDF_INSECURE_FOR_TESTS = True
-    with pytest.raises(CryptoError, match="cannot be hashed"):
-        receipt_keys(
-            "38170264991544027731", receipt_salt_new(), opslimit=1, memlimit=8193 * 1024 + 1
-        )
+def test_a_receipt_cost_that_is_not_whole_kibibytes_is_rounded_down_as_libsodium_does():
+    import hashlib
+
+    import nacl.pwhash
+
+    salt = receipt_salt_new()
+    by_libsodium = nacl.pwhash.argon2id.kdf(
+        64, b"38170264991544027731", salt, opslimit=1, memlimit=10_000_000
+    )
+    expected = hashlib.blake2b(by_libsodium, digest_size=32, person=b"haven-rcpt-look").digest()
+    digest = receipt_digest("38170264991544027731", salt, opslimit=1, memlimit=10_000_000)
+    assert digest == expected

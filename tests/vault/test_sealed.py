@@ -8,7 +8,7 @@ from haven.cases.models import Case, Person
 from haven.cases.services import case_update
 from haven.crypto import CryptoError, MissingKeyError
 from haven.vault.holders import case_holders
-from haven.vault.models import DataKey, Grant
+from haven.vault.models import DataKey, Grant, OrgKeys
 from haven.vault.sealed import data_keys_create, data_keys_unlock, payload_read
 from tests.factories import ctx_for, make_case
 
@@ -164,3 +164,30 @@ def test_keys_made_together_are_separate_keys_each_sealed_to_every_holder(ctx, a
         carol_ctx = ctx_for(carol)
         data_keys_unlock(ctx=carol_ctx, key_ids=[key.pk])
         assert not carol_ctx.has_data_key(str(key.pk))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_recovery_public_key_is_read_once_per_process_but_never_from_an_undone_setup():
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from haven.vault.sealed import recovery_public_key
+    from haven.vault.services import org_keys_setup
+
+    class Undo(Exception):
+        pass
+
+    def stored() -> bytes:
+        return bytes(OrgKeys.objects.get(pk=1).recovery_public_key)
+
+    with pytest.raises(Undo), transaction.atomic():
+        org_keys_setup()  # reads the recovery key inside its own transaction
+        undone = stored()
+        assert recovery_public_key() == undone
+        raise Undo
+    org_keys_setup()
+    kept = stored()
+    assert recovery_public_key() == kept != undone
+    with CaptureQueriesContext(connection) as queries:
+        assert recovery_public_key() == kept
+    assert queries.captured_queries == []

@@ -15,7 +15,10 @@ SQL *before* it opens the transaction; inside, only the finished statements run:
 The statements are what ``QuerySet.bulk_create`` would send (Django's own insert compiler, so
 field conversion, defaults and ``auto_now`` are the same), one per model in the order first added,
 without asking the database for generated ids: a row that needs its id read back is not a row for
-this. No signal is sent (Haven connects none to these models).
+this. No signal is sent (Haven connects none to these models). It leans on Django's internals
+(``InsertQuery``, ``_prepare_related_fields_for_save``) as ``bulk_create`` does, and, unlike it,
+does not handle ``db_default`` (no Haven model uses it): check both on a Django upgrade
+(tests/db/test_rows.py).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connections, router
+from django.db import connections, router, transaction
 from django.db.models import Model
 from django.db.models.sql import InsertQuery
 
@@ -38,11 +41,11 @@ class Inserts:
     objs: tuple[Model, ...]
 
     def run(self) -> None:
-        """Run the statements in order on the current connection (inside the caller's
-        transaction), then mark the rows as saved."""
+        """Run the statements in order inside the caller's transaction (or one of their own:
+        all of them or none), then mark the rows as saved."""
         connection = connections[self.using]
-        with connection.cursor() as cursor:
-            if connection.vendor == "postgresql" and len(self.statements) > 1:
+        with transaction.atomic(using=self.using, savepoint=False), connection.cursor() as cursor:
+            if connection.vendor == "postgresql" and len(self.statements) > 1 and _pipelines():
                 # Sent together, answered together (psycopg's pipeline mode): one round trip
                 # instead of one per statement. An error surfaces when the pipeline syncs, as
                 # the same Django exception a lone statement raises.
@@ -64,10 +67,12 @@ class Rows:
         self._by_model: dict[type[Model], list[Model]] = {}
 
     def add(self, *objs: Model) -> None:
+        """Add unsaved rows; a model's rows are inserted where that model first came."""
         for obj in objs:
             self._by_model.setdefault(type(obj), []).append(obj)
 
     def extend(self, objs: Iterable[Model]) -> None:
+        """Add every row of ``objs`` (see :meth:`add`)."""
         self.add(*objs)
 
     def __len__(self) -> int:
@@ -87,6 +92,13 @@ class Rows:
     def save(self, using: str | None = None) -> None:
         """Compile and run at once (inside the caller's transaction)."""
         self.compile(using).run()
+
+
+def _pipelines() -> bool:
+    # Pipeline mode needs libpq 14 or later (psycopg's binary wheels bring their own).
+    import psycopg
+
+    return bool(psycopg.Pipeline.is_supported())
 
 
 def _insert_statements(

@@ -13,7 +13,7 @@ import secrets
 import unicodedata
 
 from django.conf import settings
-from django.db import IntegrityError, router, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.utils import timezone
 
 from haven.crypto import ReceiptKeys, receipt_keys, receipt_salt_new
@@ -58,9 +58,12 @@ def receipt_salt_forget() -> None:
 
 def _salt() -> ReceiptSalt:
     alias = router.db_for_read(ReceiptSalt)
-    if alias not in _salts:
-        _salts[alias] = _salt_read()
-    return _salts[alias]
+    if alias in _salts:
+        return _salts[alias]
+    row = _salt_read()
+    if not connections[alias].in_atomic_block:  # never remember a row a rollback may undo
+        _salts[alias] = row
+    return row
 
 
 def _salt_read() -> ReceiptSalt:

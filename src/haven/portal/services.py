@@ -143,9 +143,12 @@ def portal_request_create(*, submission: Submission, form_token: str) -> tuple[R
     """
     cleaned = submission_clean(submission)
     holders = _holders()
-    # A form sent twice is caught by the token's unique row when the request is stored (asking
-    # first would cost every submission a query to spare a rare double click one hash).
-    token_digest = secret_digest(f"portal-form:{form_token}")
+    token_digest = _token_digest(form_token)
+    # Asked first, not only left to the token's unique row: a form token replayed (with its
+    # solved proof-of-work, past the submission limit) must cost one query, not a hash, a
+    # request's keys and a write transaction. The unique row still settles a race.
+    if _token_used(token_digest):
+        raise AlreadySubmittedError
     # Argon2id outside the transaction: it must not hold the database's write lock.
     receipt = receipt_new()
     keys = receipt_keys_of(receipt)  # one Argon2id run gives the digest and the wrapping key
@@ -159,10 +162,24 @@ def portal_request_create(*, submission: Submission, form_token: str) -> tuple[R
             requester_key=requester_key,
         )
     except IntegrityError as exc:
-        if UsedFormToken.objects.filter(digest=token_digest).exists():
+        if _token_used(token_digest):
             raise AlreadySubmittedError from exc
         raise
     return request, receipt
+
+
+def form_token_used(*, form_token: str) -> bool:
+    """Whether a request was already filed with this form token (its random part, as
+    :func:`~haven.portal.forms.form_token_check` gives it)."""
+    return _token_used(_token_digest(form_token))
+
+
+def _token_digest(form_token: str) -> bytes:
+    return secret_digest(f"portal-form:{form_token}")
+
+
+def _token_used(digest: bytes) -> bool:
+    return UsedFormToken.objects.filter(digest=digest).exists()
 
 
 def _holders() -> list[Any]:
@@ -191,7 +208,9 @@ def broker_request_create(
     conversation sealed to the broker's key instead of a receipt. Same errors."""
     cleaned = submission_clean(submission)
     holders = _holders()
-    token_digest = secret_digest(f"portal-form:{form_token}")
+    token_digest = _token_digest(form_token)
+    if _token_used(token_digest):
+        raise AlreadySubmittedError
     try:
         return _store(
             cleaned=cleaned,
@@ -202,7 +221,7 @@ def broker_request_create(
             broker_public_key=broker_public_key,
         )
     except IntegrityError as exc:
-        if UsedFormToken.objects.filter(digest=token_digest).exists():
+        if _token_used(token_digest):
             raise AlreadySubmittedError from exc
         raise
 

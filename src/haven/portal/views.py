@@ -64,6 +64,7 @@ from haven.portal.services import (
     AlreadySubmittedError,
     PortalUnavailableError,
     Submission,
+    form_token_used,
     portal_request_create,
 )
 
@@ -336,11 +337,13 @@ def _paid_for(request: HttpRequest) -> bool:
     """Past the submission limit, a solved proof-of-work for this form's token still gets in,
     up to the ceiling (haven.portal.pow)."""
     token = request.POST.get("token")
-    return (
-        isinstance(token, str)
-        and pow_valid(token=token, nonce=request.POST.get("pow"))
-        and limits.paid_submissions.allow()
-    )
+    if not isinstance(token, str) or not pow_valid(token=token, nonce=request.POST.get("pow")):
+        return False
+    # A solved token already used buys nothing, not even a place under the ceiling.
+    fresh = form_token_check(token)
+    if fresh is not None and form_token_used(form_token=fresh):
+        return False
+    return limits.paid_submissions.allow()
 
 
 def _files_again(

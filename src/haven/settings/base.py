@@ -279,6 +279,9 @@ LOGGING = {
     "loggers": {
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
         "django.server": {"handlers": [], "level": "CRITICAL", "propagate": False},
+        # psycopg warns when it ends a pipeline that a refused insert aborted (a form sent
+        # twice): expected, and already answered; errors still show.
+        "psycopg": {"handlers": ["console"], "level": "ERROR", "propagate": False},
     },
 }
 
@@ -314,7 +317,7 @@ HAVEN_PORTAL_POW_CEILING_PER_MINUTE = env_int(
 )
 # A portal POST larger than this is refused before it is read (well under DATA_UPLOAD_MAX_MEMORY_SIZE).
 HAVEN_PORTAL_MAX_BODY_BYTES = env_int("HAVEN_PORTAL_MAX_BODY_BYTES", 200_000, minimum=10_000)
-# Argon2id cost of a receipt (1 pass over 8 MiB, about 5.5 ms): run once per submission and per
+# Argon2id cost of a receipt (1 pass over 8 MiB, about 3.5 ms): run once per submission and per
 # visit, so it bounds how many submissions a core can take in a flood; the receipt's 20 digits
 # carry the strength (arithmetic: haven.crypto.receipt_keys).
 HAVEN_PORTAL_RECEIPT_OPSLIMIT = env_int("HAVEN_PORTAL_RECEIPT_OPSLIMIT", 1, minimum=1)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from django.db import router
+from django.db import connections, router
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -59,8 +59,10 @@ def recovery_public_key() -> bytes:
         raise KeysNotSetUpError(
             "Haven's organisation keys are not set up yet: run `haven setup` first."
         )
-    _recovery_public[alias] = bytes(org.recovery_public_key)
-    return _recovery_public[alias]
+    public = bytes(org.recovery_public_key)
+    if not connections[alias].in_atomic_block:  # never remember a row a rollback may undo
+        _recovery_public[alias] = public
+    return public
 
 
 def recovery_public_key_forget() -> None:
