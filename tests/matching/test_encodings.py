@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from haven.crypto import IndexKey
+from haven.matching import names as names_module
 from haven.matching.compare import compare_pairs
 from haven.matching.encodings import (
     BLOOMS,
@@ -147,3 +148,49 @@ def test_tables_encoded_in_chunks_match_like_one_table() -> None:
     assert all(np.array_equal(parts.blooms[f], whole.blooms[f]) for f in BLOOMS)
     a, b = dedupe_candidates(table=whole), dedupe_candidates(table=parts)
     assert a.left.tolist() == b.left.tolist() and a.right.tolist() == b.right.tolist()
+
+
+def test_a_batch_encodes_each_record_as_it_would_alone() -> None:
+    # The encoder works once per distinct name (and per distinct written form and Hangul) and
+    # normalising caches surnames and syllable splits: none of it may change a record's
+    # encodings. Repeated names, other spacings and casings of one name, Hangul, a typo,
+    # a name that is not Korean and an empty one, each with other dates.
+    names = [
+        "Kim Sun-hui",
+        "김선희",
+        "KIM Sunhui",
+        "Kim Sun-hui",
+        "Kim Sun hui",
+        "Gim Seonhui",
+        "Kim Kwang Sn",
+        "Talia Green",
+        "",
+        "김선희",
+        "Ri Sol-ju",
+    ]
+    records = [
+        match_record(id=f"r{k}", name=n, birth_year=1980 + k % 3, birth_month=1 + k % 2)
+        for k, n in enumerate(names)
+    ]
+    batch = encode_records(records=records, hasher_for=clear_hasher)
+    for k, record in enumerate(records):
+        alone = encode_records(records=[record], hasher_for=clear_hasher)
+        for field, rows in batch.blooms.items():
+            assert (rows[k] == alone.blooms[field][0]).all(), (names[k], field)
+        for field, values in batch.tokens.items():
+            assert values[k] == alone.tokens[field][0], (names[k], field)
+        assert sorted(batch.block_tokens[batch.block_rows == k].tolist()) == sorted(
+            alone.block_tokens.tolist()
+        ), names[k]
+
+
+def test_normalising_from_warm_caches_gives_the_same_forms() -> None:
+    # Surname and syllable readings are cached and shared between names: a name read with the
+    # caches cold equals the same name read after others have filled them.
+    names = ["Kim Sun-hui", "Sunhui KIM", "Gim Seonhui", "Ki mChi-jae", "Kim Kwang Sn", "Lee Min"]
+    names_module._roman_surname_cached.cache_clear()
+    names_module._chunk_readings_cached.cache_clear()
+    cold = [normalise_name(n) for n in names]
+    for n in reversed(names):  # the caches are warm now, filled in another order
+        normalise_name(n)
+    assert [normalise_name(n) for n in names] == cold

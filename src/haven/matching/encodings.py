@@ -21,13 +21,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from itertools import combinations
+from functools import lru_cache
+from itertools import chain, combinations
 from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 
-from haven.matching.hangul import VOWEL_CLASS, south_form
+from haven.matching.hangul import VOWEL_CLASS, Syl, south_form
 from haven.matching.names import NameForms, Reading, is_unread
 from haven.matching.records import MatchRecord
 
@@ -147,6 +148,13 @@ def _encoded_readings(name: NameForms) -> list[Reading]:
     return usable[:MAX_READINGS_ENCODED]
 
 
+@lru_cache(maxsize=1 << 12)
+def _vowel_gram(syl: Syl) -> str:
+    # A few thousand syllable codes recur across all names: each gram is built once. The
+    # codes come from names but hold no key, so a cache across batches is fine.
+    return f"v:{syl.initial}{min(VOWEL_CLASS[v] for v in syl.vowels)}"
+
+
 def reading_grams(reading: Reading) -> list[str]:
     """The Korean phonetic n-grams of one reading of a name.
 
@@ -164,11 +172,7 @@ def reading_grams(reading: Reading) -> list[str]:
     grams.extend("u:" + k for k in keys if k)
     # Initial and vowel without the final: a dropped or misheard final (Chŏl, Chŏ) still
     # shares this part of the syllable.
-    grams.extend(
-        f"v:{s.initial}{min(VOWEL_CLASS[v] for v in s.vowels)}"
-        for s in reading.syllables
-        if s.vowels
-    )
+    grams.extend(_vowel_gram(s) for s in reading.syllables if s.vowels)
     if len(keys) > 1:
         grams.extend(
             f"c:{a}|{b}" for a, b in zip(keys, keys[1:] + keys[:1], strict=True) if a and b
@@ -294,6 +298,17 @@ class _GramHasher:
             out.append(i)
         return out
 
+    def flat_ids(self, values: Sequence[list[str]], total: int) -> npt.NDArray[np.int64]:
+        """The ids of all of ``values``' grams, concatenated (``total`` of them).
+
+        Each new gram is hashed in first-seen order (as :meth:`ids` would), then the ids are
+        looked up by C-level ``map``: no Python frame per gram.
+        """
+        self.ids(dict.fromkeys(chain.from_iterable(values)))
+        return np.fromiter(
+            map(self._ids.__getitem__, chain.from_iterable(values)), dtype=np.int64, count=total
+        )
+
     def positions(self, spec: BloomSpec) -> npt.NDArray[np.int64]:
         """(n_grams, hashes) bit positions by double hashing: (h1 + i*h2) mod bits."""
         pairs = np.array(self._pairs, dtype=np.uint64).reshape(-1, 2)
@@ -308,10 +323,8 @@ def _bloom_rows(
 ) -> U64:
     """One Bloom filter row per entry of ``values`` (each a list of n-grams)."""
     grams = _GramHasher(hasher)
-    lengths = np.fromiter((len(v) for v in values), dtype=np.int64, count=len(values))
-    flat = np.fromiter(
-        (i for v in values for i in grams.ids(v)), dtype=np.int64, count=int(lengths.sum())
-    )
+    lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+    flat = grams.flat_ids(values, int(lengths.sum()))
     positions = grams.positions(spec) if len(flat) else np.zeros((0, spec.hashes), np.int64)
     owners = np.repeat(np.arange(len(values), dtype=np.int64), lengths)
     out = np.zeros((len(values), spec.words), dtype=np.uint64)
@@ -328,11 +341,12 @@ def _bloom_rows(
 
 
 def _factorize(values: Sequence[object]) -> tuple[npt.NDArray[np.int64], list[object]]:
-    index: dict[object, int] = {}
-    codes = np.fromiter(
-        (index.setdefault(v, len(index)) for v in values), dtype=np.int64, count=len(values)
-    )
-    return codes, list(index)
+    # dict.fromkeys and map run in C: twice as fast as a generator over setdefault. The
+    # distinct values keep their first-seen order.
+    distinct = list(dict.fromkeys(values))
+    index = {v: i for i, v in enumerate(distinct)}
+    codes = np.fromiter(map(index.__getitem__, values), dtype=np.int64, count=len(values))
+    return codes, distinct
 
 
 def _distinct_blooms(
@@ -340,6 +354,61 @@ def _distinct_blooms(
 ) -> U64:
     codes, distinct = _factorize(values)
     return _bloom_rows([grams_of(v) for v in distinct], spec, h)[codes]
+
+
+def _text_input(name: NameForms) -> str:
+    """All :func:`text_grams` reads of a name."""
+    return name.latin or name.text.casefold()
+
+
+def _hangul_input(name: NameForms) -> str:
+    """All :func:`hangul_grams` reads of a name."""
+    return name.hangul
+
+
+class _DistinctNames:
+    """The distinct names of a batch of records, and each record's index among them.
+
+    A name's forms are a pure function of its cleaned text (``normalise_name``), so names are
+    told apart by ``text``: a str caches its hash, where hashing the nested ``NameForms``
+    walks every reading each time.
+    """
+
+    def __init__(self, records: Sequence[MatchRecord]):
+        index: dict[str, int] = {}
+        self.distinct: list[NameForms] = []
+        codes = np.empty(len(records), dtype=np.int64)
+        for row, r in enumerate(records):
+            i = index.get(r.name.text)
+            if i is None:
+                i = index[r.name.text] = len(self.distinct)
+                self.distinct.append(r.name)
+            codes[row] = i
+        self.codes = codes
+
+    def blooms(
+        self,
+        grams_of: Callable[[NameForms], list[str]],
+        value_of: Callable[[NameForms], str] | None,
+        spec: BloomSpec,
+        hasher: Hasher,
+    ) -> U64:
+        """One filter per record: each distinct name's grams (or, with ``value_of``, each
+        distinct input of ``grams_of``: many names share their Hangul) encoded once."""
+        if value_of is None:
+            return _bloom_rows([grams_of(n) for n in self.distinct], spec, hasher)[self.codes]
+        inputs: dict[str, int] = {}
+        firsts: list[NameForms] = []
+        per_name = np.empty(len(self.distinct), dtype=np.int64)
+        for d, name in enumerate(self.distinct):
+            v = value_of(name)
+            i = inputs.get(v)
+            if i is None:
+                i = inputs[v] = len(firsts)
+                firsts.append(name)
+            per_name[d] = i
+        rows = _bloom_rows([grams_of(n) for n in firsts], spec, hasher)
+        return rows[per_name[self.codes]]
 
 
 def _tokens(values: Sequence[str | None], hasher: Hasher) -> U64:
@@ -381,20 +450,17 @@ def encode_records(
     ``keep_records`` keeps the clear records on the table so that the matcher may compare names
     with the full Korean rules: only for clear-value runs, never for a table that is stored.
     """
-    names = [r.name for r in records]
+    names = _DistinctNames(records)
     blooms: dict[str, U64] = {}
-    for fname, grams_of, purpose in (
-        ("name.phonetic", phonetic_grams, "name.phonetic"),
+    for fname, grams_of, value_of, purpose in (
+        ("name.phonetic", phonetic_grams, None, "name.phonetic"),
         # The same hash as the first reading's filter: readings are compared across filters.
-        ("name.phonetic.alt", lambda n: phonetic_grams(n, 1), "name.phonetic"),
-        ("name.text", text_grams, "name.text"),
-        ("name.hangul", hangul_grams, "name.hangul"),
+        ("name.phonetic.alt", lambda n: phonetic_grams(n, 1), None, "name.phonetic"),
+        ("name.text", text_grams, _text_input, "name.text"),
+        ("name.hangul", hangul_grams, _hangul_input, "name.hangul"),
     ):
-        blooms[fname] = _distinct_blooms(
-            names,
-            grams_of,  # type: ignore[arg-type]
-            BLOOMS[fname],
-            hasher_for("bloom:" + purpose),
+        blooms[fname] = names.blooms(
+            grams_of, value_of, BLOOMS[fname], hasher_for("bloom:" + purpose)
         )
     extras = tuple(dict.fromkeys(extra_fields))
     for fname in extras:
@@ -411,8 +477,9 @@ def encode_records(
     births = [_birth_values(r) for r in records]
     for i, fname in enumerate(BIRTH_TOKENS):
         tokens[fname] = _tokens([b[i] for b in births], hasher_for("token:" + fname))
-    rows, toks = block_tokens(
+    rows, toks = _block_tokens(
         records=records,
+        names=names,
         hasher=hasher_for("block"),
         birth={f: tokens[f] for f in BIRTH_TOKENS},
         block_on=block_on,
@@ -458,26 +525,41 @@ def block_tokens(
     tokens (``birth``, as :func:`encode_records` makes them) in numpy: no key ever appears in
     clear beside a date, and a million records take seconds.
     """
-    codes, distinct = _factorize([r.name.text for r in records])
-    first_of = np.zeros(len(distinct), dtype=np.int64)
-    first_of[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)  # a record holding each name
+    return _block_tokens(
+        records=records,
+        names=_DistinctNames(records),
+        hasher=hasher,
+        birth=birth,
+        block_on=block_on,
+    )
+
+
+def _block_tokens(
+    *,
+    records: Sequence[MatchRecord],
+    names: _DistinctNames,
+    hasher: Hasher,
+    birth: dict[str, U64],
+    block_on: Sequence[str],
+) -> tuple[npt.NDArray[np.int64], U64]:
+    codes, distinct = names.codes, names.distinct
     cache: dict[str, int] = {}
-    ent_name: list[int] = []
+    ent_count: list[int] = []  # entries of each distinct name
     ent_field: list[int] = []  # index into BIRTH_TOKENS, -1: no birth part
     ent_tok: list[int] = []
-    for d, row in enumerate(first_of.tolist()):
-        for how, key in name_block_keys(records[row].name):
+    for name in distinct:
+        before = len(ent_tok)
+        for how, key in name_block_keys(name):
             t = cache.get(key)
             if t is None:
                 t = cache[key] = _to_u64(hasher(key.encode()))
-            for f in _PASS_BIRTH[how]:
-                ent_name.append(d)
-                ent_field.append(f)
-                ent_tok.append(t)
-    names = np.array(ent_name, dtype=np.int64)
+            birth_fields = _PASS_BIRTH[how]
+            ent_field.extend(birth_fields)
+            ent_tok.extend([t] * len(birth_fields))
+        ent_count.append(len(ent_tok) - before)
     toks = np.array(ent_tok, dtype=np.uint64)
     fields = np.array(ent_field, dtype=np.int8)
-    counts = np.bincount(names, minlength=len(distinct)) if len(names) else np.zeros(0, np.int64)
+    counts = np.array(ent_count, dtype=np.int64)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
     per_row = counts[codes] if len(codes) else np.zeros(0, np.int64)
     rows = np.repeat(np.arange(len(records), dtype=np.int64), per_row)
@@ -486,7 +568,7 @@ def block_tokens(
     out = toks[ent] if len(rows) else np.zeros(0, np.uint64)
     keep = np.ones(len(rows), dtype=bool)
     ent_fields = fields[ent] if len(rows) else fields[:0]
-    for f in sorted({f for f in ent_field if f >= 0}):
+    for f in np.unique(fields[fields >= 0]).tolist():
         sel = np.flatnonzero(ent_fields == f)
         b = birth[BIRTH_TOKENS[f]][rows[sel]]
         keep[sel[b == 0]] = False

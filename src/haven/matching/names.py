@@ -148,21 +148,25 @@ class NameForms:
         """
         found: dict[str, None] = {}
         for n, r in enumerate(self.readings):
-            found["n:" + ".".join(s.key for s in r.syllables)] = None
-            if r.surname:
-                found["s:" + r.surname_key] = None
-            if r.given:
-                found["g:" + r.given_key] = None
-            if r.surname and r.given:
-                found[f"i:{r.surname_key}/" + ".".join(s.initial or "_" for s in r.given)] = None
             syllables = r.syllables
+            # Each syllable's key once: every token below joins some of them (blocking runs
+            # this for every distinct name of a population).
+            keys = [s.key for s in syllables]
+            cut = len(r.surname)
+            surname_key = ".".join(keys[:cut])
+            found["n:" + ".".join(keys)] = None
+            if r.surname:
+                found["s:" + surname_key] = None
+            if r.given:
+                found["g:" + ".".join(keys[cut:])] = None
+            if r.surname and r.given:
+                found[f"i:{surname_key}/" + ".".join(s.initial or "_" for s in r.given)] = None
             if len(syllables) >= 3 and n < LEAVE_ONE_OUT_READINGS:
                 # One syllable left out in turn: a typo or a misheard syllable anywhere still
                 # leaves one key in common (the surname left out is ``g:``).
                 broken = [k for k, s in enumerate(syllables) if is_unread(s)]
-                for k in broken or range(len(r.surname), len(syllables)):
-                    rest = syllables[:k] + syllables[k + 1 :]
-                    found[f"o:{k}:" + ".".join(s.key for s in rest)] = None
+                for k in broken or range(cut, len(syllables)):
+                    found[f"o:{k}:" + ".".join(keys[:k] + keys[k + 1 :])] = None
         if not self.readings and self.latin:
             found["l:" + " ".join(sorted(self.latin.split()))] = None
         return tuple(found)
@@ -188,6 +192,8 @@ class NameMatch:
 
 def _clean(text: str) -> str:
     text = unicodedata.normalize("NFKC", text[: MAX_CHARS * 4])
+    if text.isprintable():  # nearly every name: no control character to drop (one C-level test)
+        return " ".join(text.split())[:MAX_CHARS].strip()
     out: list[str] = []
     for ch in text:
         if ch.isspace():
@@ -217,6 +223,8 @@ def _script_of(ch: str) -> str | None:
 
 
 def _detect(text: str) -> Script:
+    if text.isascii():  # most names: every letter is Latin, no need to look at each character
+        return "latin" if any(map(str.isalpha, text)) else "empty" if not text else "other"
     found = {s for s in map(_script_of, text) if s}
     if not found:
         return "empty" if not text else "other"
@@ -291,6 +299,19 @@ def is_unread(syl: Syl) -> bool:
 
 
 def _chunk_readings(words: list[str], partial: bool = False) -> list[tuple[Syl, ...]]:
+    return list(_chunk_readings_cached(tuple(words), partial))  # fresh: the cache is shared
+
+
+# Given names repeat across surnames and spellings of the surname ("Min-su" after Kim, Gim,
+# Lee...): each is split into syllables once.
+# Small on purpose: entries made all through normalising stay alive into the pass, and
+# each pins a 16 KiB pymalloc pool of resident memory (1,024 entries: 16 MiB at most).
+@lru_cache(maxsize=1 << 10)
+def _chunk_readings_cached(words: tuple[str, ...], partial: bool) -> tuple[tuple[Syl, ...], ...]:
+    return tuple(_read_chunks(list(words), partial))
+
+
+def _read_chunks(words: list[str], partial: bool) -> list[tuple[Syl, ...]]:
     """Readings of romanized given-name words: every chunk split into syllables, then combined.
 
     With ``partial``, one chunk that reads as nothing becomes a placeholder instead of making
@@ -334,6 +355,21 @@ def _partly_read(chunk: str) -> tuple[Syl, ...]:
 
 
 def _roman_surname(word: str, partial: bool = False) -> tuple[list[tuple[Syl, ...]], bool]:
+    found, listed = _roman_surname_cached(word, partial)
+    return list(found), listed  # a fresh list: the cached tuple is shared
+
+
+# A few hundred surname spellings make up nearly every name: each is read once, not once per
+# name (building the codes of every listed Hangul surname was a tenth of normalising).
+# Small on purpose: entries made all through normalising stay alive into the pass, and
+# each pins a 16 KiB pymalloc pool of resident memory (1,024 entries: 16 MiB at most).
+@lru_cache(maxsize=1 << 10)
+def _roman_surname_cached(word: str, partial: bool) -> tuple[tuple[tuple[Syl, ...], ...], bool]:
+    found, listed = _read_roman_surname(word, partial)
+    return tuple(found), listed
+
+
+def _read_roman_surname(word: str, partial: bool) -> tuple[list[tuple[Syl, ...]], bool]:
     listed = BY_ROMAN.get(word.replace(" ", ""))
     if listed:
         return list(dict.fromkeys(_codes(h) for h in listed)), True
@@ -492,7 +528,9 @@ def normalise_name(text: str) -> NameForms:
     elif script == "han":
         readings = _han_readings(cleaned)
     elif script in ("latin", "cyrillic", "mixed"):
-        latin, readings = _latin_name("".join(_latin_letter(ch) for ch in cleaned))
+        # ASCII has no Cyrillic letter to transcribe: most names skip the per-letter pass.
+        latinised = cleaned if cleaned.isascii() else "".join(map(_latin_letter, cleaned))
+        latin, readings = _latin_name(latinised)
     elif script == "other":
         latin = cleaned.casefold()
     return NameForms(

@@ -61,6 +61,19 @@ def clean_field(value: object) -> str | None:
     """A short field as compared: NFKC, case-folded, single-spaced, capped; ``None`` if empty."""
     if value is None:
         return None
+    if isinstance(value, str):
+        return _clean_text(value)
+    return _clean_uncached(value)
+
+
+# Short fields take few values (a sex, a province, an occupation) across a whole population:
+# each distinct string is cleaned once. Bounded, and holds only what records hold anyway.
+@lru_cache(maxsize=1 << 10)
+def _clean_text(value: str) -> str | None:
+    return _clean_uncached(value)
+
+
+def _clean_uncached(value: object) -> str | None:
     text = unicodedata.normalize("NFKC", str(value)[: MAX_FIELD_CHARS * 4]).casefold()
     text = " ".join("".join(ch for ch in text if unicodedata.category(ch)[0] != "C").split())
     return text[:MAX_FIELD_CHARS] or None

@@ -228,6 +228,9 @@ _ASPIRATE_MARK = re.compile(rf"(?<=[kpth])[{_APOSTROPHES}]")  # k' t' p' ch'
 _NON_LETTER = re.compile(r"[^a-z]+")
 
 
+# Called per word, and name words repeat a great deal. Small: entries made all through a run
+# each pin a 16 KiB pool of resident memory.
+@lru_cache(maxsize=1 << 10)
 def ascii_fold(text: str) -> str:
     """Lower-case ASCII form of a romanized word: ŏ→eo, ŭ→eu, MR aspiration marks dropped, other
     apostrophes, hyphens and accents turned into syllable breaks (spaces) or removed."""
