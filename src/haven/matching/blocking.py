@@ -8,18 +8,22 @@ quadratically, so its block is skipped: the narrower passes still pair the true 
 
 from __future__ import annotations
 
+import itertools
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 from haven.matching.encodings import EncodedTable
+from haven.matching.parallel import threads
 
 Rows = npt.NDArray[np.int64]
 MAX_BLOCK = 100  # linking two files: records of both sides together may number twice this
 # Within one population every extra record in a block costs a pair with each other: blocks of
 # common names are capped lower (measured: same F1 at 100,000 records, a quarter of the pairs).
 DEDUPE_MAX_BLOCK = 40
+PARALLEL_SORT = 1 << 22  # keys from which sorting slices in threads pays
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,11 +85,25 @@ def _unique_pairs(i: Rows, j: Rows, n: int) -> tuple[Rows, Rows]:
 
 
 def _split_keys(keys: Rows, n: int) -> tuple[Rows, Rows]:
-    keys.sort()  # a plain sort: much faster than np.unique's hashing on tens of millions
+    _sort(keys)  # a plain sort: much faster than np.unique's hashing on tens of millions
     keep = np.ones(len(keys), dtype=bool)
     keep[1:] = keys[1:] != keys[:-1]
     keys = keys[keep]
-    return keys // n, keys % n
+    i, j = np.divmod(keys, n)
+    return i, j
+
+
+def _sort(keys: Rows) -> None:
+    """Sort in place. Many keys: each of a few slices sorted in a thread (numpy's sort releases
+    the GIL), then the sorted runs merged by the stable sort, which finds and merges runs."""
+    parts = threads()
+    if parts < 2 or len(keys) < PARALLEL_SORT:
+        keys.sort()
+        return
+    cuts = [len(keys) * k // parts for k in range(parts + 1)]
+    with ThreadPoolExecutor(max_workers=parts) as pool:
+        list(pool.map(np.ndarray.sort, [keys[a:b] for a, b in itertools.pairwise(cuts)]))
+    keys.sort(kind="stable")
 
 
 def dedupe_candidates(*, table: EncodedTable, max_block: int = DEDUPE_MAX_BLOCK) -> Candidates:

@@ -15,6 +15,7 @@ import numpy.typing as npt
 
 from haven.matching.encodings import BIRTH_TOKENS, TOKENS, EncodedTable
 from haven.matching.names import name_similarity
+from haven.matching.parallel import over_chunks
 
 Levels = npt.NDArray[np.int8]
 Rows = npt.NDArray[np.int64]
@@ -189,6 +190,13 @@ def _birth_levels(a: EncodedTable, b: EncodedTable, i: Rows, j: Rows) -> Levels:
     return lv
 
 
+def _warm(table: EncodedTable) -> None:
+    """Compute a table's lazily cached popcounts and name frequencies before threads read them."""
+    for name in table.blooms:
+        table.popcounts(name)
+    table.name_frequency()
+
+
 def compare_pairs(
     *,
     left: EncodedTable,
@@ -205,9 +213,13 @@ def compare_pairs(
     fields = field_names(left)
     levels = np.empty((len(i), len(fields)), dtype=np.int8)
     name_score = np.empty(len(i), dtype=np.float32)
-    for lo in range(0, len(i), CHUNK):
-        ci, cj = i[lo : lo + CHUNK], j[lo : lo + CHUNK]
-        out = levels[lo : lo + CHUNK]
+    freq = np.empty(len(i), dtype=np.float64)
+    _warm(left)
+    _warm(right)
+
+    def chunk(lo: int, hi: int) -> None:
+        ci, cj = i[lo:hi], j[lo:hi]
+        out = levels[lo:hi]
         score = _name_score_encoded(left, right, ci, cj)
         if clear_names is not None:
             # Names whose filters share almost nothing are different under any rule: only the
@@ -215,7 +227,7 @@ def compare_pairs(
             near = np.flatnonzero(~(score < CLEAR_PREFILTER))
             score[near] = clear_names.scores(left, right, ci[near], cj[near])
         out[:, 0] = _steps(score, NAME_STEPS)
-        name_score[lo : lo + CHUNK] = np.nan_to_num(score, nan=0.0)
+        name_score[lo:hi] = np.nan_to_num(score, nan=0.0)
         out[:, 1] = _birth_levels(left, right, ci, cj)
         for col, f in enumerate(TOKENS, start=2):
             x, y = left.tokens[f][ci], right.tokens[f][cj]
@@ -223,9 +235,14 @@ def compare_pairs(
         for col, f in enumerate(left.extra_fields, start=2 + len(TOKENS)):
             key = "extra." + f
             out[:, col] = _steps(_known_dice(left, right, key, ci, cj), EXTRA_STEPS)
-    freq = (
-        np.maximum(left.name_frequency()[i], right.name_frequency()[j]) if len(i) else np.zeros(0)
-    )
+        np.maximum(left.name_frequency()[ci], right.name_frequency()[cj], out=freq[lo:hi])
+
+    if clear_names is None:
+        over_chunks(total=len(i), size=CHUNK, work=chunk)
+    else:
+        # The clear-name path is Python per pair (the GIL): threads would only add overhead.
+        for lo in range(0, len(i), CHUNK):
+            chunk(lo, min(lo + CHUNK, len(i)))
     return Comparisons(fields, i, j, levels, name_score, freq)
 
 

@@ -30,6 +30,7 @@ from haven.matching.model import (
     MIN_NAME_LEVEL,
     MatchModel,
     pair_prior,
+    probability,
     train,
 )
 from haven.matching.resolve import MAX_CLUSTER, clusters, one_to_one
@@ -152,13 +153,19 @@ def _train_and_score(
         # common name from matching many, and FEBRL4 measured better so (F1 0.9988 against
         # 0.9970 with the all-pairs prior at its best threshold).
         n = len(left)
+        even, _ = replace(model, prior=0.5).score(comps.levels, comps.name_frequency)
         prior = pair_prior(
             model=model,
             levels=comps.levels,
             name_frequency=comps.name_frequency,
             total_pairs=n * (n - 1) / 2,
+            even_weights=even,
         )
         model = replace(model, prior=prior)
+        # The weights at the found prior are those at even odds, shifted: no second scoring.
+        weight = even
+        weight += float(np.log2(prior / (1 - prior)))
+        return model, comps, weight, probability(weight)
     weight, prob = model.score(comps.levels, comps.name_frequency)
     return model, comps, weight, prob
 
@@ -211,22 +218,18 @@ def find_duplicates(
         for f in ignore_fields:
             comps.levels[:, comps.fields.index(f)] = -1
         weight, prob = model.score(comps.levels, comps.name_frequency)
-    keep = prob >= threshold
-    cl = clusters(
-        n=len(table),
-        left=comps.left[keep],
-        right=comps.right[keep],
-        score=weight[keep],
-        max_size=max_cluster,
-    )
+    keep = np.flatnonzero(prob >= threshold)
+    left, right = comps.left[keep], comps.right[keep]
+    cl = clusters(n=len(table), left=left, right=right, score=weight[keep], max_size=max_cluster)
     # A proposed pair the anti-chaining guard kept apart is not reported as a match.
-    keep &= cl[comps.left] == cl[comps.right]
+    together = cl[left] == cl[right]
+    keep = keep[together]
     return MatchResult(
         table,
         table,
         model,
-        comps.left[keep],
-        comps.right[keep],
+        left[together],
+        right[together],
         weight[keep],
         prob[keep],
         comps.levels[keep],

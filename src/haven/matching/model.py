@@ -25,12 +25,14 @@ the same year is one person":
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
 
 from haven.matching.compare import Levels, labels_for
+from haven.matching.parallel import over_chunks
 
 FloatArray = npt.NDArray[np.float64]
 BOUND = 1e-5
@@ -41,6 +43,7 @@ CONFLICT_NAME_LEVEL = 3  # "nearly the same" (>= 0.85) when the birth dates conf
 DEFAULT_THRESHOLD = 0.9
 TF_BOUND = 6.0  # bits: how far a name's frequency may move its weight either way
 SCORE_CHUNK = 1 << 20  # pairs scored at once
+DENSE_PATTERNS = 1 << 22  # distinct level vectors counted by bincount up to this many
 COARSE = frozenset({"birth", "sex", "origin", "occupation", "group", "broker"})
 
 
@@ -150,25 +153,40 @@ class MatchModel:
         table = self.weight_table()
         weight = np.empty(len(levels))
         prob = np.empty(len(levels))
+        coarse_cols = [k for k, f in enumerate(self.fields) if f.field in COARSE]
+
         # In slices, column by column: tens of millions of pairs would otherwise need several
         # full-length temporaries at once (the peak memory of a million-record pass).
-        for lo in range(0, len(levels), SCORE_CHUNK):
-            lv = levels[lo : lo + SCORE_CHUNK]
-            freq = None if name_frequency is None else name_frequency[lo : lo + SCORE_CHUNK]
+        def chunk(lo: int, hi: int) -> None:
+            lv = levels[lo:hi]
+            freq = None if name_frequency is None else name_frequency[lo:hi]
             w_sum = prior_weight + self.frequency_weights(lv, freq)
             coarse = np.zeros(len(lv))
-            for k, f in enumerate(self.fields):
+            for k in range(len(self.fields)):
                 w = table[k][lv[:, k].astype(np.int64) + 1]
                 w_sum += w
-                if f.field in COARSE:
+                if k in coarse_cols:
                     coarse += w
             # Without name evidence, the coarse fields many people share (birth, sex, origin,
             # occupation, group, broker) may count against a match but never for it.
             weak = self.weak_name(lv)
             w_sum[weak] -= np.maximum(coarse[weak], 0.0)
-            weight[lo : lo + SCORE_CHUNK] = w_sum
-            prob[lo : lo + SCORE_CHUNK] = 1.0 / (1.0 + np.exp2(-w_sum))
+            weight[lo:hi] = w_sum
+            prob[lo:hi] = 1.0 / (1.0 + np.exp2(-w_sum))
+
+        over_chunks(total=len(levels), size=SCORE_CHUNK, work=chunk)
         return weight, prob
+
+
+def probability(weight: FloatArray) -> FloatArray:
+    """The match probability of each match weight (log2 odds)."""
+    prob = np.empty(len(weight))
+
+    def chunk(lo: int, hi: int) -> None:
+        prob[lo:hi] = 1.0 / (1.0 + np.exp2(-weight[lo:hi]))
+
+    over_chunks(total=len(weight), size=SCORE_CHUNK, work=chunk)
+    return prob
 
 
 def _prior_m(n_levels: int) -> FloatArray:
@@ -220,17 +238,24 @@ def _patterns(levels: Levels, width: int) -> tuple[Levels, FloatArray]:
     """Distinct comparison vectors and their counts: EM works on these, not on every pair."""
     if not len(levels):
         return np.zeros((0, width), np.int8), np.zeros(0)
-    if width > 15:
+    # Each vector as one number in mixed radix (a field's levels and "unknown"): the distinct
+    # vectors are then a bincount over a few thousand codes, with no sort of every pair.
+    radix = [int(levels[:, k].max()) + 2 for k in range(width)]
+    if math.prod(radix) > DENSE_PATTERNS:
         patterns, counts = np.unique(levels, axis=0, return_counts=True)
         return patterns, counts.astype(np.float64)
-    # Each level + 1 fits in 4 bits: one int64 per vector sorts far faster than rows do.
-    codes = np.zeros(len(levels), dtype=np.int64)
-    for k in range(width):  # column by column: no (pairs, fields) int64 copy
-        codes |= (levels[:, k].astype(np.int64) + 1) << (4 * k)
-    shifts = np.arange(width, dtype=np.int64) * 4
-    uniq, counts = np.unique(codes, return_counts=True)
-    patterns = (((uniq[:, None] >> shifts) & 15) - 1).astype(np.int8)
-    return patterns, counts.astype(np.float64)
+    # The first field most significant: the patterns come out in np.unique's (row) order.
+    mult = np.array([math.prod(radix[k + 1 :]) for k in range(width)], dtype=np.int64)
+    counts = np.zeros(math.prod(radix), dtype=np.int64)
+    for lo in range(0, len(levels), SCORE_CHUNK):
+        lv = levels[lo : lo + SCORE_CHUNK]
+        codes = np.zeros(len(lv), dtype=np.int64)
+        for k in range(width):  # column by column: no (pairs, fields) int64 copy
+            codes += (lv[:, k].astype(np.int64) + 1) * mult[k]
+        counts += np.bincount(codes, minlength=len(counts))
+    present = np.flatnonzero(counts)
+    patterns = ((present[:, None] // mult) % np.array(radix) - 1).astype(np.int8)
+    return patterns, counts[present].astype(np.float64)
 
 
 def _model(
@@ -383,6 +408,7 @@ def pair_prior(
     name_frequency: FloatArray | None,
     total_pairs: float,
     iterations: int = 30,
+    even_weights: FloatArray | None = None,
 ) -> float:
     """The share of *all* pairs of the population that are matches, given the candidates.
 
@@ -394,10 +420,16 @@ def pair_prior(
     name-frequency adjustment) over ``total_pairs``, iterated to a fixed point. Pairs that
     were not candidates are taken as non-matches. It falls as the population grows: sharing
     a name and a birth year means less among a million people than among a thousand.
+    ``even_weights``: the candidates' weights at even prior odds (``model`` with prior 0.5),
+    when the caller has them already.
     """
     if not len(levels) or total_pairs <= 0:
         return PAIR_PRIOR_BOUNDS[0]
-    base, _ = replace(model, prior=0.5).score(levels, name_frequency)
+    base = (
+        even_weights
+        if even_weights is not None
+        else replace(model, prior=0.5).score(levels, name_frequency)[0]
+    )
     prior = float(np.clip(model.prior * len(levels) / total_pairs, *PAIR_PRIOR_BOUNDS))
     for _ in range(iterations):
         odds = float(np.log2(prior / (1 - prior)))
