@@ -119,3 +119,13 @@ def test_level_vectors_too_varied_to_count_densely_fall_back_to_sorting(
     patterns, counts = _patterns(levels, 2)
     assert patterns.tolist() == [[0, -1], [1, 1], [2, 1]]
     assert counts.tolist() == [1, 1, 2]
+
+
+def test_without_an_affinity_call_every_core_counts(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delattr(parallel.os, "sched_getaffinity")
+    monkeypatch.setattr(parallel.os, "cpu_count", lambda: 2)
+    assert parallel.threads() == 2
+    monkeypatch.setattr(parallel.os, "cpu_count", lambda: None)
+    assert parallel.threads() == 1
+    monkeypatch.setattr(parallel.os, "cpu_count", lambda: 64)
+    assert parallel.threads() == parallel.MAX_THREADS

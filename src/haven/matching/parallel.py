@@ -17,7 +17,9 @@ MAX_THREADS = 4  # beyond this the chunks' temporaries cost more memory than the
 
 def threads() -> int:
     """Threads for chunked work: the cores this process may run on, at most ``MAX_THREADS``."""
-    return max(1, min(MAX_THREADS, len(os.sched_getaffinity(0))))
+    affinity = getattr(os, "sched_getaffinity", None)  # Linux; elsewhere every core counts
+    cores = len(affinity(0)) if affinity is not None else (os.cpu_count() or 1)
+    return max(1, min(MAX_THREADS, cores))
 
 
 def over_chunks(*, total: int, size: int, work: Callable[[int, int], None]) -> None:
