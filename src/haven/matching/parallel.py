@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-MAX_THREADS = 4  # beyond this the chunks' temporaries cost more memory than they save time
+MAX_THREADS = 4  # each thread holds one chunk's temporaries (about 100 MiB): this bounds them
 
 
 def threads() -> int:
