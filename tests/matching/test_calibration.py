@@ -14,8 +14,10 @@ from haven.matching.records import match_record
 
 from .population import with_duplicates
 
+Date = tuple[int, int | None, int | None]
 
-def _birth_label(a: tuple[int, int, int], b: tuple[int, int, int]) -> str:
+
+def _birth_label(a: Date, b: Date) -> str:
     records = [
         match_record(id=str(k), name="김영수", birth_year=y, birth_month=m, birth_day=d)
         for k, (y, m, d) in enumerate((a, b))
@@ -30,6 +32,21 @@ def test_two_full_dates_that_disagree_get_conflicting_levels() -> None:
     assert _birth_label((1980, 3, 5), (1980, 3, 9)) == "same year and month, day differs"
     assert _birth_label((1980, 3, 5), (1981, 3, 5)) == "same day and month, a year apart"
     assert _birth_label((1980, 3, 5), (1980, 3, 5)) == "same date"
+
+
+def test_a_year_apart_in_the_same_month_is_told_from_a_year_apart_with_the_month_unknown() -> None:
+    # A mistyped year keeps the month; strangers a year apart share it one time in twelve.
+    assert _birth_label((1980, 3, None), (1981, 3, 5)) == "a year apart, same month"
+    assert _birth_label((1980, None, None), (1981, 3, 5)) == "within a year"
+    assert _birth_label((1980, 3, 5), (1981, 3, 9)) == "within a year"  # both days known
+
+
+def test_a_year_apart_in_the_same_month_counts_for_more_than_within_a_year() -> None:
+    weights = default_model(fields=("name", "birth")).fields[1].weights
+    labels = LABELS["birth"]
+    assert (
+        weights[labels.index("a year apart, same month")] > weights[labels.index("within a year")]
+    )
 
 
 def test_conflicting_birth_dates_never_count_for_a_match() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from haven.matching.compare import compare_pairs, field_names
+from haven.matching.compare import LABELS, compare_pairs, field_names
 from haven.matching.encodings import clear_hasher, encode_records
 from haven.matching.engine import find_duplicates, link_tables
 from haven.matching.model import FieldModel, MatchModel, default_model
@@ -77,16 +77,21 @@ def test_siblings_with_similar_names_are_not_merged() -> None:
 
 def test_with_conflicting_birth_dates_names_only_alike_are_not_enough() -> None:
     model = default_model(fields=field_names(encode_records(records=[], hasher_for=clear_hasher)))
-    alike, nearly = 2, 3
-    month_differs, within_a_year = 2, 3  # both a year apart; only the first conflicts
+    alike, nearly = LABELS["name"].index("alike"), LABELS["name"].index("nearly the same")
+    typo = LABELS["name"].index("one typo apart, alike")
+    month_differs = LABELS["birth"].index("a year apart, month differs")
+    within_a_year = LABELS["birth"].index(
+        "within a year"
+    )  # both a year apart; only the first conflicts
     agree = [1, 1, 1, 1, 1]  # sex, origin, occupation, group, broker: a sibling's
     rows = np.array(
         [[alike, month_differs, *agree], [nearly, month_differs, *agree],
-         [alike, within_a_year, *agree]],
+         [alike, within_a_year, *agree], [typo, month_differs, *agree]],
         dtype=np.int8,
     )  # fmt: skip
     held = model.weak_name(rows).tolist()
-    assert held == [True, False, False]
+    # One typo apart is not enough either: a sibling's name is often one letter from another's.
+    assert held == [True, False, False, True]
     weight, _prob = model.score(rows)
     assert weight[0] < weight[1]
 
@@ -178,7 +183,8 @@ def test_a_shared_rare_name_counts_more_than_a_shared_common_one() -> None:
     ]
     table = encode_records(records=records + common, hasher_for=clear_hasher)
     model = find_duplicates(table=table).model
-    top = np.array([[4, 3, 1, -1, -1, -1, -1]], dtype=np.int8)
+    same = len(LABELS["name"]) - 1
+    top = np.array([[same, 3, 1, -1, -1, -1, -1]], dtype=np.int8)
     rare_w, _ = model.score(top, np.array([2 / len(table)]))
     common_w, _ = model.score(top, np.array([40 / len(table)]))
     assert rare_w[0] > common_w[0] + 3
@@ -206,7 +212,7 @@ def test_an_explanation_shows_the_name_frequency_adjustment() -> None:
     records, _ = with_duplicates(300)
     table = encode_records(records=records, hasher_for=clear_hasher)
     result = find_duplicates(table=table)
-    exact = [k for k in range(len(result)) if result.levels[k, 0] == 4]
+    exact = [k for k in range(len(result)) if result.levels[k, 0] == len(LABELS["name"]) - 1]
     e = result.explain(exact[0])
     freq = next(ev for ev in e.evidence if ev.field == "name frequency")
     assert freq.label in ("a rare name", "a common name") and freq.weight

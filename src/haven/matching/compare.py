@@ -23,11 +23,23 @@ CHUNK = 1 << 19  # pairs compared at once: bounds memory at about 100 MiB a chun
 
 # Name similarity thresholds of levels 1..4; level 2 is the least a match may rest on.
 NAME_STEPS = (0.5, 0.65, 0.85, 0.99)
+# Names only (weakly) alike whose spellings are one typo apart get a level of their own,
+# between "alike" and "nearly the same": the levels from NAME_STEPS above it move up by one.
+NAME_TYPO = 3  # "weakly alike" and one typo apart; "alike" and one typo apart is NAME_TYPO + 1
+NAME_NEARLY = 5
 EXTRA_STEPS = (0.6, 0.8, 0.95)
 CLEAR_PREFILTER = 0.3
 
 LABELS: dict[str, tuple[str, ...]] = {
-    "name": ("different", "weakly alike", "alike", "nearly the same", "the same name"),
+    "name": (
+        "different",
+        "weakly alike",
+        "alike",
+        "one typo apart, weakly alike",
+        "one typo apart, alike",
+        "nearly the same",
+        "the same name",
+    ),
     "birth": (
         "different",
         "same day and month, years far apart",
@@ -36,6 +48,7 @@ LABELS: dict[str, tuple[str, ...]] = {
         "same year, month differs",
         "same year and month, day differs",
         "same year",
+        "a year apart, same month",
         "same day and month, a year apart",
         "same year and month",
         "same date",
@@ -137,6 +150,40 @@ def _name_score_encoded(
     return np.where(np.isnan(hangul), score, hangul)
 
 
+EDIT_CHUNK = 1 << 14  # pairs whose token slots are compared at once (slots² bytes each)
+
+
+def _edits_meet(a: EncodedTable, b: EncodedTable, i: Rows, j: Rows) -> npt.NDArray[np.bool_]:
+    """Whether each pair's one-edit neighbourhoods (``name.edits``) share a token."""
+    field = "name.edits"
+    out = np.zeros(len(i), dtype=bool)
+    if field not in a.blooms or field not in b.blooms:
+        return out
+    for lo in range(0, len(i), EDIT_CHUNK):
+        left = np.take(a.blooms[field], i[lo : lo + EDIT_CHUNK], axis=0).view(np.uint32)
+        right = np.take(b.blooms[field], j[lo : lo + EDIT_CHUNK], axis=0).view(np.uint32)
+        right[right == 0] = 0xFFFFFFFF  # an unused slot never meets one on the other side
+        meet = left[:, :, None] == right[:, None, :]
+        out[lo : lo + EDIT_CHUNK] = meet.reshape(len(left), -1).any(axis=1)
+    return out
+
+
+def _name_levels(
+    a: EncodedTable, b: EncodedTable, i: Rows, j: Rows, score: npt.NDArray[np.float64]
+) -> Levels:
+    """Name levels from the similarity, with "one typo apart" for (weakly) alike names whose
+    spellings are one edit apart."""
+    lv = _steps(score, NAME_STEPS)
+    lv[lv >= NAME_TYPO] += NAME_NEARLY - NAME_TYPO
+    # Two names both written in Hangul are told apart by their exact syllables (박우연, 박우윤
+    # spell alike in keys): a typo in Hangul drops or swaps a syllable, never a letter.
+    hangul = (a.popcounts("name.hangul")[i] > 0) & (b.popcounts("name.hangul")[j] > 0)
+    weak = np.flatnonzero(((lv == 1) | (lv == 2)) & ~hangul)
+    typo = weak[_edits_meet(a, b, i[weak], j[weak])]
+    lv[typo] += NAME_TYPO - 1
+    return lv
+
+
 class ClearNames:
     """Name similarity on clear records with the full Korean rules, cached per pair of names."""
 
@@ -182,9 +229,12 @@ def _birth_levels(a: EncodedTable, b: EncodedTable, i: Rows, j: Rows) -> Levels:
     lv[eq["birth.y"] & month_differs] = 4
     lv[eq["birth.y"] & ~month_differs] = 6
     lv[eq["birth.ym"] & both_days] = 5  # the same year and month, both know the day: it differs
-    lv[eq["birth.md"] & near & ~eq["birth.y"]] = 7
-    lv[eq["birth.ym"] & ~both_days] = 8
-    lv[eq["birth.ymd"]] = 9
+    # A year apart in the same month (the day unknown on one side) is a mistyped year far more
+    # often than "within a year" with the month unknown: a twelfth of strangers share a month.
+    lv[near & ~eq["birth.y"] & eq["birth.m"] & ~both_days] = 7
+    lv[eq["birth.md"] & near & ~eq["birth.y"]] = 8
+    lv[eq["birth.ym"] & ~both_days] = 9
+    lv[eq["birth.ymd"]] = 10
     unknown = (a.tokens["birth.y"][i] == 0) | (b.tokens["birth.y"][j] == 0)
     lv[unknown] = -1
     return lv
@@ -226,7 +276,7 @@ def compare_pairs(
             # others pay for the full comparison (most random pairs are skipped this way).
             near = np.flatnonzero(~(score < CLEAR_PREFILTER))
             score[near] = clear_names.scores(left, right, ci[near], cj[near])
-        out[:, 0] = _steps(score, NAME_STEPS)
+        out[:, 0] = _name_levels(left, right, ci, cj, score)
         name_score[lo:hi] = np.nan_to_num(score, nan=0.0)
         out[:, 1] = _birth_levels(left, right, ci, cj)
         for col, f in enumerate(TOKENS, start=2):

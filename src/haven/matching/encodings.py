@@ -36,11 +36,16 @@ Hasher = Callable[[bytes], bytes]
 HasherFactory = Callable[[str], Hasher]  # purpose -> keyed hash (e.g. IndexKey.keyed_hasher)
 U64 = npt.NDArray[np.uint64]
 
-ENCODING_VERSION = 3  # 2: the birth month token (birth.m); 3: a phonetic filter per reading
+# 2: the birth month token (birth.m); 3: a phonetic filter per reading; 4: the one-edit
+# neighbourhood (name.edits) and its blocking pass, which replaced the leave-one-out pass
+ENCODING_VERSION = 4
 MAX_READINGS_ENCODED = 2  # each its own filter; further readings are rarely the right one
 MAX_BLOCK_TOKENS = 32
 _ODD = np.uint64(0x9E3779B97F4A7C15)
 MAX_WORDS = 4
+EDIT_READINGS = 2
+EDIT_PER_READING = 12
+EDIT_SLOTS = EDIT_READINGS * EDIT_PER_READING
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +70,9 @@ BLOOMS: dict[str, BloomSpec] = {
     "name.phonetic.alt": BloomSpec(1024, 8),
     "name.text": BloomSpec(512, 8),
     "name.hangul": BloomSpec(512, 6),
+    # Not a Bloom filter: EDIT_SLOTS keyed 32-bit tokens (two to a word, 0 unused), the one-edit
+    # neighbourhood of the name's readings (see edit_grams); compared by whether they meet.
+    "name.edits": BloomSpec(EDIT_SLOTS * 32, 0),
 }
 EXTRA_BLOOM = BloomSpec(256, 8)
 TOKENS = ("sex", "origin", "occupation", "group", "broker")
@@ -194,6 +202,27 @@ def phonetic_grams(name: NameForms, reading: int = 0) -> list[str]:
     return reading_grams(readings[reading]) if reading < len(readings) else []
 
 
+def reading_edits(reading: Reading) -> list[str]:
+    return reading_edits_of("".join(s.key for s in reading.syllables))
+
+
+def reading_edits_of(text: str) -> list[str]:
+    """The one-edit neighbourhood of a reading spelled in its syllable keys.
+
+    The keys are joined ("kimsonhi"); the grams are that string and the string with each
+    letter left out in turn. Two spellings one typo apart (a letter dropped, added, changed or
+    two swapped: "kimsonhi" and "kisonhi", "kimsonho", "kimsnohi") share a gram; two letters
+    apart, none. Joining the keys lets a typo that moves a syllable break ("Tae-il",
+    "Ta-eil") cost one letter, not two syllables.
+    """
+    return [text, *(text[:k] + text[k + 1 :] for k in range(len(text)))]
+
+
+def edit_grams(name: NameForms) -> list[list[str]]:
+    """:func:`reading_edits` of each encoded reading (empty for a name that is not Korean)."""
+    return [reading_edits(r) for r in _encoded_readings(name)]
+
+
 def text_grams(name: NameForms) -> list[str]:
     """Character bigrams of the name as written (its Latin form, or the cleaned text)."""
     return _bigrams(name.latin or name.text.casefold())
@@ -225,12 +254,13 @@ def name_block_keys(name: NameForms) -> list[tuple[BlockPass, str]]:
 
     Several passes, each tolerant of a different error: the whole phonetic name (any birth
     date); the given name with a two-year birth bucket (another surname spelling); the surname
-    with the full birth date (another given name); the initials with the birth year; the name
-    with one given syllable left out, with the birth year (a typo in that syllable); the name
-    as written (a typo that breaks a Korean reading); each written word's first four letters
-    with the year and its initial with the date; for names that do not read as Korean, pairs
-    of word prefixes. A key shared by too many records is dropped by the blocker, so
-    common names are covered by the narrower passes.
+    with the full birth date (another given name); the initials with the birth year; each
+    written word's first four letters with the year and its initial with the date; for names
+    that do not read as Korean, the name as written and pairs of word prefixes. A key shared
+    by too many records is dropped by the blocker, so common names are covered by the narrower
+    passes. The encoder adds one more pass (not listed here, see :func:`reading_edits`): the
+    preferred reading's one-edit neighbourhood with a two-year birth bucket (a typo anywhere
+    in the name).
     """
     keys: list[tuple[BlockPass, str]] = []
     for token in name.tokens:
@@ -241,11 +271,9 @@ def name_block_keys(name: NameForms) -> list[tuple[BlockPass, str]]:
             keys.append(("bucket", token))
         elif kind == "s":
             keys.append(("date", token))
-        elif kind in ("i", "o"):
+        elif kind == "i":
             keys.append(("year", token))
     words = sorted(set((name.latin or name.text.casefold()).split()))[:MAX_WORDS]
-    if words and name.readings:
-        keys.append(("any", "l:" + " ".join(words)))
     keys.extend(("year", f"w:{w[:4]}") for w in words)
     keys.extend(("date", f"d:{w[0]}") for w in words)
     if words and not any(r.surname for r in name.readings):
@@ -283,7 +311,7 @@ class _GramHasher:
     def __init__(self, hasher: Hasher):
         self._hasher = hasher
         self._ids: dict[str, int] = {}
-        self._pairs: list[tuple[int, int]] = []
+        self.pairs: list[tuple[int, int]] = []
 
     def ids(self, grams: Iterable[str]) -> list[int]:
         out: list[int] = []
@@ -291,8 +319,8 @@ class _GramHasher:
             i = self._ids.get(gram)
             if i is None:
                 d = self._hasher(gram.encode())
-                i = self._ids[gram] = len(self._pairs)
-                self._pairs.append(
+                i = self._ids[gram] = len(self.pairs)
+                self.pairs.append(
                     (int.from_bytes(d[:8], "little"), int.from_bytes(d[8:16], "little") | 1)
                 )
             out.append(i)
@@ -311,7 +339,7 @@ class _GramHasher:
 
     def positions(self, spec: BloomSpec) -> npt.NDArray[np.int64]:
         """(n_grams, hashes) bit positions by double hashing: (h1 + i*h2) mod bits."""
-        pairs = np.array(self._pairs, dtype=np.uint64).reshape(-1, 2)
+        pairs = np.array(self.pairs, dtype=np.uint64).reshape(-1, 2)
         steps = np.arange(spec.hashes, dtype=np.uint64)
         with np.errstate(over="ignore"):  # wrapping uint64 arithmetic is the point
             pos = pairs[:, :1] + steps[None, :] * pairs[:, 1:2]
@@ -411,6 +439,59 @@ class _DistinctNames:
         return rows[per_name[self.codes]]
 
 
+class _EditTokens:
+    """The one-edit neighbourhoods (:func:`reading_edits`) of a batch's distinct names.
+
+    Each distinct spelling (a reading's joined keys: many names share one) gets its grams
+    once, and each distinct gram is hashed once under the ``edits`` key. A name's
+    ``name.edits`` row holds EDIT_PER_READING slots for each of its first EDIT_READINGS
+    readings (the low 32 bits of each gram's hash; 0 for an unused slot); the preferred
+    reading's grams, mixed with a keyed constant of the blocking key, are also blocking keys
+    with a two-year birth bucket.
+    """
+
+    def __init__(self, distinct: Sequence[NameForms], hasher: Hasher):
+        spelled: dict[str, int] = {}
+        self.per_name = np.full((len(distinct), EDIT_READINGS), -1, dtype=np.int64)
+        for d, name in enumerate(distinct):
+            for r, reading in enumerate(_encoded_readings(name)[:EDIT_READINGS]):
+                text = "".join([s.key for s in reading.syllables])
+                i = spelled.get(text)
+                if i is None:
+                    i = spelled[text] = len(spelled)
+                self.per_name[d, r] = i
+        grams = [reading_edits_of(text)[:EDIT_PER_READING] for text in spelled]
+        lengths = np.fromiter(map(len, grams), dtype=np.int64, count=len(grams))
+        hashed = _GramHasher(hasher)
+        flat = hashed.flat_ids(grams, int(lengths.sum()))
+        h1 = np.array([p[0] for p in hashed.pairs], dtype=np.uint64)[flat]
+        # 32-bit tokens in 1 .. 2**32 - 2: 0 marks an unused slot, 2**32 - 1 is the comparison's
+        # stand-in for an unused slot on the other side.
+        low = (h1 % np.uint64(0xFFFFFFFE) + np.uint64(1)).astype(np.uint32)
+        owners = np.repeat(np.arange(len(grams), dtype=np.int64), lengths)
+        offsets = np.arange(len(flat)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        self._slots = np.zeros((len(grams) + 1, EDIT_PER_READING), dtype=np.uint32)
+        self._slots[owners, offsets] = low  # the last row stays empty: "no such reading"
+        self._h1 = h1
+        self._starts = np.concatenate([[0], np.cumsum(lengths)]).tolist()
+
+    def rows(self) -> U64:
+        """(distinct names, EDIT_SLOTS // 2) words: each reading's slots, in reading order."""
+        picked = self._slots[self.per_name]  # -1 picks the empty last row
+        return np.ascontiguousarray(picked.reshape(len(self.per_name), EDIT_SLOTS)).view(np.uint64)
+
+    def block_keys(self, block_hasher: Hasher) -> list[list[int]]:
+        """Per distinct name, its preferred reading's grams as 64-bit name keys for blocking."""
+        salt = np.full(len(self._h1), _to_u64(block_hasher(b"e:")), dtype=np.uint64)
+        toks = _mix(self._h1, salt).tolist()
+        starts = self._starts
+        spellings = [
+            list(dict.fromkeys(toks[a:b])) for a, b in zip(starts, starts[1:], strict=False)
+        ]
+        empty: list[int] = []
+        return [spellings[i] if i >= 0 else empty for i in self.per_name[:, 0].tolist()]
+
+
 def _tokens(values: Sequence[str | None], hasher: Hasher) -> U64:
     codes, distinct = _factorize(values)
     table = np.array(
@@ -462,6 +543,8 @@ def encode_records(
         blooms[fname] = names.blooms(
             grams_of, value_of, BLOOMS[fname], hasher_for("bloom:" + purpose)
         )
+    edits = _EditTokens(names.distinct, hasher_for("edits:name"))
+    blooms["name.edits"] = edits.rows()[names.codes]
     extras = tuple(dict.fromkeys(extra_fields))
     for fname in extras:
         values = [dict(r.extra).get(fname) for r in records]
@@ -477,12 +560,14 @@ def encode_records(
     births = [_birth_values(r) for r in records]
     for i, fname in enumerate(BIRTH_TOKENS):
         tokens[fname] = _tokens([b[i] for b in births], hasher_for("token:" + fname))
+    block_hasher = hasher_for("block")
     rows, toks = _block_tokens(
         records=records,
         names=names,
-        hasher=hasher_for("block"),
+        hasher=block_hasher,
         birth={f: tokens[f] for f in BIRTH_TOKENS},
         block_on=block_on,
+        bucket_keys=edits.block_keys(block_hasher),
     )
     return EncodedTable(
         ids=[r.id for r in records],
@@ -541,13 +626,15 @@ def _block_tokens(
     hasher: Hasher,
     birth: dict[str, U64],
     block_on: Sequence[str],
+    bucket_keys: Sequence[list[int]] | None = None,
 ) -> tuple[npt.NDArray[np.int64], U64]:
     codes, distinct = names.codes, names.distinct
+    bucket = _PASS_BIRTH["bucket"]
     cache: dict[str, int] = {}
     ent_count: list[int] = []  # entries of each distinct name
     ent_field: list[int] = []  # index into BIRTH_TOKENS, -1: no birth part
     ent_tok: list[int] = []
-    for name in distinct:
+    for d, name in enumerate(distinct):
         before = len(ent_tok)
         for how, key in name_block_keys(name):
             t = cache.get(key)
@@ -556,6 +643,11 @@ def _block_tokens(
             birth_fields = _PASS_BIRTH[how]
             ent_field.extend(birth_fields)
             ent_tok.extend([t] * len(birth_fields))
+        if bucket_keys is not None:  # further name keys, already hashed: a two-year bucket
+            hashed = bucket_keys[d]
+            for f in bucket:
+                ent_field.extend([f] * len(hashed))
+                ent_tok.extend(hashed)
         ent_count.append(len(ent_tok) - before)
     toks = np.array(ent_tok, dtype=np.uint64)
     fields = np.array(ent_field, dtype=np.int8)

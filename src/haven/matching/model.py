@@ -31,7 +31,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import numpy.typing as npt
 
-from haven.matching.compare import Levels, labels_for
+from haven.matching.compare import NAME_NEARLY, Levels, labels_for
 from haven.matching.parallel import over_chunks
 
 FloatArray = npt.NDArray[np.float64]
@@ -39,7 +39,7 @@ BOUND = 1e-5
 PRIOR_BOUNDS = (1e-6, 0.9)
 PSEUDO_COUNT = 50.0  # Dirichlet strength pulling m towards its prior shape
 MIN_NAME_LEVEL = 2  # names at least "alike" (similarity >= 0.65) for any match
-CONFLICT_NAME_LEVEL = 3  # "nearly the same" (>= 0.85) when the birth dates conflict
+CONFLICT_NAME_LEVEL = NAME_NEARLY  # "nearly the same" (>= 0.85) when the birth dates conflict
 DEFAULT_THRESHOLD = 0.9
 TF_BOUND = 6.0  # bits: how far a name's frequency may move its weight either way
 SCORE_CHUNK = 1 << 20  # pairs scored at once
@@ -352,7 +352,9 @@ def train(
     everything = set(range(len(fields)))
     iterations, converged = 0, True
     by_name = (
-        candidate_levels[candidate_levels[:, 0] >= 3] if len(candidate_levels) else candidate_levels
+        candidate_levels[candidate_levels[:, 0] >= NAME_NEARLY]
+        if len(candidate_levels)
+        else candidate_levels
     )
     sessions: list[tuple[Levels, set[int]]] = [(by_name, everything - name_cols)]
     if birth_levels is not None and len(birth_levels):
@@ -448,10 +450,13 @@ def pair_prior(
 # Fixed parameters for populations too small to train on (EM needs thousands of records), in
 # the level order of haven.matching.compare.LABELS, lowest level first: (m, u) per field.
 DEFAULT_PARAMETERS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
-    "name": ((0.02, 0.04, 0.09, 0.25, 0.60), (0.95, 0.04, 0.008, 0.0015, 0.0005)),
+    "name": (
+        (0.02, 0.04, 0.07, 0.02, 0.02, 0.25, 0.58),
+        (0.9497, 0.04, 0.008, 0.0002, 0.0001, 0.0015, 0.0005),
+    ),
     "birth": (
-        (0.03, 0.01, 0.01, 0.07, 0.03, 0.003, 0.157, 0.05, 0.14, 0.50),
-        (0.90, 0.003, 0.037, 0.003, 0.045, 0.003, 0.005, 0.0002, 0.002, 0.0002),
+        (0.03, 0.01, 0.01, 0.05, 0.03, 0.003, 0.157, 0.02, 0.05, 0.14, 0.50),
+        (0.90, 0.003, 0.037, 0.0028, 0.045, 0.003, 0.005, 0.0002, 0.0002, 0.002, 0.0002),
     ),
     "sex": ((0.03, 0.97), (0.5, 0.5)),
     "origin": ((0.15, 0.85), (0.85, 0.15)),
