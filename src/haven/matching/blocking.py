@@ -112,13 +112,26 @@ def dedupe_candidates(*, table: EncodedTable, max_block: int = DEDUPE_MAX_BLOCK)
     n = np.int64(max(len(table), 1))
     # Each pair as one number (i * n + j) from the start: at a million records the passes give
     # tens of millions of pairs, and two arrays of rows would double the peak memory.
-    keys: list[Rows] = []
-    for members in blocks:
+    # One array filled in place, and every step below rebinds or deletes what it no longer
+    # needs, so that at most the keys, their distinct copy and the two row arrays coexist.
+    flat = np.empty(sum(len(m) * (m.shape[1] * (m.shape[1] - 1) // 2) for m in blocks), np.int64)
+    at = 0
+    while blocks:
+        members = blocks.pop()
         a, b = np.triu_indices(members.shape[1], k=1)
-        keys.append((members[:, a] * n + members[:, b]).ravel())
-    flat = np.concatenate(keys) if keys else np.zeros(0, np.int64)
-    del keys
-    i, j = _split_keys(flat, int(n))
+        part = members[:, a]
+        part *= n
+        part += members[:, b]
+        flat[at : at + part.size] = part.ravel()
+        at += part.size
+        del members, part
+    _sort(flat)
+    keep = np.ones(len(flat), dtype=bool)
+    keep[1:] = flat[1:] != flat[:-1]
+    flat = flat[keep]
+    del keep
+    i, j = np.divmod(flat, n)
+    del flat
     return Candidates(i, j, skipped, largest)
 
 

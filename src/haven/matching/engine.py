@@ -153,7 +153,8 @@ def _train_and_score(
         # common name from matching many, and FEBRL4 measured better so (F1 0.9988 against
         # 0.9970 with the all-pairs prior at its best threshold).
         n = len(left)
-        even, _ = replace(model, prior=0.5).score(comps.levels, comps.name_frequency)
+        # [0]: the probabilities at even odds are dropped at once (a full-length array).
+        even = replace(model, prior=0.5).score(comps.levels, comps.name_frequency)[0]
         prior = pair_prior(
             model=model,
             levels=comps.levels,
