@@ -17,16 +17,13 @@ from haven.matching.encodings import (
 )
 from haven.matching.model import default_model
 from haven.matching.names import normalise_name
-from haven.matching.records import match_record
+from haven.matching.records import MatchRecord, match_record
 
 FIXED = IndexKey(bytes(range(32)))  # a fixed key: the levels below must not depend on luck
 
 
-def _table(*names: str, years: tuple[int, ...] = (1990, 1990)) -> EncodedTable:
-    records = [
-        match_record(id=f"r{k}", name=n, birth_year=y)
-        for k, (n, y) in enumerate(zip(names, years, strict=True))
-    ]
+def _table(*names: str) -> EncodedTable:
+    records = [match_record(id=f"r{k}", name=n, birth_year=1990) for k, n in enumerate(names)]
     return encode_records(records=records, hasher_for=FIXED.keyed_hasher)
 
 
@@ -49,6 +46,8 @@ def test_the_neighbourhood_is_the_joined_keys_and_each_letter_left_out() -> None
         ("Wi Jae-mi", "Wi Jae-min"),  # a letter dropped: still a readable syllable
         ("Kim Ta-eil", "Kim Tae-il"),  # a moved syllable break costs one letter, not two syllables
         ("Kim Tea-il", "김태일"),  # two letters swapped, against the Hangul
+        ("Ggm Mi-ha", "Kim Mi-ha"),  # a chunk that no longer reads: its letters are folded
+        ("Gng Yun Ji", "Kang Yun Ji"),
     ],
 )
 def test_a_name_with_a_readable_typo_is_one_typo_apart(typo: str, name: str) -> None:
@@ -95,19 +94,23 @@ def test_the_neighbourhood_is_keyed_and_fits_its_slots() -> None:
     )
 
 
-def test_a_typo_a_year_apart_is_brought_together_by_the_neighbourhood_pass() -> None:
-    t = _table("Kim Tae-il", "Kim Ta-eil", years=(1990, 1991))
-    records = [
-        match_record(id="a", name="Kim Tae-il", birth_year=1990),
-        match_record(id="b", name="Kim Ta-eil", birth_year=1991),
-    ]
+def _born(name: str, month: int) -> MatchRecord:
+    return match_record(id=f"{name}-{month}", name=name, birth_year=1990, birth_month=month)
+
+
+def test_a_typo_in_the_same_birth_month_is_brought_together_by_the_neighbourhood_pass() -> None:
+    records = [_born("Gim Tae-il", 3), _born("Kim Tea-il", 3)]
     assert not set(block_keys(records[0])) & set(block_keys(records[1]))  # no other pass
-    assert len(dedupe_candidates(table=t)) == 1
+    table = encode_records(records=records, hasher_for=FIXED.keyed_hasher)
+    assert len(dedupe_candidates(table=table)) == 1
 
 
-def test_names_two_letters_apart_a_year_apart_are_not_brought_together() -> None:
-    t = _table("Kim Min-su", "Kim Min-jun", years=(1990, 1991))
-    assert len(dedupe_candidates(table=t)) == 0
+def test_the_neighbourhood_pass_needs_the_same_year_and_month() -> None:
+    # A typo with another month is left to the other passes: this pass must stay narrow (it
+    # would otherwise pair every name one letter from a common one).
+    records = [_born("Gim Tae-il", 3), _born("Kim Tea-il", 4)]
+    table = encode_records(records=records, hasher_for=FIXED.keyed_hasher)
+    assert len(dedupe_candidates(table=table)) == 0
 
 
 def test_one_typo_apart_with_conflicting_birth_dates_does_not_count_for_a_match() -> None:
@@ -119,3 +122,11 @@ def test_one_typo_apart_with_conflicting_birth_dates_does_not_count_for_a_match(
     weight, _ = model.score(rows)
     assert model.weak_name(rows).tolist() == [True, False]
     assert weight[0] < 0 < weight[1]
+
+
+def test_a_batch_without_a_korean_name_has_empty_neighbourhoods() -> None:
+    records = [match_record(id=f"w{k}", name=n, birth_year=1990, birth_month=3)
+               for k, n in enumerate(["John Smith", "Jon Smith"])]  # fmt: skip
+    table = encode_records(records=records, hasher_for=FIXED.keyed_hasher)
+    assert not table.blooms["name.edits"].any()
+    assert len(dedupe_candidates(table=table)) == 1  # the other passes still block

@@ -53,6 +53,7 @@ MAX_CHARS = 200  # longer input is cut: no real name is longer, and work stays b
 MAX_TOKENS = 6  # more words than this is not a Korean name
 MAX_CHUNK = 32  # letters in one unbroken romanized word
 MAX_READINGS = 8
+LEAVE_ONE_OUT_READINGS = 1  # readings that get ``o:`` keys: each costs candidate pairs
 MAX_UNREAD = 4  # letters a typo-broken chunk may leave unread (Korean syllables are short)
 MAX_REPAIR = 40  # letters: longer names are not searched for a swapped pair
 
@@ -142,12 +143,11 @@ class NameForms:
         """Blocking tokens: two names that may be the same person share at least one.
 
         ``n:`` all syllables in order (so a joined "Kimsunhui" meets 김선희), ``s:`` surname,
-        ``g:`` given name, ``i:`` surname with the given name's initial consonants. (A typo
-        in one syllable is met by the encoder's one-edit neighbourhood pass, which replaced
-        the ``o:`` keys: the name with one syllable left out.)
+        ``g:`` given name, ``i:`` surname with the given name's initial consonants, ``o:`` the
+        preferred reading with one given-name syllable (or the chunk a typo broke) left out.
         """
         found: dict[str, None] = {}
-        for r in self.readings:
+        for n, r in enumerate(self.readings):
             syllables = r.syllables
             # Each syllable's key once: every token below joins some of them (blocking runs
             # this for every distinct name of a population).
@@ -161,6 +161,12 @@ class NameForms:
                 found["g:" + ".".join(keys[cut:])] = None
             if r.surname and r.given:
                 found[f"i:{surname_key}/" + ".".join(s.initial or "_" for s in r.given)] = None
+            if len(syllables) >= 3 and n < LEAVE_ONE_OUT_READINGS:
+                # One syllable left out in turn: a typo or a misheard syllable anywhere still
+                # leaves one key in common (the surname left out is ``g:``).
+                broken = [k for k, s in enumerate(syllables) if is_unread(s)]
+                for k in broken or range(cut, len(syllables)):
+                    found[f"o:{k}:" + ".".join(keys[:k] + keys[k + 1 :])] = None
         if not self.readings and self.latin:
             found["l:" + " ".join(sorted(self.latin.split()))] = None
         return tuple(found)
