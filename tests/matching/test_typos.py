@@ -122,3 +122,11 @@ def test_one_typo_apart_with_conflicting_birth_dates_does_not_count_for_a_match(
     weight, _ = model.score(rows)
     assert model.weak_name(rows).tolist() == [True, False]
     assert weight[0] < 0 < weight[1]
+
+
+def test_a_batch_without_a_korean_name_has_empty_neighbourhoods() -> None:
+    records = [match_record(id=f"w{k}", name=n, birth_year=1990, birth_month=3)
+               for k, n in enumerate(["John Smith", "Jon Smith"])]  # fmt: skip
+    table = encode_records(records=records, hasher_for=FIXED.keyed_hasher)
+    assert not table.blooms["name.edits"].any()
+    assert len(dedupe_candidates(table=table)) == 1  # the other passes still block

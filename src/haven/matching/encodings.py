@@ -491,9 +491,18 @@ class _EditTokens:
                 self.per_name[d, r] = i
         grams = [reading_edits_of(text)[:EDIT_PER_READING] for text in spelled]
         lengths = np.fromiter(map(len, grams), dtype=np.int64, count=len(grams))
-        hashed = _GramHasher(hasher)
-        flat = hashed.flat_ids(grams, int(lengths.sum()))
-        h1 = np.array([p[0] for p in hashed.pairs], dtype=np.uint64)[flat]
+        # Each distinct gram hashed once; only the first 8 bytes of its digest are used.
+        ids: dict[str, int] = {}
+        for gram in chain.from_iterable(grams):
+            if gram not in ids:
+                ids[gram] = len(ids)
+        digests = b"".join([hasher(g.encode())[:8] for g in ids])
+        flat = np.fromiter(
+            map(ids.__getitem__, chain.from_iterable(grams)),
+            dtype=np.int64,
+            count=int(lengths.sum()),
+        )
+        h1 = np.frombuffer(digests, dtype="<u8").astype(np.uint64)[flat]
         # 32-bit tokens in 1 .. 2**32 - 2: 0 marks an unused slot, 2**32 - 1 is the comparison's
         # stand-in for an unused slot on the other side.
         low = (h1 % np.uint64(0xFFFFFFFE) + np.uint64(1)).astype(np.uint32)
@@ -502,18 +511,22 @@ class _EditTokens:
         self._slots = np.zeros((len(grams) + 1, EDIT_PER_READING), dtype=np.uint32)
         self._slots[owners, offsets] = low  # the last row stays empty: "no such reading"
         self._h1 = h1
-        self._starts = np.concatenate([[0], np.cumsum(lengths)]).tolist()
+        # One more entry, empty, for "no reading" (-1): a batch may hold no Korean name at all.
+        self._lengths = np.concatenate([lengths, [0]])
+        self._starts = np.concatenate([np.cumsum(lengths) - lengths, [0]])
 
-    def block_keys(self, block_hasher: Hasher) -> list[list[int]]:
-        """Per distinct name, its preferred reading's grams as 64-bit name keys for blocking."""
+    def block_entries(
+        self, codes: npt.NDArray[np.int64], block_hasher: Hasher
+    ) -> tuple[npt.NDArray[np.int64], U64]:
+        """(row, 64-bit name key) for the blocking pass: each record's preferred reading's
+        grams (``codes``: each record's distinct name), before the birth date is mixed in."""
         salt = np.full(len(self._h1), _to_u64(block_hasher(b"e:")), dtype=np.uint64)
-        toks = _mix(self._h1, salt).tolist()
-        starts = self._starts
-        spellings = [
-            list(dict.fromkeys(toks[a:b])) for a, b in zip(starts, starts[1:], strict=False)
-        ]
-        empty: list[int] = []
-        return [spellings[i] if i >= 0 else empty for i in self.per_name[:, 0].tolist()]
+        keys = _mix(self._h1, salt)
+        spelled = self.per_name[codes, 0] if len(codes) else np.zeros(0, np.int64)
+        count = np.where(spelled >= 0, self._lengths[spelled], 0)
+        rows = np.repeat(np.arange(len(codes), dtype=np.int64), count)
+        offsets = np.arange(len(rows)) - np.repeat(np.cumsum(count) - count, count)
+        return rows, keys[np.repeat(self._starts[spelled], count) + offsets]
 
     def rows(self) -> U64:
         """(distinct names, EDIT_SLOTS // 2) words: each reading's slots, in reading order."""
@@ -596,7 +609,7 @@ def encode_records(
         hasher=block_hasher,
         birth={f: tokens[f] for f in BIRTH_TOKENS},
         block_on=block_on,
-        month_keys=edits.block_keys(block_hasher),
+        month_entries=edits.block_entries(names.codes, block_hasher),
     )
     return EncodedTable(
         ids=[r.id for r in records],
@@ -655,15 +668,14 @@ def _block_tokens(
     hasher: Hasher,
     birth: dict[str, U64],
     block_on: Sequence[str],
-    month_keys: Sequence[list[int]] | None = None,
+    month_entries: tuple[npt.NDArray[np.int64], U64] | None = None,
 ) -> tuple[npt.NDArray[np.int64], U64]:
     codes, distinct = names.codes, names.distinct
-    month = BIRTH_TOKENS.index("birth.ym")
     cache: dict[str, int] = {}
     ent_count: list[int] = []  # entries of each distinct name
     ent_field: list[int] = []  # index into BIRTH_TOKENS, -1: no birth part
     ent_tok: list[int] = []
-    for d, name in enumerate(distinct):
+    for name in distinct:
         before = len(ent_tok)
         for how, key in name_block_keys(name):
             t = cache.get(key)
@@ -672,10 +684,6 @@ def _block_tokens(
             birth_fields = _PASS_BIRTH[how]
             ent_field.extend(birth_fields)
             ent_tok.extend([t] * len(birth_fields))
-        if month_keys is not None:  # further name keys, already hashed, with year and month
-            hashed = month_keys[d]
-            ent_field.extend([month] * len(hashed))
-            ent_tok.extend(hashed)
         ent_count.append(len(ent_tok) - before)
     toks = np.array(ent_tok, dtype=np.uint64)
     fields = np.array(ent_field, dtype=np.int8)
@@ -694,6 +702,12 @@ def _block_tokens(
         keep[sel[b == 0]] = False
         out[sel] = _mix(out[sel], b)
     rows, out = rows[keep], out[keep]
+    if month_entries is not None:  # name keys hashed elsewhere, with the birth year and month
+        m_rows, m_keys = month_entries
+        ym = birth["birth.ym"][m_rows]
+        known = ym != 0
+        rows = np.concatenate([rows, m_rows[known]])
+        out = np.concatenate([out, _mix(m_keys[known], ym[known])])
     if block_on:  # exact extra values (a postcode): few records use this, plain Python is fine
         extra_rows: list[int] = []
         extra_toks: list[int] = []
