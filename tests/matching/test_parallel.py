@@ -121,6 +121,18 @@ def test_level_vectors_too_varied_to_count_densely_fall_back_to_sorting(
     assert counts.tolist() == [1, 1, 2]
 
 
+@pytest.mark.parametrize(("width", "top"), [(15, 9), (16, 3), (4, 20)])
+def test_sorted_level_vectors_are_those_numpy_unique_finds(width: int, top: int) -> None:
+    # 15 fields of up to 14 levels pack into one number; more fields or levels are sorted as rows.
+    rng = np.random.default_rng(width + top)
+    levels = rng.integers(-1, top + 1, size=(3_000, width)).astype(np.int8)
+    levels[: len(levels) // 2] = levels[0]  # repeated vectors
+    patterns, counts = model._sorted_patterns(levels, width)
+    expected, expected_counts = np.unique(levels, axis=0, return_counts=True)
+    assert patterns.tolist() == expected.tolist()
+    assert counts.tolist() == expected_counts.tolist()
+
+
 def test_without_an_affinity_call_every_core_counts(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delattr(parallel.os, "sched_getaffinity")
     monkeypatch.setattr(parallel.os, "cpu_count", lambda: 2)

@@ -242,8 +242,7 @@ def _patterns(levels: Levels, width: int) -> tuple[Levels, FloatArray]:
     # vectors are then a bincount over a few thousand codes, with no sort of every pair.
     radix = [int(levels[:, k].max()) + 2 for k in range(width)]
     if math.prod(radix) > DENSE_PATTERNS:
-        patterns, counts = np.unique(levels, axis=0, return_counts=True)
-        return patterns, counts.astype(np.float64)
+        return _sorted_patterns(levels, width)
     # The first field most significant: the patterns come out in np.unique's (row) order.
     mult = np.array([math.prod(radix[k + 1 :]) for k in range(width)], dtype=np.int64)
     counts = np.zeros(math.prod(radix), dtype=np.int64)
@@ -256,6 +255,22 @@ def _patterns(levels: Levels, width: int) -> tuple[Levels, FloatArray]:
     present = np.flatnonzero(counts)
     patterns = ((present[:, None] // mult) % np.array(radix) - 1).astype(np.int8)
     return patterns, counts[present].astype(np.float64)
+
+
+def _sorted_patterns(levels: Levels, width: int) -> tuple[Levels, FloatArray]:
+    """Distinct vectors by sorting, for too many combinations to count densely (many fields)."""
+    if width > 15 or int(levels.max()) >= 15:
+        patterns, counts = np.unique(levels, axis=0, return_counts=True)
+        return patterns, counts.astype(np.float64)
+    # Each level + 1 fits in 4 bits: one int64 per vector sorts far faster than rows do; the
+    # first field in the highest bits, so the patterns come out in np.unique's (row) order.
+    codes = np.zeros(len(levels), dtype=np.int64)
+    for k in range(width):  # column by column: no (pairs, fields) int64 copy
+        codes |= (levels[:, k].astype(np.int64) + 1) << (4 * (width - 1 - k))
+    shifts = (width - 1 - np.arange(width, dtype=np.int64)) * 4
+    uniq, counts = np.unique(codes, return_counts=True)
+    patterns = (((uniq[:, None] >> shifts) & 15) - 1).astype(np.int8)
+    return patterns, counts.astype(np.float64)
 
 
 def _model(
