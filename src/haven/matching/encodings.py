@@ -204,6 +204,7 @@ def phonetic_grams(name: NameForms, reading: int = 0) -> list[str]:
 
 
 def reading_edits(reading: Reading) -> list[str]:
+    """The one-edit neighbourhood (:func:`reading_edits_of`) of a reading's spelling."""
     return reading_edits_of(spelling(reading))
 
 
