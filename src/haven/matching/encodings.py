@@ -640,28 +640,6 @@ def _mix(a: U64, b: U64) -> U64:
         return x ^ (x >> np.uint64(31))
 
 
-def block_tokens(
-    *,
-    records: Sequence[MatchRecord],
-    hasher: Hasher,
-    birth: dict[str, U64],
-    block_on: Sequence[str] = (),
-) -> tuple[npt.NDArray[np.int64], U64]:
-    """Each record's keyed blocking tokens, as parallel (row, token) arrays.
-
-    Name keys are hashed once per distinct name, then combined with the record's keyed birth
-    tokens (``birth``, as :func:`encode_records` makes them) in numpy: no key ever appears in
-    clear beside a date, and a million records take seconds.
-    """
-    return _block_tokens(
-        records=records,
-        names=_DistinctNames(records),
-        hasher=hasher,
-        birth=birth,
-        block_on=block_on,
-    )
-
-
 def _block_tokens(
     *,
     records: Sequence[MatchRecord],
