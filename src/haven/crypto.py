@@ -778,8 +778,15 @@ _PARTY_FORMAT_V1 = b"\x01"
 _PARTY_HEAD = 1 + 4 + 8 + _SALT_BYTES
 
 
+# A party's secret is random (a broker's credential carries about 124 bits), so Argon2id's memory
+# cost adds nothing against guessing it: the floor only keeps a tampered stored cost from being
+# absurd. It is the portal receipt's floor, not the 64 MiB a human password needs, so that the
+# receipt's cost settings (HAVEN_PORTAL_RECEIPT_*) serve both.
+MIN_PARTY_MEMLIMIT = 8 * 1024 * 1024
+
+
 def _party_limits_ok(opslimit: int, memlimit: int) -> bool:
-    floor = 1 if getattr(settings, "HAVEN_KDF_INSECURE_FOR_TESTS", False) else MIN_KDF_MEMLIMIT
+    floor = 1 if getattr(settings, "HAVEN_KDF_INSECURE_FOR_TESTS", False) else MIN_PARTY_MEMLIMIT
     return 1 <= opslimit <= 16 and floor <= memlimit <= 2**30
 
 

@@ -234,3 +234,21 @@ def test_staff_issue_a_credential_from_the_broker_page(client, alice, dave, brok
     client.logout()
     login(client, dave)
     assert client.post(reverse("web:broker_credential", args=[broker.pk])).status_code == 403
+
+
+@pytest.mark.staff_pages
+def test_a_supervisor_issues_a_code_on_the_broker_page_at_production_costs(
+    client, alice, broker, settings
+) -> None:
+    """The page path with the deployment's key-derivation floors (the test settings lower them):
+    issuing used to fail with "the key-derivation cost is not usable" and a 500."""
+    login(client, alice)
+    settings.HAVEN_KDF_INSECURE_FOR_TESTS = False
+    response = client.post(reverse("web:broker_credential", args=[broker.pk]))
+    assert response.status_code == 200
+    shown = re.search(r"([2-9a-z]{5}-){4}[2-9a-z]{5}", response.content.decode())
+    assert shown is not None
+    assert BrokerCredential.objects.filter(broker=broker).count() == 1
+    broker_client = type(client)()
+    assert _login(broker_client, shown.group(0)).status_code == 302
+    assert BrokerSession.objects.filter(broker=broker).count() == 1
