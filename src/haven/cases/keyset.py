@@ -173,7 +173,7 @@ def case_revocable_key_ids(*, ctx: KeyContext, case: Case, holder: User | TeamKe
         for key_id in _request_key_ids(case.request_id):
             shared[key_id] = siblings
     if case.group is not None:
-        shared[str(case.group.data_key_id)] = Case.objects.filter(group_id=case.group_id)
+        shared[str(case.group.data_key_id)] = Case.objects.filter(group=case.group)
     held = (
         user_grants(holder)
         if isinstance(holder, User)
