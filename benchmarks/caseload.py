@@ -429,6 +429,7 @@ class KeyMaker:
 
     def new(self, plan: list[tuple[str, Any, Any, bytes, Any]], at: dt.datetime) -> Any:
         from haven.crypto import erasure_store
+        from haven.vault import integrity
         from haven.vault.models import DataKey, Grant
 
         if not self.slots:
@@ -442,9 +443,11 @@ class KeyMaker:
         self.seal_seconds += time.perf_counter() - started
         self.seals += len(recipients)
         key.recovery_sealed = sealed.pop("recovery")
+        # Tagged as data_keys_build tags them: Haven refuses untagged key rows.
+        integrity.data_key_tag(key)
         self.keys.append(key)
-        self.grants += [
-            Grant(
+        for ref, user_id, team_key_id, _, granted_by in plan:
+            grant = Grant(
                 data_key_id=key.id,
                 user_id=user_id,
                 team_key_id=team_key_id,
@@ -453,8 +456,8 @@ class KeyMaker:
                 granted_by_id=granted_by,
                 granted_at=at,
             )
-            for ref, user_id, team_key_id, _, granted_by in plan
-        ]
+            integrity.grant_tag(grant, slot=key.erasure_slot)
+            self.grants.append(grant)
         return key
 
 
