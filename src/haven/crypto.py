@@ -34,6 +34,7 @@ import nacl.bindings as sodium
 import nacl.exceptions
 import nacl.public
 import nacl.pwhash
+import nacl.signing
 import nacl.utils
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -1056,3 +1057,303 @@ def _unbiased_bytes(count: int, modulus: int) -> list[int]:
     while len(out) < count:
         out += [b for b in nacl.utils.random(count) if b < limit]
     return out[:count]
+
+
+# --- Backups: archive keys, encrypted sections, the erasure store's copy, signatures -------------
+# `haven backup` writes one archive (haven.backups.archive lays it out): the database, the erasure
+# store, the shred ledger, the configuration and a manifest, each an encrypted *section* (libsodium's
+# secretstream: XChaCha20-Poly1305 in chunks, the last one marked, so that a cut or reordered
+# section does not open) under a key derived from a fresh random *archive key*. The archive key is
+# stored in the archive only sealed: to the organisation recovery key and to the supervisors' team
+# key (docs/security.md, "Backups"). The archive is signed with an Ed25519 key derived from the
+# erasure store's integrity key, which already vouches that a key row was written by Haven and
+# lives outside the database: neither a database writer nor someone holding only archives can
+# make an archive that restores. The store's secrets leave this module only encrypted: they are
+# read into a section here, and written back from one here. Nothing here has a pass-through mode:
+# an archive is always encrypted.
+
+ARCHIVE_CHUNK_BYTES = 1 << 20
+ARCHIVE_SECTION_HEADER_BYTES = sodium.crypto_secretstream_xchacha20poly1305_HEADERBYTES
+_SECTION_FINAL = sodium.crypto_secretstream_xchacha20poly1305_TAG_FINAL
+_SECTION_MESSAGE = sodium.crypto_secretstream_xchacha20poly1305_TAG_MESSAGE
+
+
+class ArchiveKey:
+    """The random key of one backup archive, held in memory only."""
+
+    __slots__ = ("_key",)
+
+    def __init__(self, key: bytes):
+        if len(key) != KEY_BYTES:
+            raise CryptoError("an archive key is 32 bytes")
+        self._key = key
+
+    def __repr__(self) -> str:
+        return "ArchiveKey(…)"
+
+    @classmethod
+    def generate(cls) -> ArchiveKey:
+        return cls(nacl.utils.random(KEY_BYTES))
+
+    def seal_to(self, public_key: bytes) -> bytes:
+        """This key in a sealed box that only ``public_key`` opens (never passed through)."""
+        if len(public_key) != _PUBLIC_BYTES:
+            raise CryptoError("not an X25519 public key")
+        return nacl.public.SealedBox(nacl.public.PublicKey(bytes(public_key))).encrypt(self._key)
+
+    @classmethod
+    def open(cls, holder: PersonalKey, sealed: bytes) -> ArchiveKey:
+        """The archive key from its copy sealed to ``holder`` (the recovery or supervisors' key)."""
+        try:
+            return cls(nacl.public.SealedBox(holder._private).decrypt(bytes(sealed)))
+        except (nacl.exceptions.CryptoError, TypeError) as exc:
+            raise CryptoError("this key does not open the archive") from exc
+
+    def _section_key(self, section: str) -> bytes:
+        return hashlib.blake2b(
+            section.encode(), key=self._key, digest_size=KEY_BYTES, person=b"haven-bk-section"
+        ).digest()
+
+    def encryptor(self, section: str) -> SectionEncryptor:
+        return SectionEncryptor(self._section_key(section), section)
+
+    def decryptor(self, section: str, header: bytes) -> SectionDecryptor:
+        return SectionDecryptor(self._section_key(section), section, header)
+
+
+def _section_ad(section: str) -> bytes:
+    return b"haven-backup:" + section.encode()
+
+
+class SectionEncryptor:
+    """One section of an archive, encrypted chunk by chunk; :attr:`header` opens the stream."""
+
+    __slots__ = ("_ad", "_state", "header")
+
+    def __init__(self, key: bytes, section: str):
+        self._state = sodium.crypto_secretstream_xchacha20poly1305_state()
+        self.header = sodium.crypto_secretstream_xchacha20poly1305_init_push(self._state, key)
+        self._ad = _section_ad(section)
+
+    def push(self, data: bytes, *, final: bool = False) -> bytes:
+        tag = _SECTION_FINAL if final else _SECTION_MESSAGE
+        return sodium.crypto_secretstream_xchacha20poly1305_push(self._state, data, self._ad, tag)
+
+
+class SectionDecryptor:
+    """Opens a section's chunks in order; :attr:`finished` once the final chunk has opened."""
+
+    __slots__ = ("_ad", "_state", "finished")
+
+    def __init__(self, key: bytes, section: str, header: bytes):
+        self._state = sodium.crypto_secretstream_xchacha20poly1305_state()
+        self._ad = _section_ad(section)
+        self.finished = False
+        try:
+            sodium.crypto_secretstream_xchacha20poly1305_init_pull(self._state, bytes(header), key)
+        except (nacl.exceptions.CryptoError, nacl.exceptions.ValueError, TypeError) as exc:
+            raise CryptoError("the section does not open with this archive key") from exc
+
+    def pull(self, chunk: bytes) -> bytes:
+        if self.finished:
+            raise CryptoError("data after the end of an archive section")
+        try:
+            plain, tag = sodium.crypto_secretstream_xchacha20poly1305_pull(
+                self._state, bytes(chunk), self._ad
+            )
+        except (nacl.exceptions.CryptoError, nacl.exceptions.ValueError, TypeError) as exc:
+            raise CryptoError("an archive section was altered, cut or reordered") from exc
+        self.finished = tag == _SECTION_FINAL
+        return bytes(plain)
+
+
+@dataclass(frozen=True)
+class StoreCopy:
+    """The erasure store, encrypted into an archive section (its secrets never leave crypto)."""
+
+    header: bytes
+    chunks: list[bytes]
+    store_id: str
+    slots: int
+
+
+@dataclass(frozen=True)
+class StoreWritten:
+    """What a restored erasure store holds: its id, its slots and how many were erased now."""
+
+    store_id: str
+    slots: int
+    erased: int
+
+
+def erasure_store_copy(path: str, key: ArchiveKey, *, section: str = "store") -> StoreCopy:
+    """The store at ``path`` encrypted under ``key``, read whole under a shared lock (an append
+    holds the exclusive one, so the copy never ends in a half-written slot). Take it *after* the
+    database dump: the store only grows, so every slot the dump names is in the copy."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        try:
+            size = os.fstat(fd).st_size
+            raw = os.pread(fd, size, 0)
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+    if len(raw) < _ERASURE_HEADER or raw[: len(_ERASURE_MAGIC)] != _ERASURE_MAGIC:
+        raise ErasureStoreError(f"{path} is not a Haven erasure store")
+    usable = _ERASURE_HEADER + (len(raw) - _ERASURE_HEADER) // ERASURE_SECRET_BYTES * 32
+    raw = raw[:usable]
+    encryptor = key.encryptor(section)
+    chunks: list[bytes] = []
+    for start in range(0, len(raw), ARCHIVE_CHUNK_BYTES):
+        end = start + ARCHIVE_CHUNK_BYTES
+        chunks.append(encryptor.push(raw[start:end], final=end >= len(raw)))
+    store_id = raw[len(_ERASURE_MAGIC) : len(_ERASURE_MAGIC) + 16].hex()
+    slots = (len(raw) - _ERASURE_HEADER) // ERASURE_SECRET_BYTES
+    return StoreCopy(encryptor.header, chunks, store_id, slots)
+
+
+def erasure_store_write(
+    path: str,
+    key: ArchiveKey,
+    *,
+    header: bytes,
+    chunks: Iterable[bytes],
+    erase: Iterable[int],
+    slots_at_least: int = 0,
+    section: str = "store",
+) -> StoreWritten:
+    """Write the store held in an archive section to a new file at ``path`` (mode 0600), with
+    every slot in ``erase`` (the shred ledgers) overwritten with zeros and the file extended with
+    erased slots to ``slots_at_least``, so that the numbers of keys made after the backup are never
+    given out again; flushed before this returns. A section that does not open, or is not a
+    store, leaves no file."""
+    decryptor = key.decryptor(section, header)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    written = 0
+    try:
+        for chunk in chunks:
+            plain = decryptor.pull(chunk)
+            if written == 0 and plain[: len(_ERASURE_MAGIC)] != _ERASURE_MAGIC:
+                raise ErasureStoreError("the archive's store section is not an erasure store")
+            os.pwrite(fd, plain, written)
+            written += len(plain)
+        if not decryptor.finished:
+            raise CryptoError("the archive's store section is cut short")
+        if written < _ERASURE_HEADER:
+            raise ErasureStoreError("the archive's store section is not an erasure store")
+        slots = (written - _ERASURE_HEADER) // ERASURE_SECRET_BYTES
+        if slots_at_least > slots:
+            os.pwrite(fd, bytes(ERASURE_SECRET_BYTES * (slots_at_least - slots)), written)
+            slots = slots_at_least
+        erased = 0
+        for slot in sorted(set(erase)):
+            if 0 <= slot < slots:
+                offset = _ERASURE_HEADER + slot * ERASURE_SECRET_BYTES
+                if os.pread(fd, ERASURE_SECRET_BYTES, offset) != _ZERO_SECRET:
+                    erased += 1
+                    os.pwrite(fd, _ZERO_SECRET, offset)
+        os.fsync(fd)
+        store_id = os.pread(fd, 16, len(_ERASURE_MAGIC)).hex()
+    except BaseException:
+        # What was written holds secrets: overwrite it before it goes.
+        os.pwrite(fd, bytes(written), 0)
+        os.fsync(fd)
+        os.close(fd)
+        os.unlink(path)
+        raise
+    os.close(fd)
+    return StoreWritten(store_id, slots, erased)
+
+
+def erasure_store_erased_slots(path: str) -> set[int]:
+    """The slots of the store at ``path`` that hold zeros (tests, ``haven backup verify``)."""
+    with open(path, "rb") as handle:
+        raw = handle.read()
+    return {
+        slot
+        for slot in range((len(raw) - _ERASURE_HEADER) // ERASURE_SECRET_BYTES)
+        if raw[_ERASURE_HEADER + slot * 32 : _ERASURE_HEADER + slot * 32 + 32] == _ZERO_SECRET
+    }
+
+
+class BackupSigner:
+    """The Ed25519 key that signs backup archives, derived from an erasure store's integrity key
+    (:func:`backup_signer_of`); its private half stays in this object."""
+
+    __slots__ = ("_key",)
+
+    def __init__(self, seed: bytes):
+        self._key = nacl.signing.SigningKey(seed)
+
+    def __repr__(self) -> str:
+        return f"BackupSigner({backup_fingerprint(self.public_key)})"
+
+    @property
+    def public_key(self) -> bytes:
+        return bytes(self._key.verify_key)
+
+    def sign(self, message: bytes) -> bytes:
+        return bytes(self._key.sign(message).signature)
+
+
+def _store_backup_signer(store: ErasureStore) -> BackupSigner:
+    seed = hashlib.blake2b(
+        store._integrity_key(), digest_size=32, person=b"haven-bk-signer"
+    ).digest()
+    return BackupSigner(seed)
+
+
+def backup_signer_of(path: str) -> BackupSigner:
+    """The signing key of the erasure store at ``path`` (which must exist)."""
+    if not os.path.isfile(path) or os.path.getsize(path) < _ERASURE_HEADER:
+        raise ErasureStoreError(f"there is no erasure store at {path}")
+    if os.path.abspath(path) == os.path.abspath(os.fspath(settings.HAVEN_ERASURE_STORE)):
+        return _store_backup_signer(erasure_store())
+    store = ErasureStore(path)
+    try:
+        return _store_backup_signer(store)
+    finally:
+        store.close()
+
+
+def backup_signature_check(public_key: bytes, message: bytes, signature: bytes) -> None:
+    """Raise :class:`CryptoError` unless ``signature`` is ``public_key``'s over ``message``."""
+    try:
+        nacl.signing.VerifyKey(bytes(public_key)).verify(bytes(message), bytes(signature))
+    except (nacl.exceptions.BadSignatureError, nacl.exceptions.ValueError, TypeError) as exc:
+        raise CryptoError("the archive's signature does not match") from exc
+
+
+def backup_fingerprint(public_key: bytes) -> str:
+    """A signing key's fingerprint as people copy it (128 bits, in groups of four)."""
+    raw = hashlib.blake2b(bytes(public_key), digest_size=16, person=b"haven-bk-fpr").hexdigest()
+    return "-".join(raw[i : i + 4] for i in range(0, len(raw), 4))
+
+
+def backup_organisation_id(recovery_public_key: bytes) -> str:
+    """Which organisation an archive belongs to: a digest of its recovery public key."""
+    return hashlib.blake2b(
+        bytes(recovery_public_key), digest_size=16, person=b"haven-bk-org"
+    ).hexdigest()
+
+
+def backup_holder_hint(username: str, salt: bytes) -> str:
+    """Which key-block entry is a supervisor's, without naming them: a hash keyed per archive."""
+    return hashlib.blake2b(
+        unicodedata.normalize("NFC", username).encode(), key=bytes(salt), digest_size=8
+    ).hexdigest()
+
+
+def backup_salt_new() -> bytes:
+    return nacl.utils.random(16)
+
+
+def erasure_store_forget(path: str) -> None:
+    """Close this process's handle on the store at ``path`` and open it afresh next time: a
+    restore has put another file there, or a verify's scratch store is gone."""
+    with _erasure_lock:
+        store = _erasure_stores.pop(os.fspath(path), None)
+    if store is not None:
+        store.close()

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "haven.attachments",
     "haven.messaging",
     "haven.dedupe",
+    "haven.backups",
 ]
 
 MIDDLEWARE = [
@@ -298,6 +299,8 @@ HAVEN_RETENTION_NOTICE_DAYS = env_int("HAVEN_RETENTION_NOTICE_DAYS", 14, minimum
 # key is destroyed (haven.crypto.ErasureStore). Every process writing to the database must share
 # it (one host), and it is backed up with the database: without it nothing opens.
 HAVEN_ERASURE_STORE = Path(env_str("HAVEN_ERASURE_STORE", str(DATA_DIR / "erasure.keys")))
+# Where `haven backup` writes its archives (copy them off the host: README, "Backups").
+HAVEN_BACKUP_DIR = Path(env_str("HAVEN_BACKUP_DIR", str(DATA_DIR / "backups")))
 HAVEN_PORTAL_URL = env_optional("HAVEN_PORTAL_URL")
 HAVEN_API_TOKEN_HOURS = env_int("HAVEN_API_TOKEN_HOURS", 12, minimum=1)
 # Argon2id cost for wrapping private keys: 3 passes over 256 MiB, about 0.33 s on the reference

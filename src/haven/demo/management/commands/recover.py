@@ -9,9 +9,7 @@ where they would reach the shell history and the process list.
 
 from __future__ import annotations
 
-import getpass
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,32 +19,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from haven.accounts.models import User
 from haven.cases.models import Case
 from haven.crypto import CryptoError, PersonalKey, RecoveryWordsError, recovery_key_from_words
+from haven.demo.management.prompts import read_words
 from haven.vault import integrity
 from haven.vault.sealed import payload_read
 from haven.vault.services import recovery_context, recovery_restore_access
-
-MAX_WORDS_FILE_BYTES = 4096
-
-
-def _words(path: Path | None) -> str:
-    if path is not None:
-        try:
-            with path.open("rb") as handle:
-                raw = handle.read(MAX_WORDS_FILE_BYTES + 1)
-        except OSError as exc:
-            raise CommandError(f"Cannot read the words file {path}: {exc.strerror}.") from exc
-        if len(raw) > MAX_WORDS_FILE_BYTES:
-            raise CommandError(f"The words file {path} is too large to hold 24 words.")
-        try:
-            return raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise CommandError(f"The words file {path} is not UTF-8 text.") from exc
-    if not sys.stdin.isatty():
-        return sys.stdin.read(MAX_WORDS_FILE_BYTES)
-    try:
-        return getpass.getpass("Recovery words (24, in order; not shown): ")
-    except EOFError as exc:
-        raise CommandError("No recovery words given; nothing was changed.") from exc
 
 
 class Command(BaseCommand):
@@ -102,6 +78,6 @@ class Command(BaseCommand):
 
     def _recovery(self, path: Path | None) -> PersonalKey:
         try:
-            return recovery_key_from_words(_words(path))
+            return recovery_key_from_words(read_words(path))
         except RecoveryWordsError as exc:
             raise CommandError(f"{exc} Nothing was changed.") from exc
