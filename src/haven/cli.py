@@ -33,6 +33,8 @@ Haven's commands:
   recover      use the recovery words: restore a person's access, or open a case
   check        check the configuration; exits 1 when something is unsafe
   audit        verify the hash-chained audit trail, or print its anchor (haven audit verify|anchor)
+  backup       write a signed, encrypted backup archive; verify, prune, fingerprint
+  restore      restore a backup archive in place of the database and the erasure store
   dedupe       find possible duplicates on keyed encodings; fills the review queue
   link         private linkage with a partner: encode our records, match two files
 

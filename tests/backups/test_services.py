@@ -537,3 +537,53 @@ def test_each_backup_leaves_a_canary_and_keeps_the_earlier_ones(org, alice) -> N
     report = backup_restore(path=first.path, credentials=_alice(), replace=True)
     assert report.ok
     shutil.rmtree(first.path.parent)
+
+
+def test_prune_destroys_old_archives_but_always_keeps_the_newest(
+    org, alice, settings, monkeypatch
+) -> None:
+    import datetime as dt
+
+    import haven.backups.services as services
+    from haven.backups.services import backup_prune
+
+    real_now = services._now
+    monkeypatch.setattr(services, "_now", lambda: real_now() - dt.timedelta(days=40))
+    old = [backup_create().path for _ in range(2)]
+    monkeypatch.setattr(services, "_now", real_now)
+    stranger = Path(settings.HAVEN_BACKUP_DIR) / "notes.havenbackup"
+    stranger.write_text("not an archive")
+
+    dry = backup_prune(keep_days=30, dry_run=True)
+    assert sorted(dry.removed) == sorted(old[:1]) and all(p.exists() for p in old)
+
+    # The newest of all is still the second old one: it is kept, whatever its age.
+    result = backup_prune(keep_days=30)
+    assert result.removed == old[:1] and not old[0].exists() and old[1].exists()
+    assert stranger.exists() and any("notes.havenbackup" in s for s in result.skipped)
+
+    fresh = backup_create().path
+    result = backup_prune(keep_days=30)
+    assert result.removed == [old[1]] and fresh.exists()
+    with pytest.raises(BackupError, match="at least one day"):
+        backup_prune(keep_days=0)
+
+
+def test_a_restore_ends_every_session_and_token_of_the_backups_time(org, alice, client) -> None:
+    from django.contrib.sessions.models import Session
+
+    from haven.api.models import ApiToken
+    from haven.api.services import api_token_create
+    from tests.factories import login
+
+    login(client, User.objects.get(username="alice"))
+    api_token_create(user=alice, password=PASSWORD)
+    result = backup_create()
+    client.logout()  # after the backup: the restore must not bring this session back
+
+    report = backup_restore(path=result.path, credentials=_alice(), replace=True)
+
+    assert report.ok
+    assert not Session.objects.exists() and not ApiToken.objects.exists()
+    detail = AuditEntry.objects.order_by("-seq").first().detail
+    assert detail["sessions_ended"] >= 2

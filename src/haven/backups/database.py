@@ -17,7 +17,7 @@ import os
 import re
 import shutil
 import sqlite3
-import subprocess  # nosec B404 - pg_dump, pg_restore and psql, with argument lists
+import subprocess  # nosec B404  # pg_dump, pg_restore and psql, with argument lists
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
@@ -74,7 +74,7 @@ def _quote(name: str) -> str:
 def _read_state(cursor: Any, tables: list[str]) -> tuple[dict[str, int], list[list[str]], dict]:
     counts: dict[str, int] = {}
     for table in sorted(tables):
-        cursor.execute(f"SELECT count(*) FROM {_quote(table)}")  # noqa: S608 # nosec B608 - names from the catalogue
+        cursor.execute(f"SELECT count(*) FROM {_quote(table)}")  # noqa: S608  # nosec B608  # names from the catalogue
         counts[table] = int(cursor.fetchone()[0])
     migrations: list[list[str]] = []
     if "django_migrations" in tables:
@@ -278,7 +278,7 @@ def _tool_major(version: str) -> int:
 
 
 def pg_tool_version(name: str) -> str:
-    out = subprocess.run(  # noqa: S603 # nosec B603 - a PostgreSQL client tool, no shell
+    out = subprocess.run(  # noqa: S603  # nosec B603  # a PostgreSQL client tool, no shell
         [_tool(name), "--version"], capture_output=True, text=True, check=False, timeout=30
     )
     return out.stdout.strip()
@@ -328,7 +328,7 @@ def pg_dump(write: Callable[[bytes], None], target: PgTarget | None = None) -> S
                 )
             counts, migrations, head = _read_state(cursor, _pg_tables(cursor))
         # The snapshot lives as long as this transaction: pg_dump reads exactly what was counted.
-        process = subprocess.Popen(  # noqa: S603 # nosec B603 - pg_dump, argument list, no shell
+        process = subprocess.Popen(  # noqa: S603  # nosec B603  # pg_dump, argument list, no shell
             [
                 dump_tool,
                 "--format=custom",
@@ -342,7 +342,8 @@ def pg_dump(write: Callable[[bytes], None], target: PgTarget | None = None) -> S
             stderr=subprocess.PIPE,
             env=target.env(),
         )
-        assert process.stdout is not None and process.stderr is not None  # noqa: S101
+        if process.stdout is None or process.stderr is None:  # (always set: PIPE)
+            raise DatabaseError("pg_dump did not start with its pipes.")
         errors: list[bytes] = []
         reader = _pump_stderr(process.stderr, errors)
         try:
@@ -366,16 +367,16 @@ def pg_restore(blocks: Iterable[bytes], target: PgTarget) -> None:
     failure at any point rolls everything back and the database is as it was."""
     restore_tool, psql_tool = _tool("pg_restore"), _tool("psql")
     env = target.env()
-    restore = subprocess.Popen(  # noqa: S603 # nosec B603 - pg_restore, argument list, no shell
+    restore = subprocess.Popen(  # noqa: S603  # nosec B603  # pg_restore, argument list, no shell
         [restore_tool, "--no-owner", "--no-privileges", "--exit-on-error", "--file=-"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=env,
     )
-    assert restore.stdin is not None and restore.stdout is not None  # noqa: S101
-    assert restore.stderr is not None  # noqa: S101
-    psql = subprocess.Popen(  # noqa: S603 # nosec B603 - psql, argument list, no shell
+    if restore.stdin is None or restore.stdout is None or restore.stderr is None:
+        raise DatabaseError("pg_restore did not start with its pipes.")
+    psql = subprocess.Popen(  # noqa: S603  # nosec B603  # psql, argument list, no shell
         [
             psql_tool,
             "--no-psqlrc",
@@ -393,7 +394,8 @@ def pg_restore(blocks: Iterable[bytes], target: PgTarget) -> None:
         env=env,
     )
     restore.stdout.close()  # psql holds it now; pg_restore sees a broken pipe if psql stops
-    assert psql.stderr is not None  # noqa: S101
+    if psql.stderr is None:
+        raise DatabaseError("psql did not start with its pipes.")
     restore_errors: list[bytes] = []
     psql_errors: list[bytes] = []
     readers = [
@@ -435,7 +437,8 @@ def pg_state(target: PgTarget) -> Snapshot:
 
 
 def pg_has_tables(target: PgTarget) -> bool:
-    """Whether the database exists and holds tables (False if it does not exist)."""
+    """Whether the database holds tables; a database that does not exist, or cannot be reached,
+    is an error that says what to do."""
     import psycopg
 
     try:
@@ -443,7 +446,10 @@ def pg_has_tables(target: PgTarget) -> bool:
             return bool(_pg_tables(cursor))
     except psycopg.OperationalError as exc:
         if "does not exist" in str(exc):
-            return False
+            raise DatabaseError(
+                f"The database {target.dbname} does not exist: create it empty first "
+                f"(createdb {target.dbname}), then restore into it."
+            ) from exc
         raise DatabaseError(f"Cannot reach the database {target.dbname}: {exc}") from exc
 
 

@@ -29,6 +29,7 @@ import secrets
 import shutil
 import tempfile
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -45,7 +46,13 @@ import haven
 from haven.audit.services import audit_record
 from haven.backups import checks
 from haven.backups import database as db
-from haven.backups.archive import ArchiveError, ArchiveReader, ArchiveWriter, archive_name
+from haven.backups.archive import (
+    SUFFIX,
+    ArchiveError,
+    ArchiveReader,
+    ArchiveWriter,
+    archive_name,
+)
 from haven.backups.checks import Check
 from haven.backups.keyblock import Credentials, Opened, Opener, OpenError, key_block
 from haven.backups.models import BackupCanary
@@ -285,8 +292,17 @@ def backup_create(*, output_dir: Path | None = None) -> BackupResult:
         try:
             started = time.perf_counter()
             section = writer.section("database")
+            compression = ""
             if vendor == "sqlite":
-                snapshot = db.sqlite_dump(section.write, workdir=db.sqlite_path().parent)
+                # A SQLite file is pages as stored (pg_dump compresses its own output).
+                compressor = zlib.compressobj(1)
+                compression = "zlib"
+
+                def write(block: bytes) -> None:
+                    section.write(compressor.compress(block))
+
+                snapshot = db.sqlite_dump(write, workdir=db.sqlite_path().parent)
+                section.write(compressor.flush())
             elif vendor == "postgresql":
                 snapshot = db.pg_dump(section.write)
             else:
@@ -316,7 +332,7 @@ def backup_create(*, output_dir: Path | None = None) -> BackupResult:
                     "vendor": snapshot.vendor,
                     "server": snapshot.server,
                     "tool": snapshot.tool,
-                    "bytes": section.plain_bytes,
+                    "compression": compression,
                 },
                 "tables": snapshot.tables,
                 "migrations": snapshot.migrations,
@@ -348,6 +364,55 @@ def backup_signer_fingerprint() -> str:
     with the audit anchors: a restore on a new host checks archives against it)."""
     _org()
     return backup_fingerprint(backup_signer_of(os.fspath(settings.HAVEN_ERASURE_STORE)).public_key)
+
+
+# --- Retention ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class PruneResult:
+    removed: list[Path] = field(default_factory=list)
+    kept: list[Path] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+def backup_prune(
+    *, keep_days: int, directory: Path | None = None, dry_run: bool = False
+) -> PruneResult:
+    """Destroy this organisation's archives in ``directory`` (``HAVEN_BACKUP_DIR``) made more
+    than ``keep_days`` days ago, overwriting each before it is deleted. The newest archive is
+    always kept: its shred ledger is what keeps deletions deleted when an older one is restored.
+    Files that are not this organisation's archives are left alone."""
+    if keep_days < 1:
+        raise BackupError("Keep backups for at least one day.")
+    folder = Path(directory) if directory is not None else backup_dir()
+    result = PruneResult()
+    if not folder.is_dir():
+        return result
+    organisation = backup_organisation_id(bytes(_org().recovery_public_key))
+    cutoff = _now() - dt.timedelta(days=keep_days)
+    archives: list[tuple[dt.datetime, Path]] = []
+    for path in sorted(folder.glob(f"*{SUFFIX}")):
+        try:
+            with ArchiveReader(path) as reader:
+                if reader.header.get("organisation") != organisation:
+                    result.skipped.append(f"{path.name}: another organisation's")
+                    continue
+                created = dt.datetime.fromisoformat(str(reader.header.get("created")))
+        except (ArchiveError, ValueError) as exc:
+            result.skipped.append(f"{path.name}: {exc}")
+            continue
+        archives.append((created, path))
+    archives.sort()
+    with _exclusive(_lock_path()):
+        for index, (created, path) in enumerate(archives):
+            if created >= cutoff or index == len(archives) - 1:
+                result.kept.append(path)
+                continue
+            if not dry_run:
+                _shred_file(path)
+            result.removed.append(path)
+    return result
 
 
 # --- Opening an archive -------------------------------------------------------------------------------
@@ -420,6 +485,27 @@ def _ledger(reader: ArchiveReader, key: ArchiveKey) -> dict[int, str]:
         return {int(slot): str(at) for slot, at in rows}
     except (TypeError, ValueError) as exc:
         raise BackupError(f"{reader.path}'s shred ledger does not parse.") from exc
+
+
+def _database_blocks(
+    reader: ArchiveReader, key: ArchiveKey, manifest: dict[str, Any]
+) -> Iterator[bytes]:
+    """The database section as the engine's tools take it (decompressed where it was)."""
+    compression = manifest.get("database", {}).get("compression", "")
+    if not compression:
+        yield from reader.plain(key, "database")
+        return
+    if compression != "zlib":
+        raise BackupError(f"{reader.path}'s database is compressed in a way Haven does not read.")
+    inflater = zlib.decompressobj()
+    try:
+        for block in reader.plain(key, "database"):
+            yield inflater.decompress(block)
+        yield inflater.flush()
+    except zlib.error as exc:
+        raise ArchiveError(f"The database section of {reader.path} does not decompress.") from exc
+    if not inflater.eof:
+        raise ArchiveError(f"The database section of {reader.path} is cut short.")
 
 
 def _vendor_matches(manifest: dict[str, Any]) -> str:
@@ -581,7 +667,7 @@ def backup_verify(
             started = time.perf_counter()
             if vendor == "sqlite":
                 database_name = str(scratch / "haven.sqlite3")
-                db.sqlite_write(Path(database_name), reader.plain(opened.key, "database"))
+                db.sqlite_write(Path(database_name), _database_blocks(reader, opened.key, manifest))
                 state = db.sqlite_state(Path(database_name))
             else:
                 live = db.pg_target()
@@ -590,7 +676,7 @@ def backup_verify(
                 if scratch_database is None:
                     db.pg_create(pg_scratch)
                     created_database = True
-                db.pg_restore(reader.plain(opened.key, "database"), pg_scratch)
+                db.pg_restore(_database_blocks(reader, opened.key, manifest), pg_scratch)
                 state = db.pg_state(pg_scratch)
             header, chunks = reader.encrypted("store")
             written = erasure_store_write(
@@ -769,7 +855,11 @@ def _finish_deletions(
     still stored under a key the ledgers say was destroyed (a case deleted after the backup, or
     while it was taken), and write the restore's audit entry. Returns (records finished, keys
     left because something unknown still points at them)."""
+    from django.contrib.sessions.models import Session
+
     from haven.accounts.models import User
+    from haven.api.models import ApiToken
+    from haven.brokers.models import BrokerSession
     from haven.cases.keyset import case_shred, request_shred_if_empty
     from haven.cases.models import Case, Request
     from haven.vault.models import DataKey
@@ -803,9 +893,15 @@ def _finish_deletions(
                 data_key_shred(key_id=key_id)
         except ProtectedError:
             left += 1
+    # Sessions and tokens restored from the backup's time end: someone logged out since, or
+    # whose token was revoked, must not find it working again.
+    ended = Session.objects.all().delete()[0]
+    ended += ApiToken.objects.all().delete()[0] + BrokerSession.objects.all().delete()[0]
     actor = User.objects.filter(username=actor_name).first() if actor_name else None
     audit_record(
-        actor=actor, action="backup.restore", detail={**summary, "finished": finished, "left": left}
+        actor=actor,
+        action="backup.restore",
+        detail={**summary, "finished": finished, "left": left, "sessions_ended": ended},
     )
     return finished, left
 
@@ -858,7 +954,10 @@ def backup_restore(
         raise BackupError(f"{exc} Nothing was changed.") from exc
     with reader, _exclusive(_lock_path()):
         report.created = str(reader.header.get("created", ""))
-        has_tables, live_org, live_ledger = _live_state()
+        try:
+            has_tables, live_org, live_ledger = _live_state()
+        except db.DatabaseError as exc:
+            raise BackupError(f"{exc} Nothing was changed.") from exc
         if live_org is not None and live_org != reader.header.get("organisation"):
             raise BackupError(
                 "The database DATABASE_URL points at holds another organisation's keys, and this "
@@ -940,9 +1039,10 @@ def backup_restore(
         try:
             if vendor == "sqlite":
                 target = db.sqlite_path()
+                target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
                 staged_db = target.with_name(target.name + ".restoring")
                 staged_db.unlink(missing_ok=True)
-                db.sqlite_write(staged_db, reader.plain(opened.key, "database"))
+                db.sqlite_write(staged_db, _database_blocks(reader, opened.key, manifest))
                 found = db.sqlite_state(staged_db).tables
                 ok, detail = checks.counts_compare(manifest.get("tables") or {}, found)
                 if not ok:
@@ -955,7 +1055,7 @@ def backup_restore(
                 db.sqlite_replace(staged_db, target)
             else:
                 connections.close_all()
-                db.pg_restore(reader.plain(opened.key, "database"), db.pg_target())
+                db.pg_restore(_database_blocks(reader, opened.key, manifest), db.pg_target())
                 os.replace(staged_store, store)
                 found = db.pg_state(db.pg_target()).tables
                 ok, detail = checks.counts_compare(manifest.get("tables") or {}, found)

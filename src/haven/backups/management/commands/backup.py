@@ -3,6 +3,7 @@
     haven backup [--output-dir DIR]             one archive (run it daily; safe while Haven runs)
     haven backup verify ARCHIVE [who opens it]  restore it into a scratch copy and check it
     haven backup fingerprint                    the signing key's fingerprint, to keep off-site
+    haven backup prune --keep-days N            destroy archives older than N days (not the newest)
 
 `verify` exits 0 when every check passes, 1 when one fails, 2 when it cannot run at all.
 """
@@ -18,6 +19,7 @@ from haven.backups.management.credentials import add_credential_arguments, crede
 from haven.backups.services import (
     BackupError,
     backup_create,
+    backup_prune,
     backup_signer_fingerprint,
     backup_verify,
 )
@@ -35,7 +37,7 @@ class Command(BaseCommand):
             metavar="DIR",
             help="where to write the archive (default: HAVEN_BACKUP_DIR)",
         )
-        actions = parser.add_subparsers(dest="action", metavar="{verify,fingerprint}")
+        actions = parser.add_subparsers(dest="action", metavar="{verify,fingerprint,prune}")
         verify = actions.add_parser(
             "verify",
             help="restore an archive into a scratch database and check it; changes nothing else",
@@ -49,6 +51,15 @@ class Command(BaseCommand):
             "when Haven's role may not create one",
         )
         actions.add_parser("fingerprint", help="print the fingerprint of the backups' signing key")
+        prune = actions.add_parser(
+            "prune",
+            help="destroy this organisation's archives in HAVEN_BACKUP_DIR older than --keep-days "
+            "(the newest is always kept)",
+        )
+        prune.add_argument("--keep-days", type=int, required=True, metavar="N")
+        prune.add_argument(
+            "--dry-run", action="store_true", help="say what would go, remove nothing"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         action = options.get("action")
@@ -57,6 +68,8 @@ class Command(BaseCommand):
                 self._verify(options)
             elif action == "fingerprint":
                 self.stdout.write(backup_signer_fingerprint())
+            elif action == "prune":
+                self._prune(options)
             else:
                 self._backup(options)
         except (BackupError, CryptoError) as exc:
@@ -79,6 +92,18 @@ class Command(BaseCommand):
             f"Signed by key {result.signer}: keep this fingerprint off the server; a restore on a "
             "host without this erasure store asks for it.\n"
             "Copy the archive off this host, and check it now and then with `haven backup verify`."
+        )
+
+    def _prune(self, options: dict[str, Any]) -> None:
+        result = backup_prune(keep_days=options["keep_days"], dry_run=options["dry_run"])
+        verb = "Would destroy" if options["dry_run"] else "Destroyed"
+        for path in result.removed:
+            self.stdout.write(f"{verb} {path}")
+        for note in result.skipped:
+            self.stdout.write(f"Left alone: {note}")
+        self.stdout.write(
+            f"{verb} {len(result.removed)} archive(s); kept {len(result.kept)} (the newest always). "
+            "Copies kept elsewhere (off-site) need the same retention."
         )
 
     def _verify(self, options: dict[str, Any]) -> None:
