@@ -31,7 +31,7 @@ class Check:
     note: bool = False
 
     def __str__(self) -> str:
-        mark = "ok  " if self.ok else "FAIL"
+        mark = "FAIL" if not self.ok else ("note" if self.note else "ok  ")
         return f"{mark} {self.name:<12} {self.detail} ({self.seconds:.2f} s)"
 
 

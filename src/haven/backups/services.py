@@ -560,39 +560,28 @@ def _store_setting(path: Path) -> Iterator[None]:
         recovery_public_key_forget()
 
 
-def _post_restore_checks(
-    *, manifest: dict[str, Any], opened: Opened, ledger: set[int], migrate: bool
-) -> list[Check]:
-    """Migrations (applied on a scratch copy when the archive is older than this Haven), the
-    audit chain, the key rows' tags, the store beside the keys, the canary."""
-    found: list[Check] = []
+def _migrate(manifest: dict[str, Any]) -> Check:
+    """Bring a restored copy from an older Haven up to this one (the services, and the checks,
+    read it with this Haven's models)."""
     started = time.perf_counter()
-    state = checks.migration_state(manifest.get("migrations") or [])
-    if state.pending and migrate:
-        call_command("migrate", interactive=False, verbosity=0)
-        found.append(
-            Check(
-                "migrations",
-                True,
-                f"the archive is from an older Haven: {len(state.pending)} migrations applied "
-                "to the copy without error",
-                time.perf_counter() - started,
-                note=True,
-            )
-        )
-    elif state.pending:
-        found.append(
-            Check(
-                "migrations",
-                True,
-                f"the archive is from an older Haven: run `haven migrate` "
-                f"({len(state.pending)} to apply)",
-                time.perf_counter() - started,
-                note=True,
-            )
-        )
-    else:
-        found.append(Check("migrations", True, "current", time.perf_counter() - started))
+    pending = checks.migration_state(manifest.get("migrations") or []).pending
+    if not pending:
+        return Check("migrations", True, "current", time.perf_counter() - started)
+    call_command("migrate", interactive=False, verbosity=0)
+    return Check(
+        "migrations",
+        True,
+        f"the archive is from an older Haven: {len(pending)} migrations applied without error",
+        time.perf_counter() - started,
+        note=True,
+    )
+
+
+def _post_restore_checks(
+    *, manifest: dict[str, Any], opened: Opened, ledger: set[int]
+) -> list[Check]:
+    """The audit chain, the key rows' tags, the store beside the keys, the canary."""
+    found: list[Check] = []
     found.append(
         checks.timed("audit chain", lambda: checks.audit_check(manifest.get("audit_head") or {}))
     )
@@ -708,8 +697,9 @@ def backup_verify(
                 )
             )
             with db.default_database(database_name), _store_setting(store_path):
+                report.checks.append(_migrate(manifest))
                 report.checks += _post_restore_checks(
-                    manifest=manifest, opened=opened, ledger=set(ledger), migrate=True
+                    manifest=manifest, opened=opened, ledger=set(ledger)
                 )
         except (ArchiveError, db.DatabaseError, CryptoError, ErasureStoreError) as exc:
             report.checks.append(Check("restore", False, str(exc)))
@@ -744,7 +734,6 @@ class RestoreReport:
     erased: int = 0
     finished: int = 0
     left: int = 0
-    pending_migrations: int = 0
     # Whether a ledger newer than the archive was applied (the replaced database's, or a newer
     # archive's): without one, cases deleted after the backup come back.
     newer_ledger: bool = False
@@ -979,8 +968,7 @@ def backup_restore(
         opened = _open(reader, opener)
         manifest = _manifest(reader, opened.key)
         vendor = _vendor_matches(manifest)
-        state = _migrations_known(manifest)
-        report.pending_migrations = len(state.pending)
+        _migrations_known(manifest)
         store = _store_path()
         archived_store = str(manifest.get("store", {}).get("id", ""))
         local_slots = 0
@@ -1026,10 +1014,12 @@ def backup_restore(
             raise BackupError(
                 f"The archive's erasure store does not open: {exc} Nothing was changed."
             ) from exc
-        if written.store_id != archived_store:
+        signed_by_store = backup_signer_of(os.fspath(staged_store)).public_key
+        if written.store_id != archived_store or signed_by_store != _archive_signer(reader):
             _shred_file(staged_store)
             raise BackupError(
-                "The archive's store is not the one its manifest names. Nothing was changed."
+                "The archive's erasure store is not the one that signed it, or not the one its "
+                "manifest names. Nothing was changed."
             )
         report.erased = written.erased
         report.timings["store"] = time.perf_counter() - started
@@ -1078,14 +1068,14 @@ def backup_restore(
             "ledger_sources": len(report.ledgers),
             "opened_with": "recovery words" if opened.by_recovery else "supervisor",
         }
+        migrated = _migrate(manifest)
         report.finished, report.left = _finish_deletions(
             ledger=ledger,
             actor_name=None if opened.by_recovery else credentials.supervisor,
             summary=summary,
         )
-        report.checks += _post_restore_checks(
-            manifest=manifest, opened=opened, ledger=set(ledger), migrate=False
-        )
+        report.checks.append(migrated)
+        report.checks += _post_restore_checks(manifest=manifest, opened=opened, ledger=set(ledger))
         report.configuration = _configuration_changes(reader.json(opened.key, "configuration"))
         report.timings["finish and check"] = time.perf_counter() - started
     return report

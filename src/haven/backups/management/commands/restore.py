@@ -78,11 +78,6 @@ class Command(BaseCommand):
             lines.append(f"  {check}")
         for change in report.configuration:
             lines.append(f"  configuration differs: {change}")
-        if report.pending_migrations:
-            lines.append(
-                f"Run `haven migrate`: the backup is from an older Haven "
-                f"({report.pending_migrations} migrations to apply)."
-            )
         lines.append("Now restart every Haven process (they cache the keys and the store).")
         self.stdout.write("\n".join(lines))
         if not report.ok:
