@@ -483,11 +483,12 @@ def test_a_backup_taken_while_haven_writes_is_consistent(org, ctx, alice, bob) -
     written: list[int] = []
 
     def keep_writing() -> None:
-        writer_ctx = ctx_for(User.objects.get(username="alice"))
+        writer = User.objects.get(username="alice")
+        writer_ctx = ctx_for(writer)
         fresh = Case.objects.get(pk=case.pk)
         try:
             while not stop.is_set():
-                note_add(ctx=writer_ctx, actor=fresh.owner, case=fresh, text="still here")
+                note_add(ctx=writer_ctx, actor=writer, case=fresh, text="still here")
                 written.append(1)
         finally:
             connections.close_all()
