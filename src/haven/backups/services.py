@@ -753,8 +753,7 @@ class RestoreReport:
 def _live_state() -> tuple[bool, str | None, dict[int, str]]:
     """Whether the target database holds tables, which organisation, and its shred ledger (when
     it can still be read)."""
-    vendor = db.vendor()
-    if vendor == "sqlite":
+    if connections["default"].vendor == "sqlite":
         has_tables = db.sqlite_has_tables(db.sqlite_path())
     else:
         has_tables = db.pg_has_tables(db.pg_target())
