@@ -37,13 +37,9 @@ def _portal_settings(settings, portal_middleware: str) -> Iterator[None]:
         settings.MIDDLEWARE = settings.PORTAL_MIDDLEWARE
     settings.HAVEN_PORTAL_RECEIPT_OPSLIMIT = 1
     settings.HAVEN_PORTAL_RECEIPT_MEMLIMIT = 8 * 1024 * 1024
-    limits.submissions.reset()
-    limits.paid_submissions.reset()
-    limits.lookups.reset()
+    limits.reset_all()
     yield
-    limits.submissions.reset()
-    limits.paid_submissions.reset()
-    limits.lookups.reset()
+    limits.reset_all()
 
 
 @pytest.fixture(scope="module")

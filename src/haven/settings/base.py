@@ -322,12 +322,13 @@ HAVEN_KDF_OPSLIMIT = env_int("HAVEN_KDF_OPSLIMIT", 3, minimum=1)
 HAVEN_KDF_MEMLIMIT = env_int("HAVEN_KDF_MEMLIMIT", 256 * 1024 * 1024, minimum=64 * 1024 * 1024)
 
 # The requester portal (/portal/): see haven.portal and docs/security.md, "The requester portal".
-# Per-process, in-memory limits (no client address is ever stored): submissions per minute, and
-# receipt look-ups per minute; wrong receipts per minute across all processes (counted in the DB).
+# Per-process, in-memory limits (no client address is ever stored): submissions per minute; and
+# wrong receipts (broker access codes apart) per five-digit prefix in ten to twenty minutes, past
+# which look-ups under that prefix need a proof-of-work that grows with the failures (or, without
+# JavaScript, wait): nobody else is held up (haven.portal.limits).
 HAVEN_PORTAL_SUBMISSIONS_PER_MINUTE = env_int("HAVEN_PORTAL_SUBMISSIONS_PER_MINUTE", 600, minimum=1)
-HAVEN_PORTAL_LOOKUPS_PER_MINUTE = env_int("HAVEN_PORTAL_LOOKUPS_PER_MINUTE", 120, minimum=1)
-HAVEN_PORTAL_RECEIPT_FAILURES_PER_MINUTE = env_int(
-    "HAVEN_PORTAL_RECEIPT_FAILURES_PER_MINUTE", 30, minimum=1
+HAVEN_PORTAL_RECEIPT_FAILURES_PER_PREFIX = env_int(
+    "HAVEN_PORTAL_RECEIPT_FAILURES_PER_PREFIX", 10, minimum=1
 )
 # Optional proof-of-work (haven.portal.pow): a browser with JavaScript that solves it gets past
 # the submission limit, up to the ceiling per process and minute. 0 bits turns it off.
