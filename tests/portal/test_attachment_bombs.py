@@ -135,3 +135,19 @@ def held_decoders(settings, tmp_path):
     yield
     for fd in held:
         sandbox._release(fd)
+
+
+def test_a_bomb_is_refused_in_korean_on_the_korean_form(client, org):
+    from tests.portal.helpers import submit
+
+    response = submit(
+        client,
+        ["김선희"],
+        account="식당에서 일합니다.",
+        attachments=[_file("bomb.webp", samples.webp_bomb(7000, 7000), "image/webp")],
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "파일 크기에 비해 너무 커서 안전하게 열 수 없습니다" in html
+    assert "식당에서 일합니다." in html
+    assert _stored() == (0, 0, 0, 0)

@@ -141,7 +141,7 @@ def test_a_guessed_prefix_needs_a_proof_of_work_that_grows_then_waits(client, re
     assert 'data-pow-bits="7"' in check_status(client, receipt).content.decode()
     # ... and far past the budget, nothing gets in until the windows move on.
     limits_bucket = limits.receipt_bucket(receipt)
-    for _ in range(32 * 4):
+    for _ in range(limits.CLOSED_FACTOR * 4):
         limits.receipt_failures.record(limits_bucket)
     closed = check_status(client, receipt)
     assert closed.status_code == 429 and "data-pow-bits" not in closed.content.decode()
@@ -218,6 +218,18 @@ def test_the_prefix_budget_renews_as_the_windows_move_on(settings):
     assert failures.gate(42).bits == 14
     now[0] += 600  # two windows on: gone
     assert failures.gate(42).free
-    for _ in range(3 * 32):
+    for _ in range(3 * limits.CLOSED_FACTOR):
         failures.record(42)
     assert failures.gate(42).closed
+
+
+def test_the_wait_is_explained_in_korean_and_chinese(client, receipt, settings):
+    settings.HAVEN_PORTAL_RECEIPT_FAILURES_PER_PREFIX = 1
+    _under(receipt, 1, client)
+    for name, words in (
+        ("portal:status", "앞자리가 같은 잘못된 접수 번호"),
+        ("portal:status-zh-hans", "开头与您的受理号相同的错误号码"),
+    ):
+        html = client.get(reverse(name)).content.decode()
+        answer = client.post(reverse(name), {"token": hidden(html, "token"), "receipt": receipt})
+        assert answer.status_code == 429 and words in answer.content.decode()

@@ -11,7 +11,8 @@ each file (:mod:`haven.attachments.clean`) and writes the results to standard ou
   "size"}`` followed by ``size`` bytes of the cleaned copy, or ``{"ok": false, "code"}``;
   ``output`` when the cleaned copy would be larger than ``max_output``).
 
-Limits: address space (what the process has mapped after its imports, plus ``memory``),
+Limits: a lower priority than the web workers (nice 10), address space (what the process has
+mapped after its imports, plus ``memory``),
 processor time (``cpu_seconds``, then SIGXCPU and SIGKILL), no file may be written (so nothing
 decoded can reach the disk, core dumps included), no process started, few descriptors. This
 module imports no Django and holds nothing but the files it was given.
@@ -20,6 +21,7 @@ module imports no Django and holds nothing but the files it was given.
 from __future__ import annotations
 
 import json
+import os
 import resource
 import struct
 import sys
@@ -55,7 +57,9 @@ def _mapped_bytes() -> int:
 
 
 def limit(*, memory: int, cpu_seconds: int) -> None:
-    """Bound this process before it reads any file."""
+    """Bound this process before it reads any file, and let every web worker go first: a
+    decoder only gets the processor time that answering pages leaves over."""
+    os.nice(10)
     mapped = _mapped_bytes()
     if mapped:
         resource.setrlimit(resource.RLIMIT_AS, (mapped + memory, mapped + memory))

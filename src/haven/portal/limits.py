@@ -41,9 +41,11 @@ WINDOW_SECONDS = 60.0
 PREFIX_WINDOW_SECONDS = 600
 PREFIX_DIGITS = 5
 BUCKETS = 10**PREFIX_DIGITS
-# A gated prefix needs one more bit of work each time its failures double; past this many times
-# the budget it is closed, proof-of-work or not, until its windows move on.
-CLOSED_FACTOR = 32
+# A gated prefix needs one more bit of work each time its failures double; at this many times
+# the budget it is closed, proof-of-work or not, until its windows move on. This is what bounds
+# someone who pays every proof-of-work (with native code or a GPU, 2**17 hashes are nothing):
+# at most CLOSED_FACTOR x budget guesses under one prefix per process in ten to twenty minutes.
+CLOSED_FACTOR = 8
 # Wrong secrets per minute in one process above which it says so in the log (once a minute).
 ALARM_PER_MINUTE = 100
 
