@@ -18,8 +18,9 @@ from tests.attachments import samples
 
 
 @pytest.fixture(autouse=True)
-def _own_decoder_dir(settings, tmp_path):
+def _own_decoder_dir(settings, tmp_path, monkeypatch):
     settings.HAVEN_ATTACHMENT_DECODE_DIR = str(tmp_path / "decoders")
+    monkeypatch.delenv("HAVEN_SERVER_WORKERS", raising=False)  # no server's worker count
 
 
 def test_a_file_is_cleaned_in_another_process_and_comes_back_over_a_pipe(tmp_path, monkeypatch):
@@ -202,3 +203,12 @@ def test_files_never_busy_every_worker_of_a_server(
     settings.HAVEN_ATTACHMENT_DECODERS = decoders
     settings.HAVEN_ATTACHMENT_DECODE_QUEUE = queue
     assert sandbox.places() == expected
+
+
+def test_the_server_tells_its_workers_how_many_they_are(monkeypatch):
+    from haven.demo import server
+
+    monkeypatch.setenv("HAVEN_SERVER_WORKERS", "")  # restored after the test
+    monkeypatch.setattr(server.HavenServer, "run", lambda self: None)
+    server.serve(host="127.0.0.1", port=8299, workers=3)
+    assert os.environ["HAVEN_SERVER_WORKERS"] == "3"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from django.conf import settings
@@ -71,9 +70,6 @@ class Command(BaseCommand):
             f"{options['workers']} worker(s). Press Ctrl-C to stop."
         )
         self.stdout.flush()
-        # The workers inherit this: files are never let to busy all of them at once
-        # (haven.attachments.sandbox.places).
-        os.environ["HAVEN_SERVER_WORKERS"] = str(options["workers"])
         serve(
             host=host,
             port=options["port"],
