@@ -351,9 +351,12 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
         "from a first try to the status page ('+': still waiting when the run ended). "
         "JS: the requester's browser solves the proof-of-work when asked "
         + (
-            f"(median {min(r['js']['pow_median'] or 0 for r in results if 'js' in r):.2f} s "
-            "with hashlib here; pow.js on a phone is far slower). "
-            if any("js" in r and r["js"]["pow_median"] for r in results)
+            f"(median {min(medians):.2f} s with hashlib here; pow.js on a phone is far slower). "
+            if (
+                medians := [
+                    r["js"]["pow_median"] for r in results if r.get("js", {}).get("pow_median")
+                ]
+            )
             else ""
         )
         + "broker logins: wrong access codes tried every 2 s, checked (400) or shut (429).",
