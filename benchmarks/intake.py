@@ -16,6 +16,17 @@ benchmarks/intake_locust.py). Each user is one connection making the same reques
    does. A submission counts as acknowledged only when the answer shows a receipt.
 
 Then it counts what the database holds: stored must equal acknowledged (no loss, nothing extra).
+
+3. with hostile images (``--hostile-share``, default 0.1; issue 17, finding 2): the same
+   submissions again for --seconds, while as many more requests again as a tenth of all carry
+   decompression bombs and costly files, five to a request, made here: a 38-byte lossless WebP
+   declaring 49 megapixels (as the attack found), a 1-bit PNG of 7000 x 7000 zeros, a JPEG whose
+   header declares 7000 x 7000, and a PDF of 150,000 objects that takes a parser seconds (the
+   only kind that reaches the decoder process; the others are refused from their headers). They
+   are sent at a steady pace from Python threads, whatever becomes of them, and the start page is
+   probed twice a second. Reported beside the plain run: the others' submissions/s and latency,
+   the bombs' answers and latency, the start page's latency, and stored = acknowledged, with no
+   file of a bomb stored.
 It also reports the receipt-login cost: the Argon2id digest of a receipt at the configured cost
 (in-process, median of 20) and a whole "come back with the receipt" page (median of 20 POSTs).
 
@@ -81,10 +92,11 @@ def haven(env: dict[str, str], *args: str) -> str:
 SHELL_SETUP = "from haven.vault.services import org_keys_setup; org_keys_setup()"
 SHELL_COUNTS = """
 import json
+from haven.attachments.models import Attachment
 from haven.cases.models import Case, Request
 from haven.portal.models import Receipt
 print(json.dumps({"requests": Request.objects.count(), "cases": Case.objects.count(),
-                  "receipts": Receipt.objects.count()}))
+                  "receipts": Receipt.objects.count(), "files": Attachment.objects.count()}))
 """
 SHELL_DIGEST = """
 import json, time
@@ -276,6 +288,254 @@ def come_back_ms(port: int) -> float:
     return statistics.median(samples)
 
 
+# --- Hostile images (issue 17, finding 2) -------------------------------------------------------
+
+# A lossless WebP of one colour: its pixels cost no bits, so its header's size can be anything.
+_SOLID_WEBP = bytes.fromhex(
+    "524946461e000000574542505650384c110000002f57dbd5060750852257a1ff8188e87f0000"
+)
+
+
+def webp_bomb(width: int = 7000, height: int = 7000) -> bytes:
+    """A valid 38-byte lossless WebP of ``width`` x ``height`` (49 MP: ~2 s and ~850 MB)."""
+    import struct
+
+    (bits,) = struct.unpack("<I", _SOLID_WEBP[21:25])
+    bits = (bits & ~((1 << 28) - 1)) | (width - 1) | ((height - 1) << 14)
+    return _SOLID_WEBP[:21] + struct.pack("<I", bits) + _SOLID_WEBP[25:]
+
+
+def png_bomb(side: int = 7000) -> bytes:
+    """A 1-bit PNG of ``side`` x ``side`` zeros (about 6 KB for 49 MP)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data)
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    row = b"\x00" * (1 + (side + 7) // 8)
+    compressor = zlib.compressobj(9)
+    body = b"".join(compressor.compress(row) for _ in range(side)) + compressor.flush()
+    header = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", body) + chunk(b"IEND", b"")
+    )
+
+
+def jpeg_bomb(width: int = 7000, height: int = 7000) -> bytes:
+    """A small JPEG whose frame header declares ``width`` x ``height``."""
+    import io
+    import struct
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (16, 16), (9, 9, 9)).save(out, "JPEG")
+    data = bytearray(out.getvalue())
+    at = data.index(b"\xff\xc0")
+    data[at + 5 : at + 9] = struct.pack(">HH", height, width)
+    return bytes(data)
+
+
+def pdf_bomb(objects: int = 150_000) -> bytes:
+    """A PDF of one page and ``objects`` tiny objects in object streams (~1.5 MB, seconds)."""
+    import io
+
+    import pikepdf
+
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    junk = pikepdf.Array([pdf.make_indirect(pikepdf.Dictionary(V=i)) for i in range(objects)])
+    pdf.Root.Junk = pdf.make_indirect(junk)
+    out = io.BytesIO()
+    pdf.save(out, object_stream_mode=pikepdf.ObjectStreamMode.generate)
+    return out.getvalue()
+
+
+def hostile_kinds() -> list[tuple[str, bytes]]:
+    return [
+        ("photo.webp", webp_bomb()),
+        ("scan.png", png_bomb()),
+        ("photo.jpg", jpeg_bomb()),
+        ("letter.pdf", pdf_bomb()),
+    ]
+
+
+BOUNDARY = "HavenBenchBoundary9f8e7d"
+
+
+def post_files(port: int, fields: dict[str, str], name: str, content: bytes) -> tuple[int, str]:
+    parts = [
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+        for k, v in fields.items()
+    ]
+    for i in range(5):  # five to a request, as the attack sent them
+        parts.append(
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="attachments"; '
+            f'filename="{i}-{name}"\r\nContent-Type: application/octet-stream\r\n\r\n'.encode()
+            + content
+            + b"\r\n"
+        )
+    body = b"".join(parts) + f"--{BOUNDARY}--\r\n".encode()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    try:
+        conn.request(
+            "POST",
+            "/portal/en/request/",
+            body=body,
+            headers={"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"},
+        )
+        response = conn.getresponse()
+        return response.status, response.read().decode()
+    finally:
+        conn.close()
+
+
+class Hostile:
+    """Requests with bombs at a steady pace (``rate`` a second, for ``seconds``: the window in
+    which the ordinary users open new forms), from a pool of threads; and start-page probes
+    twice a second until the end. With ``rate`` 0, the probes alone."""
+
+    def __init__(
+        self, port: int, rate: float, kinds: list[tuple[str, bytes]], seconds: float = 0.0
+    ):
+        import threading
+
+        self.port = port
+        self.rate = rate
+        self.seconds = seconds
+        self.kinds = kinds
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+        self.statuses: dict[str, int] = {}
+        self.latencies: list[float] = []
+        self.acknowledged = 0
+        self.skipped = 0  # due but every sender busy
+        self.sent = 0
+        self.probes: list[float] = []
+        self.probe_failures = 0
+        self.free = threading.Semaphore(32)
+        self.threads: list[Any] = []
+
+    def _one(self, n: int) -> None:
+        name, content = self.kinds[n % len(self.kinds)]
+        started = time.monotonic()
+        try:
+            status, html = get(self.port, "/portal/en/request/?people=1")
+            token, people = TOKEN.search(html), PEOPLE.search(html)
+            assert token and people
+            fields = {"token": unescape(token.group(1)), "people": unescape(people.group(1))}
+            fields |= {"name_0": "Ri", "country": "CN", "region": "", "urgency": "3"}
+            fields |= {"account": "Photos of our papers.", "contact": ""}
+            status, html = post_files(self.port, fields, name, content)
+            key = str(status)
+            if status == 200 and RECEIPT.search(html):
+                with self.lock:
+                    self.acknowledged += 1
+        except (OSError, http.client.HTTPException, AssertionError) as exc:
+            key = type(exc).__name__
+        with self.lock:
+            self.statuses[key] = self.statuses.get(key, 0) + 1
+            self.latencies.append((time.monotonic() - started) * 1000)
+        self.free.release()
+
+    def _pace(self) -> None:
+        import threading
+
+        n = 0
+        next_at = time.monotonic()
+        until = next_at + self.seconds
+        while not self.stop.is_set() and time.monotonic() < until:
+            next_at += 1.0 / self.rate
+            self.stop.wait(max(0.0, next_at - time.monotonic()))
+            if self.stop.is_set():
+                break
+            if not self.free.acquire(blocking=False):
+                self.skipped += 1
+                continue
+            n += 1
+            self.sent += 1
+            thread = threading.Thread(target=self._one, args=(n,))
+            thread.start()
+            self.threads.append(thread)
+
+    def _probe(self) -> None:
+        while not self.stop.is_set():
+            started = time.monotonic()
+            try:
+                status, _html = get(self.port, "/portal/en/")
+                if status == 200:
+                    self.probes.append((time.monotonic() - started) * 1000)
+                else:
+                    self.probe_failures += 1
+            except (OSError, http.client.HTTPException):
+                self.probe_failures += 1
+            self.stop.wait(max(0.0, 0.5 - (time.monotonic() - started)))
+
+    def __enter__(self) -> Hostile:
+        import threading
+
+        self.threads = [threading.Thread(target=self._probe)]
+        if self.rate > 0:
+            self.threads.append(threading.Thread(target=self._pace))
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        for thread in list(self.threads):
+            thread.join(timeout=180)
+
+
+def percentile(values: list[float], share: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, int(len(ordered) * share + 0.999) - 1))]
+
+
+def hostile_run(
+    server: Server, env: dict[str, str], args: argparse.Namespace, plain_rate: float
+) -> dict[str, Any]:
+    """The submissions again, with a share of requests carrying bombs beside them."""
+    generate = wrk if args.generator == "wrk" else locust
+    before = json.loads(haven(env, "shell", "-c", SHELL_COUNTS))
+    rate = max(0.2, plain_rate * args.hostile_share / (1 - args.hostile_share))
+    folder = Path(tempfile.mkdtemp(prefix="haven-intake-hostile-"))
+    try:
+        with Hostile(server.port, rate, hostile_kinds(), args.seconds) as hostile:
+            submit, tally = generate(
+                server.port, mode="submit", users=args.users, seconds=args.seconds, folder=folder
+            )
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    after = json.loads(haven(env, "shell", "-c", SHELL_COUNTS))
+    return {
+        "sent": tally["sent"],
+        "acknowledged": tally["acknowledged"],
+        "stored": after["requests"] - before["requests"] - hostile.acknowledged,
+        "receipts": after["receipts"] - before["receipts"] - hostile.acknowledged,
+        "files": after["files"] - before["files"],
+        "per_second": tally["acknowledged"] / float(args.seconds),
+        "p50": float(submit["50%"]),
+        "p95": float(submit["95%"]),
+        "cpu": tally.get("cpu", float("nan")),
+        "hostile_rate": rate,
+        "hostile_sent": hostile.sent,
+        "hostile_skipped": hostile.skipped,
+        "hostile_acknowledged": hostile.acknowledged,
+        "hostile_statuses": dict(sorted(hostile.statuses.items())),
+        "hostile_p50": percentile(hostile.latencies, 0.5),
+        "hostile_p95": percentile(hostile.latencies, 0.95),
+        "probe_p50": percentile(hostile.probes, 0.5),
+        "probe_p95": percentile(hostile.probes, 0.95),
+        "probe_max": max(hostile.probes, default=float("nan")),
+        "probe_failures": hostile.probe_failures,
+    }
+
+
 def run_one(database: str, args: argparse.Namespace) -> dict[str, Any]:
     folder = Path(tempfile.mkdtemp(prefix=f"haven-intake-{database}-"))
     pg_url = os.environ.get("HAVEN_BENCH_DATABASE_URL", DEFAULT_PG)
@@ -290,7 +550,6 @@ def run_one(database: str, args: argparse.Namespace) -> dict[str, Any]:
         "DATABASE_URL": url,
         "HAVEN_DEBUG": "false",
         "HAVEN_PORTAL_SUBMISSIONS_PER_MINUTE": "10000000",
-        "HAVEN_PORTAL_LOOKUPS_PER_MINUTE": "10000",
     }
     try:
         print(f"== {database}: preparing", file=sys.stderr, flush=True)
@@ -309,9 +568,14 @@ def run_one(database: str, args: argparse.Namespace) -> dict[str, Any]:
             )
             print(f"== {database}: submissions ({args.seconds} s)", file=sys.stderr, flush=True)
             started, ticks = time.monotonic(), cpu_ticks()
-            submit, tally = generate(
-                server.port, mode="submit", users=args.users, seconds=args.seconds, folder=folder
-            )
+            with Hostile(server.port, 0.0, []) as probes:  # the start page, probed alike
+                submit, tally = generate(
+                    server.port,
+                    mode="submit",
+                    users=args.users,
+                    seconds=args.seconds,
+                    folder=folder,
+                )
             elapsed, cpu = time.monotonic() - started, busy_share(ticks, cpu_ticks())
             # wrk measures over the load's own seconds (not its drain); locust over its run.
             cpu = tally.get("cpu", cpu)
@@ -320,6 +584,17 @@ def run_one(database: str, args: argparse.Namespace) -> dict[str, Any]:
             )
             counts = json.loads(haven(env, "shell", "-c", SHELL_COUNTS))
             login_ms = come_back_ms(server.port)
+            hostile = None
+            if args.hostile_share > 0:
+                print(
+                    f"== {database}: submissions with {args.hostile_share:.0%} carrying "
+                    f"hostile images ({args.seconds} s)",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                hostile = hostile_run(
+                    server, env, args, tally["acknowledged"] / float(args.seconds)
+                )
         sent, acknowledged = tally["sent"], tally["acknowledged"]
         return {
             "database": database,
@@ -338,6 +613,11 @@ def run_one(database: str, args: argparse.Namespace) -> dict[str, Any]:
             "generator_cores": generator_cores,
             "digest_ms": digest["digest_ms"],
             "login_ms": login_ms,
+            "probe_p50": percentile(probes.probes, 0.5),
+            "probe_p95": percentile(probes.probes, 0.95),
+            "probe_max": max(probes.probes, default=float("nan")),
+            "probe_failures": probes.probe_failures,
+            "hostile": hostile,
         }
     finally:
         if database == "postgres" and not args.keep:
@@ -381,6 +661,54 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
         "with a real receipt. CPU busy: the whole machine's (server, load generator and "
         "database) during the submissions; load gen cores: the load generator's share of it.",
     ]
+    hostile = [(r["database"], r["hostile"]) for r in results if r.get("hostile")]
+    if hostile:
+        lines += [
+            "",
+            f"The same submissions with {args.hostile_share:.0%} of all requests carrying hostile "
+            "images (five files each: 49-MP lossless WebP of 38 bytes, 49-MP 1-bit PNG, JPEG "
+            "declaring 49 MP, PDF of 150,000 objects), beside the plain run above:",
+            "",
+            "```",
+            f"{'database':9} {'run':8} {'others subm/s':>13} {'p50 ms':>7} {'p95 ms':>7} "
+            f"{'acked':>6} {'stored':>6} {'no loss':>7} {'bombs sent':>10} {'answers':>24} "
+            f"{'bomb p50/p95 ms':>16} {'bomb files stored':>17} {'start page p50/p95/max ms':>26}",
+        ]
+        for r in results:
+            lines.append(
+                f"{r['database']:9} {'plain':8} {r['per_second']:13.1f} {r['p50']:7.0f} "
+                f"{r['p95']:7.0f} {r['acknowledged']:6d} {r['stored']:6d} "
+                f"{'yes' if r['stored'] == r['acknowledged'] else 'NO':>7} {'-':>10} {'-':>24} "
+                f"{'-':>16} {'-':>17} "
+                f"{r['probe_p50']:8.0f}/{r['probe_p95']:.0f}/{r['probe_max']:.0f}"
+                + (f" ({r['probe_failures']} failed)" if r["probe_failures"] else "")
+            )
+            h = r.get("hostile")
+            if not h:
+                continue
+            answers = ", ".join(f"{k}: {v}" for k, v in h["hostile_statuses"].items())
+            no_loss = h["stored"] == h["acknowledged"] == h["receipts"]
+            lines.append(
+                f"{r['database']:9} {'hostile':8} {h['per_second']:13.1f} {h['p50']:7.0f} "
+                f"{h['p95']:7.0f} {h['acknowledged']:6d} {h['stored']:6d} "
+                f"{'yes' if no_loss else 'NO':>7} {h['hostile_sent']:10d} {answers:>24} "
+                f"{h['hostile_p50']:7.0f}/{h['hostile_p95']:<8.0f} {h['files']:17d} "
+                f"{h['probe_p50']:8.0f}/{h['probe_p95']:.0f}/{h['probe_max']:.0f}"
+                + (f" ({h['probe_failures']} failed)" if h["probe_failures"] else "")
+            )
+        shares = ", ".join(
+            f"{db} {h['hostile_sent'] / max(1, h['hostile_sent'] + h['sent']):.1%} "
+            f"({h['hostile_rate']:.1f}/s; {h['hostile_skipped']} due but not sent)"
+            for db, h in hostile
+        )
+        lines += [
+            "```",
+            "others: the ordinary submissions (wrk, as above); stored: ordinary requests stored "
+            "during the run (a bomb acknowledged would be counted apart, in answers as 200); "
+            "answers: the bombs' HTTP statuses (400: refused kindly, the form back with what was "
+            "typed); bomb files stored: attachments stored during the run; start page: probed "
+            f"twice a second. Bombs' share of all submissions sent: {shares}.",
+        ]
     return "\n".join(lines)
 
 
@@ -397,6 +725,12 @@ def main() -> int:
         default="wrk" if shutil.which("wrk") else "locust",
         help="load generator (default: wrk when installed, `apt-get install wrk`; else locust)",
     )
+    parser.add_argument(
+        "--hostile-share",
+        type=float,
+        default=0.1,
+        help="share of requests carrying hostile images in the second run (0: no such run)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database")
     parser.add_argument("--no-save", action="store_true", help="do not write benchmarks/results")
     args = parser.parse_args()
@@ -404,6 +738,8 @@ def main() -> int:
         parser.error(
             "wrk is not installed (Debian: apt-get install wrk); or use --generator locust"
         )
+    if not 0 <= args.hostile_share < 1:
+        parser.error("--hostile-share must be at least 0 and below 1")
     if args.seconds < 5 or args.trivial_seconds < 1:
         parser.error("--seconds must be at least 5 and --trivial-seconds at least 1")
     databases = ["sqlite", "postgres"] if args.database == "both" else [args.database]

@@ -125,3 +125,52 @@ def png_bomb(*, side: int = 30_000) -> bytes:
 def polyglot_jpeg_zip() -> bytes:
     """A real JPEG with a zip archive appended (what some tools hide payloads in)."""
     return jpeg_with_gps() + zip_bomb(inflated=1_000_000)
+
+
+# --- Decompression bombs (issue 17, finding 2) -------------------------------------------------
+
+# A 38-byte lossless WebP of one colour: its pixels cost no bits, so the width and height in
+# its header can be set to anything and it still decodes (made once with Pillow, 7000 x 7000).
+_SOLID_WEBP = bytes.fromhex(
+    "524946461e000000574542505650384c110000002f57dbd5060750852257a1ff8188e87f0000"
+)
+
+
+def webp_bomb(width: int = 7000, height: int = 7000) -> bytes:
+    """A valid lossless WebP of ``width`` x ``height`` in 38 bytes (7000 x 7000: 49 megapixels,
+    about 2 s of processor time and 850 MB to decode with Pillow)."""
+    (bits,) = struct.unpack("<I", _SOLID_WEBP[21:25])
+    bits = (bits & ~((1 << 28) - 1)) | (width - 1) | ((height - 1) << 14)
+    return _SOLID_WEBP[:21] + struct.pack("<I", bits) + _SOLID_WEBP[25:]
+
+
+def jpeg_declaring(width: int, height: int) -> bytes:
+    """A small JPEG whose frame header declares ``width`` x ``height``."""
+    out = io.BytesIO()
+    Image.new("RGB", (16, 16), (9, 9, 9)).save(out, "JPEG")
+    data = bytearray(out.getvalue())
+    at = data.index(b"\xff\xc0")
+    data[at + 5 : at + 9] = struct.pack(">HH", height, width)
+    return bytes(data)
+
+
+def jpeg_many_scans(scans: int = 300) -> bytes:
+    """A JPEG with ``scans`` start-of-scan markers (a progressive-decoding cost bomb)."""
+    out = io.BytesIO()
+    Image.new("RGB", (64, 64), (9, 9, 9)).save(out, "JPEG", progressive=True)
+    data = out.getvalue()
+    at = data.index(b"\xff\xda")
+    body, tail = data[at:-2], data[-2:]
+    return data[:at] + body * max(1, scans // max(1, body.count(b"\xff\xda"))) + tail
+
+
+def pdf_object_bomb(objects: int = 150_000) -> bytes:
+    """A PDF of one blank page and ``objects`` small objects packed in object streams: a few
+    MB that cost a parser seconds and hundreds of MB."""
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    junk = pikepdf.Array([pdf.make_indirect(pikepdf.Dictionary(V=i)) for i in range(objects)])
+    pdf.Root.Junk = pdf.make_indirect(junk)
+    out = io.BytesIO()
+    pdf.save(out, object_stream_mode=pikepdf.ObjectStreamMode.generate)
+    return out.getvalue()

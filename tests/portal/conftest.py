@@ -14,11 +14,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     # The portal is served by a process that serves everything (the staff side's middleware
     # around it) or by a portal-only one (`haven portal`, HAVEN_SERVE=portal, a slim middleware
     # list): the tests that drive it through Django's test client run under both. The browser
-    # tests and those that also use staff pages drive the first; the crash test starts
-    # `haven portal` itself.
+    # tests and those that also use staff pages drive the first; the crash test and the live
+    # tests (``*_live``) start `haven portal` itself, whose middleware is its own.
     if "portal_middleware" in metafunc.fixturenames:
         both = not (
             "browser" in metafunc.module.__name__
+            or metafunc.module.__name__.endswith("_live")
             or metafunc.definition.get_closest_marker("staff_pages")
         )
         stacks = ["all", "portal"] if both else ["all"]
@@ -36,13 +37,9 @@ def _portal_settings(settings, portal_middleware: str) -> Iterator[None]:
         settings.MIDDLEWARE = settings.PORTAL_MIDDLEWARE
     settings.HAVEN_PORTAL_RECEIPT_OPSLIMIT = 1
     settings.HAVEN_PORTAL_RECEIPT_MEMLIMIT = 8 * 1024 * 1024
-    limits.submissions.reset()
-    limits.paid_submissions.reset()
-    limits.lookups.reset()
+    limits.reset_all()
     yield
-    limits.submissions.reset()
-    limits.paid_submissions.reset()
-    limits.lookups.reset()
+    limits.reset_all()
 
 
 @pytest.fixture(scope="module")

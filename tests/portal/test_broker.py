@@ -83,14 +83,17 @@ def test_login_sets_a_strict_short_cookie_only_after_the_credential(client, cred
 
 @pytest.mark.parametrize("typed", ["", "nonsense", "x" * 500, "2" * 25])
 def test_wrong_credentials_are_refused_and_counted(client, credential, typed) -> None:
-    from haven.portal.models import FailureWindow
+    from haven.portal import limits
+    from haven.portal.limits import broker_failures, credential_bucket, receipt_failures
 
     response = _login(client, typed)
     assert response.status_code == 400
     assert COOKIE not in response.cookies
     assert not BrokerSession.objects.exists()
-    failures = sum(FailureWindow.objects.values_list("failures", flat=True))
-    assert failures == (1 if typed == "2" * 25 else 0)  # well-formed but wrong: counted
+    counted = broker_failures.failures(credential_bucket("2" * 25))
+    assert counted == (1 if typed == "2" * 25 else 0)  # well-formed but wrong: counted
+    # Apart from the requesters' receipts.
+    assert all(receipt_failures.failures(b) == 0 for b in range(0, limits.BUCKETS, 997))
 
 
 def test_broker_pages_without_a_session_lead_to_login(client, credential) -> None:

@@ -59,9 +59,10 @@ def _database_url() -> str:
 class Portal:
     """`haven portal` in a process group of its own, so that one signal kills master and workers."""
 
-    def __init__(self, port: int, log: Path):
+    def __init__(self, port: int, log: Path, env: dict[str, str] | None = None):
         self.port = port
         self.log = log
+        self.env = env or {}
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -72,6 +73,7 @@ class Portal:
             "HAVEN_PORTAL_RECEIPT_OPSLIMIT": "1",
             "HAVEN_PORTAL_RECEIPT_MEMLIMIT": str(64 * 1024 * 1024),
             "HAVEN_PORTAL_SUBMISSIONS_PER_MINUTE": "100000",
+            **self.env,
         }
         self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
             [sys.executable, "-m", "haven.cli", "portal", "--no-migrate"]

@@ -13,7 +13,7 @@ from haven.audit.models import AuditEntry
 from haven.cases.models import Request
 from haven.messaging.models import Author, Message
 from haven.messaging.services import message_send
-from haven.portal.models import FailureWindow
+from haven.portal import limits
 from haven.vault.models import DataKey
 from tests.attachments import samples
 from tests.factories import ctx_for
@@ -182,7 +182,7 @@ def test_a_wrong_receipt_with_a_file_stores_nothing(client, came) -> None:
     assert response.status_code == 400
     assert TYPED not in response.content.decode()
     assert _stored() == before
-    assert sum(FailureWindow.objects.values_list("failures", flat=True)) == 1
+    assert limits.receipt_failures.failures(limits.receipt_bucket("1" * 20)) == 1
 
 
 def test_a_20_digit_receipt_carries_the_files(client, came) -> None:

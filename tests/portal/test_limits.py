@@ -1,14 +1,8 @@
-"""The in-memory window limiter and the global count of wrong receipts."""
+"""The in-memory window limiter and the per-prefix counts of wrong secrets."""
 
 from __future__ import annotations
 
-import datetime as dt
-
-import pytest
-from django.utils import timezone
-
 from haven.portal import limits
-from haven.portal.models import FailureWindow
 
 
 def test_the_window_limiter_counts_a_rolling_minute() -> None:
@@ -21,16 +15,23 @@ def test_the_window_limiter_counts_a_rolling_minute() -> None:
     assert limiter.allow()
 
 
-@pytest.mark.django_db
-def test_wrong_receipts_are_counted_per_minute_across_processes(settings) -> None:
-    settings.HAVEN_PORTAL_RECEIPT_FAILURES_PER_MINUTE = 3
-    now = timezone.now()
-    for _ in range(2):
-        limits.failure_record(now)
-    assert not limits.failures_exceeded(now)
-    limits.failure_record(now)
-    assert limits.failures_exceeded(now)
-    assert limits.failures_exceeded(now + dt.timedelta(minutes=1))  # the minute before counts
-    assert not limits.failures_exceeded(now + dt.timedelta(minutes=3))
-    limits.failure_record(now + dt.timedelta(hours=2))  # old windows are dropped
-    assert FailureWindow.objects.count() == 1
+def test_prefix_counters_stop_at_their_ceiling_and_stay_small() -> None:
+    failures = limits.PrefixFailures("receipts", clock=lambda: 0.0)
+    for _ in range(1_000):
+        failures.record(7)
+    assert failures.failures(7) == 255
+    assert failures.failures(8) == 0
+
+
+def test_buckets_are_the_first_five_digits_and_a_hash_of_a_codes_first_characters() -> None:
+    assert limits.receipt_bucket("01234567890123456789") == 1234
+    assert 0 <= limits.credential_bucket("abcdefghjkmnpqrstuvwxyz23") < limits.BUCKETS
+    assert limits.credential_bucket("abcdeXXXXX") == limits.credential_bucket("abcdeYYYYY")
+
+
+def test_many_wrong_secrets_in_a_minute_are_logged_without_the_prefix(caplog) -> None:
+    failures = limits.PrefixFailures("receipts", clock=lambda: 0.0)
+    for bucket in range(limits.ALARM_PER_MINUTE):
+        failures.record(bucket)
+    assert "100 wrong receipts in the last minute" in caplog.text
+    assert "99" not in caplog.text.replace("100", "")

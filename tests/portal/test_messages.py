@@ -10,7 +10,7 @@ from django.urls import reverse
 from haven.cases.models import Request
 from haven.messaging.models import Author, Message
 from haven.messaging.services import message_send
-from haven.portal.models import FailureWindow
+from haven.portal import limits
 from tests.factories import ctx_for
 from tests.portal.helpers import check_status, hidden, receipt_of, submit
 
@@ -82,7 +82,7 @@ def test_a_wrong_hidden_receipt_is_refused_and_counted(client, came) -> None:
     assert response.status_code == 400
     assert "Hello" not in response.content.decode()
     assert Message.objects.count() == before
-    assert sum(FailureWindow.objects.values_list("failures", flat=True)) == 1
+    assert limits.receipt_failures.failures(limits.receipt_bucket("12345678123456781234")) == 1
 
 
 @pytest.mark.parametrize(

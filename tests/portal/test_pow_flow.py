@@ -132,3 +132,34 @@ def test_a_browser_with_javascript_solves_it_and_gets_through_a_full_portal(
     finally:
         context.close()
     assert Request.objects.count() == 1
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_a_browser_with_javascript_gets_through_a_guessed_receipt_prefix(
+    browser: Browser, live_server, org, settings, client
+) -> None:
+    """Wrong receipts under the requester's own first five digits (issue 17, finding 4): the
+    check asks for a proof-of-work, which the browser solves when the person presses Check."""
+    settings.HAVEN_PORTAL_RECEIPT_FAILURES_PER_PREFIX = 2
+    settings.HAVEN_PORTAL_POW_BITS = 8
+    receipt = receipt_of(submit(client, ["Kim"], lang="en"))
+    for _ in range(2):
+        limits.receipt_failures.record(limits.receipt_bucket(receipt.replace("-", "")))
+    context = browser.new_context(java_script_enabled=True)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        page.goto(f"{live_server.url}/portal/en/status/")
+        page.fill("#id_receipt", receipt)
+        with page.expect_navigation():
+            page.click("#check")
+        assert page.locator("form[data-pow-bits='8']").count() == 1, page.content()[:2000]
+        with page.expect_navigation():
+            page.click("#check")  # the receipt is still in the field; the script works first
+        assert page.locator("#status-received").count() == 1, page.content()[:2000]
+        assert errors == []
+    finally:
+        context.close()

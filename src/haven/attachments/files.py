@@ -1,57 +1,54 @@
 """What a file is (by its content, never its name or the browser's word), a safe name for it, and
-a copy without its metadata. Pure functions on bytes in memory: nothing here touches the disk.
+a copy without its metadata. Nothing here touches the disk, and nothing here decodes a file.
 
 * **Type**: the first bytes must be a JPEG, PNG, WebP (or HEIC, when a HEIF plugin for Pillow is
-  installed) or PDF signature, and the file must then open fully as that type (Pillow decodes
-  every pixel; pikepdf parses the PDF). Anything else — SVG, HTML, ZIP, executables, a renamed
-  file — is refused with :class:`FileRefusedError`.
-* **Images** are re-encoded from their pixels alone, after applying the EXIF orientation: EXIF
-  (GPS, camera, times), XMP, IPTC, ICC profiles and comments are left behind, as is anything
-  appended after the image data. Images over ``HAVEN_ATTACHMENT_MAX_PIXELS`` are refused before
-  decoding (decompression bombs).
-* **PDFs** lose their document information (author, producer, dates...), every XMP metadata
-  stream, and what runs on opening: JavaScript, open actions, additional actions, embedded files
-  and XFA forms.
+  installed) or PDF signature, and the file must then open fully as that type in the decoder
+  (Pillow decodes every pixel; pikepdf parses the PDF). Anything else — SVG, HTML, ZIP,
+  executables, a renamed file — is refused with :class:`FileRefusedError`.
+* **Decompression bombs** are refused from the images' headers (:mod:`haven.attachments.headers`)
+  before anything decodes them: over ``HAVEN_ATTACHMENT_MAX_PIXELS`` an image, over
+  ``HAVEN_ATTACHMENT_MAX_REQUEST_PIXELS`` a request's images together, and, above 4 megapixels,
+  over ``HAVEN_ATTACHMENT_MAX_PIXELS_PER_BYTE`` (a 2 KB file declaring 49 megapixels).
+* **Cleaning** runs in a decoder process bounded in memory and time
+  (:mod:`haven.attachments.sandbox`, :mod:`haven.attachments.clean`): images are re-drawn from
+  their pixels alone; PDFs are rebuilt from what their pages show.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
+import importlib.util
 import re
 import unicodedata
-import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
-from PIL import Image, ImageOps, UnidentifiedImageError
 
-try:  # HEIC (iPhone photos) only when the optional plugin is installed.
-    from pillow_heif import register_heif_opener
-except ImportError:  # pragma: no cover - depends on the environment
-    HEIF = False
-else:  # pragma: no cover
-    register_heif_opener()
-    HEIF = True
+from haven.attachments import sandbox
+from haven.attachments.headers import HeaderError, declared_size, jpeg_scans
+
+# HEIC (iPhone photos) only when the optional plugin is installed (the decoder loads it).
+HEIF = importlib.util.find_spec("pillow_heif") is not None
 
 IMAGE = "image"
 PDF = "pdf"
 
-# Pillow format -> (MIME type, extension, format of the cleaned copy)
-_IMAGE_FORMATS = {
-    "JPEG": ("image/jpeg", ".jpg", "JPEG"),
-    "PNG": ("image/png", ".png", "PNG"),
-    "WEBP": ("image/webp", ".webp", "WEBP"),
-    # The cleaned copy of a HEIC photo is a JPEG: every browser shows it.
-    "HEIF": ("image/heic", ".heic", "JPEG"),
-}
-_CLEAN_TYPES = {
+# Format (as the decoder names it) -> (MIME type, extension). The cleaned copy of a HEIC photo
+# is a JPEG: every browser shows it.
+_TYPES = {
     "JPEG": ("image/jpeg", ".jpg"),
     "PNG": ("image/png", ".png"),
     "WEBP": ("image/webp", ".webp"),
+    "HEIF": ("image/heic", ".heic"),
+    "PDF": ("application/pdf", ".pdf"),
 }
-PDF_TYPE = ("application/pdf", ".pdf")
+# Images this small are never refused for their compression: decoding one costs little.
+RATIO_FREE_PIXELS = 4_000_000
+# More scans than this in a JPEG is how a small file is made to cost a decoder minutes
+# (libjpeg-turbo suggests such a limit); cameras and encoders write at most a few dozen.
+MAX_JPEG_SCANS = 100
 
 MAX_NAME_CHARS = 100
 _UNSAFE_NAME_CHARS = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
@@ -82,6 +79,17 @@ class Inspected:
     cleaned_ext: str
     original: bytes = field(repr=False)
     removed: list[str] = field(default_factory=list)  # what the cleaned copy left out
+    removed_counts: dict[str, int] = field(default_factory=dict)  # and how many of each
+
+
+class FilesRefusedError(Exception):
+    """Files we do not take, all at once: one kind message per refused file, or one for the
+    request (too many pixels together, every decoder busy). Nothing may be stored."""
+
+    def __init__(self, messages: list[str], codes: list[str]):
+        super().__init__("; ".join(messages))
+        self.messages = messages
+        self.codes = codes
 
 
 def _refuse_type(name: str) -> FileRefusedError:
@@ -114,6 +122,59 @@ def _too_large_image(name: str) -> FileRefusedError:
             _("The picture “%(name)s” is too large for us. Please send a smaller copy of it.")
             % {"name": name}
         ),
+    )
+
+
+def _refusal(code: str, name: str) -> FileRefusedError:
+    """The kind message for a refusal found by a header check or the decoder."""
+    if code == "type":
+        return _refuse_type(name)
+    if code == "pixels":
+        return _too_large_image(name)
+    if code == "encrypted":
+        message = _("“%(name)s” is protected by a password. Please send a copy without one.")
+    elif code == "ratio":
+        message = _(
+            "The picture “%(name)s” is very large for so small a file, so we cannot open it "
+            "safely. Please send it as an ordinary photo (JPEG) or a screenshot."
+        )
+    elif code == sandbox.TIME:
+        message = _(
+            "Checking “%(name)s” took too long, so we stopped. Please send a smaller or simpler "
+            "copy of it."
+        )
+    elif code == sandbox.MEMORY:
+        message = _(
+            "Checking “%(name)s” needed more memory than we allow, so we stopped. Please send a "
+            "smaller copy of it."
+        )
+    elif code == "unreadable":
+        return _unreadable(name)
+    else:  # the decoder crashed, or its cleaned copy came out far too large
+        message = _(
+            "We could not check “%(name)s”. Please send another copy of it, or a photo or "
+            "screenshot of it."
+        )
+    return FileRefusedError(code, str(message % {"name": name}))
+
+
+def busy_message() -> str:
+    return str(
+        _(
+            "We are checking other people's files right now. Your files were not kept: please "
+            "wait a minute and send them again."
+        )
+    )
+
+
+def too_many_pixels_message() -> str:
+    return str(
+        _(
+            "These pictures are too large together for one request (at most %(mp)d megapixels "
+            "in all). Please send fewer or smaller ones; you can send more later with your "
+            "receipt number."
+        )
+        % {"mp": int(settings.HAVEN_ATTACHMENT_MAX_REQUEST_PIXELS) // 1_000_000}
     )
 
 
@@ -156,177 +217,100 @@ def download_name(name: str, ext: str) -> str:
     return f"{stem or 'attachment'}{ext}"
 
 
-def inspect(data: bytes, name: object) -> Inspected:
-    """Check a file by its content and make its cleaned copy; :class:`FileRefusedError` if not."""
-    shown = safe_name(name)
-    kind = sniff(data)
-    if kind is None or (kind == "HEIF" and not HEIF):
-        raise _refuse_type(shown)
-    digest = hashlib.sha256(data).hexdigest()
-    if kind == "PDF":
-        cleaned, removed = _clean_pdf(data, shown)
-        mime, ext = PDF_TYPE
-        return Inspected(
-            kind=PDF,
-            mime=mime,
-            ext=ext,
-            name=shown,
-            size=len(data),
-            sha256=digest,
-            cleaned=cleaned,
-            cleaned_mime=mime,
-            cleaned_ext=ext,
-            original=bytes(data),
-            removed=removed,
+def _header_check(data: bytes, kind: str, name: str) -> int:
+    """The pixels an image declares, after the checks that need no decoder (0 for a PDF or a
+    HEIC photo, whose size the decoder checks)."""
+    try:
+        size = declared_size(data, kind)
+    except HeaderError as exc:
+        raise _unreadable(name) from exc
+    if size is None:
+        return 0
+    width, height = size
+    pixels = width * height
+    if width < 1 or height < 1:
+        raise _unreadable(name)
+    if pixels > int(settings.HAVEN_ATTACHMENT_MAX_PIXELS):
+        raise _too_large_image(name)
+    if pixels > RATIO_FREE_PIXELS and pixels > len(data) * int(
+        settings.HAVEN_ATTACHMENT_MAX_PIXELS_PER_BYTE
+    ):
+        raise _refusal("ratio", name)
+    if kind == "JPEG" and jpeg_scans(data) > MAX_JPEG_SCANS:
+        raise _refusal("scans", name)
+    return pixels
+
+
+def inspect_files(files: Sequence[tuple[object, bytes]]) -> list[Inspected]:
+    """Check files (``(name, bytes)``) by their content and make their cleaned copies.
+
+    Every check that needs no decoder runs first, for every file; only if all pass are the
+    files cleaned, together, in one decoder process. Raises :class:`FilesRefusedError` naming
+    each refused file (or the request's problem); then nothing may be stored.
+    """
+    refused: list[FileRefusedError] = []
+    jobs: list[tuple[str, str, bytes]] = []  # (shown name, kind, data)
+    pixels = 0
+    for raw_name, data in files:
+        shown = safe_name(raw_name)
+        kind = sniff(data)
+        if kind is None or (kind == "HEIF" and not HEIF):
+            refused.append(_refuse_type(shown))
+            continue
+        try:
+            pixels += _header_check(data, kind, shown)
+        except FileRefusedError as exc:
+            refused.append(exc)
+            continue
+        jobs.append((shown, kind, data))
+    messages = [r.message for r in refused]
+    codes = [r.code for r in refused]
+    if pixels > int(settings.HAVEN_ATTACHMENT_MAX_REQUEST_PIXELS):
+        messages.append(too_many_pixels_message())
+        codes.append("request_pixels")
+    if messages:
+        raise FilesRefusedError(messages, codes)
+    if not jobs:
+        return []
+    try:
+        with sandbox.decoder_place():
+            results = sandbox.decode([sandbox.Job(kind=kind, data=data) for _, kind, data in jobs])
+    except sandbox.DecoderBusyError as exc:
+        raise FilesRefusedError([busy_message()], ["busy"]) from exc
+    inspected: list[Inspected] = []
+    for (shown, kind, data), result in zip(jobs, results, strict=True):
+        if result.code is not None:
+            refusal = _refusal(result.code, shown)
+            messages.append(refusal.message)
+            codes.append(refusal.code)
+            continue
+        mime, ext = _TYPES[kind]
+        cleaned_mime, cleaned_ext = _TYPES.get(result.format, (mime, ext))
+        inspected.append(
+            Inspected(
+                kind=PDF if kind == "PDF" else IMAGE,
+                mime=mime,
+                ext=ext,
+                name=shown,
+                size=len(data),
+                sha256=hashlib.sha256(data).hexdigest(),
+                cleaned=result.data,
+                cleaned_mime=cleaned_mime,
+                cleaned_ext=cleaned_ext,
+                original=bytes(data),
+                removed=list(result.removed),
+                removed_counts=dict(result.removed),
+            )
         )
-    cleaned, removed, clean_format = _clean_image(data, kind, shown)
-    mime, ext, _format = _IMAGE_FORMATS[kind]
-    cleaned_mime, cleaned_ext = _CLEAN_TYPES[clean_format]
-    return Inspected(
-        kind=IMAGE,
-        mime=mime,
-        ext=ext,
-        name=shown,
-        size=len(data),
-        sha256=digest,
-        cleaned=cleaned,
-        cleaned_mime=cleaned_mime,
-        cleaned_ext=cleaned_ext,
-        original=bytes(data),
-        removed=removed,
-    )
+    if messages:
+        raise FilesRefusedError(messages, codes)
+    return inspected
 
 
-# --- Images -----------------------------------------------------------------------------------
-
-_EXIF_GPS_IFD = 0x8825
-
-
-def _image_metadata(image: Image.Image) -> list[str]:
-    found = []
-    exif = image.getexif()
-    if len(exif) or image.info.get("exif"):
-        found.append("exif")
-        if _EXIF_GPS_IFD in exif:
-            found.append("gps")
-    if image.info.get("xmp") or "XML:com.adobe.xmp" in image.info:
-        found.append("xmp")
-    if image.info.get("icc_profile"):
-        found.append("icc_profile")
-    if image.info.get("comment") or any(k in image.info for k in ("Comment", "Description")):
-        found.append("comment")
-    if any(isinstance(k, str) and k.lower() in ("author", "software", "title") for k in image.info):
-        found.append("text")
+def inspect(data: bytes, name: object) -> Inspected:
+    """One file checked and cleaned (see :func:`inspect_files`); :class:`FileRefusedError`."""
+    try:
+        [found] = inspect_files([(name, data)])
+    except FilesRefusedError as exc:
+        raise FileRefusedError(exc.codes[0], exc.messages[0]) from exc
     return found
-
-
-def _clean_image(data: bytes, kind: str, name: str) -> tuple[bytes, list[str], str]:
-    max_pixels = int(settings.HAVEN_ATTACHMENT_MAX_PIXELS)
-    # Pillow refuses at twice its limit and warns above it; both are refusals here.
-    Image.MAX_IMAGE_PIXELS = max_pixels
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data), formats=[kind]) as image:
-                if image.format != kind:
-                    raise _refuse_type(name)
-                width, height = image.size
-                if width < 1 or height < 1 or width * height > max_pixels:
-                    raise _too_large_image(name)
-                removed = _image_metadata(image)
-                image.seek(0)
-                frames = getattr(image, "n_frames", 1)
-                if frames > 1:
-                    removed.append("frames")
-                image.load()
-                upright = ImageOps.exif_transpose(image) or image
-                pixels = _pixels_only(upright, kind)
-    except FileRefusedError:
-        raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise _too_large_image(name) from exc
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as exc:
-        raise _unreadable(name) from exc
-    except MemoryError as exc:  # pragma: no cover - defensive
-        raise _too_large_image(name) from exc
-    clean_format = _IMAGE_FORMATS[kind][2]
-    out = io.BytesIO()
-    if clean_format == "JPEG":
-        pixels.save(out, "JPEG", quality=90, optimize=True)
-    elif clean_format == "PNG":
-        pixels.save(out, "PNG", optimize=False)
-    else:
-        pixels.save(out, "WEBP", quality=90)
-    return out.getvalue(), removed, clean_format
-
-
-def _pixels_only(image: Image.Image, kind: str) -> Image.Image:
-    """A new image built from the pixels alone: no info, no EXIF, no profile, no palette tricks."""
-    has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
-    if kind in ("JPEG", "HEIF"):
-        mode = "L" if image.mode in ("1", "L") else "RGB"
-    elif has_alpha:
-        mode = "RGBA"
-    else:
-        mode = "L" if image.mode in ("1", "L") else "RGB"
-    converted = image.convert(mode)
-    return Image.frombytes(mode, converted.size, converted.tobytes())
-
-
-# --- PDFs -------------------------------------------------------------------------------------
-
-
-def _clean_pdf(data: bytes, name: str) -> tuple[bytes, list[str]]:
-    import pikepdf
-
-    removed: list[str] = []
-    try:
-        with pikepdf.open(io.BytesIO(data)) as pdf:
-            if pdf.trailer.get("/Info") is not None:
-                if len(pdf.docinfo.keys()):
-                    removed.append("docinfo")
-                del pdf.trailer["/Info"]
-            root = pdf.Root
-            if "/Metadata" in root:
-                removed.append("xmp")
-                del root["/Metadata"]
-            for key, label in (("/OpenAction", "open_action"), ("/AA", "actions")):
-                if key in root:
-                    removed.append(label)
-                    del root[key]
-            names = root.get("/Names")
-            if names is not None:
-                for key, label in (("/JavaScript", "javascript"), ("/EmbeddedFiles", "files")):
-                    if key in names:
-                        removed.append(label)
-                        del names[key]
-            acroform = root.get("/AcroForm")
-            if acroform is not None and "/XFA" in acroform:
-                removed.append("xfa")
-                del acroform["/XFA"]
-            for page in pdf.pages:
-                if "/AA" in page.obj:
-                    del page.obj["/AA"]
-                    if "actions" not in removed:
-                        removed.append("actions")
-            # XMP streams and piece info anywhere else (pages, images, fonts).
-            for obj in pdf.objects:
-                if isinstance(obj, pikepdf.Dictionary | pikepdf.Stream):
-                    for key in ("/Metadata", "/PieceInfo"):
-                        if key in obj:
-                            del obj[key]
-                            if "xmp" not in removed:
-                                removed.append("xmp")
-            out = io.BytesIO()
-            pdf.save(out, fix_metadata_version=False, deterministic_id=True)
-    except pikepdf.PasswordError as exc:
-        raise FileRefusedError(
-            "encrypted",
-            str(
-                _("“%(name)s” is protected by a password. Please send a copy without one.")
-                % {"name": name}
-            ),
-        ) from exc
-    except (pikepdf.PdfError, ValueError, OSError, RecursionError) as exc:
-        raise _unreadable(name) from exc
-    return out.getvalue(), removed

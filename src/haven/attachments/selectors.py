@@ -13,6 +13,7 @@ from django.http import Http404
 
 from haven import access
 from haven.attachments.files import download_name
+from haven.attachments.labels import removed_shown
 from haven.attachments.models import Attachment
 from haven.audit.services import audit_record
 from haven.crypto import KeyContext, MissingKeyError
@@ -37,6 +38,12 @@ class AttachmentRow:
     size: int
     cleaned_size: int
     removed: list[str] = field(default_factory=list)
+    removed_counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def removed_shown(self) -> list[str]:
+        """What the cleaned copy left out, in words (for the pages)."""
+        return removed_shown(self.removed, self.removed_counts)
 
 
 @dataclass(frozen=True)
@@ -78,6 +85,7 @@ def attachment_rows(*, ctx: KeyContext, user: User, request: Request | None) -> 
                 size=int(data.get("size", 0)),
                 cleaned_size=int(data.get("cleaned_size", 0)),
                 removed=list(data.get("removed", [])),
+                removed_counts=dict(data.get("removed_counts", {})),
             )
         )
     return rows

@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from haven import access
-from haven.attachments.files import FileRefusedError, Inspected, inspect
+from haven.attachments.files import FilesRefusedError, Inspected, inspect_files
 from haven.attachments.models import Attachment
 from haven.audit.services import audit_record
 from haven.crypto import KeyContext
@@ -47,10 +47,12 @@ class IncomingFile:
 
 
 def attachments_prepare(*, files: list[IncomingFile]) -> list[Inspected]:
-    """Check every file (count, sizes, type by content) and make its cleaned copy, in memory.
+    """Check every file (count, sizes, type by content, declared pixels) and make its cleaned
+    copy in a decoder process (:mod:`haven.attachments.sandbox`), in memory.
 
-    Raises ``ValidationError({"attachments": [...]})`` naming each refused file; then nothing
-    may be stored. Runs outside any transaction (image decoding can take a moment).
+    Raises ``ValidationError({"attachments": [...]})`` naming each refused file (or why none
+    could be checked: every decoder busy); then nothing may be stored. Call it outside any
+    transaction: cleaning can take seconds.
     """
     errors: list[str] = []
     if len(files) > settings.HAVEN_ATTACHMENT_MAX_FILES:
@@ -60,21 +62,17 @@ def attachments_prepare(*, files: list[IncomingFile]) -> list[Inspected]:
         )
     if sum(len(f.content) for f in files) > settings.HAVEN_ATTACHMENT_MAX_TOTAL_BYTES:
         errors.append(too_much_message())
-    prepared: list[Inspected] = []
     if not errors:
         for incoming in files:
             if len(incoming.content) > settings.HAVEN_ATTACHMENT_MAX_BYTES:
                 errors.append(too_large_message(incoming.name))
-                continue
-            if not incoming.content:
-                continue  # an empty file input
-            try:
-                prepared.append(inspect(incoming.content, incoming.name))
-            except FileRefusedError as exc:
-                errors.append(exc.message)
     if errors:
         raise ValidationError({FIELD: errors})
-    return prepared
+    try:
+        # An empty file input sends an empty part: nothing to check.
+        return inspect_files([(f.name, f.content) for f in files if f.content])
+    except FilesRefusedError as exc:
+        raise ValidationError({FIELD: exc.messages}) from exc
 
 
 def _megabytes(value: int) -> str:
@@ -144,6 +142,7 @@ def attachment_store(
             "cleaned_ext": prepared.cleaned_ext,
             "cleaned_size": len(prepared.cleaned),
             "removed": list(prepared.removed),
+            "removed_counts": dict(prepared.removed_counts),
         },
     )
     attachment.original = blob_seal(

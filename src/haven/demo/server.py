@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -27,6 +28,9 @@ class HavenServer(BaseApplication):
 def serve(*, host: str, port: int, workers: int, name: str = "haven") -> None:
     """Run gunicorn in the foreground until Ctrl-C (SIGINT) or SIGTERM stops it gracefully."""
     bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    # The workers inherit this: files are never let to busy all of them at once
+    # (haven.attachments.sandbox.places).
+    os.environ["HAVEN_SERVER_WORKERS"] = str(workers)
     HavenServer(
         {
             "bind": [bind],

@@ -120,11 +120,27 @@ def broker_login(request: HttpRequest, lang: str) -> HttpResponse:
     credential = credential_normalise(form.cleaned_data["credential"])
     if credential is None:
         return refuse(_("This is not an access code. Please check it and try again."))
-    if limits.failures_exceeded() or not limits.lookups.allow():
-        return _try_again(request, lang)
+    # Wrong codes are counted apart from the requesters' receipts, by the code's first
+    # characters: a flood of wrong receipts, or of wrong codes, shuts no other broker out.
+    bucket = limits.credential_bucket(credential)
+    gate = limits.broker_failures.gate(bucket)
+    if not gate.free:
+        response = _kind_error(
+            request,
+            lang,
+            status=429,
+            title=_("Please try again later"),
+            message=_(
+                "Many wrong access codes that start like yours were tried in the last minutes. "
+                "For your safety, please try again in %(minutes)d minutes."
+            )
+            % {"minutes": max(1, -(-gate.retry_after // 60))},
+        )
+        response.headers["Retry-After"] = str(max(60, gate.retry_after))
+        return response
     result = login_check(credential)
     if result is None:
-        limits.failure_record()
+        limits.broker_failures.record(bucket)
         return refuse(_("This access code does not work. Please check it and try again."))
     _found, secret = result
     response = HttpResponseRedirect(portal_url("broker_home", lang))

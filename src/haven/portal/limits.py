@@ -1,31 +1,53 @@
-"""Flood limits that need no client address.
+"""Flood and guessing limits that need no client address, and no lock-out for everyone.
 
 * :class:`WindowLimiter`: a per-process, in-memory count of events in the last minute (a deque
-  of timestamps). Submissions and receipt look-ups each have one; the limits are per process,
-  so a deployment of P processes accepts at most P times the setting.
-* :func:`failures_exceeded` / :func:`failure_record`: wrong receipts per minute across all
-  processes, counted in :class:`~haven.portal.models.FailureWindow` (a number per minute, no
-  more). Past the limit every receipt look-up is refused for the rest of the window, before any
-  Argon2id work is done. This lets a flood of wrong receipts delay honest requesters for a few
-  minutes; the alternative (per-client limits) would need to know who the client is.
+  of timestamps). Submissions have one (past it, a solved proof-of-work still gets in, up to a
+  ceiling: :mod:`haven.portal.pow`); the limits are per process, so a deployment of P processes
+  accepts at most P times the setting.
+* :class:`PrefixFailures`: wrong secrets counted by the first digits of what was typed, per
+  process and in memory (two ten-minute windows; nothing of a receipt reaches the disk). A
+  prefix that has had ``HAVEN_PORTAL_RECEIPT_FAILURES_PER_PREFIX`` wrong tries is
+  *gated*: a look-up under it needs a proof-of-work whose difficulty grows with the failures
+  (a browser with JavaScript solves it by itself), or, without JavaScript, waits until the
+  window has moved on; far past the budget the prefix is closed until then. Every other
+  prefix is untouched. Receipts and broker access codes have counters of their own.
+
+Why prefixes: someone who has seen part of a receipt (a photo of a scrap of paper) can only try
+the rest at the gated rate, while an attacker who wants to shut the direct line for everyone
+must fill the budget of every one of the 100,000 prefixes in every process, which takes more
+receipt look-ups a second than the server can compute (each costs an Argon2id run): flooding
+it then slows it as any flood would, but nobody is locked out. See docs/security.md, "The
+requester portal".
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import hashlib
+import logging
+import math
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F, Sum
-from django.utils import timezone
 
-from haven.portal.models import FailureWindow
+from haven.portal.pow import pow_bits
+
+logger = logging.getLogger(__name__)
 
 WINDOW_SECONDS = 60.0
+PREFIX_WINDOW_SECONDS = 600
+PREFIX_DIGITS = 5
+BUCKETS = 10**PREFIX_DIGITS
+# A gated prefix needs one more bit of work each time its failures double; at this many times
+# the budget it is closed, proof-of-work or not, until its windows move on. This is what bounds
+# someone who pays every proof-of-work (with native code or a GPU, 2**17 hashes are nothing):
+# at most CLOSED_FACTOR x budget guesses under one prefix per process in ten to twenty minutes.
+CLOSED_FACTOR = 8
+# Wrong secrets per minute in one process above which it says so in the log (once a minute).
+ALARM_PER_MINUTE = 100
 
 
 class WindowLimiter:
@@ -54,33 +76,116 @@ class WindowLimiter:
 
 
 submissions = WindowLimiter(lambda: int(settings.HAVEN_PORTAL_SUBMISSIONS_PER_MINUTE))
-lookups = WindowLimiter(lambda: int(settings.HAVEN_PORTAL_LOOKUPS_PER_MINUTE))
 # Submissions let in past ``submissions`` by a solved proof-of-work (haven.portal.pow).
 paid_submissions = WindowLimiter(lambda: int(settings.HAVEN_PORTAL_POW_CEILING_PER_MINUTE))
 
 
-def _minute(now: dt.datetime | None = None) -> dt.datetime:
-    return (now or timezone.now()).replace(second=0, microsecond=0)
+@dataclass(frozen=True)
+class Gate:
+    """What a look-up under one prefix needs now: nothing (``bits`` 0), a proof-of-work of
+    ``bits``, or to wait (``closed``); ``retry_after`` seconds until that may change."""
+
+    bits: int = 0
+    closed: bool = False
+    retry_after: int = 0
+
+    @property
+    def free(self) -> bool:
+        return not self.closed and self.bits == 0
 
 
-def failures_exceeded(now: dt.datetime | None = None) -> bool:
-    """Whether wrong receipts in this minute and the one before reached the global limit."""
-    minute = _minute(now)
-    total = (
-        FailureWindow.objects.filter(minute__gte=minute - dt.timedelta(minutes=1)).aggregate(
-            total=Sum("failures")
-        )["total"]
-        or 0
-    )
-    return total >= int(settings.HAVEN_PORTAL_RECEIPT_FAILURES_PER_MINUTE)
+class PrefixFailures:
+    """Wrong tries per prefix bucket (0 … BUCKETS-1) in this and the previous ten-minute
+    window: two arrays of counters that stop at 255, about 200 KB."""
+
+    def __init__(self, name: str, clock: Callable[[], float] = time.time):
+        self.name = name
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._window = -1
+        self._current = bytearray(BUCKETS)
+        self._previous = bytearray(BUCKETS)
+        self._minute = -1
+        self._per_minute = 0
+
+    def _roll(self) -> int:
+        now = self._clock()
+        window = int(now // PREFIX_WINDOW_SECONDS)
+        if window != self._window:
+            if window == self._window + 1:
+                self._previous, self._current = self._current, bytearray(BUCKETS)
+            else:
+                self._previous, self._current = bytearray(BUCKETS), bytearray(BUCKETS)
+            self._window = window
+        return int(now)
+
+    def failures(self, bucket: int) -> int:
+        with self._lock:
+            self._roll()
+            return self._current[bucket] + self._previous[bucket]
+
+    def record(self, bucket: int) -> None:
+        """Count one wrong try under ``bucket``."""
+        with self._lock:
+            now = self._roll()
+            if self._current[bucket] < 255:
+                self._current[bucket] += 1
+            minute = now // 60
+            if minute != self._minute:
+                self._minute, self._per_minute = minute, 0
+            self._per_minute += 1
+            alarm = self._per_minute == ALARM_PER_MINUTE
+        if alarm:  # a number, never a prefix or anything about a client
+            logger.warning(
+                "portal: %d wrong %s in the last minute in this process (guessing?)",
+                ALARM_PER_MINUTE,
+                self.name,
+            )
+
+    def gate(self, bucket: int) -> Gate:
+        """What a look-up under ``bucket`` needs now."""
+        budget = max(1, int(settings.HAVEN_PORTAL_RECEIPT_FAILURES_PER_PREFIX))
+        with self._lock:
+            now = self._roll()
+            current, previous = self._current[bucket], self._previous[bucket]
+        failures = current + previous
+        if failures < budget:
+            return Gate()
+        # Until the counts that put it over have left both windows (at most twenty minutes).
+        window_end = (now // PREFIX_WINDOW_SECONDS + 1) * PREFIX_WINDOW_SECONDS
+        retry_after = window_end - now + (PREFIX_WINDOW_SECONDS if current >= budget else 0)
+        base = pow_bits()
+        if failures >= CLOSED_FACTOR * budget or base <= 0:
+            return Gate(closed=True, retry_after=retry_after)
+        return Gate(bits=base + int(math.log2(failures / budget)), retry_after=retry_after)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._window = -1
+            self._current = bytearray(BUCKETS)
+            self._previous = bytearray(BUCKETS)
+            self._minute, self._per_minute = -1, 0
 
 
-@transaction.atomic
-def failure_record(now: dt.datetime | None = None) -> None:
-    """Count one wrong receipt in this minute's window; drop windows older than an hour."""
-    minute = _minute(now)
-    updated = FailureWindow.objects.filter(minute=minute).update(failures=F("failures") + 1)
-    if not updated:
-        FailureWindow.objects.get_or_create(minute=minute, defaults={"failures": 0})
-        FailureWindow.objects.filter(minute=minute).update(failures=F("failures") + 1)
-    FailureWindow.objects.filter(minute__lt=minute - dt.timedelta(hours=1)).delete()
+receipt_failures = PrefixFailures("receipts")
+broker_failures = PrefixFailures("broker access codes")
+
+
+def receipt_bucket(receipt: str) -> int:
+    """A normalised receipt's bucket: its first five digits."""
+    return int(receipt[:PREFIX_DIGITS])
+
+
+def credential_bucket(credential: str) -> int:
+    """A normalised broker access code's bucket: its first five characters, hashed onto the
+    same number of buckets (the code's alphabet has 31 symbols)."""
+    digest = hashlib.blake2b(credential[:PREFIX_DIGITS].encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % BUCKETS
+
+
+def reset_all() -> None:
+    """Empty every limiter (tests)."""
+    submissions.reset()
+    paid_submissions.reset()
+    receipt_failures.reset()
+    broker_failures.reset()

@@ -53,13 +53,3 @@ class UsedFormToken(models.Model):
 
     def __str__(self) -> str:
         return f"form token used at {self.used_at:%Y-%m-%d %H:%M}"
-
-
-class FailureWindow(models.Model):
-    """Wrong receipts entered in one minute, across every portal process (no client data)."""
-
-    minute = models.DateTimeField(unique=True)
-    failures = models.PositiveIntegerField(default=0)
-
-    def __str__(self) -> str:
-        return f"{self.failures} wrong receipts at {self.minute:%Y-%m-%d %H:%M}"

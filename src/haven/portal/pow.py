@@ -1,12 +1,14 @@
 """An optional proof-of-work for portal clients that run JavaScript.
 
 In a flood, the per-process submission limit turns people away with a kind "try again in a few
-minutes" page. A browser with JavaScript can instead pay for its place: ``pow.js`` finds a
-nonce such that SHA-256("haven-pow:" + form token + ":" + nonce) starts with
-``HAVEN_PORTAL_POW_BITS`` zero bits (about 2**bits hashes; a second or two on a phone at the
-default), and such a submission is accepted past the limit, up to a hard ceiling. Without
-JavaScript nothing changes. The challenge is the form's one-time token, so a solved nonce cannot
-be reused; checking costs one hash. No client address or other identifier is involved.
+minutes" page; and a receipt check under first digits that have seen many wrong receipts is
+asked to wait (:mod:`haven.portal.limits`). A browser with JavaScript can instead pay for its
+place: ``pow.js`` finds a nonce such that SHA-256("haven-pow:" + form token + ":" + nonce)
+starts with ``HAVEN_PORTAL_POW_BITS`` zero bits (about 2**bits hashes; a second or two on a
+phone at the default; a few more bits for a much-guessed receipt prefix), and such a submission
+is accepted past the limit, up to a hard ceiling, or such a check is made. Without JavaScript
+nothing changes. The challenge is the form's one-time token, so a solved nonce cannot be reused;
+checking costs one hash. No client address or other identifier is involved.
 """
 
 from __future__ import annotations

@@ -175,6 +175,19 @@ def form_token_used(*, form_token: str) -> bool:
     return _token_used(_token_digest(form_token))
 
 
+def pow_token_spend(*, form_token: str) -> bool:
+    """Spend a form token's proof-of-work on one receipt look-up: True the first time, False
+    if it was spent before (a solution buys one try, in any process). Only a keyed digest of
+    the token is kept, with the request forms' used tokens, and dropped with them."""
+    digest = secret_digest(f"portal-pow:{form_token}")
+    try:
+        with transaction.atomic():
+            UsedFormToken.objects.create(digest=digest, used_at=timezone.now())
+    except IntegrityError:
+        return False
+    return True
+
+
 def _token_digest(form_token: str) -> bytes:
     return secret_digest(f"portal-form:{form_token}")
 

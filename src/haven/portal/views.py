@@ -66,6 +66,7 @@ from haven.portal.services import (
     Submission,
     form_token_used,
     portal_request_create,
+    pow_token_spend,
 )
 
 CSP = (
@@ -525,11 +526,12 @@ def status(request: HttpRequest, lang: str) -> HttpResponse:
             _("A receipt number has 20 digits, like 1234-5678-9012-3456-7890. Please check it."),
         )
         return _status_page(request, lang, form, status=400)
-    if limits.failures_exceeded() or not limits.lookups.allow():
-        return _try_again(request, lang)
+    gate = _receipt_gate(request, receipt)
+    if gate is not None:
+        return _status_wait(request, lang, receipt, gate)
     found = requester_open(receipt)
     if found is None:
-        limits.failure_record()
+        _wrong_receipt(receipt)
         form = _fresh(form)
         form.add_error(
             "receipt",
@@ -598,14 +600,15 @@ def status_message(request: HttpRequest, lang: str) -> HttpResponse:
                 "number again. Nothing was sent."
             ),
         )
-    if limits.failures_exceeded() or not limits.lookups.allow():
-        return _try_again(request, lang)
     form = MessageForm(request.POST, request.FILES)
+    gate = _receipt_gate(request, receipt)
+    if gate is not None:
+        return _message_wait(request, lang, receipt, form, gate)
     refused = upload_refusals(request)
     if not form.is_valid() or refused:
         found = requester_open(receipt)
         if found is None:
-            limits.failure_record()
+            _wrong_receipt(receipt)
             return _receipt_again(request, lang, _("Please type your receipt number again."))
         _files_again(form, refused, sent=bool(request.FILES))
         return _conversation_page(request, lang, found, receipt, form=form, status=400)
@@ -619,7 +622,7 @@ def status_message(request: HttpRequest, lang: str) -> HttpResponse:
     except ValidationError as exc:
         found = requester_open(receipt)
         if found is None:
-            limits.failure_record()
+            _wrong_receipt(receipt)
             return _receipt_again(request, lang, _("Please type your receipt number again."))
         for field, messages in exc.message_dict.items():
             form.add_error(field if field == "attachments" else "body", _kind_message(messages))
@@ -631,7 +634,7 @@ def status_message(request: HttpRequest, lang: str) -> HttpResponse:
             return _receipt_again(request, lang, _("Please type your receipt number again."))
         return _conversation_page(request, lang, found, receipt, sent=True)
     if found is None:
-        limits.failure_record()
+        _wrong_receipt(receipt)
         return _receipt_again(request, lang, _("Please type your receipt number again."))
     return _conversation_page(request, lang, found, receipt, sent=True)
 
@@ -653,8 +656,116 @@ def _fresh(form: StatusForm, *, keep_receipt: bool = False) -> StatusForm:
 
 
 def _status_page(
-    request: HttpRequest, lang: str, form: StatusForm, *, status: int = 200
+    request: HttpRequest, lang: str, form: StatusForm, *, status: int = 200, pow_bits: int = 0
 ) -> HttpResponse:
-    return _page(
-        request, "portal/status.html", {"form": form}, lang=lang, page="status", status=status
+    response = _page(
+        request,
+        "portal/status.html",
+        {"form": form, "pow_bits": pow_bits},
+        lang=lang,
+        page="status",
+        status=status,
     )
+    response.haven_pow_script = pow_bits > 0  # type: ignore[attr-defined]
+    return response
+
+
+# --- Receipt look-ups under a prefix that has seen many wrong tries (haven.portal.limits) --------
+
+
+def _wrong_receipt(receipt: str) -> None:
+    limits.receipt_failures.record(limits.receipt_bucket(receipt))
+
+
+def _receipt_gate(request: HttpRequest, receipt: str) -> limits.Gate | None:
+    """None when this look-up may go on; else what its prefix needs (a proof-of-work this post
+    did not bring, or to wait)."""
+    gate = limits.receipt_failures.gate(limits.receipt_bucket(receipt))
+    if gate.free:
+        return None
+    if not gate.closed and _pow_paid(request, gate.bits):
+        return None
+    return gate
+
+
+def _pow_paid(request: HttpRequest, bits: int) -> bool:
+    """A proof-of-work of ``bits`` for this post's form token, spent now (a solution buys one
+    look-up, once, in any process)."""
+    token = request.POST.get("token")
+    if not isinstance(token, str) or not pow_valid(
+        token=token, nonce=request.POST.get("pow"), bits=bits
+    ):
+        return False
+    fresh = form_token_check(token)
+    return fresh is not None and pow_token_spend(form_token=fresh)
+
+
+def _wait_message(gate: limits.Gate) -> str:
+    minutes = max(1, -(-gate.retry_after // 60))
+    if gate.closed:
+        return _(
+            "Many wrong receipt numbers that start like yours were tried in the last minutes. "
+            "For your safety, please try again in %(minutes)d minutes. Nothing has changed in "
+            "your request."
+        ) % {"minutes": minutes}
+    return _(
+        "Many wrong receipt numbers that start like yours were tried in the last minutes, so "
+        "for your safety this check takes longer now. If your browser runs JavaScript, press "
+        "the button again and wait: it works for a moment first (up to a minute on a slow "
+        "phone). If not, please try again in %(minutes)d minutes. Nothing has changed in your "
+        "request."
+    ) % {"minutes": minutes}
+
+
+def _retry_after(response: HttpResponse, gate: limits.Gate) -> HttpResponse:
+    response.headers["Retry-After"] = str(max(60, gate.retry_after))
+    return response
+
+
+def _status_wait(request: HttpRequest, lang: str, receipt: str, gate: limits.Gate) -> HttpResponse:
+    """The status form again with the receipt as typed and a fresh token: a browser with
+    JavaScript solves the proof-of-work for it, one without waits."""
+    form = StatusForm({"token": form_token_new(), "receipt": receipt_display(receipt)})
+    form.is_valid()
+    form.add_error(None, _wait_message(gate))
+    response = _status_page(request, lang, form, status=429, pow_bits=gate.bits)
+    return _retry_after(response, gate)
+
+
+def _message_wait(
+    request: HttpRequest, lang: str, receipt: str, sent: MessageForm, gate: limits.Gate
+) -> HttpResponse:
+    """The message form again, with what was written and a fresh token (nothing was sent)."""
+    body = sent.data.get("body", "")
+    form = MessageForm(
+        {
+            "token": form_token_new(),
+            "receipt": receipt,
+            "body": body if isinstance(body, str) else "",
+        }
+    )
+    form.is_valid()
+    form.errors.clear()
+    form.add_error(None, _wait_message(gate))
+    if request.FILES or upload_refusals(request):
+        form.add_error(
+            "attachments",
+            _(
+                "Your files were not sent and not kept. What you wrote is kept below: please "
+                "choose your files again and press Send."
+            ),
+        )
+    response = _page(
+        request,
+        "portal/status_wait.html",
+        {
+            "message_form": form,
+            "message_url": portal_url("status_message", lang),
+            "pow_bits": gate.bits,
+        },
+        lang=lang,
+        page="status",
+        status=429,
+    )
+    response.haven_pow_script = gate.bits > 0  # type: ignore[attr-defined]
+    return _retry_after(response, gate)

@@ -233,8 +233,28 @@ HAVEN_ATTACHMENT_MAX_TOTAL_BYTES = env_int(
     "HAVEN_ATTACHMENT_MAX_TOTAL_BYTES", 20_000_000, minimum=10_000
 )
 HAVEN_ATTACHMENT_MAX_FILES = env_int("HAVEN_ATTACHMENT_MAX_FILES", 5, minimum=0)
-# Images larger than this many pixels are refused before they are decoded (decompression bombs).
+# Decompression bombs, refused from the images' headers before anything decodes them: pixels per
+# image, per request (all its images together), and per byte of file above 4 megapixels.
 HAVEN_ATTACHMENT_MAX_PIXELS = env_int("HAVEN_ATTACHMENT_MAX_PIXELS", 50_000_000, minimum=1_000_000)
+HAVEN_ATTACHMENT_MAX_REQUEST_PIXELS = env_int(
+    "HAVEN_ATTACHMENT_MAX_REQUEST_PIXELS", 100_000_000, minimum=1_000_000
+)
+HAVEN_ATTACHMENT_MAX_PIXELS_PER_BYTE = env_int(
+    "HAVEN_ATTACHMENT_MAX_PIXELS_PER_BYTE", 4_000, minimum=10
+)
+# Files are decoded and cleaned in a process of their own (haven.attachments.sandbox): at most
+# this many at once on the host, this many more requests waiting (for up to the seconds given)
+# and the rest turned away kindly; each process gets this much processor time (and twice as long
+# by the clock) and this much memory beyond what it starts with.
+HAVEN_ATTACHMENT_DECODERS = env_int("HAVEN_ATTACHMENT_DECODERS", 1, minimum=1)
+HAVEN_ATTACHMENT_DECODE_QUEUE = env_int("HAVEN_ATTACHMENT_DECODE_QUEUE", 1, minimum=0)
+HAVEN_ATTACHMENT_DECODE_WAIT_SECONDS = env_int(
+    "HAVEN_ATTACHMENT_DECODE_WAIT_SECONDS", 10, minimum=0
+)
+HAVEN_ATTACHMENT_DECODE_SECONDS = env_int("HAVEN_ATTACHMENT_DECODE_SECONDS", 10, minimum=1)
+HAVEN_ATTACHMENT_DECODE_MEMORY_MB = env_int("HAVEN_ATTACHMENT_DECODE_MEMORY_MB", 1024, minimum=128)
+# Where the decoders' lock files live (empty files; one directory per host).
+HAVEN_ATTACHMENT_DECODE_DIR = env_str("HAVEN_ATTACHMENT_DECODE_DIR", str(DATA_DIR / "decoders"))
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -309,12 +329,13 @@ HAVEN_KDF_OPSLIMIT = env_int("HAVEN_KDF_OPSLIMIT", 3, minimum=1)
 HAVEN_KDF_MEMLIMIT = env_int("HAVEN_KDF_MEMLIMIT", 256 * 1024 * 1024, minimum=64 * 1024 * 1024)
 
 # The requester portal (/portal/): see haven.portal and docs/security.md, "The requester portal".
-# Per-process, in-memory limits (no client address is ever stored): submissions per minute, and
-# receipt look-ups per minute; wrong receipts per minute across all processes (counted in the DB).
+# Per-process, in-memory limits (no client address is ever stored): submissions per minute; and
+# wrong receipts (broker access codes apart) per five-digit prefix in ten to twenty minutes, past
+# which look-ups under that prefix need a proof-of-work that grows with the failures (or, without
+# JavaScript, wait): nobody else is held up (haven.portal.limits).
 HAVEN_PORTAL_SUBMISSIONS_PER_MINUTE = env_int("HAVEN_PORTAL_SUBMISSIONS_PER_MINUTE", 600, minimum=1)
-HAVEN_PORTAL_LOOKUPS_PER_MINUTE = env_int("HAVEN_PORTAL_LOOKUPS_PER_MINUTE", 120, minimum=1)
-HAVEN_PORTAL_RECEIPT_FAILURES_PER_MINUTE = env_int(
-    "HAVEN_PORTAL_RECEIPT_FAILURES_PER_MINUTE", 30, minimum=1
+HAVEN_PORTAL_RECEIPT_FAILURES_PER_PREFIX = env_int(
+    "HAVEN_PORTAL_RECEIPT_FAILURES_PER_PREFIX", 10, minimum=1
 )
 # Optional proof-of-work (haven.portal.pow): a browser with JavaScript that solves it gets past
 # the submission limit, up to the ceiling per process and minute. 0 bits turns it off.

@@ -1,5 +1,6 @@
 // Optional proof-of-work (haven/portal/pow.py). The form works the same without this script;
-// with it, a request can get through when the portal is busy. No data leaves the page.
+// with it, a request can get through when the portal is busy, and a receipt check when many
+// wrong receipts starting with the same digits were tried. No data leaves the page.
 (function () {
   "use strict";
   var form = document.querySelector("form[data-pow-bits]");
