@@ -16,6 +16,9 @@ DATA_DIR = Path(env_str("HAVEN_DATA_DIR", str(Path.cwd() / ".haven-data")))
 
 DEBUG = env_bool("HAVEN_DEBUG", False)
 SECRET_KEY = env_str("HAVEN_SECRET_KEY")
+# Earlier secret keys, while a change of HAVEN_SECRET_KEY settles (comma-separated): sessions and
+# the audit head signed with them stay valid. Remove them once the audit trail has a new entry.
+SECRET_KEY_FALLBACKS = env_list("HAVEN_SECRET_KEY_FALLBACKS", [])
 ALLOWED_HOSTS = env_list("HAVEN_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("HAVEN_CSRF_TRUSTED_ORIGINS", [])
 
@@ -284,6 +287,10 @@ LOGGING = {
         "psycopg": {"handlers": ["console"], "level": "ERROR", "propagate": False},
     },
 }
+
+# Anchors of the audit chain's signed head (`haven audit anchor`), appended to this file and checked
+# by every `haven audit verify`: keep it outside the data directory, away from the database.
+HAVEN_AUDIT_ANCHOR_FILE = env_optional("HAVEN_AUDIT_ANCHOR_FILE")
 
 HAVEN_OVERDUE_GRACE_HOURS = env_int("HAVEN_OVERDUE_GRACE_HOURS", 0, minimum=0)
 # Retention: days after a case reached one of these final states before `haven purge` destroys
