@@ -161,9 +161,7 @@ def test_a_fresh_chain_is_signed_from_its_first_entry(alice):
 # -- rollback: only an anchor kept outside the database shows it ------------------------------
 
 
-def test_a_rollback_to_an_earlier_signed_head_is_caught_by_a_kept_anchor(
-    chain, alice, anchor_file
-):
+def test_a_rollback_to_an_earlier_signed_head_is_caught_by_a_kept_anchor(chain, alice, anchor_file):
     # The forger copied the head row at seq 6, signature and all, from a backup or a replica.
     saved = AuditHead.objects.values("seq", "entry_hash", "at", "signature").get()
     make_chain(alice, 3)

@@ -273,14 +273,26 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# No request body, IP address or user agent is ever logged: only Django's own warnings.
+# No request body, IP address, Host header or user agent is ever logged: only Django's own
+# warnings. A request refused as suspicious (a Host not in HAVEN_ALLOWED_HOSTS...) is logged as
+# refused, without what it carried (haven.logs); gunicorn's own log likewise (haven.demo.server).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"suspicious_request": {"()": "haven.logs.SuspiciousRequestFilter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        # A handler's filter also sees records propagated from child loggers
+        # (django.security.DisallowedHost...), which a filter on the logger would not.
+        "security_console": {
+            "class": "logging.StreamHandler",
+            "filters": ["suspicious_request"],
+        },
+    },
     "root": {"handlers": ["console"], "level": env_str("HAVEN_LOG_LEVEL", "WARNING")},
     "loggers": {
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+        "django.security": {"handlers": ["security_console"], "propagate": False},
         "django.server": {"handlers": [], "level": "CRITICAL", "propagate": False},
         # psycopg warns when it ends a pipeline that a refused insert aborted (a form sent
         # twice): expected, and already answered; errors still show.
