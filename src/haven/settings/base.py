@@ -152,8 +152,12 @@ def _database() -> dict:
 DATABASES = {"default": _database()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Argon2id at the key wrap's cost (HAVEN_KDF_*): a copy of the database offers no cheaper way to
+# guess a password than unwrapping the key (haven.accounts.hashers). It also reads the hashes
+# Django's own Argon2 hasher made before (the same "argon2" prefix), and re-makes them at the next
+# login; Django's hasher is left out so that none is checked without Haven's limit on its cost.
 PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "haven.accounts.hashers.HavenArgon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 AUTH_PASSWORD_VALIDATORS = [
