@@ -21,12 +21,12 @@ class HavenArgon2PasswordHasher(Argon2PasswordHasher):
 
     parallelism = 1
 
-    @property  # type: ignore[override]
-    def time_cost(self) -> int:
+    @property
+    def time_cost(self) -> int:  # type: ignore[override]
         return int(settings.HAVEN_KDF_OPSLIMIT)
 
-    @property  # type: ignore[override]
-    def memory_cost(self) -> int:  # KiB, as argon2-cffi counts
+    @property
+    def memory_cost(self) -> int:  # type: ignore[override]  # KiB, as argon2-cffi counts
         return int(settings.HAVEN_KDF_MEMLIMIT) // 1024
 
     def verify(self, password: str, encoded: str) -> bool:
