@@ -207,6 +207,8 @@ AXES_DISABLE_ACCESS_LOG = True
 AXES_ENABLE_ACCESS_FAILURE_LOG = False
 AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "web/locked_out.html"
+# The page above on the web; the API answers in JSON like every other API error.
+AXES_LOCKOUT_CALLABLE = "haven.accounts.lockout.lockout_response"
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_IPWARE_PROXY_COUNT = env_int("HAVEN_PROXY_COUNT", 0, minimum=0) or None
 CSRF_COOKIE_SAMESITE = "Strict"
