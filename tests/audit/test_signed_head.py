@@ -373,3 +373,15 @@ def test_audit_keys_are_derived_from_the_secret_key_and_differ_between_servers(s
     assert crypto.audit_signature_signer(b"m", crypto.audit_sign(b"m")) == "current"
     assert crypto.audit_signature_signer(b"m", "not a signature") is None
     assert not crypto.audit_signature_valid(b"m", "a" * 43 + "." + "b" * 86)
+
+
+def test_the_empty_chain_can_be_anchored_and_its_line_read_back(anchor_file):
+    AuditHead.objects.all().delete()
+    AuditEntry.objects.all().delete()
+
+    anchor, line = audit_anchor_keep()
+
+    assert anchor.seq == 0 and line is not None
+    parsed = parse_anchor_line(line)
+    assert (parsed.seq, parsed.signature) == (0, "") and parsed.kept_at is not None
+    assert audit_verify().ok

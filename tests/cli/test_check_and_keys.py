@@ -315,3 +315,20 @@ def test_check_wants_an_anchor_file_outside_the_data_directory(tmp_path):
         inside.stdout
     )
     assert "OK    HAVEN_AUDIT_ANCHOR_FILE" in outside.stdout
+
+
+def test_check_warns_in_production_when_no_recent_anchor_is_kept(tmp_path):
+    data = tmp_path / "data"
+    anchors = tmp_path / "anchors"
+    env = {"HAVEN_DATA_DIR": str(data), "HAVEN_AUDIT_ANCHOR_FILE": str(anchors), **_KEY}
+    stale = "1:" + "a" * 64 + " 2020-01-01T00:00:00.000000Z kept 2020-01-01T00:00:00.000000Z\n"
+
+    none_yet = haven("check", cwd=tmp_path, HAVEN_ENV="production", **env)
+    anchors.write_text(stale)
+    anchors.chmod(0o600)
+    old = haven("check", cwd=tmp_path, HAVEN_ENV="production", **env)
+
+    assert "WARN  HAVEN_AUDIT_ANCHOR_FILE" in none_yet.stdout and "no anchor kept yet" in (
+        none_yet.stdout
+    )
+    assert "the last anchor was kept" in old.stdout and "hours ago" in old.stdout

@@ -87,11 +87,16 @@ def _parse(text: str) -> tuple[int, str, dt.datetime | None, str, dt.datetime | 
         raise ValueError(
             'an anchor looks like "1234:<64 hexadecimal digits>" (as printed by haven audit anchor)'
         )
-    at = _time(tokens[1]) if len(tokens) > 1 else None
-    signature = tokens[2] if len(tokens) > 2 and _SIGNATURE.match(tokens[2]) else ""
-    if len(tokens) > 2 and not signature:
+    rest = tokens[1:]
+    kept_at = None
+    if "kept" in rest:  # "... kept TIME": when haven audit anchor wrote the line
+        index = rest.index("kept")
+        kept_at = _time(rest[index + 1]) if index + 1 < len(rest) else None
+        rest = rest[:index]
+    at = _time(rest[0]) if rest else None
+    signature = rest[1] if len(rest) > 1 else ""
+    if len(rest) > 2 or (signature and not _SIGNATURE.match(signature)):
         raise ValueError("the anchor's signature is not in the form haven audit anchor prints")
-    kept_at = _time(tokens[4]) if len(tokens) > 4 and tokens[3] == "kept" else None
     return int(match.group(1)), match.group(2).lower(), at, signature, kept_at
 
 

@@ -501,7 +501,38 @@ def anchor_file_findings(*, production: bool) -> list[Finding]:
     finding = mode_finding(path, topic, production=production)
     if finding:
         return [finding]
-    return [Finding(OK, topic, f"{path}{'' if path.exists() else ' (no anchor kept yet)'}.")]
+    return [_last_anchor_finding(path, topic, production=production)]
+
+
+# Anchors older than this leave that much of the trail open to an unseen rollback.
+ANCHOR_STALE_HOURS = 24
+
+
+def _last_anchor_finding(path: Path, topic: str, *, production: bool) -> Finding:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from haven.audit.anchors import AnchorFileError, anchors_read
+
+    try:
+        kept, _bad = anchors_read(path)
+    except AnchorFileError as exc:
+        return Finding(FAIL, topic, str(exc))
+    when = max((a.kept_at for a in kept if a.kept_at is not None), default=None)
+    if when is None:
+        return Finding(WARN if production else OK, topic, f"{path}: no anchor kept yet.")
+    age = timezone.now() - when
+    if age > dt.timedelta(hours=ANCHOR_STALE_HOURS):
+        return Finding(
+            WARN if production else OK,
+            topic,
+            f"{path}: the last anchor was kept {int(age.total_seconds() // 3600)} hours ago; run "
+            "`haven audit anchor` from cron every few minutes.",
+        )
+    return Finding(
+        OK, topic, f"{path}: {len(kept)} anchor(s), the last kept {when:%Y-%m-%d %H:%M} UTC."
+    )
 
 
 MIB = 1024 * 1024
