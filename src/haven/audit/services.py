@@ -4,7 +4,7 @@ the head again after an investigation; keeping anchors."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.db import models, transaction
@@ -23,6 +23,12 @@ _ALLOWED_DETAIL_TYPES = (str, int, float, bool, type(None), list)
 logger = logging.getLogger("haven.audit")
 
 
+# Work that must happen last in every writing transaction, before its audit entry: apps register
+# it from AppConfig.ready (haven.cases: settling the counts of cases written, haven.cases.tallies).
+# The chain head's row lock, which every writer queues on, is taken after them.
+before_append: list[Callable[[], object]] = []
+
+
 def audit_record(
     *,
     actor: Any,
@@ -37,6 +43,12 @@ def audit_record(
     already holds the write lock) until that transaction ends, so concurrent appends queue and each
     takes the next ``seq`` and links to the entry before. A rolled-back action leaves no entry and
     no head advance. Called outside a transaction, the entry is written in one of its own.
+
+    The new head is signed (:mod:`haven.audit.signing`) only if the head it follows carries this
+    server's signature: a head changed in the database (a rewritten chain, a moved or rebuilt head)
+    is never signed over. The entry is written all the same, so that the organisation's work does
+    not stop, and the head stays unsigned, which ``haven audit verify`` reports, until
+    :func:`audit_head_sign` is run after an investigation.
 
     ``session`` is a non-identifying reference to the login session (never the session key);
     by default the one the request's middleware bound (:mod:`haven.audit.context`), if any.
@@ -56,6 +68,8 @@ def audit_record(
     target_type = target._meta.label_lower if target is not None else ""
     target_id = audit_target_id(target) if target is not None else ""
     with transaction.atomic(savepoint=False):
+        for hook in before_append:
+            hook()
         head, created = AuditHead.objects.select_for_update().get_or_create(
             pk=AuditHead.SINGLETON, defaults={"seq": 0, "entry_hash": GENESIS}
         )
