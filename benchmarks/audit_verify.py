@@ -195,6 +195,7 @@ def write_entries(n: int, rng: random.Random) -> tuple[int, str, dt.datetime]:
 
     from haven.accounts.models import User
     from haven.audit.models import AuditEntry, AuditHead
+    from haven.audit.signing import head_sign
 
     actors = [User.objects.create(username=f"staff{i}").pk for i in range(25)]
     table = AuditEntry._meta.db_table
@@ -228,7 +229,13 @@ def write_entries(n: int, rng: random.Random) -> tuple[int, str, dt.datetime]:
             with transaction.atomic(), connection.cursor() as cursor:
                 cursor.executemany(sql, batch)
     AuditHead.objects.update_or_create(
-        pk=AuditHead.SINGLETON, defaults={"seq": last[0], "entry_hash": last[9], "at": last[1]}
+        pk=AuditHead.SINGLETON,
+        defaults={
+            "seq": last[0],
+            "entry_hash": last[9],
+            "at": last[1],
+            "signature": head_sign(last[0], last[9]),
+        },
     )
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")

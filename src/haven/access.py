@@ -72,6 +72,8 @@ PERMISSIONS: Mapping[str, frozenset[Role]] = MappingProxyType(
         "partner.edit": frozenset({Role.SUPERVISOR, Role.ADMIN}),
         # Oversight.
         "audit.read": frozenset({Role.AUDITOR}),
+        # The signed head of the audit chain, shown to print and keep (no entry is shown).
+        "audit.head": frozenset({Role.AUDITOR, Role.SUPERVISOR}),
         "keys.manage": _SUPERVISOR,  # share, rotate and restore team keys
         "lockdown.start": _SUPERVISOR,
         "retention.read": _SUPERVISOR,

@@ -134,6 +134,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(USAGE, end="")
         return 0
     command = args[0]
+    # Everything Haven creates (the SQLite database and its WAL, the data directory, keys, files
+    # written by commands) is for the account it runs as only, and so are gunicorn's workers.
+    os.umask(0o077)
     env = os.environ
     env.setdefault("DJANGO_SETTINGS_MODULE", "haven.settings.base")
     if command == "portal":

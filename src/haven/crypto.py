@@ -1357,3 +1357,85 @@ def erasure_store_forget(path: str) -> None:
         store = _erasure_stores.pop(os.fspath(path), None)
     if store is not None:
         store.close()
+
+
+# --- The audit chain's signed head ---------------------------------------------------------------
+# The head of the audit chain (haven.audit) is signed with an Ed25519 key derived from the server's
+# SECRET_KEY, which someone who can only write to the database does not have: a chain rewritten
+# there, or a head moved, no longer carries a signature this server made. Whoever holds SECRET_KEY
+# (the running server, its configuration) can sign anything; kept anchors cover that case
+# (docs/security.md, "The audit trail"). SECRET_KEY_FALLBACKS keep heads signed before a change
+# of key acceptable until the next entry is signed with the new one.
+
+_AUDIT_SIGN_PERSON = b"haven-audit-sign"  # 16 bytes, BLAKE2b's limit
+_AUDIT_KEYS: dict[str, tuple[bytes, bytes]] = {}  # secret -> (public key, signing key)
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _audit_keypair(secret: str) -> tuple[bytes, bytes]:
+    pair = _AUDIT_KEYS.get(secret)
+    if pair is None:
+        seed = hashlib.blake2b(secret.encode(), digest_size=32, person=_AUDIT_SIGN_PERSON).digest()
+        pair = sodium.crypto_sign_seed_keypair(seed)
+        if len(_AUDIT_KEYS) >= 8:
+            _AUDIT_KEYS.clear()
+        _AUDIT_KEYS[secret] = pair
+    return pair
+
+
+def audit_public_key() -> str:
+    """This server's audit verify key (Ed25519, 43 characters of base64url), to print and keep."""
+    return _b64(_audit_keypair(settings.SECRET_KEY)[0])
+
+
+def audit_sign(message: bytes) -> str:
+    """``<public key>.<signature>`` (base64url) over ``message`` with this server's audit key."""
+    public, secret = _audit_keypair(settings.SECRET_KEY)
+    signature = sodium.crypto_sign(message, secret)[: sodium.crypto_sign_BYTES]
+    return f"{_b64(public)}.{_b64(signature)}"
+
+
+def _audit_signature_parts(signature: str) -> tuple[bytes, bytes] | None:
+    public, dot, sig = signature.partition(".")
+    if not dot or len(public) != 43 or len(sig) != 86:
+        return None
+    try:
+        parts = base64.urlsafe_b64decode(public + "="), base64.urlsafe_b64decode(sig + "==")
+    except (binascii.Error, ValueError):
+        return None
+    if (
+        len(parts[0]) != sodium.crypto_sign_PUBLICKEYBYTES
+        or len(parts[1]) != sodium.crypto_sign_BYTES
+    ):
+        return None
+    return parts
+
+
+def audit_signature_valid(message: bytes, signature: str) -> bool:
+    """Whether ``signature`` verifies under the public key it names, whoever's key that is."""
+    parts = _audit_signature_parts(signature)
+    if parts is None:
+        return False
+    public, sig = parts
+    try:
+        sodium.crypto_sign_open(sig + message, public)
+    except (nacl.exceptions.BadSignatureError, nacl.exceptions.ValueError, TypeError):
+        return False
+    return True
+
+
+def audit_signature_signer(message: bytes, signature: str) -> str | None:
+    """Which of this server's audit keys made ``signature`` over ``message``: ``"current"``
+    (SECRET_KEY), ``"previous"`` (one of SECRET_KEY_FALLBACKS), or None (another key, or not a
+    valid signature)."""
+    parts = _audit_signature_parts(signature)
+    if parts is None or not audit_signature_valid(message, signature):
+        return None
+    secrets = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+    for index, secret in enumerate(secrets):
+        if _audit_keypair(secret)[0] == parts[0]:
+            return "current" if index == 0 else "previous"
+    return None

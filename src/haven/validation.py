@@ -296,6 +296,39 @@ def clean_text(
     return value
 
 
+# Joiners some scripts need inside a word (Persian, Indic); every other format character
+# (bidirectional overrides, zero-width spaces, invisible separators) only hides or disguises text.
+_JOINERS = frozenset("\u200c\u200d")
+
+
+def clean_label(value: Any, *, field: str, max_length: int, required: bool = False) -> str:
+    """A name others pick from a list (a partner agency): one line of :func:`clean_text`, with
+    no invisible or text-reversing characters, no unassigned or private-use code points, and at
+    least one letter or digit, so that two entries cannot look alike while differing."""
+    value = clean_text(
+        value, field=field, max_length=max_length, required=required, multiline=False
+    )
+    for char in value:
+        category = unicodedata.category(char)
+        if (category == "Cf" and char not in _JOINERS) or category in ("Co", "Cn"):
+            raise ValidationError(
+                {
+                    field: f"Contains an invisible or reordering character (U+{ord(char):04X}); "
+                    "type the name with visible characters only."
+                }
+            )
+    if value and not any(unicodedata.category(char)[0] in "LN" for char in value):
+        raise ValidationError({field: "Must contain letters or digits."})
+    return value
+
+
+def label_key(value: str) -> str:
+    """What makes two labels the same to a reader: compatibility forms (full-width letters,
+    ligatures), case, joiners and spacing do not count."""
+    folded = unicodedata.normalize("NFKC", value).casefold()
+    return " ".join("".join(char for char in folded if char not in _JOINERS).split())
+
+
 def clean_text_list(values: Any, *, field: str, max_items: int, max_length: int) -> list[str]:
     if values is None:
         return []

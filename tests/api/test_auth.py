@@ -171,3 +171,25 @@ def test_grave_actions_need_a_fresh_token(ctx, alice, bob, carol):
 
     assert response.status_code == 403 and "new token" in response.json()["detail"]
     assert client.get(f"/api/cases/{case.pk}/").status_code == 200  # reading is still fine
+
+
+def test_a_lockout_is_a_json_429_like_every_other_api_error(bob):
+    for _ in range(4):
+        assert _token("bob", "wrong password").status_code == 401
+    assert _token("bob", "wrong password").status_code == 429  # the fifth locks the name out
+
+    locked = _token("bob")  # the right password, now
+
+    assert locked.status_code == 429
+    assert locked["Content-Type"] == "application/json"
+    assert locked.json()["code"] == "locked_out"
+    assert "15 minutes" in locked.json()["detail"]
+    assert int(locked["Retry-After"]) == 15 * 60
+    assert not ApiToken.objects.exists()
+
+
+def test_the_schema_documents_the_lockout(client_for, bob):
+    schema = client_for(bob).get("/api/schema/?format=json").json()
+
+    answer = schema["paths"]["/api/auth/token/"]["post"]["responses"]["429"]
+    assert answer["content"]["application/json"]["schema"]["$ref"].endswith("/Error")

@@ -187,6 +187,70 @@ MATRIX: dict[str, tuple[str, str, Any, str | None, int]] = {
         "active",
         400,
     ),
+    # booleans are JSON's true and false, nothing else (issue 17)
+    "partner: active is 0": (
+        "put",
+        "/api/partners/{partner}/",
+        {"name": "MOU", "country": "KR", "active": 0, "version": 1},
+        "active",
+        400,
+    ),
+    "partner: active is the text true": (
+        "put",
+        "/api/partners/{partner}/",
+        {"name": "MOU", "country": "KR", "active": "true", "version": 1},
+        "active",
+        400,
+    ),
+    "revoke: rotate is 1": (
+        "post",
+        "/api/cases/{case}/access/revoke/",
+        {"user": 1, "rotate": 1},
+        "rotate",
+        400,
+    ),
+    "case list: active=1": ("get", "/api/cases/?active=1", b"", "active", 400),
+    "case list: overdue=yes": ("get", "/api/cases/?overdue=yes", b"", "overdue", 400),
+    # partner names and family links are checked like other text (issue 17)
+    "partner: a name of invisible characters": (
+        "post",
+        "/api/partners/",
+        {"name": "\u200b\u2060", "country": "KR"},
+        "name",
+        400,
+    ),
+    "partner: a name that turns text around": (
+        "post",
+        "/api/partners/",
+        {"name": "Ministry \u202eof Unification", "country": "KR"},
+        "name",
+        400,
+    ),
+    "partner: the same name in other characters": (
+        "post",
+        "/api/partners/",
+        {"name": "Ｍinistry  of UNIFICATION", "country": "KR"},
+        "name",
+        400,
+    ),
+    "person: a family link to something that is not a case id": (
+        "put",
+        "/api/cases/{case}/person/",
+        {**person(), "version": 1, "family": [{"relation": "sister", "case_id": "not-a-uuid"}]},
+        "family[0].case_id",
+        400,
+    ),
+    "person: a family link to a case that does not exist": (
+        "put",
+        "/api/cases/{case}/person/",
+        {
+            **person(),
+            "version": 1,
+            "family": [{"relation": "sister", "case_id": "00000000-0000-4000-8000-000000000000"}],
+        },
+        "family[0].case_id",
+        400,
+    ),
     # unknown fields
     "case patch: unknown field": (
         "patch",

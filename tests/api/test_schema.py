@@ -113,3 +113,40 @@ def test_docs_page_needs_a_login(client):
     response = client.get("/api/docs/")
 
     assert response.status_code == 302
+
+
+def test_deleting_a_case_is_documented_as_the_204_it_answers(schema):
+    generated, _, _ = schema
+
+    answers = generated["paths"]["/api/cases/{id}/delete/"]["post"]["responses"]
+
+    assert "204" in answers and "200" not in answers
+    assert "content" not in answers["204"]
+
+
+def test_every_request_body_refuses_unknown_fields_in_the_schema(schema):
+    generated, _, _ = schema
+    components = generated["components"]["schemas"]
+
+    bodies = set()
+    for operations in generated["paths"].values():
+        for operation in operations.values():
+            content = operation.get("requestBody", {}).get("content", {})
+            for media in content.values():
+                bodies.add(media["schema"]["$ref"].rsplit("/", 1)[1])
+    nested = {
+        ref.rsplit("/", 1)[1]
+        for name in bodies
+        for ref in re.findall(r"'\$ref': '([^']+)'", str(components[name]))
+    }
+
+    assert bodies
+    for name in sorted(bodies | {n for n in nested if n.endswith("Request")}):
+        assert components[name].get("additionalProperties") is False, name
+
+
+def test_booleans_in_request_bodies_are_plain_booleans(schema):
+    generated, _, _ = schema
+
+    partner = generated["components"]["schemas"]["PartnerUpdateInputRequest"]
+    assert partner["properties"]["active"] == {"type": "boolean"}

@@ -72,7 +72,7 @@ def test_anchor_prints_the_head_and_verifies_it_later(chain, alice):
 
     assert code == 0
     assert seq == "6" and rest.startswith(chain[-1].entry_hash)
-    assert line.endswith("Z")
+    assert line.split()[1].endswith("Z") and len(line.split()[2]) == 130  # time, signature
     assert f'--verify-against "6:{chain[-1].entry_hash}"' in err
 
     make_chain(alice, 2)

@@ -470,3 +470,56 @@ def test_a_request_for_several_people_makes_a_group_and_a_case_with_its_first_ev
     assert JourneyEvent.objects.filter(case__in=cases, to_state=State.RECEIVED).count() == 3
     names = {payload_read(ctx=ctx, record=c.person)["name_romanized"] for c in cases}
     assert names == {"Kim", "Ri", "Pak"}
+
+
+# -- family links -------------------------------------------------------------------------------
+
+
+def _with_family(ctx, actor, case, family):
+    from haven.cases.services import person_update
+
+    return person_update(
+        ctx=ctx,
+        actor=actor,
+        case=case,
+        expected_version=case.person.version,
+        person=PersonInput(name_hangul="박정민"),
+        family=family,
+    )
+
+
+@pytest.mark.django_db
+def test_a_family_link_names_a_case_the_recorder_can_open(ctx, alice, bob):
+    sister = make_case(ctx=ctx, actor=alice, owner=bob)
+    case = make_case(ctx=ctx, actor=alice, owner=bob)
+
+    person = _with_family(
+        ctx_for(bob),
+        bob,
+        case,
+        [{"relation": "sister", "name": "", "case_id": str(sister.pk).upper()}],
+    )
+
+    family = payload_read(ctx=ctx, record=person)["family"]
+    assert family == [{"relation": "sister", "name": "", "case_id": str(sister.pk)}]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "case_id",
+    ["not-a-uuid", "00000000-0000-4000-8000-000000000000", "carol's", "self"],
+)
+def test_a_family_link_to_anything_else_is_refused_and_nothing_stored(
+    ctx, alice, bob, carol, case_id
+):
+    case = make_case(ctx=ctx, actor=alice, owner=bob)
+    carols = make_case(ctx=ctx, actor=alice, owner=carol)  # bob cannot open it
+    case_id = {"carol's": str(carols.pk), "self": str(case.pk)}.get(case_id, case_id)
+    version = case.person.version
+
+    with pytest.raises(ValidationError) as raised:
+        _with_family(ctx_for(bob), bob, case, [{"relation": "brother", "case_id": case_id}])
+
+    assert "family[0].case_id" in raised.value.message_dict
+    case.person.refresh_from_db()
+    assert case.person.version == version

@@ -15,8 +15,9 @@ from haven.cli import SetupError, ensure_local_keys, main
 GOOD_SECRET = secrets.token_urlsafe(50)
 
 
-def haven(*args: str, cwd, **env: str) -> subprocess.CompletedProcess[str]:
-    """Run the real `haven` command in a fresh process with only the given environment."""
+def haven(*args: str, cwd, umask: int = 0o022, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run the real `haven` command in a fresh process with only the given environment (and the
+    umask most shells start with)."""
     clean = {"PATH": os.environ.get("PATH", ""), "HOME": str(cwd), "LANG": "C.UTF-8"}
     clean.update(env)
     return subprocess.run(  # noqa: S603 - our own interpreter and module
@@ -26,6 +27,7 @@ def haven(*args: str, cwd, **env: str) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         timeout=120,
+        umask=umask,
     )
 
 
@@ -204,3 +206,129 @@ def test_portal_serves_only_the_portal_under_its_own_process_name(monkeypatch, c
     assert os.environ["HAVEN_SERVE"] == "portal"
     assert served["name"] == "haven-portal"
     assert "portal is serving on http://127.0.0.1:8124/portal/" in capsys.readouterr().out
+
+
+# -- file modes ---------------------------------------------------------------------------------
+
+
+def _modes(directory) -> dict[str, str]:
+    return {
+        str(path.relative_to(directory)): oct(stat.S_IMODE(path.stat().st_mode))
+        for path in sorted(directory.rglob("*"))
+    }
+
+
+def test_haven_creates_its_data_directory_and_database_for_its_account_only(tmp_path):
+    data = tmp_path / "data"
+    result = haven("migrate", "-v", "0", cwd=tmp_path, HAVEN_DATA_DIR=str(data), **_KEY)
+
+    assert result.returncode == 0, result.stderr
+    assert oct(stat.S_IMODE(data.stat().st_mode)) == "0o700"
+    modes = _modes(data)
+    assert modes["haven.sqlite3"] == "0o600"
+    assert all(int(mode, 8) & 0o077 == 0 for mode in modes.values()), modes
+
+
+def test_check_reports_database_files_and_a_data_directory_others_can_read(tmp_path):
+    data = tmp_path / "data"
+    env = {"HAVEN_DATA_DIR": str(data), **_KEY}
+    assert haven("migrate", "-v", "0", cwd=tmp_path, **env).returncode == 0
+    (data / "haven.sqlite3").chmod(0o644)
+    data.chmod(0o755)
+
+    development = haven("check", cwd=tmp_path, **env)
+    production = haven("check", cwd=tmp_path, HAVEN_ENV="production", **env)
+
+    assert "WARN  database" in development.stdout
+    assert "haven.sqlite3 is mode 0644: other users of this machine can read it; run " in (
+        development.stdout
+    )
+    assert "FAIL  database" in production.stdout and production.returncode == 1
+    assert f"{data} is mode 0755" in production.stdout
+    assert "FAIL  data dir" in production.stdout
+
+
+_KEY = {"HAVEN_SECRET_KEY": GOOD_SECRET}
+
+
+# -- bounds of the security settings --------------------------------------------------------
+
+
+def test_check_fails_on_a_cheap_kdf_a_lax_lockout_and_an_endless_idle_timeout_in_production(
+    tmp_path,
+):
+    env = {"HAVEN_DATA_DIR": str(tmp_path / "data"), "HAVEN_ENV": "production", **_KEY}
+
+    lax = haven(
+        "check",
+        cwd=tmp_path,
+        HAVEN_KDF_MEMLIMIT=str(64 * 1024 * 1024),
+        HAVEN_KDF_OPSLIMIT="1",
+        HAVEN_LOGIN_FAILURE_LIMIT="1000",
+        HAVEN_IDLE_TIMEOUT_MINUTES="100000",
+        **env,
+    )
+    sane = haven("check", cwd=tmp_path, **env)
+
+    assert lax.returncode == 1
+    for line in (
+        "FAIL  HAVEN_KDF_OPSLIMIT",
+        "1 passes (Argon2id passes over the password) is outside 2..16 passes.",
+        "FAIL  HAVEN_KDF_MEMLIMIT",
+        "64 MiB (Argon2id memory per password guess) is outside 128..4096 MiB.",
+        "FAIL  HAVEN_KDF_*",
+        "FAIL  HAVEN_LOGIN_FAILURE_LIMIT",
+        "1000 failures (wrong passwords before a lockout) is outside 1..10 failures.",
+        "FAIL  HAVEN_IDLE_TIMEOUT_MINUTES",
+        "100000 minutes (logged out after this long idle) is outside 1..60 minutes.",
+    ):
+        assert line in lax.stdout, lax.stdout
+    assert "OK    security settings" in sane.stdout, sane.stdout
+    assert "HAVEN_KDF" not in sane.stdout
+
+
+def test_outside_production_loose_settings_are_warnings(tmp_path):
+    result = haven(
+        "check",
+        cwd=tmp_path,
+        HAVEN_DATA_DIR=str(tmp_path / "data"),
+        HAVEN_LOGIN_FAILURE_LIMIT="1000",
+        **_KEY,
+    )
+
+    assert "WARN  HAVEN_LOGIN_FAILURE_LIMIT" in result.stdout
+
+
+# -- the audit anchor file ------------------------------------------------------------------
+
+
+def test_check_wants_an_anchor_file_outside_the_data_directory(tmp_path):
+    data = tmp_path / "data"
+    env = {"HAVEN_DATA_DIR": str(data), **_KEY}
+
+    unset = haven("check", cwd=tmp_path, HAVEN_ENV="production", **env)
+    inside = haven("check", cwd=tmp_path, HAVEN_AUDIT_ANCHOR_FILE=str(data / "anchors"), **env)
+    outside = haven("check", cwd=tmp_path, HAVEN_AUDIT_ANCHOR_FILE=str(tmp_path / "a"), **env)
+
+    assert "WARN  HAVEN_AUDIT_ANCHOR_FILE  not set" in unset.stdout
+    assert "FAIL  HAVEN_AUDIT_ANCHOR_FILE" in inside.stdout and "beside the database" in (
+        inside.stdout
+    )
+    assert "OK    HAVEN_AUDIT_ANCHOR_FILE" in outside.stdout
+
+
+def test_check_warns_in_production_when_no_recent_anchor_is_kept(tmp_path):
+    data = tmp_path / "data"
+    anchors = tmp_path / "anchors"
+    env = {"HAVEN_DATA_DIR": str(data), "HAVEN_AUDIT_ANCHOR_FILE": str(anchors), **_KEY}
+    stale = "1:" + "a" * 64 + " 2020-01-01T00:00:00.000000Z kept 2020-01-01T00:00:00.000000Z\n"
+
+    none_yet = haven("check", cwd=tmp_path, HAVEN_ENV="production", **env)
+    anchors.write_text(stale)
+    anchors.chmod(0o600)
+    old = haven("check", cwd=tmp_path, HAVEN_ENV="production", **env)
+
+    assert "WARN  HAVEN_AUDIT_ANCHOR_FILE" in none_yet.stdout and "no anchor kept yet" in (
+        none_yet.stdout
+    )
+    assert "the last anchor was kept" in old.stdout and "hours ago" in old.stdout

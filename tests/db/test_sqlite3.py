@@ -131,3 +131,23 @@ def test_an_open_write_transaction_holds_the_lock_file_until_it_ends(tmp_path) -
         os.close(probe)
         writer.set_autocommit(True)
         writer.close()
+
+
+def test_a_new_database_and_its_wal_and_shm_are_for_the_owner_only(tmp_path):
+    previous = os.umask(0o022)  # as a WSGI server started by hand may run
+    try:
+        wrapper = _wrapper(tmp_path / "haven.sqlite3", "modes")
+        with wrapper.cursor() as cursor:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("CREATE TABLE t (v TEXT)")
+            cursor.execute("INSERT INTO t (v) VALUES ('x')")
+        modes = {path.name: oct(path.stat().st_mode & 0o777) for path in sorted(tmp_path.iterdir())}
+        wrapper.close()
+    finally:
+        os.umask(previous)
+
+    assert modes == {
+        "haven.sqlite3": "0o600",
+        "haven.sqlite3-shm": "0o600",
+        "haven.sqlite3-wal": "0o600",
+    }

@@ -115,6 +115,7 @@ def test_the_api_lists_and_decides(dave, pair):
         {"kind": "merge", "survivor": "both"},
         {"other": "00000000-0000-4000-8000-000000000000", "kind": "link"},
         {"kind": "maybe"},
+        {"kind": "link", "comment": "an unknown field, refused like everywhere in the API"},
     ],
 )
 def test_bad_api_input_is_a_400(dave, pair, body):

@@ -212,3 +212,37 @@ def test_korean_page_shows_the_korean_title(client, grace, trail):
     body = client.get(URL).content.decode()
     assert "감사 기록" in body and "체인 검증" in body
     assert "Audit trail" not in body
+
+
+# -- the signed head, to print --------------------------------------------------------------------
+
+
+def test_the_auditors_page_shows_the_signed_head_and_the_servers_key(client, grace, trail):
+    from haven.crypto import audit_public_key
+
+    login(client, grace)
+    body = client.get(URL).content.decode()
+
+    anchor = audit_anchor()
+    assert anchor.signature and f'<code id="anchor-line">{anchor.text}</code>' in body
+    assert audit_public_key() in body and 'id="anchor-unsigned"' not in body
+
+
+def test_the_auditors_page_warns_when_the_head_is_not_signed(client, grace, trail):
+    from haven.audit.models import AuditHead
+
+    AuditHead.objects.update(signature="")
+    login(client, grace)
+    body = client.get(URL).content.decode()
+
+    assert 'id="anchor-unsigned"' in body and 'id="anchor-line"' not in body
+
+
+def test_supervisors_see_the_signed_head_on_their_dashboard(client, alice, bob, trail):
+    login(client, alice)
+    body = client.get(reverse("web:dashboard")).content.decode()
+    assert 'id="audit-chain"' in body and audit_anchor().signature in body
+
+    client.logout()
+    login(client, bob)
+    assert 'id="audit-chain"' not in client.get(reverse("web:dashboard")).content.decode()

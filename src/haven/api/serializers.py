@@ -77,6 +77,29 @@ class Text(serializers.CharField):
         return super().to_internal_value(data)
 
 
+class Boolean(serializers.BooleanField):
+    """JSON's ``true`` or ``false``, nothing else: DRF would also take 0, 1, "yes", "on"...,
+    so that a typo or a wrong type could flip a flag without a word."""
+
+    default_error_messages = {"invalid": "Must be true or false."}
+
+    def to_internal_value(self, data: Any) -> bool:
+        if isinstance(data, bool):
+            return data
+        self.fail("invalid")
+
+
+class QueryBoolean(serializers.BooleanField):
+    """A flag in a query string: exactly ``true`` or ``false``."""
+
+    default_error_messages = {"invalid": "Must be true or false."}
+
+    def to_internal_value(self, data: Any) -> bool:
+        if data in ("true", "false"):
+            return bool(data == "true")
+        self.fail("invalid")
+
+
 class StrictSerializer(serializers.Serializer):
     """An input serializer that refuses fields it does not know (a typo must not be ignored)."""
 
@@ -246,8 +269,8 @@ class CaseFilterSerializer(serializers.Serializer):
     country = Text(max_length=2, required=False)
     owner = serializers.IntegerField(max_value=MAX_ID, min_value=1, required=False)
     group = serializers.UUIDField(required=False)
-    overdue = serializers.BooleanField(required=False, help_text="Next contact is overdue.")
-    active = serializers.BooleanField(required=False, help_text="Not in a terminal state.")
+    overdue = QueryBoolean(required=False, help_text="Next contact is overdue.")
+    active = QueryBoolean(required=False, help_text="Not in a terminal state.")
     q = Text(
         max_length=MAX_SEARCH_CHARS,
         required=False,
@@ -475,7 +498,7 @@ class PartnerCreateInputSerializer(StrictSerializer):
 
 class PartnerUpdateInputSerializer(PartnerCreateInputSerializer):
     version = _version()
-    active = serializers.BooleanField()
+    active = Boolean()
 
 
 class PartnerOutputSerializer(serializers.Serializer):

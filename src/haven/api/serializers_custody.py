@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from haven.api.serializers import StrictSerializer
+from haven.api.serializers import Boolean, StrictSerializer
 
 
 class HolderSerializer(serializers.Serializer):
@@ -29,7 +29,7 @@ class GrantOutputSerializer(serializers.Serializer):
 class RevokeInputSerializer(StrictSerializer):
     user = serializers.IntegerField(min_value=1, required=False)
     team_key = serializers.UUIDField(required=False)
-    rotate = serializers.BooleanField(
+    rotate = Boolean(
         default=False, help_text="Also replace the case's key and re-encrypt its records."
     )
 

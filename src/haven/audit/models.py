@@ -39,11 +39,13 @@ class AuditEntry(models.Model):
 
 
 class AuditHead(models.Model):
-    """The chain head: one row (pk 1) with the last entry's seq and hash.
+    """The chain head: one row (pk 1) with the last entry's seq and hash, signed.
 
     Appending locks this row (SELECT ... FOR UPDATE) inside the caller's transaction, so two
     transactions can never take the same seq or link to the same entry. A head that is behind
-    or ahead of the last entry shows a truncated or extended tail.
+    or ahead of the last entry shows a truncated or extended tail. ``signature`` is this server's
+    signature over seq and hash (:mod:`haven.audit.signing`), empty when the head was found
+    without a valid one: a chain rewritten in the database cannot be signed again there.
     """
 
     SINGLETON = 1
@@ -52,6 +54,7 @@ class AuditHead(models.Model):
     seq = models.PositiveBigIntegerField(default=0)
     entry_hash = models.CharField(max_length=64, default=GENESIS)
     at = models.DateTimeField(null=True, blank=True)
+    signature = models.CharField(max_length=160, blank=True, default="")
 
     class Meta:
         verbose_name = "audit chain head"

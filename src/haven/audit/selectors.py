@@ -10,17 +10,19 @@
 * ``reordered``: an entry whose content is intact but was written at another ``seq`` (a swap, or
   a renumbered stretch after an insertion or deletion);
 * ``truncated``: the head is further on than the last entry (the tail was removed);
-* ``head``: the head row is missing or its hash is not the last entry's.
-
-Someone who can write to the database can rewrite the whole chain and its head consistently; an
-anchor exported earlier (:func:`audit_anchor`) and checked with :func:`audit_anchor_check` shows that.
+* ``head``: the head row is missing or its hash is not the last entry's;
+* ``signature``: the head does not carry this server's signature (:mod:`haven.audit.signing`):
+  someone without ``HAVEN_SECRET_KEY`` rewrote the chain and moved the head, or re-signed it with
+  another key;
+* ``anchor``: an entry that an anchor kept outside the database (:mod:`haven.audit.anchors`)
+  names is no longer in the chain with that hash: rewritten, removed, or the chain rolled back
+  to an earlier state (whose head a copy of the database still holds signed).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -30,9 +32,21 @@ from django.db.models import QuerySet
 from django.utils.dateparse import parse_datetime
 
 from haven import access
-from haven.audit.chain import GENESIS, HASH_LENGTH, format_at, hash_text
+from haven.audit.anchors import (
+    Anchor,
+    AnchorFileError,
+    anchor_file,
+    anchors_read,
+    parse_anchor_line,
+)
+from haven.audit.anchors import (
+    parse_anchor as parse_anchor,  # re-exported: the command and tests read anchors here
+)
+from haven.audit.chain import GENESIS, format_at, hash_text
 from haven.audit.models import AuditEntry, AuditHead
 from haven.audit.pseudonyms import audit_id
+from haven.audit.signing import PREVIOUS, head_signer, signature_valid
+from haven.crypto import audit_public_key
 
 if TYPE_CHECKING:
     from haven.accounts.models import User
@@ -43,6 +57,8 @@ INSERTED = "inserted"
 REORDERED = "reordered"
 TRUNCATED = "truncated"
 HEAD = "head"
+SIGNATURE = "signature"
+ANCHOR = "anchor"
 
 _FIELDS = (
     "seq",
@@ -79,6 +95,10 @@ class VerifyResult:
     last_seq: int | None = None
     head_seq: int | None = None
     head_hash: str | None = None
+    head_signer: str | None = None  # signing.CURRENT, signing.PREVIOUS, or None
+    anchor_file: str | None = None
+    anchors_checked: int = 0
+    notes: list[str] = field(default_factory=list)  # worth knowing, not a problem
     problems: list[Problem] = field(default_factory=list)
     problem_count: int = 0
     max_problems: int = 100
@@ -400,13 +420,141 @@ class _Walker:
         self._flush_move()
 
 
-def _read_head() -> tuple[int, str] | None:
-    row = AuditHead.objects.filter(pk=AuditHead.SINGLETON).values_list("seq", "entry_hash").first()
-    return (int(row[0]), str(row[1])) if row is not None else None
+def _read_head() -> tuple[int, str, str] | None:
+    row = (
+        AuditHead.objects.filter(pk=AuditHead.SINGLETON)
+        .values_list("seq", "entry_hash", "signature")
+        .first()
+    )
+    return (int(row[0]), str(row[1]), str(row[2])) if row is not None else None
 
 
 def _rows(after: int, chunk_size: int) -> Iterable[Row]:
     return _raw_rows(chunk_size, seq__gt=after)
+
+
+class _AnchorWatch:
+    """Checks the walk against kept anchors: each anchored seq must still hold the anchored hash."""
+
+    def __init__(self, walker: _Walker, anchors: list[Anchor]) -> None:
+        self.walker = walker
+        self.by_seq: dict[int, list[Anchor]] = {}
+        for anchor in anchors:
+            self.by_seq.setdefault(anchor.seq, []).append(anchor)
+        self.seen: set[int] = set()
+
+    def see(self, row: Row) -> None:
+        seq = int(row[_SEQ])
+        self.seen.add(seq)
+        for anchor in self.by_seq[seq]:
+            if row[_HASH] != anchor.entry_hash:
+                self.walker.add(
+                    ANCHOR,
+                    seq,
+                    f"seq {seq}: not the entry anchored in {anchor.where()}{_kept(anchor)}: the "
+                    f"chain up to seq {seq} was rewritten after it was anchored",
+                )
+
+    def finish(self, last_seq: int | None) -> None:
+        for seq, anchors in sorted(self.by_seq.items()):
+            if seq in self.seen:
+                continue
+            for anchor in anchors:
+                if seq == 0:
+                    if anchor.entry_hash != GENESIS:
+                        self.walker.add(
+                            ANCHOR, 0, f"{anchor.where()}: seq 0 can only be the empty chain"
+                        )
+                elif last_seq is None or seq > last_seq:
+                    self.walker.add(
+                        ANCHOR,
+                        seq,
+                        f"seq {seq}: anchored in {anchor.where()}{_kept(anchor)}, but the chain "
+                        f"now ends at seq {last_seq or 0}: entries were removed from the end and "
+                        "the head moved back",
+                    )
+                else:
+                    self.walker.add(
+                        ANCHOR,
+                        seq,
+                        f"seq {seq}: anchored in {anchor.where()}{_kept(anchor)}, and no longer "
+                        "in the chain",
+                    )
+
+
+def _kept(anchor: Anchor) -> str:
+    return f" (kept {format_at(anchor.kept_at)})" if anchor.kept_at is not None else ""
+
+
+def _load_anchors(result: VerifyResult, walker: _Walker, extra: list[Anchor]) -> list[Anchor]:
+    """The kept anchors and ``extra`` ones; a line that is not an anchor, or whose signature does
+    not match it, is a problem (the file was altered)."""
+    anchors = list(extra)
+    path = anchor_file()
+    if path is None:
+        result.notes.append(
+            "no anchor file is configured (HAVEN_AUDIT_ANCHOR_FILE): a rollback of the whole "
+            "chain to an earlier state would not show"
+        )
+    else:
+        result.anchor_file = str(path)
+        try:
+            kept, bad_lines = anchors_read(path)
+        except AnchorFileError as exc:
+            walker.add(ANCHOR, 0, f"anchor file: {exc}")
+            kept, bad_lines = [], []
+        for message in bad_lines:
+            walker.add(ANCHOR, 0, message)
+        if not kept and not bad_lines:
+            result.notes.append(f"no anchor is kept in {path} yet: run haven audit anchor")
+        anchors += kept
+    other_keys = 0
+    for anchor in anchors:
+        if not anchor.signature:
+            continue
+        if not signature_valid(anchor.seq, anchor.entry_hash, anchor.signature):
+            walker.add(
+                ANCHOR,
+                anchor.seq,
+                f"{anchor.where()}: its signature does not match seq {anchor.seq} and its hash: "
+                "the anchor was altered",
+            )
+        elif head_signer(anchor.seq, anchor.entry_hash, anchor.signature) is None:
+            other_keys += 1
+    if other_keys:
+        result.notes.append(
+            f"{other_keys} anchor(s) were signed with a key this server no longer holds (kept "
+            "before HAVEN_SECRET_KEY changed)"
+        )
+    return anchors
+
+
+def _check_head_signature(
+    result: VerifyResult, walker: _Walker, head: tuple[int, str, str]
+) -> None:
+    seq, entry_hash, signature = head
+    result.head_signer = head_signer(seq, entry_hash, signature)
+    if result.head_signer == PREVIOUS:
+        result.notes.append(
+            "the head is signed with a key in HAVEN_SECRET_KEY_FALLBACKS; the next entry is signed "
+            "with the current key"
+        )
+    elif result.head_signer is None and not signature:
+        walker.add(
+            SIGNATURE,
+            seq,
+            f"head: seq {seq} is not signed: the head was moved or rebuilt outside Haven, or "
+            "followed a head whose signature did not check (the chain may have been rewritten; "
+            "compare it with a printed anchor, then run haven audit sign-head)",
+        )
+    elif result.head_signer is None:
+        walker.add(
+            SIGNATURE,
+            seq,
+            f"head: the signature of seq {seq} is not this server's: the head was re-signed "
+            "with another key or forged (or HAVEN_SECRET_KEY changed without "
+            "HAVEN_SECRET_KEY_FALLBACKS)",
+        )
 
 
 def audit_verify(
@@ -414,20 +562,31 @@ def audit_verify(
     chunk_size: int = 2000,
     max_problems: int = 100,
     progress: Callable[[int], None] | None = None,
+    anchors: Iterable[str] = (),
 ) -> VerifyResult:
     """Walk the whole chain and report every problem (the first ``max_problems`` listed).
+
+    Besides the links, the head must carry this server's signature, and every anchor kept in
+    ``HAVEN_AUDIT_ANCHOR_FILE`` (and each of ``anchors``, lines as printed by ``haven audit
+    anchor``) must still name an entry of the chain with the same hash.
 
     Entries appended while the walk runs are taken in too: the head is read after the walk, and
     the walk continues up to it, so a busy system does not look truncated.
     """
     result = VerifyResult(max_problems=max_problems)
     walker = _Walker(result)
+    given = [parse_anchor_line(text) for text in anchors]
+    watch = _AnchorWatch(walker, _load_anchors(result, walker, given))
+    anchored = watch.by_seq
+    result.anchors_checked = sum(len(found) for found in anchored.values())
     after = -1
     head = None
     for _round in range(10):
         batch = 0
         for row in _rows(after, chunk_size):
             walker.feed(row)
+            if anchored and row[_SEQ] in anchored:
+                watch.see(row)
             batch += 1
             if progress is not None and batch % chunk_size == 0:
                 progress(chunk_size)
@@ -438,7 +597,10 @@ def audit_verify(
         head = _read_head()
         if batch == 0 or head is None or head[0] <= max(after, 0):
             break
-    walker.finish(head)
+    walker.finish(head[:2] if head is not None else None)
+    watch.finish(result.last_seq)
+    if head is not None:
+        _check_head_signature(result, walker, head)
     return result
 
 
@@ -450,24 +612,6 @@ def audit_chain_length() -> int:
 
 # -- anchors ----------------------------------------------------------------------------------
 
-_ANCHOR = re.compile(rf"^\s*(\d{{1,19}}):([0-9a-fA-F]{{{HASH_LENGTH}}})(?:\s.*)?$", re.DOTALL)
-
-
-@dataclass(frozen=True)
-class Anchor:
-    seq: int
-    entry_hash: str
-    at: dt.datetime | None
-
-    @property
-    def reference(self) -> str:
-        """``seq:hash``, what ``--verify-against`` takes."""
-        return f"{self.seq}:{self.entry_hash}"
-
-    def __str__(self) -> str:
-        when = format_at(self.at) if self.at is not None else "-"
-        return f"{self.reference} {when}"
-
 
 @dataclass(frozen=True)
 class AnchorCheck:
@@ -476,30 +620,28 @@ class AnchorCheck:
 
 
 def audit_anchor() -> Anchor:
-    """The current chain head, to print or send somewhere the server cannot change."""
+    """The current chain head with its signature, to print or keep where the server cannot
+    change it (``haven audit anchor``, the auditors' and supervisors' pages)."""
     head = AuditHead.objects.filter(pk=AuditHead.SINGLETON).first()
     if head is None:
         return Anchor(seq=0, entry_hash=GENESIS, at=None)
-    return Anchor(seq=head.seq, entry_hash=head.entry_hash, at=head.at)
-
-
-def parse_anchor(text: str) -> tuple[int, str]:
-    """``"seq:hash"`` (anything after whitespace, like the time, is ignored) -> (seq, hash)."""
-    match = _ANCHOR.match(text)
-    if match is None:
-        raise ValueError(
-            'an anchor looks like "1234:<64 hexadecimal digits>" (as printed by haven audit anchor)'
-        )
-    return int(match.group(1)), match.group(2).lower()
+    return Anchor(seq=head.seq, entry_hash=head.entry_hash, at=head.at, signature=head.signature)
 
 
 def audit_anchor_check(text: str) -> AnchorCheck:
     """Is the entry an anchor names still in the chain, with the same hash and intact content?
 
-    Raises ValueError when ``text`` is not an anchor. Run :func:`audit_verify` as well: an anchor
-    vouches for the chain up to its entry only together with intact links.
+    ``text`` is a line as printed by ``haven audit anchor`` (or just its ``seq:hash``); a
+    signature on it must match. Raises ValueError when ``text`` is not an anchor. Run
+    :func:`audit_verify` as well: an anchor vouches for the chain up to its entry only together
+    with intact links.
     """
-    seq, expected = parse_anchor(text)
+    anchor = parse_anchor_line(text)
+    seq, expected = anchor.seq, anchor.entry_hash
+    if anchor.signature and not signature_valid(seq, expected, anchor.signature):
+        return AnchorCheck(
+            False, f"seq {seq}: the anchor's signature does not match it: the anchor was altered"
+        )
     if seq == 0:
         ok = expected == GENESIS
         return AnchorCheck(
@@ -524,6 +666,64 @@ def audit_anchor_check(text: str) -> AnchorCheck:
     head = _read_head()
     now = f" (the head is now at seq {head[0]})" if head is not None else ""
     return AnchorCheck(True, f"seq {seq}: the anchored entry is still in the chain{now}")
+
+
+@dataclass(frozen=True)
+class SignedHead:
+    anchor: Anchor
+    signed: bool  # by this server's current or previous key
+    public_key: str  # this server's audit key, to check printed anchors with
+
+
+def audit_signed_head(*, user: User) -> SignedHead:
+    """The head to print on the auditors' and supervisors' pages, and this server's audit key."""
+    access.require(access.allowed(user, "audit.head"))
+    anchor = audit_anchor()
+    signer = head_signer(anchor.seq, anchor.entry_hash, anchor.signature)
+    return SignedHead(anchor=anchor, signed=signer is not None, public_key=audit_public_key())
+
+
+def audit_head_intact() -> tuple[Anchor, str | None]:
+    """The head and, if it cannot be anchored as it is, why (cheap: no walk).
+
+    It must carry this server's signature, and its last entry must be in the chain, intact, with
+    the head's hash. The last kept anchor must still hold as well: a chain rolled back since it
+    was kept is not anchored again.
+    """
+    anchor = audit_anchor()
+    if head_signer(anchor.seq, anchor.entry_hash, anchor.signature) is None:
+        return anchor, (
+            f"the head (seq {anchor.seq}) does not carry this server's signature: run "
+            "haven audit verify"
+        )
+    if anchor.seq:
+        row = _first_row(seq=anchor.seq)
+        if (
+            row is None
+            or row[_HASH] != anchor.entry_hash
+            or _hash_row(row, anchor.seq) != row[_HASH]
+        ):
+            return anchor, (
+                f"the head names seq {anchor.seq}, which is not in the chain as it says: run "
+                "haven audit verify"
+            )
+    path = anchor_file()
+    if path is not None:
+        try:
+            kept, _bad = anchors_read(path)
+        except AnchorFileError as exc:
+            return anchor, str(exc)
+        if kept:
+            last = kept[-1]
+            check = audit_anchor_check(last.reference)
+            if last.seq > anchor.seq or not check.ok:
+                return anchor, (
+                    f"the last kept anchor ({last.where()}) no longer holds: {check.message}"
+                    if not check.ok
+                    else f"the chain ends at seq {anchor.seq}, before the last kept anchor "
+                    f"(seq {last.seq}, {last.where()}): it was rolled back"
+                )
+    return anchor, None
 
 
 # -- the auditors' viewer ---------------------------------------------------------------------
@@ -556,3 +756,17 @@ def audit_entry_list(
     if until is not None:
         entries = entries.filter(at__lte=until)
     return entries
+
+
+def audit_tail_intact(after_seq: int, after_hash: str) -> bool:
+    """Whether the entries after ``after_seq`` (whose hash is ``after_hash``) are intact, each
+    linked to the one before, up to the head (cheap: for the few entries written during a walk)."""
+    head = _read_head()
+    if head is None:
+        return False
+    expected, prev = after_seq + 1, after_hash
+    for row in _raw_rows(100, seq__gt=after_seq):
+        if row[_SEQ] != expected or row[_PREV] != prev or _hash_row(row, expected) != row[_HASH]:
+            return False
+        expected, prev = expected + 1, row[_HASH]
+    return head[0] == expected - 1 and head[1] == prev

@@ -822,7 +822,7 @@ def person_update(
     record = case.person
     data = person_payload(person)
     if family is not None:
-        data["family"] = _clean_family(family)
+        data["family"] = _clean_family(family, actor=actor, case=case)
     else:
         data["family"] = payload_read(ctx=ctx, record=record).get("family", [])
     record_update(ctx=ctx, record=record, expected_version=expected_version, data=data)
@@ -837,11 +837,42 @@ def person_update(
     return record
 
 
-def _clean_family(family: list[dict[str, str]]) -> list[dict[str, str]]:
+def _clean_family(family: list[dict[str, str]], *, actor: User, case: Case) -> list[dict[str, str]]:
+    """Family links: a relation, a name, and the case of that relative if Haven has one.
+
+    The case id must name a case the actor may open (another than this one), or be empty: a
+    link is followed by the next reader, so it must not point at nothing, at a record of
+    another kind, or at a case the person recording it could not see.
+    """
+    import uuid
+
+    if not isinstance(family, list | tuple):
+        raise ValidationError({"family": "Must be a list of family links."})
     if len(family) > 50:
         raise ValidationError({"family": "At most 50 family links."})
     cleaned = []
     for i, link in enumerate(family):
+        if not isinstance(link, dict):
+            raise ValidationError({f"family[{i}]": "Must be a relation, a name and a case id."})
+        case_id = clean_text(
+            link.get("case_id"), field=f"family[{i}].case_id", max_length=36, multiline=False
+        )
+        if case_id:
+            try:
+                case_id = str(uuid.UUID(case_id))
+            except ValueError:
+                raise ValidationError(
+                    {f"family[{i}].case_id": "Must be the id of a case (a UUID), or empty."}
+                ) from None
+            if case_id == str(case.pk):
+                raise ValidationError(
+                    {f"family[{i}].case_id": "A person cannot be their own relative."}
+                )
+            if not Case.objects.filter(pk=case_id).filter(access.visible_to(actor)).exists():
+                # The same answer for a case that does not exist and one the actor cannot see.
+                raise ValidationError(
+                    {f"family[{i}].case_id": "No case with this id that you can open."}
+                )
         cleaned.append(
             {
                 "relation": clean_text(
@@ -857,12 +888,7 @@ def _clean_family(family: list[dict[str, str]]) -> list[dict[str, str]]:
                     max_length=MAX_NAME_CHARS,
                     multiline=False,
                 ),
-                "case_id": clean_text(
-                    link.get("case_id"),
-                    field=f"family[{i}].case_id",
-                    max_length=36,
-                    multiline=False,
-                ),
+                "case_id": case_id,
             }
         )
     return cleaned

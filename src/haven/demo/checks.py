@@ -68,19 +68,28 @@ def _file_mode_findings(env: Mapping[str, str], name: str) -> list[Finding]:
     path = env.get(f"{name}_FILE")
     if not path:
         return []
+    finding = mode_finding(Path(path), name, production=is_production(env))
+    return [finding] if finding else []
+
+
+def mode_finding(
+    path: Path, topic: str, *, production: bool, directory: bool = False
+) -> Finding | None:
+    """A finding when ``path`` is open to other users of this machine (unsafe in production)."""
     try:
-        mode = os.stat(path).st_mode
+        mode = stat.S_IMODE(path.stat().st_mode)
     except OSError:
-        return []
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        return [
-            Finding(
-                WARN,
-                name,
-                f"{path} can be read by other users of this machine; run `chmod 600 {path}`.",
-            )
-        ]
-    return []
+        return None
+    if not mode & (stat.S_IRWXG | stat.S_IRWXO):
+        return None
+    want = "700" if directory else "600"
+    return Finding(
+        FAIL if production else WARN,
+        topic,
+        f"{path} is mode {mode:04o}: other users of this machine can "
+        f"{'write' if mode & (stat.S_IWGRP | stat.S_IWOTH) else 'read'} it; run "
+        f"`chmod {want} {path}`.",
+    )
 
 
 def _secret_key_findings(env: Mapping[str, str]) -> list[Finding]:
@@ -261,14 +270,9 @@ def _data_dir_findings(env: Mapping[str, str]) -> list[Finding]:
     except OSError as exc:
         return [Finding(FAIL, "data dir", f"{data_dir} is not writable ({exc.strerror}).")]
     findings = [Finding(OK, "data dir", f"{data_dir} is writable.")]
-    if data_dir.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-        findings.append(
-            Finding(
-                WARN,
-                "data dir",
-                f"{data_dir} is open to other users of this machine; run `chmod 700 {data_dir}`.",
-            )
-        )
+    finding = mode_finding(data_dir, "data dir", production=is_production(env), directory=True)
+    if finding:
+        findings.append(finding)
     return findings
 
 
@@ -377,13 +381,20 @@ def runtime_findings(env: Mapping[str, str]) -> list[Finding]:
     from django.db import DatabaseError, connection
     from django.db.migrations.executor import MigrationExecutor
 
-    findings: list[Finding] = []
+    production = is_production(env)
+    findings = [
+        *bounds_findings(production=production),
+        *anchor_file_findings(production=production),
+    ]
     vendor = connection.vendor
     try:
         connection.ensure_connection()
     except DatabaseError as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return [Finding(FAIL, "database", f"{vendor} database cannot be reached: {first_line}")]
+        findings.append(
+            Finding(FAIL, "database", f"{vendor} database cannot be reached: {first_line}")
+        )
+        return findings
     findings.append(Finding(OK, "database", f"{vendor} database reachable."))
     if vendor == "sqlite":
         with connection.cursor() as cursor:
@@ -402,6 +413,7 @@ def runtime_findings(env: Mapping[str, str]) -> list[Finding]:
                     "grow beyond it.",
                 )
             )
+    findings.extend(database_file_findings(production=production))
     plan: list | None = None
     try:
         executor = MigrationExecutor(connection)
@@ -444,3 +456,160 @@ def print_findings(findings: list[Finding], out: _Writer) -> bool:
     else:
         out.write(f"\nConfiguration OK{f' ({warnings} warning(s))' if warnings else ''}.\n")
     return failures == 0
+
+
+# -- file modes, the anchor file and the bounds of security settings (need Django's settings) --
+
+
+def database_file_findings(*, production: bool) -> list[Finding]:
+    """The SQLite database and the files beside it must be for Haven's account only."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    name = str(database.get("NAME") or "")
+    if "sqlite" not in database["ENGINE"] or not name or name.startswith(("file:", ":memory")):
+        return []
+    findings = []
+    for suffix in ("", "-wal", "-shm", "-journal", "-writers.lock"):
+        finding = mode_finding(Path(name + suffix), "database", production=production)
+        if finding:
+            findings.append(finding)
+    return findings or [Finding(OK, "database", f"{name} and its files are mode 0600.")]
+
+
+def anchor_file_findings(*, production: bool) -> list[Finding]:
+    """HAVEN_AUDIT_ANCHOR_FILE: set in production, away from the database, not writable by others."""
+    from haven.audit.anchors import anchor_file, anchor_file_problem
+
+    topic = "HAVEN_AUDIT_ANCHOR_FILE"
+    path = anchor_file()
+    if path is None:
+        return [
+            Finding(
+                WARN if production else OK,
+                topic,
+                "not set: `haven audit verify` cannot show the audit trail rolled back to an "
+                "earlier state. Set it to a file outside the data directory and run "
+                "`haven audit anchor` regularly (README, “Audit trail”)."
+                if production
+                else "not set (set it in production).",
+            )
+        ]
+    problem = anchor_file_problem(path)
+    if problem:
+        return [Finding(FAIL, topic, problem)]
+    finding = mode_finding(path, topic, production=production)
+    if finding:
+        return [finding]
+    return [_last_anchor_finding(path, topic, production=production)]
+
+
+# Anchors older than this leave that much of the trail open to an unseen rollback.
+ANCHOR_STALE_HOURS = 24
+
+
+def _last_anchor_finding(path: Path, topic: str, *, production: bool) -> Finding:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from haven.audit.anchors import AnchorFileError, anchors_read
+
+    try:
+        kept, _bad = anchors_read(path)
+    except AnchorFileError as exc:
+        return Finding(FAIL, topic, str(exc))
+    when = max((a.kept_at for a in kept if a.kept_at is not None), default=None)
+    if when is None:
+        return Finding(WARN if production else OK, topic, f"{path}: no anchor kept yet.")
+    age = timezone.now() - when
+    if age > dt.timedelta(hours=ANCHOR_STALE_HOURS):
+        return Finding(
+            WARN if production else OK,
+            topic,
+            f"{path}: the last anchor was kept {int(age.total_seconds() // 3600)} hours ago; run "
+            "`haven audit anchor` from cron every few minutes.",
+        )
+    return Finding(
+        OK, topic, f"{path}: {len(kept)} anchor(s), the last kept {when:%Y-%m-%d %H:%M} UTC."
+    )
+
+
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Bound:
+    """A security setting's sane range: outside it is unsafe in production."""
+
+    setting: str  # the environment variable
+    low: int | None
+    high: int | None
+    unit: str
+    why: str
+
+
+# Checked by `haven check` (README, "Configuration"). Values are in the unit shown.
+BOUNDS = (
+    Bound("HAVEN_KDF_OPSLIMIT", 2, 16, "passes", "Argon2id passes over the password"),
+    Bound("HAVEN_KDF_MEMLIMIT", 128, 4096, "MiB", "Argon2id memory per password guess"),
+    Bound("HAVEN_LOGIN_FAILURE_LIMIT", 1, 10, "failures", "wrong passwords before a lockout"),
+    Bound("HAVEN_LOGIN_COOLOFF_MINUTES", 5, 1440, "minutes", "how long a lockout lasts"),
+    Bound("HAVEN_IDLE_TIMEOUT_MINUTES", 1, 60, "minutes", "logged out after this long idle"),
+    Bound("HAVEN_SESSION_MAX_AGE", 60, 24 * 3600, "seconds", "the longest a session lives"),
+    Bound("HAVEN_API_TOKEN_HOURS", 1, 24, "hours", "the longest an API token lives"),
+    Bound("HAVEN_REAUTH_SECONDS", 30, 900, "seconds", "how recent a password grave actions need"),
+)
+# Together, passes x memory: at least 2 passes over 256 MiB (the default is 3).
+MIN_KDF_WORK_MIB = 512
+
+
+def _configured_values() -> dict[str, int]:
+    from django.conf import settings
+
+    return {
+        "HAVEN_KDF_OPSLIMIT": int(settings.HAVEN_KDF_OPSLIMIT),
+        "HAVEN_KDF_MEMLIMIT": int(settings.HAVEN_KDF_MEMLIMIT) // MIB,
+        "HAVEN_LOGIN_FAILURE_LIMIT": int(settings.AXES_FAILURE_LIMIT),
+        "HAVEN_LOGIN_COOLOFF_MINUTES": int(settings.AXES_COOLOFF_TIME.total_seconds() // 60),
+        "HAVEN_IDLE_TIMEOUT_MINUTES": int(settings.HAVEN_IDLE_TIMEOUT) // 60,
+        "HAVEN_SESSION_MAX_AGE": int(settings.SESSION_COOKIE_AGE),
+        "HAVEN_API_TOKEN_HOURS": int(settings.HAVEN_API_TOKEN_HOURS),
+        "HAVEN_REAUTH_SECONDS": int(settings.HAVEN_REAUTH_SECONDS),
+    }
+
+
+def bounds_findings(*, production: bool) -> list[Finding]:
+    """Each security setting within :data:`BOUNDS` (unsafe in production, a warning elsewhere)."""
+    values = _configured_values()
+    level = FAIL if production else WARN
+    findings = []
+    for bound in BOUNDS:
+        value = values[bound.setting]
+        if (bound.low is not None and value < bound.low) or (
+            bound.high is not None and value > bound.high
+        ):
+            findings.append(
+                Finding(
+                    level,
+                    bound.setting,
+                    f"{value} {bound.unit} ({bound.why}) is outside {bound.low}..{bound.high} "
+                    f"{bound.unit}.",
+                )
+            )
+    work = values["HAVEN_KDF_OPSLIMIT"] * values["HAVEN_KDF_MEMLIMIT"]
+    if work < MIN_KDF_WORK_MIB:
+        findings.append(
+            Finding(
+                level,
+                "HAVEN_KDF_*",
+                f"{values['HAVEN_KDF_OPSLIMIT']} passes over {values['HAVEN_KDF_MEMLIMIT']} MiB "
+                f"is too cheap a password key derivation: passes x MiB must be at least "
+                f"{MIN_KDF_WORK_MIB} (the default is 3 x 256).",
+            )
+        )
+    if not findings:
+        findings.append(
+            Finding(OK, "security settings", "key derivation, lockout and session limits are sane.")
+        )
+    return findings

@@ -26,7 +26,14 @@ from haven.referrals.models import (
     Referral,
     ReferralStatus,
 )
-from haven.validation import clean_choice, clean_country, clean_past_datetime, clean_text
+from haven.validation import (
+    clean_choice,
+    clean_country,
+    clean_label,
+    clean_past_datetime,
+    clean_text,
+    label_key,
+)
 from haven.vault.holders import live_holders
 from haven.vault.sealed import data_key_create, payload_read, payload_set, record_update
 from haven.vault.services import team_key_ensure
@@ -60,15 +67,23 @@ def _clean_fields(fields: Any, *, name: str) -> list[str]:
     return sorted(set(fields))
 
 
+def _check_partner_name_free(name: str, *, other_than: Partner | None = None) -> None:
+    """Two partners whose names read the same ("Ｍinistry" and "Ministry") would let a referral go
+    to the wrong agency; partners are few, so every name is compared."""
+    key = label_key(name)
+    others = Partner.objects.exclude(pk=other_than.pk) if other_than else Partner.objects.all()
+    if any(label_key(other) == key for other in others.values_list("name", flat=True)):
+        raise ValidationError({"name": "A partner with this name exists."})
+
+
 @transaction.atomic
 def partner_create(*, actor: User, name: str, country: str) -> Partner:
     """Register a partner agency."""
     if not access.has_role(actor, access.PARTNER_EDITORS):
         raise PermissionDenied("Only supervisors and administrators manage partners.")
-    name = clean_text(name, field="name", max_length=200, required=True, multiline=False)
+    name = clean_label(name, field="name", max_length=200, required=True)
     country = clean_country(country, required=True)
-    if Partner.objects.filter(name__iexact=name).exists():
-        raise ValidationError({"name": "A partner with this name exists."})
+    _check_partner_name_free(name)
     partner = Partner.objects.create(name=name, country=country)
     audit_record(actor=actor, action="partner.create", target=partner)
     return partner
@@ -81,10 +96,9 @@ def partner_update(
     """Rename, move or deactivate a partner."""
     if not access.has_role(actor, access.PARTNER_EDITORS):
         raise PermissionDenied("Only supervisors and administrators manage partners.")
-    name = clean_text(name, field="name", max_length=200, required=True, multiline=False)
+    name = clean_label(name, field="name", max_length=200, required=True)
     country = clean_country(country, required=True)
-    if Partner.objects.filter(name__iexact=name).exclude(pk=partner.pk).exists():
-        raise ValidationError({"name": "A partner with this name exists."})
+    _check_partner_name_free(name, other_than=partner)
     updated = Partner.objects.filter(pk=partner.pk, version=expected_version).update(
         name=name, country=country, active=bool(active), version=expected_version + 1
     )

@@ -16,6 +16,9 @@ DATA_DIR = Path(env_str("HAVEN_DATA_DIR", str(Path.cwd() / ".haven-data")))
 
 DEBUG = env_bool("HAVEN_DEBUG", False)
 SECRET_KEY = env_str("HAVEN_SECRET_KEY")
+# Earlier secret keys, while a change of HAVEN_SECRET_KEY settles (comma-separated): sessions and
+# the audit head signed with them stay valid. Remove them once the audit trail has a new entry.
+SECRET_KEY_FALLBACKS = env_list("HAVEN_SECRET_KEY_FALLBACKS", [])
 ALLOWED_HOSTS = env_list("HAVEN_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("HAVEN_CSRF_TRUSTED_ORIGINS", [])
 
@@ -150,8 +153,12 @@ def _database() -> dict:
 DATABASES = {"default": _database()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Argon2id at the key wrap's cost (HAVEN_KDF_*): a copy of the database offers no cheaper way to
+# guess a password than unwrapping the key (haven.accounts.hashers). It also reads the hashes
+# Django's own Argon2 hasher made before (the same "argon2" prefix), and re-makes them at the next
+# login; Django's hasher is left out so that none is checked without Haven's limit on its cost.
 PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "haven.accounts.hashers.HavenArgon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -201,6 +208,8 @@ AXES_DISABLE_ACCESS_LOG = True
 AXES_ENABLE_ACCESS_FAILURE_LOG = False
 AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "web/locked_out.html"
+# The page above on the web; the API answers in JSON like every other API error.
+AXES_LOCKOUT_CALLABLE = "haven.accounts.lockout.lockout_response"
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_IPWARE_PROXY_COUNT = env_int("HAVEN_PROXY_COUNT", 0, minimum=0) or None
 CSRF_COOKIE_SAMESITE = "Strict"
@@ -291,20 +300,36 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# No request body, IP address or user agent is ever logged: only Django's own warnings.
+# No request body, IP address, Host header or user agent is ever logged: only Django's own
+# warnings. A request refused as suspicious (a Host not in HAVEN_ALLOWED_HOSTS...) is logged as
+# refused, without what it carried (haven.logs); gunicorn's own log likewise (haven.demo.server).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"suspicious_request": {"()": "haven.logs.SuspiciousRequestFilter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        # A handler's filter also sees records propagated from child loggers
+        # (django.security.DisallowedHost...), which a filter on the logger would not.
+        "security_console": {
+            "class": "logging.StreamHandler",
+            "filters": ["suspicious_request"],
+        },
+    },
     "root": {"handlers": ["console"], "level": env_str("HAVEN_LOG_LEVEL", "WARNING")},
     "loggers": {
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+        "django.security": {"handlers": ["security_console"], "propagate": False},
         "django.server": {"handlers": [], "level": "CRITICAL", "propagate": False},
         # psycopg warns when it ends a pipeline that a refused insert aborted (a form sent
         # twice): expected, and already answered; errors still show.
         "psycopg": {"handlers": ["console"], "level": "ERROR", "propagate": False},
     },
 }
+
+# Anchors of the audit chain's signed head (`haven audit anchor`), appended to this file and checked
+# by every `haven audit verify`: keep it outside the data directory, away from the database.
+HAVEN_AUDIT_ANCHOR_FILE = env_optional("HAVEN_AUDIT_ANCHOR_FILE")
 
 HAVEN_OVERDUE_GRACE_HOURS = env_int("HAVEN_OVERDUE_GRACE_HOURS", 0, minimum=0)
 # Retention: days after a case reached one of these final states before `haven purge` destroys

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.core.exceptions import PermissionDenied, ValidationError
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -43,6 +43,11 @@ class TokenObtainApi(HavenApi):
             400: s.ValidationErrorSerializer,
             401: s.ErrorSerializer,
             403: s.ErrorSerializer,
+            429: OpenApiResponse(
+                s.ErrorSerializer,
+                description="Too many wrong passwords for this name from this address (code "
+                "`locked_out`): wait `Retry-After` seconds.",
+            ),
         },
     )
     def post(self, request: Request) -> Response:

@@ -141,9 +141,9 @@ def responses(
     return answer
 
 
-def versioned(ok: Any, *, move: bool = False) -> dict[int, Any]:
+def versioned(ok: Any, *, move: bool = False, status: int = 200) -> dict[int, Any]:
     """Answers of an update that takes a version: may also be 404 and 409."""
-    answer = responses(ok, read=True)
+    answer = responses(ok, read=True, status=status)
     answer[409] = _E409_MOVE if move else _E409
     return answer
 

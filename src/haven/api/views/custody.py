@@ -6,7 +6,7 @@ from typing import Any
 from uuid import UUID
 
 from django.core.exceptions import ValidationError
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -119,7 +119,10 @@ class CaseDeleteApi(HavenApi):
         tags=TAGS,
         summary="Delete a case and destroy its keys",
         request=s.DeleteInputSerializer,
-        responses=versioned(None),
+        responses=versioned(
+            OpenApiResponse(description="Deleted: every copy of its keys is destroyed."),
+            status=204,
+        ),
     )
     def post(self, request: Request, pk: UUID) -> Response:
         user = actor(request)

@@ -12,6 +12,7 @@ from rest_framework.request import Request as ApiRequest
 from rest_framework.response import Response
 
 from haven import access
+from haven.api.serializers import StrictSerializer
 from haven.api.views.base import (
     HavenApi,
     actor,
@@ -52,7 +53,7 @@ class DuplicateListSerializer(serializers.Serializer):
     results = DuplicateSerializer(many=True)
 
 
-class DecideInputSerializer(serializers.Serializer):
+class DecideInputSerializer(StrictSerializer):
     other = serializers.UUIDField(help_text="The other case of the pair.")
     kind = serializers.ChoiceField(choices=DecisionKind.values)
     survivor = serializers.ChoiceField(

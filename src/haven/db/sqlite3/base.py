@@ -10,10 +10,15 @@ let go. The kernel drops the lock if its process dies. SQLite's own lock and bus
 as they were, for anything else that opens the file.
 
 In-memory databases (the tests') have one connection and no file: nothing is locked.
+
+A database file that does not exist yet is created empty with mode 0600 before SQLite opens it,
+whatever the process's umask (a WSGI server started without ``haven`` may leave it at 022):
+SQLite gives its ``-wal`` and ``-shm`` files the main file's mode.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 from typing import Any
@@ -26,6 +31,14 @@ from django.db.backends.sqlite3 import base
 class DatabaseWrapper(base.DatabaseWrapper):
     _writers_fd: int | None = None
     _writers_held = False
+
+    def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
+        name = str(self.settings_dict["NAME"] or "")
+        if name and not self.is_in_memory_db() and not name.startswith("file:"):
+            # It exists already; or SQLite says below why it cannot be opened.
+            with contextlib.suppress(OSError):
+                os.close(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        return super().get_new_connection(conn_params)
 
     def _writers_path(self) -> str | None:
         name = str(self.settings_dict["NAME"] or "")

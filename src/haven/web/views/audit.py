@@ -93,6 +93,16 @@ class AuditFilterForm(forms.Form):
         return data
 
 
+def audit_head_context(user: User) -> dict[str, Any]:
+    """What web/_audit_head.html shows: the signed head, whether it is signed, the server's key."""
+    head = selectors.audit_signed_head(user=user)
+    return {
+        "anchor": head.anchor,
+        "anchor_signed": head.signed,
+        "audit_public_key": head.public_key,
+    }
+
+
 def _compact_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
@@ -134,7 +144,7 @@ def audit_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "rows": rows,
             "query": query_without_page(request),
-            "anchor": selectors.audit_anchor(),
+            **audit_head_context(user),
             "verify": verify,
         },
         status=status,

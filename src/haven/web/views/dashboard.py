@@ -9,6 +9,7 @@ from django.shortcuts import render
 from haven import access
 from haven.cases import selectors
 from haven.cases.journey import State
+from haven.web.views.audit import audit_head_context
 from haven.web.views.common import actor, ctx
 
 
@@ -21,14 +22,14 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
     urgent = selectors.case_rows(ctx=ctx(request), user=user, cases=board.urgent)
     overdue = selectors.case_rows(ctx=ctx(request), user=user, cases=board.overdue)
     most = max((n for _, n in board.requests_by_year), default=0)
-    return render(
-        request,
-        "web/dashboard.html",
-        {
-            "board": board,
-            "states": [(State(s), n) for s, n in board.by_state.items()],
-            "urgent": urgent,
-            "overdue": overdue,
-            "per_year_max": most,
-        },
-    )
+    context = {
+        "board": board,
+        "states": [(State(s), n) for s, n in board.by_state.items()],
+        "urgent": urgent,
+        "overdue": overdue,
+        "per_year_max": most,
+    }
+    if access.allowed(user, "audit.head"):
+        # Supervisors print the signed head of the audit trail from here (docs/security.md).
+        context |= {"show_audit_head": True, **audit_head_context(user)}
+    return render(request, "web/dashboard.html", context)
