@@ -20,11 +20,10 @@ import numpy.typing as npt
 
 from haven.matching.compare import compare_pairs, field_names, labels_for
 from haven.matching.encodings import (
-    BIRTH_TOKENS,
     BLOOMS,
     ENCODING_VERSION,
     EXTRA_BLOOM,
-    TOKENS,
+    TOKEN_FIELDS,
     EncodedTable,
     encode_records,
 )
@@ -33,7 +32,6 @@ from haven.matching.model import MIN_NAME_LEVEL, FieldModel, MatchModel
 from haven.matching.model import default_model as engine_default_model
 from haven.matching.records import MatchRecord, match_record
 
-TOKEN_FIELDS = (*TOKENS, *BIRTH_TOKENS)
 BLOOM_WORDS = {name: spec.words for name, spec in BLOOMS.items()}
 BLOOM_BYTES = sum(BLOOM_WORDS.values()) * 8
 TOKEN_BYTES = len(TOKEN_FIELDS) * 8
@@ -49,8 +47,7 @@ VERSION = f"{ENCODING_VERSION}-" + format(
             (
                 sorted((k, s.bits, s.hashes) for k, s in BLOOMS.items()),
                 (EXTRA_BLOOM.bits, EXTRA_BLOOM.hashes),
-                TOKENS,
-                BIRTH_TOKENS,
+                TOKEN_FIELDS,
             )
         ).encode()
     ),
@@ -97,7 +94,8 @@ def record_from_payload(
     *, record_id: str, data: dict[str, Any], broker_id: Any = None
 ) -> MatchRecord:
     """A person's payload as the matcher sees it (unknowns are left out, never compared)."""
-    year, month, day = _birth_parts(data.get("birth"))
+    birth = data.get("birth")
+    year, month, day = _birth_parts(birth)
     sex = data.get("sex")
     occupation = data.get("occupation")
     return match_record(
@@ -106,9 +104,12 @@ def record_from_payload(
         birth_year=year,
         birth_month=month,
         birth_day=day,
+        birth_calendar=str(birth.get("calendar") or "") if isinstance(birth, dict) else "",
         sex=sex if sex in ("female", "male") else None,
         origin=data.get("origin_region") or None,
-        occupation=occupation if occupation not in (None, "", "unknown", "other") else None,
+        # As written; the old fixed codes ("restaurant_worker") read as their category, and
+        # "other" or "unknown" say nothing (haven.matching.occupations).
+        occupation=str(occupation) if occupation else None,
         broker=str(broker_id) if broker_id else None,
     )
 
@@ -273,7 +274,11 @@ def score_pairs(
 def evidence_rows(explanation: Explanation) -> list[dict[str, Any]]:
     """The explanation as stored and shown: field, agreement label, weight (no values)."""
     return [
-        {"field": e.field, "label": e.label, "weight": round(e.weight, 2)}
+        {
+            "field": e.field,
+            "label": e.label + (" (held back: names not alike enough)" if e.held_back else ""),
+            "weight": round(e.weight if e.counted is None else e.counted, 2),
+        }
         for e in explanation.evidence
         if e.level >= 0 and e.field != "group"
     ]

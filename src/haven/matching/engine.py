@@ -8,6 +8,7 @@ names are compared with the full Korean name rules instead of their Bloom filter
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -28,11 +29,13 @@ from haven.matching.explain import Explanation, explain
 from haven.matching.model import (
     DEFAULT_THRESHOLD,
     MIN_NAME_LEVEL,
+    Labelled,
     MatchModel,
     pair_prior,
     probability,
     train,
 )
+from haven.matching.priors import birth_mix
 from haven.matching.resolve import MAX_CLUSTER, clusters, one_to_one
 
 Rows = npt.NDArray[np.int64]
@@ -113,6 +116,30 @@ class MatchResult:
         return [sorted(g) for g in found.values() if len(g) > 1]
 
 
+def birth_precisions(*tables: EncodedTable) -> tuple[float, float, float]:
+    """Shares of the tables' records with a birth year that know the day, only the month, only
+    the year (the birth prior depends on them: see :func:`haven.matching.priors.birth_mix`)."""
+    day = sum(int((t.tokens["birth.md"] != 0).sum()) for t in tables)
+    month = sum(int((t.tokens["birth.m"] != 0).sum()) for t in tables) - day
+    year = sum(int((t.tokens["birth.y"] != 0).sum()) for t in tables) - day - month
+    return birth_mix(day, month, year)
+
+
+def labelled_pairs(
+    *, table: EncodedTable, decisions: Sequence[tuple[str, str, bool]]
+) -> Labelled | None:
+    """Reviewers' decisions on pairs of a table's records, as :class:`Labelled` levels:
+    (left id, right id, whether they are one person); ids not in the table are skipped."""
+    row = {rid: k for k, rid in enumerate(table.ids)}
+    known = [(row[a], row[b], same) for a, b, same in decisions if a in row and b in row]
+    if not known:
+        return None
+    i = np.array([k[0] for k in known], dtype=np.int64)
+    j = np.array([k[1] for k in known], dtype=np.int64)
+    comps = compare_pairs(left=table, right=table, i=i, j=j)
+    return Labelled(comps.levels, np.array([k[2] for k in known], dtype=bool))
+
+
 def _train_and_score(
     *,
     left: EncodedTable,
@@ -124,6 +151,7 @@ def _train_and_score(
     name_parts: tuple[str, ...],
     min_name_level: int,
     ignore: tuple[str, ...],
+    labelled: Labelled | None = None,
 ) -> tuple[MatchModel, Comparisons, FloatArray, FloatArray]:
     comps = compare_pairs(left=left, right=right, i=cands.left, j=cands.right, clear_names=clear)
     rnd = compare_pairs(left=left, right=right, i=rand[0], j=rand[1], clear_names=clear)
@@ -145,6 +173,8 @@ def _train_and_score(
         threshold=threshold,
         name_parts=tuple(f"extra.{f}" for f in name_parts),
         min_name_level=min_name_level,
+        birth_precisions=birth_precisions(*((left,) if right is left else (left, right))),
+        labelled=labelled,
     )
     if right is left:
         # Deduplication: the prior over all pairs of the population, not over the candidates
@@ -248,10 +278,13 @@ def train_model(
     max_block: int = DEDUPE_MAX_BLOCK,
     sample_pairs: int = RANDOM_PAIRS,
     seed: int = 0,
+    decisions: Sequence[tuple[str, str, bool]] = (),
 ) -> tuple[MatchModel, int]:
     """Train a deduplication model on one table (EM, as :func:`find_duplicates` does) without
     resolving anything; returns the model (its prior is over all pairs of this table) and the
-    number of candidate pairs it was trained on. To store and reuse on the same population."""
+    number of candidate pairs it was trained on. To store and reuse on the same population.
+    ``decisions`` are reviewers' answers about pairs of the table's records (left id, right
+    id, one person or not): EM counts them with their known answer."""
     cands = dedupe_candidates(table=table, max_block=max_block)
     rand = random_pairs(n_left=len(table), count=sample_pairs, seed=seed)
     model, _comps, _weight, _prob = _train_and_score(
@@ -264,6 +297,7 @@ def train_model(
         name_parts=(),
         min_name_level=MIN_NAME_LEVEL,
         ignore=(),
+        labelled=labelled_pairs(table=table, decisions=decisions),
     )
     return model, len(cands)
 

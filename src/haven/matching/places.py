@@ -32,7 +32,7 @@ from functools import lru_cache
 from itertools import product
 
 from haven.matching.hangul import is_syllable, south_form
-from haven.matching.romanization import romanize_word
+from haven.matching.romanization import System, romanize_word
 
 MAX_CHARS = 200  # longer input is cut: no place name is longer, and work stays bounded
 MAX_TOKENS = 12  # words of a place considered (each span of them is looked up)
@@ -408,9 +408,10 @@ _Hit = tuple[str, str | None, str | None]  # (kind, province code or region, tow
 
 def _romanizations(hangul: str) -> set[str]:
     out = set()
-    for system in ("rr", "mr", "nk"):
+    systems: tuple[System, ...] = ("rr", "mr", "nk")
+    for system in systems:
         for breves, apostrophes in product((True, False), repeat=2):
-            out.add(romanize_word(hangul, system, breves=breves, apostrophes=apostrophes))  # type: ignore[arg-type]
+            out.add(romanize_word(hangul, system, breves=breves, apostrophes=apostrophes))
     return out
 
 
@@ -466,10 +467,10 @@ def _tables() -> tuple[dict[str, set[_Hit]], dict[str, set[_Hit]], list[tuple[st
             for text in _TOWN_HANZI.get(town, ()):
                 hanzi.append((text, hit))
     for old, new in _OLD_TOWNS.items():
-        code = next((c for c, towns in _TOWNS.items() if new in towns.split()), None)
-        if code is None:  # a special city's old name (진남포): listed with the province
+        found = next((c for c, towns in _TOWNS.items() if new in towns.split()), None)
+        if found is None:  # a special city's old name (진남포): listed with the province
             continue
-        hit = ("town", code, new)
+        hit = ("town", found, new)
         add_h(old, hit)
         for text in _romanizations(old):
             add_r(text, hit)
