@@ -69,16 +69,11 @@ MAX_NOTE_CHARS = 20_000
 MAX_NAME_CHARS = 200
 SEXES = ("female", "male", "other", "unknown")
 BIRTH_PRECISIONS = ("year", "month", "day", "unknown")
-OCCUPATIONS = (
-    "trader",
-    "restaurant_worker",
-    "labourer",
-    "official",
-    "soldier",
-    "student",
-    "other",
-    "unknown",
-)
+# A birth date as written may be in the lunar calendar; most records do not say ("").
+BIRTH_CALENDARS = ("solar", "lunar", "")
+# The occupation is kept as written (haven.matching.occupations reads its category for display
+# and statistics); the codes of the old fixed list ("restaurant_worker") stay valid text.
+MAX_OCCUPATION_CHARS = 200
 CHANNEL_SOURCE = {
     Channel.DIRECT_LINE: Source.REQUESTER,
     Channel.BROKER: Source.BROKER,
@@ -98,8 +93,9 @@ class PersonInput:
     birth_value: str = ""
     birth_precision: str = "unknown"
     origin_region: str = ""
-    occupation: str = "unknown"
+    occupation: str = ""  # as written; the old codes ("restaurant_worker") are text too
     own_words: str = ""
+    birth_calendar: str = ""  # "solar", "lunar" or "" (not said)
 
 
 def _clean_birth(value: str, precision: str, *, field_name: str) -> dict[str, str]:
@@ -125,6 +121,20 @@ def _clean_birth(value: str, precision: str, *, field_name: str) -> dict[str, st
     return {"value": value, "precision": precision}
 
 
+def _birth_with_calendar(
+    birth: dict[str, str], calendar: str, *, field_name: str
+) -> dict[str, str]:
+    """The cleaned birth with its calendar, when a date is known and the calendar was said."""
+    calendar = clean_choice(
+        (calendar or "").strip().lower(),
+        field=f"{field_name}.birth_calendar",
+        choices=BIRTH_CALENDARS,
+    )
+    if calendar and birth.get("value"):
+        return {**birth, "calendar": calendar}
+    return birth
+
+
 def person_payload(person: PersonInput, *, index: int = 0) -> dict[str, Any]:
     """Validate one person's details into the shape stored in the encrypted payload."""
     prefix = f"people[{index}]"
@@ -145,12 +155,19 @@ def person_payload(person: PersonInput, *, index: int = 0) -> dict[str, Any]:
             person.aliases, field=f"{prefix}.aliases", max_items=20, max_length=MAX_NAME_CHARS
         ),
         "sex": clean_choice(person.sex or "unknown", field=f"{prefix}.sex", choices=SEXES),
-        "birth": _clean_birth(person.birth_value, person.birth_precision, field_name=prefix),
+        "birth": _birth_with_calendar(
+            _clean_birth(person.birth_value, person.birth_precision, field_name=prefix),
+            person.birth_calendar,
+            field_name=prefix,
+        ),
         "origin_region": clean_text(
             person.origin_region, field=f"{prefix}.origin_region", max_length=200, multiline=False
         ),
-        "occupation": clean_choice(
-            person.occupation or "unknown", field=f"{prefix}.occupation", choices=OCCUPATIONS
+        "occupation": clean_text(
+            person.occupation,
+            field=f"{prefix}.occupation",
+            max_length=MAX_OCCUPATION_CHARS,
+            multiline=False,
         ),
         "family": [],
     }
