@@ -25,7 +25,6 @@ from haven.validation import clean_text
 from haven.vault.holders import holds_key, live_holders
 from haven.vault.models import DataKey
 from haven.vault.sealed import data_key_create, payload_set
-from haven.vault.services import data_key_shred
 
 MAX_BODY_CHARS = 5_000
 PARTY_REF = "party"
@@ -34,7 +33,6 @@ __all__ = [
     "MAX_BODY_CHARS",
     "conversation_create",
     "conversation_party_public_key",
-    "conversation_shred",
     "message_send",
     "party_context",
     "party_message_send",
@@ -108,18 +106,6 @@ def conversation_party_public_key(request: Request) -> tuple[str, bytes] | None:
     if requester is not None:
         return Author.REQUESTER, bytes(requester.public_key)
     return None
-
-
-def conversation_shred(*, request_id: Any) -> None:
-    """Destroy a request's conversation: its messages and every copy of its key (called when the
-    request itself is destroyed; needs no key)."""
-    conversation = Conversation.objects.filter(request_id=request_id).first()
-    if conversation is None:
-        return
-    key_id = conversation.data_key_id
-    Message.objects.filter(conversation=conversation).delete()
-    conversation.delete()
-    data_key_shred(key_id=key_id)
 
 
 def _message(
