@@ -142,14 +142,30 @@ class EncodedTable:
     records: Sequence[MatchRecord] | None = field(default=None, repr=False)
     _popcounts: dict[str, npt.NDArray[np.int64]] = field(default_factory=dict, repr=False)
     _frequency: npt.NDArray[np.float64] | None = field(default=None, repr=False)
+    _groups: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None = field(
+        default=None, repr=False
+    )
 
     def __len__(self) -> int:
         return len(self.ids)
 
     def name_frequency(self) -> npt.NDArray[np.float64]:
-        """Each record's share of the table holding the same name (the same phonetic filter, or
-        the same written-form filter for a name that is not Korean): 1/n for a unique name."""
+        """For each record, the share of the table's *other* records holding the same name (the
+        same phonetic filter, or the same written-form filter for a name that is not Korean):
+        how likely a random other record is to share it, at least 1/n. The record itself is not
+        counted: a name seen twice in a table where people are recorded twice is most often
+        one person's, and counting both records made every such pair look like a common
+        name's."""
         if self._frequency is None:
+            group, counts = self.name_groups()
+            others = np.maximum(counts[group] - 1, 1)
+            self._frequency = others.astype(np.float64) / max(len(self), 1)
+        return self._frequency
+
+    def name_groups(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """Records grouped by name (the same phonetic filter, or the same written-form filter
+        for a name that is not Korean): each record's group and each group's size."""
+        if self._groups is None:
             korean = self.popcounts("name.phonetic") > 0
             rows = np.where(korean[:, None], self.blooms["name.phonetic"], 0).astype(np.uint64)
             text = self.blooms["name.text"]
@@ -158,8 +174,8 @@ class EncodedTable:
             with np.errstate(over="ignore"):  # a hash of the row: wrapping is intended
                 h = (rows * weights).sum(axis=1, dtype=np.uint64)
             _u, inverse, counts = np.unique(h, return_inverse=True, return_counts=True)
-            self._frequency = counts[inverse].astype(np.float64) / max(len(self), 1)
-        return self._frequency
+            self._groups = (inverse.astype(np.int64).ravel(), counts.astype(np.int64))
+        return self._groups
 
     def popcounts(self, name: str) -> npt.NDArray[np.int64]:
         """Set bits of each row's filter ``name`` (computed once per table)."""

@@ -49,7 +49,7 @@ PRIOR_BOUNDS = (1e-6, 0.9)
 MIN_NAME_LEVEL = 2  # names at least "alike" (similarity >= 0.65) for any match
 CONFLICT_NAME_LEVEL = NAME_NEARLY  # "nearly the same" (>= 0.85) when the birth dates conflict
 DEFAULT_THRESHOLD = 0.9
-TF_BOUND = 6.0  # bits: how far a name's frequency may move its weight either way
+TF_BOUND = 8.0  # bits: how far a name's frequency may move its weight either way
 SCORE_CHUNK = 1 << 20  # pairs scored at once
 DENSE_PATTERNS = 1 << 22  # distinct level vectors counted by bincount up to this many
 COARSE = frozenset({"birth", "sex", "origin", "occupation", "group", "broker"})
@@ -143,13 +143,16 @@ class MatchModel:
         """The adjustment of "the same name" for how common the name is, in bits.
 
         Sharing a rare name says more than sharing 김민준: u of the top name level is replaced
-        by the name's own frequency (as splink's term-frequency adjustment does), within bounds.
+        by how often *another person's* record holds the name (as splink's term-frequency
+        adjustment does, within bounds). ``name_frequency`` is, per pair, that share for the
+        commoner side (:meth:`~haven.matching.encodings.EncodedTable.name_frequency`, or the
+        engine's count of other people: see :func:`haven.matching.engine.find_duplicates`).
         """
         if name_frequency is None or not len(levels):
             return np.zeros(len(levels))
         top = levels[:, 0] == len(self.fields[0].m) - 1
         u_top = self.fields[0].u[-1]
-        adjust = np.log2(u_top / np.maximum(name_frequency, 1e-9))
+        adjust = np.log2(u_top / np.maximum(name_frequency, 1e-12))
         return np.where(top, np.clip(adjust, -TF_BOUND, TF_BOUND), 0.0)
 
     def score(
