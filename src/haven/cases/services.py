@@ -42,6 +42,7 @@ from haven.cases.models import (
 from haven.cases.search import person_index_values
 from haven.crypto import KeyContext
 from haven.db.rows import Rows
+from haven.dedupe.services import duplicate_candidates_refresh
 from haven.dedupe.store import person_encoding_set, person_encodings_build
 from haven.errors import ConflictError
 from haven.validation import (
@@ -284,6 +285,10 @@ def request_people_create(
         rows=rows,
     )
     rows.save()
+    # Their possible duplicates among everyone stored, for the review queue (no full pass).
+    duplicate_candidates_refresh(
+        person_ids=list(Case.objects.filter(request=request).values_list("person_id", flat=True))
+    )
     return group
 
 
@@ -850,6 +855,7 @@ def person_update(
         data=data,
         broker_id=case.request.broker_id if case.request is not None else None,
     )
+    duplicate_candidates_refresh(person_ids=[record.pk])
     audit_record(actor=actor, action="person.update", target=case, detail={})
     return record
 

@@ -125,6 +125,21 @@ class Packed:
     tokens: bytes
     block: list[int]
 
+    @property
+    def block_bytes(self) -> bytes:
+        """The blocking tokens packed as stored (``PersonEncoding.block``)."""
+        return pack_block(self.block)
+
+
+def pack_block(tokens: Sequence[int]) -> bytes:
+    """Signed 64-bit blocking tokens as little-endian bytes."""
+    return np.asarray(tokens, dtype="<i8").tobytes()
+
+
+def unpack_block(data: bytes) -> npt.NDArray[np.uint64]:
+    """Packed blocking tokens back as the engine's unsigned tokens."""
+    return np.frombuffer(data, dtype="<i8").astype(np.int64).view(np.uint64)
+
 
 def encode_one(*, record: MatchRecord, hasher_for: Callable[[str], Hasher]) -> Packed:
     """Encode one record (the same bits as in a whole-table encoding: each n-gram and value is
@@ -136,9 +151,12 @@ def encode_one(*, record: MatchRecord, hasher_for: Callable[[str], Hasher]) -> P
     return Packed(blooms=blooms, tokens=tokens, block=block)
 
 
-def table_from_rows(rows: Sequence[tuple[str, bytes, bytes, Sequence[int]]]) -> EncodedTable:
-    """A table from stored rows (id, blooms, tokens, signed blocking tokens); rows with
-    encodings of the wrong size are refused (ValueError) rather than misread."""
+def table_from_rows(
+    rows: Sequence[tuple[str, bytes, bytes, Sequence[int] | bytes]],
+) -> EncodedTable:
+    """A table from stored rows (id, blooms, tokens, signed blocking tokens or their packed
+    bytes); rows with encodings of the wrong size are refused (ValueError) rather than
+    misread."""
     n = len(rows)
     for _, bloom_bytes, token_bytes, _block in rows:
         if len(bloom_bytes) != BLOOM_BYTES or len(token_bytes) != TOKEN_BYTES:
@@ -155,15 +173,22 @@ def table_from_rows(rows: Sequence[tuple[str, bytes, bytes, Sequence[int]]]) -> 
         blooms[name] = raw_b[:, start : start + words].astype(np.uint64).copy()
         start += words
     tokens = {name: raw_t[:, k].astype(np.uint64).copy() for k, name in enumerate(TOKEN_FIELDS)}
-    block_rows = [k for k, r in enumerate(rows) for _ in r[3]]
-    block_tokens = [_unsigned(t) for r in rows for t in r[3]]
+    parts = [
+        unpack_block(r[3]) if isinstance(r[3], bytes | memoryview) else _as_unsigned(r[3])
+        for r in rows
+    ]
+    sizes = np.fromiter((len(p) for p in parts), dtype=np.int64, count=n)
     return EncodedTable(
         ids=[r[0] for r in rows],
         blooms=blooms,
         tokens=tokens,
-        block_rows=np.array(block_rows, dtype=np.int64),
-        block_tokens=np.array(block_tokens, dtype=np.uint64),
+        block_rows=np.repeat(np.arange(n, dtype=np.int64), sizes),
+        block_tokens=np.concatenate(parts) if n else np.zeros(0, np.uint64),
     )
+
+
+def _as_unsigned(tokens: Sequence[int]) -> npt.NDArray[np.uint64]:
+    return np.array([_unsigned(int(t)) for t in tokens], dtype=np.uint64)
 
 
 # --- Scoring -----------------------------------------------------------------------------------
@@ -185,6 +210,9 @@ def model_parameters(*, model: MatchModel) -> dict[str, Any]:
         "min_name_level": model.min_name_level,
         "iterations": model.iterations,
         "converged": model.converged,
+        "anchors": model.anchors,
+        "labelled": model.labelled,
+        "warnings": list(model.warnings),
     }
 
 
@@ -223,11 +251,13 @@ def model_from_parameters(
     if not (0.0 < prior < 1.0) or people_trained < 2:
         raise ValueError("stored match model has an impossible prior")
     scaled = prior * (people_trained - 1) / max(people_now - 1, 1)
+    warnings = parameters.get("warnings") or []
     return MatchModel(
         fields,
         float(np.clip(scaled, *PRIOR_LIMITS)),
         threshold=threshold,
         min_name_level=min_name_level,
+        warnings=tuple(str(w) for w in warnings) if isinstance(warnings, list) else (),
     )
 
 

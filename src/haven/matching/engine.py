@@ -285,6 +285,7 @@ def find_duplicates(
     min_name_level: int = MIN_NAME_LEVEL,
     ignore_fields: tuple[str, ...] = (),
     model: MatchModel | None = None,
+    decisions: Sequence[tuple[str, str, bool]] = (),
 ) -> MatchResult:
     """Find records of the same person within one table, as pairs and clusters.
 
@@ -296,7 +297,8 @@ def find_duplicates(
     ``min_name_level`` is the name level below which coarse fields cannot count for a match;
     ``ignore_fields`` are compared as unknown (they still block). With ``model`` (one trained
     before, see :func:`train_model`, its prior set for this population) nothing is trained:
-    the candidates are scored with it.
+    the candidates are scored with it. ``decisions`` (left id, right id, one person or not:
+    reviewers' answers) are counted in training with their known answer.
     """
     cands = dedupe_candidates(table=table, max_block=max_block)
     clear = ClearNames() if clear_names else None
@@ -313,6 +315,7 @@ def find_duplicates(
             min_name_level=min_name_level,
             ignore=ignore_fields,
             max_cluster=max_cluster,
+            labelled=labelled_pairs(table=table, decisions=decisions) if decisions else None,
         )
     else:
         comps = compare_pairs(

@@ -407,16 +407,16 @@ def _em_session(
     guard: dict[str, object],
     likelihood: set[int] | None = None,
     labelled: Labelled | None = None,
-    wanted: dict[int, FloatArray] | None = None,
+    free: bool = False,
 ) -> tuple[list[FloatArray], float, int, bool]:
     """EM over ``levels`` updating m of the ``estimate`` columns only.
 
     The likelihood uses the ``likelihood`` columns (default: ``estimate``): columns the pairs
     were chosen by are left out, as their agreement was forced by the selection (as in splink).
     Each M-step draws m towards the field's prior by its strength and keeps it within the
-    prior's bounds and the field's order (:func:`_constrain`); ``wanted`` receives, per
-    column, m as the data alone would have it (for the plausibility check). ``labelled`` pairs
-    count with their known answer.
+    prior's bounds and the field's order (:func:`_constrain`); ``free`` EM does neither (m as
+    the data alone would have it, for the plausibility check). ``labelled`` pairs count with
+    their known answer.
     """
     patterns, counts = _patterns(levels, len(fields))
     use = np.array(sorted(estimate if likelihood is None else likelihood), dtype=np.int64)
@@ -440,10 +440,11 @@ def _em_session(
                     labelled.levels, k, n, labelled.match.astype(np.float64)
                 )
             fp = priors[k]
-            if wanted is not None and counts_k.sum() > 0:
-                wanted[k] = counts_k / counts_k.sum()
-            post = (counts_k + fp.strength * np.array(fp.m)) / (counts_k.sum() + fp.strength)
-            new = _constrain(post, u[k], fields[k], fp)
+            if free:
+                new = _bounded((counts_k + 1e-3) / (counts_k.sum() + 1e-3 * n))
+            else:
+                post = (counts_k + fp.strength * np.array(fp.m)) / (counts_k.sum() + fp.strength)
+                new = _constrain(post, u[k], fields[k], fp)
             delta = max(delta, float(np.abs(new - m[k]).max()))
             m[k] = new
         total = counts.sum()
@@ -520,7 +521,7 @@ def train(
                 everything - {birth_col},
             )
         )
-    wanted: dict[int, FloatArray] = {}
+    free_m = [mm.copy() for mm in m]
     for levels, estimate in sessions:
         m, _prior, it, ok = _em_session(
             levels=levels,
@@ -533,9 +534,23 @@ def train(
             tolerance=tolerance,
             guard=guard,
             labelled=labelled,
-            wanted=wanted,
         )
         iterations, converged = iterations + it, converged and ok
+        # The same session left free: what EM would have learned without what is known.
+        free_m, _p, _it, _ok = _em_session(
+            levels=levels,
+            m=free_m,
+            u=u,
+            fields=fields,
+            priors=priors,
+            estimate=estimate,
+            max_iterations=max_iterations,
+            tolerance=tolerance,
+            guard=guard,
+            labelled=labelled,
+            free=True,
+        )
+    wanted = dict(enumerate(free_m))
     # The prior: the share of candidate pairs that are matches, m and u now fixed.
     _m, prior, it, ok = _em_session(
         levels=candidate_levels,
@@ -576,9 +591,10 @@ def plausibility(
 ) -> tuple[str, ...]:
     """What looks implausible about a trained model, in plain words (empty if nothing).
 
-    Flags the levels where the data alone would have put m well outside what is known about
-    records of one person (the bound held it: the model is usable, but the data disagree with
-    the priors, or EM found another explanation than "the same person"), the weights that
+    Flags the levels where EM left free (``wanted``: m per column, from the same sessions
+    without priors or bounds) would have put m well outside what is known about records of
+    one person (the bound held it: the model is usable, but the data disagree with the
+    priors, or EM found another explanation than "the same person"), the weights that
     point the wrong way after all (the same name or the same date not counting for a match,
     a conflicting date not against it), a prior at its bound, and EM that did not converge.
     """
