@@ -628,9 +628,8 @@ def _window_values(b: Birth) -> tuple[str | None, ...]:
     return (*plain, *moved)
 
 
-def _swap_value(record: MatchRecord) -> str | None:
+def _swap_value(b: Birth) -> str | None:
     """The date with day and month exchanged, where that is another date."""
-    b = record.birth
     if b.year is None or b.month is None or b.day is None or b.day > 12 or b.day == b.month:
         return None
     return f"{b.year}-{b.day}-{b.month}"
@@ -657,8 +656,7 @@ def _occupation_values(occupation: str | None) -> tuple[str | None, str | None]:
     return occupation, None if kind == "other" else kind
 
 
-def _birth_values(record: MatchRecord) -> tuple[str | None, ...]:
-    b = record.birth
+def _birth_values(b: Birth) -> tuple[str | None, ...]:
     y, m, d = b.year, b.month, b.day
     if y is None:
         return (None,) * len(BIRTH_TOKENS)
@@ -714,24 +712,30 @@ def encode_records(
     tokens: dict[str, U64] = {}
     for fname in EXACT_TOKENS:
         tokens[fname] = _tokens([getattr(r, fname) for r in records], hasher_for("token:" + fname))
-    for fname, values in (
-        *zip(ORIGIN_TOKENS, _columns([_origin_values(r.origin) for r in records], 3), strict=True),
-        *zip(
-            OCCUPATION_TOKENS,
-            _columns([_occupation_values(r.occupation) for r in records], 2),
-            strict=True,
-        ),
+    # Each field's values are few across a population (a province, a date): every token of
+    # a field is made once per distinct value and gathered into rows.
+    codes, origins = _factorize([r.origin for r in records])
+    for fname, column in zip(
+        ORIGIN_TOKENS, _columns([_origin_values(v) for v in origins], 3), strict=True
     ):
-        tokens[fname] = _tokens(values, hasher_for("token:" + fname))
-    births = [_birth_values(r) for r in records]
-    for i, fname in enumerate(BIRTH_TOKENS):
-        tokens[fname] = _tokens([b[i] for b in births], hasher_for("token:" + fname))
-    # Hashed like birth.ymd: compared with the other side's date.
-    tokens["birth.swap"] = _tokens([_swap_value(r) for r in records], hasher_for("token:birth.ymd"))
-    windows = _columns([_window_values(r.birth) for r in records], len(WINDOW_TOKENS))
+        tokens[fname] = _tokens(column, hasher_for("token:" + fname))[codes]
+    codes, jobs = _factorize([r.occupation for r in records])
+    for fname, column in zip(
+        OCCUPATION_TOKENS, _columns([_occupation_values(v) for v in jobs], 2), strict=True
+    ):
+        tokens[fname] = _tokens(column, hasher_for("token:" + fname))[codes]
+    codes, births = _factorize([r.birth for r in records])
+    per_birth = [(*_birth_values(b), _swap_value(b), *_window_values(b)) for b in births]
+    columns = _columns(per_birth, len(BIRTH_TOKENS) + 1 + len(WINDOW_TOKENS))
     window_hasher = hasher_for("token:birth.window")  # one hash: shifted meet unshifted
-    for fname, values in zip(WINDOW_TOKENS, windows, strict=True):
-        tokens[fname] = _tokens(values, window_hasher)
+    for k, fname in enumerate((*BIRTH_TOKENS, "birth.swap", *WINDOW_TOKENS)):
+        if fname == "birth.swap":
+            hasher = hasher_for("token:birth.ymd")  # compared with the other side's date
+        elif fname in WINDOW_TOKENS:
+            hasher = window_hasher
+        else:
+            hasher = hasher_for("token:" + fname)
+        tokens[fname] = _tokens(columns[k], hasher)[codes]
     block_hasher = hasher_for("block")
     rows, toks = _block_tokens(
         records=records,
