@@ -169,8 +169,9 @@ def test_a_name_recorded_several_times_for_one_person_counts_as_that_person_s() 
     records = [match_record(id=str(k), name="김영숙") for k in range(4)]
     records += [match_record(id="x", name="김영숙")]
     table = encode_records(records=records, hasher_for=clear_hasher)
-    one_person = np.array([0, 0, 0, 0, 4])  # the first four are one person's records
-    freq = people_frequency(table=table, cluster=one_person)
+    # The first four may be one person's records (pairs found at p >= 0.15).
+    left, right = np.array([0, 0, 0, 1, 1, 2]), np.array([1, 2, 3, 2, 3, 3])
+    freq = people_frequency(table=table, left=left, right=right)
     assert freq[0] == pytest.approx(1 / 5)  # one other person's record holds the name
     assert freq[4] == pytest.approx(4 / 5)  # for the fifth, four records of another person
 

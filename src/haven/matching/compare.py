@@ -80,14 +80,13 @@ EXTRA_LABELS = ("different", "alike", "nearly the same", "the same")
 @dataclass(slots=True)
 class Comparisons:
     """Levels of every field for a list of pairs (rows ``left`` of one table, ``right`` of the
-    other), and the name similarity behind each name level."""
+    other), and how common each pair's name is."""
 
     fields: tuple[str, ...]
     left: Rows
     right: Rows
     levels: Levels  # (pairs, fields), -1 unknown
-    name_score: npt.NDArray[np.float32]
-    name_frequency: npt.NDArray[np.float64]  # the commoner side's share of its table
+    name_frequency: npt.NDArray[np.float32]  # the commoner side's share of its table
 
     def __len__(self) -> int:
         return len(self.left)
@@ -333,8 +332,7 @@ def compare_pairs(
     """
     fields = field_names(left)
     levels = np.empty((len(i), len(fields)), dtype=np.int8)
-    name_score = np.empty(len(i), dtype=np.float32)
-    freq = np.empty(len(i), dtype=np.float64)
+    freq = np.empty(len(i), dtype=np.float32)
     _warm(left)
     _warm(right)
 
@@ -348,7 +346,6 @@ def compare_pairs(
             near = np.flatnonzero(~(score < CLEAR_PREFILTER))
             score[near] = clear_names.scores(left, right, ci[near], cj[near])
         out[:, 0] = _name_levels(left, right, ci, cj, score)
-        name_score[lo:hi] = np.nan_to_num(score, nan=0.0)
         out[:, 1] = _birth_levels(left, right, ci, cj)
         for col, f in enumerate(TOKENS, start=2):
             if f == "origin":
@@ -369,7 +366,7 @@ def compare_pairs(
         # The clear-name path is Python per pair (the GIL): threads would only add overhead.
         for lo in range(0, len(i), CHUNK):
             chunk(lo, min(lo + CHUNK, len(i)))
-    return Comparisons(fields, i, j, levels, name_score, freq)
+    return Comparisons(fields, i, j, levels, freq)
 
 
 def level_counts(levels: Levels, column: int, n_levels: int) -> npt.NDArray[np.float64]:

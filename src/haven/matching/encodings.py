@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import chain, combinations
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -716,16 +716,22 @@ def encode_records(
     # a field is made once per distinct value and gathered into rows.
     codes, origins = _factorize([r.origin for r in records])
     for fname, column in zip(
-        ORIGIN_TOKENS, _columns([_origin_values(v) for v in origins], 3), strict=True
+        ORIGIN_TOKENS,
+        _columns([_origin_values(cast(str | None, v)) for v in origins], 3),
+        strict=True,
     ):
         tokens[fname] = _tokens(column, hasher_for("token:" + fname))[codes]
     codes, jobs = _factorize([r.occupation for r in records])
     for fname, column in zip(
-        OCCUPATION_TOKENS, _columns([_occupation_values(v) for v in jobs], 2), strict=True
+        OCCUPATION_TOKENS,
+        _columns([_occupation_values(cast(str | None, v)) for v in jobs], 2),
+        strict=True,
     ):
         tokens[fname] = _tokens(column, hasher_for("token:" + fname))[codes]
     codes, births = _factorize([r.birth for r in records])
-    per_birth = [(*_birth_values(b), _swap_value(b), *_window_values(b)) for b in births]
+    per_birth = [
+        (*_birth_values(b), _swap_value(b), *_window_values(b)) for b in cast(list[Birth], births)
+    ]
     columns = _columns(per_birth, len(BIRTH_TOKENS) + 1 + len(WINDOW_TOKENS))
     window_hasher = hasher_for("token:birth.window")  # one hash: shifted meet unshifted
     for k, fname in enumerate((*BIRTH_TOKENS, "birth.swap", *WINDOW_TOKENS)):

@@ -29,6 +29,7 @@ from haven.matching.explain import Explanation, explain
 from haven.matching.model import (
     DEFAULT_THRESHOLD,
     MIN_NAME_LEVEL,
+    Frequencies,
     Labelled,
     MatchModel,
     pair_prior,
@@ -72,7 +73,7 @@ class MatchResult:
     weight: FloatArray
     probability: FloatArray
     levels: npt.NDArray[np.int8]
-    name_frequency: FloatArray
+    name_frequency: Frequencies
     candidates: int
     skipped_blocks: int
     cluster: Rows | None = None
@@ -145,21 +146,21 @@ OWN_FLOOR = 0.5  # records: a name no one else holds counts as held by half a re
 PROBE = 0.15  # probability from which a pair counts as possibly one person, when counting people
 
 
-def people_frequency(*, table: EncodedTable, cluster: Rows) -> FloatArray:
+def people_frequency(*, table: EncodedTable, left: Rows, right: Rows) -> FloatArray:
     """For each record, the share of the table that are *other people's* records with the
-    same name: records of its name in other clusters (``cluster``: a cluster id per row),
-    at least ``OWN_FLOOR`` of a record.
+    same name: the records of its name less itself and those it may be one person with
+    (``left``/``right``: pairs at p >= ``PROBE``), at least ``OWN_FLOOR`` of a record.
 
     Counting records, a person recorded four times makes their name look four times as
-    common, and every pair of their records is then scored as a common name's. The clusters
-    of a first pass tell which records are one person's.
+    common, and every pair of their records is then scored as a common name's. A first pass
+    tells which records may be one person's.
     """
     n = len(table)
     group, counts = table.name_groups()
-    key = group * np.int64(max(n, 1)) + cluster
-    _u, inverse, own = np.unique(key, return_inverse=True, return_counts=True)
-    others = counts[group] - own[inverse.ravel()]
-    return np.maximum(others, OWN_FLOOR).astype(np.float64) / max(n, 1)
+    same = group[left] == group[right]
+    partners = np.bincount(left[same], minlength=n) + np.bincount(right[same], minlength=n)
+    others = counts[group] - 1 - partners
+    return (np.maximum(others, OWN_FLOOR) / max(n, 1)).astype(np.float32)
 
 
 def _people_rounds(
@@ -167,24 +168,22 @@ def _people_rounds(
     model: MatchModel,
     comps: Comparisons,
     table: EncodedTable,
-    threshold: float,
-    max_cluster: int,
     fit_prior: bool,
 ) -> tuple[MatchModel, FloatArray]:
-    """Scores of a dedupe's candidate pairs with the name frequency counted over people:
-    a first pass with record counts, then rounds where the clusters found so far tell which
-    records are one person's (:func:`people_frequency`), each with the prior over all pairs
-    found again (``fit_prior``; a stored model keeps its own). Only "the same name" rows
-    change from one round to the next. Returns the model and the weights; the pairs' name
-    frequencies are updated in ``comps``."""
+    """Weights of a dedupe's candidate pairs with the name frequency counted over people:
+    a first pass with record counts, then rounds where the pairs found so far to be possibly
+    one person (p >= PROBE) are not counted as other people with the name
+    (:func:`people_frequency`), each with the prior over all pairs found again
+    (``fit_prior``; a stored model keeps its own). Only "the same name" rows change from one
+    round to the next. Returns the model and the weights; the pairs' name frequencies are
+    updated in ``comps``."""
     n = len(table)
     top = np.flatnonzero(comps.levels[:, 0] == len(model.fields[0].m) - 1)
     # The weights at even odds without the name's frequency, once.
-    even = replace(model, prior=0.5).score(comps.levels, None)[0]
+    even = replace(model, prior=0.5).weights(comps.levels, None)
     base_top = even[top].copy()
     levels_top = comps.levels[top]
     freq_top = comps.name_frequency[top]
-    # Records that may be one person (a low bar) are not counted as other people with the name.
     cut = float(np.log2(PROBE / (1 - PROBE)))
     for round_ in range(PEOPLE_ROUNDS + 1):
         even[top] = base_top + model.frequency_weights(levels_top, freq_top)
@@ -200,15 +199,8 @@ def _people_rounds(
         if round_ == PEOPLE_ROUNDS or not len(top):
             break
         shift = float(np.log2(model.prior / (1 - model.prior)))
-        keep = np.flatnonzero(even >= cut - shift)
-        cl = clusters(
-            n=n,
-            left=comps.left[keep],
-            right=comps.right[keep],
-            score=even[keep],
-            max_size=max_cluster,
-        )
-        per_record = people_frequency(table=table, cluster=cl)
+        maybe = top[even[top] >= cut - shift]
+        per_record = people_frequency(table=table, left=comps.left[maybe], right=comps.right[maybe])
         freq_top = np.maximum(per_record[comps.left[top]], per_record[comps.right[top]])
     comps.name_frequency[top] = freq_top
     even += float(np.log2(model.prior / (1 - model.prior)))
@@ -227,8 +219,7 @@ def _train_and_score(
     min_name_level: int,
     ignore: tuple[str, ...],
     labelled: Labelled | None = None,
-    max_cluster: int = MAX_CLUSTER,
-) -> tuple[MatchModel, Comparisons, FloatArray, FloatArray]:
+) -> tuple[MatchModel, Comparisons, FloatArray]:
     comps = compare_pairs(left=left, right=right, i=cands.left, j=cands.right, clear_names=clear)
     rnd = compare_pairs(left=left, right=right, i=rand[0], j=rand[1], clear_names=clear)
     bi, bj = birth_pairs(left=left, right=right if right is not left else None)
@@ -259,17 +250,9 @@ def _train_and_score(
         # Linking keeps EM's prior over the candidates: one-to-one resolution already stops a
         # common name from matching many, and FEBRL4 measured better so (F1 0.9988 against
         # 0.9970 with the all-pairs prior at its best threshold).
-        model, weight = _people_rounds(
-            model=model,
-            comps=comps,
-            table=left,
-            threshold=threshold,
-            max_cluster=max_cluster,
-            fit_prior=True,
-        )
-        return model, comps, weight, probability(weight)
-    weight, prob = model.score(comps.levels, comps.name_frequency)
-    return model, comps, weight, prob
+        model, weight = _people_rounds(model=model, comps=comps, table=left, fit_prior=True)
+        return model, comps, weight
+    return model, comps, model.weights(comps.levels, comps.name_frequency)
 
 
 def find_duplicates(
@@ -304,7 +287,7 @@ def find_duplicates(
     clear = ClearNames() if clear_names else None
     if model is None:
         rand = random_pairs(n_left=len(table), count=sample_pairs, seed=seed)
-        model, comps, weight, prob = _train_and_score(
+        model, comps, weight = _train_and_score(
             left=table,
             right=table,
             cands=cands,
@@ -314,7 +297,6 @@ def find_duplicates(
             name_parts=name_parts,
             min_name_level=min_name_level,
             ignore=ignore_fields,
-            max_cluster=max_cluster,
             labelled=labelled_pairs(table=table, decisions=decisions) if decisions else None,
         )
     else:
@@ -323,16 +305,10 @@ def find_duplicates(
         )
         for f in ignore_fields:
             comps.levels[:, comps.fields.index(f)] = -1
-        model, weight = _people_rounds(
-            model=model,
-            comps=comps,
-            table=table,
-            threshold=threshold,
-            max_cluster=max_cluster,
-            fit_prior=False,
-        )
-        prob = probability(weight)
-    keep = np.flatnonzero(prob >= threshold)
+        model, weight = _people_rounds(model=model, comps=comps, table=table, fit_prior=False)
+    # Probabilities only for the pairs kept: a full-length array of them is 250 MB at a
+    # million records.
+    keep = np.flatnonzero(weight >= np.log2(threshold / (1 - threshold)))
     left, right = comps.left[keep], comps.right[keep]
     cl = clusters(n=len(table), left=left, right=right, score=weight[keep], max_size=max_cluster)
     # A proposed pair the anti-chaining guard kept apart is not reported as a match.
@@ -345,7 +321,7 @@ def find_duplicates(
         left[together],
         right[together],
         weight[keep],
-        prob[keep],
+        probability(weight[keep]),
         comps.levels[keep],
         comps.name_frequency[keep],
         len(cands),
@@ -370,7 +346,7 @@ def train_model(
     id, one person or not): EM counts them with their known answer."""
     cands = dedupe_candidates(table=table, max_block=max_block)
     rand = random_pairs(n_left=len(table), count=sample_pairs, seed=seed)
-    model, _comps, _weight, _prob = _train_and_score(
+    model, _comps, _weight = _train_and_score(
         left=table,
         right=table,
         cands=cands,
@@ -408,7 +384,7 @@ def link_tables(
     cands = link_candidates(left=left, right=right, max_block=max_block)
     rand = random_pairs(n_left=len(left), n_right=len(right), count=sample_pairs, seed=seed)
     clear = ClearNames() if clear_names else None
-    model, comps, weight, prob = _train_and_score(
+    model, comps, weight = _train_and_score(
         left=left,
         right=right,
         cands=cands,
@@ -419,7 +395,7 @@ def link_tables(
         min_name_level=min_name_level,
         ignore=ignore_fields,
     )
-    above = np.flatnonzero(prob >= threshold)
+    above = np.flatnonzero(weight >= np.log2(threshold / (1 - threshold)))
     kept = above[one_to_one(left=comps.left[above], right=comps.right[above], score=weight[above])]
     return MatchResult(
         left,
@@ -428,7 +404,7 @@ def link_tables(
         comps.left[kept],
         comps.right[kept],
         weight[kept],
-        prob[kept],
+        probability(weight[kept]),
         comps.levels[kept],
         comps.name_frequency[kept],
         len(cands),

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -44,6 +45,7 @@ from haven.matching.priors import (
 )
 
 FloatArray = npt.NDArray[np.float64]
+Frequencies = npt.NDArray[np.floating[Any]]  # name frequencies: float32 in a pass, or float64
 BOUND = 1e-5
 PRIOR_BOUNDS = (1e-6, 0.9)
 MIN_NAME_LEVEL = 2  # names at least "alike" (similarity >= 0.65) for any match
@@ -139,7 +141,7 @@ class MatchModel:
                 return k
         return None
 
-    def frequency_weights(self, levels: Levels, name_frequency: FloatArray | None) -> FloatArray:
+    def frequency_weights(self, levels: Levels, name_frequency: Frequencies | None) -> FloatArray:
         """The adjustment of "the same name" for how common the name is, in bits.
 
         Sharing a rare name says more than sharing 김민준: u of the top name level is replaced
@@ -156,18 +158,23 @@ class MatchModel:
         return np.where(top, np.clip(adjust, -TF_BOUND, TF_BOUND), 0.0)
 
     def score(
-        self, levels: Levels, name_frequency: FloatArray | None = None
+        self, levels: Levels, name_frequency: Frequencies | None = None
     ) -> tuple[FloatArray, FloatArray]:
         """Match weight (log2 odds) and probability per pair, after the name guard.
 
         ``name_frequency`` (see :meth:`frequency_weights`) adjusts agreeing names for how
         common they are; without it every name counts alike.
         """
+        weight = self.weights(levels, name_frequency)
+        return weight, probability(weight)
+
+    def weights(self, levels: Levels, name_frequency: Frequencies | None = None) -> FloatArray:
+        """Match weight (log2 odds) per pair, after the name guard: :meth:`score` without the
+        probabilities (a million-record pass keeps one full-length array, not two)."""
         prior_weight = float(np.log2(self.prior / (1 - self.prior)))
         self._check_levels(levels)
         table = self.weight_table()
         weight = np.empty(len(levels))
-        prob = np.empty(len(levels))
         coarse_cols = [k for k, f in enumerate(self.fields) if f.field in COARSE]
 
         # In slices, column by column: tens of millions of pairs would otherwise need several
@@ -187,10 +194,9 @@ class MatchModel:
             weak = self.weak_name(lv)
             w_sum[weak] -= np.maximum(coarse[weak], 0.0)
             weight[lo:hi] = w_sum
-            prob[lo:hi] = 1.0 / (1.0 + np.exp2(-w_sum))
 
         over_chunks(total=len(levels), size=SCORE_CHUNK, work=chunk)
-        return weight, prob
+        return weight
 
 
 def probability(weight: FloatArray) -> FloatArray:
@@ -633,7 +639,7 @@ def pair_prior(
     *,
     model: MatchModel,
     levels: Levels,
-    name_frequency: FloatArray | None,
+    name_frequency: Frequencies | None,
     total_pairs: float,
     iterations: int = 30,
     even_weights: FloatArray | None = None,
@@ -656,7 +662,7 @@ def pair_prior(
     base = (
         even_weights
         if even_weights is not None
-        else replace(model, prior=0.5).score(levels, name_frequency)[0]
+        else replace(model, prior=0.5).weights(levels, name_frequency)
     )
     prior = float(np.clip(model.prior * len(levels) / total_pairs, *PAIR_PRIOR_BOUNDS))
     for _ in range(iterations):

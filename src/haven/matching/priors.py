@@ -177,7 +177,7 @@ def field_prior(
 # Shares of records (with a year) that know the day, only the month, only the year: the
 # product's records when nothing else is known (about a third with a full date).
 TYPICAL_MIX = (0.35, 0.25, 0.40)
-_SIMULATED = 20_000
+_SIMULATED = 8_000
 
 
 def birth_mix(day: int, month: int, year: int) -> tuple[float, float, float]:
