@@ -202,3 +202,11 @@ def test_the_birth_prior_follows_the_population_s_precisions() -> None:
     assert full[labels.index("same date")] > 0.6
     assert years[labels.index("same date")] < 0.01
     assert years[labels.index("same year")] > 0.8
+
+
+def test_the_fixed_birth_parameters_are_what_the_simulation_computes() -> None:
+    from haven.matching.model import DEFAULT_PARAMETERS, simulated_birth_parameters
+
+    m, u = simulated_birth_parameters()
+    fixed_m, fixed_u = DEFAULT_PARAMETERS["birth"]
+    assert np.allclose(m, fixed_m, atol=1e-5) and np.allclose(u, fixed_u, atol=1e-5)

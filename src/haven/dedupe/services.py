@@ -216,16 +216,18 @@ def duplicate_candidates_refresh(
             .values_list("person_id", flat=True)
             .distinct()[:INCREMENTAL_CANDIDATES]
         )
-        cases = dict(
-            Case.objects.filter(person_id__in=[person_id, *partners]).values_list("person_id", "pk")
-        )
-        if person_id not in cases:
+        case_by_person = {
+            str(p): str(c)
+            for p, c in Case.objects.filter(person_id__in=[person_id, *partners]).values_list(
+                "person_id", "pk"
+            )
+        }
+        if str(person_id) not in case_by_person:
             continue
-        touched.add(str(cases[person_id]))
-        others = encoding_rows([p for p in partners if p in cases], generation)
+        touched.add(case_by_person[str(person_id)])
+        others = encoding_rows([p for p in partners if str(p) in case_by_person], generation)
         if not others:
             continue
-        case_by_person = {str(p): str(c) for p, c in cases.items()}
         for scored in score_pairs(
             left=table_from_rows(mine),
             right=table_from_rows(others),
@@ -346,24 +348,13 @@ def _current_table(generation: int) -> tuple[Any, dict[str, str]]:
     return table_from_rows([r for r in rows if r[0] in case_of]), case_of
 
 
-def dedupe_run(
-    *,
-    ctx: KeyContext,
-    actor: User,
-    threshold: float = REVIEW_THRESHOLD,
-    progress: Progress | None = None,
-    batch: int = ENCODE_BATCH,
-) -> DedupeRun:
-    """`haven dedupe`: compute pending encodings (of the people ``actor`` can open), compare
-    everyone on their keyed encodings, and replace the review queue with the pairs proposed
-    that nobody has decided about yet. Supervisors only; nothing is decrypted to compare."""
-    if actor.role != Role.SUPERVISOR or not actor.is_active:
-        raise PermissionDenied("Only an active supervisor runs a full duplicate pass.")
-    if not 0.0 < threshold < 1.0:
-        raise ValidationError({"threshold": "Give a probability between 0 and 1."})
-    encoded, unopened, table, case_of = _population(ctx=ctx, batch=batch, progress=progress)
-    if len(table) >= MIN_TRAIN and _retrain_due():
-        _model_store(actor=actor, table=table, case_of=case_of)
+def _full_pass(
+    *, table: Any, case_of: dict[str, str], threshold: float
+) -> tuple[list[DuplicateCandidate], int, bool, bool, tuple[str, ...]]:
+    """The comparison of a full pass on stored encodings (nothing decrypted): the review
+    queue's new rows (pairs at or above ``threshold`` nobody has decided about), the number
+    of candidate pairs, whether a model was trained, whether a stored one scored, and what
+    the plausibility check found."""
     stored = trained_model(threshold=threshold, people=len(table))
     trained = stored is None and len(table) >= MIN_TRAIN
     found: list[tuple[str, str, float, float, list[dict[str, Any]]]] = []
@@ -422,6 +413,30 @@ def dedupe_run(
                 found_at=now,
             )
         )
+    return rows, candidates, trained, stored is not None, warnings
+
+
+def dedupe_run(
+    *,
+    ctx: KeyContext,
+    actor: User,
+    threshold: float = REVIEW_THRESHOLD,
+    progress: Progress | None = None,
+    batch: int = ENCODE_BATCH,
+) -> DedupeRun:
+    """`haven dedupe`: compute pending encodings (of the people ``actor`` can open), compare
+    everyone on their keyed encodings, and replace the review queue with the pairs proposed
+    that nobody has decided about yet. Supervisors only; nothing is decrypted to compare."""
+    if actor.role != Role.SUPERVISOR or not actor.is_active:
+        raise PermissionDenied("Only an active supervisor runs a full duplicate pass.")
+    if not 0.0 < threshold < 1.0:
+        raise ValidationError({"threshold": "Give a probability between 0 and 1."})
+    encoded, unopened, table, case_of = _population(ctx=ctx, batch=batch, progress=progress)
+    if len(table) >= MIN_TRAIN and _retrain_due():
+        _model_store(actor=actor, table=table, case_of=case_of)
+    rows, candidates, trained, stored_used, warnings = _full_pass(
+        table=table, case_of=case_of, threshold=threshold
+    )
     with transaction.atomic():
         DuplicateCandidate.objects.all().delete()
         DuplicateCandidate.objects.bulk_create(rows, ignore_conflicts=True)
@@ -432,7 +447,7 @@ def dedupe_run(
             candidates,
             len(rows),
             trained,
-            stored is not None,
+            stored_used,
             warnings,
         )
         audit_record(
