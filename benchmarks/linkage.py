@@ -719,7 +719,7 @@ def scale_child(n: int) -> dict[str, Any]:
     start_mib = _rss_mib("VmRSS")
     peak = _PeakRss()
     t2 = time.perf_counter()
-    res = find_duplicates(table=table)
+    res = find_duplicates(table=table, release_blocks=True)
     t3 = time.perf_counter()
     pass_mib = peak.stop()
     found = {pair(p.left_id, p.right_id) for p in res.pairs()}

@@ -365,6 +365,7 @@ def _full_pass(
             threshold=threshold,
             model=stored,
             decisions=decided_pairs(case_of=case_of) if trained else (),
+            release_blocks=True,  # the table was read for this pass only
         )
         candidates = result.candidates
         warnings = result.model.warnings

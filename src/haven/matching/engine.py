@@ -169,8 +169,8 @@ def _people_rounds(
     comps: Comparisons,
     table: EncodedTable,
     fit_prior: bool,
-) -> tuple[MatchModel, FloatArray]:
-    """Weights of a dedupe's candidate pairs with the name frequency counted over people:
+) -> tuple[MatchModel, Frequencies]:
+    """Weights (float32) of a dedupe's candidate pairs with the name frequency counted over people:
     a first pass with record counts, then rounds where the pairs found so far to be possibly
     one person (p >= PROBE) are not counted as other people with the name
     (:func:`people_frequency`), each with the prior over all pairs found again
@@ -179,14 +179,14 @@ def _people_rounds(
     updated in ``comps``."""
     n = len(table)
     top = np.flatnonzero(comps.levels[:, 0] == len(model.fields[0].m) - 1)
-    # The weights at even odds without the name's frequency, once.
-    even = replace(model, prior=0.5).weights(comps.levels, None)
-    base_top = even[top].copy()
-    levels_top = comps.levels[top]
+    # The weights at even odds without the name's frequency, once (float32: at a million
+    # records this is the pass's largest array after the candidates).
+    even = replace(model, prior=0.5).weights(comps.levels, None).astype(np.float32)
+    base_top = even[top]
     freq_top = comps.name_frequency[top]
     cut = float(np.log2(PROBE / (1 - PROBE)))
     for round_ in range(PEOPLE_ROUNDS + 1):
-        even[top] = base_top + model.frequency_weights(levels_top, freq_top)
+        even[top] = base_top + model.frequency_adjust(freq_top)
         if fit_prior:
             prior = pair_prior(
                 model=model,
@@ -203,7 +203,7 @@ def _people_rounds(
         per_record = people_frequency(table=table, left=comps.left[maybe], right=comps.right[maybe])
         freq_top = np.maximum(per_record[comps.left[top]], per_record[comps.right[top]])
     comps.name_frequency[top] = freq_top
-    even += float(np.log2(model.prior / (1 - model.prior)))
+    even += np.float32(np.log2(model.prior / (1 - model.prior)))
     return model, even
 
 
@@ -219,7 +219,7 @@ def _train_and_score(
     min_name_level: int,
     ignore: tuple[str, ...],
     labelled: Labelled | None = None,
-) -> tuple[MatchModel, Comparisons, FloatArray]:
+) -> tuple[MatchModel, Comparisons, Frequencies]:
     comps = compare_pairs(left=left, right=right, i=cands.left, j=cands.right, clear_names=clear)
     rnd = compare_pairs(left=left, right=right, i=rand[0], j=rand[1], clear_names=clear)
     bi, bj = birth_pairs(left=left, right=right if right is not left else None)
@@ -269,6 +269,7 @@ def find_duplicates(
     ignore_fields: tuple[str, ...] = (),
     model: MatchModel | None = None,
     decisions: Sequence[tuple[str, str, bool]] = (),
+    release_blocks: bool = False,
 ) -> MatchResult:
     """Find records of the same person within one table, as pairs and clusters.
 
@@ -281,9 +282,16 @@ def find_duplicates(
     ``ignore_fields`` are compared as unknown (they still block). With ``model`` (one trained
     before, see :func:`train_model`, its prior set for this population) nothing is trained:
     the candidates are scored with it. ``decisions`` (left id, right id, one person or not:
-    reviewers' answers) are counted in training with their known answer.
+    reviewers' answers) are counted in training with their known answer. With
+    ``release_blocks`` the table's blocking tokens are dropped once the candidates are known
+    (a table built for this pass only: it cannot be blocked again).
     """
     cands = dedupe_candidates(table=table, max_block=max_block)
+    if release_blocks:
+        # The candidates are known: the blocking tokens (half a gigabyte at a million records)
+        # are not needed again.
+        table.block_rows = np.zeros(0, np.int64)
+        table.block_tokens = np.zeros(0, np.uint64)
     clear = ClearNames() if clear_names else None
     if model is None:
         rand = random_pairs(n_left=len(table), count=sample_pairs, seed=seed)
@@ -310,7 +318,8 @@ def find_duplicates(
     # million records.
     keep = np.flatnonzero(weight >= np.log2(threshold / (1 - threshold)))
     left, right = comps.left[keep], comps.right[keep]
-    cl = clusters(n=len(table), left=left, right=right, score=weight[keep], max_size=max_cluster)
+    kept = weight[keep].astype(np.float64)
+    cl = clusters(n=len(table), left=left, right=right, score=kept, max_size=max_cluster)
     # A proposed pair the anti-chaining guard kept apart is not reported as a match.
     together = cl[left] == cl[right]
     keep = keep[together]
@@ -320,8 +329,8 @@ def find_duplicates(
         model,
         left[together],
         right[together],
-        weight[keep],
-        probability(weight[keep]),
+        kept[together],
+        probability(kept[together]),
         comps.levels[keep],
         comps.name_frequency[keep],
         len(cands),
@@ -395,16 +404,17 @@ def link_tables(
         min_name_level=min_name_level,
         ignore=ignore_fields,
     )
-    above = np.flatnonzero(weight >= np.log2(threshold / (1 - threshold)))
-    kept = above[one_to_one(left=comps.left[above], right=comps.right[above], score=weight[above])]
+    w64: FloatArray = weight.astype(np.float64, copy=False)
+    above = np.flatnonzero(w64 >= np.log2(threshold / (1 - threshold)))
+    kept = above[one_to_one(left=comps.left[above], right=comps.right[above], score=w64[above])]
     return MatchResult(
         left,
         right,
         model,
         comps.left[kept],
         comps.right[kept],
-        weight[kept],
-        probability(weight[kept]),
+        w64[kept],
+        probability(w64[kept]),
         comps.levels[kept],
         comps.name_frequency[kept],
         len(cands),

@@ -153,9 +153,13 @@ class MatchModel:
         if name_frequency is None or not len(levels):
             return np.zeros(len(levels))
         top = levels[:, 0] == len(self.fields[0].m) - 1
+        return np.where(top, self.frequency_adjust(name_frequency), 0.0)
+
+    def frequency_adjust(self, name_frequency: Frequencies) -> FloatArray:
+        """:meth:`frequency_weights` of pairs known to share "the same name" (no levels)."""
         u_top = self.fields[0].u[-1]
-        adjust = np.log2(u_top / np.maximum(name_frequency, 1e-12))
-        return np.where(top, np.clip(adjust, -TF_BOUND, TF_BOUND), 0.0)
+        adjust = np.log2(u_top / np.maximum(name_frequency.astype(np.float64), 1e-12))
+        return np.clip(adjust, -TF_BOUND, TF_BOUND)
 
     def score(
         self, levels: Levels, name_frequency: Frequencies | None = None
@@ -642,7 +646,7 @@ def pair_prior(
     name_frequency: Frequencies | None,
     total_pairs: float,
     iterations: int = 30,
-    even_weights: FloatArray | None = None,
+    even_weights: Frequencies | None = None,
 ) -> float:
     """The share of *all* pairs of the population that are matches, given the candidates.
 
