@@ -22,6 +22,7 @@ from haven.cases.models import Request
 from haven.crypto import KeyContext, PersonalKey
 from haven.messaging.models import Author, Conversation, Message, RequesterKey
 from haven.validation import clean_text
+from haven.vault import integrity
 from haven.vault.holders import holds_key, live_holders
 from haven.vault.models import DataKey
 from haven.vault.sealed import data_key_create, payload_set
@@ -82,7 +83,7 @@ def conversation_build(
     builds it before opening its transaction (:mod:`haven.db.rows`)."""
     if party not in (Author.REQUESTER, Author.BROKER):
         raise ValueError("a conversation's party is the requester or a broker")
-    return Conversation(
+    conversation = Conversation(
         request=request,
         data_key=data_key,
         party=party,
@@ -90,6 +91,8 @@ def conversation_build(
         party_sealed=ctx.data_key_seal_to(str(data_key.pk), bytes(public_key)),
         created_at=timezone.now(),
     )
+    integrity.conversation_tag(conversation)
+    return conversation
 
 
 def conversation_party_public_key(request: Request) -> tuple[str, bytes] | None:
@@ -101,9 +104,11 @@ def conversation_party_public_key(request: Request) -> tuple[str, bytes] | None:
         credential = BrokerCredential.objects.filter(broker_id=request.broker_id).first()
         if credential is None:
             return None
+        integrity.broker_credential_check(credential)
         return Author.BROKER, bytes(credential.public_key)
     requester = RequesterKey.objects.filter(request=request).first()
     if requester is not None:
+        integrity.requester_key_check(requester)
         return Author.REQUESTER, bytes(requester.public_key)
     return None
 
@@ -175,10 +180,16 @@ def message_send(*, ctx: KeyContext, actor: User, request: Request, body: str) -
 def party_context(conversation: Conversation, party_key: PersonalKey) -> KeyContext:
     """A key context holding only the conversation key, opened with the party's private key.
     Raises ``CryptoError`` if the key is not the conversation's party."""
+    integrity.conversation_check(conversation)
     ctx = KeyContext(actor_id=None)
     ctx.add_holder(PARTY_REF, party_key)
     ctx.data_key_unlock(
-        str(conversation.data_key_id), holder=PARTY_REF, sealed=bytes(conversation.party_sealed)
+        str(conversation.data_key_id),
+        holder=PARTY_REF,
+        sealed=bytes(conversation.party_sealed),
+        slot=DataKey.objects.filter(pk=conversation.data_key_id)
+        .values_list("erasure_slot", flat=True)
+        .first(),
     )
     return ctx
 
