@@ -247,7 +247,7 @@ def _simulated_levels(mix: tuple[float, float, float], *, same_person: bool) -> 
     from haven.matching.encodings import clear_hasher, encode_records
     from haven.matching.records import match_record
 
-    rng = random.Random(19)  # noqa: S311 - a simulation, not a secret
+    rng = random.Random(19)  # noqa: S311  # nosec B311  # a simulation, not a secret
     records = []
     for k in range(_SIMULATED):
         true = (rng.randint(1950, 2005), rng.randint(1, 12), rng.randint(1, 28))
