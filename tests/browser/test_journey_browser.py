@@ -101,7 +101,7 @@ def test_supervisor_records_a_group_and_moves_one_member_to_arrived(
         for i, (hangul, romanized) in enumerate(GROUP):
             page.fill(f"#id_p{i}-name_hangul", hangul)
             page.fill(f"#id_p{i}-name_romanized", romanized)
-            page.select_option(f"#id_p{i}-occupation", "restaurant_worker")
+            page.fill(f"#id_p{i}-occupation", "restaurant worker")
             page.fill(f"#id_p{i}-own_words", "I decided myself to leave.")
         _submit(page, "button[name=save]")
         assert "/requests/" in page.url

@@ -523,3 +523,37 @@ def test_a_family_link_to_anything_else_is_refused_and_nothing_stored(
     assert "family[0].case_id" in raised.value.message_dict
     case.person.refresh_from_db()
     assert case.person.version == version
+
+
+def test_an_occupation_is_kept_as_written_and_the_old_codes_stay_valid() -> None:
+    written = person_payload(PersonInput(name_hangul="김선희", occupation="  식당  복무원 "))
+    assert written["occupation"] == "식당 복무원"  # cleaned like other text, not re-coded
+    assert (
+        person_payload(PersonInput(name_hangul="김선희", occupation="restaurant_worker"))[
+            "occupation"
+        ]
+        == "restaurant_worker"
+    )
+    assert person_payload(PersonInput(name_hangul="김선희"))["occupation"] == ""
+    with pytest.raises(ValidationError):
+        person_payload(PersonInput(name_hangul="김선희", occupation="x" * 201))
+
+
+def test_a_birth_calendar_is_kept_with_a_known_date_only() -> None:
+    lunar = person_payload(
+        PersonInput(
+            name_hangul="김선희",
+            birth_value="1980-03-05",
+            birth_precision="day",
+            birth_calendar="lunar",
+        )
+    )
+    assert lunar["birth"] == {"value": "1980-03-05", "precision": "day", "calendar": "lunar"}
+    unsaid = person_payload(
+        PersonInput(name_hangul="김선희", birth_value="1980", birth_precision="year")
+    )
+    assert "calendar" not in unsaid["birth"]
+    no_date = person_payload(PersonInput(name_hangul="김선희", birth_calendar="lunar"))
+    assert no_date["birth"] == {"value": "", "precision": "unknown"}
+    with pytest.raises(ValidationError):
+        person_payload(PersonInput(name_hangul="김선희", birth_calendar="martian"))

@@ -19,12 +19,13 @@ from haven.cases.journey import State
 from haven.cases.models import Channel, Confidence, RequestStatus, Source, Urgency
 from haven.cases.search import MAX_QUERY_CHARS as MAX_SEARCH_CHARS
 from haven.cases.services import (
+    BIRTH_CALENDARS,
     BIRTH_PRECISIONS,
     MAX_ACCOUNT_CHARS,
     MAX_NAME_CHARS,
     MAX_NOTE_CHARS,
+    MAX_OCCUPATION_CHARS,
     MAX_PEOPLE_PER_REQUEST,
-    OCCUPATIONS,
     SEXES,
 )
 from haven.referrals.models import DISCLOSABLE_FIELDS, ConsentMethod, Purpose, ReferralStatus
@@ -44,6 +45,7 @@ REFERRAL_RESPONSES = [
     for c in (ReferralStatus.ACKNOWLEDGED, ReferralStatus.ACCEPTED, ReferralStatus.DECLINED)
 ]
 BIRTH_PRECISION_CHOICES = [(p, p) for p in BIRTH_PRECISIONS]
+BIRTH_CALENDAR_CHOICES = [(c, c) for c in BIRTH_CALENDARS if c]
 FIELD_CHOICES = [(f, f) for f in DISCLOSABLE_FIELDS]
 
 # Lone surrogates parse from JSON ("\ud800") but are not Unicode text and cannot be stored.
@@ -185,8 +187,19 @@ class PersonFieldsSerializer(StrictSerializer):
     birth_precision = serializers.ChoiceField(
         choices=BIRTH_PRECISION_CHOICES, required=False, default="unknown"
     )
+    birth_calendar = serializers.ChoiceField(
+        choices=BIRTH_CALENDAR_CHOICES,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="solar or lunar, when the record says; empty if not.",
+    )
     origin_region = Text(max_length=200, required=False)
-    occupation = serializers.ChoiceField(choices=OCCUPATIONS, required=False, default="unknown")
+    occupation = Text(
+        max_length=MAX_OCCUPATION_CHARS,
+        required=False,
+        help_text="As written (free text), e.g. “restaurant worker” or “협동농장원”.",
+    )
 
 
 class PersonCreateInputSerializer(PersonFieldsSerializer):
@@ -300,6 +313,7 @@ class CaseListItemOutputSerializer(serializers.Serializer):
 class BirthSerializer(serializers.Serializer):
     value = serializers.CharField()
     precision = serializers.ChoiceField(choices=BIRTH_PRECISION_CHOICES)
+    calendar = serializers.ChoiceField(choices=BIRTH_CALENDAR_CHOICES, required=False)
 
 
 class FamilyLinkSerializer(StrictSerializer):

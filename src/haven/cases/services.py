@@ -42,6 +42,7 @@ from haven.cases.models import (
 from haven.cases.search import person_index_values
 from haven.crypto import KeyContext
 from haven.db.rows import Rows
+from haven.dedupe.services import duplicate_candidates_refresh
 from haven.dedupe.store import person_encoding_set, person_encodings_build
 from haven.errors import ConflictError
 from haven.validation import (
@@ -69,16 +70,11 @@ MAX_NOTE_CHARS = 20_000
 MAX_NAME_CHARS = 200
 SEXES = ("female", "male", "other", "unknown")
 BIRTH_PRECISIONS = ("year", "month", "day", "unknown")
-OCCUPATIONS = (
-    "trader",
-    "restaurant_worker",
-    "labourer",
-    "official",
-    "soldier",
-    "student",
-    "other",
-    "unknown",
-)
+# A birth date as written may be in the lunar calendar; most records do not say ("").
+BIRTH_CALENDARS = ("solar", "lunar", "")
+# The occupation is kept as written (haven.matching.occupations reads its category for display
+# and statistics); the codes of the old fixed list ("restaurant_worker") stay valid text.
+MAX_OCCUPATION_CHARS = 200
 CHANNEL_SOURCE = {
     Channel.DIRECT_LINE: Source.REQUESTER,
     Channel.BROKER: Source.BROKER,
@@ -98,8 +94,9 @@ class PersonInput:
     birth_value: str = ""
     birth_precision: str = "unknown"
     origin_region: str = ""
-    occupation: str = "unknown"
+    occupation: str = ""  # as written; the old codes ("restaurant_worker") are text too
     own_words: str = ""
+    birth_calendar: str = ""  # "solar", "lunar" or "" (not said)
 
 
 def _clean_birth(value: str, precision: str, *, field_name: str) -> dict[str, str]:
@@ -125,6 +122,20 @@ def _clean_birth(value: str, precision: str, *, field_name: str) -> dict[str, st
     return {"value": value, "precision": precision}
 
 
+def _birth_with_calendar(
+    birth: dict[str, str], calendar: str, *, field_name: str
+) -> dict[str, str]:
+    """The cleaned birth with its calendar, when a date is known and the calendar was said."""
+    calendar = clean_choice(
+        (calendar or "").strip().lower(),
+        field=f"{field_name}.birth_calendar",
+        choices=BIRTH_CALENDARS,
+    )
+    if calendar and birth.get("value"):
+        return {**birth, "calendar": calendar}
+    return birth
+
+
 def person_payload(person: PersonInput, *, index: int = 0) -> dict[str, Any]:
     """Validate one person's details into the shape stored in the encrypted payload."""
     prefix = f"people[{index}]"
@@ -145,12 +156,19 @@ def person_payload(person: PersonInput, *, index: int = 0) -> dict[str, Any]:
             person.aliases, field=f"{prefix}.aliases", max_items=20, max_length=MAX_NAME_CHARS
         ),
         "sex": clean_choice(person.sex or "unknown", field=f"{prefix}.sex", choices=SEXES),
-        "birth": _clean_birth(person.birth_value, person.birth_precision, field_name=prefix),
+        "birth": _birth_with_calendar(
+            _clean_birth(person.birth_value, person.birth_precision, field_name=prefix),
+            person.birth_calendar,
+            field_name=prefix,
+        ),
         "origin_region": clean_text(
             person.origin_region, field=f"{prefix}.origin_region", max_length=200, multiline=False
         ),
-        "occupation": clean_choice(
-            person.occupation or "unknown", field=f"{prefix}.occupation", choices=OCCUPATIONS
+        "occupation": clean_text(
+            person.occupation,
+            field=f"{prefix}.occupation",
+            max_length=MAX_OCCUPATION_CHARS,
+            multiline=False,
         ),
         "family": [],
     }
@@ -267,6 +285,10 @@ def request_people_create(
         rows=rows,
     )
     rows.save()
+    # Their possible duplicates among everyone stored, for the review queue (no full pass).
+    duplicate_candidates_refresh(
+        person_ids=list(Case.objects.filter(request=request).values_list("person_id", flat=True))
+    )
     return group
 
 
@@ -833,6 +855,7 @@ def person_update(
         data=data,
         broker_id=case.request.broker_id if case.request is not None else None,
     )
+    duplicate_candidates_refresh(person_ids=[record.pk])
     audit_record(actor=actor, action="person.update", target=case, detail={})
     return record
 

@@ -30,6 +30,9 @@ class PersonEncoding(models.Model):
     encoding_version = models.CharField(max_length=24, blank=True)  # engine version + parameters
     blooms = models.BinaryField(default=b"")  # keyed Bloom filters, in BLOOMS order
     tokens = models.BinaryField(default=b"")  # keyed 64-bit tokens (0: unknown)
+    # The blocking tokens again, packed (signed 64-bit little-endian): a full pass reads one
+    # row per person instead of one per token (BlockToken serves the lookups by token).
+    block = models.BinaryField(default=b"")
     pending_since = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField()
 

@@ -20,11 +20,10 @@ import numpy.typing as npt
 
 from haven.matching.compare import compare_pairs, field_names, labels_for
 from haven.matching.encodings import (
-    BIRTH_TOKENS,
     BLOOMS,
     ENCODING_VERSION,
     EXTRA_BLOOM,
-    TOKENS,
+    TOKEN_FIELDS,
     EncodedTable,
     encode_records,
 )
@@ -33,7 +32,6 @@ from haven.matching.model import MIN_NAME_LEVEL, FieldModel, MatchModel
 from haven.matching.model import default_model as engine_default_model
 from haven.matching.records import MatchRecord, match_record
 
-TOKEN_FIELDS = (*TOKENS, *BIRTH_TOKENS)
 BLOOM_WORDS = {name: spec.words for name, spec in BLOOMS.items()}
 BLOOM_BYTES = sum(BLOOM_WORDS.values()) * 8
 TOKEN_BYTES = len(TOKEN_FIELDS) * 8
@@ -49,8 +47,7 @@ VERSION = f"{ENCODING_VERSION}-" + format(
             (
                 sorted((k, s.bits, s.hashes) for k, s in BLOOMS.items()),
                 (EXTRA_BLOOM.bits, EXTRA_BLOOM.hashes),
-                TOKENS,
-                BIRTH_TOKENS,
+                TOKEN_FIELDS,
             )
         ).encode()
     ),
@@ -97,7 +94,8 @@ def record_from_payload(
     *, record_id: str, data: dict[str, Any], broker_id: Any = None
 ) -> MatchRecord:
     """A person's payload as the matcher sees it (unknowns are left out, never compared)."""
-    year, month, day = _birth_parts(data.get("birth"))
+    birth = data.get("birth")
+    year, month, day = _birth_parts(birth)
     sex = data.get("sex")
     occupation = data.get("occupation")
     return match_record(
@@ -106,9 +104,12 @@ def record_from_payload(
         birth_year=year,
         birth_month=month,
         birth_day=day,
+        birth_calendar=str(birth.get("calendar") or "") if isinstance(birth, dict) else "",
         sex=sex if sex in ("female", "male") else None,
         origin=data.get("origin_region") or None,
-        occupation=occupation if occupation not in (None, "", "unknown", "other") else None,
+        # As written; the old fixed codes ("restaurant_worker") read as their category, and
+        # "other" or "unknown" say nothing (haven.matching.occupations).
+        occupation=str(occupation) if occupation else None,
         broker=str(broker_id) if broker_id else None,
     )
 
@@ -124,6 +125,21 @@ class Packed:
     tokens: bytes
     block: list[int]
 
+    @property
+    def block_bytes(self) -> bytes:
+        """The blocking tokens packed as stored (``PersonEncoding.block``)."""
+        return pack_block(self.block)
+
+
+def pack_block(tokens: Sequence[int]) -> bytes:
+    """Signed 64-bit blocking tokens as little-endian bytes."""
+    return np.asarray(tokens, dtype="<i8").tobytes()
+
+
+def unpack_block(data: bytes) -> npt.NDArray[np.uint64]:
+    """Packed blocking tokens back as the engine's unsigned tokens."""
+    return np.frombuffer(data, dtype="<i8").astype(np.int64).view(np.uint64)
+
 
 def encode_one(*, record: MatchRecord, hasher_for: Callable[[str], Hasher]) -> Packed:
     """Encode one record (the same bits as in a whole-table encoding: each n-gram and value is
@@ -135,9 +151,12 @@ def encode_one(*, record: MatchRecord, hasher_for: Callable[[str], Hasher]) -> P
     return Packed(blooms=blooms, tokens=tokens, block=block)
 
 
-def table_from_rows(rows: Sequence[tuple[str, bytes, bytes, Sequence[int]]]) -> EncodedTable:
-    """A table from stored rows (id, blooms, tokens, signed blocking tokens); rows with
-    encodings of the wrong size are refused (ValueError) rather than misread."""
+def table_from_rows(
+    rows: Sequence[tuple[str, bytes, bytes, Sequence[int] | bytes]],
+) -> EncodedTable:
+    """A table from stored rows (id, blooms, tokens, signed blocking tokens or their packed
+    bytes); rows with encodings of the wrong size are refused (ValueError) rather than
+    misread."""
     n = len(rows)
     for _, bloom_bytes, token_bytes, _block in rows:
         if len(bloom_bytes) != BLOOM_BYTES or len(token_bytes) != TOKEN_BYTES:
@@ -154,15 +173,22 @@ def table_from_rows(rows: Sequence[tuple[str, bytes, bytes, Sequence[int]]]) -> 
         blooms[name] = raw_b[:, start : start + words].astype(np.uint64).copy()
         start += words
     tokens = {name: raw_t[:, k].astype(np.uint64).copy() for k, name in enumerate(TOKEN_FIELDS)}
-    block_rows = [k for k, r in enumerate(rows) for _ in r[3]]
-    block_tokens = [_unsigned(t) for r in rows for t in r[3]]
+    parts = [
+        unpack_block(r[3]) if isinstance(r[3], bytes | memoryview) else _as_unsigned(r[3])
+        for r in rows
+    ]
+    sizes = np.fromiter((len(p) for p in parts), dtype=np.int64, count=n)
     return EncodedTable(
         ids=[r[0] for r in rows],
         blooms=blooms,
         tokens=tokens,
-        block_rows=np.array(block_rows, dtype=np.int64),
-        block_tokens=np.array(block_tokens, dtype=np.uint64),
+        block_rows=np.repeat(np.arange(n, dtype=np.int64), sizes),
+        block_tokens=np.concatenate(parts) if n else np.zeros(0, np.uint64),
     )
+
+
+def _as_unsigned(tokens: Sequence[int]) -> npt.NDArray[np.uint64]:
+    return np.array([_unsigned(int(t)) for t in tokens], dtype=np.uint64)
 
 
 # --- Scoring -----------------------------------------------------------------------------------
@@ -184,6 +210,9 @@ def model_parameters(*, model: MatchModel) -> dict[str, Any]:
         "min_name_level": model.min_name_level,
         "iterations": model.iterations,
         "converged": model.converged,
+        "anchors": model.anchors,
+        "labelled": model.labelled,
+        "warnings": list(model.warnings),
     }
 
 
@@ -222,11 +251,13 @@ def model_from_parameters(
     if not (0.0 < prior < 1.0) or people_trained < 2:
         raise ValueError("stored match model has an impossible prior")
     scaled = prior * (people_trained - 1) / max(people_now - 1, 1)
+    warnings = parameters.get("warnings") or []
     return MatchModel(
         fields,
         float(np.clip(scaled, *PRIOR_LIMITS)),
         threshold=threshold,
         min_name_level=min_name_level,
+        warnings=tuple(str(w) for w in warnings) if isinstance(warnings, list) else (),
     )
 
 
@@ -273,7 +304,11 @@ def score_pairs(
 def evidence_rows(explanation: Explanation) -> list[dict[str, Any]]:
     """The explanation as stored and shown: field, agreement label, weight (no values)."""
     return [
-        {"field": e.field, "label": e.label, "weight": round(e.weight, 2)}
+        {
+            "field": e.field,
+            "label": e.label + (" (held back: names not alike enough)" if e.held_back else ""),
+            "weight": round(e.weight if e.counted is None else e.counted, 2),
+        }
         for e in explanation.evidence
         if e.level >= 0 and e.field != "group"
     ]

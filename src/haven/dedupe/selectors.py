@@ -82,19 +82,32 @@ def _decided_pairs(case_ids: list[Any]) -> set[tuple[str, str]]:
     return {(str(a), str(b)) for a, b in live.values_list("case_a_id", "case_b_id")}
 
 
-def _rows(person_ids: list[Any], generation: int) -> list[tuple[str, bytes, bytes, list[int]]]:
-    encodings = {
-        str(p): (bytes(b), bytes(t))
-        for p, b, t in PersonEncoding.objects.filter(
+def encoding_rows(person_ids: list[Any], generation: int) -> list[tuple[str, bytes, bytes, bytes]]:
+    """Stored encodings (person id, filters, tokens, packed blocking tokens) of these people,
+    made under ``generation`` with the current encoding version."""
+    return [
+        (str(p), bytes(b), bytes(t), bytes(k))
+        for p, b, t, k in PersonEncoding.objects.filter(
             person_id__in=person_ids, generation=generation, encoding_version=VERSION
-        ).values_list("person_id", "blooms", "tokens")
-    }
-    blocks: dict[str, list[int]] = {}
-    for p, token in BlockToken.objects.filter(person_id__in=person_ids).values_list(
-        "person_id", "token"
-    ):
-        blocks.setdefault(str(p), []).append(token)
-    return [(p, b, t, blocks.get(p, [])) for p, (b, t) in encodings.items()]
+        ).values_list("person_id", "blooms", "tokens", "block")
+    ]
+
+
+def block_partners(*, person_id: Any) -> Any:
+    """The people who share a blocking token with ``person_id`` (a subquery of person ids):
+    the candidates the engine's blocker would pair with them. Blocks shared by very many
+    people say little (everyone born in 1990) and are skipped, as the blocker skips them."""
+    tokens = BlockToken.objects.filter(person_id=person_id).values("token")
+    small = (
+        BlockToken.objects.filter(token__in=tokens)
+        .values("token")
+        .annotate(n=Count("person_id"))
+        .filter(n__lte=MAX_BLOCK)
+        .values("token")
+    )
+    return (
+        BlockToken.objects.filter(token__in=small).exclude(person_id=person_id).values("person_id")
+    )
 
 
 def _refresh(*, ctx: KeyContext, user: User, cases: list[Case]) -> None:
@@ -113,9 +126,13 @@ def _refresh(*, ctx: KeyContext, user: User, cases: list[Case]) -> None:
         .select_related("person", "request")
         .order_by("opened_at")[:PENDING_BATCH]
     )
+    from haven.dedupe.services import duplicate_candidates_refresh
+
     try:
         with transaction.atomic():
-            encodings_refresh(ctx=ctx, cases=[*cases, *waiting])
+            encoded = encodings_refresh(ctx=ctx, cases=[*cases, *waiting])
+            # People encoded only now were never looked for among the others: they are now.
+            duplicate_candidates_refresh(person_ids=encoded)
     except IntegrityError:
         # Another request encoded the same people at the same moment: theirs stand.
         pass
@@ -173,27 +190,15 @@ def duplicates_for_cases(
 
     model = scoring_model(threshold=threshold)
     for case in cases:
-        tokens = BlockToken.objects.filter(person_id=case.person_id).values("token")
-        # Blocks shared by very many people say little (everyone born in 1990): skipped, as
-        # the engine's blocker does.
-        small = (
-            BlockToken.objects.filter(token__in=tokens)
-            .values("token")
-            .annotate(n=Count("person_id"))
-            .filter(n__lte=MAX_BLOCK)
-            .values("token")
-        )
         others = list(
-            visible.filter(
-                person_id__in=BlockToken.objects.filter(token__in=small).values("person_id")
-            )
+            visible.filter(person_id__in=block_partners(person_id=case.person_id))
             .exclude(pk=case.pk)
             .select_related("person", "person__data_key", "request")[:MAX_CANDIDATES]
         )
         if not others:
             continue
-        left = _rows([case.person_id], generation)
-        right = _rows([o.person_id for o in others], generation)
+        left = encoding_rows([case.person_id], generation)
+        right = encoding_rows([o.person_id for o in others], generation)
         if not left or not right:
             continue
         by_person = {str(o.person_id): o for o in others}

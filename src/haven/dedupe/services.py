@@ -6,13 +6,14 @@ and a grant of *both* cases) and writes its audit entry in that transaction.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from haven import access
@@ -21,7 +22,6 @@ from haven.audit.services import audit_record
 from haven.cases.models import Case, Person
 from haven.crypto import KeyContext
 from haven.dedupe.models import (
-    BlockToken,
     DecisionKind,
     DuplicateCandidate,
     DuplicateDecision,
@@ -37,7 +37,7 @@ from haven.dedupe.scoring import (
     score_pairs,
     table_from_rows,
 )
-from haven.dedupe.selectors import trained_model
+from haven.dedupe.selectors import block_partners, encoding_rows, scoring_model, trained_model
 from haven.dedupe.store import encodings_refresh, stale_person_ids
 from haven.matching.blocking import dedupe_candidates
 from haven.matching.engine import find_duplicates, train_model
@@ -165,6 +165,101 @@ def duplicate_undo(*, ctx: KeyContext, actor: User, decision: DuplicateDecision)
     )
 
 
+def decided_pairs(*, case_of: dict[str, str]) -> list[tuple[str, str, bool]]:
+    """Reviewers' live decisions as training answers: (person id, person id, one person or
+    not) for pairs of people in ``case_of`` (person id → case id). A link or a merge says
+    one person, "not the same" two."""
+    person_of = {c: p for p, c in case_of.items()}
+    out = []
+    for a, b, kind in DuplicateDecision.objects.filter(undone_at__isnull=True).values_list(
+        "case_a_id", "case_b_id", "kind"
+    ):
+        pa, pb = person_of.get(str(a)), person_of.get(str(b))
+        if pa is not None and pb is not None:
+            out.append((pa, pb, kind != DecisionKind.NOT_SAME))
+    return out
+
+
+# --- New people against the stored ones ------------------------------------------------------
+
+INCREMENTAL_CANDIDATES = 200  # stored people compared with each new one at most
+
+
+@transaction.atomic
+def duplicate_candidates_refresh(
+    *, person_ids: Sequence[Any], threshold: float = REVIEW_THRESHOLD
+) -> int:
+    """Look for possible duplicates of people whose encodings were just stored (a request
+    recorded, a person edited, pending people encoded) among everyone stored, without a full
+    pass: their stored blocking tokens find the candidates (as the engine's blocker would),
+    the organisation's model scores them (:func:`~haven.dedupe.selectors.scoring_model`),
+    and their rows of the review queue are replaced by the pairs at or above ``threshold``
+    that nobody has decided about. Nothing is decrypted and nothing shown: the queue is read
+    by those who may open both cases (the Duplicates page). Returns the pairs queued.
+
+    Runs in the caller's transaction; a system step of the saving service (which writes its
+    own audit entry), like the search tokens it stores beside the encodings."""
+    index_key = index_key_active()
+    if index_key is None or not person_ids:
+        return 0
+    generation = index_key.generation
+    model = scoring_model(threshold=threshold)
+    found: dict[tuple[str, str], DuplicateCandidate] = {}
+    now = timezone.now()
+    touched: set[str] = set()
+    for person_id in dict.fromkeys(person_ids):
+        mine = encoding_rows([person_id], generation)
+        if not mine:
+            continue  # pending: looked for when encoded
+        partners = list(
+            block_partners(person_id=person_id)
+            .values_list("person_id", flat=True)
+            .distinct()[:INCREMENTAL_CANDIDATES]
+        )
+        case_by_person = {
+            str(p): str(c)
+            for p, c in Case.objects.filter(person_id__in=[person_id, *partners]).values_list(
+                "person_id", "pk"
+            )
+        }
+        if str(person_id) not in case_by_person:
+            continue
+        touched.add(case_by_person[str(person_id)])
+        others = encoding_rows([p for p in partners if str(p) in case_by_person], generation)
+        if not others:
+            continue
+        for scored in score_pairs(
+            left=table_from_rows(mine),
+            right=table_from_rows(others),
+            i=np.zeros(len(others), dtype=np.int64),
+            j=np.arange(len(others), dtype=np.int64),
+            model=model,
+            threshold=threshold,
+        ):
+            a, b = sorted((case_by_person[scored.left_id], case_by_person[scored.right_id]))
+            found[(a, b)] = DuplicateCandidate(
+                case_a_id=a,
+                case_b_id=b,
+                probability=scored.probability,
+                weight=scored.weight,
+                evidence=evidence_rows(scored.explanation),
+                found_at=now,
+            )
+    if not touched:
+        return 0
+    decided = {
+        (str(a), str(b))
+        for a, b in DuplicateDecision.objects.filter(undone_at__isnull=True)
+        .filter(Q(case_a_id__in=touched) | Q(case_b_id__in=touched))
+        .values_list("case_a_id", "case_b_id")
+    }
+    rows = [c for key, c in found.items() if key not in decided]
+    # The new people's earlier proposals were made from what they were before.
+    DuplicateCandidate.objects.filter(Q(case_a_id__in=touched) | Q(case_b_id__in=touched)).delete()
+    DuplicateCandidate.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)
+
+
 # --- The full pass ----------------------------------------------------------------------------
 
 
@@ -177,6 +272,7 @@ class DedupeRun:
     proposed: int  # pairs written to the review queue
     trained: bool  # whether the engine trained its model on this population
     stored_model: bool = False  # scored with the organisation's stored model (--train)
+    warnings: tuple[str, ...] = ()  # what the model's plausibility check found
 
     def __str__(self) -> str:
         how = (
@@ -195,6 +291,7 @@ class DedupeRun:
                 else ""
             )
             + "."
+            + "".join(f"\nThe model was flagged: {w}" for w in self.warnings)
         )
 
 
@@ -208,7 +305,7 @@ def _encode_pending(
     done = 0
     for start in range(0, len(todo), batch):
         with transaction.atomic():
-            done += encodings_refresh(ctx=ctx, cases=todo[start : start + batch])
+            done += len(encodings_refresh(ctx=ctx, cases=todo[start : start + batch]))
         if progress is not None:
             progress(min(start + batch, len(todo)), len(todo))
     if progress is not None and not todo:
@@ -236,44 +333,42 @@ def _population(
 
 
 def _current_table(generation: int) -> tuple[Any, dict[str, str]]:
-    rows = list(
-        PersonEncoding.objects.filter(generation=generation, encoding_version=VERSION)
-        .order_by("person_id")
-        .values_list("person_id", "blooms", "tokens")
-    )
-    blocks: dict[str, list[int]] = {}
-    for person_id, token in BlockToken.objects.values_list("person_id", "token"):
-        blocks.setdefault(str(person_id), []).append(token)
+    """Everyone's current encodings as one table (one row read per person: the blocking
+    tokens come packed with the encodings), and each person's case."""
     case_of = {str(p): str(c) for p, c in Case.objects.values_list("person_id", "pk")}
-    rows = [r for r in rows if str(r[0]) in case_of]
-    table = table_from_rows(
-        [(str(p), bytes(b), bytes(t), blocks.get(str(p), [])) for p, b, t in rows]
-    )
-    return table, case_of
+    rows = [
+        (str(p), bytes(b), bytes(t), bytes(k))
+        for p, b, t, k in PersonEncoding.objects.filter(
+            generation=generation, encoding_version=VERSION
+        )
+        .order_by("person_id")
+        .values_list("person_id", "blooms", "tokens", "block")
+        .iterator(chunk_size=10_000)
+    ]
+    return table_from_rows([r for r in rows if r[0] in case_of]), case_of
 
 
-def dedupe_run(
-    *,
-    ctx: KeyContext,
-    actor: User,
-    threshold: float = REVIEW_THRESHOLD,
-    progress: Progress | None = None,
-    batch: int = ENCODE_BATCH,
-) -> DedupeRun:
-    """`haven dedupe`: compute pending encodings (of the people ``actor`` can open), compare
-    everyone on their keyed encodings, and replace the review queue with the pairs proposed
-    that nobody has decided about yet. Supervisors only; nothing is decrypted to compare."""
-    if actor.role != Role.SUPERVISOR or not actor.is_active:
-        raise PermissionDenied("Only an active supervisor runs a full duplicate pass.")
-    if not 0.0 < threshold < 1.0:
-        raise ValidationError({"threshold": "Give a probability between 0 and 1."})
-    encoded, unopened, table, case_of = _population(ctx=ctx, batch=batch, progress=progress)
+def _full_pass(
+    *, table: Any, case_of: dict[str, str], threshold: float
+) -> tuple[list[DuplicateCandidate], int, bool, bool, tuple[str, ...]]:
+    """The comparison of a full pass on stored encodings (nothing decrypted): the review
+    queue's new rows (pairs at or above ``threshold`` nobody has decided about), the number
+    of candidate pairs, whether a model was trained, whether a stored one scored, and what
+    the plausibility check found."""
     stored = trained_model(threshold=threshold, people=len(table))
     trained = stored is None and len(table) >= MIN_TRAIN
     found: list[tuple[str, str, float, float, list[dict[str, Any]]]] = []
+    warnings: tuple[str, ...] = ()
     if stored is not None or trained:
-        result = find_duplicates(table=table, threshold=threshold, model=stored)
+        result = find_duplicates(
+            table=table,
+            threshold=threshold,
+            model=stored,
+            decisions=decided_pairs(case_of=case_of) if trained else (),
+            release_blocks=True,  # the table was read for this pass only
+        )
         candidates = result.candidates
+        warnings = result.model.warnings
         for k in range(len(result)):
             e = result.explain(k)
             found.append((e.left_id, e.right_id, e.probability, e.weight, evidence_rows(e)))
@@ -319,11 +414,42 @@ def dedupe_run(
                 found_at=now,
             )
         )
+    return rows, candidates, trained, stored is not None, warnings
+
+
+def dedupe_run(
+    *,
+    ctx: KeyContext,
+    actor: User,
+    threshold: float = REVIEW_THRESHOLD,
+    progress: Progress | None = None,
+    batch: int = ENCODE_BATCH,
+) -> DedupeRun:
+    """`haven dedupe`: compute pending encodings (of the people ``actor`` can open), compare
+    everyone on their keyed encodings, and replace the review queue with the pairs proposed
+    that nobody has decided about yet. Supervisors only; nothing is decrypted to compare."""
+    if actor.role != Role.SUPERVISOR or not actor.is_active:
+        raise PermissionDenied("Only an active supervisor runs a full duplicate pass.")
+    if not 0.0 < threshold < 1.0:
+        raise ValidationError({"threshold": "Give a probability between 0 and 1."})
+    encoded, unopened, table, case_of = _population(ctx=ctx, batch=batch, progress=progress)
+    if len(table) >= MIN_TRAIN and _retrain_due():
+        _model_store(actor=actor, table=table, case_of=case_of)
+    rows, candidates, trained, stored_used, warnings = _full_pass(
+        table=table, case_of=case_of, threshold=threshold
+    )
     with transaction.atomic():
         DuplicateCandidate.objects.all().delete()
         DuplicateCandidate.objects.bulk_create(rows, ignore_conflicts=True)
         run = DedupeRun(
-            encoded, unopened, len(table), candidates, len(rows), trained, stored is not None
+            encoded,
+            unopened,
+            len(table),
+            candidates,
+            len(rows),
+            trained,
+            stored_used,
+            warnings,
         )
         audit_record(
             actor=actor,
@@ -354,13 +480,31 @@ def match_model_train(
     needs at least ``MIN_TRAIN`` people, as EM learns nothing from fewer."""
     if actor.role != Role.SUPERVISOR or not actor.is_active:
         raise PermissionDenied("Only an active supervisor trains the duplicate model.")
-    _encoded, _unopened, table, _case_of = _population(ctx=ctx, batch=batch, progress=progress)
+    _encoded, _unopened, table, case_of = _population(ctx=ctx, batch=batch, progress=progress)
     if len(table) < MIN_TRAIN:
         raise ValidationError(
             f"Too few people to train on ({len(table)}; at least {MIN_TRAIN}): "
             "the fixed model stays in use."
         )
-    model, candidates = train_model(table=table)
+    return _model_store(actor=actor, table=table, case_of=case_of)
+
+
+# A stored model is trained again in the next full pass once this many decisions were made
+# after it: reviewers' answers are the best evidence there is about this organisation's records.
+RETRAIN_DECISIONS = 50
+
+
+def _retrain_due() -> bool:
+    latest = TrainedModel.objects.filter(encoding_version=VERSION).order_by("-trained_at").first()
+    if latest is None:
+        return False
+    newer = DuplicateDecision.objects.filter(decided_at__gt=latest.trained_at).count()
+    return newer >= RETRAIN_DECISIONS
+
+
+def _model_store(*, actor: User, table: Any, case_of: dict[str, str]) -> TrainedModel:
+    """Train on the table with the reviewers' decisions and store the model (audited)."""
+    model, candidates = train_model(table=table, decisions=decided_pairs(case_of=case_of))
     with transaction.atomic():
         stored = TrainedModel.objects.create(
             trained_at=timezone.now(),
@@ -379,6 +523,8 @@ def match_model_train(
                 "candidates": candidates,
                 "iterations": model.iterations,
                 "converged": model.converged,
+                "decisions": model.labelled,
+                "warnings": len(model.warnings),
             },
         )
     return stored

@@ -32,6 +32,7 @@ def _store(*, person_id: Any, generation: int, packed: Any) -> None:
             "encoding_version": VERSION,
             "blooms": packed.blooms,
             "tokens": packed.tokens,
+            "block": packed.block_bytes,
             "pending_since": None,
             "updated_at": timezone.now(),
         },
@@ -54,6 +55,7 @@ def _mark_pending(person_id: Any) -> None:
             generation=None,
             blooms=b"",
             tokens=b"",
+            block=b"",
             pending_since=encoding.pending_since or now,
             updated_at=now,
         )
@@ -113,6 +115,7 @@ def person_encodings_build(
                 encoding_version=VERSION,
                 blooms=packed.blooms,
                 tokens=packed.tokens,
+                block=packed.block_bytes,
                 pending_since=None,
                 updated_at=now,
             )
@@ -130,15 +133,16 @@ def stale_person_ids(*, generation: int) -> Q:
     return ~Q(pk__in=current.values("person_id"))
 
 
-def encodings_refresh(*, ctx: KeyContext, cases: Iterable[Case]) -> int:
+def encodings_refresh(*, ctx: KeyContext, cases: Iterable[Case]) -> list[Any]:
     """Compute the encodings of these cases' people that ``ctx`` can open and that are missing
-    or stale; people it cannot open are left as they are. Returns how many were computed."""
+    or stale; people it cannot open are left as they are. Returns the ids of the people whose
+    encodings were computed."""
     index_key = index_key_active()
     if index_key is None or not ctx.holds_index_key():
-        return 0
+        return []
     cases = list(cases)
     if not cases:
-        return 0
+        return []
     stale = set(
         Person.objects.filter(pk__in=[c.person_id for c in cases])
         .filter(stale_person_ids(generation=index_key.generation))
@@ -146,7 +150,7 @@ def encodings_refresh(*, ctx: KeyContext, cases: Iterable[Case]) -> int:
     )
     todo = [c for c in cases if c.person_id in stale]
     data_keys_unlock(ctx=ctx, key_ids=[c.data_key_id for c in todo])
-    done = 0
+    done = []
     for case in todo:
         if not ctx.has_data_key(str(case.data_key_id)):
             continue
@@ -155,7 +159,7 @@ def encodings_refresh(*, ctx: KeyContext, cases: Iterable[Case]) -> int:
         except MissingKeyError:
             continue
         person_encoding_set(ctx=ctx, person=case.person, data=data, broker_id=_broker_of(case))
-        done += 1
+        done.append(case.person_id)
     return done
 
 

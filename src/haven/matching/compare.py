@@ -13,12 +13,19 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from haven.matching.encodings import BIRTH_TOKENS, TOKENS, EncodedTable
+from haven.matching.encodings import (
+    BIRTH_TOKENS,
+    EXACT_TOKENS,
+    TOKENS,
+    WINDOW_GRIDS,
+    EncodedTable,
+)
 from haven.matching.names import name_similarity
 from haven.matching.parallel import over_chunks
 
 Levels = npt.NDArray[np.int8]
 Rows = npt.NDArray[np.int64]
+Mask = npt.NDArray[np.bool_]
 CHUNK = 1 << 19  # pairs compared at once: bounds memory at about 100 MiB a chunk
 
 # Name similarity thresholds of levels 1..4; level 2 is the least a match may rest on.
@@ -44,31 +51,42 @@ LABELS: dict[str, tuple[str, ...]] = {
         "different",
         "same day and month, years far apart",
         "a year apart, month differs",
-        "within a year",
         "same year, month differs",
         "same year and month, day differs",
+        "20 to 50 days apart (a lunar date?)",
+        "within a year",
         "same year",
         "a year apart, same month",
+        "day and month swapped",
         "same day and month, a year apart",
         "same year and month",
         "same date",
     ),
-    **{f: ("differs", "agrees") for f in TOKENS},
+    "origin": (
+        "different provinces",
+        "same historic province",
+        "same province, other towns",
+        "same province",
+        "same place",
+    ),
+    "occupation": ("different kind of work", "same kind of work", "the same"),
+    **{f: ("differs", "agrees") for f in EXACT_TOKENS},
 }
+# Birth levels that conflict (both sides know a part of the date and it differs).
+BIRTH_CONFLICTS = frozenset({0, 1, 2, 3, 4})
 EXTRA_LABELS = ("different", "alike", "nearly the same", "the same")
 
 
 @dataclass(slots=True)
 class Comparisons:
     """Levels of every field for a list of pairs (rows ``left`` of one table, ``right`` of the
-    other), and the name similarity behind each name level."""
+    other), and how common each pair's name is."""
 
     fields: tuple[str, ...]
     left: Rows
     right: Rows
     levels: Levels  # (pairs, fields), -1 unknown
-    name_score: npt.NDArray[np.float32]
-    name_frequency: npt.NDArray[np.float64]  # the commoner side's share of its table
+    name_frequency: npt.NDArray[np.float32]  # the commoner side's share of its table
 
     def __len__(self) -> int:
         return len(self.left)
@@ -210,11 +228,17 @@ class ClearNames:
         return out
 
 
+def _meet(a: EncodedTable, b: EncodedTable, fa: str, fb: str, i: Rows, j: Rows) -> Mask:
+    """Where token ``fa`` of ``a`` equals token ``fb`` of ``b`` (both known)."""
+    x = a.tokens[fa][i]
+    return (x == b.tokens[fb][j]) & (x != 0)
+
+
 def _birth_levels(a: EncodedTable, b: EncodedTable, i: Rows, j: Rows) -> Levels:
-    eq = {}
-    for f in BIRTH_TOKENS:
-        x, y = a.tokens[f][i], b.tokens[f][j]
-        eq[f] = (x == y) & (x != 0)
+    """Birth levels (``LABELS["birth"]``): how the dates as written agree, with the errors
+    real records have — a year off by one, day and month swapped, a lunar date written for
+    the solar one (20 to 50 days earlier), only the year known."""
+    eq = {f: _meet(a, b, f, f, i, j) for f in BIRTH_TOKENS}
     near = eq["birth.y2a"] | eq["birth.y2b"]  # years at most one apart
     # Both know the month (and the day) and it differs: two full dates that disagree are more
     # likely two people than one date with a typo, so these get levels of their own, below
@@ -225,18 +249,64 @@ def _birth_levels(a: EncodedTable, b: EncodedTable, i: Rows, j: Rows) -> Levels:
     lv = np.zeros(len(i), dtype=np.int8)
     lv[eq["birth.md"] & ~near] = 1  # a mistyped year, or a coincidence
     lv[near & month_differs] = 2
-    lv[near & ~month_differs] = 3
-    lv[eq["birth.y"] & month_differs] = 4
-    lv[eq["birth.y"] & ~month_differs] = 6
-    lv[eq["birth.ym"] & both_days] = 5  # the same year and month, both know the day: it differs
+    lv[near & ~month_differs] = 6
+    lv[eq["birth.y"] & month_differs] = 3
+    lv[eq["birth.y"] & ~month_differs] = 7
+    lv[eq["birth.ym"] & both_days] = 4  # the same year and month, both know the day: it differs
+    # Dates that disagree but lie 20 to 50 days apart: one may be the lunar birthday.
+    conflict = np.flatnonzero(lv <= 4)
+    if len(conflict) and "birth.w0" in a.tokens and "birth.w0" in b.tokens:
+        ci, cj = i[conflict], j[conflict]
+        window = np.zeros(len(conflict), dtype=bool)
+        for k in range(WINDOW_GRIDS):
+            window |= _meet(a, b, f"birth.s{k}", f"birth.w{k}", ci, cj)
+            window |= _meet(a, b, f"birth.w{k}", f"birth.s{k}", ci, cj)
+        lv[conflict[window]] = 5
     # A year apart in the same month (the day unknown on one side) is a mistyped year far more
     # often than "within a year" with the month unknown: a twelfth of strangers share a month.
-    lv[near & ~eq["birth.y"] & eq["birth.m"] & ~both_days] = 7
-    lv[eq["birth.md"] & near & ~eq["birth.y"]] = 8
-    lv[eq["birth.ym"] & ~both_days] = 9
-    lv[eq["birth.ymd"]] = 10
+    lv[near & ~eq["birth.y"] & eq["birth.m"] & ~both_days] = 8
+    if "birth.swap" in a.tokens and "birth.swap" in b.tokens:
+        swap = _meet(a, b, "birth.ymd", "birth.swap", i, j)
+        swap |= _meet(a, b, "birth.swap", "birth.ymd", i, j)
+        lv[swap] = 9
+    lv[eq["birth.md"] & near & ~eq["birth.y"]] = 10
+    lv[eq["birth.ym"] & ~both_days] = 11
+    lv[eq["birth.ymd"]] = 12
     unknown = (a.tokens["birth.y"][i] == 0) | (b.tokens["birth.y"][j] == 0)
     lv[unknown] = -1
+    return lv
+
+
+def _origin_levels(a: EncodedTable, b: EncodedTable, i: Rows, j: Rows) -> Levels:
+    """Origin levels (``LABELS["origin"]``): origins compared as places. Two places the
+    tables do not know are compared only for equality (unknown otherwise): a town missing
+    from the tables is not "a different province"."""
+    lv = np.full(len(i), -1, dtype=np.int8)
+    if "origin.province" not in a.tokens or "origin.province" not in b.tokens:
+        return lv
+    ra, rb = a.tokens["origin.region"][i], b.tokens["origin.region"][j]
+    pa, pb = a.tokens["origin.province"][i], b.tokens["origin.province"][j]
+    xa, xb = a.tokens["origin.place"][i], b.tokens["origin.place"][j]
+    regions = (ra != 0) & (rb != 0)
+    provinces = (pa != 0) & (pb != 0)
+    lv[regions] = np.where(ra[regions] == rb[regions], 1, 0)
+    same = provinces & (pa == pb)
+    lv[same] = 3
+    lv[same & (xa != 0) & (xb != 0) & (xa != xb)] = 2
+    lv[(xa == xb) & (xa != 0)] = 4
+    return lv
+
+
+def _occupation_levels(a: EncodedTable, b: EncodedTable, i: Rows, j: Rows) -> Levels:
+    """Occupation levels (``LABELS["occupation"]``): the same words, the same kind of work,
+    or different kinds; unknown where either says nothing about the kind."""
+    lv = np.full(len(i), -1, dtype=np.int8)
+    if "occupation.kind" not in a.tokens or "occupation.kind" not in b.tokens:
+        return lv
+    ka, kb = a.tokens["occupation.kind"][i], b.tokens["occupation.kind"][j]
+    known = (ka != 0) & (kb != 0)
+    lv[known] = (ka[known] == kb[known]).astype(np.int8)
+    lv[_meet(a, b, "occupation", "occupation", i, j)] = 2
     return lv
 
 
@@ -262,8 +332,7 @@ def compare_pairs(
     """
     fields = field_names(left)
     levels = np.empty((len(i), len(fields)), dtype=np.int8)
-    name_score = np.empty(len(i), dtype=np.float32)
-    freq = np.empty(len(i), dtype=np.float64)
+    freq = np.empty(len(i), dtype=np.float32)
     _warm(left)
     _warm(right)
 
@@ -277,11 +346,15 @@ def compare_pairs(
             near = np.flatnonzero(~(score < CLEAR_PREFILTER))
             score[near] = clear_names.scores(left, right, ci[near], cj[near])
         out[:, 0] = _name_levels(left, right, ci, cj, score)
-        name_score[lo:hi] = np.nan_to_num(score, nan=0.0)
         out[:, 1] = _birth_levels(left, right, ci, cj)
         for col, f in enumerate(TOKENS, start=2):
-            x, y = left.tokens[f][ci], right.tokens[f][cj]
-            out[:, col] = np.where((x == 0) | (y == 0), -1, (x == y).astype(np.int8))
+            if f == "origin":
+                out[:, col] = _origin_levels(left, right, ci, cj)
+            elif f == "occupation":
+                out[:, col] = _occupation_levels(left, right, ci, cj)
+            else:
+                x, y = left.tokens[f][ci], right.tokens[f][cj]
+                out[:, col] = np.where((x == 0) | (y == 0), -1, (x == y).astype(np.int8))
         for col, f in enumerate(left.extra_fields, start=2 + len(TOKENS)):
             key = "extra." + f
             out[:, col] = _steps(_known_dice(left, right, key, ci, cj), EXTRA_STEPS)
@@ -293,7 +366,7 @@ def compare_pairs(
         # The clear-name path is Python per pair (the GIL): threads would only add overhead.
         for lo in range(0, len(i), CHUNK):
             chunk(lo, min(lo + CHUNK, len(i)))
-    return Comparisons(fields, i, j, levels, name_score, freq)
+    return Comparisons(fields, i, j, levels, freq)
 
 
 def level_counts(levels: Levels, column: int, n_levels: int) -> npt.NDArray[np.float64]:

@@ -18,19 +18,22 @@ gathered into rows with numpy, so a million records encode in seconds.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import chain, combinations
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 import numpy.typing as npt
 
 from haven.matching.hangul import VOWEL_CLASS, Syl, south_form
 from haven.matching.names import UNREAD, NameForms, Reading, is_unread
-from haven.matching.records import MatchRecord
+from haven.matching.occupations import occupation_category
+from haven.matching.places import place_of
+from haven.matching.records import Birth, MatchRecord
 
 Hasher = Callable[[bytes], bytes]
 HasherFactory = Callable[[str], Hasher]  # purpose -> keyed hash (e.g. IndexKey.keyed_hasher)
@@ -38,8 +41,10 @@ U64 = npt.NDArray[np.uint64]
 
 # 2: the birth month token (birth.m); 3: a phonetic filter per reading; 4: the one-edit
 # neighbourhood of the readings' spelling (name.edits) and its blocking pass; the name as
-# written no longer blocks a name that reads as Korean
-ENCODING_VERSION = 4
+# written no longer blocks a name that reads as Korean; 5: origin as a place (town, province,
+# historic region), occupation as written and its category, the birth date's day-month swap
+# and lunar-offset window tokens
+ENCODING_VERSION = 5
 MAX_READINGS_ENCODED = 2  # each its own filter; further readings are rarely the right one
 MAX_BLOCK_TOKENS = 32
 _ODD = np.uint64(0x9E3779B97F4A7C15)
@@ -76,10 +81,36 @@ BLOOMS: dict[str, BloomSpec] = {
     "name.edits": BloomSpec(EDIT_SLOTS * 32, 0),
 }
 EXTRA_BLOOM = BloomSpec(256, 8)
-TOKENS = ("sex", "origin", "occupation", "group", "broker")
+# Fields compared for equality, one token each.
+EXACT_TOKENS = ("sex", "group", "broker")
+# The origin as a place (see haven.matching.places): the town (or, for a place the tables do
+# not know, the cleaned text), the province, the historic region; 0 where not known.
+ORIGIN_TOKENS = ("origin.place", "origin.province", "origin.region")
+# The occupation as written (cleaned) and its category (haven.matching.occupations; 0 for
+# "other" and "unknown", which say nothing about the kind of work).
+OCCUPATION_TOKENS = ("occupation", "occupation.kind")
 # birth.m (the month alone) tells "a year apart, month differs" (two people) from a mistyped
-# year (a year apart, same month).
+# year (a year apart, same month). birth.swap is the date with day and month exchanged (hashed
+# like birth.ymd, compared with the other side's). The window tokens find two dates 20 to 50
+# days apart, a lunar date beside the solar one (see _window_values).
 BIRTH_TOKENS = ("birth.ymd", "birth.ym", "birth.md", "birth.y", "birth.y2a", "birth.y2b", "birth.m")
+WINDOW_GRIDS = 4
+WINDOW_WIDTH = 20  # days per bucket; grids offset by WINDOW_WIDTH / WINDOW_GRIDS
+LUNAR_SHIFT = 35  # days a lunar date is written before the solar one (20 to 50)
+WINDOW_TOKENS = (
+    *(f"birth.w{k}" for k in range(WINDOW_GRIDS)),
+    *(f"birth.s{k}" for k in range(WINDOW_GRIDS)),
+)
+TOKEN_FIELDS = (
+    *EXACT_TOKENS,
+    *ORIGIN_TOKENS,
+    *OCCUPATION_TOKENS,
+    *BIRTH_TOKENS,
+    "birth.swap",
+    *WINDOW_TOKENS,
+)
+# The compared fields that are not the name or the birth date, in level-matrix order.
+TOKENS = ("sex", "origin", "occupation", "group", "broker")
 
 
 def clear_hasher(purpose: str) -> Hasher:
@@ -111,14 +142,30 @@ class EncodedTable:
     records: Sequence[MatchRecord] | None = field(default=None, repr=False)
     _popcounts: dict[str, npt.NDArray[np.int64]] = field(default_factory=dict, repr=False)
     _frequency: npt.NDArray[np.float64] | None = field(default=None, repr=False)
+    _groups: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None = field(
+        default=None, repr=False
+    )
 
     def __len__(self) -> int:
         return len(self.ids)
 
     def name_frequency(self) -> npt.NDArray[np.float64]:
-        """Each record's share of the table holding the same name (the same phonetic filter, or
-        the same written-form filter for a name that is not Korean): 1/n for a unique name."""
+        """For each record, the share of the table's *other* records holding the same name (the
+        same phonetic filter, or the same written-form filter for a name that is not Korean):
+        how likely a random other record is to share it, at least 1/n. The record itself is not
+        counted: a name seen twice in a table where people are recorded twice is most often
+        one person's, and counting both records made every such pair look like a common
+        name's."""
         if self._frequency is None:
+            group, counts = self.name_groups()
+            others = np.maximum(counts[group] - 1, 1)
+            self._frequency = others.astype(np.float64) / max(len(self), 1)
+        return self._frequency
+
+    def name_groups(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """Records grouped by name (the same phonetic filter, or the same written-form filter
+        for a name that is not Korean): each record's group and each group's size."""
+        if self._groups is None:
             korean = self.popcounts("name.phonetic") > 0
             rows = np.where(korean[:, None], self.blooms["name.phonetic"], 0).astype(np.uint64)
             text = self.blooms["name.text"]
@@ -127,8 +174,8 @@ class EncodedTable:
             with np.errstate(over="ignore"):  # a hash of the row: wrapping is intended
                 h = (rows * weights).sum(axis=1, dtype=np.uint64)
             _u, inverse, counts = np.unique(h, return_inverse=True, return_counts=True)
-            self._frequency = counts[inverse].astype(np.float64) / max(len(self), 1)
-        return self._frequency
+            self._groups = (inverse.astype(np.int64).ravel(), counts.astype(np.int64))
+        return self._groups
 
     def popcounts(self, name: str) -> npt.NDArray[np.int64]:
         """Set bits of each row's filter ``name`` (computed once per table)."""
@@ -535,6 +582,11 @@ class _EditTokens:
         return np.ascontiguousarray(picked.reshape(len(self.per_name), EDIT_SLOTS)).view(np.uint64)
 
 
+def _columns(rows: Sequence[tuple[str | None, ...]], width: int) -> list[list[str | None]]:
+    """Rows of values as columns (``width`` of them, even for no rows)."""
+    return [[row[k] for row in rows] for k in range(width)]
+
+
 def _tokens(values: Sequence[str | None], hasher: Hasher) -> U64:
     codes, distinct = _factorize(values)
     table = np.array(
@@ -543,8 +595,68 @@ def _tokens(values: Sequence[str | None], hasher: Hasher) -> U64:
     return table[codes] if len(values) else np.zeros(0, np.uint64)
 
 
-def _birth_values(record: MatchRecord) -> tuple[str | None, ...]:
-    b = record.birth
+def _day_number(year: int, month: int, day: int | None) -> int:
+    """Days since 0001-01-01 of a date as written (a month alone counts as its 15th; a day
+    past the month's end, as records have, runs on into the next month)."""
+    return dt.date(year, month, 1).toordinal() + (14 if day is None else day - 1)
+
+
+@lru_cache(maxsize=1 << 15)
+def _window_values(b: Birth) -> tuple[str | None, ...]:
+    """Buckets of the date's day number, to find two dates 20 to 50 days apart by equality.
+
+    A lunar birthday is written about a month (20 to 50 days) before the solar one. The side
+    that may be lunar gives its day number moved on by LUNAR_SHIFT, the other side its own, in
+    WINDOW_GRIDS grids of WINDOW_WIDTH-day buckets offset from each other: some grid puts both
+    in one bucket whenever they are within ±15 days of the shift (20 to 50 days apart), and
+    none when they are more than ±20 days from it. A date said to be solar is never the lunar
+    side, one said to be lunar never the solar side; a month without the day counts as the
+    15th. Nothing without a month.
+    """
+    if b.year is None or b.month is None:
+        return (None,) * len(WINDOW_TOKENS)
+    n = _day_number(b.year, b.month, b.day)
+    step = WINDOW_WIDTH // WINDOW_GRIDS
+    plain = [
+        None if b.calendar == "lunar" else f"{k}:{(n + k * step) // WINDOW_WIDTH}"
+        for k in range(WINDOW_GRIDS)
+    ]
+    moved = [
+        None if b.calendar == "solar" else f"{k}:{(n + LUNAR_SHIFT + k * step) // WINDOW_WIDTH}"
+        for k in range(WINDOW_GRIDS)
+    ]
+    return (*plain, *moved)
+
+
+def _swap_value(b: Birth) -> str | None:
+    """The date with day and month exchanged, where that is another date."""
+    if b.year is None or b.month is None or b.day is None or b.day > 12 or b.day == b.month:
+        return None
+    return f"{b.year}-{b.day}-{b.month}"
+
+
+def _origin_values(origin: str | None) -> tuple[str | None, str | None, str | None]:
+    """(place, province, region) of a written origin; an origin the place tables do not read
+    keeps its cleaned text as the place, compared for equality only."""
+    if origin is None:
+        return None, None, None
+    place = place_of(origin)
+    if place is None:
+        return origin, None, None
+    return place.town, place.province, place.region
+
+
+def _occupation_values(occupation: str | None) -> tuple[str | None, str | None]:
+    """(the occupation as written, its category); the category of no kind is left unknown."""
+    if occupation is None:
+        return None, None
+    kind = occupation_category(occupation)
+    if kind == "unknown" or occupation == "other":  # "other": an old code that says nothing
+        return None, None
+    return occupation, None if kind == "other" else kind
+
+
+def _birth_values(b: Birth) -> tuple[str | None, ...]:
     y, m, d = b.year, b.month, b.day
     if y is None:
         return (None,) * len(BIRTH_TOKENS)
@@ -598,11 +710,38 @@ def encode_records(
             hasher_for("bloom:extra." + fname),
         )
     tokens: dict[str, U64] = {}
-    for fname in TOKENS:
+    for fname in EXACT_TOKENS:
         tokens[fname] = _tokens([getattr(r, fname) for r in records], hasher_for("token:" + fname))
-    births = [_birth_values(r) for r in records]
-    for i, fname in enumerate(BIRTH_TOKENS):
-        tokens[fname] = _tokens([b[i] for b in births], hasher_for("token:" + fname))
+    # Each field's values are few across a population (a province, a date): every token of
+    # a field is made once per distinct value and gathered into rows.
+    codes, origins = _factorize([r.origin for r in records])
+    for fname, column in zip(
+        ORIGIN_TOKENS,
+        _columns([_origin_values(cast(str | None, v)) for v in origins], 3),
+        strict=True,
+    ):
+        tokens[fname] = _tokens(column, hasher_for("token:" + fname))[codes]
+    codes, jobs = _factorize([r.occupation for r in records])
+    for fname, column in zip(
+        OCCUPATION_TOKENS,
+        _columns([_occupation_values(cast(str | None, v)) for v in jobs], 2),
+        strict=True,
+    ):
+        tokens[fname] = _tokens(column, hasher_for("token:" + fname))[codes]
+    codes, births = _factorize([r.birth for r in records])
+    per_birth = [
+        (*_birth_values(b), _swap_value(b), *_window_values(b)) for b in cast(list[Birth], births)
+    ]
+    columns = _columns(per_birth, len(BIRTH_TOKENS) + 1 + len(WINDOW_TOKENS))
+    window_hasher = hasher_for("token:birth.window")  # one hash: shifted meet unshifted
+    for k, fname in enumerate((*BIRTH_TOKENS, "birth.swap", *WINDOW_TOKENS)):
+        if fname == "birth.swap":
+            hasher = hasher_for("token:birth.ymd")  # compared with the other side's date
+        elif fname in WINDOW_TOKENS:
+            hasher = window_hasher
+        else:
+            hasher = hasher_for("token:" + fname)
+        tokens[fname] = _tokens(columns[k], hasher)[codes]
     block_hasher = hasher_for("block")
     rows, toks = _block_tokens(
         records=records,

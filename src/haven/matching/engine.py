@@ -8,6 +8,7 @@ names are compared with the full Korean name rules instead of their Bloom filter
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -28,11 +29,14 @@ from haven.matching.explain import Explanation, explain
 from haven.matching.model import (
     DEFAULT_THRESHOLD,
     MIN_NAME_LEVEL,
+    Frequencies,
+    Labelled,
     MatchModel,
     pair_prior,
     probability,
     train,
 )
+from haven.matching.priors import birth_mix
 from haven.matching.resolve import MAX_CLUSTER, clusters, one_to_one
 
 Rows = npt.NDArray[np.int64]
@@ -69,7 +73,7 @@ class MatchResult:
     weight: FloatArray
     probability: FloatArray
     levels: npt.NDArray[np.int8]
-    name_frequency: FloatArray
+    name_frequency: Frequencies
     candidates: int
     skipped_blocks: int
     cluster: Rows | None = None
@@ -113,6 +117,96 @@ class MatchResult:
         return [sorted(g) for g in found.values() if len(g) > 1]
 
 
+def birth_precisions(*tables: EncodedTable) -> tuple[float, float, float]:
+    """Shares of the tables' records with a birth year that know the day, only the month, only
+    the year (the birth prior depends on them: see :func:`haven.matching.priors.birth_mix`)."""
+    day = sum(int((t.tokens["birth.md"] != 0).sum()) for t in tables)
+    month = sum(int((t.tokens["birth.m"] != 0).sum()) for t in tables) - day
+    year = sum(int((t.tokens["birth.y"] != 0).sum()) for t in tables) - day - month
+    return birth_mix(day, month, year)
+
+
+def labelled_pairs(
+    *, table: EncodedTable, decisions: Sequence[tuple[str, str, bool]]
+) -> Labelled | None:
+    """Reviewers' decisions on pairs of a table's records, as :class:`Labelled` levels:
+    (left id, right id, whether they are one person); ids not in the table are skipped."""
+    row = {rid: k for k, rid in enumerate(table.ids)}
+    known = [(row[a], row[b], same) for a, b, same in decisions if a in row and b in row]
+    if not known:
+        return None
+    i = np.array([k[0] for k in known], dtype=np.int64)
+    j = np.array([k[1] for k in known], dtype=np.int64)
+    comps = compare_pairs(left=table, right=table, i=i, j=j)
+    return Labelled(comps.levels, np.array([k[2] for k in known], dtype=bool))
+
+
+PEOPLE_ROUNDS = 2  # rounds of counting people, not records, behind each name's frequency
+OWN_FLOOR = 0.5  # records: a name no one else holds counts as held by half a record
+PROBE = 0.15  # probability from which a pair counts as possibly one person, when counting people
+
+
+def people_frequency(*, table: EncodedTable, left: Rows, right: Rows) -> FloatArray:
+    """For each record, the share of the table that are *other people's* records with the
+    same name: the records of its name less itself and those it may be one person with
+    (``left``/``right``: pairs at p >= ``PROBE``), at least ``OWN_FLOOR`` of a record.
+
+    Counting records, a person recorded four times makes their name look four times as
+    common, and every pair of their records is then scored as a common name's. A first pass
+    tells which records may be one person's.
+    """
+    n = len(table)
+    group, counts = table.name_groups()
+    same = group[left] == group[right]
+    partners = np.bincount(left[same], minlength=n) + np.bincount(right[same], minlength=n)
+    others = counts[group] - 1 - partners
+    return (np.maximum(others, OWN_FLOOR) / max(n, 1)).astype(np.float32)
+
+
+def _people_rounds(
+    *,
+    model: MatchModel,
+    comps: Comparisons,
+    table: EncodedTable,
+    fit_prior: bool,
+) -> tuple[MatchModel, Frequencies]:
+    """Weights (float32) of a dedupe's candidate pairs with the name frequency counted over people:
+    a first pass with record counts, then rounds where the pairs found so far to be possibly
+    one person (p >= PROBE) are not counted as other people with the name
+    (:func:`people_frequency`), each with the prior over all pairs found again
+    (``fit_prior``; a stored model keeps its own). Only "the same name" rows change from one
+    round to the next. Returns the model and the weights; the pairs' name frequencies are
+    updated in ``comps``."""
+    n = len(table)
+    top = np.flatnonzero(comps.levels[:, 0] == len(model.fields[0].m) - 1)
+    # The weights at even odds without the name's frequency, once (float32: at a million
+    # records this is the pass's largest array after the candidates).
+    even = replace(model, prior=0.5).weights(comps.levels, None).astype(np.float32)
+    base_top = even[top]
+    freq_top = comps.name_frequency[top]
+    cut = float(np.log2(PROBE / (1 - PROBE)))
+    for round_ in range(PEOPLE_ROUNDS + 1):
+        even[top] = base_top + model.frequency_adjust(freq_top)
+        if fit_prior:
+            prior = pair_prior(
+                model=model,
+                levels=comps.levels,
+                name_frequency=None,
+                total_pairs=n * (n - 1) / 2,
+                even_weights=even,
+            )
+            model = replace(model, prior=prior)
+        if round_ == PEOPLE_ROUNDS or not len(top):
+            break
+        shift = float(np.log2(model.prior / (1 - model.prior)))
+        maybe = top[even[top] >= cut - shift]
+        per_record = people_frequency(table=table, left=comps.left[maybe], right=comps.right[maybe])
+        freq_top = np.maximum(per_record[comps.left[top]], per_record[comps.right[top]])
+    comps.name_frequency[top] = freq_top
+    even += np.float32(np.log2(model.prior / (1 - model.prior)))
+    return model, even
+
+
 def _train_and_score(
     *,
     left: EncodedTable,
@@ -124,7 +218,8 @@ def _train_and_score(
     name_parts: tuple[str, ...],
     min_name_level: int,
     ignore: tuple[str, ...],
-) -> tuple[MatchModel, Comparisons, FloatArray, FloatArray]:
+    labelled: Labelled | None = None,
+) -> tuple[MatchModel, Comparisons, Frequencies]:
     comps = compare_pairs(left=left, right=right, i=cands.left, j=cands.right, clear_names=clear)
     rnd = compare_pairs(left=left, right=right, i=rand[0], j=rand[1], clear_names=clear)
     bi, bj = birth_pairs(left=left, right=right if right is not left else None)
@@ -145,30 +240,19 @@ def _train_and_score(
         threshold=threshold,
         name_parts=tuple(f"extra.{f}" for f in name_parts),
         min_name_level=min_name_level,
+        birth_precisions=birth_precisions(*((left,) if right is left else (left, right))),
+        labelled=labelled,
     )
     if right is left:
         # Deduplication: the prior over all pairs of the population, not over the candidates
-        # (see pair_prior), or strangers sharing a common name and a birth year are merged.
+        # (see pair_prior), or strangers sharing a common name and a birth year are merged;
+        # name frequencies over people, not records (see _people_rounds).
         # Linking keeps EM's prior over the candidates: one-to-one resolution already stops a
         # common name from matching many, and FEBRL4 measured better so (F1 0.9988 against
         # 0.9970 with the all-pairs prior at its best threshold).
-        n = len(left)
-        # [0]: the probabilities at even odds are dropped at once (a full-length array).
-        even = replace(model, prior=0.5).score(comps.levels, comps.name_frequency)[0]
-        prior = pair_prior(
-            model=model,
-            levels=comps.levels,
-            name_frequency=comps.name_frequency,
-            total_pairs=n * (n - 1) / 2,
-            even_weights=even,
-        )
-        model = replace(model, prior=prior)
-        # The weights at the found prior are those at even odds, shifted: no second scoring.
-        weight = even
-        weight += float(np.log2(prior / (1 - prior)))
-        return model, comps, weight, probability(weight)
-    weight, prob = model.score(comps.levels, comps.name_frequency)
-    return model, comps, weight, prob
+        model, weight = _people_rounds(model=model, comps=comps, table=left, fit_prior=True)
+        return model, comps, weight
+    return model, comps, model.weights(comps.levels, comps.name_frequency)
 
 
 def find_duplicates(
@@ -184,6 +268,8 @@ def find_duplicates(
     min_name_level: int = MIN_NAME_LEVEL,
     ignore_fields: tuple[str, ...] = (),
     model: MatchModel | None = None,
+    decisions: Sequence[tuple[str, str, bool]] = (),
+    release_blocks: bool = False,
 ) -> MatchResult:
     """Find records of the same person within one table, as pairs and clusters.
 
@@ -195,13 +281,21 @@ def find_duplicates(
     ``min_name_level`` is the name level below which coarse fields cannot count for a match;
     ``ignore_fields`` are compared as unknown (they still block). With ``model`` (one trained
     before, see :func:`train_model`, its prior set for this population) nothing is trained:
-    the candidates are scored with it.
+    the candidates are scored with it. ``decisions`` (left id, right id, one person or not:
+    reviewers' answers) are counted in training with their known answer. With
+    ``release_blocks`` the table's blocking tokens are dropped once the candidates are known
+    (a table built for this pass only: it cannot be blocked again).
     """
     cands = dedupe_candidates(table=table, max_block=max_block)
+    if release_blocks:
+        # The candidates are known: the blocking tokens (half a gigabyte at a million records)
+        # are not needed again.
+        table.block_rows = np.zeros(0, np.int64)
+        table.block_tokens = np.zeros(0, np.uint64)
     clear = ClearNames() if clear_names else None
     if model is None:
         rand = random_pairs(n_left=len(table), count=sample_pairs, seed=seed)
-        model, comps, weight, prob = _train_and_score(
+        model, comps, weight = _train_and_score(
             left=table,
             right=table,
             cands=cands,
@@ -211,6 +305,7 @@ def find_duplicates(
             name_parts=name_parts,
             min_name_level=min_name_level,
             ignore=ignore_fields,
+            labelled=labelled_pairs(table=table, decisions=decisions) if decisions else None,
         )
     else:
         comps = compare_pairs(
@@ -218,10 +313,13 @@ def find_duplicates(
         )
         for f in ignore_fields:
             comps.levels[:, comps.fields.index(f)] = -1
-        weight, prob = model.score(comps.levels, comps.name_frequency)
-    keep = np.flatnonzero(prob >= threshold)
+        model, weight = _people_rounds(model=model, comps=comps, table=table, fit_prior=False)
+    # Probabilities only for the pairs kept: a full-length array of them is 250 MB at a
+    # million records.
+    keep = np.flatnonzero(weight >= np.log2(threshold / (1 - threshold)))
     left, right = comps.left[keep], comps.right[keep]
-    cl = clusters(n=len(table), left=left, right=right, score=weight[keep], max_size=max_cluster)
+    kept = weight[keep].astype(np.float64)
+    cl = clusters(n=len(table), left=left, right=right, score=kept, max_size=max_cluster)
     # A proposed pair the anti-chaining guard kept apart is not reported as a match.
     together = cl[left] == cl[right]
     keep = keep[together]
@@ -231,8 +329,8 @@ def find_duplicates(
         model,
         left[together],
         right[together],
-        weight[keep],
-        prob[keep],
+        kept[together],
+        probability(kept[together]),
         comps.levels[keep],
         comps.name_frequency[keep],
         len(cands),
@@ -248,13 +346,16 @@ def train_model(
     max_block: int = DEDUPE_MAX_BLOCK,
     sample_pairs: int = RANDOM_PAIRS,
     seed: int = 0,
+    decisions: Sequence[tuple[str, str, bool]] = (),
 ) -> tuple[MatchModel, int]:
     """Train a deduplication model on one table (EM, as :func:`find_duplicates` does) without
     resolving anything; returns the model (its prior is over all pairs of this table) and the
-    number of candidate pairs it was trained on. To store and reuse on the same population."""
+    number of candidate pairs it was trained on. To store and reuse on the same population.
+    ``decisions`` are reviewers' answers about pairs of the table's records (left id, right
+    id, one person or not): EM counts them with their known answer."""
     cands = dedupe_candidates(table=table, max_block=max_block)
     rand = random_pairs(n_left=len(table), count=sample_pairs, seed=seed)
-    model, _comps, _weight, _prob = _train_and_score(
+    model, _comps, _weight = _train_and_score(
         left=table,
         right=table,
         cands=cands,
@@ -264,6 +365,7 @@ def train_model(
         name_parts=(),
         min_name_level=MIN_NAME_LEVEL,
         ignore=(),
+        labelled=labelled_pairs(table=table, decisions=decisions),
     )
     return model, len(cands)
 
@@ -291,7 +393,7 @@ def link_tables(
     cands = link_candidates(left=left, right=right, max_block=max_block)
     rand = random_pairs(n_left=len(left), n_right=len(right), count=sample_pairs, seed=seed)
     clear = ClearNames() if clear_names else None
-    model, comps, weight, prob = _train_and_score(
+    model, comps, weight = _train_and_score(
         left=left,
         right=right,
         cands=cands,
@@ -302,16 +404,17 @@ def link_tables(
         min_name_level=min_name_level,
         ignore=ignore_fields,
     )
-    above = np.flatnonzero(prob >= threshold)
-    kept = above[one_to_one(left=comps.left[above], right=comps.right[above], score=weight[above])]
+    w64: FloatArray = weight.astype(np.float64, copy=False)
+    above = np.flatnonzero(w64 >= np.log2(threshold / (1 - threshold)))
+    kept = above[one_to_one(left=comps.left[above], right=comps.right[above], score=w64[above])]
     return MatchResult(
         left,
         right,
         model,
         comps.left[kept],
         comps.right[kept],
-        weight[kept],
-        prob[kept],
+        w64[kept],
+        probability(w64[kept]),
         comps.levels[kept],
         comps.name_frequency[kept],
         len(cands),

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from haven.matching.compare import Levels
-from haven.matching.model import MatchModel
+from haven.matching.model import COARSE, MatchModel
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +18,12 @@ class FieldEvidence:
     level: int
     label: str
     weight: float  # log2(m/u): positive counts for a match, negative against
+    counted: float | None = None  # what the score counted, where a guard held it back
+
+    @property
+    def held_back(self) -> bool:
+        """Whether a guard rail kept part of this field's weight out of the score."""
+        return self.counted is not None and self.counted != self.weight
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,10 +39,16 @@ class Explanation:
     guard: str | None  # set when a guard rail held the pair below the threshold
 
     def lines(self) -> list[str]:
-        """A short plain-language account, one line per field."""
+        """A short plain-language account: the score, then each field's level and weight (what
+        was counted, where a guard held a weight back), then the prior; the weights shown
+        add up to the score's."""
         out = [f"probability {self.probability:.3f} (weight {self.weight:+.1f} bits)"]
         for e in self.evidence:
-            out.append(f"  {e.field}: {e.label} ({e.weight:+.1f})")
+            line = f"  {e.field}: {e.label} ({e.weight:+.1f})"
+            if e.held_back:
+                line += f", counted {e.counted:+.1f}"
+            out.append(line)
+        out.append(f"  prior: how rare duplicates are among all pairs ({self.prior_weight:+.1f})")
         if self.guard:
             out.append(f"  held back: {self.guard}")
         return out
@@ -58,17 +70,28 @@ def explain(
     weights = model.field_weights(row)[0]
     freq = None if name_frequency is None else np.array([name_frequency])
     weight, prob = model.score(row, freq)
+    held = bool(model.weak_name(row)[0])
     evidence = []
     for f, lv, w in zip(model.fields, row[0].tolist(), weights.tolist(), strict=True):
         label = "unknown on one side" if lv < 0 else f.labels[lv]
-        evidence.append(FieldEvidence(f.field, int(lv), label, round(float(w), 3)))
+        # The name guard: without name evidence the coarse fields count only against.
+        counted = min(w, 0.0) if held and f.field in COARSE and w > 0 else None
+        evidence.append(
+            FieldEvidence(
+                f.field,
+                int(lv),
+                label,
+                round(float(w), 3),
+                None if counted is None else round(float(counted), 3),
+            )
+        )
     adjust = float(model.frequency_weights(row, freq)[0])
     if adjust:
         label = "a common name" if adjust < 0 else "a rare name"
         evidence.append(FieldEvidence("name frequency", int(row[0, 0]), label, round(adjust, 3)))
     evidence.sort(key=lambda e: -abs(e.weight))
     guard = None
-    if bool(model.weak_name(row)[0]):
+    if held:
         guard = "names not alike enough: birth, sex, origin, occupation, group, broker count only against"
     return Explanation(
         left_id=left_id,

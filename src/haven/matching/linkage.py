@@ -24,11 +24,10 @@ from typing import IO, Any, Protocol
 import numpy as np
 
 from haven.matching.encodings import (
-    BIRTH_TOKENS,
     BLOOMS,
     ENCODING_VERSION,
     EXTRA_BLOOM,
-    TOKENS,
+    TOKEN_FIELDS,
     EncodedTable,
     Hasher,
     encode_records,
@@ -66,7 +65,7 @@ def _header(table: EncodedTable, secret: Secret) -> dict[str, Any]:
         "extra_fields": list(table.extra_fields),
         "blooms": {k: [s.bits, s.hashes] for k, s in BLOOMS.items()},
         "extra_bloom": [EXTRA_BLOOM.bits, EXTRA_BLOOM.hashes],
-        "tokens": [*TOKENS, *BIRTH_TOKENS],
+        "tokens": list(TOKEN_FIELDS),
     }
 
 
@@ -162,7 +161,7 @@ def load_linkage_file(*, lines: Iterable[str], secret: Secret, name: str = "file
     bloom_words = {k: s.words for k, s in BLOOMS.items()} | {
         f"extra.{f}": EXTRA_BLOOM.words for f in extra
     }
-    token_names = (*TOKENS, *BIRTH_TOKENS)
+    token_names = TOKEN_FIELDS
     ids: list[str] = []
     blooms: dict[str, list[bytes]] = {k: [] for k in bloom_words}
     tokens: dict[str, list[int]] = {k: [] for k in token_names}

@@ -17,15 +17,19 @@ from haven.matching.names import NameForms, normalise_name
 MAX_FIELD_CHARS = 200  # a short field longer than this is cut: work stays bounded
 
 Precision = Literal["none", "year", "month", "day"]
+Calendar = Literal["solar", "lunar", ""]
+CALENDARS: tuple[Calendar, ...] = ("solar", "lunar", "")
 
 
 @dataclass(frozen=True, slots=True)
 class Birth:
-    """A birth date known to year, month or day (``precision`` says which)."""
+    """A birth date known to year, month or day (``precision`` says which), as written, in the
+    solar or the lunar calendar (``calendar``; "" when the record does not say: most do not)."""
 
     year: int | None = None
     month: int | None = None
     day: int | None = None
+    calendar: Calendar = ""
 
     @property
     def precision(self) -> Precision:
@@ -90,6 +94,7 @@ def match_record(
     birth_year: int | None = None,
     birth_month: int | None = None,
     birth_day: int | None = None,
+    birth_calendar: str | None = None,
     sex: str | None = None,
     origin: str | None = None,
     occupation: str | None = None,
@@ -106,6 +111,10 @@ def match_record(
     year = _part(birth_year, 1850, 2200)
     month = _part(birth_month, 1, 12) if year is not None else None
     day = _part(birth_day, 1, 31) if month is not None else None
+    said = (birth_calendar or "").strip().casefold()
+    calendar: Calendar = (
+        "solar" if said in ("solar", "양력") else "lunar" if said in ("lunar", "음력") else ""
+    )
     extras = tuple(
         (key, cleaned)
         for key, value in sorted((extra or {}).items())
@@ -114,7 +123,7 @@ def match_record(
     return MatchRecord(
         id=str(id),
         name=_normalise(name or ""),
-        birth=Birth(year, month, day),
+        birth=Birth(year, month, day, calendar if year is not None else ""),
         sex=clean_field(sex),
         origin=clean_field(origin),
         occupation=clean_field(occupation),

@@ -296,6 +296,7 @@ SPECTACULAR_SETTINGS = {
         "ReferralStatusEnum": "haven.api.serializers.REFERRAL_STATUSES",
         "ReferralResponseEnum": "haven.api.serializers.REFERRAL_RESPONSES",
         "BirthPrecisionEnum": "haven.api.serializers.BIRTH_PRECISION_CHOICES",
+        "BirthCalendarEnum": "haven.api.serializers.BIRTH_CALENDAR_CHOICES",
         "DisclosableFieldEnum": "haven.api.serializers.FIELD_CHOICES",
     },
 }

@@ -41,6 +41,8 @@ PRECISION_CHOICES = [
     ("month", _("Month (YYYY-MM)")),
     ("day", _("Day (YYYY-MM-DD)")),
 ]
+# The fixed occupations people were recorded with before occupations were kept as written:
+# stored values are shown (and offered for editing) by these labels.
 OCCUPATION_CHOICES = [
     ("unknown", _("Unknown")),
     ("trader", _("Trader")),
@@ -51,6 +53,21 @@ OCCUPATION_CHOICES = [
     ("student", _("Student")),
     ("other", _("Other")),
 ]
+CALENDAR_CHOICES = [
+    ("", _("Not said")),
+    ("solar", _("Solar")),
+    ("lunar", _("Lunar")),
+]
+
+
+def occupation_as_text(value: Any) -> str:
+    """A stored occupation as the person form shows it for editing: as written, an old fixed
+    code by its label, "unknown" as nothing."""
+    if not value or value == "unknown":
+        return ""
+    return str(dict(OCCUPATION_CHOICES).get(value, value))
+
+
 OWNER_ROLES = (Role.CASEWORKER, Role.SUPERVISOR, Role.INTAKE)
 _PEOPLE_KEY = re.compile(r"^people\[(\d+)\]\.(\w+)$")
 
@@ -189,9 +206,15 @@ class PersonForm(forms.Form):
     birth_precision = forms.ChoiceField(
         label=_("Birth precision"), choices=PRECISION_CHOICES, initial="unknown"
     )
+    birth_calendar = forms.ChoiceField(
+        label=_("Birth calendar"), choices=CALENDAR_CHOICES, required=False, initial=""
+    )
     origin_region = forms.CharField(label=_("Origin region"), required=False)
-    occupation = forms.ChoiceField(
-        label=_("Occupation"), choices=OCCUPATION_CHOICES, initial="unknown"
+    occupation = forms.CharField(
+        label=_("Occupation"),
+        required=False,
+        max_length=200,
+        help_text=_("As written or told, for example “restaurant worker in Ningbo”."),
     )
     own_words = forms.CharField(
         label=_("Own words on choosing to leave"), required=False, widget=_text(3), strip=False
@@ -206,6 +229,7 @@ class PersonForm(forms.Form):
             sex=data["sex"],
             birth_value=data["birth_value"],
             birth_precision=data["birth_precision"],
+            birth_calendar=data.get("birth_calendar") or "",
             origin_region=data["origin_region"],
             occupation=data["occupation"],
             own_words=data.get("own_words", ""),

@@ -114,6 +114,7 @@ def detail_out(detail: CaseDetail) -> dict[str, Any]:
             "birth": {
                 "value": birth.get("value", ""),
                 "precision": birth.get("precision", "unknown"),
+                **({"calendar": birth["calendar"]} if birth.get("calendar") else {}),
             },
             "origin_region": person.get("origin_region", ""),
             "occupation": person.get("occupation", "unknown"),

@@ -48,6 +48,16 @@ def person_choice(value: Any, kind: str) -> str:
 
     choices = {"sex": SEX_CHOICES, "occupation": OCCUPATION_CHOICES, "precision": PRECISION_CHOICES}
     labels = dict(choices.get(kind, []))
+    if kind == "occupation" and value and value not in labels:
+        # Written as told: shown as written, with the kind of work it was read as.
+        from django.utils.translation import get_language
+
+        from haven.matching.occupations import category_name, occupation_category
+
+        category = occupation_category(str(value))
+        if category not in ("other", "unknown"):
+            return f"{value} ({category_name(category, get_language() or 'en')})"
+        return str(value)
     return str(labels.get(value, value or "—"))
 
 

@@ -365,8 +365,9 @@ def person_edit(request: HttpRequest, case_id: Any) -> HttpResponse:
                 "sex": person.get("sex", "unknown"),
                 "birth_value": birth.get("value", ""),
                 "birth_precision": birth.get("precision", "unknown"),
+                "birth_calendar": birth.get("calendar", ""),
                 "origin_region": person.get("origin_region", ""),
-                "occupation": person.get("occupation", "unknown"),
+                "occupation": f.occupation_as_text(person.get("occupation")),
             }
         )
     return render(

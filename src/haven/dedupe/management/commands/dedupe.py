@@ -91,6 +91,8 @@ class Command(BaseCommand):
                     f"Model trained on {stored.people} people ({stored.candidates} candidate "
                     "pairs) and stored; it scores from now on."
                 )
+                for warning in stored.parameters.get("warnings") or []:
+                    self.stdout.write(f"The model was flagged: {warning}")
             run = dedupe_run(
                 ctx=ctx,
                 actor=user,
