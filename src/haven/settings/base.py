@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "haven.attachments",
     "haven.messaging",
     "haven.dedupe",
+    "haven.imports",
 ]
 
 MIDDLEWARE = [
@@ -234,6 +235,15 @@ HAVEN_ATTACHMENT_MAX_TOTAL_BYTES = env_int(
 HAVEN_ATTACHMENT_MAX_FILES = env_int("HAVEN_ATTACHMENT_MAX_FILES", 5, minimum=0)
 # Images larger than this many pixels are refused before they are decoded (decompression bombs).
 HAVEN_ATTACHMENT_MAX_PIXELS = env_int("HAVEN_ATTACHMENT_MAX_PIXELS", 50_000_000, minimum=1_000_000)
+
+# Spreadsheet imports (haven.imports): the file is read in memory only, like attachments; what is
+# kept between the dry run and the commit is sealed and destroyed after HAVEN_IMPORT_STAGE_HOURS.
+HAVEN_IMPORT_MAX_BYTES = env_int("HAVEN_IMPORT_MAX_BYTES", 50_000_000, minimum=100_000)
+HAVEN_IMPORT_MAX_ROWS = env_int("HAVEN_IMPORT_MAX_ROWS", 200_000, minimum=10)
+HAVEN_IMPORT_STAGE_HOURS = env_int("HAVEN_IMPORT_STAGE_HOURS", 72, minimum=1)
+# Printed case files (haven.documents): a TrueType font with Hangul, from Debian's fonts-nanum
+# (scripts/ensure-fonts); a bold face beside it is used when present.
+HAVEN_PDF_FONT = env_str("HAVEN_PDF_FONT", "/usr/share/fonts/truetype/nanum/NanumGothic.ttf")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
