@@ -67,7 +67,11 @@ def test_xlsx_is_read_with_dates_and_numbers_as_text() -> None:
     import datetime as dt
 
     data = samples.xlsx_bytes(
-        ["이름", "생년월일", "나이"], [["김선희", dt.datetime(1990, 3, 5), 34], ["박", 1985, 3.5]]
+        ["이름", "생년월일", "나이"],
+        [
+            ["김선희", dt.datetime(1990, 3, 5), 34],  # noqa: DTZ001 - a naive Excel date
+            ["박", 1985, 3.5],
+        ],
     )
     table = read_table(data)
     assert table.kind == "xlsx" and table.sheet == "사람"

@@ -238,9 +238,12 @@ def test_undo_destroys_what_was_loaded_but_keeps_what_someone_worked_on(ctx, ali
     }
     batch.refresh_from_db()
     assert batch.status == ImportStatus.UNDONE and batch.requests_kept == 1
-    forced = services.import_undo  # a second undo is refused: it is done
-    with pytest.raises(ValidationError):
-        forced(actor=alice, batch=batch)
+    # Undoing again with force takes what was kept too.
+    again = services.import_undo(actor=alice, batch=batch, force=True)
+    assert (again.destroyed, again.kept) == (1, 0)
+    assert set(Case.objects.values_list("pk", flat=True)) == set(
+        before.cases.values_list("pk", flat=True)
+    )
 
 
 def test_discarding_destroys_the_staged_rows_and_their_keys(ctx, alice) -> None:

@@ -44,6 +44,7 @@ from haven.cases.models import (
     RequestStatus,
     Source,
 )
+from haven.cases.search import person_index_values
 from haven.cases.services import (
     CHANNEL_SOURCE,
     case_shred,
@@ -52,6 +53,7 @@ from haven.cases.services import (
 )
 from haven.crypto import KeyContext
 from haven.db.rows import Rows
+from haven.dedupe.store import person_encodings_build
 from haven.errors import ConflictError
 from haven.imports import columns as c
 from haven.imports.models import (
@@ -68,7 +70,7 @@ from haven.imports.reading import FileRefused, Table, read_table
 from haven.imports.rows import Checked, check_rows
 from haven.validation import clean_text
 from haven.vault.holders import case_holders, system_key
-from haven.vault.index import index_key_active
+from haven.vault.index import index_key_active, search_tokens_build
 from haven.vault.models import DataKey, TeamKeyKind
 from haven.vault.sealed import data_key_create, data_keys_build, payload_read, payload_set
 from haven.vault.services import data_key_shred, team_key_ensure
@@ -471,19 +473,15 @@ def _build_request(
     ctx: KeyContext,
     actor: User,
     members: list[dict[str, Any]],
-    owners: dict[Any, User],
-    index_key: Any,
+    owner: User | None,
+    holders: list[Any],
+    keys: list[DataKey],
     rows: Rows,
     now: dt.datetime,
-) -> Request:
-    """One request of the import (all its people), sealed and added to ``rows``."""
+) -> tuple[Request, list[tuple[Person, dict[str, Any]]]]:
+    """One request of the import (all its people) under ``keys`` (the request's, the group's
+    when several, then each person's), sealed and added to ``rows``; with its people."""
     fields = members[0]["request"]
-    owner = owners.get(fields["owner"])
-    holders = case_holders(actor=actor, owner=owner, team=owner.team if owner else None)
-    several = len(members) > 1
-    keys = data_keys_build(
-        ctx=ctx, holders=holders, granted_by=actor, count=1 + len(members) + several, rows=rows
-    )
     received = dt.datetime.fromisoformat(fields["received_at"]) if fields["received_at"] else now
     moved = any(m["state"] not in (State.RECEIVED, State.VERIFYING) for m in members)
     request = Request(
@@ -508,7 +506,9 @@ def _build_request(
         },
     )
     rows.add(request)
-    before = len(rows.of(Case))
+    before_people, before_cases = len(rows.of(Person)), len(rows.of(Case))
+    # Search tokens and matching encodings are built for the whole chunk at once (index_key
+    # None here), which is several times faster than one person at a time.
     request_people_build(
         ctx=ctx,
         request=request,
@@ -524,12 +524,15 @@ def _build_request(
         received=received,
         region=fields["region"],
         data_keys=keys,
-        index_key=index_key,
+        index_key=None,
         rows=rows,
     )
-    cases = rows.of(Case)[before:]
+    people = rows.of(Person)[before_people:]
+    cases = rows.of(Case)[before_cases:]
     for case, member in zip(cases, members, strict=True):
         assert isinstance(case, Case)  # noqa: S101
+        if member["state"] == State.RECEIVED and not member["summary"]:
+            continue  # sealed as request_people_build made it
         data = {"own_words": member["own_words"], "exact_place": "", "summary": member["summary"]}
         if member["state"] != State.RECEIVED:
             when = (
@@ -543,7 +546,10 @@ def _build_request(
             case.state_changed_at = when
             rows.add(_journey_event(ctx=ctx, case=case, actor=actor, row=member, when=when))
         payload_set(ctx=ctx, record=case, data=data)
-    return request
+    return request, [
+        (person, member["person"])  # type: ignore[misc]
+        for person, member in zip(people, members, strict=True)
+    ]
 
 
 def _build_chunk(
@@ -556,30 +562,64 @@ def _build_chunk(
         if row["row"] in skipped:
             continue
         members_by_ref.setdefault(row["ref"], []).append(row)
-    owner_ids = {m[0]["request"]["owner"] for m in members_by_ref.values()} - {None}
+    requests = list(members_by_ref.values())
+    owner_ids = {m[0]["request"]["owner"] for m in requests} - {None}
     owners = {u.pk: u for u in User.objects.filter(pk__in=owner_ids).select_related("team")}
-    index_key = index_key_active()
     rows = Rows()
     now = timezone.now()
+    # Every key of the chunk at once, per set of holders (one per owner): one look-up of the
+    # holders' public keys instead of one per request.
+    keys_by_owner: dict[Any, list[DataKey]] = {}
+    holders_by_owner: dict[Any, list[Any]] = {}
+    for owner_id in {m[0]["request"]["owner"] for m in requests}:
+        owner = owners.get(owner_id)
+        holders_by_owner[owner_id] = case_holders(
+            actor=actor, owner=owner, team=owner.team if owner else None
+        )
+        count = sum(
+            1 + len(m) + (len(m) > 1) for m in requests if m[0]["request"]["owner"] == owner_id
+        )
+        keys_by_owner[owner_id] = data_keys_build(
+            ctx=ctx,
+            holders=holders_by_owner[owner_id],
+            granted_by=actor,
+            count=count,
+            rows=rows,
+        )
     built = []
-    for members in members_by_ref.values():
-        request = _build_request(
+    people: list[tuple[Person, dict[str, Any]]] = []
+    for members in requests:
+        owner_id = members[0]["request"]["owner"]
+        pool = keys_by_owner[owner_id]
+        needed = 1 + len(members) + (len(members) > 1)
+        keys, keys_by_owner[owner_id] = pool[:needed], pool[needed:]
+        request, made = _build_request(
             ctx=ctx,
             actor=actor,
             members=members,
-            owners=owners,
-            index_key=index_key,
+            owner=owners.get(owner_id),
+            holders=holders_by_owner[owner_id],
+            keys=keys,
             rows=rows,
             now=now,
         )
         built.append((request, len(members)))
+        people += made
+    index_key = index_key_active()
+    search_tokens_build(
+        ctx=ctx,
+        index_key=index_key,
+        values_by_key={person.data_key_id: person_index_values(data) for person, data in people},
+        rows=rows,
+    )
+    person_encodings_build(ctx=ctx, people=people, index_key=index_key, rows=rows)
     # Stamped after every record of the chunk was made: undo tells later work by this time.
-    made = timezone.now()
+    made_at = timezone.now()
     rows.extend(
-        ImportLedger(batch=batch, request=request, chunk=chunk.index, people=n, created_at=made)
+        ImportLedger(batch=batch, request=request, chunk=chunk.index, people=n, created_at=made_at)
         for request, n in built
     )
-    return rows, len(built), sum(n for _request, n in built)
+    return rows, len(built), len(people)
 
 
 def _ensure_team_keys(*, actor: User, batch: ImportBatch, ctx: KeyContext) -> None:
@@ -790,7 +830,11 @@ def import_undo(*, actor: User, batch: ImportBatch, force: bool = False) -> Undo
     _require(actor)
     with transaction.atomic():
         locked = ImportBatch.objects.select_for_update().get(pk=batch.pk)
-        if locked.status not in (ImportStatus.COMMITTING, ImportStatus.COMMITTED):
+        if locked.status not in (
+            ImportStatus.COMMITTING,
+            ImportStatus.COMMITTED,
+            ImportStatus.UNDONE,  # again: what was kept the first time (``force``)
+        ):
             raise ValidationError({"batch": "Only an import that loaded rows can be undone."})
         if locked.stage_key_id is not None:
             _stage_shred(locked)

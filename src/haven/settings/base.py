@@ -46,6 +46,8 @@ INSTALLED_APPS = [
     "haven.messaging",
     "haven.dedupe",
     "haven.imports",
+    "haven.exports",
+    "haven.documents",
 ]
 
 MIDDLEWARE = [
