@@ -49,13 +49,50 @@ PASSWORD = "bench: correct horse battery staple"  # noqa: S105 - a benchmark inp
 CHECK_TARGET_S = 60.0
 LOAD_TARGET_S = 600.0
 
-SURNAMES = [("김", "Kim"), ("리", "Ri"), ("박", "Pak"), ("최", "Choe"), ("정", "Jong"), ("강", "Kang"), ("조", "Jo"), ("윤", "Yun"), ("장", "Jang"), ("한", "Han")]
-GIVEN = [("선희", "Son-hui"), ("영철", "Yong-chol"), ("순옥", "Sun-ok"), ("광호", "Kwang-ho"), ("명수", "Myong-su"), ("은정", "Un-jong"), ("철민", "Chol-min"), ("혜련", "Hye-ryon"), ("성진", "Song-jin"), ("미향", "Mi-hyang"), ("경애", "Kyong-ae"), ("정남", "Jong-nam")]
+SURNAMES = [
+    ("김", "Kim"),
+    ("리", "Ri"),
+    ("박", "Pak"),
+    ("최", "Choe"),
+    ("정", "Jong"),
+    ("강", "Kang"),
+    ("조", "Jo"),
+    ("윤", "Yun"),
+    ("장", "Jang"),
+    ("한", "Han"),
+]
+GIVEN = [
+    ("선희", "Son-hui"),
+    ("영철", "Yong-chol"),
+    ("순옥", "Sun-ok"),
+    ("광호", "Kwang-ho"),
+    ("명수", "Myong-su"),
+    ("은정", "Un-jong"),
+    ("철민", "Chol-min"),
+    ("혜련", "Hye-ryon"),
+    ("성진", "Song-jin"),
+    ("미향", "Mi-hyang"),
+    ("경애", "Kyong-ae"),
+    ("정남", "Jong-nam"),
+]
 PLACES = ["신의주", "청진", "혜산", "평양", "함흥", "회령", "남포", "원산", "사리원", "개성"]
 JOBS = ["식당 종업원", "무역", "노동자", "간부", "학생", "", "기타"]
 STATES = ["접수", "확인중", "수락", "이관", "제3국", "입국", "종결", "연락두절", ""]
 COUNTRIES = ["중국", "CN", "태국", "TH", "KR", "라오스"]
-HEADERS = ["이름", "영문이름", "성별", "생년월일", "음력", "출신지", "직업", "접수일", "국가", "상태", "요청번호", "본인 진술"]
+HEADERS = [
+    "이름",
+    "영문이름",
+    "성별",
+    "생년월일",
+    "음력",
+    "출신지",
+    "직업",
+    "접수일",
+    "국가",
+    "상태",
+    "요청번호",
+    "본인 진술",
+]
 
 
 def _birth(rng: random.Random) -> str:
@@ -129,7 +166,9 @@ def worker(args: argparse.Namespace) -> dict[str, object]:
     from haven.vault.services import org_keys_setup, team_keys_share_pending, user_key_open
 
     org = org_keys_setup()
-    supervisor = user_create(username="sup", password=PASSWORD, role=Role.SUPERVISOR, chosen_by_them=True)
+    supervisor = user_create(
+        username="sup", password=PASSWORD, role=Role.SUPERVISOR, chosen_by_them=True
+    )
     team_keys_share_pending(ctx=org.ctx, actor=None)
     ctx = context_for(supervisor, user_key_open(user=supervisor, password=PASSWORD))
     result: dict[str, object] = {"database": server_version(connection)}
@@ -153,12 +192,20 @@ def worker(args: argparse.Namespace) -> dict[str, object]:
     result["load_requests"] = done.batch.requests_committed
 
     people = [
-        PersonInput(name_hangul=f"김선희{i}", name_romanized="Kim Son-hui", sex="female", birth_value="1990", birth_precision="year")
+        PersonInput(
+            name_hangul=f"김선희{i}",
+            name_romanized="Kim Son-hui",
+            sex="female",
+            birth_value="1990",
+            birth_precision="year",
+        )
         for i in range(args.single)
     ]
     start = time.perf_counter()
     for person in people:
-        request_create(ctx=ctx, actor=supervisor, channel="staff", account="One at a time.", people=[person])
+        request_create(
+            ctx=ctx, actor=supervisor, channel="staff", account="One at a time.", people=[person]
+        )
     result["single_s"] = time.perf_counter() - start
     result["single_people"] = args.single
     return result
@@ -166,7 +213,17 @@ def worker(args: argparse.Namespace) -> dict[str, object]:
 
 def _run_worker(args: argparse.Namespace, env: dict[str, str]) -> dict[str, object]:
     proc = subprocess.run(  # noqa: S603 - our own script
-        [sys.executable, __file__, "--worker", "--rows", str(args.rows), "--check-rows", str(args.check_rows), "--single", str(args.single)],
+        [
+            sys.executable,
+            __file__,
+            "--worker",
+            "--rows",
+            str(args.rows),
+            "--check-rows",
+            str(args.check_rows),
+            "--single",
+            str(args.single),
+        ],
         env=env,
         capture_output=True,
         text=True,
@@ -179,7 +236,9 @@ def _run_worker(args: argparse.Namespace, env: dict[str, str]) -> dict[str, obje
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--check-rows", type=int, default=10_000)
     parser.add_argument("--single", type=int, default=500)
@@ -227,7 +286,11 @@ def main() -> int:
             f"{float(r['load_check_s']):>8.1f} {float(r['load_s']):>8.1f} {load_rate:>9.0f} {single_rate:>24.1f} {load_rate / single_rate:>8.1f}x"  # type: ignore[arg-type]
         )
         scaled_check = float(r["check_s"]) * 10_000 / max(int(r["check_rows"]), 1)  # type: ignore[arg-type]
-        scaled_load = (float(r["load_s"]) + float(r["load_check_s"])) * 100_000 / max(int(r["load_people"]), 1)  # type: ignore[arg-type]
+        scaled_load = (
+            (float(r["load_s"]) + float(r["load_check_s"]))
+            * 100_000
+            / max(int(r["load_people"]), 1)
+        )  # type: ignore[arg-type]
         ok &= scaled_check <= CHECK_TARGET_S and scaled_load <= LOAD_TARGET_S
         lines.append(
             f"{'':<18} checked {r['check_valid']} of {r['check_rows']} rows, {r['check_duplicates']} flagged as possible duplicates; "

@@ -56,7 +56,9 @@ def csv_bytes(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
-def xlsx_bytes(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, sheet: str = "Haven") -> bytes:
+def xlsx_bytes(
+    headers: Sequence[str], rows: Iterable[Sequence[Any]], *, sheet: str = "Haven"
+) -> bytes:
     """One sheet, the header row bold and frozen."""
     import xlsxwriter
 
@@ -100,7 +102,9 @@ def xlsx_bytes(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, sheet: 
     return out.getvalue()
 
 
-def table_bytes(fmt: str, headers: Sequence[str], rows: Iterable[Sequence[Any]], *, sheet: str = "Haven") -> tuple[bytes, str]:
+def table_bytes(
+    fmt: str, headers: Sequence[str], rows: Iterable[Sequence[Any]], *, sheet: str = "Haven"
+) -> tuple[bytes, str]:
     """(content, content type) for ``fmt`` ("csv" or "xlsx")."""
     if fmt == "xlsx":
         return xlsx_bytes(headers, rows, sheet=sheet), XLSX_TYPE
