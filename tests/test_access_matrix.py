@@ -301,7 +301,10 @@ def build_world() -> World:
     broker = make_broker(ctx=ctx, actor=alice)
     # A spreadsheet checked (not loaded) and a saved column mapping, both alice's.
     staged = import_stage(
-        ctx=ctx, actor=alice, data="이름,생년월일\r\n김선희,1990\r\n박,어제\r\n".encode(), name="a.csv"
+        ctx=ctx,
+        actor=alice,
+        data="이름,생년월일\r\n김선희,1990\r\n박,어제\r\n".encode(),
+        name="a.csv",
     )
     mapping = import_mapping_save(
         ctx=ctx, actor=alice, name="old list", mapping={"이름": "name_hangul"}, options=Options()

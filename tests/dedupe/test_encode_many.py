@@ -1,4 +1,3 @@
-import pytest
 from haven.dedupe.scoring import encode_many, encode_one
 from haven.matching.encodings import clear_hasher
 from haven.matching.records import match_record

@@ -151,7 +151,6 @@ def test_formulas_are_reported_and_nothing_of_them_is_stored(ctx, alice) -> None
         (samples.xml_bomb, "file"),
         (lambda: samples.xlsx_bytes(merge="A2:B2"), "file"),
         (lambda: b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 64, "file"),
-        (lambda: samples.csv_bytes(["주소", "메모"], [["x", "y"]]), "mapping"),
     ],
 )
 def test_a_hostile_or_unreadable_file_stores_nothing(ctx, alice, data, field) -> None:
@@ -310,3 +309,19 @@ def test_all_or_nothing_leaves_nothing_when_a_chunk_fails(ctx, alice, monkeypatc
     assert Person.objects.count() == 0 and ImportLedger.objects.count() == 0
     batch.refresh_from_db()
     assert batch.status == ImportStatus.STAGED
+
+
+def test_a_sheet_without_a_name_column_is_staged_with_every_row_refused(ctx, alice) -> None:
+    staged = _stage(ctx, alice, samples.csv_bytes(["주소", "메모"], [["x", "y"]]))
+    assert (staged.batch.rows_valid, staged.batch.rows_invalid) == (0, 1)
+    assert "name" in staged.checked.errors[0].reason
+    with pytest.raises(ValidationError) as exc:
+        services.import_remap(
+            ctx=ctx,
+            actor=alice,
+            batch=staged.batch,
+            expected_version=staged.batch.version,
+            mapping={"주소": "name_hangul", "메모": "name_hangul"},
+            options=Options(),
+        )
+    assert "both mapped" in str(exc.value)

@@ -223,6 +223,13 @@ class Options:
         return asdict(self)
 
 
+NAME_FIELDS = frozenset({"name_hangul", "name_romanized", "aliases"})
+
+
+def has_name(mapping: dict[str, str]) -> bool:
+    return bool(NAME_FIELDS & set(mapping.values()))
+
+
 def mapping_guess(headers: list[str]) -> dict[str, str]:
     """header -> field for every header, "" where nothing fits; each field taken once (the
     first header that names it)."""
@@ -240,9 +247,10 @@ def mapping_guess(headers: list[str]) -> dict[str, str]:
     return mapping
 
 
-def mapping_clean(mapping: Any, headers: list[str]) -> dict[str, str]:
+def mapping_clean(mapping: Any, headers: list[str], *, require_name: bool = True) -> dict[str, str]:
     """A mapping checked against the file's headers: every header present (unknown ones left
-    out), only known fields, no field twice. Raises ``ValueError`` with a message."""
+    out), only known fields, no field twice, and (``require_name``) a name column. Raises
+    ``ValueError`` with a message."""
     if not isinstance(mapping, dict):
         raise ValueError("The column mapping must name a field for each column.")
     by_key = {header_key(h): h for h in headers if h}
@@ -264,7 +272,7 @@ def mapping_clean(mapping: Any, headers: list[str]) -> dict[str, str]:
         if field:
             seen[field] = actual
         cleaned[actual] = field
-    if not ({"name_hangul", "name_romanized", "aliases"} & set(cleaned.values())):
+    if require_name and not (NAME_FIELDS & set(cleaned.values())):
         raise ValueError(
             "No column is mapped to a name (Hangul, romanized or aliases): every person needs one."
         )

@@ -142,8 +142,12 @@ def _mapping_for(
         mapping = mapping or base
         options = options or c.Options.from_dict(data.get("options"))
     try:
+        # Staged even when no column is a name yet: the report says so, every row is refused
+        # for it, and the person chooses the columns on the page (or --map) and checks again.
         cleaned = c.mapping_clean(
-            mapping if mapping is not None else c.mapping_guess(table.headers), table.headers
+            mapping if mapping is not None else c.mapping_guess(table.headers),
+            table.headers,
+            require_name=False,
         )
     except ValueError as exc:
         raise ValidationError({"mapping": str(exc)}) from exc

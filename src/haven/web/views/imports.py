@@ -25,7 +25,7 @@ from haven.attachments.uploads import upload_refusals
 from haven.errors import ConflictError
 from haven.exports.tables import FORMATS, table_bytes
 from haven.imports import selectors, services
-from haven.imports.columns import FIELDS, Options
+from haven.imports.columns import FIELDS, Options, has_name
 from haven.imports.models import ImportBatch, ImportStatus
 from haven.web import forms as f
 from haven.web import import_forms as imf
@@ -150,6 +150,7 @@ def _report_context(request: HttpRequest, batch: ImportBatch) -> dict[str, Any]:
         "mapping_form": mapping_form,
         "commit_form": commit_form,
         "fields": FIELDS,
+        "has_name": has_name(report.mapping),
         "flagged": flagged,
         "formats": FORMATS,
         "can_load": batch.status in (ImportStatus.STAGED, ImportStatus.COMMITTING)
