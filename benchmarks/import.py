@@ -302,7 +302,9 @@ def main() -> int:
     print(text)
     out = HERE / "results"
     out.mkdir(exist_ok=True)
-    (out / f"import-{dt.date.today():%Y%m%d}.txt").write_text(text + "\n", encoding="utf-8")
+    (out / f"import-{dt.datetime.now().astimezone():%Y%m%d}.txt").write_text(
+        text + "\n", encoding="utf-8"
+    )
     return 0 if ok else 1
 
 

@@ -19,5 +19,5 @@ def test_encode_many_matches_encode_one():
         for i, (n, y) in enumerate([("김선희", 1990), ("Pak Yong-chol", 1985), ("리순옥", None)])
     ]
     many = encode_many(records=recs, hasher_for=clear_hasher)
-    for r, p in zip(recs, many):
+    for r, p in zip(recs, many, strict=True):
         assert encode_one(record=r, hasher_for=clear_hasher) == p
