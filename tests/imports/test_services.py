@@ -325,3 +325,24 @@ def test_a_sheet_without_a_name_column_is_staged_with_every_row_refused(ctx, ali
             options=Options(),
         )
     assert "both mapped" in str(exc.value)
+
+
+def test_purge_destroys_what_old_imports_keep(ctx, alice) -> None:
+    import datetime as dt
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    staged = _stage(ctx, alice).batch
+    loaded = _stage(ctx, alice).batch
+    services.import_commit(ctx=ctx, actor=alice, batch=loaded)
+    loaded.refresh_from_db()
+    assert loaded.bad_rows_key_id is not None  # kept (empty) until it expires
+    ImportBatch.objects.update(created_at=timezone.now() - dt.timedelta(days=30))
+    call_command("purge", stdout=__import__("io").StringIO())
+    staged.refresh_from_db()
+    loaded.refresh_from_db()
+    assert staged.status == ImportStatus.DISCARDED and staged.stage_key_id is None
+    assert loaded.status == ImportStatus.COMMITTED and loaded.bad_rows_key_id is None
+    assert not ImportChunk.objects.exists()
+    assert Person.objects.count() == 4  # what was loaded stays

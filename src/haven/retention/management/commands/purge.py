@@ -7,6 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection
 
+from haven.imports.services import imports_expire
 from haven.retention.services import housekeeping_clear, retention_purge
 
 
@@ -25,9 +26,11 @@ class Command(BaseCommand):
         result = retention_purge(dry_run=options["dry_run"])
         if not options["dry_run"]:
             leftovers = housekeeping_clear()
+            expired = imports_expire()
             self.stdout.write(
                 f"Cleared {leftovers.sessions} expired sessions, {leftovers.tokens} expired API "
-                f"tokens and {leftovers.attempts} old failed-login records."
+                f"tokens and {leftovers.attempts} old failed-login records; destroyed what "
+                f"{expired} imports kept (checked rows, bad rows)."
             )
         if result.purged and not result.dry_run and connection.vendor == "sqlite":
             # Deleted pages are zeroed (secure_delete); the write-ahead log still holds older
