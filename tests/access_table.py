@@ -640,3 +640,27 @@ WEB.update(
         ("web:case_print", "POST", ""): Endpoint(kind="case", not_allowed=True),
     }
 )
+
+API.update(
+    {
+        ("api-user-list", "GET", ""): read(None, USERS),
+        ("api-user-list", "POST", ""): write(
+            None, USERS, body=lambda w, o: {"username": "", "role": "caseworker"}
+        ),
+        ("api-user-detail", "GET", ""): read("user", USERS),
+        ("api-user-detail", "PUT", ""): write("user", USERS, body=lambda w, o: {"role": "emperor"}),
+        ("api-user-reset-password", "POST", ""): write(
+            "user", USERS, body=lambda w, o: {"confirm": "not their name"}
+        ),
+        ("api-import-list", "GET", ""): read(None, IMPORT),
+        ("api-import-list", "POST", ""): write(None, IMPORT, body=lambda w, o: {}),
+        ("api-import-detail", "GET", ""): read("import", IMPORT),
+        ("api-import-commit", "POST", ""): write(
+            "import", IMPORT, body=lambda w, o: {"skip_rows": [0]}
+        ),
+        ("api-import-undo", "POST", ""): write("import", IMPORT, body=lambda w, o: {"force": 1.5}),
+        ("api-case-export", "GET", ""): read(None, ("case.export",)),
+        ("api-audit-export", "GET", ""): read(None, ("audit.export",)),
+        ("api-case-print", "GET", ""): read("case", CASE, ("case.print",)),
+    }
+)

@@ -24,7 +24,7 @@ import pytest
 from django.conf import settings
 from django.db import transaction
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
+from django.urls import Resolver404, URLPattern, URLResolver, get_resolver, resolve, reverse
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
@@ -139,7 +139,10 @@ def schema_operations() -> dict[tuple[str, str, str], str]:
     schema = SchemaGenerator().get_schema(request=None, public=True)
     found: dict[tuple[str, str, str], str] = {}
     for path, operations in schema["paths"].items():
-        name = resolve(re.sub(r"\{[^}]+\}", str(uuid.uuid4()), path)).url_name
+        try:
+            name = resolve(re.sub(r"\{[^}]+\}", str(uuid.uuid4()), path)).url_name
+        except Resolver404:  # a record named by a number (staff accounts)
+            name = resolve(re.sub(r"\{[^}]+\}", "1", path)).url_name
         assert name, path
         for method in operations:
             if method in HTTP_METHODS:
