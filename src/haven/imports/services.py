@@ -22,7 +22,7 @@ import datetime as dt
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -297,7 +297,8 @@ def _counts(
 def _write_chunks(
     *, ctx: KeyContext, batch: ImportBatch, table: Table, checked: Checked, rows: Rows
 ) -> None:
-    assert batch.stage_key is not None and batch.bad_rows_key is not None  # noqa: S101
+    if batch.stage_key is None or batch.bad_rows_key is None:
+        raise RuntimeError("an import's chunks need its stage and bad-rows keys")
     _sealed_chunks(
         ctx=ctx,
         batch=batch,
@@ -398,7 +399,8 @@ def import_remap(
         payload_set(ctx=ctx, record=stage, data=payload)
         stage.save()
         rows = Rows()
-        assert locked.stage_key is not None and locked.bad_rows_key is not None  # noqa: S101
+        if locked.stage_key is None or locked.bad_rows_key is None:
+            raise RuntimeError("an import's chunks need its stage and bad-rows keys")
         _sealed_chunks(
             ctx=ctx,
             batch=locked,
@@ -533,8 +535,8 @@ def _build_request(
     )
     people = rows.of(Person)[before_people:]
     cases = rows.of(Case)[before_cases:]
-    for case, member in zip(cases, members, strict=True):
-        assert isinstance(case, Case)  # noqa: S101
+    for model_row, member in zip(cases, members, strict=True):
+        case = cast(Case, model_row)
         if member["state"] == State.RECEIVED and not member["summary"]:
             continue  # sealed as request_people_build made it
         data = {"own_words": member["own_words"], "exact_place": "", "summary": member["summary"]}
