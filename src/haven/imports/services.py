@@ -242,32 +242,36 @@ def import_stage(
     checked, duplicates, unavailable = _check(
         ctx=ctx, actor=actor, table=table, mapping=mapping, options=options
     )
-    now = timezone.now()
-    batch = ImportBatch(created_by=actor, created_at=now)
+    # Everything is sealed and turned into SQL before the transaction opens, as the portal does:
+    # on SQLite the transaction holds the one write lock, which the portal's intake also needs.
+    rows = Rows()
+    stage_key, bad_key = data_keys_build(
+        ctx=ctx, holders=_holders(actor), granted_by=actor, count=2, rows=rows
+    )
+    batch = ImportBatch(
+        created_by=actor, created_at=timezone.now(), stage_key=stage_key, bad_rows_key=bad_key
+    )
+    _counts(batch, table, checked, duplicates)
+    rows.add(batch)
+    stage = ImportStage(batch=batch, data_key=stage_key)
+    payload_set(
+        ctx=ctx,
+        record=stage,
+        data=_stage_payload(
+            name=name,
+            table=table,
+            mapping=mapping,
+            options=options,
+            checked=checked,
+            duplicates=duplicates,
+            unavailable=unavailable,
+        ),
+    )
+    rows.add(stage)
+    _write_chunks(ctx=ctx, batch=batch, table=table, checked=checked, rows=rows)
+    inserts = rows.compile()
     with transaction.atomic():
-        stage_key = data_key_create(ctx=ctx, holders=_holders(actor), granted_by=actor)
-        bad_key = data_key_create(ctx=ctx, holders=_holders(actor), granted_by=actor)
-        batch.stage_key, batch.bad_rows_key = stage_key, bad_key
-        _counts(batch, table, checked, duplicates)
-        batch.save(force_insert=True)
-        rows = Rows()
-        stage = ImportStage(batch=batch, data_key=stage_key)
-        payload_set(
-            ctx=ctx,
-            record=stage,
-            data=_stage_payload(
-                name=name,
-                table=table,
-                mapping=mapping,
-                options=options,
-                checked=checked,
-                duplicates=duplicates,
-                unavailable=unavailable,
-            ),
-        )
-        rows.add(stage)
-        _write_chunks(ctx=ctx, batch=batch, table=table, checked=checked, rows=rows)
-        rows.save()
+        inserts.run()
         audit_record(
             actor=actor,
             action="import.stage",
