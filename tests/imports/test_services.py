@@ -346,3 +346,11 @@ def test_purge_destroys_what_old_imports_keep(ctx, alice) -> None:
     assert loaded.status == ImportStatus.COMMITTED and loaded.bad_rows_key_id is None
     assert not ImportChunk.objects.exists()
     assert Person.objects.count() == 4  # what was loaded stays
+
+
+def test_imported_cases_are_counted_on_the_dashboard(ctx, alice) -> None:
+    from haven.cases.tallies import visible_total
+
+    before = visible_total(user=alice)
+    services.import_commit(ctx=ctx, actor=alice, batch=_stage(ctx, alice).batch)
+    assert visible_total(user=alice) == before + 4
