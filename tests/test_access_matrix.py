@@ -862,17 +862,29 @@ def test_the_liaison_lists_only_what_was_sent_to_their_partner(
     assert listed == {str(world.objects[("referral", t.OWN)])}
 
 
+# The administrators' staff-account bodies: the only ones that may carry a role, team or activation
+# (``user.manage``: the matrix checks that nobody else reaches them, and the service refuses
+# one's own account).
+STAFF_BODIES = {"UserCreateInputRequest", "UserUpdateInputRequest"}
+
+
 def test_no_endpoint_takes_a_role_team_or_grant_of_ones_own() -> None:
-    """Roles, teams and activation are changed only by administrators through the CLI, never by
-    oneself: no API request body carries them (grants name a colleague, refused for oneself)."""
+    """Roles, teams and activation are changed only by administrators (the CLI, the staff pages
+    and their API bodies), never by oneself: no other API request body carries them (grants name
+    a colleague, refused for oneself)."""
     schema = SchemaGenerator().get_schema(request=None, public=True)
     fields = {
         (name, prop)
         for name, component in schema["components"]["schemas"].items()
-        if name.endswith("Request")
+        if name.endswith("Request") and name not in STAFF_BODIES
         for prop in component.get("properties", {})
     }
     assert not {f for f in fields if f[1] in ("role", "team", "is_active", "partner_id")}
+    assert all(name in schema["components"]["schemas"] for name in STAFF_BODIES)
+    assert {Role.ADMIN} == PERMISSIONS_OF_STAFF_BODIES
+
+
+PERMISSIONS_OF_STAFF_BODIES = set(t.PERMISSIONS["user.manage"])
 
 
 def test_nobody_changes_their_own_role_or_team(world: World) -> None:

@@ -44,10 +44,12 @@ def test_xlsx_cells_are_strings_never_formulas() -> None:
     assert read_table(data).rows[0][1][0] == "'=1+1"
 
 
-def test_writing_leaves_no_temporary_file() -> None:
-    before = set(os.listdir(tempfile.gettempdir()))
+def test_writing_leaves_no_temporary_file(tmp_path, monkeypatch) -> None:
+    private = tmp_path / "tmp"
+    private.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(private))
     table_bytes("xlsx", ["이름"], [["김선희"]] * 50_000)
-    assert set(os.listdir(tempfile.gettempdir())) <= before
+    assert os.listdir(private) == []
 
 
 def test_unknown_format_is_refused() -> None:

@@ -53,14 +53,25 @@ def test_upload_checks_the_file_and_shows_the_report(client, alice) -> None:
     assert Person.objects.count() == 0
 
 
-def test_a_large_upload_leaves_no_temporary_file(client) -> None:
+def test_a_large_upload_leaves_no_temporary_file(client, tmp_path, monkeypatch, settings) -> None:
     rows = [[f"사람{i}", "말" * 10_000] for i in range(100)]
     data = samples.csv_bytes(["이름", "본인 진술"], rows)
     assert len(data) > 2_500_000  # past Django's in-memory threshold for uploads
-    before = set(os.listdir(tempfile.gettempdir()))
+    # A temporary directory of this test's own (others may write to the shared one meanwhile).
+    private = tmp_path / "tmp"
+    private.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(private))
+    settings.FILE_UPLOAD_TEMP_DIR = str(private)
+    from django.core.files import uploadedfile
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("an upload was written to a temporary file")
+
+    # Django deletes its temporary upload file when the request ends: make one impossible.
+    monkeypatch.setattr(uploadedfile.TemporaryUploadedFile, "__init__", refuse)
     response = _upload(client, data)
     assert response.status_code == 302
-    assert set(os.listdir(tempfile.gettempdir())) <= before
+    assert os.listdir(private) == []
 
 
 @override_settings(HAVEN_IMPORT_MAX_BYTES=100_000)
