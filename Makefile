@@ -5,18 +5,18 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: demo test lint security typecheck pytest run env env-dev browser clean
+.PHONY: demo test lint security typecheck pytest run env env-dev browser fonts clean
 
 # Set up, migrate, seed a demo organisation and serve it on http://127.0.0.1:8000 (SQLite).
 # Two-factor login is off for the demo only (nobody has an authenticator for demo users yet);
 # `haven check` calls that unsafe in production, where it is always on.
-demo: env
+demo: env fonts
 	$(BIN)/haven demo --if-empty
 	HAVEN_REQUIRE_2FA=false $(BIN)/haven run --host $(HOST) --port $(PORT)
 
 # Every check: ruff, bandit and pip-audit, mypy, the suite on SQLite and, when
 # HAVEN_TEST_DATABASE_URL is set, on PostgreSQL.
-test: env-dev browser lint security typecheck pytest
+test: env-dev browser fonts lint security typecheck pytest
 
 lint:
 	$(BIN)/ruff check src tests benchmarks
@@ -60,7 +60,11 @@ env-dev: $(VENV)/.dev-stamp
 browser:
 	@scripts/ensure-chromium
 
-run: env
+# Printed case files embed Debian's NanumGothic (fonts-nanum); install it when missing and we may.
+fonts:
+	@scripts/ensure-fonts
+
+run: env fonts
 	$(BIN)/haven run --host $(HOST) --port $(PORT)
 
 clean:

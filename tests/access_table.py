@@ -52,6 +52,9 @@ SITUATIONS: dict[str | None, tuple[str, ...]] = {
     "attachment": (OWN, OTHER, NONE),
     "broker": (ANY, NONE),
     "partner": (ANY, NONE),
+    "import": (ANY, NONE),
+    "mapping": (ANY, NONE),
+    "user": (ANY, NONE),
     None: (NO_OBJECT,),
 }
 
@@ -582,5 +585,82 @@ API.update(
             ("duplicate.decide",),
             body=lambda w, o: {"other": _NO_CASE, "kind": "not_same"},
         ),
+    }
+)
+
+
+# Importing spreadsheets (supervisors), staff accounts (administrators), exports and printing.
+IMPORT = ("import.run",)
+USERS = ("user.manage",)
+WEB.update(
+    {
+        ("web:imports", "GET", ""): read(None, IMPORT),
+        ("web:imports", "POST", ""): write(None, IMPORT, body=lambda w, o: {}),
+        ("web:import", "GET", ""): read("import", IMPORT),
+        ("web:import", "POST", ""): Endpoint(kind="import", not_allowed=True),
+        ("web:import_remap", "GET", ""): post_only("import"),
+        ("web:import_remap", "POST", ""): write(
+            "import", IMPORT, body=lambda w, o: {"version": STALE}
+        ),
+        ("web:import_commit", "GET", ""): post_only("import"),
+        ("web:import_commit", "POST", ""): write(
+            "import", IMPORT, body=lambda w, o: {"version": STALE}
+        ),
+        ("web:import_progress", "GET", ""): read("import", IMPORT),
+        ("web:import_progress", "POST", ""): Endpoint(kind="import", not_allowed=True),
+        ("web:import_bad_rows", "GET", "csv"): read("import", IMPORT),
+        ("web:import_bad_rows", "POST", "csv"): Endpoint(kind="import", not_allowed=True),
+        ("web:import_undo", "GET", ""): read("import", IMPORT),
+        ("web:import_undo", "POST", ""): write("import", IMPORT, body=lambda w, o: {}),
+        ("web:import_discard", "GET", ""): post_only("import"),
+        ("web:import_discard", "POST", ""): write("import", IMPORT),
+        ("web:import_mapping_delete", "GET", ""): post_only("mapping"),
+        ("web:import_mapping_delete", "POST", ""): write("mapping", IMPORT),
+        ("web:staff", "GET", ""): read(None, USERS),
+        ("web:staff", "POST", ""): Endpoint(not_allowed=True),
+        ("web:staff_new", "GET", ""): read(None, USERS),
+        ("web:staff_new", "POST", ""): write(None, USERS, body=lambda w, o: {}),
+        ("web:staff_member", "GET", ""): read("user", USERS),
+        ("web:staff_member", "POST", ""): Endpoint(kind="user", not_allowed=True),
+        ("web:staff_change", "GET", ""): post_only("user"),
+        ("web:staff_change", "POST", ""): write(
+            "user", USERS, body=lambda w, o: {"role": "nonsense"}
+        ),
+        ("web:staff_active", "GET", ""): post_only("user"),
+        ("web:staff_active", "POST", ""): write("user", USERS, body=lambda w, o: {"active": "x"}),
+        ("web:staff_reset", "GET", ""): post_only("user"),
+        ("web:staff_reset", "POST", ""): write(
+            "user", USERS, body=lambda w, o: {"confirm": "not their name"}
+        ),
+        ("web:case_export", "GET", "csv"): read(None, ("case.export",)),
+        ("web:case_export", "POST", "csv"): Endpoint(not_allowed=True),
+        ("web:audit_export", "GET", "csv"): read(None, ("audit.export",)),
+        ("web:audit_export", "POST", "csv"): Endpoint(not_allowed=True),
+        ("web:case_print", "GET", ""): read("case", CASE, ("case.print",)),
+        ("web:case_print", "POST", ""): Endpoint(kind="case", not_allowed=True),
+    }
+)
+
+API.update(
+    {
+        ("api-user-list", "GET", ""): read(None, USERS),
+        ("api-user-list", "POST", ""): write(
+            None, USERS, body=lambda w, o: {"username": "", "role": "caseworker"}
+        ),
+        ("api-user-detail", "GET", ""): read("user", USERS),
+        ("api-user-detail", "PUT", ""): write("user", USERS, body=lambda w, o: {"role": "emperor"}),
+        ("api-user-reset-password", "POST", ""): write(
+            "user", USERS, body=lambda w, o: {"confirm": "not their name"}
+        ),
+        ("api-import-list", "GET", ""): read(None, IMPORT),
+        ("api-import-list", "POST", ""): write(None, IMPORT, body=lambda w, o: {}),
+        ("api-import-detail", "GET", ""): read("import", IMPORT),
+        ("api-import-commit", "POST", ""): write(
+            "import", IMPORT, body=lambda w, o: {"skip_rows": [0]}
+        ),
+        ("api-import-undo", "POST", ""): write("import", IMPORT, body=lambda w, o: {"force": 1.5}),
+        ("api-case-export", "GET", ""): read(None, ("case.export",)),
+        ("api-audit-export", "GET", ""): read(None, ("audit.export",)),
+        ("api-case-print", "GET", ""): read("case", CASE, ("case.print",)),
     }
 )

@@ -24,7 +24,7 @@ import pytest
 from django.conf import settings
 from django.db import transaction
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
+from django.urls import Resolver404, URLPattern, URLResolver, get_resolver, resolve, reverse
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
@@ -36,6 +36,9 @@ from haven.attachments.services import attachment_add
 from haven.cases.journey import State
 from haven.cases.models import Case
 from haven.cases.services import case_revoke, journey_advance
+from haven.imports.columns import Options
+from haven.imports.models import ImportBatch, ImportMapping
+from haven.imports.services import import_mapping_save, import_stage
 from haven.referrals.models import Partner, Referral
 from haven.referrals.services import (
     consent_record,
@@ -72,8 +75,14 @@ KIND_OF_KWARG = {
     "broker_id": "broker",
     "partner_id": "partner",
     "attachment_id": "attachment",
+    "import_id": "import",
+    "mapping_id": "mapping",
+    "user_id": "user",
 }
-KNOWN_KWARGS = {*KIND_OF_KWARG, "pk", "action"}
+KNOWN_KWARGS = {*KIND_OF_KWARG, "pk", "action", "fmt"}
+# Kinds named by a number (staff accounts) rather than a UUID.
+INT_KINDS = {"user"}
+NO_USER = 999_999_999
 # API paths name records ``pk``; the first segment says which kind ("api/cases/<uuid:pk>/...").
 API_KIND = {
     "cases": "case",
@@ -84,6 +93,8 @@ API_KIND = {
     "brokers": "broker",
     "partners": "partner",
     "attachments": "attachment",
+    "imports": "import",
+    "users": "user",
 }
 # One user per role: the matrix's principals.
 PRINCIPAL = {
@@ -128,7 +139,10 @@ def schema_operations() -> dict[tuple[str, str, str], str]:
     schema = SchemaGenerator().get_schema(request=None, public=True)
     found: dict[tuple[str, str, str], str] = {}
     for path, operations in schema["paths"].items():
-        name = resolve(re.sub(r"\{[^}]+\}", str(uuid.uuid4()), path)).url_name
+        try:
+            name = resolve(re.sub(r"\{[^}]+\}", str(uuid.uuid4()), path)).url_name
+        except Resolver404:  # a record named by a number (staff accounts)
+            name = resolve(re.sub(r"\{[^}]+\}", "1", path)).url_name
         assert name, path
         for method in operations:
             if method in HTTP_METHODS:
@@ -185,8 +199,9 @@ class World:
         if kind is None:
             return None
         if situation == t.NONE:
-            return uuid.uuid4()
-        return self.objects[(kind, t.ANY if kind in ("broker", "partner") else situation)]
+            return NO_USER if kind in INT_KINDS else uuid.uuid4()
+        shared = ("broker", "partner", "import", "mapping", "user")
+        return self.objects[(kind, t.ANY if kind in shared else situation)]
 
     def group_members(self, group_id: Any) -> list[Any]:
         return self.groups.get(group_id) or [uuid.uuid4()]
@@ -287,6 +302,16 @@ def build_world() -> World:
             case.refresh_from_db()
             case_revoke(ctx=ctx, actor=alice, case=case, holder=holder)
     broker = make_broker(ctx=ctx, actor=alice)
+    # A spreadsheet checked (not loaded) and a saved column mapping, both alice's.
+    staged = import_stage(
+        ctx=ctx,
+        actor=alice,
+        data="이름,생년월일\r\n김선희,1990\r\n박,어제\r\n".encode(),
+        name="a.csv",
+    )
+    mapping = import_mapping_save(
+        ctx=ctx, actor=alice, name="old list", mapping={"이름": "name_hangul"}, options=Options()
+    )
     # A draft to the ministry (never sent): not the liaison's to see.
     draft = referral_create(
         ctx=ctx,
@@ -316,6 +341,9 @@ def build_world() -> World:
             ("attachment", t.OTHER): attachment_b.pk,
             ("broker", t.ANY): broker.pk,
             ("partner", t.ANY): ministry.pk,
+            ("import", t.ANY): staged.batch.pk,
+            ("mapping", t.ANY): mapping.pk,
+            ("user", t.ANY): users["carol"].pk,
         },
         groups={
             cases_a[0].group_id: [c.pk for c in cases_a],
@@ -388,6 +416,11 @@ def state() -> dict[str, Any]:
         )
     )
     data["tokens"] = ApiToken.objects.count()
+    data["imports"] = sorted(
+        tuple(map(str, row))
+        for row in ImportBatch.objects.values_list("pk", "status", "version", "stage_key_id")
+    )
+    data["mappings"] = ImportMapping.objects.count()
     return data
 
 
@@ -419,6 +452,8 @@ def url_for(key: tuple[str, str, str], obj: Any) -> str:
             kwargs[kwarg] = obj
     if "<slug:action>" in route.route:
         kwargs["action"] = variant
+    if "<slug:fmt>" in route.route:
+        kwargs["fmt"] = variant or "csv"
     return reverse(name, kwargs=kwargs)
 
 
@@ -596,8 +631,12 @@ def test_guessed_ids_are_answered_as_missing_ones(
             continue  # refused whatever the id (403) or not logged in
         caller = Caller(world, logins, role, api=key in t.API)
         real = {world.obj(kind, s) for s in t.SITUATIONS[kind] if s != t.NONE}
-        guesses = [g for value in real for g in _neighbours(value)] + GUESSES
-        baseline = caller.call("GET", url_for(key, uuid.uuid4()), None, watch=False)
+        if kind in INT_KINDS:
+            guesses: list[Any] = [max(u.pk for u in world.users.values()) + 1, 0, NO_USER + 1]
+            baseline = caller.call("GET", url_for(key, NO_USER), None, watch=False)
+        else:
+            guesses = [g for value in real for g in _neighbours(value)] + GUESSES
+            baseline = caller.call("GET", url_for(key, uuid.uuid4()), None, watch=False)
         for guess in guesses:
             response = caller.call("GET", url_for(key, guess), None, watch=False)
             TALLY.idor += 1
@@ -823,17 +862,29 @@ def test_the_liaison_lists_only_what_was_sent_to_their_partner(
     assert listed == {str(world.objects[("referral", t.OWN)])}
 
 
+# The administrators' staff-account bodies: the only ones that may carry a role, team or activation
+# (``user.manage``: the matrix checks that nobody else reaches them, and the service refuses
+# one's own account).
+STAFF_BODIES = {"UserCreateInputRequest", "UserUpdateInputRequest"}
+
+
 def test_no_endpoint_takes_a_role_team_or_grant_of_ones_own() -> None:
-    """Roles, teams and activation are changed only by administrators through the CLI, never by
-    oneself: no API request body carries them (grants name a colleague, refused for oneself)."""
+    """Roles, teams and activation are changed only by administrators (the CLI, the staff pages
+    and their API bodies), never by oneself: no other API request body carries them (grants name
+    a colleague, refused for oneself)."""
     schema = SchemaGenerator().get_schema(request=None, public=True)
     fields = {
         (name, prop)
         for name, component in schema["components"]["schemas"].items()
-        if name.endswith("Request")
+        if name.endswith("Request") and name not in STAFF_BODIES
         for prop in component.get("properties", {})
     }
     assert not {f for f in fields if f[1] in ("role", "team", "is_active", "partner_id")}
+    assert all(name in schema["components"]["schemas"] for name in STAFF_BODIES)
+    assert {Role.ADMIN} == PERMISSIONS_OF_STAFF_BODIES
+
+
+PERMISSIONS_OF_STAFF_BODIES = set(t.PERMISSIONS["user.manage"])
 
 
 def test_nobody_changes_their_own_role_or_team(world: World) -> None:

@@ -77,6 +77,15 @@ PERMISSIONS: Mapping[str, frozenset[Role]] = MappingProxyType(
         "keys.manage": _SUPERVISOR,  # share, rotate and restore team keys
         "lockdown.start": _SUPERVISOR,
         "retention.read": _SUPERVISOR,
+        # Moving an organisation in: importing spreadsheets of people (a dry run, then the
+        # load, resumable and undoable), with the column mappings saved for the next file.
+        "import.run": _SUPERVISOR,
+        # Taking data out: the case list as CSV/XLSX (only the cases one may open), and a
+        # case's printable file (PDF; also needs a grant of the case's key).
+        "case.export": _SUPERVISOR,
+        "case.print": _CASEWORK,
+        # The audit trail as CSV/XLSX.
+        "audit.export": frozenset({Role.AUDITOR}),
         # People, roles and settings (never one's own role, team or grants).
         "user.manage": _ADMIN,
         "settings.manage": _ADMIN,

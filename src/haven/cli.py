@@ -37,13 +37,14 @@ Haven's commands:
   restore      restore a backup archive in place of the database and the erasure store
   dedupe       find possible duplicates on keyed encodings; fills the review queue
   link         private linkage with a partner: encode our records, match two files
+  import       import people from a CSV or XLSX file: a dry run, then --commit (undoable)
 
 Every other command is Django's (haven migrate, haven shell, haven help ...).
 Run `haven <command> --help` for a command's options.
 """
 
 # Haven's names that differ from the management command's name.
-ALIASES = {"check": "havencheck", "portal": "run"}
+ALIASES = {"check": "havencheck", "portal": "run", "import": "importdata"}
 # Commands for which local development keys are never generated (they only read the config).
 NO_KEYGEN = {"check", "havencheck", "help", "version", "--version"}
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import secrets
 from typing import TYPE_CHECKING
 
 from django.contrib.auth.password_validation import validate_password
@@ -18,6 +19,18 @@ from haven.vault.services import (
 
 if TYPE_CHECKING:
     from haven.referrals.models import Partner
+
+
+# Temporary passwords: 5 groups of 5 from an alphabet without look-alikes (about 124 bits).
+_TEMPORARY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+
+
+def temporary_password_new() -> str:
+    """A password an administrator reads out to someone once (the staff pages show it once); the
+    person must replace it at their first login (``password_change_required``)."""
+    return "-".join(
+        "".join(secrets.choice(_TEMPORARY_ALPHABET) for _ in range(5)) for _ in range(5)
+    )
 
 
 @transaction.atomic

@@ -2,6 +2,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
 from haven.api.views import (
+    admin,
     attachments,
     auth,
     brokers,
@@ -67,6 +68,22 @@ urlpatterns = [
     ),
     # cases
     path("cases/", cases.CaseListApi.as_view(), name="api-case-list"),
+    path("cases/export/", admin.CaseExportApi.as_view(), name="api-case-export"),
+    path("cases/<uuid:pk>/print/", admin.CasePrintApi.as_view(), name="api-case-print"),
+    path("audit/export/", admin.AuditExportApi.as_view(), name="api-audit-export"),
+    # staff accounts (administrators)
+    path("users/", admin.UserListApi.as_view(), name="api-user-list"),
+    path("users/<int:pk>/", admin.UserDetailApi.as_view(), name="api-user-detail"),
+    path(
+        "users/<int:pk>/reset-password/",
+        admin.UserPasswordResetApi.as_view(),
+        name="api-user-reset-password",
+    ),
+    # spreadsheet imports (supervisors)
+    path("imports/", admin.ImportListApi.as_view(), name="api-import-list"),
+    path("imports/<uuid:pk>/", admin.ImportDetailApi.as_view(), name="api-import-detail"),
+    path("imports/<uuid:pk>/commit/", admin.ImportCommitApi.as_view(), name="api-import-commit"),
+    path("imports/<uuid:pk>/undo/", admin.ImportUndoApi.as_view(), name="api-import-undo"),
     path("cases/<uuid:pk>/", cases.CaseDetailApi.as_view(), name="api-case-detail"),
     path("cases/<uuid:pk>/person/", cases.CasePersonApi.as_view(), name="api-case-person"),
     path(

@@ -4,7 +4,8 @@ Django's default handlers write any upload over ``FILE_UPLOAD_MAX_MEMORY_SIZE`` 
 temporary file: plaintext on disk, which the portal must never leave. This handler is the only
 one configured (``FILE_UPLOAD_HANDLERS``): it keeps every file in memory and drops a file as soon
 as it passes ``HAVEN_ATTACHMENT_MAX_BYTES``, once files pass ``HAVEN_ATTACHMENT_MAX_TOTAL_BYTES``
-together, or when there are more than ``HAVEN_ATTACHMENT_MAX_FILES`` (``SkipFile``: the rest of
+together, or when there are more than ``HAVEN_ATTACHMENT_MAX_FILES`` (on the import pages: one
+spreadsheet up to ``HAVEN_IMPORT_MAX_BYTES``) (``SkipFile``: the rest of
 that file is read and thrown away, so the form's other fields still arrive and what the person
 typed can be shown again). The view asks :func:`upload_refusals` what was dropped and refuses the
 whole submission: nothing is stored. The request body as a whole is capped before it is read
@@ -26,6 +27,11 @@ TOO_LARGE = "size"
 TOO_MUCH = "total"
 
 
+# Paths that take a spreadsheet to import (one file, up to HAVEN_IMPORT_MAX_BYTES) rather than
+# a request's attachments.
+IMPORT_PATHS = ("/imports/", "/api/imports/")
+
+
 class MemoryOnlyUploadHandler(FileUploadHandler):
     """Every file in memory, never on disk; files over the limits are dropped while arriving."""
 
@@ -34,6 +40,14 @@ class MemoryOnlyUploadHandler(FileUploadHandler):
         self.refused: list[tuple[str, str]] = []  # (reason, file name as sent)
         self.count = 0
         self.total = 0
+        path = str(getattr(request, "path", "") or "")
+        if path.startswith(IMPORT_PATHS):
+            self.max_files = 1
+            self.max_bytes = self.max_total = int(settings.HAVEN_IMPORT_MAX_BYTES)
+        else:
+            self.max_files = int(settings.HAVEN_ATTACHMENT_MAX_FILES)
+            self.max_bytes = int(settings.HAVEN_ATTACHMENT_MAX_BYTES)
+            self.max_total = int(settings.HAVEN_ATTACHMENT_MAX_TOTAL_BYTES)
         # Always a buffer (Django closes it after a skipped file); emptied when a file is dropped.
         self.file = BytesIO()
 
@@ -51,9 +65,9 @@ class MemoryOnlyUploadHandler(FileUploadHandler):
         )
         self.count += 1
         self.file = BytesIO()
-        if self.count > settings.HAVEN_ATTACHMENT_MAX_FILES:
+        if self.count > self.max_files:
             self._refuse(TOO_MANY)
-        if content_length is not None and content_length > settings.HAVEN_ATTACHMENT_MAX_BYTES:
+        if content_length is not None and content_length > self.max_bytes:
             self._refuse(TOO_LARGE)
         raise StopFutureHandlers()
 
@@ -63,10 +77,10 @@ class MemoryOnlyUploadHandler(FileUploadHandler):
         raise SkipFile()
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> None:
-        if start + len(raw_data) > settings.HAVEN_ATTACHMENT_MAX_BYTES:
+        if start + len(raw_data) > self.max_bytes:
             self._refuse(TOO_LARGE)
         self.total += len(raw_data)
-        if self.total > settings.HAVEN_ATTACHMENT_MAX_TOTAL_BYTES:
+        if self.total > self.max_total:
             self._refuse(TOO_MUCH)
         self.file.write(raw_data)
 

@@ -75,6 +75,11 @@ class Rows:
         """Add every row of ``objs`` (see :meth:`add`)."""
         self.add(*objs)
 
+    def of(self, model: type[Model]) -> list[Model]:
+        """The rows of ``model`` added so far, in the order added (to adjust them before
+        :meth:`compile`: an import sets the state of cases :func:`request_people_build` made)."""
+        return list(self._by_model.get(model, []))
+
     def __len__(self) -> int:
         return sum(len(objs) for objs in self._by_model.values())
 

@@ -151,6 +151,25 @@ def encode_one(*, record: MatchRecord, hasher_for: Callable[[str], Hasher]) -> P
     return Packed(blooms=blooms, tokens=tokens, block=block)
 
 
+def encode_many(
+    *, records: Sequence[MatchRecord], hasher_for: Callable[[str], Hasher]
+) -> list[Packed]:
+    """:func:`encode_one` for many records, encoded as one table (the same bits per record, at a
+    fraction of the cost: an import or a request of several people)."""
+    if not records:
+        return []
+    table = encode_records(records=list(records), hasher_for=hasher_for)
+    blooms = np.concatenate([table.blooms[name] for name in BLOOMS], axis=1)
+    tokens = np.stack([table.tokens[name] for name in TOKEN_FIELDS], axis=1).astype("<u8")
+    block: list[set[int]] = [set() for _ in records]
+    for row, token in zip(table.block_rows.tolist(), table.block_tokens.tolist(), strict=True):
+        block[row].add(_signed(int(token)))
+    return [
+        Packed(blooms=blooms[k].tobytes(), tokens=tokens[k].tobytes(), block=sorted(block[k]))
+        for k in range(len(records))
+    ]
+
+
 def table_from_rows(
     rows: Sequence[tuple[str, bytes, bytes, Sequence[int] | bytes]],
 ) -> EncodedTable:

@@ -18,7 +18,7 @@ from haven.cases.models import Case, Person
 from haven.crypto import KeyContext, MissingKeyError
 from haven.db.rows import Rows
 from haven.dedupe.models import BlockToken, PersonEncoding
-from haven.dedupe.scoring import VERSION, encode_one, record_from_payload
+from haven.dedupe.scoring import VERSION, encode_many, encode_one, record_from_payload
 from haven.vault.index import index_key_active
 from haven.vault.models import SearchIndexKey
 from haven.vault.sealed import data_keys_unlock, payload_read
@@ -105,9 +105,13 @@ def person_encodings_build(
         )
         return 0
     encodings, blocks = [], []
-    for person, data in people:
-        record = record_from_payload(record_id=str(person.pk), data=data, broker_id=broker_id)
-        packed = encode_one(record=record, hasher_for=ctx.index_hasher)
+    records = [
+        record_from_payload(record_id=str(person.pk), data=data, broker_id=broker_id)
+        for person, data in people
+    ]
+    for (person, _data), packed in zip(
+        people, encode_many(records=records, hasher_for=ctx.index_hasher), strict=True
+    ):
         encodings.append(
             PersonEncoding(
                 person_id=person.pk,

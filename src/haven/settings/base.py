@@ -49,6 +49,9 @@ INSTALLED_APPS = [
     "haven.messaging",
     "haven.dedupe",
     "haven.backups",
+    "haven.imports",
+    "haven.exports",
+    "haven.documents",
 ]
 
 MIDDLEWARE = [
@@ -264,6 +267,15 @@ HAVEN_ATTACHMENT_DECODE_SECONDS = env_int("HAVEN_ATTACHMENT_DECODE_SECONDS", 10,
 HAVEN_ATTACHMENT_DECODE_MEMORY_MB = env_int("HAVEN_ATTACHMENT_DECODE_MEMORY_MB", 1024, minimum=128)
 # Where the decoders' lock files live (empty files; one directory per host).
 HAVEN_ATTACHMENT_DECODE_DIR = env_str("HAVEN_ATTACHMENT_DECODE_DIR", str(DATA_DIR / "decoders"))
+
+# Spreadsheet imports (haven.imports): the file is read in memory only, like attachments; what is
+# kept between the dry run and the commit is sealed and destroyed after HAVEN_IMPORT_STAGE_HOURS.
+HAVEN_IMPORT_MAX_BYTES = env_int("HAVEN_IMPORT_MAX_BYTES", 50_000_000, minimum=100_000)
+HAVEN_IMPORT_MAX_ROWS = env_int("HAVEN_IMPORT_MAX_ROWS", 200_000, minimum=10)
+HAVEN_IMPORT_STAGE_HOURS = env_int("HAVEN_IMPORT_STAGE_HOURS", 72, minimum=1)
+# Printed case files (haven.documents): a TrueType font with Hangul, from Debian's fonts-nanum
+# (scripts/ensure-fonts); a bold face beside it is used when present.
+HAVEN_PDF_FONT = env_str("HAVEN_PDF_FONT", "/usr/share/fonts/truetype/nanum/NanumGothic.ttf")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

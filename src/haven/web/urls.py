@@ -9,11 +9,14 @@ from haven.web.views import (
     custody,
     dashboard,
     duplicates,
+    exports,
+    imports,
     login,
     oversight,
     partners,
     referrals,
     requests,
+    staff,
 )
 from haven.web.views import messages as msg_views
 
@@ -46,6 +49,8 @@ urlpatterns = [
         name="attachment_original",
     ),
     path("cases/", cases.case_list, name="cases"),
+    path("cases/export.<slug:fmt>", exports.case_export, name="case_export"),
+    path("cases/<uuid:case_id>/print/", exports.case_print, name="case_print"),
     path("cases/<uuid:case_id>/", cases.case_detail, name="case"),
     path("cases/<uuid:case_id>/move/", cases.case_move, name="case_move"),
     path("cases/<uuid:case_id>/notes/", cases.case_note, name="case_note"),
@@ -92,4 +97,30 @@ urlpatterns = [
     path("partners/new/", partners.partner_new, name="partner_new"),
     path("partners/<uuid:partner_id>/edit/", partners.partner_edit, name="partner_edit"),
     path("audit/", audit.audit_list, name="audit"),
+    path("audit/export.<slug:fmt>", exports.audit_export, name="audit_export"),
+    # Staff accounts (administrators).
+    path("staff/", staff.staff_list, name="staff"),
+    path("staff/new/", staff.staff_new, name="staff_new"),
+    path("staff/<int:user_id>/", staff.staff_detail, name="staff_member"),
+    path("staff/<int:user_id>/change/", staff.staff_change, name="staff_change"),
+    path("staff/<int:user_id>/active/", staff.staff_active, name="staff_active"),
+    path("staff/<int:user_id>/reset/", staff.staff_reset, name="staff_reset"),
+    # Importing spreadsheets (supervisors).
+    path("imports/", imports.import_page, name="imports"),
+    path("imports/<uuid:import_id>/", imports.import_detail, name="import"),
+    path("imports/<uuid:import_id>/remap/", imports.import_remap, name="import_remap"),
+    path("imports/<uuid:import_id>/commit/", imports.import_commit, name="import_commit"),
+    path("imports/<uuid:import_id>/progress/", imports.import_progress, name="import_progress"),
+    path(
+        "imports/<uuid:import_id>/bad-rows.<slug:fmt>",
+        imports.import_bad_rows,
+        name="import_bad_rows",
+    ),
+    path("imports/<uuid:import_id>/undo/", imports.import_undo, name="import_undo"),
+    path("imports/<uuid:import_id>/discard/", imports.import_discard, name="import_discard"),
+    path(
+        "imports/mappings/<uuid:mapping_id>/delete/",
+        imports.import_mapping_delete,
+        name="import_mapping_delete",
+    ),
 ]

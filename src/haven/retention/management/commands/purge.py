@@ -7,6 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection
 
+from haven.imports.services import imports_expire
 from haven.retention.services import housekeeping_clear, retention_purge
 from haven.vault.services import erasure_ledger_apply
 
@@ -30,9 +31,11 @@ class Command(BaseCommand):
             if erased:
                 self.stdout.write(f"Erased {erased} destroyed keys a crash had left in the store.")
             leftovers = housekeeping_clear()
+            expired = imports_expire()
             self.stdout.write(
                 f"Cleared {leftovers.sessions} expired sessions, {leftovers.tokens} expired API "
-                f"tokens and {leftovers.attempts} old failed-login records."
+                f"tokens and {leftovers.attempts} old failed-login records; destroyed what "
+                f"{expired} imports kept (checked rows, bad rows)."
             )
         if result.purged and not result.dry_run and connection.vendor == "sqlite":
             # The destroyed keys' erasure secrets are gone already, so what the files keep opens
