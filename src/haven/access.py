@@ -75,6 +75,13 @@ PERMISSIONS: Mapping[str, frozenset[Role]] = MappingProxyType(
         "keys.manage": _SUPERVISOR,  # share, rotate and restore team keys
         "lockdown.start": _SUPERVISOR,
         "retention.read": _SUPERVISOR,
+        # Statistics (haven.stats): read and prepared by press officers and supervisors, who hold
+        # the statistics key; a release is published when a supervisor other than whoever
+        # prepared it approves it. Where cases stand now is for supervisors only.
+        "stats.read": frozenset({Role.PRESS, Role.SUPERVISOR}),
+        "stats.prepare": frozenset({Role.PRESS, Role.SUPERVISOR}),
+        "stats.approve": _SUPERVISOR,
+        "stats.internal": _SUPERVISOR,
         # People, roles and settings (never one's own role, team or grants).
         "user.manage": _ADMIN,
         "settings.manage": _ADMIN,

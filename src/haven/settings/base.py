@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "haven.attachments",
     "haven.messaging",
     "haven.dedupe",
+    "haven.stats",
 ]
 
 MIDDLEWARE = [
@@ -234,6 +235,13 @@ HAVEN_ATTACHMENT_MAX_TOTAL_BYTES = env_int(
 HAVEN_ATTACHMENT_MAX_FILES = env_int("HAVEN_ATTACHMENT_MAX_FILES", 5, minimum=0)
 # Images larger than this many pixels are refused before they are decoded (decompression bombs).
 HAVEN_ATTACHMENT_MAX_PIXELS = env_int("HAVEN_ATTACHMENT_MAX_PIXELS", 50_000_000, minimum=1_000_000)
+
+# Statistics (haven.stats): figures below K are kept back, and no kept-back figure may be narrowed
+# by an attacker to a range narrower than the protection level (0: the same as K).
+HAVEN_STATS_K = env_int("HAVEN_STATS_K", 10, minimum=2)
+HAVEN_STATS_PROTECTION = env_int("HAVEN_STATS_PROTECTION", 0, minimum=0)
+HAVEN_STATS_ZEROS_DISCLOSIVE = env_bool("HAVEN_STATS_ZEROS_DISCLOSIVE", False)
+HAVEN_STATS_ROUNDING_BASE = env_int("HAVEN_STATS_ROUNDING_BASE", 5, minimum=2)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

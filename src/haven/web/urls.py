@@ -14,6 +14,7 @@ from haven.web.views import (
     partners,
     referrals,
     requests,
+    stats,
 )
 from haven.web.views import messages as msg_views
 
@@ -92,4 +93,26 @@ urlpatterns = [
     path("partners/new/", partners.partner_new, name="partner_new"),
     path("partners/<uuid:partner_id>/edit/", partners.partner_edit, name="partner_edit"),
     path("audit/", audit.audit_list, name="audit"),
+    path("statistics/", stats.stats_page, name="stats"),
+    path("statistics/now/", stats.stats_now, name="stats_now"),
+    path("statistics/count-missing/", stats.stats_count_missing, name="stats_count_missing"),
+    path("statistics/releases/", stats.release_list, name="stats_releases"),
+    path(
+        "statistics/releases/<uuid:release_id>/", stats.release_detail, name="stats_release"
+    ),
+    path(
+        "statistics/releases/<uuid:release_id>/approve/",
+        stats.release_approve,
+        name="stats_release_approve",
+    ),
+    path(
+        "statistics/releases/<uuid:release_id>/discard/",
+        stats.release_discard,
+        name="stats_release_discard",
+    ),
+    path(
+        "statistics/releases/<uuid:release_id>/export/<slug:fmt>/",
+        stats.release_export,
+        name="stats_release_export",
+    ),
 ]
