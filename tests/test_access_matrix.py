@@ -43,6 +43,12 @@ from haven.referrals.services import (
     referral_create,
     referral_send,
 )
+from haven.stats.services import (
+    default_policy,
+    release_approve,
+    release_prepare,
+    release_request_clean,
+)
 from haven.vault.holders import system_key
 from haven.vault.models import Grant, KeyShare, TeamKey, TeamKeyKind
 from haven.vault.services import org_keys_setup, team_key_create, team_keys_share_pending
@@ -72,6 +78,7 @@ KIND_OF_KWARG = {
     "broker_id": "broker",
     "partner_id": "partner",
     "attachment_id": "attachment",
+    "release_id": "release",
 }
 KNOWN_KWARGS = {*KIND_OF_KWARG, "pk", "action"}
 # API paths name records ``pk``; the first segment says which kind ("api/cases/<uuid:pk>/...").
@@ -84,6 +91,7 @@ API_KIND = {
     "brokers": "broker",
     "partners": "partner",
     "attachments": "attachment",
+    "stats": "release",
 }
 # One user per role: the matrix's principals.
 PRINCIPAL = {
@@ -186,7 +194,7 @@ class World:
             return None
         if situation == t.NONE:
             return uuid.uuid4()
-        return self.objects[(kind, t.ANY if kind in ("broker", "partner") else situation)]
+        return self.objects[(kind, t.ANY if kind in ("broker", "partner", "release") else situation)]
 
     def group_members(self, group_id: Any) -> list[Any]:
         return self.groups.get(group_id) or [uuid.uuid4()]
@@ -298,6 +306,19 @@ def build_world() -> World:
     )
     for record in (*cases_a, *cases_b):
         record.refresh_from_db()
+    # A published statistics release: prepared by the press officer, approved by a supervisor.
+    release = release_prepare(
+        ctx=ctx_for(users["heidi"]),
+        actor=users["heidi"],
+        ask=release_request_clean(
+            start="2001-01",
+            end="2001-12",
+            grain="year",
+            tables=["requests:period:channel"],
+            policy=default_policy(),
+        ),
+    )
+    release = release_approve(ctx=ctx, actor=alice, release=release, expected_version=1)
     return World(
         users=users,
         partner=ministry,
@@ -316,6 +337,7 @@ def build_world() -> World:
             ("attachment", t.OTHER): attachment_b.pk,
             ("broker", t.ANY): broker.pk,
             ("partner", t.ANY): ministry.pk,
+            ("release", t.ANY): release.pk,
         },
         groups={
             cases_a[0].group_id: [c.pk for c in cases_a],

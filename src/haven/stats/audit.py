@@ -39,6 +39,8 @@ from scipy.optimize import linprog
 # A cell: the population it counts, and for each restricted dimension the values it sums over.
 Where = tuple[tuple[str, tuple[Any, ...]], ...]
 MAX_CLIQUE_CELLS = 400_000
+# The upper bound of a figure nothing published bounds from above (all of its totals kept back).
+UNBOUNDED = 10**9
 _EPS = 1e-6
 
 
@@ -344,7 +346,7 @@ class Attacker:
             indptr.append(len(indices))
         return sp.csr_matrix((data, indices, indptr), shape=(len(rows), self.n))
 
-    def _solve(self, objective: np.ndarray) -> Any:
+    def _solve(self, objective: np.ndarray) -> Any | None:
         result = linprog(
             objective,
             A_ub=self.a_ub,
@@ -356,6 +358,8 @@ class Attacker:
         )
         if result.status == 2:
             raise AuditError("The published figures contradict each other (infeasible).")
+        if result.status == 3:  # unbounded: only a maximisation can be (counts are >= 0)
+            return None
         if result.status != 0:
             raise AuditError(f"The solver could not bound a cell: {result.message}")
         self.pool.append(result.x)
@@ -400,8 +404,11 @@ class Attacker:
                 return Interval(low=math.ceil(seen[0] - _EPS), high=math.floor(seen[1] + _EPS))
         high = self._solve(-objective)
         interval = Interval(
-            low=max(0, math.ceil(low.fun - _EPS)), high=math.floor(-high.fun + _EPS)
+            low=max(0, math.ceil(low.fun - _EPS)),
+            high=UNBOUNDED if high is None else math.floor(-high.fun + _EPS),
         )
         if need is not None and interval.width < need:
-            interval.binding = sorted(set(self._binding(low)) | set(self._binding(high)))
+            interval.binding = sorted(
+                set(self._binding(low)) | (set(self._binding(high)) if high is not None else set())
+            )
         return interval

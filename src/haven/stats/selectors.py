@@ -391,6 +391,12 @@ class Page:
     earlier: int = 0
 
 
+def default_range(today: Any) -> tuple[str, str]:
+    """January of last year to the last closed month."""
+    last = today.year * 12 + today.month - 2
+    return month_text(min((today.year - 1) * 12, last)), month_text(last)
+
+
 def clean_filters(raw: dict[str, Any]) -> dict[str, tuple[str, ...]]:
     """Category filters from input; an unknown category is a clear error, never ignored."""
     cleaned: dict[str, tuple[str, ...]] = {}
@@ -481,7 +487,9 @@ def statistics_page(
         outcome = Outcome(tables=computed.tables)
     else:
         try:
-            outcome = protect(computed.tables, policy=policy, earlier=computed.earlier)
+            outcome = protect(
+                computed.tables, policy=policy, earlier=computed.earlier, cubes=computed.cubes
+            )
         except (ProtectionError, AuditError) as exc:
             error = str(exc)
             for figure in figures:
@@ -591,7 +599,11 @@ def release_audit(*, ctx: KeyContext, release: Release, data: dict[str, Any] | N
         and (release.published_at is None or (other.published_at or release.published_at) < release.published_at)
     ]
     earlier = [_earlier(Opened(release=o, data=payload_read(ctx=ctx, record=o))) for o in others]
-    return audit(_tables_of(data), policy=_policy_of(release), earlier=earlier)
+    cubes = {
+        population: Cube.from_rows(population, data.get("cubes", {}).get(population, []))
+        for population in (RECEIVED, OUTCOMES)
+    }
+    return audit(_tables_of(data), policy=_policy_of(release), earlier=earlier, cubes=cubes)
 
 
 def releases_audit(*, ctx: KeyContext, actor: User) -> list[tuple[Release, Outcome]]:

@@ -283,7 +283,9 @@ def release_prepare(*, ctx: KeyContext, actor: User, ask: ReleaseRequest) -> Rel
         policy=ask.policy,
     )
     try:
-        outcome = protect(computed.tables, policy=ask.policy, earlier=computed.earlier)
+        outcome = protect(
+            computed.tables, policy=ask.policy, earlier=computed.earlier, cubes=computed.cubes
+        )
     except ProtectionError as exc:
         raise ValidationError({"tables": str(exc)}) from exc
     loss = outcome.loss()

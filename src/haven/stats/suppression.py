@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from haven.stats.audit import Attacker, AuditError, CellDef, Interval, Known
-from haven.stats.tables import Figure, Table, domains_for
+from haven.stats.tables import Cube, Figure, Table, domains_for
 
 SUPPRESS = "suppress"
 ROUND = "round"
@@ -126,7 +126,13 @@ def _primary(figure: Figure, policy: Policy) -> bool:
 class _Problem:
     """The current figures, the earlier releases and which figures need protecting."""
 
-    def __init__(self, tables: list[Table], policy: Policy, earlier: list[Earlier]):
+    def __init__(
+        self,
+        tables: list[Table],
+        policy: Policy,
+        earlier: list[Earlier],
+        cubes: dict[str, Cube] | None = None,
+    ):
         self.tables = tables
         self.policy = policy
         self.earlier = earlier
@@ -150,6 +156,57 @@ class _Problem:
         self.domains = domains_for([f.cell for f in self.current] + [f.cell for e in earlier for f in e.figures])
         self.solves = 0
         self.points: list[np.ndarray] = []
+        self.implicit = self._implicit(cubes) if cubes is not None else []
+
+    def _implicit(self, cubes: dict[str, Cube]) -> list[tuple[Figure, int]]:
+        """Figures nobody published but anyone can compute by differencing published ones over
+        overlapping months (January to July minus January to June is July): each published
+        figure split by the classes of months that the figures tell apart. Those below k need
+        the same protection as a figure kept back. Only months these tables count are checked
+        (earlier releases' own months were checked when they were released)."""
+        known_figures = [f for f in self.current] + [f for e in self.earlier for f in e.figures]
+        defined = {f.cell for f in known_figures}
+        need = self.policy.protection if self.policy.method == SUPPRESS else self.policy.rounding_need
+        own_months = {
+            m for f in self.current for dim, values in f.cell.where if dim == "month" for m in values
+        }
+        found: dict[CellDef, Figure] = {}
+        for population in {f.cell.population for f in known_figures}:
+            cells = [f.cell for f in known_figures if f.cell.population == population]
+            month_sets = {dict(c.where).get("month", ()) for c in cells}
+            signature: dict[Any, tuple[bool, ...]] = {}
+            for month in sorted({m for ms in month_sets for m in ms}):
+                signature[month] = tuple(month in ms for ms in sorted(month_sets))
+            classes: dict[tuple[bool, ...], list[Any]] = {}
+            for month, sig in signature.items():
+                classes.setdefault(sig, []).append(month)
+            if len(classes) < 2:
+                continue
+            parents = {f.cell for f in self.current if f.cell.population == population} | {
+                f.cell
+                for e in self.earlier
+                for f in e.figures
+                if f.cell.population == population and f.shown is not None
+            }
+            for parent in parents:
+                where = dict(parent.where)
+                months = set(where.get("month", ()))
+                for members in classes.values():
+                    part = set(members)
+                    if not part < months or not part <= own_months:
+                        continue
+                    child = CellDef.make(population, {**where, "month": part})
+                    if child in defined or child in found:
+                        continue
+                    value = cubes[population].value(child)
+                    if value < self.policy.k and (value > 0 or self.policy.zeros):
+                        found[child] = Figure(row="", col="", cell=child, value=value, status="implicit")
+                if len(found) > 5_000:
+                    raise ProtectionError(
+                        "These releases overlap in too many ways to audit: release whole years "
+                        "or quarters that do not straddle earlier releases."
+                    )
+        return [(figure, need) for figure in found.values()]
 
     def attacker(self, suppressed: set[int]) -> Attacker:
         known = []
@@ -171,7 +228,11 @@ class _Problem:
             mine = [(self.current[i], need, False) for i in sorted(suppressed) if _primary(self.current[i], self.policy)]
         else:
             mine = [(f, need, False) for f in self.current if _primary(f, self.policy)]
-        return mine + [(f, n, True) for f, n in self.earlier_protected]
+        return (
+            mine
+            + [(f, n, True) for f, n in self.earlier_protected]
+            + [(f, n, False) for f, n in self.implicit]
+        )
 
     def check(self, suppressed: set[int], *, exact: bool = False) -> tuple[list[Finding], Attacker]:
         attacker = self.attacker(suppressed)
@@ -201,11 +262,17 @@ def _lines_of(problem: _Problem, index: int) -> list[list[int]]:
     return found
 
 
-def protect(tables: list[Table], *, policy: Policy, earlier: Iterable[Earlier] = ()) -> Outcome:
+def protect(
+    tables: list[Table],
+    *,
+    policy: Policy,
+    earlier: Iterable[Earlier] = (),
+    cubes: dict[str, Cube] | None = None,
+) -> Outcome:
     """Haven's method: primary suppression, then complementary suppression until the attacker's
     audit passes across these tables and every earlier release; or rounding. Raises
     :class:`ProtectionError` when nothing protects them."""
-    problem = _Problem(tables, policy, list(earlier))
+    problem = _Problem(tables, policy, list(earlier), cubes)
     if policy.method == ROUND:
         for figure in problem.current:
             figure.status, figure.shown = "rounded", policy.rounded(figure.value)
@@ -250,8 +317,8 @@ def _complement(problem: _Problem, suppressed: set[int], finding: Finding) -> in
         for i in finding.interval.binding
         if i < count and i not in suppressed and i not in problem.public
     ]
-    if not candidates and not finding.earlier:
-        own = next(i for i, f in enumerate(problem.current) if f is finding.figure)
+    own = next((i for i, f in enumerate(problem.current) if f is finding.figure), None)
+    if not candidates and own is not None:
         candidates = [
             i
             for line in _lines_of(problem, own)
@@ -297,11 +364,16 @@ def _finish(problem: _Problem, suppressed: set[int], findings: list[Finding]) ->
 
 
 def audit(
-    tables: list[Table], *, policy: Policy, earlier: Iterable[Earlier] = (), exact: bool = True
+    tables: list[Table],
+    *,
+    policy: Policy,
+    earlier: Iterable[Earlier] = (),
+    exact: bool = True,
+    cubes: dict[str, Cube] | None = None,
 ) -> Outcome:
     """The attacker's audit of tables whose figures are already marked (a release, or what
     another method produced): every protected figure's interval, nothing changed."""
-    problem = _Problem(tables, policy, list(earlier))
+    problem = _Problem(tables, policy, list(earlier), cubes)
     suppressed = {i for i, f in enumerate(problem.current) if f.suppressed}
     if policy.method == ROUND:
         findings, _attacker = problem.check(set(), exact=exact)
@@ -313,7 +385,9 @@ def audit(
     return Outcome(tables=tables, findings=findings, solves=problem.solves)
 
 
-def simple_method(tables: list[Table], *, policy: Policy) -> Outcome:
+def simple_method(
+    tables: list[Table], *, policy: Policy, cubes: dict[str, Cube] | None = None
+) -> Outcome:
     """The comparison method: within each table, while a row or column has exactly one figure
     kept back, keep back its smallest other figure. It looks at no other table and no earlier
     release; its result is audited like any other."""
@@ -333,7 +407,7 @@ def simple_method(tables: list[Table], *, policy: Policy) -> Outcome:
                         changed = True
         for figure in table.figures.values():
             figure.shown = None if figure.suppressed else figure.value
-    return audit(tables, policy=policy)
+    return audit(tables, policy=policy, cubes=cubes)
 
 
 __all__ = [

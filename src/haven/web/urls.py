@@ -111,7 +111,7 @@ urlpatterns = [
         name="stats_release_discard",
     ),
     path(
-        "statistics/releases/<uuid:release_id>/export/<slug:fmt>/",
+        "statistics/releases/<uuid:release_id>/export/",
         stats.release_export,
         name="stats_release_export",
     ),

@@ -26,8 +26,12 @@ TAGS = ["statistics"]
 
 
 class StatisticsQuerySerializer(serializers.Serializer):
-    start = serializers.CharField(help_text="First month, YYYY-MM.")
-    end = serializers.CharField(help_text="Last month, YYYY-MM: a closed month.")
+    start = serializers.CharField(
+        required=False, help_text="First month, YYYY-MM (January of last year if left out)."
+    )
+    end = serializers.CharField(
+        required=False, help_text="Last month, YYYY-MM: a closed month (the last if left out)."
+    )
     grain = serializers.ChoiceField(choices=list(GRAINS), default="year")
     channel = serializers.CharField(required=False, help_text="Codes, comma-separated.")
     occupation = serializers.CharField(required=False)
@@ -212,6 +216,9 @@ class StatisticsGetApi(HavenApi):
             }
         )
         policy = services.default_policy()
+        first, last = selectors.default_range(timezone.localdate())
+        params.setdefault("start", first)
+        params.setdefault("end", last)
         with translation.override(params["lang"]):
             page = selectors.statistics_page(
                 ctx=ctx(request),
@@ -337,9 +344,9 @@ class ReleaseApproveApi(HavenApi):
 
         from haven import access
 
+        release = _find(request, pk)  # unknown ids: 404 before the role's 403
         if not access.allowed(actor(request), "stats.approve"):
             raise PermissionDenied("Only supervisors approve a release.")
-        release = _find(request, pk)
         data = validated(VersionSerializer, request.data)
         release = services.release_approve(
             ctx=ctx(request), actor=actor(request), release=release, expected_version=data["version"]
@@ -361,9 +368,9 @@ class ReleaseDiscardApi(HavenApi):
 
         from haven import access
 
+        release = _find(request, pk)
         if not access.allowed(actor(request), "stats.prepare"):
             raise PermissionDenied("Your role cannot prepare statistics.")
-        release = _find(request, pk)
         data = validated(VersionSerializer, request.data)
         release = services.release_discard(
             ctx=ctx(request), actor=actor(request), release=release, expected_version=data["version"]
@@ -378,7 +385,7 @@ class ReleaseExportApi(HavenApi):
         tags=TAGS,
         summary="Export a published release",
         parameters=[
-            OpenApiParameter("format", str, enum=list(FORMATS), required=True),
+            OpenApiParameter("format", str, enum=list(FORMATS), required=False),
             OpenApiParameter("lang", str, enum=list(LANGUAGES), required=False),
         ],
         responses={
@@ -388,7 +395,7 @@ class ReleaseExportApi(HavenApi):
     )
     def get(self, request: Request, pk: UUID) -> HttpResponse:
         release = _find(request, pk)
-        fmt = request.query_params.get("format", "")
+        fmt = request.query_params.get("format", "csv")
         language = request.query_params.get("lang", "en")
         if language not in LANGUAGES:
             raise ValidationError({"lang": f"One of {', '.join(LANGUAGES)}."})

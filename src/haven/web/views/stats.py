@@ -54,10 +54,7 @@ def _language(request: HttpRequest) -> str:
 
 
 def _default_range() -> tuple[str, str]:
-    today = timezone.localdate()
-    last = today.year * 12 + today.month - 2  # the last closed month
-    first = (today.year - 1) * 12  # January of last year
-    return month_text(min(first, last)), month_text(last)
+    return selectors.default_range(timezone.localdate())
 
 
 def _choices(dimension: str) -> list[tuple[str, Any]]:
@@ -306,7 +303,8 @@ def release_detail(request: HttpRequest, release_id: Any) -> HttpResponse:
 
 def _versioned_action(request: HttpRequest, release_id: Any, action: str) -> HttpResponse:
     user = _require(request, "stats.read")
-    release = selectors.release_get(user=user, release_id=release_id)
+    release = selectors.release_get(user=user, release_id=release_id)  # unknown ids: 404 first
+    _require(request, "stats.approve" if action == "approve" else "stats.prepare")
     form = VersionForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("The form was incomplete; nothing was changed."))
@@ -324,31 +322,28 @@ def _versioned_action(request: HttpRequest, release_id: Any, action: str) -> Htt
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(
-            request, _("Published.") if action == "approve" else _("Set aside.")
-        )
+        messages.success(request, _("Published.") if action == "approve" else _("Set aside."))
     return redirect("web:stats_release", release_id=release.pk)
 
 
 @login_required
 @require_POST
 def release_approve(request: HttpRequest, release_id: Any) -> HttpResponse:
-    _require(request, "stats.approve")
     return _versioned_action(request, release_id, "approve")
 
 
 @login_required
 @require_POST
 def release_discard(request: HttpRequest, release_id: Any) -> HttpResponse:
-    _require(request, "stats.prepare")
     return _versioned_action(request, release_id, "discard")
 
 
 @login_required
 @require_GET
-def release_export(request: HttpRequest, release_id: Any, fmt: str) -> HttpResponse:
+def release_export(request: HttpRequest, release_id: Any) -> HttpResponse:
     user = _require(request, "stats.read")
     release = selectors.release_get(user=user, release_id=release_id)
+    fmt = request.GET.get("format", "csv")
     try:
         content, name, content_type = selectors.release_export(
             ctx=ctx(request), user=user, release=release, fmt=fmt, language=_language(request)
