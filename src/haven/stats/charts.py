@@ -55,12 +55,15 @@ def chart_svg(table: Table, *, title: str, chart_id: str) -> str:
     legend = 0 if cols == [""] else (len(cols) + 1) // 2 * 18 + 8
     height = 34 + len(groups) * per_group + legend + 10
     plot = WIDTH - LABEL_WIDTH - 60
+    description = _(
+        "The same figures are in the table beside the chart. Bars marked x are kept back."
+    )
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
         f'width="{WIDTH}" height="{height}" role="img" '
         f'aria-labelledby="{chart_id}-t {chart_id}-d" font-family="sans-serif" font-size="12">',
         f'<title id="{chart_id}-t">{escape(title)}</title>',
-        f'<desc id="{chart_id}-d">{escape(_("The same figures are in the table beside the chart. Bars marked x are kept back."))}</desc>',
+        f'<desc id="{chart_id}-d">{escape(description)}</desc>',
         f'<text x="0" y="16" font-size="14" font-weight="bold" fill="#1d2430">{escape(title)}</text>',
     ]
     y = 34

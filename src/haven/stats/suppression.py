@@ -218,7 +218,11 @@ class _Problem:
                 known.append(Known(cell=figure.cell, low=low, high=high))
             else:
                 known.append(Known.exact(figure.cell, figure.value))
-        attacker = Attacker(known + self.earlier_known, self.domains)
+        attacker = Attacker(
+            known + self.earlier_known,
+            self.domains,
+            extra_cells=[figure.cell for figure, _need in self.implicit],
+        )
         attacker.seed(self.points)
         return attacker
 
