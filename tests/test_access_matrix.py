@@ -194,7 +194,9 @@ class World:
             return None
         if situation == t.NONE:
             return uuid.uuid4()
-        return self.objects[(kind, t.ANY if kind in ("broker", "partner", "release") else situation)]
+        return self.objects[
+            (kind, t.ANY if kind in ("broker", "partner", "release") else situation)
+        ]
 
     def group_members(self, group_id: Any) -> list[Any]:
         return self.groups.get(group_id) or [uuid.uuid4()]

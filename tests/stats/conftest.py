@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from typing import Any
 
 import pytest
@@ -13,11 +14,12 @@ from haven.cases.models import Channel
 from haven.cases.services import PersonInput, request_create
 from tests.factories import UserFactory, ctx_for, make_broker
 
+SEOUL = zoneinfo.ZoneInfo("Asia/Seoul")
 OCCUPATIONS = ["restaurant_worker"] * 5 + ["trader"] * 3 + ["labourer", "official"]
 
 
 def story_years(today: dt.date | None = None) -> tuple[int, int]:
-    """"Last year" and "this year", with at least six closed months in "this year"."""
+    """ "Last year" and "this year", with at least six closed months in "this year"."""
     today = today or timezone.localdate()
     this = today.year if today.month >= 7 else today.year - 1
     return this - 1, this
@@ -31,7 +33,7 @@ def seed_story(*, ctx: Any, actor: Any, last: int = 30, this: int = 20) -> list[
     made = []
     for year, count, months in ((last_year, last, 12), (this_year, this, 6)):
         for i in range(count):
-            received = timezone.make_aware(dt.datetime(year, 1 + (i * 7) % months, 1 + i % 27, 10))
+            received = dt.datetime(year, 1 + (i * 7) % months, 1 + i % 27, 10, tzinfo=SEOUL)
             channel = Channel.BROKER if i % 3 else Channel.DIRECT_LINE
             made.append(
                 request_create(

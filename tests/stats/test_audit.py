@@ -41,7 +41,14 @@ def two_way(values, hidden):
     return known
 
 
-VALUES = {("x", "u"): 3, ("x", "v"): 10, ("y", "u"): 12, ("y", "v"): 11, ("z", "u"): 15, ("z", "v"): 20}
+VALUES = {
+    ("x", "u"): 3,
+    ("x", "v"): 10,
+    ("y", "u"): 12,
+    ("y", "v"): 11,
+    ("z", "u"): 15,
+    ("z", "v"): 20,
+}
 
 
 def test_a_lone_suppressed_cell_is_derived_from_its_row_total():
@@ -53,7 +60,10 @@ def test_a_lone_suppressed_cell_is_derived_from_its_row_total():
 def test_a_closed_rectangle_of_suppressions_leaves_a_range():
     hidden = {("x", "u"), ("x", "v"), ("y", "u"), ("y", "v")}
     attacker = Attacker(two_way(VALUES, hidden), DOMAIN)
-    assert (attacker.interval(cell(a=["x"], b=["u"])).low, attacker.interval(cell(a=["x"], b=["u"])).high) == (0, 13)
+    assert (
+        attacker.interval(cell(a=["x"], b=["u"])).low,
+        attacker.interval(cell(a=["x"], b=["u"])).high,
+    ) == (0, 13)
     # y,u = u total (30) - z,u (15) - x,u, with x,u in [0, 13].
     interval = attacker.interval(cell(a=["y"], b=["u"]))
     assert (interval.low, interval.high) == (2, 15)
@@ -65,7 +75,13 @@ def test_binding_figures_are_named_when_an_interval_is_too_narrow():
     interval = attacker.interval(cell(a=["x"], b=["u"]), need=5)
     assert interval.width == 0
     named = {known[i].cell for i in interval.binding}
-    assert named & {cell(a=["x"], b=["v"]), cell(a=["x"]), cell(b=["u"]), cell(a=["y"], b=["u"]), cell(a=["z"], b=["u"])}
+    assert named & {
+        cell(a=["x"], b=["v"]),
+        cell(a=["x"]),
+        cell(b=["u"]),
+        cell(a=["y"], b=["u"]),
+        cell(a=["z"], b=["u"]),
+    }
 
 
 def test_contradictory_figures_are_refused():
@@ -87,7 +103,10 @@ def _joint_bounds(domain, known, target):
     def row(c):
         where = dict(c.where)
         return np.array(
-            [all(v in where.get(d, domain["p"][d]) for d, v in zip(dims, combo, strict=True)) for combo in combos],
+            [
+                all(v in where.get(d, domain["p"][d]) for d, v in zip(dims, combo, strict=True))
+                for combo in combos
+            ],
             dtype=float,
         )
 
@@ -103,10 +122,16 @@ def test_junction_tree_bounds_equal_the_whole_joint_tables_on_a_cycle_of_three_t
     # Three two-way tables over a, b, c (a cycle: the graph needs triangulating).
     rng = np.random.default_rng(7)
     domain = {"p": {"a": (0, 1, 2), "b": (0, 1), "c": (0, 1, 2), "month": (1,)}}
-    joint = {combo: int(rng.integers(0, 6)) for combo in itertools.product((0, 1, 2), (0, 1), (0, 1, 2))}
+    joint = {
+        combo: int(rng.integers(0, 6)) for combo in itertools.product((0, 1, 2), (0, 1), (0, 1, 2))
+    }
 
     def total(**where):
-        return sum(v for (a, b, c), v in joint.items() if all({"a": a, "b": b, "c": c}[k] in vals for k, vals in where.items()))
+        return sum(
+            v
+            for (a, b, c), v in joint.items()
+            if all({"a": a, "b": b, "c": c}[k] in vals for k, vals in where.items())
+        )
 
     known = []
     hidden = {(0, 0), (1, 1)}
@@ -131,7 +156,17 @@ def test_junction_tree_bounds_equal_the_whole_joint_tables_on_a_cycle_of_three_t
 def _people(months_counts):
     """A received population: (month, channel, occupation, count) rows, one person each."""
     rows = [
-        (f"{m // 12:04d}-{m % 12 + 1:02d}", 1, 0, channel, occupation, "KP-09", "female", "25-34", n)
+        (
+            f"{m // 12:04d}-{m % 12 + 1:02d}",
+            1,
+            0,
+            channel,
+            occupation,
+            "KP-09",
+            "female",
+            "25-34",
+            n,
+        )
         for m, channel, occupation, n in months_counts
     ]
     return {RECEIVED: Cube.from_rows(RECEIVED, rows), "outcomes": Cube.empty("outcomes")}
@@ -158,14 +193,18 @@ def test_difference_of_two_overlapping_queries_is_caught():
     from haven.stats.suppression import audit
 
     jan, jun, jul = month_number(YEAR, 1), month_number(YEAR, 6), month_number(YEAR, 7)
-    data = [(jan + i, "broker", "restaurant_worker", 4) for i in range(7)] + [
-        (jan + i, "direct_line", "trader", 2) for i in range(6)
-    ] + [(jul, "direct_line", "trader", 2)]
+    data = (
+        [(jan + i, "broker", "restaurant_worker", 4) for i in range(7)]
+        + [(jan + i, "direct_line", "trader", 2) for i in range(6)]
+        + [(jul, "direct_line", "trader", 2)]
+    )
     cubes = _people(data)
     policy = Policy(k=10, protection=10)
     first, outcome = _release(cubes, ["people:occupation"], jan, jun, "month", policy)
     assert first[0].figure("trader").shown == 12
-    naive = [build_table(TableSpec.parse("people:occupation"), period_list=periods(jan, jul, "month"))]
+    naive = [
+        build_table(TableSpec.parse("people:occupation"), period_list=periods(jan, jul, "month"))
+    ]
     fill(naive, cubes)
     for figure in naive[0].figures.values():
         figure.shown = figure.value  # everything above k shown, as a naive release would
@@ -186,7 +225,11 @@ def test_difference_of_two_overlapping_queries_is_caught():
 def test_a_total_minus_its_published_parts_is_caught():
     jan = month_number(YEAR, 1)
     cubes = _people(
-        [(jan, "broker", "trader", 25), (jan, "direct_line", "trader", 3), (jan, "broker", "official", 30)]
+        [
+            (jan, "broker", "trader", 25),
+            (jan, "direct_line", "trader", 3),
+            (jan, "broker", "official", 30),
+        ]
     )
     policy = Policy(k=10, protection=10)
     tables, outcome = _release(cubes, ["people:channel"], jan, jan, "month", policy)

@@ -91,7 +91,12 @@ def test_facts_follow_the_journey_to_arrival(ctx, alice, heidi_ctx):
     for state, country in path:
         case.refresh_from_db()
         journey_advance(
-            ctx=ctx, actor=alice, case=case, to_state=state, expected_version=case.version, country=country
+            ctx=ctx,
+            actor=alice,
+            case=case,
+            to_state=state,
+            expected_version=case.version,
+            country=country,
         )
     facts = _facts(heidi_ctx, case)
     assert facts["out"] == "arrived"
@@ -108,7 +113,9 @@ def test_changing_the_person_changes_their_facts(ctx, alice, heidi_ctx):
         actor=alice,
         case=case,
         expected_version=case.person.version,
-        person=PersonInput(name_hangul="김", sex="male", occupation="trader", origin_region="Hyesan"),
+        person=PersonInput(
+            name_hangul="김", sex="male", occupation="trader", origin_region="Hyesan"
+        ),
     )
     facts = _facts(heidi_ctx, case)
     assert (facts["sx"], facts["oc"], facts["pr"]) == ("male", "trader", "KP-10")
@@ -120,7 +127,9 @@ def test_a_deleted_case_leaves_the_statistics_and_a_destroyed_one_stays_counted(
     assert not CaseFacts.objects.filter(case_id=deleted.pk).exists()
     kept = make_case(ctx=ctx, actor=alice)
     row = CaseFacts.objects.get(case=kept).pk
-    journey_advance(ctx=ctx, actor=alice, case=kept, to_state=State.DECLINED, expected_version=kept.version)
+    journey_advance(
+        ctx=ctx, actor=alice, case=kept, to_state=State.DECLINED, expected_version=kept.version
+    )
     kept.refresh_from_db()
     row = CaseFacts.objects.get(case=kept).pk
     later = timezone.now() + dt.timedelta(days=400)
@@ -210,7 +219,9 @@ def test_a_release_is_published_by_another_supervisor_and_then_exported(
     with pytest.raises(PermissionDenied):
         services.release_approve(ctx=heidi_ctx, actor=heidi, release=release, expected_version=1)
     with pytest.raises(ValidationError):
-        selectors.release_export(ctx=heidi_ctx, user=heidi, release=release, fmt="csv", language="en")
+        selectors.release_export(
+            ctx=heidi_ctx, user=heidi, release=release, fmt="csv", language="en"
+        )
     published = services.release_approve(
         ctx=ctx_for(ivan), actor=ivan, release=release, expected_version=1
     )
@@ -246,7 +257,7 @@ def test_a_release_of_months_already_released_counts_them_as_released(
     make_request(
         ctx=ctx,
         actor=alice,
-        received_at=timezone.make_aware(dt.datetime(last, 5, 5, 9)),
+        received_at=dt.datetime(last, 5, 5, 9, tzinfo=dt.UTC),
     )
     page = _page(heidi_ctx, heidi, f"{last}-01", f"{last}-12")
     assert page.frozen_months == 12 and page.late_changes == 1
@@ -254,9 +265,7 @@ def test_a_release_of_months_already_released_counts_them_as_released(
     quarters = release("quarter")
     view = selectors.release_view(ctx=heidi_ctx, user=heidi, release=quarters)
     assert view.earlier == [str(year.pk)]
-    assert sum(
-        view.tables[0].figure(q, "total").value for q in view.tables[0].row_codes
-    ) == 24
+    assert sum(view.tables[0].figure(q, "total").value for q in view.tables[0].row_codes) == 24
     assert selectors.release_audit(ctx=heidi_ctx, release=quarters).passed
 
 
@@ -318,7 +327,12 @@ def test_rounding_rounds_every_figure_and_is_audited(ctx, alice, heidi, heidi_ct
 )
 def test_bad_release_requests_get_a_clear_error_and_store_nothing(ctx, alice, heidi, change, field):
     last, _this = story_years()
-    asked = {"start": f"{last}-01", "end": f"{last}-12", "grain": "year", "tables": ["requests:period"]}
+    asked = {
+        "start": f"{last}-01",
+        "end": f"{last}-12",
+        "grain": "year",
+        "tables": ["requests:period"],
+    }
     asked.update(change)
     with pytest.raises(ValidationError) as error:
         ask = services.release_request_clean(policy=services.default_policy(), **asked)
@@ -360,6 +374,9 @@ def test_the_page_filters_and_counts_only_closed_months(ctx, alice, heidi, heidi
     brokers = _page(heidi_ctx, heidi, f"{last}-01", f"{this}-06", channel=["broker"])
     total = everyone.tables[0].figure("total", "total").value
     assert total == 50
-    assert brokers.tables[0].figure("total", "total").value == brokers.tables[0].figure("total", "broker").value
+    assert (
+        brokers.tables[0].figure("total", "total").value
+        == brokers.tables[0].figure("total", "broker").value
+    )
     assert brokers.tables[0].figure("total", "total").value < total
     assert parse_month(f"{this}-06", field_name="end") == everyone.end

@@ -29,10 +29,12 @@ def published(ctx, alice, heidi, heidi_ctx, ivan):
         grain="year",
         tables=["requests:period:channel", "people:period:occupation", "people:origin"],
         policy=services.default_policy(),
-        title="=HYPERLINK(\"http://x\")",
+        title='=HYPERLINK("http://x")',
     )
     release = services.release_prepare(ctx=heidi_ctx, actor=heidi, ask=ask)
-    return services.release_approve(ctx=ctx_for(ivan), actor=ivan, release=release, expected_version=1)
+    return services.release_approve(
+        ctx=ctx_for(ivan), actor=ivan, release=release, expected_version=1
+    )
 
 
 def test_the_statistics_page_shows_charts_beside_their_tables_without_javascript(
@@ -41,11 +43,13 @@ def test_the_statistics_page_shows_charts_beside_their_tables_without_javascript
     seed_story(ctx=ctx, actor=alice)
     last, this = story_years()
     login(client, heidi)
-    response = client.get(reverse("web:stats"), {"start": f"{last}-01", "end": f"{this}-06", "grain": "year"})
+    response = client.get(
+        reverse("web:stats"), {"start": f"{last}-01", "end": f"{this}-06", "grain": "year"}
+    )
     assert response.status_code == 200
     html = response.content.decode()
     assert "<script" not in html
-    assert html.count("<svg") == html.count('<table>') - 0 >= 8 or html.count("<svg") >= 8
+    assert html.count("<svg") == html.count("<table>") - 0 >= 8 or html.count("<svg") >= 8
     assert 'role="img"' in html and "<caption" in html
     assert "style=" not in html.split("<main>")[1]  # the CSP allows no inline style
     assert ">x</abbr>" in html  # something small was kept back
@@ -62,7 +66,9 @@ def test_figures_come_in_korean_english_and_chinese(client, ctx, alice, heidi, l
 
 def test_the_page_says_clearly_what_is_wrong_with_a_range(client, heidi):
     login(client, heidi)
-    response = client.get(reverse("web:stats"), {"start": "1000-01", "end": "9999-12", "grain": "year"})
+    response = client.get(
+        reverse("web:stats"), {"start": "1000-01", "end": "9999-12", "grain": "year"}
+    )
     assert response.status_code == 400
     assert "Statistics start in 2000" in response.content.decode()
 
@@ -93,8 +99,14 @@ def test_preparing_through_the_page_and_approving(client, ctx, alice, heidi, iva
     login(client, heidi)
     response = client.post(
         reverse("web:stats_releases"),
-        {"start": f"{last}-01", "end": f"{last}-12", "grain": "year", "policy": "suppress",
-         "tables": ["requests:period:channel"], "more": "people:sex"},
+        {
+            "start": f"{last}-01",
+            "end": f"{last}-12",
+            "grain": "year",
+            "policy": "suppress",
+            "tables": ["requests:period:channel"],
+            "more": "people:sex",
+        },
     )
     release = Release.objects.get()
     assert response.status_code == 302
@@ -109,8 +121,15 @@ def test_a_bad_release_form_is_refused_with_the_reason(client, heidi):
     login(client, heidi)
     response = client.post(
         reverse("web:stats_releases"),
-        {"start": "2020-01", "end": "2020-12", "grain": "year", "policy": "suppress",
-         "tables": [], "more": "people:shoe_size", "k": "1"},
+        {
+            "start": "2020-01",
+            "end": "2020-12",
+            "grain": "year",
+            "policy": "suppress",
+            "tables": [],
+            "more": "people:shoe_size",
+            "k": "1",
+        },
     )
     assert response.status_code == 400
     assert not Release.objects.exists()
@@ -118,18 +137,24 @@ def test_a_bad_release_form_is_refused_with_the_reason(client, heidi):
 
 def test_csv_export_shows_nothing_kept_back_and_quotes_formulas(client, heidi, published):
     login(client, heidi)
-    response = client.get(reverse("web:stats_release_export", args=[published.pk]), {"format": "csv"})
+    response = client.get(
+        reverse("web:stats_release_export", args=[published.pk]), {"format": "csv"}
+    )
     assert response.status_code == 200
     assert response["Content-Disposition"].startswith("attachment;")
     rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
     kept = [row for row in rows if row["status"] == "suppressed"]
     assert kept and all(row["value"] == "" for row in kept)
-    assert all(row["value"] == "" or int(row["value"]) == 0 or int(row["value"]) >= 10 for row in rows)
+    assert all(
+        row["value"] == "" or int(row["value"]) == 0 or int(row["value"]) >= 10 for row in rows
+    )
 
 
 def test_hxl_export_is_valid_hxl(client, heidi, published):
     login(client, heidi)
-    response = client.get(reverse("web:stats_release_export", args=[published.pk]), {"format": "hxl"})
+    response = client.get(
+        reverse("web:stats_release_export", args=[published.pk]), {"format": "hxl"}
+    )
     source = hxl.data(io.BytesIO(response.content))
     tags = [column.display_tag for column in source.columns]
     assert "#date+reported" in tags and "#affected" in tags and "#meta+status" in tags
@@ -155,13 +180,17 @@ def test_xlsx_export_opens_and_marks_what_is_kept_back(client, heidi, published)
     assert len(book.sheetnames) == 4
     about = book[book.sheetnames[0]]
     assert about["B2"].value.startswith("'=")  # the title is not a formula
-    values = [cell.value for sheet in book.worksheets[1:] for row in sheet.iter_rows() for cell in row]
+    values = [
+        cell.value for sheet in book.worksheets[1:] for row in sheet.iter_rows() for cell in row
+    ]
     assert "x" in values
 
 
 def test_svg_export_is_an_image_without_script(client, heidi, published):
     login(client, heidi)
-    response = client.get(reverse("web:stats_release_export", args=[published.pk]), {"format": "svg"})
+    response = client.get(
+        reverse("web:stats_release_export", args=[published.pk]), {"format": "svg"}
+    )
     assert response["Content-Type"] == "image/svg+xml"
     assert b"<script" not in response.content and response.content.startswith(b"<svg")
 
@@ -176,7 +205,9 @@ def test_the_api_gives_figures_with_kept_back_ones_as_null(ctx, alice, heidi):
     figures = [f for t in response.json()["tables"] for f in t["figures"]]
     kept = [f for f in figures if f["value"] is None]
     assert kept and all(f["interval"] for f in kept if f["status"] == "primary")
-    bad = api.get("/api/stats/", {"start": f"{last}-01", "end": f"{this}-06", "occupation": "astronaut"})
+    bad = api.get(
+        "/api/stats/", {"start": f"{last}-01", "end": f"{this}-06", "occupation": "astronaut"}
+    )
     assert bad.status_code == 400 and "occupation" in bad.json()["errors"]
 
 
@@ -185,7 +216,12 @@ def test_the_api_prepares_and_refuses_k_below_two(ctx, alice, heidi):
     last, _this = story_years()
     api = APIClient()
     login(api, heidi)
-    body = {"start": f"{last}-01", "end": f"{last}-12", "grain": "year", "tables": ["requests:period:channel"]}
+    body = {
+        "start": f"{last}-01",
+        "end": f"{last}-12",
+        "grain": "year",
+        "tables": ["requests:period:channel"],
+    }
     assert api.post("/api/stats/releases/", {**body, "k": 1}, format="json").status_code == 400
     response = api.post("/api/stats/releases/", body, format="json")
     assert response.status_code == 201

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,7 +57,7 @@ class CellDef:
     where: Where
 
     @classmethod
-    def make(cls, population: str, where: dict[str, Iterable[Any]]) -> CellDef:
+    def make(cls, population: str, where: Mapping[str, Iterable[Any]]) -> CellDef:
         return cls(
             population=population,
             where=tuple(sorted((dim, tuple(sorted(set(values)))) for dim, values in where.items())),
@@ -191,7 +191,9 @@ class _Population:
     ):
         self.name = name
         self.domain = domain
-        self.index = {dim: {value: i for i, value in enumerate(vals)} for dim, vals in domain.items()}
+        self.index = {
+            dim: {value: i for i, value in enumerate(vals)} for dim, vals in domain.items()
+        }
         used = sorted({dim for cell in cells for dim in cell.dims()})
         edges = [pair for cell in cells for pair in itertools.combinations(cell.dims(), 2)]
         sizes = {dim: len(domain[dim]) for dim in used}
@@ -264,9 +266,7 @@ class Attacker:
         domains: dict[str, dict[str, tuple[Any, ...]]],
         extra_cells: Iterable[CellDef] = (),
     ):
-        self.known = [
-            Known(cell=normalise(k.cell, domains), low=k.low, high=k.high) for k in known
-        ]
+        self.known = [Known(cell=normalise(k.cell, domains), low=k.low, high=k.high) for k in known]
         extra = [normalise(cell, domains) for cell in extra_cells]
         by_population: dict[str, list[CellDef]] = {}
         for cell in [k.cell for k in self.known] + extra:
@@ -280,8 +280,12 @@ class Attacker:
         self.n = offset
         self.domains = domains
         self._rows: dict[CellDef, np.ndarray] = {}
-        eq_rows, eq_b, self.eq_known = [], [], []
-        ub_rows, ub_b, self.ub_known = [], [], []
+        eq_rows: list[tuple[Any, float]] = []
+        ub_rows: list[tuple[Any, float]] = []
+        eq_b: list[float] = []
+        ub_b: list[float] = []
+        self.eq_known: list[int] = []
+        self.ub_known: list[int] = []
         for index, k in enumerate(self.known):
             if k.low is None and k.high is None:
                 continue
@@ -316,13 +320,18 @@ class Attacker:
         for point in points:
             if len(point) != self.n:
                 continue
-            if self.a_eq is not None and self.b_eq is not None:
-                if np.abs(self.a_eq @ point - self.b_eq).max(initial=0.0) > 1e-5:
-                    continue
-            if self.a_ub is not None and self.b_ub is not None:
-                if (self.a_ub @ point - self.b_ub).max(initial=0.0) > 1e-5:
-                    continue
-            self.pool.append(point)
+            off_eq = (
+                self.a_eq is not None
+                and self.b_eq is not None
+                and np.abs(self.a_eq @ point - self.b_eq).max(initial=0.0) > 1e-5
+            )
+            off_ub = (
+                self.a_ub is not None
+                and self.b_ub is not None
+                and (self.a_ub @ point - self.b_ub).max(initial=0.0) > 1e-5
+            )
+            if not (off_eq or off_ub):
+                self.pool.append(point)
 
     def _row(self, cell: CellDef) -> np.ndarray:
         row = self._rows.get(cell)
@@ -398,6 +407,8 @@ class Attacker:
         objective = np.zeros(self.n)
         objective[self._row(cell)] = 1.0
         low = self._solve(objective)
+        if low is None:  # pragma: no cover - a sum of non-negative counts is bounded below
+            raise AuditError("The solver found no lower bound.")
         if need is not None:
             seen = self.observed(cell)
             if seen is not None and seen[1] - seen[0] >= need - _EPS:

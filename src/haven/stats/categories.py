@@ -16,8 +16,8 @@ from __future__ import annotations
 import datetime as dt
 import unicodedata
 
-from django.utils.translation import gettext_lazy as _
 from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 # --- North Korean provinces (ISO 3166-2:KP codes) -----------------------------------------------
 

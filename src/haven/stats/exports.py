@@ -134,7 +134,14 @@ def _xlsx(view: ReleaseView) -> bytes:
     about.append([_("Title"), _safe(view.title)])
     about.append([_("Months"), f"{release.start} – {release.end}"])
     about.append([_("Published"), release.published_at.isoformat() if release.published_at else ""])
-    about.append([_("Figures below %(k)d are kept back (x), with others where needed so that none can be worked out.") % {"k": release.k}])
+    about.append(
+        [
+            _(
+                "Figures below %(k)d are kept back (x), with others where needed so that none can be worked out."
+            )
+            % {"k": release.k}
+        ]
+    )
     used = {about.title}
     for table in view.tables:
         sheet = book.create_sheet(_sheet_name(table.spec.key.replace(":", " "), used))

@@ -87,7 +87,11 @@ def case_facts(
     route = next((c for to_state, c, _at in events if to_state in THIRD_STATES and c), "")
     if not route:
         route = next(
-            (c for to_state, c, _at in events if to_state in TRANSIT_STATES and c not in cat.NOT_THIRD),
+            (
+                c
+                for to_state, c, _at in events
+                if to_state in TRANSIT_STATES and c not in cat.NOT_THIRD
+            ),
             "",
         )
     third = stats_public_category(

@@ -71,9 +71,7 @@ def case_facts_build(
         rows.add(CaseFacts(case=case, team_key=key, sealed=_sealed(key, facts)))
 
 
-def case_facts_record(
-    *, ctx: KeyContext, case: Case, person: dict[str, Any] | None = None
-) -> None:
+def case_facts_record(*, ctx: KeyContext, case: Case, person: dict[str, Any] | None = None) -> None:
     """Re-seal a case's facts after it changed (a new row replaces the old one). The caller
     holds the case: the person's payload is read with its key unless given."""
     from haven.cases.models import Case as CaseModel
@@ -86,7 +84,7 @@ def case_facts_record(
         person = payload_read(ctx=ctx, record=case.person)
     request = case.request
     carrier = (
-        CaseModel.objects.filter(request_id=case.request_id)
+        CaseModel.objects.filter(request=request)
         .order_by("pk")
         .values_list("pk", flat=True)
         .first()
@@ -125,9 +123,7 @@ def case_facts_backfill(*, ctx: KeyContext, actor: User, limit: int = 500) -> tu
         raise PermissionDenied("Only supervisors count cases that are not counted yet.")
     if limit < 1 or limit > 10_000:
         raise ValidationError({"limit": "Between 1 and 10,000 at a time."})
-    missing = CaseModel.objects.filter(stats_facts__isnull=True).select_related(
-        "person", "request"
-    )
+    missing = CaseModel.objects.filter(stats_facts__isnull=True).select_related("person", "request")
     todo = list(missing.order_by("opened_at", "pk")[:limit])
     data_keys_unlock(ctx=ctx, key_ids=[case.data_key_id for case in todo])
     done = 0
@@ -317,7 +313,11 @@ def release_prepare(*, ctx: KeyContext, actor: User, ask: ReleaseRequest) -> Rel
         actor=actor,
         action="stats.release_prepare",
         target=release,
-        detail={"tables": len(ask.tables), "figures": loss["figures"], "suppressed": loss["suppressed"]},
+        detail={
+            "tables": len(ask.tables),
+            "figures": loss["figures"],
+            "suppressed": loss["suppressed"],
+        },
     )
     return release
 

@@ -101,7 +101,9 @@ class FactsMatrix:
             raise CryptoError("a statistics snapshot of the wrong shape")
         return cls(ids.astype(np.int64), data.astype(np.int32))
 
-    def merged(self, gone: np.ndarray, added_ids: list[int], added_rows: list[list[int]]) -> FactsMatrix:
+    def merged(
+        self, gone: np.ndarray, added_ids: list[int], added_rows: list[list[int]]
+    ) -> FactsMatrix:
         keep = ~np.isin(self.ids, gone)
         ids = np.concatenate([self.ids[keep], np.array(added_ids, dtype=np.int64)])
         rows = (
@@ -114,7 +116,9 @@ class FactsMatrix:
         return FactsMatrix(ids[order], data[order], self.unreadable)
 
 
-def open_rows(ctx: KeyContext, rows: list[tuple[int, Any, bytes]]) -> tuple[list[int], list[list[int]], int]:
+def open_rows(
+    ctx: KeyContext, rows: list[tuple[int, Any, bytes]]
+) -> tuple[list[int], list[list[int]], int]:
     """Open sealed facts rows ``(id, team key id, sealed)``; returns ids, encoded rows and how
     many did not open (forged or damaged: left out, and counted)."""
     ids, encoded, bad = [], [], 0

@@ -153,7 +153,9 @@ class _Problem:
         # A figure an earlier release showed exactly is public already: keeping it back now
         # would protect nothing.
         self.public = {i for i, f in enumerate(self.current) if f.cell in published_before}
-        self.domains = domains_for([f.cell for f in self.current] + [f.cell for e in earlier for f in e.figures])
+        self.domains = domains_for(
+            [f.cell for f in self.current] + [f.cell for e in earlier for f in e.figures]
+        )
         self.solves = 0
         self.points: list[np.ndarray] = []
         self.implicit = self._implicit(cubes) if cubes is not None else []
@@ -166,9 +168,15 @@ class _Problem:
         (earlier releases' own months were checked when they were released)."""
         known_figures = [f for f in self.current] + [f for e in self.earlier for f in e.figures]
         defined = {f.cell for f in known_figures}
-        need = self.policy.protection if self.policy.method == SUPPRESS else self.policy.rounding_need
+        need = (
+            self.policy.protection if self.policy.method == SUPPRESS else self.policy.rounding_need
+        )
         own_months = {
-            m for f in self.current for dim, values in f.cell.where if dim == "month" for m in values
+            m
+            for f in self.current
+            for dim, values in f.cell.where
+            if dim == "month"
+            for m in values
         }
         found: dict[CellDef, Figure] = {}
         for population in {f.cell.population for f in known_figures}:
@@ -200,7 +208,9 @@ class _Problem:
                         continue
                     value = cubes[population].value(child)
                     if value < self.policy.k and (value > 0 or self.policy.zeros):
-                        found[child] = Figure(row="", col="", cell=child, value=value, status="implicit")
+                        found[child] = Figure(
+                            row="", col="", cell=child, value=value, status="implicit"
+                        )
                 if len(found) > 5_000:
                     raise ProtectionError(
                         "These releases overlap in too many ways to audit: release whole years "
@@ -227,9 +237,15 @@ class _Problem:
         return attacker
 
     def protected(self, suppressed: set[int]) -> list[tuple[Figure, int, bool]]:
-        need = self.policy.protection if self.policy.method == SUPPRESS else self.policy.rounding_need
+        need = (
+            self.policy.protection if self.policy.method == SUPPRESS else self.policy.rounding_need
+        )
         if self.policy.method == SUPPRESS:
-            mine = [(self.current[i], need, False) for i in sorted(suppressed) if _primary(self.current[i], self.policy)]
+            mine = [
+                (self.current[i], need, False)
+                for i in sorted(suppressed)
+                if _primary(self.current[i], self.policy)
+            ]
         else:
             mine = [(f, need, False) for f in self.current if _primary(f, self.policy)]
         return (
@@ -330,12 +346,12 @@ def _complement(problem: _Problem, suppressed: set[int], finding: Finding) -> in
             if i not in suppressed and i not in problem.public
         ]
     if not candidates:
-        candidates = [
-            i for i in range(count) if i not in suppressed and i not in problem.public
-        ]
+        candidates = [i for i in range(count) if i not in suppressed and i not in problem.public]
         # Without a binding figure to go by, prefer figures of the same population.
         candidates = [
-            i for i in candidates if problem.current[i].cell.population == finding.figure.cell.population
+            i
+            for i in candidates
+            if problem.current[i].cell.population == finding.figure.cell.population
         ]
     if not candidates:
         return None

@@ -220,7 +220,9 @@ def team_key_ensure(
     return team_key_create(ctx=None, actor=actor, team=team, partner=partner)
 
 
-def statistics_key_ensure(*, ctx: KeyContext | None = None, actor: User | None = None) -> TeamKey | None:
+def statistics_key_ensure(
+    *, ctx: KeyContext | None = None, actor: User | None = None
+) -> TeamKey | None:
     """The active statistics key, created on first need (None before `haven setup`).
 
     Whoever changes a case seals its coarse facts to the public half (haven.stats), without being

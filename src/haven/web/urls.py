@@ -97,9 +97,7 @@ urlpatterns = [
     path("statistics/now/", stats.stats_now, name="stats_now"),
     path("statistics/count-missing/", stats.stats_count_missing, name="stats_count_missing"),
     path("statistics/releases/", stats.release_list, name="stats_releases"),
-    path(
-        "statistics/releases/<uuid:release_id>/", stats.release_detail, name="stats_release"
-    ),
+    path("statistics/releases/<uuid:release_id>/", stats.release_detail, name="stats_release"),
     path(
         "statistics/releases/<uuid:release_id>/approve/",
         stats.release_approve,

@@ -231,7 +231,9 @@ class StatisticsGetApi(HavenApi):
                 today=timezone.localdate(),
             )
             if page.loaded.stale:
-                services.facts_snapshot_write(ctx=ctx(request), actor=user, matrix=page.loaded.matrix)
+                services.facts_snapshot_write(
+                    ctx=ctx(request), actor=user, matrix=page.loaded.matrix
+                )
             data = {
                 "start": params["start"],
                 "end": params["end"],
@@ -349,7 +351,10 @@ class ReleaseApproveApi(HavenApi):
             raise PermissionDenied("Only supervisors approve a release.")
         data = validated(VersionSerializer, request.data)
         release = services.release_approve(
-            ctx=ctx(request), actor=actor(request), release=release, expected_version=data["version"]
+            ctx=ctx(request),
+            actor=actor(request),
+            release=release,
+            expected_version=data["version"],
         )
         return Response(ReleaseSerializer(_release(release)).data)
 
@@ -373,7 +378,10 @@ class ReleaseDiscardApi(HavenApi):
             raise PermissionDenied("Your role cannot prepare statistics.")
         data = validated(VersionSerializer, request.data)
         release = services.release_discard(
-            ctx=ctx(request), actor=actor(request), release=release, expected_version=data["version"]
+            ctx=ctx(request),
+            actor=actor(request),
+            release=release,
+            expected_version=data["version"],
         )
         return Response(ReleaseSerializer(_release(release)).data)
 

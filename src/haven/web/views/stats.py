@@ -25,7 +25,7 @@ from haven.stats import selectors, services
 from haven.stats.charts import chart_svg, col_label, row_label
 from haven.stats.exports import LANGUAGES
 from haven.stats.selectors import PAGE_TABLES, StatisticsKeyMissing
-from haven.stats.tables import GRAINS, MEASURES, TOTAL, Table, TableSpec, month_text
+from haven.stats.tables import GRAINS, MEASURES, TOTAL, Table, TableSpec
 from haven.web.views.common import actor, ctx
 
 LANGUAGE_NAMES = (("en", "English"), ("ko", "한국어"), ("zh-hans", "中文"))
@@ -96,8 +96,12 @@ class ReleaseForm(forms.Form):
             ("round", gettext_lazy("Round every figure")),
         ],
     )
-    k = forms.CharField(label=gettext_lazy("Smallest figure shown (k)"), required=False, max_length=5)
-    protection = forms.CharField(label=gettext_lazy("Protection level"), required=False, max_length=5)
+    k = forms.CharField(
+        label=gettext_lazy("Smallest figure shown (k)"), required=False, max_length=5
+    )
+    protection = forms.CharField(
+        label=gettext_lazy("Protection level"), required=False, max_length=5
+    )
     zeros = forms.BooleanField(label=gettext_lazy("Zeros are disclosive too"), required=False)
     rounding_base = forms.CharField(label=gettext_lazy("Round to"), required=False, max_length=3)
 
@@ -222,8 +226,13 @@ def release_list(request: HttpRequest) -> HttpResponse:
     first, last = _default_range()
     form = ReleaseForm(
         request.POST if request.method == "POST" else None,
-        initial={"start": first, "end": last, "grain": "year", "policy": "suppress",
-                 "tables": [spec.key for spec in PAGE_TABLES[:3]]},
+        initial={
+            "start": first,
+            "end": last,
+            "grain": "year",
+            "policy": "suppress",
+            "tables": [spec.key for spec in PAGE_TABLES[:3]],
+        },
     )
     status = 200
     if request.method == "POST":
@@ -259,7 +268,9 @@ def release_list(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(
                     request,
-                    _("Prepared and audited. A supervisor other than you approves it to publish it."),
+                    _(
+                        "Prepared and audited. A supervisor other than you approves it to publish it."
+                    ),
                 )
                 return redirect("web:stats_release", release_id=release.pk)
         else:
