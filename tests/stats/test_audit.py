@@ -87,7 +87,7 @@ def test_binding_figures_are_named_when_an_interval_is_too_narrow():
 def test_contradictory_figures_are_refused():
     known = [Known.exact(cell(a=["x"]), 5), Known.exact(cell(), 3)]
     with pytest.raises(AuditError, match="contradict"):
-        Attacker(known, DOMAIN).interval(cell(a=["y"]))
+        Attacker(known, DOMAIN).interval(cell(a=["x"]))
 
 
 def test_unknown_categories_are_refused():

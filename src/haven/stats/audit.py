@@ -108,6 +108,26 @@ def normalise(cell: CellDef, domains: dict[str, dict[str, tuple[Any, ...]]]) -> 
     return CellDef(population=cell.population, where=tuple(where))
 
 
+def _value_classes(
+    cells: list[CellDef], domains: dict[str, dict[str, tuple[Any, ...]]]
+) -> dict[str, dict[str, dict[Any, int]]]:
+    """Per population and dimension: each value's class, values in the same class being in
+    exactly the same figures' restrictions."""
+    result: dict[str, dict[str, dict[Any, int]]] = {}
+    for population, domain in domains.items():
+        mine = [cell for cell in cells if cell.population == population]
+        result[population] = {}
+        for dim, values in domain.items():
+            restrictions = sorted({dict(c.where)[dim] for c in mine if dim in dict(c.where)})
+            signatures: dict[tuple[bool, ...], int] = {}
+            classes = {}
+            for value in values:
+                signature = tuple(value in allowed for allowed in restrictions)
+                classes[value] = signatures.setdefault(signature, len(signatures))
+            result[population][dim] = classes
+    return result
+
+
 # --- The junction tree ----------------------------------------------------------------------------
 
 
@@ -266,8 +286,22 @@ class Attacker:
         domains: dict[str, dict[str, tuple[Any, ...]]],
         extra_cells: Iterable[CellDef] = (),
     ):
-        self.known = [Known(cell=normalise(k.cell, domains), low=k.low, high=k.high) for k in known]
+        original_domains = domains
+        known = [Known(cell=normalise(k.cell, domains), low=k.low, high=k.high) for k in known]
         extra = [normalise(cell, domains) for cell in extra_cells]
+        # Values of a dimension that no figure tells apart (every month of a year, on a page by
+        # year) are one variable: their columns in every constraint are the same, so merging
+        # them changes no bound, and the programme shrinks by as much.
+        self._classes = _value_classes([k.cell for k in known] + extra, domains)
+        domains = {
+            population: {
+                dim: tuple(sorted(set(self._classes[population][dim].values())))
+                for dim in dims
+            }
+            for population, dims in domains.items()
+        }
+        self.known = [Known(cell=self._merge(k.cell), low=k.low, high=k.high) for k in known]
+        extra = [self._merge(cell) for cell in extra]
         by_population: dict[str, list[CellDef]] = {}
         for cell in [k.cell for k in self.known] + extra:
             by_population.setdefault(cell.population, []).append(cell)
@@ -279,6 +313,7 @@ class Attacker:
             offset = population.end
         self.n = offset
         self.domains = domains
+        self.original_domains = original_domains
         self._rows: dict[CellDef, np.ndarray] = {}
         eq_rows: list[tuple[Any, float]] = []
         ub_rows: list[tuple[Any, float]] = []
@@ -313,6 +348,28 @@ class Attacker:
         self.a_ub = self._matrix(ub_rows)
         self.b_ub = np.array(ub_b) if ub_b else None
         self.pool: list[np.ndarray] = []
+
+    def _merge(self, cell: CellDef) -> CellDef:
+        classes = self._classes[cell.population]
+        return CellDef(
+            population=cell.population,
+            where=tuple(
+                (dim, tuple(sorted({classes[dim][value] for value in values})))
+                for dim, values in cell.where
+            ),
+        )
+
+    def _target(self, cell: CellDef) -> CellDef:
+        """A cell asked about, in merged values: it must be a union of classes (any cell the
+        programme was built with is)."""
+        cell = normalise(cell, self.original_domains)
+        merged = self._merge(cell)
+        classes = self._classes[cell.population]
+        for dim, values in cell.where:
+            kept = set(dict(merged.where)[dim])
+            if {v for v, c in classes[dim].items() if c in kept} != set(values):
+                raise AuditError(f"The cell splits values of {dim!r} that no figure tells apart.")
+        return merged
 
     def seed(self, points: Iterable[np.ndarray]) -> None:
         """Reuse feasible points found by another audit over the same cells (same variables):
@@ -389,7 +446,7 @@ class Attacker:
         attacker's interval: the true interval contains every feasible point)."""
         if not self.pool:
             return None
-        row = self._row(normalise(cell, self.domains))
+        row = self._row(self._target(cell))
         values = [float(point[row].sum()) for point in self.pool]
         return min(values), max(values)
 
@@ -399,13 +456,12 @@ class Attacker:
         With ``need``, stop early once feasible points already show the interval is at least
         that wide (the release check needs no more); the bounds returned are then those points'.
         """
-        cell = normalise(cell, self.domains)
         if need is not None:
             seen = self.observed(cell)
             if seen is not None and seen[1] - seen[0] >= need - _EPS:
                 return Interval(low=math.ceil(seen[0] - _EPS), high=math.floor(seen[1] + _EPS))
         objective = np.zeros(self.n)
-        objective[self._row(cell)] = 1.0
+        objective[self._row(self._target(cell))] = 1.0
         low = self._solve(objective)
         if low is None:  # pragma: no cover - a sum of non-negative counts is bounded below
             raise AuditError("The solver found no lower bound.")

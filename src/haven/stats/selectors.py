@@ -688,7 +688,8 @@ def facts_missing() -> int:
     """Cases without sealed facts (recorded before statistics existed): not counted yet."""
     from haven.cases.models import Case
 
-    return Case.objects.filter(stats_facts__isnull=True).count()
+    # Two counts each answered from an index, rather than an anti-join over every case.
+    return Case.objects.count() - CaseFacts.objects.filter(case__isnull=False).count()
 
 
 __all__ = [
