@@ -295,8 +295,7 @@ class Attacker:
         self._classes = _value_classes([k.cell for k in known] + extra, domains)
         domains = {
             population: {
-                dim: tuple(sorted(set(self._classes[population][dim].values())))
-                for dim in dims
+                dim: tuple(sorted(set(self._classes[population][dim].values()))) for dim in dims
             }
             for population, dims in domains.items()
         }
@@ -348,6 +347,7 @@ class Attacker:
         self.a_ub = self._matrix(ub_rows)
         self.b_ub = np.array(ub_b) if ub_b else None
         self.pool: list[np.ndarray] = []
+        self._stack: np.ndarray | None = None
 
     def _merge(self, cell: CellDef) -> CellDef:
         classes = self._classes[cell.population]
@@ -446,9 +446,10 @@ class Attacker:
         attacker's interval: the true interval contains every feasible point)."""
         if not self.pool:
             return None
-        row = self._row(self._target(cell))
-        values = [float(point[row].sum()) for point in self.pool]
-        return min(values), max(values)
+        if self._stack is None or len(self._stack) != len(self.pool):
+            self._stack = np.vstack(self.pool)
+        values = self._stack[:, self._row(self._target(cell))].sum(axis=1)
+        return float(values.min()), float(values.max())
 
     def interval(self, cell: CellDef, *, need: int | None = None) -> Interval:
         """The attacker's tightest whole-number bounds of ``cell``.

@@ -161,13 +161,12 @@ class _Problem:
         self.implicit = self._implicit(cubes) if cubes is not None else []
 
     def _implicit(self, cubes: dict[str, Cube]) -> list[tuple[Figure, int]]:
-        """Figures nobody published but anyone can compute by differencing published ones over
-        overlapping months (January to July minus January to June is July): each published
-        figure split by the classes of months that the figures tell apart. Those below k need
-        the same protection as a figure kept back. Only months these tables count are checked
-        (earlier releases' own months were checked when they were released)."""
-        known_figures = [f for f in self.current] + [f for e in self.earlier for f in e.figures]
-        defined = {f.cell for f in known_figures}
+        """Figures nobody published but anyone can compute as the difference of two published
+        ones that count the same categories over different months (January to July minus
+        January to June is July; a year minus three of its quarters is the fourth): the months
+        that such figures tell apart, for each set of categories. Those below k need the same
+        protection as a figure kept back. Only months these tables count are checked (earlier
+        releases' own months were checked when they were released)."""
         need = (
             self.policy.protection if self.policy.method == SUPPRESS else self.policy.rounding_need
         )
@@ -178,44 +177,39 @@ class _Problem:
             if dim == "month"
             for m in values
         }
+        shown = [f.cell for f in self.current] + [
+            f.cell for e in self.earlier for f in e.figures if f.shown is not None
+        ]
+        families: dict[tuple[str, Any], set[frozenset[Any]]] = {}
+        for cell in shown:
+            rest = tuple((dim, values) for dim, values in cell.where if dim != "month")
+            months = frozenset(dict(cell.where).get("month", ()))
+            families.setdefault((cell.population, rest), set()).add(months)
+        defined = {f.cell for f in self.current} | {f.cell for e in self.earlier for f in e.figures}
         found: dict[CellDef, Figure] = {}
-        for population in {f.cell.population for f in known_figures}:
-            cells = [f.cell for f in known_figures if f.cell.population == population]
-            month_sets = {dict(c.where).get("month", ()) for c in cells}
-            signature: dict[Any, tuple[bool, ...]] = {}
-            for month in sorted({m for ms in month_sets for m in ms}):
-                signature[month] = tuple(month in ms for ms in sorted(month_sets))
-            classes: dict[tuple[bool, ...], list[Any]] = {}
-            for month, sig in signature.items():
-                classes.setdefault(sig, []).append(month)
-            if len(classes) < 2:
+        for (population, rest), month_sets in families.items():
+            if len(month_sets) < 2:
                 continue
-            parents = {f.cell for f in self.current if f.cell.population == population} | {
-                f.cell
-                for e in self.earlier
-                for f in e.figures
-                if f.cell.population == population and f.shown is not None
-            }
-            for parent in parents:
-                where = dict(parent.where)
-                months = set(where.get("month", ()))
-                for members in classes.values():
-                    part = set(members)
-                    if not part < months or not part <= own_months:
-                        continue
-                    child = CellDef.make(population, {**where, "month": part})
-                    if child in defined or child in found:
-                        continue
-                    value = cubes[population].value(child)
-                    if value < self.policy.k and (value > 0 or self.policy.zeros):
-                        found[child] = Figure(
-                            row="", col="", cell=child, value=value, status="implicit"
-                        )
-                if len(found) > 5_000:
-                    raise ProtectionError(
-                        "These releases overlap in too many ways to audit: release whole years "
-                        "or quarters that do not straddle earlier releases."
+            ordered = sorted(month_sets, key=lambda ms: sorted(ms))
+            classes: dict[tuple[bool, ...], set[Any]] = {}
+            for month in set().union(*month_sets):
+                classes.setdefault(tuple(month in ms for ms in ordered), set()).add(month)
+            for part in classes.values():
+                if frozenset(part) in month_sets or not part <= own_months:
+                    continue
+                child = CellDef.make(population, {**dict(rest), "month": part})
+                if child in defined or child in found:
+                    continue
+                value = cubes[population].value(child)
+                if value < self.policy.k and (value > 0 or self.policy.zeros):
+                    found[child] = Figure(
+                        row="", col="", cell=child, value=value, status="implicit"
                     )
+            if len(found) > 5_000:
+                raise ProtectionError(
+                    "These releases overlap in too many ways to audit: release whole years or "
+                    "quarters that do not straddle earlier releases."
+                )
         return [(figure, need) for figure in found.values()]
 
     def attacker(self, suppressed: set[int]) -> Attacker:
@@ -254,13 +248,34 @@ class _Problem:
             + [(f, n, False) for f, n in self.implicit]
         )
 
-    def check(self, suppressed: set[int], *, exact: bool = False) -> tuple[list[Finding], Attacker]:
+    def check(
+        self,
+        suppressed: set[int],
+        *,
+        exact: bool = False,
+        first_failure: bool = False,
+        focus: int | None = None,
+    ) -> tuple[list[Finding], Attacker]:
+        """Each protected figure's interval (``exact``: both bounds solved; otherwise enough to
+        tell whether it is wide enough). ``first_failure``: stop at the first too narrow,
+        looking first at the tables of the figure ``focus`` (the one whose change is tried)."""
         attacker = self.attacker(suppressed)
         before = len(attacker.pool)
         findings = []
-        for figure, need, earlier in self.protected(suppressed):
+        protected = self.protected(suppressed)
+        if focus is not None:
+            near = {
+                id(f)
+                for table in self.tables
+                if any(f is self.current[focus] for f in table.figures.values())
+                for f in table.figures.values()
+            }
+            protected.sort(key=lambda item: id(item[0]) not in near)
+        for figure, need, earlier in protected:
             interval = attacker.interval(figure.cell, need=None if exact else need)
             findings.append(Finding(figure=figure, need=need, interval=interval, earlier=earlier))
+            if first_failure and interval.width < need:
+                break
         self.solves += len(attacker.pool) - before
         self.points = attacker.pool[-400:]
         return findings, attacker
@@ -317,10 +332,10 @@ def protect(
             raise ProtectionError(_unprotectable(failing))
     else:  # pragma: no cover - every round adds a figure, so this cannot run out
         raise ProtectionError("The suppression did not settle.")
-    # Show again what need not be kept back, largest first.
+    # Show again what need not be kept back, largest first (a trial stops at its first failure).
     for index in sorted(suppressed - primary, key=lambda i: -problem.current[i].value):
         trial = suppressed - {index}
-        findings, _attacker = problem.check(trial)
+        findings, _attacker = problem.check(trial, first_failure=True, focus=index)
         if all(finding.ok for finding in findings):
             suppressed = trial
     findings, _attacker = problem.check(suppressed, exact=True)
