@@ -658,26 +658,24 @@ class JourneyNow:
 def journey_now(*, user: User) -> JourneyNow:
     """Cases by current journey state, and people on the move by state and country: for
     supervisors' own page only (it is exactly what must never be published)."""
-    from haven.cases.counts import remembered_count
     from haven.cases.journey import EXPOSED, State
     from haven.cases.selectors import case_queryset
+    from haven.cases.tallies import visible_counts
 
     if not access.allowed(user, "stats.internal"):
         raise PermissionDenied("Only supervisors see where cases stand now.")
-    qs = case_queryset(user=user).order_by()
-
-    def compute() -> tuple[dict[str, int], list[tuple[str, str, int]]]:
-        states = {row["state"]: row["n"] for row in qs.values("state").annotate(n=Count("*"))}
-        moving = [
-            (row["state"], row["country"], row["n"])
-            for row in qs.filter(state__in=list(EXPOSED))
-            .values("state", "country")
-            .annotate(n=Count("*"))
-            .order_by("state", "country")
-        ]
-        return states, moving
-
-    states, moving = remembered_count(user=user, what="stats:journey", compute=compute)
+    states: dict[str, int] = {}
+    for (state, _urgency), n in visible_counts(user).items():
+        states[state] = states.get(state, 0) + n
+    moving = [
+        (row["state"], row["country"], row["n"])
+        for row in case_queryset(user=user)
+        .order_by()
+        .filter(state__in=list(EXPOSED))
+        .values("state", "country")
+        .annotate(n=Count("*"))
+        .order_by("state", "country")
+    ]
     return JourneyNow(
         by_state=[(state.value, states.get(state.value, 0)) for state in State],
         on_the_move=moving,

@@ -31,6 +31,7 @@ from haven.stats.models import CaseFacts, FactsSnapshot, Release, ReleaseStatus
 from haven.stats.store import VOCABULARY_ID, FactsMatrix
 from haven.stats.suppression import ROUND, SUPPRESS, Policy, ProtectionError, protect
 from haven.stats.tables import TableSpec, check_range, month_text, parse_month
+from haven.vault import integrity
 from haven.vault.models import TeamKey
 from haven.vault.sealed import blob_seal, data_key_create, payload_read, payload_set, record_update
 from haven.vault.services import data_key_shred, statistics_key_ensure
@@ -49,12 +50,22 @@ def _sealed(key: TeamKey, facts: dict[str, Any]) -> bytes:
     return facts_seal(bytes(key.public_key), facts)
 
 
+def _statistics_key() -> TeamKey | None:
+    """The statistics key to seal to, its public half checked against its integrity tag (a
+    database writer who put their own public key there would otherwise receive every case's
+    facts)."""
+    key = statistics_key_ensure()
+    if key is not None:
+        integrity.team_key_check(key)
+    return key
+
+
 def case_facts_build(
     *, request: Request, cases: list[Case], payloads: list[dict[str, Any]], rows: Rows
 ) -> None:
     """Seal the facts of a request's new cases into ``rows`` (written with them). Nothing
     before `haven setup` (no statistics key can exist yet)."""
-    key = statistics_key_ensure()
+    key = _statistics_key()
     if key is None or not cases:
         return
     carrier = min(case.pk for case in cases)
@@ -77,7 +88,7 @@ def case_facts_record(*, ctx: KeyContext, case: Case, person: dict[str, Any] | N
     from haven.cases.models import Case as CaseModel
     from haven.cases.models import JourneyEvent
 
-    key = statistics_key_ensure()
+    key = _statistics_key()
     if key is None:
         return
     if person is None:
