@@ -648,7 +648,7 @@ def _story(rng: random.Random, year: int) -> dict[str, Any]:
 
 
 def _progress(text: str) -> None:
-    print(f"  {dt.datetime.now():%H:%M:%S} {text}", file=sys.stderr, flush=True)
+    print(f"  {dt.datetime.now().astimezone():%H:%M:%S} {text}", file=sys.stderr, flush=True)
 
 
 def child(args: argparse.Namespace) -> int:

@@ -18,4 +18,3 @@ class StatsConfig(AppConfig):
             reason="every case's coarse facts together, under a key held by the statistics key",
         )
         keyset.exempt(Release, reason="a release's counts, under a key held by the statistics key")
-
