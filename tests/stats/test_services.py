@@ -380,3 +380,16 @@ def test_the_page_filters_and_counts_only_closed_months(ctx, alice, heidi, heidi
     )
     assert brokers.tables[0].figure("total", "total").value < total
     assert parse_month(f"{this}-06", field_name="end") == everyone.end
+
+
+def test_a_supervisor_shares_the_statistics_key_with_a_new_press_officer(ctx, alice):
+    from haven.accounts.models import Role
+    from haven.vault.services import team_keys_share_pending
+    from tests.factories import UserFactory
+
+    newcomer = UserFactory(username="judy", role=Role.PRESS)
+    ctx_for(newcomer)  # their first login makes their key pair
+    assert team_keys_share_pending(ctx=ctx, actor=alice) >= 1
+    judy_ctx = ctx_for(newcomer)
+    assert statistics_key().ref in judy_ctx.holder_refs()
+    selectors.facts_load(ctx=judy_ctx)  # opens without a case key

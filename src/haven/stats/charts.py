@@ -98,3 +98,39 @@ def chart_svg(table: Table, *, title: str, chart_id: str) -> str:
             )
     parts.append("</svg>")
     return "".join(parts)
+
+
+def table_html(table: Table, *, show_intervals: bool) -> str:
+    """The figures of a chart as an accessible table: what is kept back is "x", with the
+    attacker's range beside it when asked (staff pages; never in an export)."""
+    cols = [*table.col_codes, TOTAL] if table.spec.cols else [""]
+    kept = escape(_("kept back"))
+    parts = [
+        "<table>",
+        f'<caption class="muted">{escape(_("The figures of the chart. x: kept back."))}</caption>',
+        '<thead><tr><th scope="col"></th>',
+        *(f'<th scope="col">{escape(col_label(table, c))}</th>' for c in cols),
+        "</tr></thead><tbody>",
+    ]
+    for row in [*table.row_codes, TOTAL]:
+        parts.append('<tr class="total">' if row == TOTAL else "<tr>")
+        parts.append(f'<th scope="row">{escape(row_label(table, row))}</th>')
+        for col in cols:
+            figure = table.figure(row, col)
+            if figure.shown is not None:
+                parts.append(f'<td class="num">{figure.shown}</td>')
+                continue
+            note = kept
+            extra = ""
+            if show_intervals and figure.interval:
+                low, high = figure.interval
+                shown_high = "∞" if high >= 10**9 else str(high)
+                note += " · " + escape(
+                    _("an attacker can narrow it to %(low)s–%(high)s")
+                    % {"low": low, "high": shown_high}
+                )
+                extra = f"<br><small>{low}–{shown_high}</small>"
+            parts.append(f'<td class="num kept"><abbr title="{note}">x</abbr>{extra}</td>')
+        parts.append("</tr>")
+    parts.append("</tbody></table>")
+    return "".join(parts)

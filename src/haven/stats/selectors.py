@@ -69,7 +69,10 @@ PAGE_TABLES = (
     TableSpec("outcomes", "period", "outcome"),
 )
 FILTER_DIMENSIONS = ("channel", "occupation", "origin", "sex", "age")
-SNAPSHOT_AFTER = 200  # rows changed since the snapshot before a page seals a new one
+# A page gives up protecting its tables after this long (every figure then shows as kept back,
+# with the reason); a release takes the time it needs.
+PAGE_SECONDS = 20.0
+SNAPSHOT_AFTER = 100  # rows changed since the snapshot before a page seals a new one
 _CHUNK = 500
 
 
@@ -491,8 +494,15 @@ def statistics_page(
         outcome = Outcome(tables=computed.tables)
     else:
         try:
+            # No second pass to show complementary figures again: the page stays quick, and may
+            # keep back a little more than a release of the same tables would.
             outcome = protect(
-                computed.tables, policy=policy, earlier=computed.earlier, cubes=computed.cubes
+                computed.tables,
+                policy=policy,
+                earlier=computed.earlier,
+                cubes=computed.cubes,
+                prune=False,
+                seconds=PAGE_SECONDS,
             )
         except (ProtectionError, AuditError) as exc:
             error = str(exc)

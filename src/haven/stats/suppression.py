@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -72,6 +73,7 @@ class Finding:
     need: int
     interval: Interval
     earlier: bool = False
+    position: int = 0  # in the problem's list of protected figures
 
     @property
     def ok(self) -> bool:
@@ -157,6 +159,7 @@ class _Problem:
             [f.cell for f in self.current] + [f.cell for e in earlier for f in e.figures]
         )
         self.solves = 0
+        self.deadline: float | None = None
         self.points: list[np.ndarray] = []
         self.implicit = self._implicit(cubes) if cubes is not None else []
 
@@ -255,6 +258,7 @@ class _Problem:
         exact: bool = False,
         first_failure: bool = False,
         focus: int | None = None,
+        only: list[int] | None = None,
     ) -> tuple[list[Finding], Attacker]:
         """Each protected figure's interval (``exact``: both bounds solved; otherwise enough to
         tell whether it is wide enough). ``first_failure``: stop at the first too narrow,
@@ -262,7 +266,10 @@ class _Problem:
         attacker = self.attacker(suppressed)
         before = len(attacker.pool)
         findings = []
-        protected = self.protected(suppressed)
+        protected = list(enumerate(self.protected(suppressed)))
+        if only is not None:
+            wanted = set(only)
+            protected = [item for item in protected if item[0] in wanted]
         if focus is not None:
             near = {
                 id(f)
@@ -270,10 +277,19 @@ class _Problem:
                 if any(f is self.current[focus] for f in table.figures.values())
                 for f in table.figures.values()
             }
-            protected.sort(key=lambda item: id(item[0]) not in near)
-        for figure, need, earlier in protected:
+            protected.sort(key=lambda item: id(item[1][0]) not in near)
+        for position, (figure, need, earlier) in protected:
+            if self.deadline is not None and time.monotonic() > self.deadline:
+                raise ProtectionError(
+                    "Protecting these tables takes too long for a page: choose a coarser period "
+                    "or fewer filters, or prepare a release (which takes its time)."
+                )
             interval = attacker.interval(figure.cell, need=None if exact else need)
-            findings.append(Finding(figure=figure, need=need, interval=interval, earlier=earlier))
+            findings.append(
+                Finding(
+                    figure=figure, need=need, interval=interval, earlier=earlier, position=position
+                )
+            )
             if first_failure and interval.width < need:
                 break
         self.solves += len(attacker.pool) - before
@@ -303,11 +319,15 @@ def protect(
     policy: Policy,
     earlier: Iterable[Earlier] = (),
     cubes: dict[str, Cube] | None = None,
+    prune: bool = True,
+    seconds: float | None = None,
 ) -> Outcome:
     """Haven's method: primary suppression, then complementary suppression until the attacker's
     audit passes across these tables and every earlier release; or rounding. Raises
     :class:`ProtectionError` when nothing protects them."""
     problem = _Problem(tables, policy, list(earlier), cubes)
+    if seconds is not None:
+        problem.deadline = time.monotonic() + seconds
     if policy.method == ROUND:
         for figure in problem.current:
             figure.status, figure.shown = "rounded", policy.rounded(figure.value)
@@ -317,11 +337,15 @@ def protect(
         i for i, f in enumerate(problem.current) if _primary(f, policy) and i not in problem.public
     }
     suppressed = set(primary)
+    # Keeping more back only removes constraints, so an interval only widens: a figure found wide
+    # enough stays so, and each round re-checks only those that were not.
+    pending: list[int] | None = None
     for _round in range(len(problem.current) + 1):
-        findings, _attacker = problem.check(suppressed)
+        findings, _attacker = problem.check(suppressed, only=pending)
         failing = [finding for finding in findings if not finding.ok]
         if not failing:
             break
+        pending = [finding.position for finding in failing]
         added = False
         for finding in failing:
             choice = _complement(problem, suppressed, finding)
@@ -332,12 +356,14 @@ def protect(
             raise ProtectionError(_unprotectable(failing))
     else:  # pragma: no cover - every round adds a figure, so this cannot run out
         raise ProtectionError("The suppression did not settle.")
-    # Show again what need not be kept back, largest first (a trial stops at its first failure).
-    for index in sorted(suppressed - primary, key=lambda i: -problem.current[i].value):
-        trial = suppressed - {index}
-        findings, _attacker = problem.check(trial, first_failure=True, focus=index)
-        if all(finding.ok for finding in findings):
-            suppressed = trial
+    if prune:
+        # Show again what need not be kept back, largest first (a trial stops at its first
+        # failure, looking first at the tables of the figure tried).
+        for index in sorted(suppressed - primary, key=lambda i: -problem.current[i].value):
+            trial = suppressed - {index}
+            findings, _attacker = problem.check(trial, first_failure=True, focus=index)
+            if all(finding.ok for finding in findings):
+                suppressed = trial
     findings, _attacker = problem.check(suppressed, exact=True)
     outcome = _finish(problem, suppressed, findings)
     if not outcome.passed:  # pragma: no cover - the loop above only stops when it passes

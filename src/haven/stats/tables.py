@@ -403,19 +403,33 @@ class Cube:
             np.concatenate([cube.counts for cube in parts]),
         )
 
+    def column_of(self, dimension: str) -> np.ndarray:
+        return self.atoms[:, ("month", *POPULATION_DIMS[self.population]).index(dimension)]
+
+    def mask(self, where: Iterable[tuple[str, tuple[Any, ...]]]) -> np.ndarray:
+        """Which atoms a restriction keeps (lookup tables, not a search per value)."""
+        keep = np.ones(len(self.counts), dtype=bool)
+        for dimension, allowed in where:
+            column = self.column_of(dimension)
+            if dimension == "month":
+                if not len(column):
+                    continue
+                low = int(column.min())
+                table = np.zeros(int(column.max()) - low + 1, dtype=bool)
+                inside = [m - low for m in allowed if low <= m <= low + len(table) - 1]
+                table[inside] = True
+                keep &= table[column - low]
+            else:
+                encoder = _encoder(dimension)
+                table = np.zeros(len(encoder), dtype=bool)
+                table[[encoder[value] for value in allowed]] = True
+                keep &= table[column]
+        return keep
+
     def value(self, cell: CellDef) -> int:
         if not len(self.counts):
             return 0
-        columns = ("month", *POPULATION_DIMS[self.population])
-        mask = np.ones(len(self.counts), dtype=bool)
-        for dimension, allowed in cell.where:
-            if dimension == "month":
-                codes = list(allowed)
-            else:
-                encoder = _encoder(dimension)
-                codes = [encoder[value] for value in allowed]
-            mask &= np.isin(self.atoms[:, columns.index(dimension)], codes)
-        return int(self.counts[mask].sum())
+        return int(self.counts[self.mask(cell.where)].sum())
 
 
 def domains_for(cells: Iterable[CellDef]) -> dict[str, dict[str, tuple[Any, ...]]]:
@@ -434,7 +448,48 @@ def domains_for(cells: Iterable[CellDef]) -> dict[str, dict[str, tuple[Any, ...]
     }
 
 
+def _index(cube: Cube, base: CellDef, parts: list[tuple[str, CellDef]]) -> np.ndarray:
+    """For each atom, the index of the part (row or column) it falls in, or -1."""
+    result = np.full(len(cube.counts), -1, dtype=np.int64)
+    outer = dict(base.where)
+    for i, (_code, cell) in enumerate(parts):
+        extra = [(dim, values) for dim, values in cell.where if outer.get(dim) != values]
+        result[cube.mask(extra)] = i
+    return result
+
+
 def fill(tables: list[Table], cubes: dict[str, Cube]) -> None:
+    """Every figure's value, one pass over the cube per table: the atoms the table counts, each
+    put in its row and column, summed; totals are sums of the same."""
     for table in tables:
-        for figure in table.figures.values():
-            figure.value = cubes[figure.cell.population].value(figure.cell)
+        total_col = TOTAL if table.spec.cols else ""
+        grand = table.figure(TOTAL, total_col)
+        cube = cubes[grand.cell.population]
+        rows = [(r, table.figure(r, total_col).cell) for r in table.row_codes]
+        cols = (
+            [(c, table.figure(TOTAL, c).cell) for c in table.col_codes] if table.spec.cols else []
+        )
+        if not len(cube.counts):
+            for figure in table.figures.values():
+                figure.value = 0
+            continue
+        keep = cube.mask(grand.cell.where)
+        row_of = _index(cube, grand.cell, rows)
+        col_of = _index(cube, grand.cell, cols) if cols else np.zeros(len(cube.counts), np.int64)
+        keep &= (row_of >= 0) & (col_of >= 0)
+        width = max(1, len(cols))
+        dense = np.bincount(
+            row_of[keep] * width + col_of[keep],
+            weights=cube.counts[keep],
+            minlength=len(rows) * width,
+        ).reshape(len(rows), width)
+        for i, (row, _cell) in enumerate(rows):
+            if cols:
+                for j, (col, _c) in enumerate(cols):
+                    table.figure(row, col).value = int(dense[i, j])
+                table.figure(row, TOTAL).value = int(dense[i].sum())
+            else:
+                table.figure(row, "").value = int(dense[i, 0])
+        for j, (col, _c) in enumerate(cols):
+            table.figure(TOTAL, col).value = int(dense[:, j].sum())
+        grand.value = int(dense.sum())

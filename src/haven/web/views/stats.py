@@ -22,10 +22,10 @@ from haven import access
 from haven.errors import ConflictError
 from haven.stats import categories as cat
 from haven.stats import selectors, services
-from haven.stats.charts import chart_svg, col_label, row_label
+from haven.stats.charts import chart_svg, table_html
 from haven.stats.exports import LANGUAGES
 from haven.stats.selectors import PAGE_TABLES, StatisticsKeyMissing
-from haven.stats.tables import GRAINS, MEASURES, TOTAL, Table, TableSpec
+from haven.stats.tables import GRAINS, MEASURES, Table, TableSpec
 from haven.web.views.common import actor, ctx
 
 LANGUAGE_NAMES = (("en", "English"), ("ko", "한국어"), ("zh-hans", "中文"))
@@ -110,30 +110,31 @@ class VersionForm(forms.Form):
     version = forms.IntegerField(min_value=1)
 
 
-def _table_rows(table: Table) -> dict[str, Any]:
-    cols = [*table.col_codes, TOTAL] if table.spec.cols else [""]
-    return {
-        "spec": table.spec,
-        "title": table.spec.title(),
-        "cols": [col_label(table, c) for c in cols],
-        "rows": [
-            {
-                "label": row_label(table, row),
-                "total": row == TOTAL,
-                "cells": [table.figure(row, col) for col in cols],
-            }
-            for row in [*table.row_codes, TOTAL]
-        ],
-    }
-
-
 def _render_tables(tables: list[Table]) -> list[dict[str, Any]]:
+    # Markup built from escaped text (haven.stats.charts): the figures of a page are hundreds of
+    # cells, which the template engine renders several times slower.
     return [
         {
-            **_table_rows(table),
-            "svg": mark_safe(chart_svg(table, title=table.spec.title(), chart_id=f"chart{i}")),  # noqa: S308  # nosec B308 B703  # built from escaped text (haven.stats.charts)
+            "title": table.spec.title(),
+            "svg": mark_safe(chart_svg(table, title=table.spec.title(), chart_id=f"chart{i}")),  # noqa: S308  # nosec B308 B703
+            "table": mark_safe(table_html(table, show_intervals=True)),  # noqa: S308  # nosec B308 B703
         }
         for i, table in enumerate(tables)
+    ]
+
+
+def _filter_choices(chosen: dict[str, tuple[str, ...]]) -> list[dict[str, Any]]:
+    # Plain lists for the template: Django's widgets render several times slower.
+    return [
+        {
+            "name": dimension,
+            "label": cat.DIMENSION_LABELS[dimension],
+            "options": [
+                (code, label, code in chosen.get(dimension, ()))
+                for code, label in cat.DIMENSIONS[dimension].items()
+            ],
+        }
+        for dimension in selectors.FILTER_DIMENSIONS
     ]
 
 
@@ -149,7 +150,13 @@ def stats_page(request: HttpRequest) -> HttpResponse:
     first, last = _default_range()
     data = request.GET if "start" in request.GET else {"start": first, "end": last, "grain": "year"}
     form = PageForm(data)
-    context: dict[str, Any] = {"form": form, "languages": LANGUAGE_NAMES, "lang": language}
+    context: dict[str, Any] = {
+        "form": form,
+        "languages": LANGUAGE_NAMES,
+        "lang": language,
+        "grains": list(GRAINS.items()),
+        "choices": _filter_choices({}),
+    }
     with translation.override(language):
         if not form.is_valid():
             return render(request, "web/stats/page.html", context, status=400)
@@ -177,6 +184,7 @@ def stats_page(request: HttpRequest) -> HttpResponse:
         context.update(
             {
                 "page": page,
+                "choices": _filter_choices(page.filters),
                 "tables": _render_tables(page.tables),
                 "missing": selectors.facts_missing()
                 if access.allowed(user, "stats.internal")
