@@ -29,17 +29,7 @@ FORMATS = {
     "svg": ("image/svg+xml", "svg"),
 }
 LANGUAGES = ("en", "ko", "zh-hans")
-# HXL hashtags of each column of the long form.
-HXL_DIMENSION = {
-    "period": "#date+reported",
-    "channel": "#group+channel",
-    "occupation": "#group+occupation",
-    "origin": "#adm1+origin",
-    "sex": "#group+sex",
-    "age": "#group+age",
-    "outcome": "#status+outcome",
-    "third_country": "#country+route",
-}
+# The long form's columns and their HXL hashtags.
 COLUMNS = (
     ("table", "#meta+table"),
     ("measure", "#indicator+name"),

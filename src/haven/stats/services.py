@@ -160,7 +160,18 @@ def facts_snapshot_write(*, ctx: KeyContext, actor: User, matrix: FactsMatrix) -
         created_at=timezone.now(),
         rows=len(matrix),
     )
-    payload_set(ctx=ctx, record=snapshot, data={"vocabulary": VOCABULARY_ID})
+    ids = matrix.ids
+    payload_set(
+        ctx=ctx,
+        record=snapshot,
+        data={
+            "vocabulary": VOCABULARY_ID,
+            # What the rows up to its last id must still add up to for it to be current.
+            "count": len(ids),
+            "sum": int(ids.sum()) if len(ids) else 0,
+            "max": int(ids.max()) if len(ids) else 0,
+        },
+    )
     snapshot.matrix = blob_seal(ctx=ctx, record=snapshot, part="matrix", data=matrix.to_bytes())
     snapshot.save(force_insert=True)
     for old in FactsSnapshot.objects.exclude(pk=snapshot.pk).filter(
