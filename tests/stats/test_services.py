@@ -393,3 +393,23 @@ def test_a_supervisor_shares_the_statistics_key_with_a_new_press_officer(ctx, al
     judy_ctx = ctx_for(newcomer)
     assert statistics_key().ref in judy_ctx.holder_refs()
     selectors.facts_load(ctx=judy_ctx)  # opens without a case key
+
+
+def test_time_to_arrival_is_shown_in_weeks_over_at_least_k_arrivals():
+    import statistics
+
+    import numpy as np
+
+    days = [10, 20, 30, 35, 49, 56, 70, 84, 91, 120, 150]
+    pairs = [["2025-03", d] for d in days]
+    shown = selectors.arrival_times(pairs, k=10)
+    q1, median, q3 = statistics.quantiles(days, n=4, method="inclusive")
+    assert shown == {
+        "n": 11,
+        "shown": True,
+        "q1_weeks": round(q1 / 7),
+        "median_weeks": round(median / 7),
+        "q3_weeks": round(q3 / 7),
+    }
+    assert selectors.arrival_times(np.array([[1, d] for d in days]), k=10) == shown
+    assert selectors.arrival_times(pairs[:9], k=10) == {"n": 9, "shown": False}

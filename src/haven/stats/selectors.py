@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import statistics as pystats
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -221,26 +220,40 @@ def _months(release: Release) -> set[int]:
     )
 
 
+def _in_months(column: np.ndarray, months: set[int]) -> np.ndarray:
+    """Which entries of a month column are in ``months`` (a lookup table, not a search)."""
+    if not months or not len(column):
+        return np.zeros(len(column), dtype=bool)
+    low, high = min(months), max(months)
+    table = np.zeros(high - low + 1, dtype=bool)
+    table[[m - low for m in months]] = True
+    inside = (column >= low) & (column <= high)
+    keep = np.zeros(len(column), dtype=bool)
+    keep[inside] = table[column[inside] - low]
+    return keep
+
+
 def _from_matrix(matrix: FactsMatrix, population: str, months: set[int]) -> Cube:
     if not months or not len(matrix):
         return Cube.empty(population)
     month_column = matrix.column("rm" if population == RECEIVED else "om")
-    rows = matrix.data[np.isin(month_column, sorted(months))]
+    rows = matrix.data[_in_months(month_column, months)]
     return Cube.from_matrix(population, rows, COLUMN)
 
 
-def _durations(matrix: FactsMatrix, months: set[int]) -> list[list[int]]:
+def _durations(matrix: FactsMatrix, months: set[int]) -> np.ndarray:
+    """(month of arrival, days from request) of each arrival in ``months``."""
     if not months or not len(matrix):
-        return []
+        return np.zeros((0, 2), dtype=np.int64)
     arrived = cat_index("out", "arrived")
     data = matrix.data
     keep = (
         (data[:, COLUMN["out"]] == arrived)
         & (data[:, COLUMN["dup"]] == 0)
-        & np.isin(data[:, COLUMN["om"]], sorted(months))
         & (data[:, COLUMN["da"]] >= 0)
+        & _in_months(data[:, COLUMN["om"]], months)
     )
-    return data[keep][:, [COLUMN["om"], COLUMN["da"]]].tolist()
+    return data[keep][:, [COLUMN["om"], COLUMN["da"]]].astype(np.int64)
 
 
 def cat_index(field_name: str, code: str) -> int:
@@ -305,7 +318,7 @@ class Computed:
     earlier: list[Earlier]
     earlier_ids: list[str]
     cubes: dict[str, Cube]
-    durations: list[list[int]]
+    durations: np.ndarray  # (month, days) of each arrival
     loaded: Loaded | None
     frozen_months: int = 0
     late_changes: int = 0
@@ -334,7 +347,7 @@ def computed_tables(
     cubes: dict[str, Cube] = {}
     remaining = set(months)
     parts: dict[str, list[Cube]] = {RECEIVED: [], OUTCOMES: []}
-    durations: list[list[int]] = []
+    frozen_durations: list[list[int]] = []
     late = 0
     for item in opened:
         mine = _months(item.release) & remaining
@@ -345,7 +358,7 @@ def computed_tables(
             parts[population].append(frozen)
             live = _from_matrix(loaded.matrix, population, mine)
             late += abs(int(live.counts.sum()) - int(frozen.counts.sum()))
-        durations += [
+        frozen_durations += [
             [parse_month(m, field_name="durations"), days]
             for m, days in item.data.get("durations", [])
             if parse_month(m, field_name="durations") in mine
@@ -354,7 +367,12 @@ def computed_tables(
     for population in (RECEIVED, OUTCOMES):
         parts[population].append(_from_matrix(loaded.matrix, population, remaining))
         cubes[population] = Cube.join(population, parts[population])
-    durations += _durations(loaded.matrix, remaining)
+    durations = np.concatenate(
+        [
+            np.array(frozen_durations, dtype=np.int64).reshape(-1, 2),
+            _durations(loaded.matrix, remaining),
+        ]
+    )
     period_list = periods(start, end, grain)
     tables = [build_table(spec, period_list=period_list, filters=filters) for spec in specs]
     fill(tables, cubes)
@@ -370,19 +388,24 @@ def computed_tables(
     )
 
 
-def arrival_times(durations: list[list[int]], *, k: int) -> dict[str, Any]:
+def arrival_times(durations: Any, *, k: int) -> dict[str, Any]:
     """Days from request to arrival: how many, and the median and quartiles in whole weeks, only
-    when at least ``k`` people arrived (a quartile of three is someone's own journey)."""
-    days = sorted(int(d) for _month, d in durations)
+    when at least ``k`` people arrived (a quartile of three is someone's own journey).
+    ``durations``: (month, days) pairs."""
+    if isinstance(durations, np.ndarray):
+        days = durations[:, 1] if len(durations) else np.zeros(0, dtype=np.int64)
+    else:  # a release's stored pairs ("YYYY-MM", days)
+        days = np.array([int(pair[1]) for pair in durations], dtype=np.int64)
     if len(days) < k:
         return {"n": len(days), "shown": False}
-    q1, median, q3 = pystats.quantiles(days, n=4, method="inclusive")
+    # The same as statistics.quantiles(..., method="inclusive"): linear between order statistics.
+    q1, median, q3 = np.percentile(days, [25, 50, 75])
     return {
         "n": len(days),
         "shown": True,
-        "q1_weeks": round(q1 / 7),
-        "median_weeks": round(median / 7),
-        "q3_weeks": round(q3 / 7),
+        "q1_weeks": round(float(q1) / 7),
+        "median_weeks": round(float(median) / 7),
+        "q3_weeks": round(float(q3) / 7),
     }
 
 
@@ -392,7 +415,7 @@ def release_payload(
     return {
         "title": title,
         "cubes": {population: cube.rows() for population, cube in computed.cubes.items()},
-        "durations": [[month_text(m), d] for m, d in computed.durations],
+        "durations": [[month_text(int(m)), int(d)] for m, d in computed.durations.tolist()],
         "earlier": earlier_ids,
         "tables": [
             {
