@@ -55,6 +55,7 @@ SITUATIONS: dict[str | None, tuple[str, ...]] = {
     "import": (ANY, NONE),
     "mapping": (ANY, NONE),
     "user": (ANY, NONE),
+    "release": (ANY, NONE),
     None: (NO_OBJECT,),
 }
 
@@ -662,5 +663,63 @@ API.update(
         ("api-case-export", "GET", ""): read(None, ("case.export",)),
         ("api-audit-export", "GET", ""): read(None, ("audit.export",)),
         ("api-case-print", "GET", ""): read("case", CASE, ("case.print",)),
+    }
+)
+
+# Statistics: press officers and supervisors read and prepare; a supervisor (not whoever
+# prepared it) approves; where cases stand now is supervisors' only. The matrix's release is a
+# published one, so the stale version stops an approval at the conflict check.
+STATS = ("stats.read",)
+WEB.update(
+    {
+        ("web:stats", "GET", ""): read(None, STATS),
+        ("web:stats", "POST", ""): Endpoint(not_allowed=True),
+        ("web:stats_now", "GET", ""): read(None, ("stats.internal",)),
+        ("web:stats_now", "POST", ""): Endpoint(not_allowed=True),
+        ("web:stats_count_missing", "GET", ""): post_only(),
+        ("web:stats_count_missing", "POST", ""): write(
+            None, ("stats.internal",), body=lambda w, o: {}
+        ),
+        ("web:stats_releases", "GET", ""): read(None, STATS),
+        ("web:stats_releases", "POST", ""): write(
+            None, STATS, ("stats.prepare",), body=lambda w, o: {}
+        ),
+        ("web:stats_release", "GET", ""): read("release", STATS),
+        ("web:stats_release", "POST", ""): Endpoint(kind="release", not_allowed=True),
+        ("web:stats_release_approve", "GET", ""): post_only("release"),
+        ("web:stats_release_approve", "POST", ""): write(
+            "release", STATS, ("stats.approve",), body=lambda w, o: {"version": STALE}
+        ),
+        ("web:stats_release_discard", "GET", ""): post_only("release"),
+        ("web:stats_release_discard", "POST", ""): write(
+            "release", STATS, ("stats.prepare",), body=lambda w, o: {"version": STALE}
+        ),
+        ("web:stats_release_export", "GET", ""): read("release", STATS),
+        ("web:stats_release_export", "POST", ""): Endpoint(kind="release", not_allowed=True),
+    }
+)
+API.update(
+    {
+        ("api-stats", "GET", ""): read(None, STATS),
+        ("api-stats-now", "GET", ""): read(None, ("stats.internal",)),
+        ("api-stats-release-list", "GET", ""): read(None, STATS),
+        ("api-stats-release-list", "POST", ""): write(
+            None,
+            ("stats.prepare",),
+            body=lambda w, o: {
+                "start": "2002-01",
+                "end": "2002-12",
+                "grain": "year",
+                "tables": ["requests:period:channel"],
+            },
+        ),
+        ("api-stats-release-detail", "GET", ""): read("release", STATS),
+        ("api-stats-release-approve", "POST", ""): write(
+            "release", STATS, ("stats.approve",), body=lambda w, o: {"version": STALE}
+        ),
+        ("api-stats-release-discard", "POST", ""): write(
+            "release", STATS, ("stats.prepare",), body=lambda w, o: {"version": STALE}
+        ),
+        ("api-stats-release-export", "GET", ""): read("release", STATS),
     }
 )

@@ -46,6 +46,12 @@ from haven.referrals.services import (
     referral_create,
     referral_send,
 )
+from haven.stats.services import (
+    default_policy,
+    release_approve,
+    release_prepare,
+    release_request_clean,
+)
 from haven.vault.holders import system_key
 from haven.vault.models import Grant, KeyShare, TeamKey, TeamKeyKind
 from haven.vault.services import org_keys_setup, team_key_create, team_keys_share_pending
@@ -78,6 +84,7 @@ KIND_OF_KWARG = {
     "import_id": "import",
     "mapping_id": "mapping",
     "user_id": "user",
+    "release_id": "release",
 }
 KNOWN_KWARGS = {*KIND_OF_KWARG, "pk", "action", "fmt"}
 # Kinds named by a number (staff accounts) rather than a UUID.
@@ -95,6 +102,7 @@ API_KIND = {
     "attachments": "attachment",
     "imports": "import",
     "users": "user",
+    "stats": "release",
 }
 # One user per role: the matrix's principals.
 PRINCIPAL = {
@@ -200,7 +208,7 @@ class World:
             return None
         if situation == t.NONE:
             return NO_USER if kind in INT_KINDS else uuid.uuid4()
-        shared = ("broker", "partner", "import", "mapping", "user")
+        shared = ("broker", "partner", "import", "mapping", "user", "release")
         return self.objects[(kind, t.ANY if kind in shared else situation)]
 
     def group_members(self, group_id: Any) -> list[Any]:
@@ -323,6 +331,19 @@ def build_world() -> World:
     )
     for record in (*cases_a, *cases_b):
         record.refresh_from_db()
+    # A published statistics release: prepared by the press officer, approved by a supervisor.
+    release = release_prepare(
+        ctx=ctx_for(users["heidi"]),
+        actor=users["heidi"],
+        ask=release_request_clean(
+            start="2001-01",
+            end="2001-12",
+            grain="year",
+            tables=["requests:period:channel"],
+            policy=default_policy(),
+        ),
+    )
+    release = release_approve(ctx=ctx, actor=alice, release=release, expected_version=1)
     return World(
         users=users,
         partner=ministry,
@@ -344,6 +365,7 @@ def build_world() -> World:
             ("import", t.ANY): staged.batch.pk,
             ("mapping", t.ANY): mapping.pk,
             ("user", t.ANY): users["carol"].pk,
+            ("release", t.ANY): release.pk,
         },
         groups={
             cases_a[0].group_id: [c.pk for c in cases_a],

@@ -86,6 +86,13 @@ PERMISSIONS: Mapping[str, frozenset[Role]] = MappingProxyType(
         "case.print": _CASEWORK,
         # The audit trail as CSV/XLSX.
         "audit.export": frozenset({Role.AUDITOR}),
+        # Statistics (haven.stats): read and prepared by press officers and supervisors, who hold
+        # the statistics key; a release is published when a supervisor other than whoever
+        # prepared it approves it. Where cases stand now is for supervisors only.
+        "stats.read": frozenset({Role.PRESS, Role.SUPERVISOR}),
+        "stats.prepare": frozenset({Role.PRESS, Role.SUPERVISOR}),
+        "stats.approve": _SUPERVISOR,
+        "stats.internal": _SUPERVISOR,
         # People, roles and settings (never one's own role, team or grants).
         "user.manage": _ADMIN,
         "settings.manage": _ADMIN,

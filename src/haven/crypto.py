@@ -502,6 +502,20 @@ class KeyContext:
             raise MissingKeyError("the search index key is not held")
         return self._index.keyed_hasher(purpose)
 
+    # --- Statistical facts sealed to a team key (haven.stats) ------------------------------------
+
+    def facts_open(self, holder: str, sealed: bytes) -> dict[str, Any]:
+        """Open coarse facts sealed by :func:`facts_seal` to ``holder`` (a team key this context
+        holds). Only such boxes open here: a sealed data key or team key never carries the
+        facts' prefix, so this cannot be used to read a key out of the module."""
+        plaintext = self._holder(holder).open_sealed(sealed)
+        if not plaintext.startswith(_FACTS_PREFIX):
+            raise CryptoError("not a box of statistical facts")
+        result = json.loads(plaintext[len(_FACTS_PREFIX) :])
+        if not isinstance(result, dict):
+            raise CryptoError("facts are not an object")
+        return result
+
     def forget(self) -> None:
         """Drop every unsealed key held in memory."""
         self._cache.clear()
@@ -695,6 +709,18 @@ def seal_to_public_key(public_key: bytes, secret: bytes) -> bytes:
     if _passthrough_on():
         return _FORMAT_PASSTHROUGH + bytes(public_key) + bytes(secret)
     return nacl.public.SealedBox(nacl.public.PublicKey(bytes(public_key))).encrypt(secret)
+
+
+_FACTS_PREFIX = b"haven:facts:v1:"
+
+
+def facts_seal(public_key: bytes, facts: dict[str, Any]) -> bytes:
+    """Coarse statistical facts sealed to a team key's public half (the statistics key): whoever
+    writes a case seals them, and only holders of that key open them again
+    (:meth:`KeyContext.facts_open`). Anonymous, like every sealed box: it proves nothing about
+    who wrote it."""
+    body = json.dumps(facts, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return seal_to_public_key(public_key, _FACTS_PREFIX + body.encode())
 
 
 # --- The organisation recovery key: 24 words, printed once, never stored -----------------------

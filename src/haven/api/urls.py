@@ -14,6 +14,7 @@ from haven.api.views import (
     groups,
     partners,
     referrals,
+    stats,
 )
 from haven.api.views import messages as messages_views
 from haven.api.views import requests as requests_views
@@ -164,5 +165,29 @@ urlpatterns = [
         "referrals/<uuid:pk>/packet/",
         referrals.ReferralPacketApi.as_view(),
         name="api-referral-packet",
+    ),
+    # statistics
+    path("stats/", stats.StatisticsGetApi.as_view(), name="api-stats"),
+    path("stats/now/", stats.StatisticsNowApi.as_view(), name="api-stats-now"),
+    path("stats/releases/", stats.ReleaseListApi.as_view(), name="api-stats-release-list"),
+    path(
+        "stats/releases/<uuid:pk>/",
+        stats.ReleaseDetailApi.as_view(),
+        name="api-stats-release-detail",
+    ),
+    path(
+        "stats/releases/<uuid:pk>/approve/",
+        stats.ReleaseApproveApi.as_view(),
+        name="api-stats-release-approve",
+    ),
+    path(
+        "stats/releases/<uuid:pk>/discard/",
+        stats.ReleaseDiscardApi.as_view(),
+        name="api-stats-release-discard",
+    ),
+    path(
+        "stats/releases/<uuid:pk>/export/",
+        stats.ReleaseExportApi.as_view(),
+        name="api-stats-release-export",
     ),
 ]

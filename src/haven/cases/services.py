@@ -45,6 +45,7 @@ from haven.db.rows import Rows
 from haven.dedupe.services import duplicate_candidates_refresh
 from haven.dedupe.store import person_encoding_set, person_encodings_build
 from haven.errors import ConflictError
+from haven.stats.services import case_facts_build, case_facts_forget, case_facts_record
 from haven.validation import (
     clean_choice,
     clean_country,
@@ -391,6 +392,7 @@ def request_people_build(
         )
         for case in cases
     )
+    case_facts_build(request=request, cases=cases, payloads=payloads, rows=rows)
     return group
 
 
@@ -627,6 +629,7 @@ def _transition(
         note=note,
     )
     event.save(force_insert=True)
+    case_facts_record(ctx=ctx, case=case)
     return event
 
 
@@ -856,6 +859,7 @@ def person_update(
         broker_id=case.request.broker_id if case.request is not None else None,
     )
     duplicate_candidates_refresh(person_ids=[record.pk])
+    case_facts_record(ctx=ctx, case=case, person=data)
     audit_record(actor=actor, action="person.update", target=case, detail={})
     return record
 
@@ -1043,6 +1047,7 @@ def case_delete(*, ctx: KeyContext, actor: User, case: Case, expected_version: i
     # Opening it first proves the actor really holds the key (and that it was not tampered with).
     payload_read(ctx=ctx, record=case)
     case_id, request_id = case.pk, case.request_id
+    case_facts_forget(case=case)
     case_shred(case=case)
     if request_id is not None:
         request_shred_if_empty(request_id=request_id)

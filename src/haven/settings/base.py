@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "haven.imports",
     "haven.exports",
     "haven.documents",
+    "haven.stats",
 ]
 
 MIDDLEWARE = [
@@ -276,6 +277,13 @@ HAVEN_IMPORT_STAGE_HOURS = env_int("HAVEN_IMPORT_STAGE_HOURS", 72, minimum=1)
 # Printed case files (haven.documents): a TrueType font with Hangul, from Debian's fonts-nanum
 # (scripts/ensure-fonts); a bold face beside it is used when present.
 HAVEN_PDF_FONT = env_str("HAVEN_PDF_FONT", "/usr/share/fonts/truetype/nanum/NanumGothic.ttf")
+
+# Statistics (haven.stats): figures below K are kept back, and no kept-back figure may be narrowed
+# by an attacker to a range narrower than the protection level (0: the same as K).
+HAVEN_STATS_K = env_int("HAVEN_STATS_K", 10, minimum=2)
+HAVEN_STATS_PROTECTION = env_int("HAVEN_STATS_PROTECTION", 0, minimum=0)
+HAVEN_STATS_ZEROS_DISCLOSIVE = env_bool("HAVEN_STATS_ZEROS_DISCLOSIVE", False)
+HAVEN_STATS_ROUNDING_BASE = env_int("HAVEN_STATS_ROUNDING_BASE", 5, minimum=2)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -32,6 +32,11 @@ def system_keys(*kinds: str) -> dict[str, TeamKey]:
     return found
 
 
+def statistics_key() -> TeamKey | None:
+    """The active statistics key: each case's coarse facts are sealed to it (haven.stats)."""
+    return system_key(TeamKeyKind.STATISTICS)
+
+
 def team_key(team: Team | None) -> TeamKey | None:
     if team is None:
         return None
@@ -97,6 +102,9 @@ def expected_key_kinds(user: User) -> list[TeamKey]:
         keys += [system_key(TeamKeyKind.STAFF), team_key(user.team)]
     elif user.role == Role.PARTNER_LIAISON:
         keys.append(partner_key(user.partner))
+    elif user.role == Role.PRESS:
+        # Supervisors reach it through their own key (it is sealed to the supervisors' key).
+        keys.append(statistics_key())
     return [key for key in keys if key is not None]
 
 

@@ -112,6 +112,9 @@ class TeamKeyKind(models.TextChoices):
     STAFF = "staff", "All case staff"
     TEAM = "team", "Casework team"
     PARTNER = "partner", "Partner agency"
+    # Sealed to it: each case's coarse statistical facts (haven.stats). Press officers hold it;
+    # supervisors reach it through their key.
+    STATISTICS = "statistics", "Statistics"
 
 
 class TeamKey(models.Model):
@@ -146,6 +149,11 @@ class TeamKey(models.Model):
                 fields=["kind"],
                 condition=models.Q(active=True, kind__in=["intake", "supervisors", "staff"]),
                 name="one_active_system_key_per_kind",
+            ),
+            models.UniqueConstraint(
+                fields=["kind"],
+                condition=models.Q(active=True, kind="statistics"),
+                name="one_active_statistics_key",
             ),
             models.UniqueConstraint(
                 fields=["team"],

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from haven.audit.services import audit_record
@@ -112,6 +112,7 @@ def org_keys_setup(*, actor: User | None = None) -> OrgSetup:
         if kind == TeamKeyKind.STAFF:
             # The blind-index key, for whoever holds the all-staff key (see haven.vault.index).
             index_key_create(ctx=ctx, staff_key=team_key, recovery_public=recovery.public_key)
+    statistics_key_ensure(ctx=ctx, actor=actor)
     audit_record(actor=actor, action="keys.setup")
     return OrgSetup(recovery_words=words, ctx=ctx)
 
@@ -255,6 +256,43 @@ def team_key_ensure(
     if existing is not None or h.system_key(TeamKeyKind.SUPERVISORS) is None:
         return existing
     return team_key_create(ctx=None, actor=actor, team=team, partner=partner)
+
+
+def statistics_key_ensure(
+    *, ctx: KeyContext | None = None, actor: User | None = None
+) -> TeamKey | None:
+    """The active statistics key, created on first need (None before `haven setup`).
+
+    Whoever changes a case seals its coarse facts to the public half (haven.stats), without being
+    able to read them back. The private half is sealed to the recovery key and to the supervisors'
+    key, like a casework team's, and a supervisor shares it with press officers on the Keys page.
+    Two writers creating it at once: the loser's insert fails in a savepoint and it takes the
+    winner's key, so a request being stored never fails for this.
+    """
+    existing = h.statistics_key()
+    supervisors = h.system_key(TeamKeyKind.SUPERVISORS)
+    if existing is not None or supervisors is None:
+        return existing
+    try:
+        with transaction.atomic():
+            team_key, key = _team_key_new(kind=TeamKeyKind.STATISTICS)
+            integrity.team_key_check(supervisors)
+            _key_share_save(
+                team_key_id=team_key.pk,
+                via_key=supervisors,
+                sealed=key.seal_private_to(bytes(supervisors.public_key)),
+                granted_by=actor,
+            )
+            audit_record(
+                actor=actor,
+                action="key.team_create",
+                detail={"team_key": str(team_key.pk), "kind": TeamKeyKind.STATISTICS},
+            )
+    except IntegrityError:
+        return h.statistics_key()
+    if ctx is not None:
+        ctx.add_holder(team_key.ref, key)
+    return team_key
 
 
 @transaction.atomic

@@ -17,6 +17,7 @@ from haven.web.views import (
     referrals,
     requests,
     staff,
+    stats,
 )
 from haven.web.views import messages as msg_views
 
@@ -122,5 +123,25 @@ urlpatterns = [
         "imports/mappings/<uuid:mapping_id>/delete/",
         imports.import_mapping_delete,
         name="import_mapping_delete",
+    ),
+    path("statistics/", stats.stats_page, name="stats"),
+    path("statistics/now/", stats.stats_now, name="stats_now"),
+    path("statistics/count-missing/", stats.stats_count_missing, name="stats_count_missing"),
+    path("statistics/releases/", stats.release_list, name="stats_releases"),
+    path("statistics/releases/<uuid:release_id>/", stats.release_detail, name="stats_release"),
+    path(
+        "statistics/releases/<uuid:release_id>/approve/",
+        stats.release_approve,
+        name="stats_release_approve",
+    ),
+    path(
+        "statistics/releases/<uuid:release_id>/discard/",
+        stats.release_discard,
+        name="stats_release_discard",
+    ),
+    path(
+        "statistics/releases/<uuid:release_id>/export/",
+        stats.release_export,
+        name="stats_release_export",
     ),
 ]

@@ -91,3 +91,8 @@ def urgency_label(value: int) -> str:
 def reads_audit(user: Any) -> bool:
     """Whether ``user`` reads the audit trail (and so sees the audit viewer)."""
     return access.has_role(user, access.AUDIT_READERS)
+
+
+@register.filter
+def reads_stats(user: Any) -> bool:
+    return access.allowed(user, "stats.read") if user.is_authenticated else False
