@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "haven.attachments",
     "haven.messaging",
     "haven.dedupe",
+    "haven.disclosure",
 ]
 
 MIDDLEWARE = [

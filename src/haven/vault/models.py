@@ -112,6 +112,7 @@ class TeamKeyKind(models.TextChoices):
     STAFF = "staff", "All case staff"
     TEAM = "team", "Casework team"
     PARTNER = "partner", "Partner agency"
+    PRESS = "press", "Press office"
 
 
 class TeamKey(models.Model):
@@ -144,7 +145,9 @@ class TeamKey(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["kind"],
-                condition=models.Q(active=True, kind__in=["intake", "supervisors", "staff"]),
+                condition=models.Q(
+                    active=True, kind__in=["intake", "supervisors", "staff", "press"]
+                ),
                 name="one_active_system_key_per_kind",
             ),
             models.UniqueConstraint(
