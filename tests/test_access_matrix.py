@@ -72,6 +72,8 @@ KIND_OF_KWARG = {
     "broker_id": "broker",
     "partner_id": "partner",
     "attachment_id": "attachment",
+    "statement_id": "statement",
+    "cover_id": "cover",
 }
 KNOWN_KWARGS = {*KIND_OF_KWARG, "pk", "action"}
 # API paths name records ``pk``; the first segment says which kind ("api/cases/<uuid:pk>/...").
@@ -84,6 +86,8 @@ API_KIND = {
     "brokers": "broker",
     "partners": "partner",
     "attachments": "attachment",
+    "statements": "statement",
+    "covers": "cover",
 }
 # One user per role: the matrix's principals.
 PRINCIPAL = {
@@ -186,7 +190,8 @@ class World:
             return None
         if situation == t.NONE:
             return uuid.uuid4()
-        return self.objects[(kind, t.ANY if kind in ("broker", "partner") else situation)]
+        per_case = kind not in ("broker", "partner", "statement", "cover")
+        return self.objects[(kind, situation if per_case else t.ANY)]
 
     def group_members(self, group_id: Any) -> list[Any]:
         return self.groups.get(group_id) or [uuid.uuid4()]
@@ -232,6 +237,56 @@ def _sent_referral(
     )
     referral_send(ctx=ctx, actor=actor, referral=referral, expected_version=referral.version)
     return referral
+
+
+def _released_statement(ctx: Any, alice: User, heidi: User, cases_a: list[Case]) -> Any:
+    """A group that arrived, its cover values, and a statement about it released; cover values
+    of team A's case and group too (what supervisors read and replace on the case)."""
+    from haven.cases.services import group_advance
+    from haven.disclosure import facts
+    from haven.disclosure.services import (
+        CoverInput,
+        cover_set,
+        statement_approve,
+        statement_create,
+        statement_release,
+        statement_submit,
+    )
+
+    request = make_request(ctx=ctx, actor=alice, people=2)
+    group = request.cases.first().group
+    for state, country in (
+        (State.VERIFYING, "CN"),
+        (State.ACCEPTED, "CN"),
+        (State.REFERRED, "CN"),
+        (State.LEFT_WORKPLACE, "CN"),
+        (State.IN_THIRD_COUNTRY, "TH"),
+        (State.ARRIVED, "KR"),
+    ):
+        group_advance(
+            ctx=ctx,
+            actor=alice,
+            group=group,
+            case_versions={c.pk: c.version for c in group.cases.all()},
+            to_state=state,
+            country=country,
+        )
+    fields = {"origin": CoverInput(mode=facts.COVER, values={"en": "Shanghai"})}
+    cover = cover_set(ctx=ctx, actor=alice, group=group, label="Arrived pair", fields=fields)
+    cover_set(ctx=ctx, actor=alice, case=cases_a[0], label="Team A one", fields=fields)
+    cover_set(ctx=ctx, actor=alice, group=cases_a[0].group, label="Team A group", fields=fields)
+    press = ctx_for(heidi)
+    statement = statement_create(
+        ctx=press,
+        actor=heidi,
+        title="Two arrived",
+        texts={"en": "Two people from [[A.origin]] arrived."},
+        subjects={"A": str(cover.pk)},
+    )
+    statement_submit(ctx=press, actor=heidi, statement=statement, expected_version=1)
+    statement_approve(ctx=ctx, actor=alice, statement=statement, expected_version=2)
+    statement_release(ctx=press, actor=heidi, statement=statement, expected_version=3)
+    return statement, cover
 
 
 def build_world() -> World:
@@ -298,6 +353,7 @@ def build_world() -> World:
     )
     for record in (*cases_a, *cases_b):
         record.refresh_from_db()
+    statement, cover = _released_statement(ctx, alice, users["heidi"], cases_a)
     return World(
         users=users,
         partner=ministry,
@@ -316,6 +372,8 @@ def build_world() -> World:
             ("attachment", t.OTHER): attachment_b.pk,
             ("broker", t.ANY): broker.pk,
             ("partner", t.ANY): ministry.pk,
+            ("statement", t.ANY): statement.pk,
+            ("cover", t.ANY): cover.pk,
         },
         groups={
             cases_a[0].group_id: [c.pk for c in cases_a],

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
@@ -37,8 +38,8 @@ FROM_TRUTH = frozenset({TRUE, MONTH, YEAR, ROUNDED})
 @dataclass(frozen=True)
 class Field:
     name: str
-    label: object  # lazy text
-    help: object
+    label: Any  # lazy text
+    help: Any
     modes: tuple[str, ...]
 
 

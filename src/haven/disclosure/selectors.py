@@ -84,7 +84,12 @@ class CoverRow:
 def _shown_fields(data: dict[str, Any], *, supervisor: bool) -> dict[str, dict[str, Any]]:
     shown = {}
     for name, entry in (data.get("fields") or {}).items():
-        item = {"mode": entry.get("mode", ""), "values": dict(entry.get("values") or {})}
+        values = dict(entry.get("values") or {})
+        item = {
+            "mode": entry.get("mode", ""),
+            "values": {lang: values.get(lang, "") for lang in facts.LANGUAGES},
+            "shown": facts.value_in(values, "en"),
+        }
         if supervisor:
             item["reason"] = entry.get("reason", "")
         shown[name] = item

@@ -268,6 +268,9 @@ SPECTACULAR_SETTINGS = {
         "ReferralResponseEnum": "haven.api.serializers.REFERRAL_RESPONSES",
         "BirthPrecisionEnum": "haven.api.serializers.BIRTH_PRECISION_CHOICES",
         "DisclosableFieldEnum": "haven.api.serializers.FIELD_CHOICES",
+        "StatementStatusEnum": "haven.api.serializers_statements.STATEMENT_STATUSES",
+        "CoverKindEnum": "haven.api.serializers_statements.COVER_KINDS",
+        "HitSourceEnum": "haven.api.serializers_statements.HIT_SOURCES",
     },
 }
 
