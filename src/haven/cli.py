@@ -35,6 +35,7 @@ Haven's commands:
   audit        verify the hash-chained audit trail, or print its anchor (haven audit verify|anchor)
   dedupe       find possible duplicates on keyed encodings; fills the review queue
   link         private linkage with a partner: encode our records, match two files
+  statements   press statements: list, show, export a released one, release an approved one
 
 Every other command is Django's (haven migrate, haven shell, haven help ...).
 Run `haven <command> --help` for a command's options.

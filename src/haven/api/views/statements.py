@@ -13,13 +13,14 @@ from uuid import UUID
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from haven import access
 from haven.accounts.models import User
 from haven.api import serializers_statements as s
+from haven.api.serializers import ConflictErrorSerializer
 from haven.api.views.base import HavenApi, actor, ctx, page, responses, validated, versioned
 from haven.cases.models import Case, Group
 from haven.cases.selectors import case_get, group_get
@@ -32,9 +33,13 @@ TAGS = ["statements"]
 COVER_TAGS = ["cover records"]
 
 _BLOCKED = OpenApiResponse(
-    s.BlockedErrorSerializer,
-    description="Blocked by the gate or the leak check, or the version is stale (code "
-    "`conflict`); nothing changed.",
+    PolymorphicProxySerializer(
+        component_name="StatementConflict",
+        serializers=[ConflictErrorSerializer, s.BlockedErrorSerializer],
+        resource_type_field_name=None,
+    ),
+    description="Blocked by the gate or the leak check (code `blocked`), or the version is "
+    "stale (code `conflict`); nothing changed.",
 )
 _WITHHELD = OpenApiResponse(
     s.WithheldErrorSerializer,
