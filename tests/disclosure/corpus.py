@@ -85,6 +85,8 @@ PLANTED: list[tuple[str, str, str]] = [
     ("en", "Choe Un-jong is still waiting.", "index-name"),
     ("en", "Choi Eun-jeong is still waiting.", "index-name"),
     ("ko", "최은정 씨는 아직 기다리고 있습니다.", "index-name"),
+    ("en", "Unlike Choi Eun-jeong, they are safe.", "index-name"),
+    ("en", "Mr Choe Un-jong is still waiting.", "index-name"),
     # A broker's phone number.
     ("en", "Call +86 138 0013 8000 for help.", "index-phone"),
 ]

@@ -37,7 +37,9 @@ from haven.crypto import KeyContext, leak_fingerprinter
 from haven.disclosure import scan
 from haven.disclosure.facts import TRUE
 from haven.disclosure.gate import person_safe
-from haven.matching.text import clean, runs, words
+from haven.matching.romanization import ascii_fold
+from haven.matching.surnames import BY_ROMAN, COMPOUND, SOUTH_HANGUL
+from haven.matching.text import Word, clean, runs, words
 from haven.vault.index import index_key_active, name_forms, phone_forms
 from haven.vault.models import SearchPurpose, SearchToken
 from haven.vault.sealed import data_keys_unlock, payload_read
@@ -363,34 +365,121 @@ def _strip_particle(word: str) -> str:
     return word
 
 
+# Words that open an English sentence (and so are capitalised) but are never part of a name.
+SENTENCE_WORDS = frozenset(
+    [
+        "a",
+        "an",
+        "as",
+        "at",
+        "by",
+        "do",
+        "go",
+        "he",
+        "if",
+        "in",
+        "is",
+        "it",
+        "my",
+        "no",
+        "of",
+        "oh",
+        "on",
+        "or",
+        "so",
+        "to",
+        "up",
+        "us",
+        "we",
+        "the",
+        "and",
+        "but",
+        "for",
+    ]
+)
+
+
+def _syllables(word: Word) -> int:
+    return min((sequence.count(".") + 1 for sequence in word.sequences), default=0)
+
+
+def _surname(word: Word) -> bool:
+    return ascii_fold(word.text).replace(" ", "") in BY_ROMAN
+
+
+def _name_stretches(run: list[Word]) -> list[list[Word]]:
+    """Maximal stretches of capitalised words that read as Korean syllables, without a
+    sentence-opening function word in front ("In Kim Sun-hui's words" → Kim Sun-hui)."""
+    stretches: list[list[Word]] = []
+    current: list[Word] = []
+    for word in [*run, None]:
+        if word is not None and word.script == "latin" and word.capitalised and word.sequences:
+            current.append(word)
+            continue
+        while len(current) > 1 and current[0].text.casefold() in SENTENCE_WORDS:
+            current = current[1:]
+        if current:
+            stretches.append(current)
+        current = []
+    return stretches
+
+
 def index_candidates(raw: str) -> list[tuple[str, int, int, bool]]:
-    """(candidate, start, end, parse) of a text for the blind index: groups of one to three
-    capitalised words that read as Korean syllables (``parse``: read as a name), the same and any
-    capitalised group as written (an alias), and Hangul words (with a particle taken off) and
-    pairs of them."""
+    """(candidate, start, end, parse) of a text for the blind index.
+
+    ``parse``: read as a name (its comparison keys): a stretch of one to three capitalised words
+    that read as Korean syllables, taken whole (so that "Kim Jong Un" is not also read as the
+    two-syllable name "Kim Jong"; a longer stretch in windows of two and three words), a single
+    word only with three syllables or more (a name written joined, Kimsunhui); a Hangul word
+    that starts with a surname (a particle taken off), and a surname written apart from its
+    given name. Otherwise the words as written (an alias, a broker's name): every group of one
+    to three capitalised words (a lone surname aside), and every Hangul or Chinese word."""
     text = clean(raw)
     found = words(text)
     candidates: list[tuple[str, int, int, bool]] = []
     for run in runs(text, found):
+        for stretch in _name_stretches(run):
+            windows = [stretch] if len(stretch) <= 3 else []
+            # Inside a longer stretch ("Unlike Choi Eun-jeong"), a name of three syllables or
+            # more with its surname at one end; never a shorter piece of a longer name.
+            for n in (2, 3):
+                for i in range(len(stretch) - n + 1):
+                    group = stretch[i : i + n]
+                    if group == stretch or sum(map(_syllables, group)) < 3:
+                        continue
+                    if any(_surname(w) for w in (group[0], group[-1])):
+                        windows.append(group)
+            for group in windows:
+                if len(group) == 1 and _syllables(group[0]) < 3:
+                    continue
+                start, end = group[0].start, group[-1].end
+                candidates.append((text[start:end], start, end, True))
         for i in range(len(run)):
             for n in range(1, 4):
                 group = run[i : i + n]
-                if len(group) < n:
+                if len(group) < n or not all(w.script == "latin" and w.capitalised for w in group):
                     break
-                latin = all(w.script == "latin" for w in group)
-                hangul = all(w.script == "hangul" for w in group)
+                if n == 1 and _surname(group[0]):
+                    continue
                 start, end = group[0].start, group[-1].end
-                if latin and all(w.capitalised for w in group):
-                    reads = all(w.sequences for w in group)
-                    candidates.append((text[start:end], start, end, reads))
-                elif hangul and n <= 2:
-                    parts = [w.text for w in group]
-                    parts[-1] = _strip_particle(parts[-1])
-                    candidate = " ".join(parts)
-                    if 2 <= len(candidate.replace(" ", "")) <= 6:
-                        candidates.append((candidate, start, end, True))
-                elif not latin and not hangul and n == 1 and group[0].script == "han":
-                    candidates.append((group[0].text, start, end, False))
+                candidates.append((text[start:end], start, end, False))
+        for i, word in enumerate(run):
+            if word.script == "han":
+                candidates.append((word.text, word.start, word.end, False))
+            if word.script != "hangul":
+                continue
+            base = _strip_particle(word.text)
+            surname = base[:2] in COMPOUND or base[:1] in SOUTH_HANGUL
+            candidates.append((base, word.start, word.end, surname and 2 <= len(base) <= 5))
+            following = run[i + 1] if i + 1 < len(run) else None
+            if (
+                following is not None
+                and following.script == "hangul"
+                and (word.text in SOUTH_HANGUL or word.text in COMPOUND)
+            ):
+                given = _strip_particle(following.text)
+                if 1 <= len(given) <= 3:
+                    candidates.append((f"{word.text} {given}", word.start, following.end, True))
     return candidates
 
 
@@ -410,10 +499,15 @@ def index_hits(
     scope = {str(pk) for pk in in_scope}
     skip = {scan.phrase_form(p) for p in cleared}
     wanted: dict[bytes, list[tuple[str, str, int, int, str]]] = {}
+    read: dict[tuple[str, bool], list[str]] = {}
     for language, raw in texts.items():
         text = clean(raw)
         for candidate, start, end, parse in index_candidates(text):
-            forms = name_forms(candidate) if parse else [" ".join(candidate.casefold().split())]
+            forms = read.get((candidate, parse))
+            if forms is None:
+                forms = read[(candidate, parse)] = (
+                    name_forms(candidate) if parse else [" ".join(candidate.casefold().split())]
+                )
             for looked in (SearchPurpose.NAME, SearchPurpose.ALIAS, SearchPurpose.BROKER):
                 for form in forms:
                     token = ctx.index_token(looked.value, form)

@@ -155,25 +155,17 @@ def name_sequences(text: str, found: list[Word] | None = None) -> Iterator[tuple
                         yield sequence, start, end
 
 
+_HANGUL_RUN = re.compile("[\uac00-\ud7a3]+(?: [\uac00-\ud7a3]+)*")
+
+
 def hangul_runs(text: str) -> Iterator[tuple[str, list[int]]]:
     """Runs of Hangul syllables, single spaces between them removed ("김 선희" is one run), with
     the position in ``text`` of each syllable."""
-    chars: list[str] = []
-    where: list[int] = []
-    i, n = 0, len(text)
-    while i < n:
-        ch = text[i]
-        if is_syllable(ch):
-            chars.append(ch)
-            where.append(i)
-        elif ch == " " and chars and i + 1 < n and is_syllable(text[i + 1]):
-            pass  # a space inside a spaced name: keep the run going
-        elif chars:
-            yield "".join(chars), where
-            chars, where = [], []
-        i += 1
-    if chars:
-        yield "".join(chars), where
+    for match in _HANGUL_RUN.finditer(text):
+        base = match.start()
+        found = match.group()
+        where = [base + i for i, ch in enumerate(found) if ch != " "]
+        yield found.replace(" ", ""), where
 
 
 def hangul_forms(text: str, *, longest: int = MAX_HANGUL) -> Iterator[tuple[str, str, int, int]]:
