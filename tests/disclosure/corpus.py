@@ -6,6 +6,7 @@ The people: the story's group of three (김선희 Kim Sun-hui alias Jin Meihua, 
 Ri Yong-ho; 박정민 Pak Jong-min), from Shanxi, through Taiyuan, Luang Namtha, Chiang Rai and a
 guesthouse in Chiang Khong, with a broker "Mr Jang"; and, elsewhere in the organisation, 최은정
 Choe Un-jong, still waiting for a flight (not in the statements: the blind index must find her),
+and 이동 Ri Dong, whose two-syllable name is also a common word ("movement"), not yet safe either,
 and 류경애 Ryu Kyong-ae, who arrived years ago (safe: naming her is not a leak of this check's).
 """
 
@@ -87,6 +88,7 @@ PLANTED: list[tuple[str, str, str]] = [
     ("ko", "최은정 씨는 아직 기다리고 있습니다.", "index-name"),
     ("en", "Unlike Choi Eun-jeong, they are safe.", "index-name"),
     ("en", "Mr Choe Un-jong is still waiting.", "index-name"),
+    ("en", "Ri Dong has not arrived.", "index-name"),
     # A broker's phone number.
     ("en", "Call +86 138 0013 8000 for help.", "index-phone"),
 ]
@@ -124,6 +126,7 @@ INNOCENT: list[tuple[str, str]] = [
     ("ko", "이번 일로 가족들이 피해를 입지 않도록 언론의 각별한 배려를 부탁드립니다."),
     ("ko", "김정은 정권은 이를 납치라고 주장하고 있습니다."),
     ("ko", "정착 지원 프로그램은 한국어 교육과 직업 훈련을 포함합니다."),
+    ("ko", "아직 이동 중인 사람이 있는 동안에는 개별 사례에 대해 언급하지 않습니다."),
     ("zh", "三名来自上海的朝鲜餐厅员工于2016年4月抵达韩国。"),
     ("zh", "她们经由第三国离开中国，目前身体健康。"),
     ("zh", "我们请求媒体尊重她们的隐私，不要报道她们的家人。"),

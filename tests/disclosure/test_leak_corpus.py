@@ -116,6 +116,14 @@ def world(ctx, alice):
         journey_advance(
             ctx=ctx, actor=alice, case=waiting, to_state=target, expected_version=waiting.version
         )
+    dong = request_create(
+        ctx=ctx,
+        actor=alice,
+        channel=Channel.STAFF,
+        account="Alone.",
+        people=[PersonInput(name_hangul="이동", name_romanized="Ri Dong")],
+    ).cases.get()
+    assert dong.state == State.RECEIVED
     safe = request_create(
         ctx=ctx,
         actor=alice,

@@ -37,6 +37,7 @@ from haven.crypto import KeyContext, leak_fingerprinter
 from haven.disclosure import scan
 from haven.disclosure.facts import TRUE
 from haven.disclosure.gate import person_safe
+from haven.matching.hangul import is_syllable
 from haven.matching.romanization import ascii_fold
 from haven.matching.surnames import BY_ROMAN, COMPOUND, SOUTH_HANGUL
 from haven.matching.text import Word, clean, runs, words
@@ -431,8 +432,8 @@ def index_candidates(raw: str) -> list[tuple[str, int, int, bool]]:
     that read as Korean syllables, taken whole (so that "Kim Jong Un" is not also read as the
     two-syllable name "Kim Jong"; a longer stretch in windows of two and three words), a single
     word only with three syllables or more (a name written joined, Kimsunhui); a Hangul word
-    that starts with a surname (a particle taken off), and a surname written apart from its
-    given name. Otherwise the words as written (an alias, a broker's name): every group of one
+    of three syllables or more that starts with a surname (a particle taken off), and a surname
+    written apart from its given name. Otherwise the words as written (an alias, a broker's name): every group of one
     to three capitalised words (a lone surname aside), and every Hangul or Chinese word."""
     text = clean(raw)
     found = words(text)
@@ -470,7 +471,10 @@ def index_candidates(raw: str) -> list[tuple[str, int, int, bool]]:
                 continue
             base = _strip_particle(word.text)
             surname = base[:2] in COMPOUND or base[:1] in SOUTH_HANGUL
-            candidates.append((base, word.start, word.end, surname and 2 <= len(base) <= 5))
+            # A two-syllable Korean word that starts with a surname (한국, 이동, 우리) is far
+            # more often a word than a name: only a name of three syllables or more is read,
+            # and a shorter word is looked up only as an alias or a broker's name.
+            candidates.append((base, word.start, word.end, surname and 3 <= len(base) <= 5))
             following = run[i + 1] if i + 1 < len(run) else None
             if (
                 following is not None
@@ -508,7 +512,13 @@ def index_hits(
                 forms = read[(candidate, parse)] = (
                     name_forms(candidate) if parse else [" ".join(candidate.casefold().split())]
                 )
-            for looked in (SearchPurpose.NAME, SearchPurpose.ALIAS, SearchPurpose.BROKER):
+            short_hangul = not parse and len(candidate) <= 2 and is_syllable(candidate[:1])
+            purposes = (
+                (SearchPurpose.ALIAS, SearchPurpose.BROKER)
+                if short_hangul
+                else (SearchPurpose.NAME, SearchPurpose.ALIAS, SearchPurpose.BROKER)
+            )
+            for looked in purposes:
                 for form in forms:
                     token = ctx.index_token(looked.value, form)
                     wanted.setdefault(token, []).append(
