@@ -83,7 +83,7 @@ def holder_set_id(refs: frozenset[str]) -> int:
 
 
 def _bump(holder_set: int, state: str, urgency: int, delta: int) -> None:
-    shard = random.randrange(SHARDS)  # noqa: S311 - spreads writers over rows; not a secret
+    shard = random.randrange(SHARDS)  # noqa: S311  # nosec B311  # spreads writers over rows
     where = {"holder_set_id": holder_set, "state": state, "urgency": urgency, "shard": shard}
     if HolderSetCount.objects.filter(**where).update(n=F("n") + delta):
         return
