@@ -698,6 +698,74 @@ WEB.update(
         ("web:stats_release_export", "POST", ""): Endpoint(kind="release", not_allowed=True),
     }
 )
+
+# Speaking in public (haven.disclosure): cover records and statements for the press office and
+# supervisors; cover values and openings on a case or group for supervisors holding it.
+SITUATIONS["statement"] = (ANY, NONE)
+SITUATIONS["cover"] = (ANY, NONE)
+STATEMENT = ("statement.read",)
+COVERS = ("cover.read",)
+_STATEMENT_BODY: Body = lambda w, o: {  # noqa: E731
+    "title": "A statement",
+    "texts": {"en": "Three people arrived."},
+    "subjects": {},
+}
+_COVER_BODY: Body = lambda w, o: {"label": "", "fields": {}}  # noqa: E731
+_STEPS = {
+    "submit": (("statement.write",), lambda w, o: {"version": STALE}),
+    "return": (("statement.approve",), lambda w, o: {"version": STALE, "note": "Shorter."}),
+    "approve": (("statement.approve",), lambda w, o: {"version": STALE}),
+    "release": (("statement.release",), lambda w, o: {"version": STALE}),
+    "withdraw": (("statement.withdraw",), lambda w, o: {"version": STALE, "reason": "Asked."}),
+}
+WEB.update(
+    {
+        ("web:covers", "GET", ""): read(None, COVERS),
+        ("web:covers", "POST", ""): write(None, COVERS),
+        ("web:cover", "GET", ""): read("cover", COVERS),
+        ("web:cover", "POST", ""): write("cover", COVERS),
+        ("web:case_cover", "GET", ""): read("case", CASE, ("cover.write",)),
+        ("web:case_cover", "POST", ""): write(
+            "case", CASE, ("cover.write",), body=lambda w, o: {"label": ""}
+        ),
+        ("web:group_cover", "GET", ""): read("case", CASE, ("cover.write",)),
+        ("web:group_cover", "POST", ""): write(
+            "case", CASE, ("cover.write",), body=lambda w, o: {"label": ""}
+        ),
+        ("web:case_opening", "GET", ""): post_only("case"),
+        ("web:case_opening", "POST", ""): write(
+            "case", CASE, ("disclosure.open",), body=lambda w, o: {"reason": "Asked."}
+        ),
+        ("web:statements", "GET", ""): read(None, STATEMENT),
+        ("web:statements", "POST", ""): write(None, STATEMENT),
+        ("web:statement_new", "GET", ""): read(None, ("statement.write",)),
+        ("web:statement_new", "POST", ""): write(None, ("statement.write",), body=lambda w, o: {}),
+        ("web:statement", "GET", ""): read("statement", STATEMENT),
+        ("web:statement", "POST", ""): write("statement", STATEMENT),
+        ("web:statement_edit", "GET", ""): read("statement", STATEMENT, ("statement.write",)),
+        ("web:statement_edit", "POST", ""): write(
+            "statement", STATEMENT, ("statement.write",), body=lambda w, o: {"version": STALE}
+        ),
+        **{
+            (f"web:statement_{form}", method, ""): (read if method == "GET" else write)(
+                "statement", STATEMENT
+            )
+            for form in ("text", "print", "pdf")
+            for method in ("GET", "POST")
+        },
+        **{
+            ("web:statement_action", "GET", action): post_only("statement")
+            for action in (*_STEPS, "unknown")
+        },
+        **{
+            ("web:statement_action", "POST", action): write("statement", STATEMENT, do, body=body)
+            for action, (do, body) in _STEPS.items()
+        },
+        ("web:statement_action", "POST", "unknown"): write(
+            "statement", STATEMENT, body=lambda w, o: {"version": STALE}
+        ),
+    }
+)
 API.update(
     {
         ("api-stats", "GET", ""): read(None, STATS),
@@ -721,5 +789,41 @@ API.update(
             "release", STATS, ("stats.prepare",), body=lambda w, o: {"version": STALE}
         ),
         ("api-stats-release-export", "GET", ""): read("release", STATS),
+        ("api-statement-list", "GET", ""): read(None, STATEMENT),
+        ("api-statement-list", "POST", ""): write(None, ("statement.write",), body=_STATEMENT_BODY),
+        ("api-statement-detail", "GET", ""): read("statement", STATEMENT),
+        ("api-statement-detail", "PUT", ""): write(
+            "statement",
+            STATEMENT,
+            ("statement.write",),
+            body=lambda w, o: {**_STATEMENT_BODY(w, o), "version": STALE},
+        ),
+        **{
+            (f"api-statement-{action}", "POST", ""): write("statement", STATEMENT, do, body=body)
+            for action, (do, body) in _STEPS.items()
+        },
+        ("api-statement-text", "GET", ""): read("statement", STATEMENT),
+        ("api-cover-list", "GET", ""): read(None, COVERS),
+        ("api-cover-detail", "GET", ""): read("cover", COVERS),
+        ("api-case-cover", "GET", ""): read("case", CASE, ("cover.write",)),
+        ("api-case-cover", "POST", ""): write("case", CASE, ("cover.write",), body=_COVER_BODY),
+        ("api-case-cover", "PUT", ""): write(
+            "case",
+            CASE,
+            ("cover.write",),
+            body=lambda w, o: {**_COVER_BODY(w, o), "version": STALE},
+        ),
+        ("api-group-cover", "GET", ""): read("group", CASE, ("cover.write",)),
+        ("api-group-cover", "POST", ""): write("group", CASE, ("cover.write",), body=_COVER_BODY),
+        ("api-group-cover", "PUT", ""): write(
+            "group",
+            CASE,
+            ("cover.write",),
+            body=lambda w, o: {**_COVER_BODY(w, o), "version": STALE},
+        ),
+        ("api-case-opening", "POST", ""): write(
+            "case", CASE, ("disclosure.open",), body=lambda w, o: {"reason": "Asked."}
+        ),
+        ("api-case-opening", "DELETE", ""): write("case", CASE, ("disclosure.open",)),
     }
 )

@@ -85,6 +85,8 @@ KIND_OF_KWARG = {
     "mapping_id": "mapping",
     "user_id": "user",
     "release_id": "release",
+    "statement_id": "statement",
+    "cover_id": "cover",
 }
 KNOWN_KWARGS = {*KIND_OF_KWARG, "pk", "action", "fmt"}
 # Kinds named by a number (staff accounts) rather than a UUID.
@@ -103,6 +105,8 @@ API_KIND = {
     "imports": "import",
     "users": "user",
     "stats": "release",
+    "statements": "statement",
+    "covers": "cover",
 }
 # One user per role: the matrix's principals.
 PRINCIPAL = {
@@ -208,7 +212,7 @@ class World:
             return None
         if situation == t.NONE:
             return NO_USER if kind in INT_KINDS else uuid.uuid4()
-        shared = ("broker", "partner", "import", "mapping", "user", "release")
+        shared = ("broker", "partner", "import", "mapping", "user", "release", "statement", "cover")
         return self.objects[(kind, t.ANY if kind in shared else situation)]
 
     def group_members(self, group_id: Any) -> list[Any]:
@@ -255,6 +259,56 @@ def _sent_referral(
     )
     referral_send(ctx=ctx, actor=actor, referral=referral, expected_version=referral.version)
     return referral
+
+
+def _released_statement(ctx: Any, alice: User, heidi: User, cases_a: list[Case]) -> Any:
+    """A group that arrived, its cover values, and a statement about it released; cover values
+    of team A's case and group too (what supervisors read and replace on the case)."""
+    from haven.cases.services import group_advance
+    from haven.disclosure import facts
+    from haven.disclosure.services import (
+        CoverInput,
+        cover_set,
+        statement_approve,
+        statement_create,
+        statement_release,
+        statement_submit,
+    )
+
+    request = make_request(ctx=ctx, actor=alice, people=2)
+    group = request.cases.first().group
+    for state, country in (
+        (State.VERIFYING, "CN"),
+        (State.ACCEPTED, "CN"),
+        (State.REFERRED, "CN"),
+        (State.LEFT_WORKPLACE, "CN"),
+        (State.IN_THIRD_COUNTRY, "TH"),
+        (State.ARRIVED, "KR"),
+    ):
+        group_advance(
+            ctx=ctx,
+            actor=alice,
+            group=group,
+            case_versions={c.pk: c.version for c in group.cases.all()},
+            to_state=state,
+            country=country,
+        )
+    fields = {"origin": CoverInput(mode=facts.COVER, values={"en": "Shanghai"})}
+    cover = cover_set(ctx=ctx, actor=alice, group=group, label="Arrived pair", fields=fields)
+    cover_set(ctx=ctx, actor=alice, case=cases_a[0], label="Team A one", fields=fields)
+    cover_set(ctx=ctx, actor=alice, group=cases_a[0].group, label="Team A group", fields=fields)
+    press = ctx_for(heidi)
+    statement = statement_create(
+        ctx=press,
+        actor=heidi,
+        title="Two arrived",
+        texts={"en": "Two people from [[A.origin]] arrived."},
+        subjects={"A": str(cover.pk)},
+    )
+    statement_submit(ctx=press, actor=heidi, statement=statement, expected_version=1)
+    statement_approve(ctx=ctx, actor=alice, statement=statement, expected_version=2)
+    statement_release(ctx=press, actor=heidi, statement=statement, expected_version=3)
+    return statement, cover
 
 
 def build_world() -> World:
@@ -344,6 +398,7 @@ def build_world() -> World:
         ),
     )
     release = release_approve(ctx=ctx, actor=alice, release=release, expected_version=1)
+    statement, cover = _released_statement(ctx, alice, users["heidi"], cases_a)
     return World(
         users=users,
         partner=ministry,
@@ -366,6 +421,8 @@ def build_world() -> World:
             ("mapping", t.ANY): mapping.pk,
             ("user", t.ANY): users["carol"].pk,
             ("release", t.ANY): release.pk,
+            ("statement", t.ANY): statement.pk,
+            ("cover", t.ANY): cover.pk,
         },
         groups={
             cases_a[0].group_id: [c.pk for c in cases_a],

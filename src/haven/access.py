@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 _CASEWORK = frozenset({Role.INTAKE, Role.CASEWORKER, Role.SUPERVISOR})
 _SUPERVISOR = frozenset({Role.SUPERVISOR})
 _ADMIN = frozenset({Role.ADMIN})
+# The press office: its officers, and supervisors (who approve and hold its key through theirs).
+_PRESS = frozenset({Role.PRESS, Role.SUPERVISOR})
 
 PERMISSIONS: Mapping[str, frozenset[Role]] = MappingProxyType(
     {
@@ -70,6 +72,17 @@ PERMISSIONS: Mapping[str, frozenset[Role]] = MappingProxyType(
         "message.send": _CASEWORK,
         "partner.read": _CASEWORK | _ADMIN,
         "partner.edit": frozenset({Role.SUPERVISOR, Role.ADMIN}),
+        # Speaking in public (haven.disclosure): press officers draft statements from cover
+        # values (never a case); a supervisor who did not write one approves it. Cover values
+        # and openings of side exits are recorded by supervisors holding the cases.
+        "statement.read": _PRESS,
+        "statement.write": frozenset({Role.PRESS}),
+        "statement.approve": _SUPERVISOR,
+        "statement.release": _PRESS,
+        "statement.withdraw": _PRESS,
+        "cover.read": _PRESS,
+        "cover.write": _SUPERVISOR,
+        "disclosure.open": _SUPERVISOR,
         # Oversight.
         "audit.read": frozenset({Role.AUDITOR}),
         # The signed head of the audit chain, shown to print and keep (no entry is shown).

@@ -39,6 +39,7 @@ Haven's commands:
   link         private linkage with a partner: encode our records, match two files
   import       import people from a CSV or XLSX file: a dry run, then --commit (undoable)
   stats        statistics: audit published releases (haven stats audit), prepare and approve
+  statements   press statements: list, show, export a released one, release an approved one
 
 Every other command is Django's (haven migrate, haven shell, haven help ...).
 Run `haven <command> --help` for a command's options.

@@ -321,6 +321,34 @@ def integrity_check(purpose: str, parts: Iterable[object], tag: bytes | None) ->
         raise IntegrityError(f"a {purpose} row was changed outside Haven")
 
 
+# --- Fingerprints of true values for the leak check --------------------------------------------
+# A press officer renders statements without holding any case, yet the rendered text must still be
+# checked for the true values of the people it speaks about. What makes that possible are keyed
+# fingerprints of those values' normalised forms, sealed to the press office's key. They are keyed
+# with a key derived from the integrity key, which the server holds outside the database: a press
+# officer who opens them cannot test guesses against them at home (only through Haven's own check,
+# which tells them "blocked" and nothing more), and a database thief cannot even open them.
+
+
+def leak_fingerprinter() -> Callable[[str, str], bytes]:
+    """A function (kind, normalised form) -> 12-byte keyed fingerprint (BLAKE2b). The key is a
+    sub-key of the integrity key and never leaves this module."""
+    sub_key = hashlib.blake2b(
+        b"leak-check",
+        key=erasure_store()._integrity_key(),
+        digest_size=32,
+        person=b"haven-leak-fp",
+    ).digest()
+
+    def fingerprint(kind: str, value: str) -> bytes:
+        label = kind.encode()
+        if not 1 <= len(label) <= 16:
+            raise ValueError("a fingerprint kind is 1 to 16 bytes")
+        return hashlib.blake2b(value.encode(), key=sub_key, digest_size=12, person=label).digest()
+
+    return fingerprint
+
+
 def _data_key_derive(material: bytes, slot: int | None) -> bytes:
     """The key payloads are encrypted with: the sealed material keyed by the slot's secret.
     ``slot`` None: a key made before erasure secrets existed, used as sealed."""

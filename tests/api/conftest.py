@@ -12,11 +12,26 @@ from haven.accounts.models import User
 from haven.api.services import api_token_create
 from haven.brokers.models import Broker
 from haven.cases.models import Case, Group, JourneyEvent, Note, Person, Request
+from haven.disclosure.models import Cover, LeakPrint, Opening, Statement
 from haven.referrals.models import Consent, Partner, Referral
 from haven.vault.models import DataKey
 from tests.factories import PASSWORD
 
-SEALED = (Request, Case, Person, Group, JourneyEvent, Note, Broker, Consent, Referral)
+SEALED = (
+    Request,
+    Case,
+    Person,
+    Group,
+    JourneyEvent,
+    Note,
+    Broker,
+    Consent,
+    Referral,
+    Cover,
+    LeakPrint,
+    Opening,
+    Statement,
+)
 
 
 def snapshot() -> dict[str, Any]:

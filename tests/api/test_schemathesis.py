@@ -34,8 +34,9 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from haven.api.services import api_token_create
-from haven.cases.models import Case
-from tests.factories import PASSWORD, make_broker, make_case, make_request
+from haven.cases.models import Case, Group
+from haven.disclosure.services import CoverInput, cover_set, statement_create
+from tests.factories import PASSWORD, ctx_for, make_broker, make_case, make_request
 
 pytestmark = pytest.mark.django_db
 
@@ -114,7 +115,7 @@ def _post(client: Any, url: str, body: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture
-def seeded(ctx, client_for, alice, bob, carol, partner) -> dict[str, list[str]]:
+def seeded(ctx, client_for, alice, bob, carol, heidi, partner) -> dict[str, list[str]]:
     """Real records for path ids, by the first segment of the path."""
     staff, supervisor = client_for(bob), client_for(alice)
     case = make_case(ctx=ctx, actor=alice, owner=bob, country="TH")
@@ -144,6 +145,20 @@ def seeded(ctx, client_for, alice, bob, carol, partner) -> dict[str, list[str]]:
     untriaged = make_request(ctx=ctx, actor=alice)
     broker = make_broker(ctx=ctx, actor=alice)
     group_id = Case.objects.filter(request=group).values_list("group_id", flat=True).first()
+    cover = cover_set(
+        ctx=ctx,
+        actor=alice,
+        group=Group.objects.get(pk=group_id),
+        label="Seeded group",
+        fields={"origin": CoverInput(mode="cover", values={"en": "Shanghai"})},
+    )
+    statement = statement_create(
+        ctx=ctx_for(heidi),
+        actor=heidi,
+        title="Seeded",
+        texts={"en": "From [[A.origin]]."},
+        subjects={"A": str(cover.pk)},
+    )
     return {
         "cases": [str(case.pk), str(other.pk), str(carols.pk)],
         "requests": [str(untriaged.pk), str(case.request_id)],
@@ -152,6 +167,8 @@ def seeded(ctx, client_for, alice, bob, carol, partner) -> dict[str, list[str]]:
         "groups": [str(group_id)],
         "brokers": [str(broker.pk)],
         "partners": [str(partner.pk)],
+        "statements": [str(statement.pk)],
+        "covers": [str(cover.pk)],
     }
 
 

@@ -14,6 +14,7 @@ from haven.api.views import (
     groups,
     partners,
     referrals,
+    statements,
     stats,
 )
 from haven.api.views import messages as messages_views
@@ -190,4 +191,46 @@ urlpatterns = [
         stats.ReleaseExportApi.as_view(),
         name="api-stats-release-export",
     ),
+    # statements, cover records and openings (haven.disclosure)
+    path("statements/", statements.StatementListApi.as_view(), name="api-statement-list"),
+    path(
+        "statements/<uuid:pk>/",
+        statements.StatementDetailApi.as_view(),
+        name="api-statement-detail",
+    ),
+    path(
+        "statements/<uuid:pk>/submit/",
+        statements.StatementSubmitApi.as_view(),
+        name="api-statement-submit",
+    ),
+    path(
+        "statements/<uuid:pk>/return/",
+        statements.StatementReturnApi.as_view(),
+        name="api-statement-return",
+    ),
+    path(
+        "statements/<uuid:pk>/approve/",
+        statements.StatementApproveApi.as_view(),
+        name="api-statement-approve",
+    ),
+    path(
+        "statements/<uuid:pk>/release/",
+        statements.StatementReleaseApi.as_view(),
+        name="api-statement-release",
+    ),
+    path(
+        "statements/<uuid:pk>/withdraw/",
+        statements.StatementWithdrawApi.as_view(),
+        name="api-statement-withdraw",
+    ),
+    path(
+        "statements/<uuid:pk>/text/",
+        statements.StatementTextApi.as_view(),
+        name="api-statement-text",
+    ),
+    path("covers/", statements.CoverListApi.as_view(), name="api-cover-list"),
+    path("covers/<uuid:pk>/", statements.CoverDetailApi.as_view(), name="api-cover-detail"),
+    path("cases/<uuid:pk>/cover/", statements.CaseCoverApi.as_view(), name="api-case-cover"),
+    path("groups/<uuid:pk>/cover/", statements.GroupCoverApi.as_view(), name="api-group-cover"),
+    path("cases/<uuid:pk>/opening/", statements.CaseOpeningApi.as_view(), name="api-case-opening"),
 ]

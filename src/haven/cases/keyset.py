@@ -10,8 +10,15 @@ Each app declares its sealed models here from its ``AppConfig.ready()``:
 * :func:`request_scoped` — rows that belong to one request (its conversation and messages, its
   files). Their keys travel with the request's key: granted with any of its cases, revoked only
   when the holder keeps no other case of the request, destroyed with the request's last case.
+* :func:`group_scoped` — rows that belong to one group (the group's cover values). They have keys
+  of their own, held by others than the case's holders (the press office): never granted or
+  revoked with a case, destroyed with the group (when its request's last case goes).
 * :func:`exempt` — a model with a data key that is neither, with the reason (a broker's record,
   a grant, which *is* a copy of a key).
+
+A case-scoped model declared with ``travels=False`` has keys of its own held by others than the
+case's holders (a case's cover values, sealed to the press office): destroyed with the case, but
+never granted, revoked or rotated with it.
 
 A model with a data key that is none of these fails ``tests/cases/test_keyset.py``, so a new
 sealed record cannot be forgotten by revocation or deletion. Nothing here opens a payload except
@@ -34,17 +41,19 @@ if TYPE_CHECKING:
     from haven.crypto import KeyContext
     from haven.vault.models import TeamKey
 
-Scope = Literal["case", "request"]
+Scope = Literal["case", "request", "group"]
 
 
 @dataclass(frozen=True)
 class Member:
-    """A model whose rows live under a case's or a request's keys."""
+    """A model whose rows live under a case's, a request's or a group's keys."""
 
     model: type[models.Model]
     scope: Scope
-    # The foreign key from the model to its case or request.
+    # The foreign key from the model to its case, request or group.
     link: str
+    # Whether the rows' own keys go with the case's holders (granted and revoked with it).
+    travels: bool = True
 
     def rows(self, owner_id: Any) -> QuerySet[Any]:
         return self.model._default_manager.filter(**{f"{self.link}_id": owner_id})
@@ -54,16 +63,23 @@ _members: list[Member] = []
 _exempt: dict[type[models.Model], str] = {}
 
 
-def case_scoped(model: type[models.Model], *, link: str = "case") -> None:
+def case_scoped(model: type[models.Model], *, link: str = "case", travels: bool = True) -> None:
     """Declare ``model`` as records of one case. Declare dependants before what they point to:
-    rows are destroyed in the order declared."""
-    _add(Member(model=model, scope="case", link=link))
+    rows are destroyed in the order declared. ``travels=False``: rows with keys of their own that
+    the case's holders do not get (destroyed with the case all the same)."""
+    _add(Member(model=model, scope="case", link=link, travels=travels))
 
 
 def request_scoped(model: type[models.Model], *, link: str = "request") -> None:
     """Declare ``model`` as records of one request (destroyed with its last case), dependants
     first, as for :func:`case_scoped`."""
     _add(Member(model=model, scope="request", link=link))
+
+
+def group_scoped(model: type[models.Model], *, link: str = "group") -> None:
+    """Declare ``model`` as records of one group, with keys of their own: destroyed with the
+    group, never granted or revoked with its cases."""
+    _add(Member(model=model, scope="group", link=link, travels=False))
 
 
 def exempt(model: type[models.Model], *, reason: str) -> None:
@@ -74,7 +90,9 @@ def exempt(model: type[models.Model], *, reason: str) -> None:
 
 
 def _add(member: Member) -> None:
-    if any(m.model is member.model for m in _members):
+    if any(
+        (m.model, m.scope, m.link) == (member.model, member.scope, member.link) for m in _members
+    ):
         return  # ready() may run more than once (tests that reload apps)
     _members.append(member)
 
@@ -120,10 +138,13 @@ def _request_key_ids(request_id: Any) -> list[str]:
     return ids
 
 
-def _case_own_key_ids(case: Case) -> list[str]:
-    """Keys of case-scoped records that have one of their own (not the case's key)."""
+def _case_own_key_ids(case: Case, *, travelling: bool = True) -> list[str]:
+    """Keys of case-scoped records that have one of their own (not the case's key): those that go
+    with the case's holders, or (``travelling=False``) every one, to destroy."""
     ids: list[str] = []
     for member in members("case"):
+        if travelling and not member.travels:
+            continue
         for key_id in (
             member.rows(case.pk)
             .exclude(data_key_id=case.data_key_id)
@@ -233,7 +254,7 @@ def case_shred(*, case: Case) -> None:
     from haven.cases.models import Case, Person
     from haven.vault.services import data_key_shred
 
-    own_keys = _case_own_key_ids(case)
+    own_keys = _case_own_key_ids(case, travelling=False)
     for member in members("case"):
         member.rows(case.pk).delete()
     person_id, key_id = case.person_id, case.data_key_id
@@ -258,9 +279,7 @@ def request_shred_if_empty(*, request_id: Any) -> bool:
         return False
     for group in Group.objects.filter(request=request):
         if not Case.objects.filter(group=group).exists():
-            group_key = group.data_key_id
-            group.delete()
-            data_key_shred(key_id=group_key)
+            group_shred(group=group)
     keys = _request_key_ids(request.pk)
     for member in members("request"):
         member.rows(request.pk).delete()
@@ -268,3 +287,21 @@ def request_shred_if_empty(*, request_id: Any) -> bool:
     for key_id in keys:
         data_key_shred(key_id=key_id)
     return True
+
+
+def group_shred(*, group: Any) -> None:
+    """Destroy a group left without cases: its group-scoped records (in the order declared) and
+    every copy of their keys and the group's. Needs no key."""
+    from haven.vault.services import data_key_shred
+
+    keys: list[str] = []
+    for member in members("group"):
+        for key_id in member.rows(group.pk).values_list("data_key_id", flat=True).distinct():
+            if str(key_id) not in keys:
+                keys.append(str(key_id))
+        member.rows(group.pk).delete()
+    group_key = group.data_key_id
+    group.delete()
+    for key_id in keys:
+        data_key_shred(key_id=key_id)
+    data_key_shred(key_id=group_key)

@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from haven.accounts.models import Role, Team, User
@@ -874,6 +875,70 @@ class _Seeder:
                 )
         return referral
 
+    def press(self) -> None:
+        """Cover values for a group that arrived and for one still on the way, and statements
+        about each: one released, one drafted (which the gate keeps from approval)."""
+        from haven.cases.journey import SAFE
+        from haven.disclosure import facts
+        from haven.disclosure.services import (
+            CoverInput,
+            cover_set,
+            statement_approve,
+            statement_create,
+            statement_release,
+            statement_submit,
+        )
+
+        alice, heidi = self.users["alice"], self.users["heidi"]
+        safe_group = waiting_group = None
+        for group in Group.objects.order_by("created_at", "pk"):
+            states = set(group.cases.values_list("state", flat=True))
+            if states and states <= set(SAFE) and safe_group is None:
+                safe_group = group
+            elif states and not states & set(SAFE) and waiting_group is None:
+                waiting_group = group
+        fields = {
+            "name": CoverInput(
+                mode=facts.COVER, values={"en": "a group of workers", "ko": "근로자들"}
+            ),
+            "count": CoverInput(mode=facts.ROUNDED, reason="Demo: the exact number stays inside."),
+            "origin": CoverInput(
+                mode=facts.COVER, values={"en": "Shanghai", "ko": "상하이", "zh": "上海"}
+            ),
+            "now": CoverInput(mode=facts.COVER, values={"en": "South Korea", "ko": "한국"}),
+        }
+        text = {
+            "en": "[[A.count]] North Korean workers from [[A.origin]] are now safe in [[A.now]].",
+            "ko": "[[A.origin]]에서 일하던 북한 근로자 [[A.count]]명이 [[A.now]]에 안전하게 도착했습니다.",
+        }
+        for chosen, label, release in (
+            (safe_group, "Spring group", True),
+            (waiting_group, "Autumn group", False),
+        ):
+            if chosen is None:
+                continue
+            try:
+                cover = cover_set(
+                    ctx=self.ctx, actor=alice, group=chosen, label=label, fields=fields
+                )
+                statement = statement_create(
+                    ctx=self.ctx,
+                    actor=heidi,
+                    title="Workers reach safety" if release else "Draft: workers on the way",
+                    texts=text,
+                    subjects={"A": str(cover.pk)},
+                )
+                statement_submit(ctx=self.ctx, actor=heidi, statement=statement, expected_version=1)
+                if release:
+                    statement_approve(
+                        ctx=self.ctx, actor=alice, statement=statement, expected_version=2
+                    )
+                    statement_release(
+                        ctx=self.ctx, actor=heidi, statement=statement, expected_version=3
+                    )
+            except ValidationError:
+                continue  # a demo cover value that happens to be someone's true value: skip it
+
     def finish(self) -> None:
         name = data.SUSPENDED_BROKER
         broker = self.brokers[name]
@@ -908,6 +973,7 @@ def demo_seed(
         for unit in units:
             seeder.unit(unit)
         seeder.follow_up()
+        seeder.press()
         seeder.finish()
     states = Counter(Case.objects.values_list("state", flat=True))
     logins = [

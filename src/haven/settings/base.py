@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "haven.exports",
     "haven.documents",
     "haven.stats",
+    "haven.disclosure",
 ]
 
 MIDDLEWARE = [
@@ -318,6 +319,9 @@ SPECTACULAR_SETTINGS = {
         "BirthPrecisionEnum": "haven.api.serializers.BIRTH_PRECISION_CHOICES",
         "BirthCalendarEnum": "haven.api.serializers.BIRTH_CALENDAR_CHOICES",
         "DisclosableFieldEnum": "haven.api.serializers.FIELD_CHOICES",
+        "StatementStatusEnum": "haven.api.serializers_statements.STATEMENT_STATUSES",
+        "CoverKindEnum": "haven.api.serializers_statements.COVER_KINDS",
+        "HitSourceEnum": "haven.api.serializers_statements.HIT_SOURCES",
     },
 }
 

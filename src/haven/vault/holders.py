@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from haven.referrals.models import Partner
 
 SYSTEM_KINDS = (TeamKeyKind.INTAKE, TeamKeyKind.SUPERVISORS, TeamKeyKind.STAFF)
+# The press office's key: cover values and statements are sealed to it. Press officers hold it
+# directly; supervisors through the supervisors' key (it is sealed to that, like a team's key).
 
 
 def system_key(kind: str) -> TeamKey | None:
@@ -105,6 +107,7 @@ def expected_key_kinds(user: User) -> list[TeamKey]:
     elif user.role == Role.PRESS:
         # Supervisors reach it through their own key (it is sealed to the supervisors' key).
         keys.append(statistics_key())
+        keys.append(system_key(TeamKeyKind.PRESS))
     return [key for key in keys if key is not None]
 
 

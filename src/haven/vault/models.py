@@ -115,6 +115,7 @@ class TeamKeyKind(models.TextChoices):
     # Sealed to it: each case's coarse statistical facts (haven.stats). Press officers hold it;
     # supervisors reach it through their key.
     STATISTICS = "statistics", "Statistics"
+    PRESS = "press", "Press office"
 
 
 class TeamKey(models.Model):
@@ -147,7 +148,9 @@ class TeamKey(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["kind"],
-                condition=models.Q(active=True, kind__in=["intake", "supervisors", "staff"]),
+                condition=models.Q(
+                    active=True, kind__in=["intake", "supervisors", "staff", "press"]
+                ),
                 name="one_active_system_key_per_kind",
             ),
             models.UniqueConstraint(

@@ -113,6 +113,7 @@ def org_keys_setup(*, actor: User | None = None) -> OrgSetup:
             # The blind-index key, for whoever holds the all-staff key (see haven.vault.index).
             index_key_create(ctx=ctx, staff_key=team_key, recovery_public=recovery.public_key)
     statistics_key_ensure(ctx=ctx, actor=actor)
+    _press_key_new(ctx=ctx, actor=actor, audit=False)
     audit_record(actor=actor, action="keys.setup")
     return OrgSetup(recovery_words=words, ctx=ctx)
 
@@ -300,6 +301,7 @@ def team_keys_share_pending(*, ctx: KeyContext, actor: User | None) -> int:
     """Share every team key this context holds with each person whose role or team calls for it
     and who does not hold it yet. Returns how many shares were made."""
     count = 0
+    press_key_ensure(actor=actor, ctx=ctx)
     refs = ctx.holder_refs()
     for user, team_key in h.pending_shares():
         if team_key.ref in refs:
@@ -338,6 +340,48 @@ def team_key_create(
         actor=actor, action="key.team_create", detail={"team_key": str(team_key.pk), "kind": kind}
     )
     return team_key
+
+
+def _press_key_new(*, ctx: KeyContext | None, actor: User | None, audit: bool = True) -> TeamKey:
+    """The press office's key, sealed to the supervisors' key (so that every supervisor holds it
+    and shares it with press officers) and to the recovery key."""
+    supervisors = h.system_key(TeamKeyKind.SUPERVISORS)
+    if supervisors is None:
+        raise ValidationError("The organisation's keys are not set up: run `haven setup`.")
+    team_key, key = _team_key_new(kind=TeamKeyKind.PRESS)
+    integrity.team_key_check(supervisors)
+    _key_share_save(
+        team_key_id=team_key.pk,
+        via_key=supervisors,
+        sealed=key.seal_private_to(bytes(supervisors.public_key)),
+        granted_by=actor,
+    )
+    if ctx is not None:
+        ctx.add_holder(team_key.ref, key)
+    if audit:
+        audit_record(
+            actor=actor,
+            action="key.team_create",
+            detail={"team_key": str(team_key.pk), "kind": TeamKeyKind.PRESS},
+        )
+    return team_key
+
+
+def press_key_ensure(*, actor: User | None, ctx: KeyContext | None = None) -> TeamKey | None:
+    """The active press-office key, created on first need for an organisation set up before it
+    existed (creating it needs no private key: only the supervisors' and the recovery key's
+    public halves). None when the organisation's keys are not set up."""
+    from django.db import IntegrityError as DatabaseIntegrityError
+
+    existing = h.system_key(TeamKeyKind.PRESS)
+    if existing is not None or h.system_key(TeamKeyKind.SUPERVISORS) is None:
+        return existing
+    try:
+        with transaction.atomic():
+            return _press_key_new(ctx=ctx, actor=actor)
+    except DatabaseIntegrityError:
+        # Someone else made it at the same moment (one active key per kind): use theirs.
+        return h.system_key(TeamKeyKind.PRESS)
 
 
 @transaction.atomic

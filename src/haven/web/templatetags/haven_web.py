@@ -28,6 +28,17 @@ def edits_partners(user: Any) -> bool:
 
 
 @register.filter
+def reads_statements(user: Any) -> bool:
+    """Press officers and supervisors: the Statements and Cover records pages."""
+    return access.allowed(user, "statement.read")
+
+
+@register.filter
+def records_covers(user: Any) -> bool:
+    return access.allowed(user, "cover.write")
+
+
+@register.filter
 def text_list(value: Any) -> str:
     """A payload value shown as text: lists joined by commas, birth as value (precision)."""
     if value is None or value == "":
