@@ -213,10 +213,17 @@ def _urls(route: str, name: str, ids: dict[str, list[Any]]) -> list[str]:
         return [reverse(name)]
     if "action" in kwargs:
         return []  # POST only: walked below
-    (kwarg,) = kwargs
+    # A format in the path (an export's .csv) is filled in; what is left names a record.
+    fixed = {k: "csv" for k in kwargs if f"<slug:{k}>" in route}
+    ids_in_path = [k for k in kwargs if k not in fixed]
+    if not ids_in_path:
+        return [reverse(name, kwargs=fixed)]
+    (kwarg,) = ids_in_path
     kind = KIND_OF_KWARG.get(kwarg) or API_KIND.get(route.split("/")[1])
-    found = ids.get(kind or "", []) + [uuid.uuid4()]
-    return [reverse(name, kwargs={kwarg: pk}) for pk in found]
+    # An id nobody has, of the route's type (staff accounts have numbers, records UUIDs).
+    unknown: Any = 2**31 - 1 if f"<int:{kwarg}>" in route else uuid.uuid4()
+    found = ids.get(kind or "", []) + [unknown]
+    return [reverse(name, kwargs={kwarg: pk, **fixed}) for pk in found]
 
 
 def test_the_press_officer_learns_nothing_of_anyone_not_yet_safe_on_any_route(world, heidi) -> None:
