@@ -7,6 +7,7 @@ that transaction, and reads or writes sensitive fields only through :mod:`haven.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +15,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from haven import access
 from haven.accounts.models import Role, User
@@ -102,27 +104,71 @@ class PersonInput:
     own_words: str = ""
 
 
+_BIRTH_FORMS = (
+    # What was typed tells how precise it is: 1975, 1975-03, 1975-03-02 (also with / or .).
+    ("day", re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$")),
+    ("month", re.compile(r"^(\d{4})[-/.](\d{1,2})$")),
+    ("year", re.compile(r"^(\d{4})$")),
+)
+
+
 def _clean_birth(value: str, precision: str, *, field_name: str) -> dict[str, str]:
+    """A birth as typed: its precision is what was typed (1975 a year, 1975-03 a month, a full
+    date a day). A precision chosen as well must agree with it; "unknown" (the default) takes
+    the typed one, so that a year typed without choosing a precision is never dropped."""
+    field = f"{field_name}.birth_value"
     precision = clean_choice(
         precision or "unknown", field=f"{field_name}.birth_precision", choices=BIRTH_PRECISIONS
     )
-    value = clean_text(value, field=f"{field_name}.birth_value", max_length=10, multiline=False)
-    if precision == "unknown" or not value:
+    value = clean_text(value, field=field, max_length=10, multiline=False)
+    if not value:
+        if precision != "unknown":
+            raise ValidationError(
+                {field: _("Type the birth year or date, or set the precision to Unknown.")}
+            )
         return {"value": "", "precision": "unknown"}
-    formats = {"year": "%Y", "month": "%Y-%m", "day": "%Y-%m-%d"}
-    try:
-        parsed = dt.datetime.strptime(value, formats[precision])  # noqa: DTZ007 - a calendar date, no time
-    except ValueError as exc:
+    typed = next(
+        ((kind, match) for kind, pattern in _BIRTH_FORMS if (match := pattern.match(value))),
+        None,
+    )
+    if typed is None:
         raise ValidationError(
             {
-                f"{field_name}.birth_value": f"“{value}” does not match the {precision} format {formats[precision]}."
+                field: _(
+                    "“%(value)s” is not a birth year or date: type 1975, 1975-03 or 1975-03-02."
+                )
+                % {"value": value}
             }
-        ) from exc
-    if parsed.date() > timezone.localdate() or parsed.year < 1900:
-        raise ValidationError(
-            {f"{field_name}.birth_value": "Birth date must be between 1900 and today."}
         )
-    return {"value": value, "precision": precision}
+    kind, match = typed
+    if precision not in ("unknown", kind):
+        labels = {"year": _("a year"), "month": _("a year and month"), "day": _("a full date")}
+        raise ValidationError(
+            {
+                field: _(
+                    "“%(value)s” is %(typed)s, but the precision chosen is %(chosen)s: "
+                    "change one of them so that they agree."
+                )
+                % {
+                    "value": value,
+                    "typed": labels[kind],
+                    "chosen": labels[precision],
+                }
+            }
+        )
+    parts = [int(part) for part in match.groups()]
+    try:
+        parsed = dt.date(
+            parts[0], parts[1] if len(parts) > 1 else 1, parts[2] if len(parts) > 2 else 1
+        )
+    except ValueError as exc:
+        raise ValidationError(
+            {field: _("“%(value)s” is not a date in the calendar.") % {"value": value}}
+        ) from exc
+    if parsed > timezone.localdate() or parsed.year < 1900:
+        raise ValidationError({field: _("Birth date must be between 1900 and today.")})
+    normalised = "-".join([f"{parts[0]:04d}", *(f"{p:02d}" for p in parts[1:])])
+    return {"value": normalised, "precision": kind}
 
 
 def person_payload(person: PersonInput, *, index: int = 0) -> dict[str, Any]:
