@@ -18,6 +18,7 @@ from haven.cases.counts import remembered_count
 from haven.cases.journey import TERMINAL, State, allowed_targets
 from haven.cases.models import Case, Group, JourneyEvent, Note, Request, RequestStatus, Urgency
 from haven.crypto import KeyContext
+from haven.validation import clean_country
 from haven.vault.sealed import payload_read
 
 ACTIVE_Q = ~Q(state__in=list(TERMINAL))
@@ -42,7 +43,9 @@ def case_list(
     group_id: Any = None,
     now: dt.datetime | None = None,
 ) -> QuerySet[Case]:
-    """The filtered case list (plain columns only), most urgent first."""
+    """The filtered case list (plain columns only), most urgent first. ``country`` is a code or
+    a name (:func:`haven.validation.clean_country`); one that names no country raises
+    ValidationError."""
     qs = case_queryset(user=user)
     if state:
         qs = qs.filter(state=state)
@@ -51,7 +54,8 @@ def case_list(
     if owner_id:
         qs = qs.filter(owner_id=owner_id)
     if country:
-        qs = qs.filter(country=country.upper())
+        # A name or a code; one we do not know is an error, never the unfiltered list.
+        qs = qs.filter(country=clean_country(country))
     if group_id:
         qs = qs.filter(group_id=group_id)
     if active is True:

@@ -28,6 +28,7 @@ from haven.referrals.models import (
     Purpose,
     ReferralStatus,
 )
+from haven.validation import MAX_COUNTRY_CHARS, clean_country
 
 SEX_CHOICES = [
     ("unknown", _("Unknown")),
@@ -52,6 +53,16 @@ OCCUPATION_CHOICES = [
     ("other", _("Other")),
 ]
 OWNER_ROLES = (Role.CASEWORKER, Role.SUPERVISOR, Role.INTAKE)
+
+
+class CountryInput(forms.TextInput):
+    """A country typed as a name or a code, with the names of the page's language suggested
+    by the browser (the ``countries`` datalist of ``web/_countries.html``; no JavaScript)."""
+
+    def __init__(self, attrs: dict[str, Any] | None = None):
+        super().__init__({"list": "countries", "autocomplete": "off", **(attrs or {})})
+
+
 _PEOPLE_KEY = re.compile(r"^people\[(\d+)\]\.(\w+)$")
 
 
@@ -150,10 +161,11 @@ class RequestForm(forms.Form):
         label=_("Urgency"), choices=Urgency.choices, coerce=int, initial=Urgency.NORMAL
     )
     country = forms.CharField(
-        label=_("Country now (ISO code)"),
+        label=_("Country now"),
         required=False,
-        max_length=2,
-        help_text=_("Coarse only, for example CN or TH."),
+        max_length=MAX_COUNTRY_CHARS,
+        help_text=_("Coarse only: a name or an ISO code, for example China, 태국 or TH."),
+        widget=CountryInput,
     )
     received_at = forms.DateTimeField(
         label=_("Received at"),
@@ -236,7 +248,9 @@ class CaseFilterForm(forms.Form):
         coerce=int,
         empty_value=None,
     )
-    country = forms.CharField(label=_("Country"), required=False, max_length=2)
+    country = forms.CharField(
+        label=_("Country"), required=False, max_length=MAX_COUNTRY_CHARS, widget=CountryInput
+    )
     owner = OwnerField(label=_("Owner"), queryset=User.objects.none(), required=False)
     active = forms.ChoiceField(
         label=_("Active"),
@@ -249,12 +263,24 @@ class CaseFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = owner_queryset()  # type: ignore[attr-defined]
 
+    def clean_country(self) -> str:
+        try:
+            return clean_country(self.cleaned_data["country"])
+        except ValidationError as exc:
+            raise forms.ValidationError(exc.message_dict["country"]) from exc
+
 
 class _EventFields(forms.Form):
     occurred_at = forms.DateTimeField(
         label=_("Occurred at"), required=False, widget=_dt_widget(), help_text=_("Empty: now.")
     )
-    country = forms.CharField(label=_("Country (ISO code)"), required=False, max_length=2)
+    country = forms.CharField(
+        label=_("Country"),
+        required=False,
+        max_length=MAX_COUNTRY_CHARS,
+        help_text=_("A name or an ISO code: Thailand, 태국, TH."),
+        widget=CountryInput,
+    )
     region = forms.CharField(label=_("Region"), required=False)
     source = forms.ChoiceField(label=_("Source"), choices=Source.choices, initial=Source.STAFF)
     confidence = forms.ChoiceField(
@@ -436,7 +462,7 @@ class BrokerEditForm(BrokerForm, VersionForm):
 
 class PartnerForm(forms.Form):
     name = forms.CharField(label=_("Name"))
-    country = forms.CharField(label=_("Country (ISO code)"), max_length=2)
+    country = forms.CharField(label=_("Country"), max_length=MAX_COUNTRY_CHARS, widget=CountryInput)
 
 
 class PartnerEditForm(PartnerForm, VersionForm):

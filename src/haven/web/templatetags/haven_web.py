@@ -81,3 +81,19 @@ def urgency_label(value: int) -> str:
 def reads_audit(user: Any) -> bool:
     """Whether ``user`` reads the audit trail (and so sees the audit viewer)."""
     return access.has_role(user, access.AUDIT_READERS)
+
+
+@register.filter
+def country_name(code: str) -> str:
+    """A country's ISO code as its name in the page's language (Thailand, 태국)."""
+    from haven.countries import country_name as name
+
+    return name(code or "")
+
+
+@register.inclusion_tag("web/_countries.html")
+def country_datalist() -> dict[str, Any]:
+    """The names a country field suggests, in the page's language (``<datalist id=countries>``)."""
+    from haven.countries import country_names
+
+    return {"countries": country_names()}

@@ -44,8 +44,8 @@ def case_list(request: HttpRequest) -> HttpResponse:
         }
     qs = selectors.case_list(user=user, **filters)
     count: int | None = None
-    if form.is_bound and "q" in form.errors:
-        qs = qs.none()  # a refused name search lists nothing rather than everything
+    if form.is_bound and form.errors:
+        qs = qs.none()  # a refused filter lists nothing rather than everything
     elif form.is_valid() and form.cleaned_data["q"]:
         try:
             qs = person_search(ctx=ctx(request), user=user, query=form.cleaned_data["q"], cases=qs)
