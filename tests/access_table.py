@@ -151,6 +151,8 @@ WEB: dict[tuple[str, str, str], Endpoint] = {
     # Logging in, out and the language switch are for everyone.
     ("set_language", "GET", ""): Endpoint(public=OK),
     ("set_language", "POST", ""): Endpoint(public=OK, body=lambda w, o: {"language": "ko"}),
+    ("web:favicon", "GET", ""): Endpoint(public=OK),
+    ("web:favicon", "POST", ""): Endpoint(public=NOT_ALLOWED),
     ("web:login", "GET", ""): Endpoint(public=OK),
     ("web:login", "POST", ""): Endpoint(public=OK, body=lambda w, o: {"username": "nobody"}),
     ("web:login_two_factor", "GET", ""): Endpoint(public=OK),

@@ -330,6 +330,8 @@ class GroupMoveForm(_EventFields):
     field_order = ["case_ids", "to_state"]
 
     def __init__(self, *args: Any, members: Sequence[tuple[str, str]] = (), **kwargs: Any):
+        # Its own ids: the case page also has the one-case form, with the same field names.
+        kwargs.setdefault("auto_id", "id_group_%s")
         super().__init__(*args, **kwargs)
         self.fields["case_ids"].choices = list(members)  # type: ignore[attr-defined]
 
@@ -352,6 +354,10 @@ def member_choice(case: Any) -> str:
 
 class NoteForm(forms.Form):
     text = forms.CharField(label=_("Note"), widget=_text(3), strip=False)
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        kwargs.setdefault("auto_id", "id_notes_%s")
+        super().__init__(*args, **kwargs)
 
 
 class CaseEditForm(VersionForm):

@@ -9,6 +9,7 @@ from haven.web.views import (
     custody,
     dashboard,
     duplicates,
+    favicon,
     login,
     oversight,
     partners,
@@ -19,6 +20,7 @@ from haven.web.views import messages as msg_views
 
 app_name = "web"
 urlpatterns = [
+    path("favicon.ico", favicon.favicon, name="favicon"),
     path("login/", login.LoginView.as_view(), name="login"),
     path("login/two-factor/", login.two_factor, name="login_two_factor"),
     path("account/confirm/", login.confirm_password, name="confirm_password"),
