@@ -336,7 +336,7 @@ def ask(request: HttpRequest, lang: str) -> HttpResponse:
 
 
 def _resized_ask_page(request: HttpRequest, lang: str) -> HttpResponse:
-    """"Show" pressed after choosing how many people: the form again with that many name rows
+    """The "Show" button, pressed after choosing how many people: the form again with that many name rows
     and everything typed kept (without JavaScript the page cannot add rows itself). Nothing is
     stored or checked, so it costs no submission; files cannot be kept by a page."""
     count = people_count(request.POST.get("people_wanted", request.POST.get("people", 1)))
