@@ -212,6 +212,27 @@ WEB: dict[tuple[str, str, str], Endpoint] = {
         ("case.write",),
         body=lambda w, o: {"case_ids": [f"{o}:{STALE}"], "to_state": "withdrawn"},
     ),
+    # What waits for the person (every role has a list, perhaps empty).
+    ("web:notifications", "GET", ""): ANYONE,
+    ("web:notifications", "POST", ""): Endpoint(write=True),
+    # One search over people, groups, brokers and requests.
+    ("web:search", "GET", ""): read(None, CASE),
+    ("web:search", "POST", ""): write(None, CASE),
+    # Groups: the list, a group's page, moving its members together.
+    ("web:groups", "GET", ""): read(None, CASE),
+    ("web:groups", "POST", ""): write(None, CASE),
+    ("web:group", "GET", ""): read("group", CASE),
+    ("web:group", "POST", ""): write("group", CASE),
+    ("web:group_move", "GET", ""): post_only("group"),
+    ("web:group_move", "POST", ""): write(
+        "group",
+        CASE,
+        ("case.write",),
+        body=lambda w, o: {
+            "case_ids": [f"{c}:{STALE}" for c in w.group_members(o)],
+            "to_state": "withdrawn",
+        },
+    ),
     ("web:case_edit", "GET", ""): read("case", CASE, ("case.write",)),
     ("web:case_edit", "POST", ""): write(
         "case", CASE, ("case.write",), body=lambda w, o: {"version": STALE, "urgency": 4}
@@ -273,10 +294,32 @@ WEB: dict[tuple[str, str, str], Endpoint] = {
     ("web:referral", "POST", ""): write("referral", REFERRAL),
     **{
         ("web:referral_action", "GET", action): post_only("referral")
-        for action in ("approve", "send", "withdraw", "respond", "revoke_consent", "unknown")
+        for action in (
+            "submit",
+            "approve",
+            "return",
+            "send",
+            "withdraw",
+            "respond",
+            "revoke_consent",
+            "consent",
+            "unknown",
+        )
     },
     ("web:referral_action", "POST", "approve"): write(
         "referral", REFERRAL, ("referral.approve",), body=lambda w, o: {"version": STALE}
+    ),
+    ("web:referral_action", "POST", "submit"): write(
+        "referral", REFERRAL, ("case.write",), body=lambda w, o: {"version": STALE}
+    ),
+    ("web:referral_action", "POST", "return"): write(
+        "referral", REFERRAL, ("referral.approve",), body=lambda w, o: {"version": STALE}
+    ),
+    ("web:referral_action", "POST", "consent"): write(
+        "referral",
+        REFERRAL,
+        ("case.write",),
+        body=lambda w, o: {"version": STALE, "consent_method": "verbal", "consent_words": "yes"},
     ),
     ("web:referral_action", "POST", "send"): write(
         "referral", REFERRAL, ("case.write",), body=lambda w, o: {"version": STALE}

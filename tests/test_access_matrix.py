@@ -72,6 +72,7 @@ KIND_OF_KWARG = {
     "broker_id": "broker",
     "partner_id": "partner",
     "attachment_id": "attachment",
+    "group_id": "group",
 }
 KNOWN_KWARGS = {*KIND_OF_KWARG, "pk", "action"}
 # API paths name records ``pk``; the first segment says which kind ("api/cases/<uuid:pk>/...").

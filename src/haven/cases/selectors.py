@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Max, Min, Q, QuerySet
+from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -313,6 +313,66 @@ def group_get(*, user: User, group_id: Any) -> Group:
         return Group.objects.select_related("data_key").get(pk=group_id)
     except (Group.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
         raise Http404("No such group.") from exc
+
+
+def group_list(*, user: User) -> QuerySet[Group]:
+    """The groups ``user`` sees at least one member of, newest first (plain columns only)."""
+    members = case_queryset(user=user).filter(group_id=OuterRef("pk"))
+    return (
+        Group.objects.filter(Exists(members))
+        .select_related("data_key", "request")
+        .order_by("-created_at", "-pk")
+    )
+
+
+@dataclass
+class GroupRow:
+    group: Group
+    label: str
+    members: list[CaseRow]
+
+
+def group_rows(
+    *, ctx: KeyContext, user: User, groups: list[Group] | QuerySet[Group]
+) -> list[GroupRow]:
+    """One page of groups with their labels and the members ``user`` sees, names decrypted;
+    audited as one list read."""
+    groups = list(groups)
+    members: dict[Any, list[CaseRow]] = {g.pk: [] for g in groups}
+    cases = (
+        case_queryset(user=user)
+        .filter(group_id__in=list(members))
+        .select_related("person", "person__data_key")
+        .order_by("opened_at", "pk")
+    )
+    for case in cases:
+        person = payload_read(ctx=ctx, record=case.person)
+        members[case.group_id].append(
+            CaseRow(
+                case=case,
+                name=_display_name(person),
+                name_romanized=person.get("name_romanized", ""),
+            )
+        )
+    rows = [
+        GroupRow(
+            group=g, label=payload_read(ctx=ctx, record=g).get("label", ""), members=members[g.pk]
+        )
+        for g in groups
+    ]
+    if rows:
+        audit_record(
+            actor=user, action="group.list", detail={"groups": [str(g.pk) for g in groups]}
+        )
+    return rows
+
+
+def group_detail(*, ctx: KeyContext, user: User, group_id: Any) -> GroupRow:
+    """One group ``user`` sees a member of, with its label and members; the read is audited."""
+    group = group_get(user=user, group_id=group_id)
+    [row] = group_rows(ctx=ctx, user=user, groups=[group])
+    audit_record(actor=user, action="group.view", target=group)
+    return row
 
 
 def note_queryset(*, user: User, case_id: Any) -> QuerySet[Note]:

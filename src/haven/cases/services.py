@@ -21,7 +21,7 @@ from haven import access
 from haven.accounts.models import Role, User
 from haven.audit.services import audit_record
 from haven.brokers.models import Broker, BrokerStatus
-from haven.cases.journey import State, TransitionError, check_transition
+from haven.cases.journey import State, TransitionError, check_transition, journey_path
 from haven.cases.models import (
     Case,
     Channel,
@@ -35,7 +35,7 @@ from haven.cases.models import (
     Source,
     Urgency,
 )
-from haven.cases.search import person_index_values
+from haven.cases.search import group_index_values, person_index_values
 from haven.crypto import KeyContext
 from haven.db.rows import Rows
 from haven.dedupe.store import person_encoding_set, person_encodings_build
@@ -364,15 +364,13 @@ def request_people_build(
         payload_set(ctx=ctx, record=person, data=data)
         people.append(person)
     rows.extend(people)
-    search_tokens_build(
-        ctx=ctx,
-        index_key=index_key,
-        values_by_key={
-            person.data_key_id: person_index_values(data)
-            for person, data in zip(people, payloads, strict=True)
-        },
-        rows=rows,
-    )
+    searchable = {
+        person.data_key_id: person_index_values(data)
+        for person, data in zip(people, payloads, strict=True)
+    }
+    if group is not None and group_label:
+        searchable[group.data_key_id] = group_index_values({"label": group_label})
+    search_tokens_build(ctx=ctx, index_key=index_key, values_by_key=searchable, rows=rows)
     person_encodings_build(
         ctx=ctx,
         people=list(zip(people, payloads, strict=True)),
@@ -723,6 +721,30 @@ def journey_advance(
     return event
 
 
+def _walk(
+    *, ctx: KeyContext, actor: User, case: Case, to_state: str, cleaned: dict[str, Any]
+) -> JourneyEvent:
+    """Move ``case`` to ``to_state`` through the steps between (:func:`journey_path`): one
+    event each, at the same time and from the same source; what was typed about the place,
+    the country and the note goes with the last step only."""
+    steps = journey_path(case.state, to_state, returns_to=case.returns_to or None)
+    passing = {
+        **cleaned,
+        "country": "",
+        "region": "",
+        "place": "",
+        "note": "",
+    }
+    event: JourneyEvent | None = None
+    for i, step in enumerate(steps):
+        last = i == len(steps) - 1
+        event = _transition(
+            ctx=ctx, actor=actor, case=case, to_state=step, **(cleaned if last else passing)
+        )
+    assert event is not None  # noqa: S101 - journey_path returns at least the target
+    return event
+
+
 @transaction.atomic
 def group_advance(
     *,
@@ -738,16 +760,20 @@ def group_advance(
     region: str = "",
     place: str = "",
     note: str = "",
+    through: bool = False,
 ) -> list[JourneyEvent]:
-    """Move the chosen members of a group together: all of them, or none.
+    """Move the chosen members of a group together: all of them, or none. With ``through``, a
+    state further along the main path (:func:`~haven.cases.journey.reachable_targets`) is
+    reached through the steps between, each an event of its own (the country, place and note
+    typed go with the last step): a group known to be in Thailand gets there in one submission.
 
     ``case_versions`` maps each chosen case to the version the caller saw. If any member has
-    changed since (:class:`ConflictError`) or cannot make the move (:class:`TransitionError`),
-    no member moves.
+    changed since (:class:`ConflictError`) or cannot make the move (:class:`TransitionError`,
+    naming the member in ``case_id``), no member moves.
     """
     _check_writer(actor)
     if not case_versions:
-        raise ValidationError({"case_ids": "Choose at least one member of the group."})
+        raise ValidationError({"case_ids": _("Choose at least one member of the group.")})
     wanted = {str(case_id): version for case_id, version in case_versions.items()}
     members = list(
         group.cases.select_related("data_key")
@@ -756,11 +782,11 @@ def group_advance(
         .order_by("pk")
     )
     if len(members) != len(wanted):
-        raise ValidationError({"case_ids": "Every chosen case must be a member of this group."})
+        raise ValidationError({"case_ids": _("Every chosen case must be a member of this group.")})
     for case in members:
         if case.version != wanted[str(case.pk)]:
             raise ConflictError(
-                "A member of the group changed since you opened it; no member was moved.",
+                _("A member of the group changed since you opened it; no member was moved."),
                 current_version=case.version,
             )
     cleaned = _clean_event_input(
@@ -775,13 +801,21 @@ def group_advance(
     for case in members:
         _check_case(actor, case)
         try:
-            check_transition(case.state, to_state, returns_to=case.returns_to or None)
+            if through:
+                journey_path(case.state, to_state, returns_to=case.returns_to or None)
+            else:
+                check_transition(case.state, to_state, returns_to=case.returns_to or None)
         except TransitionError as exc:
             raise TransitionError(
-                case.state, to_state, f"{exc} (case {case.pk}); no member was moved."
+                case.state,
+                to_state,
+                _("%(reason)s So no member was moved.") % {"reason": exc},
+                case_id=case.pk,
             ) from exc
     events = [
-        _transition(ctx=ctx, actor=actor, case=case, to_state=to_state, **cleaned)
+        _walk(ctx=ctx, actor=actor, case=case, to_state=to_state, cleaned=cleaned)
+        if through
+        else _transition(ctx=ctx, actor=actor, case=case, to_state=to_state, **cleaned)
         for case in members
     ]
     audit_record(

@@ -326,14 +326,23 @@ class GroupMoveForm(_EventFields):
     case_ids = forms.MultipleChoiceField(
         label=_("Members to move"), widget=forms.CheckboxSelectMultiple
     )
-    to_state = forms.ChoiceField(label=_("Move to"), choices=State.choices)
+    to_state = forms.ChoiceField(label=_("Move to"))
     field_order = ["case_ids", "to_state"]
 
-    def __init__(self, *args: Any, members: Sequence[tuple[str, str]] = (), **kwargs: Any):
+    def __init__(
+        self,
+        *args: Any,
+        members: Sequence[tuple[str, str]] = (),
+        targets: Sequence[State] | None = None,
+        **kwargs: Any,
+    ):
         # Its own ids: the case page also has the one-case form, with the same field names.
         kwargs.setdefault("auto_id", "id_group_%s")
         super().__init__(*args, **kwargs)
         self.fields["case_ids"].choices = list(members)  # type: ignore[attr-defined]
+        self.fields["to_state"].choices = [  # type: ignore[attr-defined]
+            (s.value, s.label) for s in (State if targets is None else targets)
+        ]
 
     def clean_case_ids(self) -> list[str]:
         values: list[str] = self.cleaned_data["case_ids"]
@@ -345,6 +354,19 @@ class GroupMoveForm(_EventFields):
         """The chosen members with the version each had when the page was drawn."""
         chosen = (value.partition(":") for value in self.cleaned_data["case_ids"])
         return {case_id: int(version) for case_id, _sep, version in chosen}
+
+
+def group_targets(states: Iterable[tuple[str, str]]) -> list[State]:
+    """Where the members in these (state, returns_to) can all go in one submission (through
+    the steps between); where they have no common target, every target of any of them (the
+    move is then checked member by member)."""
+    from haven.cases.journey import reachable_targets
+
+    sets = [set(reachable_targets(state, returns_to=back or None)) for state, back in states]
+    if not sets:
+        return []
+    common = set.intersection(*sets) or set.union(*sets)
+    return sorted(common, key=list(State).index)
 
 
 def member_choice(case: Any) -> str:
@@ -391,12 +413,13 @@ class ConsentField(forms.ModelChoiceField):
 
 
 class ReferralForm(forms.Form):
-    """Step 1: partner, purpose, fields. Step 2: a new consent, or one already given."""
+    """One step: partner, purpose and the fields to share, then the consent they rest on (a new
+    one, for exactly those fields, or one already given that covers them)."""
 
     partner = forms.ModelChoiceField(label=_("Partner"), queryset=Partner.objects.none())
     purpose = forms.ChoiceField(label=_("Purpose"), choices=Purpose.choices)
     disclosed_fields = forms.MultipleChoiceField(
-        label=_("Fields to disclose"),
+        label=_("Fields to share, with the person's consent"),
         choices=list(DISCLOSABLE_FIELDS.items()),
         widget=forms.CheckboxSelectMultiple,
     )
@@ -405,16 +428,12 @@ class ReferralForm(forms.Form):
         label=_("Rest on a consent already given"),
         queryset=Consent.objects.none(),
         required=False,
-        empty_label=_("No — record a new consent below"),
-    )
-    consent_fields = forms.MultipleChoiceField(
-        label=_("Fields the person agreed to share"),
-        choices=list(DISCLOSABLE_FIELDS.items()),
-        widget=forms.CheckboxSelectMultiple,
-        required=False,
+        empty_label=_("No — record the person's consent below"),
     )
     consent_method = forms.ChoiceField(
-        label=_("How consent was given"), choices=ConsentMethod.choices, required=False
+        label=_("How consent was given"),
+        choices=[("", "—"), *ConsentMethod.choices],
+        required=False,
     )
     consent_words = forms.CharField(
         label=_("The person's words (or how it was relayed)"), required=False, widget=_text(3)
@@ -433,11 +452,62 @@ class ReferralForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        if not data.get("existing_consent") and not data.get("consent_method"):
+        consent = data.get("existing_consent")
+        if consent is None:
+            if not data.get("consent_method"):
+                self.add_error(
+                    "consent_method",
+                    _("Say how consent was given, or pick a consent already given."),
+                )
+            return data
+        fields = set(data.get("disclosed_fields") or [])
+        problems = []
+        if data.get("partner") is not None and consent.partner_id != data["partner"].pk:
+            problems.append(_("it was given for another partner"))
+        if data.get("purpose") and consent.purpose != data["purpose"]:
+            problems.append(_("it was given for another purpose"))
+        missing = [f for f in DISCLOSABLE_FIELDS if f in fields - set(consent.fields)]
+        if missing:
+            problems.append(
+                _("it does not cover %(fields)s")
+                % {"fields": ", ".join(str(DISCLOSABLE_FIELDS[f]) for f in missing)}
+            )
+        if problems:
             self.add_error(
-                "consent_method", _("Say how consent was given, or pick a consent already given.")
+                "existing_consent",
+                _(
+                    "This consent cannot carry the referral: %(problems)s. Untick those fields, "
+                    "or record the person's consent below instead."
+                )
+                % {"problems": "; ".join(str(p) for p in problems)},
             )
         return data
+
+
+class ReferralConsentForm(VersionForm):
+    """A draft whose consent does not cover it: record the consent that does."""
+
+    consent_method = forms.ChoiceField(
+        label=_("How consent was given"), choices=ConsentMethod.choices
+    )
+    consent_words = forms.CharField(
+        label=_("The person's words (or how it was relayed)"), widget=_text(3)
+    )
+    consent_given_at = forms.DateTimeField(
+        label=_("Consent given at"), required=False, widget=_dt_widget(), help_text=_("Empty: now.")
+    )
+
+
+class ReferralFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        label=_("Status"), required=False, choices=[("", _("Any")), *ReferralStatus.choices]
+    )
+    partner = forms.ModelChoiceField(
+        label=_("Partner"), required=False, queryset=Partner.objects.all(), empty_label=_("Any")
+    )
+    purpose = forms.ChoiceField(
+        label=_("Purpose"), required=False, choices=[("", _("Any")), *Purpose.choices]
+    )
 
 
 class RespondForm(VersionForm):

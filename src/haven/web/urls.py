@@ -10,11 +10,14 @@ from haven.web.views import (
     dashboard,
     duplicates,
     favicon,
+    groups,
     login,
+    notifications,
     oversight,
     partners,
     referrals,
     requests,
+    search,
 )
 from haven.web.views import messages as msg_views
 
@@ -52,6 +55,11 @@ urlpatterns = [
     path("cases/<uuid:case_id>/move/", cases.case_move, name="case_move"),
     path("cases/<uuid:case_id>/notes/", cases.case_note, name="case_note"),
     path("cases/<uuid:case_id>/group-move/", cases.case_group_move, name="case_group_move"),
+    path("notifications/", notifications.notifications, name="notifications"),
+    path("search/", search.search, name="search"),
+    path("groups/", groups.group_list, name="groups"),
+    path("groups/<uuid:group_id>/", groups.group_detail, name="group"),
+    path("groups/<uuid:group_id>/move/", groups.group_move, name="group_move"),
     path("cases/<uuid:case_id>/edit/", cases.case_edit, name="case_edit"),
     path("cases/<uuid:case_id>/person/", cases.person_edit, name="person_edit"),
     path("cases/<uuid:case_id>/access/grant/", custody.case_grant, name="case_grant"),

@@ -97,3 +97,26 @@ def country_datalist() -> dict[str, Any]:
     from haven.countries import country_names
 
     return {"countries": country_names()}
+
+
+@register.inclusion_tag("web/_nav.html", takes_context=True)
+def navigation(context: Any) -> dict[str, Any]:
+    """The navigation bar: the pages the person can open (:mod:`haven.web.menu`) and how many
+    things wait for them (:mod:`haven.notifications`)."""
+    from django.urls import reverse
+
+    from haven.notifications.selectors import notification_count
+    from haven.web.menu import entries_for
+
+    request = context.get("request")
+    user = context.get("user")
+    path = getattr(request, "path", "")
+    count = notification_count(user=user)
+    return {
+        "links": entries_for(user, where="nav", path=path),
+        "reads_cases": access.has_role(user, access.CASE_READERS),
+        "on_home": path == reverse("web:dashboard"),
+        "on_notifications": path.startswith(reverse("web:notifications")),
+        "notification_count": count,
+        "notification_label": "99+" if count > 99 else str(count),
+    }
