@@ -157,7 +157,9 @@ def referral_detail(request: HttpRequest, referral_id: Any) -> HttpResponse:
         {
             "referral": referral,
             "packet": packet,
-            "packet_fields": [(labels.get(k, k), v) for k, v in packet["fields"].items()],
+            "packet_fields": [
+                (labels.get(k, k), packet_value(k, v)) for k, v in packet["fields"].items()
+            ],
             "disclosed": [labels.get(k, k) for k in referral.disclosed_fields],
             "consent_fields": [
                 labels.get(k, k) for k in (referral.consent.fields if referral.consent else [])
@@ -170,6 +172,25 @@ def referral_detail(request: HttpRequest, referral_id: Any) -> HttpResponse:
             "consent_form": f.ReferralConsentForm(initial={"version": referral.version}),
         },
     )
+
+
+def packet_value(field: str, value: Any) -> Any:
+    """A disclosed value as a reader of the page's language reads it: labels for codes (Female,
+    not "female"; Thailand, not TH; a birth with its precision), the rest as stored."""
+    from haven.countries import country_name
+    from haven.web.templatetags.haven_web import person_choice
+
+    if field in ("sex", "occupation"):
+        return person_choice(value, field)
+    if field == "current_country":
+        return country_name(value or "") or "—"
+    if field == "birth" and isinstance(value, dict):
+        shown = value.get("value") or "—"
+        precision = value.get("precision")
+        if value.get("value") and precision and precision != "unknown":
+            return f"{shown} ({person_choice(precision, 'precision')})"
+        return shown
+    return value
 
 
 ACTIONS = {
