@@ -175,6 +175,10 @@ WEB: dict[tuple[str, str, str], Endpoint] = {
     ("web:requests", "POST", ""): write(None, REQUEST),
     ("web:request_new", "GET", ""): read(None, ("request.create",)),
     ("web:request_new", "POST", ""): write(None, ("request.create",), body=lambda w, o: {}),
+    ("web:requests_assign", "GET", ""): post_only(),
+    ("web:requests_assign", "POST", ""): write(
+        None, REQUEST, ("case.assign",), body=lambda w, o: {"request_ids": [], "owner": ""}
+    ),
     ("web:request", "GET", ""): read("request", REQUEST),
     ("web:request", "POST", ""): write("request", REQUEST),
     ("web:request_triage", "GET", ""): post_only("request"),

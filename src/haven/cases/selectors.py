@@ -17,7 +17,7 @@ from haven.audit.services import audit_record
 from haven.cases.counts import remembered_count
 from haven.cases.journey import TERMINAL, State, allowed_targets
 from haven.cases.models import Case, Group, JourneyEvent, Note, Request, RequestStatus, Urgency
-from haven.crypto import KeyContext
+from haven.crypto import CryptoError, KeyContext
 from haven.validation import clean_country
 from haven.vault.sealed import payload_read
 
@@ -266,15 +266,100 @@ def requests_per_year() -> list[tuple[int, int]]:
     return counts
 
 
-def request_list(*, user: User, status: str | None = None) -> QuerySet[Request]:
-    """The intake inbox: requests newest first, optionally by triage status."""
+def request_list(
+    *,
+    user: User,
+    status: str | None = None,
+    channel: str | None = None,
+    urgency: int | None = None,
+    owner: str | None = None,
+    awaiting_reply: bool = False,
+) -> QuerySet[Request]:
+    """The intake inbox: requests most urgent and newest first, optionally by triage status,
+    channel, urgency, owner of their cases (``"me"``, ``"none"`` or a user id) and whether a
+    message from the requester or broker waits for a reply."""
     if not access.has_role(user, access.REQUEST_HANDLERS):
         raise PermissionDenied("Your role cannot see requests.")
-    qs = Request.objects.select_related("broker", "data_key").order_by("-urgency", "-received_at")
+    qs = Request.objects.select_related("broker", "broker__data_key", "data_key").order_by(
+        "-urgency", "-received_at"
+    )
     if status:
         qs = qs.filter(status=status)
+    if channel:
+        qs = qs.filter(channel=channel)
+    if urgency:
+        qs = qs.filter(urgency=urgency)
+    if owner == "none":
+        qs = qs.exclude(Exists(Case.objects.filter(request_id=OuterRef("pk"), owner__isnull=False)))
+    elif owner:
+        owner_id = user.pk if owner == "me" else owner
+        qs = qs.filter(Exists(Case.objects.filter(request_id=OuterRef("pk"), owner_id=owner_id)))
+    if awaiting_reply:
+        from haven.notifications.selectors import awaiting_reply as waiting
+
+        qs = waiting(qs)
     # EXISTS per row, not a join + DISTINCT over the payload columns of every row.
     return qs.filter(access.visible_to(user))
+
+
+@dataclass
+class RequestRow:
+    request: Request
+    names: list[str]
+    owners: list[str]
+    broker_alias: str
+    awaiting_reply: bool
+    states: list[str]
+
+
+def request_rows(*, ctx: KeyContext, user: User, requests: list[Request]) -> list[RequestRow]:
+    """One page of the inbox: each request with its people's names, the owners and states of
+    its cases, its broker's alias and whether a message waits for a reply (``last_author``
+    annotated by :func:`haven.notifications.selectors.awaiting_reply`, else looked up). Names
+    and aliases are decrypted for the page; audited as one list read."""
+    from haven.notifications.selectors import last_author
+
+    ids = [r.pk for r in requests]
+    authors = dict(
+        Request.objects.filter(pk__in=ids).annotate(last=last_author()).values_list("pk", "last")
+    )
+    cases = list(
+        case_queryset(user=user)
+        .filter(request_id__in=ids)
+        .select_related("person", "person__data_key", "owner")
+        .order_by("opened_at", "pk")
+    )
+    names: dict[Any, list[str]] = {pk: [] for pk in ids}
+    owners: dict[Any, list[str]] = {pk: [] for pk in ids}
+    states: dict[Any, list[str]] = {pk: [] for pk in ids}
+    for case in cases:
+        names[case.request_id].append(_display_name(payload_read(ctx=ctx, record=case.person)))
+        if case.owner is not None and case.owner.username not in owners[case.request_id]:
+            owners[case.request_id].append(case.owner.username)
+        if case.state not in states[case.request_id]:
+            states[case.request_id].append(case.state)
+    aliases: dict[Any, str] = {}
+    for r in requests:
+        if r.broker_id is not None and r.broker_id not in aliases:
+            try:
+                aliases[r.broker_id] = payload_read(ctx=ctx, record=r.broker).get("alias", "")
+            except CryptoError:
+                aliases[r.broker_id] = ""
+    if cases:
+        audit_record(
+            actor=user, action="request.list", detail={"requests": [str(pk) for pk in ids]}
+        )
+    return [
+        RequestRow(
+            request=r,
+            names=names[r.pk],
+            owners=owners[r.pk],
+            broker_alias=aliases.get(r.broker_id, ""),
+            awaiting_reply=authors.get(r.pk) in ("requester", "broker"),
+            states=states[r.pk],
+        )
+        for r in requests
+    ]
 
 
 def request_get(*, user: User, request_id: Any) -> Request:

@@ -473,6 +473,9 @@ def request_create(
     team = owner.team if owner else None
     team_key_ensure(actor=actor, team=team)
     holders = case_holders(actor=actor, owner=owner, team=team)
+    # A caseworker who records a request works on it at once (they own its cases): it does not
+    # wait in intake's inbox as new. Intake and supervisors recording one still triage it.
+    triaged = actor.role == Role.CASEWORKER
     request = Request(
         data_key=data_key_create(ctx=ctx, holders=holders, granted_by=actor),
         channel=channel,
@@ -481,6 +484,9 @@ def request_create(
         people_count=len(people),
         broker=broker,
         created_by=actor,
+        status=RequestStatus.TRIAGED if triaged else RequestStatus.NEW,
+        triaged_by=actor if triaged else None,
+        triaged_at=timezone.now() if triaged else None,
     )
     payload_set(
         ctx=ctx,
@@ -514,6 +520,36 @@ def request_create(
         },
     )
     return request
+
+
+@transaction.atomic
+def requests_assign(*, ctx: KeyContext, actor: User, requests: list[Request], owner: User) -> int:
+    """Give every case of these requests to ``owner`` at once (intake's bulk assignment), each as
+    :func:`case_update` would, in one transaction: all are assigned or none. Cases the actor does
+    not hold are refused (PermissionDenied). Returns how many cases changed owner."""
+    if not access.allowed(actor, "case.assign"):
+        raise PermissionDenied(_("Only supervisors and intake officers assign cases."))
+    if not requests:
+        raise ValidationError({"requests": _("Tick at least one request.")})
+    moved = 0
+    for request in requests:
+        cases = list(
+            request.cases.select_related("data_key", "team", "owner")
+            .select_for_update()
+            .order_by("pk")
+        )
+        for case in cases:
+            if case.owner_id == owner.pk:
+                continue
+            case_update(ctx=ctx, actor=actor, case=case, expected_version=case.version, owner=owner)
+            moved += 1
+        audit_record(
+            actor=actor,
+            action="request.assign",
+            target=request,
+            detail={"owner": owner.pk, "cases": len(cases)},
+        )
+    return moved
 
 
 def _as_int(value: Any, name: str) -> int:

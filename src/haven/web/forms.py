@@ -129,8 +129,41 @@ class VersionForm(forms.Form):
 
 class RequestFilterForm(forms.Form):
     status = forms.ChoiceField(
-        label=_("Status"), required=False, choices=[("", _("Any"))] + RequestStatus.choices
+        label=_("Status"), required=False, choices=[("", _("Any")), *RequestStatus.choices]
     )
+    channel = forms.ChoiceField(
+        label=_("Channel"), required=False, choices=[("", _("Any")), *Channel.choices]
+    )
+    urgency = forms.TypedChoiceField(
+        label=_("Urgency"),
+        required=False,
+        choices=[("", _("Any")), *((str(v), label) for v, label in Urgency.choices)],
+        coerce=int,
+        empty_value=None,
+    )
+    owner = forms.ChoiceField(label=_("Owner"), required=False)
+    awaiting = forms.BooleanField(label=_("Message waiting for a reply"), required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].choices = [  # type: ignore[attr-defined]
+            ("", _("Anyone or nobody")),
+            ("me", _("Me")),
+            ("none", _("Nobody yet")),
+            *((str(u.pk), u.username) for u in owner_queryset()),
+        ]
+
+
+class BulkAssignForm(forms.Form):
+    """Intake's bulk assignment: the requests ticked in the inbox, and who takes their cases."""
+
+    request_ids = forms.MultipleChoiceField(label=_("Requests"))
+    owner = OwnerField(label=_("Give their cases to"), queryset=User.objects.none())
+
+    def __init__(self, *args: Any, requests: Sequence[str] = (), **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["request_ids"].choices = [(r, r) for r in requests]  # type: ignore[attr-defined]
+        self.fields["owner"].queryset = owner_queryset()  # type: ignore[attr-defined]
 
 
 class TriageForm(VersionForm):
@@ -145,11 +178,18 @@ class TriageForm(VersionForm):
     urgency = forms.TypedChoiceField(
         label=_("Urgency"), choices=Urgency.choices, coerce=int, required=False, empty_value=None
     )
-    duplicate_of = forms.UUIDField(
-        label=_("Earlier request (ID)"),
+    duplicate_of = forms.ChoiceField(
+        label=_("Earlier request"),
         required=False,
-        help_text=_("Only when marking a duplicate: the ID shown on the earlier request's page."),
+        help_text=_(
+            "Only when marking a duplicate. Listed first: requests whose people may be the same "
+            "as this one's, then the same broker's, then the most recent."
+        ),
     )
+
+    def __init__(self, *args: Any, earlier: Sequence[tuple[str, str]] = (), **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["duplicate_of"].choices = [("", "—"), *earlier]  # type: ignore[attr-defined]
 
 
 class RequestForm(forms.Form):

@@ -31,6 +31,7 @@ urlpatterns = [
     path("", dashboard.dashboard_view, name="dashboard"),
     path("requests/", requests.request_inbox, name="requests"),
     path("requests/new/", requests.request_new, name="request_new"),
+    path("requests/assign/", requests.requests_assign, name="requests_assign"),
     path("requests/<uuid:request_id>/", requests.request_detail, name="request"),
     path("requests/<uuid:request_id>/triage/", requests.request_triage, name="request_triage"),
     path("requests/<uuid:request_id>/messages/", msg_views.request_message, name="request_message"),
