@@ -375,6 +375,8 @@ WEB: dict[tuple[str, str, str], Endpoint] = {
     # The audit trail (POST verifies the chain).
     ("web:audit", "GET", ""): read(None, ("audit.read",)),
     ("web:audit", "POST", ""): write(None, ("audit.read",)),
+    ("web:audit_export", "GET", ""): read(None, ("audit.read",)),
+    ("web:audit_export", "POST", ""): Endpoint(not_allowed=True),
     # The API's own pages outside the schema.
     ("api-docs", "GET", ""): ANYONE,
     ("api-docs", "POST", ""): Endpoint(write=True),

@@ -556,3 +556,13 @@ def audit_entry_list(
     if until is not None:
         entries = entries.filter(at__lte=until)
     return entries
+
+
+def audit_export(*, user: Any, entries: Any) -> Any:
+    """The entries ``user`` exports (an ``audit_entry_list`` queryset), their actors loaded,
+    read in chunks; the export itself is recorded in the trail first, with how many entries."""
+    from haven.audit.services import audit_record
+
+    access.require(access.has_role(user, access.AUDIT_READERS))
+    audit_record(actor=user, action="audit.export", detail={"entries": entries.count()})
+    return entries.select_related("actor").iterator(chunk_size=2_000)

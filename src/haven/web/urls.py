@@ -103,4 +103,5 @@ urlpatterns = [
     path("partners/new/", partners.partner_new, name="partner_new"),
     path("partners/<uuid:partner_id>/edit/", partners.partner_edit, name="partner_edit"),
     path("audit/", audit.audit_list, name="audit"),
+    path("audit/export/", audit.audit_export, name="audit_export"),
 ]

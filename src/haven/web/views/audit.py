@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
 import uuid
@@ -10,20 +11,22 @@ from typing import Any
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
 from haven import access
 from haven.accounts.models import User
-from haven.audit import selectors
+from haven.audit import labels, selectors
 from haven.audit.models import AuditEntry
 from haven.web.forms import OwnerField
 from haven.web.views.common import actor, paginate, query_without_page
 
 # Problems listed on the page after "Verify the chain"; the rest are only counted.
 MAX_SHOWN_PROBLEMS = 50
+AUDIT_PAGE_SIZE = 50
 
 
 def _dt_widget() -> forms.DateTimeInput:
@@ -32,7 +35,7 @@ def _dt_widget() -> forms.DateTimeInput:
 
 def _action_choices() -> list[tuple[str, str]]:
     actions = AuditEntry.objects.order_by("action").values_list("action", flat=True).distinct()
-    return [("", str(_("Any")))] + [(a, a) for a in actions]
+    return [("", str(_("Any")))] + [(a, labels.action_label(a)) for a in actions]
 
 
 class AuditFilterForm(forms.Form):
@@ -97,10 +100,8 @@ def _compact_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-@login_required
-@require_http_methods(["GET", "HEAD", "POST"])
-def audit_list(request: HttpRequest) -> HttpResponse:
-    """GET: the filtered trail. POST (the "Verify the chain" button): the same, with the result."""
+def _filtered(request: HttpRequest) -> tuple[AuditFilterForm, Any, int]:
+    """The filter form, the entries it selects (none when it cannot be read) and the status."""
     user = actor(request)
     access.require(access.has_role(user, access.AUDIT_READERS))
     form = AuditFilterForm(request.GET or None)
@@ -121,8 +122,26 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     entries = selectors.audit_entry_list(user=user, **filters)
     if status == 400:
         entries = entries.none()  # an invalid filter shows nothing rather than everything
-    page = paginate(request, entries)
-    rows = [(entry, _compact_json(entry.detail)) for entry in page.object_list]
+    return form, entries, status
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def audit_list(request: HttpRequest) -> HttpResponse:
+    """GET: the filtered trail. POST (the "Verify the chain" button): the same, with the result."""
+    form, entries, status = _filtered(request)
+    page = paginate(request, entries, per_page=AUDIT_PAGE_SIZE)
+    rows = [
+        (
+            entry,
+            {
+                "action": labels.action_label(entry.action),
+                "target_type": labels.record_type_label(entry.target_type),
+                "detail": labels.detail_items(entry.detail),
+            },
+        )
+        for entry in page.object_list
+    ]
     verify = None
     if request.method == "POST":
         verify = selectors.audit_verify(max_problems=MAX_SHOWN_PROBLEMS)
@@ -136,6 +155,71 @@ def audit_list(request: HttpRequest) -> HttpResponse:
             "query": query_without_page(request),
             "anchor": selectors.audit_anchor(),
             "verify": verify,
+            "long_list": labels.LONG_LIST,
         },
         status=status,
     )
+
+
+EXPORT_COLUMNS = (
+    "seq",
+    "at",
+    "staff_member",
+    "action",
+    "action_label",
+    "record_type",
+    "record_id",
+    "session",
+    "detail",
+    "prev_hash",
+    "entry_hash",
+)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD"])
+def audit_export(request: HttpRequest) -> HttpResponse:
+    """The entries the filter selects as CSV (UTF-8 with a byte-order mark, which spreadsheet
+    programs need to read Korean), hashes included, so that they can be kept or checked
+    elsewhere. The export is itself recorded in the trail."""
+    form, entries, status = _filtered(request)
+    if status != 200:
+        return HttpResponse(
+            _("Correct the filter to export entries."), status=400, content_type="text/plain"
+        )
+    rows = selectors.audit_export(user=actor(request), entries=entries)
+    response = StreamingHttpResponse(_csv_lines(rows), content_type="text/csv; charset=utf-8")
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="haven-audit-{stamp}.csv"'
+    return response
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv_lines(entries: Any) -> Any:
+    writer = csv.writer(_Echo())
+    yield "\ufeff" + writer.writerow(EXPORT_COLUMNS)
+    for entry in entries:
+        yield writer.writerow(
+            [
+                entry.seq,
+                entry.at.isoformat(),
+                entry.actor.username if entry.actor else "",
+                entry.action,
+                _spreadsheet_safe(labels.action_label(entry.action)),
+                entry.target_type,
+                entry.target_id,
+                entry.session,
+                _spreadsheet_safe(_compact_json(entry.detail)),
+                entry.prev_hash,
+                entry.entry_hash,
+            ]
+        )
+
+
+def _spreadsheet_safe(value: str) -> str:
+    """A cell a spreadsheet program will not run as a formula."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
