@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.utils.translation import gettext_lazy as _
 
 from haven import access
 
@@ -120,3 +121,19 @@ def navigation(context: Any) -> dict[str, Any]:
         "notification_count": count,
         "notification_label": "99+" if count > 99 else str(count),
     }
+
+
+# The team keys' kinds as the pages' languages name them (the model's labels are not marked for
+# translation, and changing them would be a migration of the vault's).
+TEAM_KINDS = {
+    "intake": _("Intake team"),
+    "supervisors": _("Supervisors"),
+    "staff": _("All case staff"),
+    "team": _("Casework team"),
+    "partner": _("Partner agency"),
+}
+
+
+@register.filter
+def team_kind(kind: str) -> str:
+    return str(TEAM_KINDS.get(kind, kind))
