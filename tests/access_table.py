@@ -611,6 +611,8 @@ WEB.update(
     {
         ("web:duplicates", "GET", ""): read(None, ("duplicate.review",)),
         ("web:duplicates", "POST", ""): Endpoint(not_allowed=True),
+        ("web:duplicates_run", "GET", ""): post_only(),
+        ("web:duplicates_run", "POST", ""): write(None, ("duplicate.run",)),
         ("web:case_duplicate_decide", "GET", ""): post_only("case"),
         ("web:case_duplicate_decide", "POST", ""): write(
             "case",

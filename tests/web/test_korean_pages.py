@@ -136,6 +136,7 @@ NOT_PAGES = {
     "web:referral_action": "POST only",
     "web:broker_status": "POST only",
     "web:audit_export": "a CSV file",
+    "web:duplicates_run": "POST only",
 }
 # Latin text that is data, not interface: names staff typed, product names.
 ALLOWED_LATIN = (

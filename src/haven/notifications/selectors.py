@@ -49,9 +49,14 @@ def last_author() -> Subquery:
 
 
 def awaiting_reply(requests: QuerySet[Request]) -> QuerySet[Request]:
-    """The ``requests`` whose latest message came from their requester or broker."""
-    return requests.annotate(last_author=last_author()).filter(
-        last_author__in=[Author.REQUESTER, Author.BROKER]
+    """The ``requests`` whose latest message came from their requester or broker. Only requests
+    with a message from outside are looked at (found through the messages, which are few beside
+    the requests), so the count stays cheap however many requests there are."""
+    written = Message.objects.filter(author_kind__in=[Author.REQUESTER, Author.BROKER])
+    return (
+        requests.filter(pk__in=written.values("request_id"))
+        .annotate(last_author=last_author())
+        .filter(last_author__in=[Author.REQUESTER, Author.BROKER])
     )
 
 
@@ -128,4 +133,25 @@ def notification_count(*, user: User | None, now: dt.datetime | None = None) -> 
     return sum(
         notice.items.order_by().values("pk")[:COUNT_CAP].count()
         for notice in notices(user=user, now=now)
+    )
+
+
+# The navigation's count is remembered this long at most (messages and referrals do not raise the
+# counts version that case and grant writes do: a new message shows within this time).
+REMEMBER_SECONDS = 30
+
+
+def navigation_count(*, user: User | None) -> int:
+    """:func:`notification_count` for the navigation, which is on every page: remembered (as a
+    number only) until a case or grant is written, and for :data:`REMEMBER_SECONDS` at most."""
+    from haven.cases.counts import remembered_count
+
+    if user is None or not user.is_authenticated:
+        return 0
+    now = timezone.now()
+    window = int(now.timestamp()) // REMEMBER_SECONDS
+    return remembered_count(
+        user=user,
+        what=f"notifications:{window}",
+        compute=lambda: notification_count(user=user, now=now),
     )

@@ -77,6 +77,7 @@ urlpatterns = [
         name="case_duplicate_undo",
     ),
     path("duplicates/", duplicates.duplicate_review, name="duplicates"),
+    path("duplicates/run/", duplicates.duplicate_run, name="duplicates_run"),
     path("keys/", custody.keys_page, name="keys"),
     path("keys/share/", custody.keys_share, name="keys_share"),
     path("keys/restore/", custody.keys_restore, name="keys_restore"),

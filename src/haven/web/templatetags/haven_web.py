@@ -106,13 +106,13 @@ def navigation(context: Any) -> dict[str, Any]:
     things wait for them (:mod:`haven.notifications`)."""
     from django.urls import reverse
 
-    from haven.notifications.selectors import notification_count
+    from haven.notifications.selectors import navigation_count
     from haven.web.menu import entries_for
 
     request = context.get("request")
     user = context.get("user")
     path = getattr(request, "path", "")
-    count = notification_count(user=user)
+    count = navigation_count(user=user)
     return {
         "links": entries_for(user, where="nav", path=path),
         "reads_cases": access.has_role(user, access.CASE_READERS),
