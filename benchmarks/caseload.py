@@ -393,6 +393,7 @@ class KeyMaker:
         self.grants: list[Any] = []
         self.seals = 0
         self.seal_seconds = 0.0
+        self.slots: list[int] = []
 
     @staticmethod
     def _plan(holders: list[Any], granted_by: Any) -> list[tuple[str, Any, Any, bytes, Any]]:
@@ -427,13 +428,17 @@ class KeyMaker:
         return self.plans[owner.pk]
 
     def new(self, plan: list[tuple[str, Any, Any, bytes, Any]], at: dt.datetime) -> Any:
+        from haven.crypto import erasure_store
         from haven.vault.models import DataKey, Grant
 
-        key = DataKey()
+        if not self.slots:
+            # The product flushes one request's erasure secrets at a time; seeding, a thousand.
+            self.slots = erasure_store().allocate(1000)
+        key = DataKey(erasure_slot=self.slots.pop(0))
         recipients = {ref: public for ref, _, _, public, _ in plan}
         recipients["recovery"] = self.recovery
         started = time.perf_counter()
-        sealed = self.ctx.data_key_new(str(key.id), recipients)
+        sealed = self.ctx.data_key_new(str(key.id), recipients, slot=key.erasure_slot)
         self.seal_seconds += time.perf_counter() - started
         self.seals += len(recipients)
         key.recovery_sealed = sealed.pop("recovery")
@@ -469,6 +474,7 @@ def seed(*, n_cases: int, rng: random.Random, now: dt.datetime) -> dict[str, Any
     from haven.accounts.services import user_create
     from haven.brokers.services import broker_create
     from haven.cases.models import Case, Group, JourneyEvent, Person, Request, RequestStatus
+    from haven.cases.tallies import tallies_catch_up
     from haven.vault.sealed import payload_set
     from haven.vault.services import org_keys_setup, team_key_create, team_keys_share_pending
 
@@ -622,6 +628,8 @@ def seed(*, n_cases: int, rng: random.Random, now: dt.datetime) -> dict[str, Any
         with transaction.atomic():
             for objs in (maker.keys, maker.grants, requests, groups, people, cases, events):
                 fast_insert(objs)
+            # As the services do before each audit entry: the counts kept at write time.
+            tallies_catch_up()
         made["cases"] += len(cases)
         made["requests"] += len(requests)
         made["groups"] += len(groups)

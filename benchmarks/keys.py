@@ -12,14 +12,17 @@ of payload encryption and of blind-index tokens. Nothing is stored.
 from __future__ import annotations
 
 import statistics
+import tempfile
 import time
 from collections.abc import Callable
 
 import django
 from django.conf import settings
 
-# Production KDF cost (haven.crypto's defaults); no database.
-settings.configure()
+# Production KDF cost (haven.crypto's defaults); no database. The erasure store in a temporary
+# directory (each new data key appends its secret there and flushes it).
+_store_dir = tempfile.mkdtemp(prefix="haven-bench-keys-")
+settings.configure(HAVEN_ERASURE_STORE=f"{_store_dir}/erasure.keys")
 django.setup()
 
 from haven import crypto  # noqa: E402
@@ -59,21 +62,24 @@ def main() -> None:
         f"{statistics.median(globaleaks):.3f} s  -> Haven/GlobaLeaks "
         f"{statistics.median(unlock) / statistics.median(globaleaks):.2f}"
     )
-    blob, secret = person.protect_for_session()
+    blob, secret = person.protect_for_session(binding="session:1")
     print(
         "every request: reopen the session's key (cookie secret + server blob): "
-        f"{per_second(lambda: crypto.PersonalKey.from_session(blob, secret)):,.0f}/s"
+        f"{per_second(lambda: crypto.PersonalKey.from_session(blob, secret, binding='session:1')):,.0f}/s"
     )
 
     ctx = crypto.KeyContext(actor_id=1)
     ctx.add_holder("u:1", person)
     holders = {f"u:{i}": crypto.PersonalKey.generate().public_key for i in range(5)}
     holders["recovery"] = crypto.PersonalKey.generate().public_key
+    store = crypto.erasure_store()
     print(
-        "new record key sealed to 5 holders + the recovery key (data_key_new): "
-        f"{per_second(lambda: ctx.data_key_new('new', holders)):,.0f}/s"
+        "new record key sealed to 5 holders + the recovery key, its erasure secret appended "
+        "and flushed (data_key_new): "
+        f"{per_second(lambda: ctx.data_key_new('new', holders, slot=store.allocate(1)[0])):,.0f}/s"
     )
-    sealed = ctx.data_key_new("bench", {"u:1": person.public_key})["u:1"]
+    slot = store.allocate(1)[0]
+    sealed = ctx.data_key_new("bench", {"u:1": person.public_key}, slot=slot)["u:1"]
     grantee = crypto.PersonalKey.generate()
     print(
         "grant (seal a data key to a public key): "
@@ -88,7 +94,7 @@ def main() -> None:
     def unlock_fresh() -> None:
         fresh = crypto.KeyContext(actor_id=1)
         fresh.add_holder("u:1", person)
-        fresh.data_key_unlock("bench", holder="u:1", sealed=sealed)
+        fresh.data_key_unlock("bench", holder="u:1", sealed=sealed, slot=slot)
 
     print(f"unlock a data key in a new context (per request): {per_second(unlock_fresh):,.0f}/s")
     team = crypto.PersonalKey.generate()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 
 import pytest
-from django.db import connection
 from hypothesis import settings as hypothesis_settings
 
 from haven.accounts.models import Role, User
@@ -33,27 +32,13 @@ def _empty_cache() -> None:
 def _keys_read_afresh() -> None:
     """The recovery public key and the receipt salt are read once per process (they never
     change in one database); each test's database has its own."""
+    from haven.cases.tallies import tallies_forget
     from haven.portal.receipts import receipt_salt_forget
     from haven.vault.sealed import recovery_public_key_forget
 
     recovery_public_key_forget()
     receipt_salt_forget()
-
-
-@pytest.fixture(autouse=True)
-def _counts_raised_per_statement(request: pytest.FixtureRequest) -> None:
-    """On PostgreSQL the counts version is raised at commit (migration cases 0004); a test's
-    transaction never commits, so inside one the triggers run at each writing statement."""
-    marker = request.node.get_closest_marker("django_db")
-    transactional = "transactional_db" in request.fixturenames or bool(
-        marker and marker.kwargs.get("transaction")
-    )
-    if transactional or (marker is None and "db" not in request.fixturenames):
-        return
-    request.getfixturevalue("db")
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET CONSTRAINTS haven_counts_case, haven_counts_grant IMMEDIATE")
+    tallies_forget()
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from haven.cases.models import Case, Channel, Request
 from haven.cases.services import PersonInput, request_create
 from haven.crypto import KeyContext
 from haven.referrals.models import Partner
-from haven.vault.context import COOKIE_NAME, SESSION_KEY, context_for
+from haven.vault.context import COOKIE_NAME, SESSION_KEY, context_for, session_binding
 from haven.vault.models import UserKey
 from haven.vault.services import user_key_create, user_key_open
 
@@ -117,7 +117,9 @@ def login(client: Any, user: User, password: str = PASSWORD) -> None:
     from haven.accounts.middleware import AUTH_AT, LOGIN_AT, SEEN_AT, TWO_FACTOR
 
     client.force_login(user)
-    blob, secret = user_key_open(user=user, password=password).protect_for_session()
+    blob, secret = user_key_open(user=user, password=password).protect_for_session(
+        binding=session_binding(user.pk)
+    )
     session = client.session
     session[SESSION_KEY] = base64.b64encode(blob).decode()
     now = time.time()

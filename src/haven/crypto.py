@@ -14,11 +14,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+import fcntl
 import hashlib
+import hmac
 import json
+import os
+import threading
 import unicodedata
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -129,6 +133,204 @@ class MissingKeyError(CryptoError):
     """The acting person holds no key that opens this record."""
 
 
+# --- Erasure secrets: what makes destroying a data key real on the live disk ---------------------
+# A data key's sealed copies (its grants, its recovery copy, a conversation's copy to its party)
+# live in the database, and a database does not forget on demand: SQLite keeps old pages in its
+# WAL until a checkpoint, PostgreSQL keeps dead rows in its heap until VACUUM (which does not
+# promise to overwrite them) and every insert in its WAL, and both copy pages into backups. So
+# the key a payload is encrypted with is never what is sealed there: it is derived from the
+# sealed material *and* a 32-byte erasure secret kept in a slot of the erasure store, a file
+# outside the database. Destroying the key overwrites its slot in place and flushes it; the
+# sealed copies left anywhere in the database's files then open nothing, whoever holds the
+# recovery words and every password (docs/security.md, "Destroying a case").
+
+_ERASURE_MAGIC = b"HAVEN-ERASURE-1\n"
+_ERASURE_HEADER = 64  # magic, the store's random id, the integrity key
+ERASURE_SECRET_BYTES = 32
+_ZERO_SECRET = bytes(ERASURE_SECRET_BYTES)
+
+
+class ErasureStoreError(CryptoError):
+    """The erasure store is missing, belongs to another database, or lacks a key's slot."""
+
+
+class ErasureStore:
+    """A file of fixed-size slots, one random secret per data key, appended under an exclusive
+    lock (every process on the host shares it) and flushed before the key is used; erasing a slot
+    overwrites it with zeros in place and flushes again."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._fd: int | None = None
+        self._pid = 0
+        self._lock = threading.Lock()
+        self._integrity: bytes | None = None
+
+    def _file(self) -> int:
+        # One descriptor per process: flock() locks belong to the open file, which a forked
+        # worker would otherwise share with its parent.
+        if self._fd is None or self._pid != os.getpid():
+            os.makedirs(os.path.dirname(os.path.abspath(self.path)), mode=0o700, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                if os.fstat(fd).st_size == 0:
+                    # The store's id, then the integrity key (see integrity_tag).
+                    header = _ERASURE_MAGIC + nacl.utils.random(16) + nacl.utils.random(32)
+                    os.pwrite(fd, header, 0)
+                    os.fsync(fd)
+                elif os.pread(fd, len(_ERASURE_MAGIC), 0) != _ERASURE_MAGIC:
+                    raise ErasureStoreError(f"{self.path} is not a Haven erasure store")
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            self._fd, self._pid, self._integrity = fd, os.getpid(), None
+        return self._fd
+
+    def store_id(self) -> str:
+        """The store's random id (not secret): a database records which store its keys use."""
+        return os.pread(self._file(), 16, len(_ERASURE_MAGIC)).hex()
+
+    def _integrity_key(self) -> bytes:
+        fd = self._file()
+        if self._integrity is None:
+            key = os.pread(fd, 32, len(_ERASURE_MAGIC) + 16)
+            if len(key) != 32 or key == _ZERO_SECRET:
+                raise ErasureStoreError("the erasure store has no integrity key")
+            self._integrity = key
+        return self._integrity
+
+    def allocate(self, count: int) -> list[int]:
+        """``count`` new slots, each holding a fresh random secret, on disk before this returns."""
+        if count <= 0:
+            return []
+        fd = self._file()
+        secrets = nacl.utils.random(ERASURE_SECRET_BYTES * count)
+        with self._lock:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                end = os.fstat(fd).st_size
+                first = (end - _ERASURE_HEADER) // ERASURE_SECRET_BYTES
+                os.pwrite(fd, secrets, _ERASURE_HEADER + first * ERASURE_SECRET_BYTES)
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        os.fdatasync(fd)
+        return list(range(first, first + count))
+
+    def _secret(self, slot: int) -> bytes:
+        if not isinstance(slot, int) or slot < 0:
+            raise ErasureStoreError("not an erasure slot")
+        secret = os.pread(
+            self._file(), ERASURE_SECRET_BYTES, _ERASURE_HEADER + slot * ERASURE_SECRET_BYTES
+        )
+        if len(secret) != ERASURE_SECRET_BYTES:
+            raise ErasureStoreError(
+                "the erasure store has no slot for this key: is HAVEN_ERASURE_STORE the store "
+                "this database was written with?"
+            )
+        if secret == _ZERO_SECRET:
+            raise CryptoError("this key was destroyed")
+        return secret
+
+    def erase(self, slots: Iterable[int]) -> int:
+        """Overwrite each slot with zeros and flush; returns how many were live before."""
+        fd = self._file()
+        erased = 0
+        for slot in sorted(set(slots)):
+            offset = _ERASURE_HEADER + slot * ERASURE_SECRET_BYTES
+            current = os.pread(fd, ERASURE_SECRET_BYTES, offset)
+            if len(current) != ERASURE_SECRET_BYTES:
+                continue
+            if current != _ZERO_SECRET:
+                erased += 1
+            os.pwrite(fd, _ZERO_SECRET, offset)
+        os.fsync(fd)
+        return erased
+
+    def live(self, slot: int) -> bool:
+        """Whether a slot still holds a secret (``haven check``, tests)."""
+        try:
+            self._secret(slot)
+        except CryptoError:
+            return False
+        return True
+
+    def slot_count(self) -> int:
+        return (os.fstat(self._file()).st_size - _ERASURE_HEADER) // ERASURE_SECRET_BYTES
+
+    def close(self) -> None:
+        if self._fd is not None and self._pid == os.getpid():
+            os.close(self._fd)
+        self._fd = self._integrity = None
+
+
+_erasure_stores: dict[str, ErasureStore] = {}
+_erasure_lock = threading.Lock()
+
+
+def erasure_store() -> ErasureStore:
+    """This process's erasure store, at ``HAVEN_ERASURE_STORE``."""
+    path = os.fspath(settings.HAVEN_ERASURE_STORE)
+    store = _erasure_stores.get(path)
+    if store is None:
+        with _erasure_lock:
+            store = _erasure_stores.setdefault(path, ErasureStore(path))
+    return store
+
+
+# --- Integrity tags: key rows a database writer cannot forge ---------------------------------------
+# Sealed boxes are anonymous: someone who can write to the database but holds no key could make a
+# data key of their own, seal it to staff like any other, and re-point a record to it; or put their
+# own public key in place of a team's, a person's or the recovery key, and read what is sealed to
+# it from then on. Every row that carries a public key Haven seals to, or a sealed copy of a key
+# Haven opens, is therefore tagged when Haven writes it and checked before it is used: a keyed
+# BLAKE2b under the integrity key, which lives in the erasure store's header, outside the
+# database (haven.vault.integrity names what each tag covers).
+
+
+class IntegrityError(CryptoError):
+    """A key row does not carry Haven's tag: it was written or changed outside Haven."""
+
+
+def _integrity_message(purpose: str, parts: Iterable[object]) -> bytes:
+    out = bytearray(purpose.encode() + b"\0")
+    for part in parts:
+        if part is None:
+            out += b"\xff"
+            continue
+        raw = (
+            bytes(part) if isinstance(part, bytes | bytearray | memoryview) else str(part).encode()
+        )
+        out += len(raw).to_bytes(4, "big") + raw
+    return bytes(out)
+
+
+def integrity_tag(purpose: str, parts: Iterable[object]) -> bytes:
+    """Haven's tag over a key row's ``parts`` (bytes, or values written as text; None apart)."""
+    return hashlib.blake2b(
+        _integrity_message(purpose, parts),
+        key=erasure_store()._integrity_key(),
+        digest_size=32,
+        person=b"haven-integrity",
+    ).digest()
+
+
+def integrity_check(purpose: str, parts: Iterable[object], tag: bytes | None) -> None:
+    """Raise :class:`IntegrityError` unless ``tag`` is Haven's tag over ``parts``."""
+    if tag is None or not hmac.compare_digest(integrity_tag(purpose, parts), bytes(tag)):
+        raise IntegrityError(f"a {purpose} row was changed outside Haven")
+
+
+def _data_key_derive(material: bytes, slot: int | None) -> bytes:
+    """The key payloads are encrypted with: the sealed material keyed by the slot's secret.
+    ``slot`` None: a key made before erasure secrets existed, used as sealed."""
+    if slot is None:
+        return material
+    secret = erasure_store()._secret(slot)
+    return hashlib.blake2b(
+        material, key=secret, digest_size=KEY_BYTES, person=b"haven-data-key"
+    ).digest()
+
+
 @dataclass
 class KeyContext:
     """The keys one acting person may use, for the length of one request or command.
@@ -143,7 +345,8 @@ class KeyContext:
     _holders: dict[str, PersonalKey] = field(default_factory=dict, repr=False)
     # Team keys shared with this person and not opened yet: ref -> (ref of the opening key, box).
     _locked: dict[str, tuple[str, bytes]] = field(default_factory=dict, repr=False)
-    _cache: OrderedDict[str, bytes] = field(default_factory=OrderedDict, repr=False)
+    # key id -> (the key payloads are encrypted with, the material its grants seal)
+    _cache: OrderedDict[str, tuple[bytes, bytes]] = field(default_factory=OrderedDict, repr=False)
     _index: IndexKey | None = field(default=None, repr=False)
     # The index key sealed to a key this context holds, not opened yet: (holder ref, box).
     _index_locked: tuple[str, bytes] | None = field(default=None, repr=False)
@@ -181,41 +384,44 @@ class KeyContext:
 
     # --- Data keys -------------------------------------------------------------------------------
 
-    def data_key_new(self, key_id: str, recipients: dict[str, bytes]) -> dict[str, bytes]:
-        """A new random data key for ``key_id``, sealed to each recipient's public key."""
-        data_key = nacl.utils.random(KEY_BYTES)
-        self._remember(key_id, data_key)
-        return {ref: seal_to_public_key(public, data_key) for ref, public in recipients.items()}
+    def data_key_new(
+        self, key_id: str, recipients: dict[str, bytes], *, slot: int | None
+    ) -> dict[str, bytes]:
+        """A new random data key for ``key_id``, sealed to each recipient's public key; the key
+        payloads use is derived with the erasure secret in ``slot`` (see :class:`ErasureStore`)."""
+        material = nacl.utils.random(KEY_BYTES)
+        self._remember(key_id, material, slot)
+        return {ref: seal_to_public_key(public, material) for ref, public in recipients.items()}
 
-    def data_key_unlock(self, key_id: str, *, holder: str, sealed: bytes) -> None:
+    def data_key_unlock(self, key_id: str, *, holder: str, sealed: bytes, slot: int | None) -> None:
         """Open a data key from a grant addressed to ``holder`` (a key this context holds)."""
         if key_id in self._cache:
             self._cache.move_to_end(key_id)
             return
-        self._remember(key_id, self._holder(holder).open_sealed(sealed))
+        self._remember(key_id, self._holder(holder).open_sealed(sealed), slot)
 
     def data_key_unlock_recovery(
-        self, key_id: str, *, recovery: PersonalKey, sealed: bytes
+        self, key_id: str, *, recovery: PersonalKey, sealed: bytes, slot: int | None
     ) -> None:
         """Open a data key from its recovery copy (``haven recover`` only)."""
-        self._remember(key_id, recovery.open_sealed(sealed))
+        self._remember(key_id, recovery.open_sealed(sealed), slot)
 
     def has_data_key(self, key_id: str) -> bool:
         return key_id in self._cache
 
     def data_key_seal_to(self, key_id: str, public_key: bytes) -> bytes:
         """Grant: an unlocked data key sealed to another person's (or team's) public key."""
-        return seal_to_public_key(public_key, self._data_key(key_id))
+        return seal_to_public_key(public_key, self._data_key(key_id, material=True))
 
-    def _data_key(self, key_id: str) -> bytes:
-        data_key = self._cache.get(key_id)
-        if data_key is None:
+    def _data_key(self, key_id: str, *, material: bool = False) -> bytes:
+        held = self._cache.get(key_id)
+        if held is None:
             raise MissingKeyError("no key that opens this record is held")
         self._cache.move_to_end(key_id)
-        return data_key
+        return held[1] if material else held[0]
 
-    def _remember(self, key_id: str, data_key: bytes) -> None:
-        self._cache[key_id] = data_key
+    def _remember(self, key_id: str, material: bytes, slot: int | None) -> None:
+        self._cache[key_id] = (_data_key_derive(material, slot), material)
         self._cache.move_to_end(key_id)
         if len(self._cache) > _CACHE_LIMIT:
             self._cache.popitem(last=False)
@@ -353,6 +559,12 @@ def _check_stored_limits(opslimit: int, memlimit: int) -> None:
         raise CryptoError("the stored key-derivation cost is outside the allowed range")
 
 
+def _session_aad(binding: str) -> bytes:
+    if not binding:
+        raise CryptoError("a session key blob must be bound to its login")
+    return b"haven:session-key:" + binding.encode()
+
+
 class PersonalKey:
     """An X25519 key pair held in memory for one person, team or the recovery key."""
 
@@ -405,26 +617,29 @@ class PersonalKey:
         private = _decrypt(key, wrapped[head_len:], b"haven:personal-key:" + header)
         return cls(nacl.public.PrivateKey(private))
 
-    def protect_for_session(self) -> tuple[bytes, str]:
+    def protect_for_session(self, *, binding: str) -> tuple[bytes, str]:
         """Encrypt this key under a fresh random secret for the length of one login.
 
         Returns the blob (kept server-side) and the secret (sent only in an HttpOnly cookie):
-        neither alone opens the key.
+        neither alone opens the key. ``binding`` names whose login and which row the blob belongs
+        to (``session:<user>``, ``api-token:<user>:<digest>``…): a blob moved to another person's
+        session or another token's row does not open.
         """
         secret = nacl.utils.random(KEY_BYTES)
-        blob = _encrypt(secret, bytes(self._private), b"haven:session-key")
+        blob = _encrypt(secret, bytes(self._private), _session_aad(binding))
         return blob, base64.urlsafe_b64encode(secret).decode().rstrip("=")
 
     @classmethod
-    def from_session(cls, blob: bytes, secret: str) -> PersonalKey:
-        """Reopen a key protected by :meth:`protect_for_session`; anything else is CryptoError."""
+    def from_session(cls, blob: bytes, secret: str, *, binding: str) -> PersonalKey:
+        """Reopen a key protected by :meth:`protect_for_session` with the same ``binding``;
+        anything else is CryptoError."""
         try:
             raw = base64.urlsafe_b64decode(secret + "=" * (-len(secret) % 4))
         except (binascii.Error, ValueError) as exc:
             raise CryptoError("malformed session secret") from exc
         if len(raw) != KEY_BYTES:
             raise CryptoError("malformed session secret")
-        return cls(nacl.public.PrivateKey(_decrypt(raw, bytes(blob), b"haven:session-key")))
+        return cls(nacl.public.PrivateKey(_decrypt(raw, bytes(blob), _session_aad(binding))))
 
     def seal_private_to(self, public_key: bytes) -> bytes:
         """This (team) key's private half sealed to a member's public key."""

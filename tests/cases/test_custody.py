@@ -136,13 +136,19 @@ def _every_key_the_organisation_holds(org, users) -> KeyContext:
     recovery = recovery_key_from_words(org.recovery_words)
     for key in DataKey.objects.all():
         everything.data_key_unlock_recovery(
-            str(key.pk), recovery=recovery, sealed=bytes(key.recovery_sealed)
+            str(key.pk),
+            recovery=recovery,
+            sealed=bytes(key.recovery_sealed),
+            slot=key.erasure_slot,
         )
     for user in users:
         person = ctx_for(user)
-        for grant in Grant.objects.filter(user=user):
+        for grant in Grant.objects.filter(user=user).select_related("data_key"):
             person.data_key_unlock(
-                str(grant.data_key_id), holder=f"u:{user.pk}", sealed=grant.sealed
+                str(grant.data_key_id),
+                holder=f"u:{user.pk}",
+                sealed=grant.sealed,
+                slot=grant.data_key.erasure_slot,
             )
     return everything
 

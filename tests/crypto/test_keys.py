@@ -55,15 +55,29 @@ def test_production_refuses_a_cheap_password_kdf():
 
 def test_a_session_needs_both_the_server_blob_and_the_cookie_secret():
     key = PersonalKey.generate()
-    blob, secret = key.protect_for_session()
-    other_blob, other_secret = key.protect_for_session()
+    blob, secret = key.protect_for_session(binding="session:1")
+    other_blob, other_secret = key.protect_for_session(binding="session:1")
 
-    assert PersonalKey.from_session(blob, secret).public_key == key.public_key
+    assert PersonalKey.from_session(blob, secret, binding="session:1").public_key == key.public_key
     assert secret != other_secret
     with pytest.raises(CryptoError):
-        PersonalKey.from_session(blob, other_secret)
+        PersonalKey.from_session(blob, other_secret, binding="session:1")
     with pytest.raises(CryptoError):
-        PersonalKey.from_session(blob, "not base64 at all!")
+        PersonalKey.from_session(blob, "not base64 at all!", binding="session:1")
+
+
+def test_a_session_blob_opens_only_under_the_login_it_was_bound_to():
+    """A blob copied to another person's session, or another token's row, does not open even
+    with its own secret."""
+    key = PersonalKey.generate()
+    blob, secret = key.protect_for_session(binding="api-token:7:1b7c")
+
+    assert PersonalKey.from_session(blob, secret, binding="api-token:7:1b7c")
+    for elsewhere in ("api-token:8:1b7c", "api-token:7:2c8d", "session:7"):
+        with pytest.raises(CryptoError):
+            PersonalKey.from_session(blob, secret, binding=elsewhere)
+    with pytest.raises(CryptoError):
+        key.protect_for_session(binding="")
 
 
 def test_a_sealed_secret_opens_only_for_its_addressee():
@@ -81,14 +95,14 @@ def test_a_data_key_can_be_granted_to_another_person():
     holder = PersonalKey.generate()
     ctx = KeyContext(actor_id=None)
     ctx.add_holder("u:1", holder)
-    sealed = ctx.data_key_new("k1", {"u:1": holder.public_key})["u:1"]
+    sealed = ctx.data_key_new("k1", {"u:1": holder.public_key}, slot=None)["u:1"]
     grantee = PersonalKey.generate()
 
     granted = ctx.data_key_seal_to("k1", grantee.public_key)
 
     other = KeyContext(actor_id=None)
     other.add_holder("u:2", grantee)
-    other.data_key_unlock("k1", holder="u:2", sealed=granted)
+    other.data_key_unlock("k1", holder="u:2", sealed=granted, slot=None)
     blob = ctx.seal(key_id="k1", data={"x": 1}, aad=b"a")
     assert other.open(key_id="k1", blob=blob, aad=b"a") == {"x": 1}
     assert holder.open_sealed(sealed) == grantee.open_sealed(granted)
@@ -101,11 +115,11 @@ def test_a_team_key_shared_with_a_member_opens_through_their_context():
     ctx.add_share("t:1", via="u:1", sealed=team.seal_private_to(member.public_key))
     sealed = seal_to_public_key(team.public_key, b"k" * 32)
 
-    ctx.data_key_unlock("k", holder="t:1", sealed=sealed)
+    ctx.data_key_unlock("k", holder="t:1", sealed=sealed, slot=None)
 
     assert ctx.has_data_key("k")
     with pytest.raises(MissingKeyError):
-        ctx.data_key_unlock("other", holder="t:2", sealed=sealed)
+        ctx.data_key_unlock("other", holder="t:2", sealed=sealed, slot=None)
 
 
 def test_recovery_words_rebuild_the_recovery_key_however_they_are_typed():

@@ -51,13 +51,13 @@ def test_the_benchmark_setting_allows_it():
     settings = {**PRODUCTION, "HAVEN_CRYPTO_PASSTHROUGH_FOR_BENCHMARKS": True}
     ctx, _ = _context()
     with override_settings(**settings), passthrough_for_benchmarks():
-        ctx.data_key_new("k", {})
+        ctx.data_key_new("k", {}, slot=None)
         assert ctx.seal(key_id="k", data=DATA, aad=AAD).startswith(b"\xb0")
 
 
 def test_it_stops_working_if_the_settings_change_underneath():
     ctx, _ = _context()
-    ctx.data_key_new("k", {})
+    ctx.data_key_new("k", {}, slot=None)
     with passthrough_for_benchmarks(), override_settings(**PRODUCTION):  # noqa: SIM117
         with pytest.raises(PassthroughRefusedError):
             ctx.seal(key_id="k", data=DATA, aad=AAD)
@@ -67,7 +67,7 @@ def test_it_ends_with_its_block():
     ctx, person = _context()
     with passthrough_for_benchmarks():
         pass
-    ctx.data_key_new("k", {})
+    ctx.data_key_new("k", {}, slot=None)
     blob = ctx.seal(key_id="k", data=DATA, aad=AAD)
     assert blob[:1] == b"\x01" and "김선희".encode() not in blob
     assert crypto._passthrough.get() is False
@@ -76,7 +76,7 @@ def test_it_ends_with_its_block():
 def test_pass_through_payloads_and_boxes_are_identity_transforms():
     ctx, person = _context()
     with passthrough_for_benchmarks():
-        sealed = ctx.data_key_new("k", {"u:1": person.public_key})["u:1"]
+        sealed = ctx.data_key_new("k", {"u:1": person.public_key}, slot=None)["u:1"]
         blob = ctx.seal(key_id="k", data=DATA, aad=AAD)
         assert blob == b"\xb0" + '{"name_hangul":"김선희"}'.encode()
         assert ctx.open(key_id="k", blob=blob, aad=AAD) == DATA
@@ -89,7 +89,7 @@ def test_pass_through_payloads_and_boxes_are_identity_transforms():
 def test_real_mode_refuses_pass_through_payloads():
     ctx, person = _context()
     with passthrough_for_benchmarks():
-        ctx.data_key_new("k", {"u:1": person.public_key})
+        ctx.data_key_new("k", {"u:1": person.public_key}, slot=None)
         blob = ctx.seal(key_id="k", data=DATA, aad=AAD)
     with pytest.raises(CryptoError, match="pass-through"):
         ctx.open(key_id="k", blob=blob, aad=AAD)
@@ -110,13 +110,13 @@ def test_real_mode_refuses_pass_through_sealed_boxes():
     ctx = KeyContext(actor_id=1)
     ctx.add_holder("u:1", person)
     with pytest.raises(CryptoError):
-        ctx.data_key_unlock("k", holder="u:1", sealed=sealed)
+        ctx.data_key_unlock("k", holder="u:1", sealed=sealed, slot=None)
     assert not ctx.has_data_key("k")
 
 
 def test_pass_through_mode_refuses_real_ciphertext():
     ctx, person = _context()
-    sealed = ctx.data_key_new("k", {"u:1": person.public_key})["u:1"]
+    sealed = ctx.data_key_new("k", {"u:1": person.public_key}, slot=None)["u:1"]
     blob = ctx.seal(key_id="k", data=DATA, aad=AAD)
     with passthrough_for_benchmarks():
         with pytest.raises(CryptoError, match="pass-through"):
@@ -129,7 +129,9 @@ def test_keys_wrapped_by_a_password_or_a_session_stay_real():
     person = PersonalKey.generate()
     with passthrough_for_benchmarks():
         wrapped = person.wrap_with_password("pw")
-        blob, secret = person.protect_for_session()
+        blob, secret = person.protect_for_session(binding="session:1")
     assert bytes(person._private) not in wrapped and bytes(person._private) not in blob
-    assert PersonalKey.from_session(blob, secret).public_key == person.public_key
+    assert (
+        PersonalKey.from_session(blob, secret, binding="session:1").public_key == person.public_key
+    )
     assert PersonalKey.unwrap_with_password(wrapped, "pw").public_key == person.public_key

@@ -79,7 +79,7 @@ def test_the_unsealed_key_cache_is_bounded():
 
     context = crypto.KeyContext(actor_id=None)
     for i in range(crypto._CACHE_LIMIT + 10):
-        context.data_key_new(f"key-{i}", {})
+        context.data_key_new(f"key-{i}", {}, slot=None)
     assert len(context._cache) == crypto._CACHE_LIMIT
     context.forget()
     assert len(context._cache) == 0

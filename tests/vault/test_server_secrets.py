@@ -16,7 +16,7 @@ from haven.cases.models import Case, Note, Person
 from haven.cases.selectors import case_detail
 from haven.cases.services import case_update, note_add
 from haven.crypto import CryptoError, KeyContext, MissingKeyError, PersonalKey
-from haven.vault.context import SESSION_KEY, context_for
+from haven.vault.context import SESSION_KEY, context_for, session_binding
 from haven.vault.models import DataKey, Grant, KeyShare, TeamKey, UserKey
 from haven.vault.sealed import _aad, payload_read
 from tests.factories import ctx_for, login_with_pages, make_case
@@ -45,6 +45,9 @@ def _server_side_candidates() -> list[bytes]:
                 found += [raw[i : i + 32] for i in range(0, max(len(raw) - 31, 1), 16)]
     for session in Session.objects.all():
         found.append(session.session_key.encode()[:32].ljust(32, b"\0"))
+    # The erasure store: every secret in it (one per data key), read as the file it is.
+    store = settings.HAVEN_ERASURE_STORE.read_bytes()
+    found += [store[i : i + 32] for i in range(64, len(store), 32)][-64:]
     return [c for c in found if len(c) == 32]
 
 
@@ -71,7 +74,7 @@ def test_the_database_and_server_secrets_open_no_case_without_a_password_or_cook
     for candidate in candidates:
         secret = base64.urlsafe_b64encode(candidate).decode().rstrip("=")
         with pytest.raises(CryptoError):
-            PersonalKey.from_session(blob, secret)
+            PersonalKey.from_session(blob, secret, binding=session_binding(bob.pk))
     # No stored value works as a private key for any grant, nor as the case's data key.
     fresh = Case.objects.get(pk=case.pk)
     for candidate in candidates:
@@ -79,7 +82,12 @@ def test_the_database_and_server_secrets_open_no_case_without_a_password_or_cook
         probe.add_holder("u:x", PersonalKey.from_bytes(candidate))
         for grant in Grant.objects.filter(data_key_id=fresh.data_key_id):
             with pytest.raises(CryptoError):
-                probe.data_key_unlock(str(fresh.data_key_id), holder="u:x", sealed=grant.sealed)
+                probe.data_key_unlock(
+                    str(fresh.data_key_id),
+                    holder="u:x",
+                    sealed=grant.sealed,
+                    slot=fresh.data_key.erasure_slot,
+                )
     # A server process has no personal key: its context opens nothing.
     server = KeyContext(actor_id=None)
     for record in (fresh, Person.objects.get(pk=fresh.person_id), Note.objects.get()):

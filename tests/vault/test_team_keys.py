@@ -68,7 +68,12 @@ def test_a_replaced_team_key_keeps_old_cases_open_and_shuts_out_a_kept_copy(
     # The copy bob kept opens what it opened before, and nothing sealed after he left.
     grant = Grant.objects.get(data_key_id=after.data_key_id, team_key=successor)
     with pytest.raises(MissingKeyError):
-        kept.data_key_unlock(str(after.data_key_id), holder=successor.ref, sealed=grant.sealed)
+        kept.data_key_unlock(
+            str(after.data_key_id),
+            holder=successor.ref,
+            sealed=grant.sealed,
+            slot=grant.data_key.erasure_slot,
+        )
     assert not Grant.objects.filter(data_key_id=after.data_key_id, team_key=old).exists()
     assert not KeyShare.objects.filter(team_key=old, user__isnull=False).exists()
 

@@ -41,7 +41,9 @@ class HavenTokenAuthentication(BaseAuthentication):
         if row is None or not row.user.is_active:
             raise AuthenticationFailed("Invalid or expired token.")
         try:
-            key = PersonalKey.from_session(bytes(row.key_blob), secret)
+            key = PersonalKey.from_session(
+                bytes(row.key_blob), secret, binding=api_token_binding(row.user_id, row.pk)
+            )
         except CryptoError as exc:
             raise AuthenticationFailed("Invalid token.") from exc
         request._request._haven_token_key = key  # type: ignore[attr-defined]
@@ -49,6 +51,11 @@ class HavenTokenAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         return self.keyword
+
+
+def api_token_binding(user_id: object, token_id: object) -> str:
+    """What an API token's key blob is bound to: its person and its row."""
+    return f"api-token:{user_id}:{token_id}"
 
 
 class HavenTokenScheme(OpenApiAuthenticationExtension):

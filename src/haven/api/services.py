@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from haven.api.authentication import PREFIX
+from haven.api.authentication import PREFIX, api_token_binding
 from haven.api.models import ApiToken
 from haven.audit.services import audit_record
 from haven.crypto import secret_digest
@@ -25,9 +26,11 @@ def api_token_create(*, user: User, password: str) -> str:
     ``HAVEN_API_TOKEN_HOURS``. Returned once; only its digest is stored. A wrong password raises
     CryptoError (the key does not unwrap)."""
     key = user_key_open(user=user, password=password)
-    blob, secret = key.protect_for_session()
+    token_id = uuid.uuid4()
+    blob, secret = key.protect_for_session(binding=api_token_binding(user.pk, token_id))
     now = timezone.now()
     token = ApiToken.objects.create(
+        id=token_id,
         user=user,
         digest=secret_digest(secret),
         key_blob=blob,

@@ -6,16 +6,16 @@ stored with its own data key, sealed to the same holders as its request's key (a
 recovery key): the original, kept as evidence, and the cleaned copy staff open by default, each
 encrypted. The server keeps no plaintext copy anywhere.
 
-An attachment's key follows its request's: a grant of a case seals it along with the request's
-key (:func:`request_attachment_key_ids`, used by ``haven.cases.services.case_key_ids``), a
-revocation takes it with the request's, and destroying the request destroys its files and every
-sealed copy of their keys (:func:`request_attachments_shred`).
+An attachment's key follows its request's: the app declares attachments request-scoped
+(:mod:`haven.cases.keyset`, from ``AttachmentsConfig.ready``), so a grant of a case seals it
+along with the request's key, a revocation takes it with the request's, and destroying the
+request destroys its files and every sealed copy of their keys.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -30,7 +30,6 @@ from haven.audit.services import audit_record
 from haven.crypto import KeyContext
 from haven.vault.models import Grant, TeamKey
 from haven.vault.sealed import blob_seal, data_key_create, payload_read, payload_set
-from haven.vault.services import data_key_shred
 
 if TYPE_CHECKING:
     from haven.accounts.models import User
@@ -182,26 +181,3 @@ def attachment_add(
     payload_read(ctx=ctx, record=request)
     prepared = attachment_prepare_one(name=name, content=content)
     return attachment_store(ctx=ctx, actor=actor, request=request, prepared=prepared)
-
-
-# --- Keys that follow the request's, and destruction ----------------------------------------------
-
-
-def request_attachment_key_ids(request_id: Any) -> list[Any]:
-    """The data keys of a request's files (they are granted and revoked with the request's)."""
-    if request_id is None:
-        return []
-    return list(
-        Attachment.objects.filter(request_id=request_id).values_list("data_key_id", flat=True)
-    )
-
-
-def request_attachments_shred(*, request_id: Any) -> int:
-    """Destroy a request's files and every sealed copy of their keys (recovery copy included).
-
-    Needs no key; call inside the caller's transaction (which checks permission and audits)."""
-    key_ids = request_attachment_key_ids(request_id)
-    Attachment.objects.filter(request_id=request_id).delete()
-    for key_id in key_ids:
-        data_key_shred(key_id=key_id)
-    return len(key_ids)

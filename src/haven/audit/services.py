@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from django.db import models, transaction
@@ -17,6 +18,12 @@ from haven.audit.pseudonyms import audit_target_id, pseudonymise_detail
 _ALLOWED_DETAIL_TYPES = (str, int, float, bool, type(None), list)
 
 logger = logging.getLogger("haven.audit")
+
+
+# Work that must happen last in every writing transaction, before its audit entry: apps register
+# it from AppConfig.ready (haven.cases: settling the counts of cases written, haven.cases.tallies).
+# The chain head's row lock, which every writer queues on, is taken after them.
+before_append: list[Callable[[], object]] = []
 
 
 def audit_record(
@@ -52,6 +59,8 @@ def audit_record(
     target_type = target._meta.label_lower if target is not None else ""
     target_id = audit_target_id(target) if target is not None else ""
     with transaction.atomic(savepoint=False):
+        for hook in before_append:
+            hook()
         head, created = AuditHead.objects.select_for_update().get_or_create(
             pk=AuditHead.SINGLETON, defaults={"seq": 0, "entry_hash": GENESIS}
         )

@@ -35,6 +35,7 @@ from haven.crypto import (
     party_key_open,
     secret_digest,
 )
+from haven.vault import integrity
 
 SESSION_LIFETIME = dt.timedelta(minutes=30)
 _CREDENTIAL = re.compile(r"^[2-9a-z]{25}$")
@@ -94,7 +95,7 @@ def _issue(
     BrokerSession.objects.filter(broker=broker).delete()
     BrokerCredential.objects.filter(broker=broker).delete()
     now = timezone.now()
-    BrokerCredential.objects.create(
+    row = BrokerCredential(
         broker=broker,
         digest=_digest(credential),
         public_key=key.public_key,
@@ -102,6 +103,8 @@ def _issue(
         issued_at=now,
         issued_by=actor,
     )
+    integrity.broker_credential_tag(row)
+    row.save(force_insert=True)
     conversations = list(Conversation.objects.filter(request__broker=broker, party=Author.BROKER))
     data_keys_unlock(ctx=ctx, key_ids=[c.data_key_id for c in conversations])
     resealed = 0
@@ -110,7 +113,8 @@ def _issue(
         if ctx.has_data_key(key_id):
             conversation.party_public_key = key.public_key
             conversation.party_sealed = ctx.data_key_seal_to(key_id, key.public_key)
-            conversation.save(update_fields=["party_public_key", "party_sealed"])
+            integrity.conversation_tag(conversation)
+            conversation.save(update_fields=["party_public_key", "party_sealed", "tag"])
             resealed += 1
     audit_record(
         actor=actor,
@@ -146,7 +150,7 @@ def broker_login(credential: str) -> tuple[BrokerLogin, str] | None:
         key = party_key_open(bytes(row.wrapped_private), credential)
     except CryptoError:
         return None
-    blob, secret = key.protect_for_session()
+    blob, secret = key.protect_for_session(binding=f"broker-session:{row.broker.pk}")
     now = timezone.now()
     with transaction.atomic():
         BrokerSession.objects.filter(expires_at__lt=now).delete()
@@ -177,7 +181,9 @@ def broker_session(secret: object) -> BrokerLogin | None:
     if not BrokerCredential.objects.filter(broker=row.broker).exists():
         return None
     try:
-        key = PersonalKey.from_session(bytes(row.key_blob), secret)
+        key = PersonalKey.from_session(
+            bytes(row.key_blob), secret, binding=f"broker-session:{row.broker.pk}"
+        )
     except CryptoError:
         return None
     return BrokerLogin(broker=row.broker, key=key)

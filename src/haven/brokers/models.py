@@ -45,6 +45,8 @@ class BrokerCredential(models.Model):
     public_key = models.BinaryField(max_length=32)
     wrapped_private = models.BinaryField()
     issued_at = models.DateTimeField()
+    # Haven's integrity tag over the key columns (haven.vault.integrity), checked before use.
+    tag = models.BinaryField(null=True, blank=True)
     issued_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )

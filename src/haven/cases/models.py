@@ -188,15 +188,75 @@ class Note(SealedRecord):
         ordering = ["created_at"]
 
 
-class CountsVersion(models.Model):
-    """A number that database triggers raise whenever a case or a grant is written (migration
-    0003), so that counts of the cases someone may see can be remembered until something they
-    depend on changes (:mod:`haven.cases.counts`). A single row; nothing else is stored."""
+# --- Counts kept at write time (haven.cases.tallies) ----------------------------------------------
 
-    SINGLETON = 1
 
-    id = models.PositiveSmallIntegerField(primary_key=True, default=SINGLETON)
-    n = models.BigIntegerField(default=0)
+class HolderSet(models.Model):
+    """One distinct set of key holders (people and team keys) that cases are granted to."""
+
+    digest = models.BinaryField(max_length=16, unique=True)
 
     def __str__(self) -> str:
-        return f"counts version {self.n}"
+        return f"Holder set {self.pk}"
+
+
+class HolderSetMember(models.Model):
+    """One holder of a set: ``u:<user id>`` or ``t:<team key id>``."""
+
+    holder_set = models.ForeignKey(HolderSet, on_delete=models.CASCADE, related_name="members")
+    ref = models.CharField(max_length=40)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["ref", "holder_set"], name="one_member_per_set")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ref} in {self.holder_set_id}"
+
+
+class CaseTally(models.Model):
+    """Where a case is counted: its holder set, state and urgency as last settled. The case id
+    is not a foreign key: when a case is deleted, its tally is what says what to take away."""
+
+    case_id = models.UUIDField(primary_key=True)
+    holder_set = models.ForeignKey(HolderSet, on_delete=models.PROTECT, related_name="+")
+    state = models.CharField(max_length=20)
+    urgency = models.PositiveSmallIntegerField()
+
+    def __str__(self) -> str:
+        return f"Tally of {self.case_id}"
+
+
+class HolderSetCount(models.Model):
+    """How many cases a holder set has in one state and urgency (split over a few shards)."""
+
+    holder_set = models.ForeignKey(HolderSet, on_delete=models.CASCADE, related_name="counts")
+    state = models.CharField(max_length=20)
+    urgency = models.PositiveSmallIntegerField()
+    shard = models.PositiveSmallIntegerField(default=0)
+    n = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["holder_set", "state", "urgency", "shard"], name="one_count_per_shard"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.n} of {self.holder_set_id} in {self.state}"
+
+
+class TallyDirty(models.Model):
+    """A case (``case_id``) or a data key's grants (``data_key_id``) written in a transaction,
+    noted by a trigger (migration ``cases.0005``) and settled before it commits."""
+
+    id = models.BigAutoField(primary_key=True)
+    case_id = models.UUIDField(null=True)
+    data_key_id = models.UUIDField(null=True)
+    # PostgreSQL: the transaction that wrote it (txid_current()); SQLite has one writer at a time.
+    txid = models.BigIntegerField(null=True, db_index=True)
+
+    def __str__(self) -> str:
+        return f"Noted {self.case_id or self.data_key_id}"

@@ -6,17 +6,18 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet
+from django.db.models import Exists, Max, Min, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from haven import access
 from haven.accounts.models import Role, User
 from haven.audit.services import audit_record
-from haven.cases.counts import remembered_count
 from haven.cases.journey import TERMINAL, State, allowed_targets
 from haven.cases.models import Case, Group, JourneyEvent, Note, Request, RequestStatus, Urgency
+from haven.cases.tallies import visible_counts, visible_total
 from haven.crypto import CryptoError, KeyContext
 from haven.validation import clean_country
 from haven.vault.sealed import payload_read
@@ -69,13 +70,29 @@ def case_list(
     )
 
 
+# Filters the counts kept at write time answer (haven.cases.tallies); any other filter (an owner,
+# a country, a group, overdue) narrows the list enough to count it directly.
+_TALLIED = {"state", "urgency", "active"}
+
+
 def case_list_count(*, user: User, cases: QuerySet[Case], filters: dict[str, Any]) -> int:
-    """How many cases ``case_list(user=user, **filters)`` gave (``cases``), remembered until a
-    case or grant changes (:mod:`haven.cases.counts`); never remembered when the clock matters."""
-    if filters.get("overdue"):
+    """How many cases ``case_list(user=user, **filters)`` gave (``cases``): from the counts kept
+    at write time when only the state, urgency and active filters are set, counted otherwise."""
+    given = {name for name, value in filters.items() if value not in (None, "", False)}
+    if given - _TALLIED:
         return cases.count()
-    shown = sorted((name, str(value)) for name, value in filters.items() if value is not None)
-    return remembered_count(user=user, what=f"case_list:{shown!r}", compute=cases.count)
+    states: set[str] | None = {filters["state"]} if filters.get("state") else None
+    excluding: frozenset[str] | set[str] = set()
+    if filters.get("active") is True:
+        excluding = TERMINAL
+    elif filters.get("active") is False:
+        states = (states if states is not None else set(State.values)) & set(TERMINAL)
+    return visible_total(
+        user,
+        states=states,
+        urgency=int(filters["urgency"]) if filters.get("urgency") else None,
+        excluding=excluding,
+    )
 
 
 @dataclass
@@ -207,13 +224,9 @@ def dashboard(*, user: User, now: dt.datetime | None = None, limit: int = 10) ->
     """Counts by state, the most urgent and the overdue cases, new requests, requests per year."""
     now = now or timezone.now()
     qs = case_queryset(user=user)
-    counts = remembered_count(
-        user=user,
-        what="by_state",
-        compute=lambda: {
-            row["state"]: row["n"] for row in qs.order_by().values("state").annotate(n=Count("*"))
-        },
-    )
+    counts: dict[str, int] = {}
+    for (state, _urgency), n in visible_counts(user).items():
+        counts[state] = counts.get(state, 0) + n
     by_state = {state.value: counts.get(state.value, 0) for state in State}
     active_qs = qs.filter(ACTIVE_Q)
     urgent = list(
@@ -231,17 +244,23 @@ def dashboard(*, user: User, now: dt.datetime | None = None, limit: int = 10) ->
         active=sum(n for s, n in by_state.items() if s not in TERMINAL),
         urgent=urgent,
         overdue=overdue,
-        # Remembered for the minute at most: a case that falls due shows within a minute.
-        overdue_count=remembered_count(
-            user=user, what=f"overdue:{now:%Y-%m-%dT%H:%M}", compute=overdue_qs.count
-        ),
+        # Few cases are overdue at once: counted from the (next_contact_due, state) index.
+        overdue_count=overdue_qs.count(),
         new_requests=req.filter(status=RequestStatus.NEW).count()
         if user.role in (Role.INTAKE, Role.SUPERVISOR)
         else 0,
-        requests_by_year=remembered_count(
-            user=user, what="requests_by_year", compute=requests_per_year
-        ),
+        requests_by_year=_requests_per_year_remembered(),
     )
+
+
+def _requests_per_year_remembered() -> list[tuple[int, int]]:
+    """:func:`requests_per_year`, kept for a minute: the bar moves with each new request, and
+    does not need to within the minute."""
+    found = cache.get("haven:requests_per_year")
+    if found is None:
+        found = requests_per_year()
+        cache.set("haven:requests_per_year", found, 60)
+    return list(found)
 
 
 def requests_per_year() -> list[tuple[int, int]]:

@@ -13,7 +13,6 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -22,6 +21,13 @@ from haven.accounts.models import Role, User
 from haven.audit.services import audit_record
 from haven.brokers.models import Broker, BrokerStatus
 from haven.cases.journey import State, TransitionError, check_transition, journey_path
+from haven.cases.keyset import (
+    case_key_ids,
+    case_rekey,
+    case_revocable_key_ids,
+    case_shred,
+    request_shred_if_empty,
+)
 from haven.cases.models import (
     Case,
     Channel,
@@ -57,13 +63,7 @@ from haven.vault.sealed import (
     payload_set,
     record_update,
 )
-from haven.vault.services import (
-    data_key_rotate,
-    data_key_shred,
-    grants_add,
-    grants_remove,
-    team_key_ensure,
-)
+from haven.vault.services import grants_add, grants_remove, team_key_ensure
 
 MAX_PEOPLE_PER_REQUEST = 100
 MAX_ACCOUNT_CHARS = 20_000
@@ -268,7 +268,6 @@ def _check_case(actor: User, case: Case) -> None:
         raise PermissionDenied("You do not have access to this case.")
 
 
-@transaction.atomic
 def request_people_create(
     *,
     ctx: KeyContext,
@@ -417,6 +416,7 @@ def request_people_build(
     return group
 
 
+@transaction.atomic
 def request_create(
     *,
     ctx: KeyContext,
@@ -1010,39 +1010,6 @@ __all__ = [
 ]
 
 
-def case_key_ids(*, ctx: KeyContext, case: Case) -> list[str]:
-    """The data keys a case's holders need: the case's own, and those of its request, its group
-    and its sent referrals that the acting person holds (so that a grant never fails half-way)."""
-    from haven.attachments.services import request_attachment_key_ids
-    from haven.messaging.models import Conversation
-    from haven.referrals.models import Referral
-    from haven.vault.sealed import data_keys_unlock
-
-    ids = [str(case.data_key_id)]
-    extra = [
-        key_id
-        for key_id in (
-            case.request.data_key_id if case.request is not None else None,
-            # The request's conversation with its requester or broker goes with the request.
-            *(
-                Conversation.objects.filter(request_id=case.request_id).values_list(
-                    "data_key_id", flat=True
-                )
-                if case.request_id is not None
-                else []
-            ),
-            # So do the request's files.
-            *request_attachment_key_ids(case.request_id),
-            case.group.data_key_id if case.group is not None else None,
-            *Referral.objects.filter(case=case).values_list("data_key_id", flat=True),
-        )
-        if key_id is not None and str(key_id) not in ids
-    ]
-    data_keys_unlock(ctx=ctx, key_ids=extra)
-    ids += [str(key_id) for key_id in extra if ctx.has_data_key(str(key_id))]
-    return ids
-
-
 def _grantee(holder: Any) -> User | TeamKey:
     if isinstance(holder, User):
         if not access.has_role(holder, access.CASE_READERS):
@@ -1091,7 +1058,7 @@ def case_revoke(
         raise ValidationError(
             {"user": "You cannot revoke your own access; ask another supervisor."}
         )
-    key_ids = _revocable_key_ids(ctx=ctx, case=case, holder=holder)
+    key_ids = case_revocable_key_ids(ctx=ctx, case=case, holder=holder)
     removed = grants_remove(data_key_ids=key_ids, holder=holder)
     if not removed:
         raise ValidationError({"user": "They hold no key for this case."})
@@ -1109,7 +1076,7 @@ def case_revoke(
                 }
             )
     if rotate:
-        case = _case_rekey(ctx=ctx, actor=actor, case=case)
+        case = case_rekey(ctx=ctx, actor=actor, case=case)
     audit_record(
         actor=actor,
         action="case.revoke",
@@ -1119,70 +1086,10 @@ def case_revoke(
     return case
 
 
-def _revocable_key_ids(*, ctx: KeyContext, case: Case, holder: User | TeamKey) -> list[str]:
-    """The case's keys to take from ``holder``: its own and its sent referrals', and its request's
-    and group's only if the holder keeps no other case of that request or group."""
-    from haven.vault.holders import user_grants
-
-    ids = case_key_ids(ctx=ctx, case=case)
-    shared: dict[str, QuerySet[Case]] = {}
-    if case.request is not None:
-        shared[str(case.request.data_key_id)] = Case.objects.filter(request=case.request)
-        from haven.messaging.models import Conversation
-
-        for conversation_key in Conversation.objects.filter(request=case.request).values_list(
-            "data_key_id", flat=True
-        ):
-            shared[str(conversation_key)] = Case.objects.filter(request=case.request)
-        from haven.attachments.services import request_attachment_key_ids
-
-        for attachment_key in request_attachment_key_ids(case.request_id):
-            shared[str(attachment_key)] = Case.objects.filter(request=case.request)
-    if case.group is not None:
-        shared[str(case.group.data_key_id)] = Case.objects.filter(group=case.group)
-    if isinstance(holder, User):
-        held = user_grants(holder)
-    else:
-        held = Grant.objects.filter(team_key=holder, stale=False)
-    for key_id, siblings in shared.items():
-        if key_id not in ids:
-            continue
-        others = siblings.exclude(pk=case.pk).values("data_key_id")
-        if held.filter(data_key_id__in=others).exists():
-            ids.remove(key_id)
-    return ids
-
-
 def _holder_detail(holder: User | TeamKey) -> dict[str, Any]:
     if isinstance(holder, User):
         return {"user": str(holder.pk)}
     return {"team_key": str(holder.pk), "kind": holder.kind}
-
-
-def _case_records(case: Case) -> list[Any]:
-    """Every record sealed under the case's data key, case last (its row is locked first)."""
-    from haven.referrals.models import Consent, Referral
-
-    key_id = case.data_key_id
-    records: list[Any] = [Person.objects.select_for_update().get(pk=case.person_id)]
-    for model in (JourneyEvent, Note, Consent, Referral):
-        records += list(
-            model.objects.select_for_update().filter(case=case, data_key_id=key_id).order_by("pk")
-        )
-    return records
-
-
-def _case_rekey(*, ctx: KeyContext, actor: User, case: Case) -> Case:
-    old_key = case.data_key
-    new_key = data_key_rotate(ctx=ctx, actor=actor, old=old_key)
-    case = Case.objects.select_for_update().get(pk=case.pk)
-    for record in _case_records(case):
-        record_update(
-            ctx=ctx, record=record, expected_version=record.version, fields={"data_key": new_key}
-        )
-    record_update(ctx=ctx, record=case, expected_version=case.version, fields={"data_key": new_key})
-    data_key_shred(key_id=old_key.pk)
-    return case
 
 
 @transaction.atomic
@@ -1207,48 +1114,3 @@ def case_delete(*, ctx: KeyContext, actor: User, case: Case, expected_version: i
     if request_id is not None:
         request_shred_if_empty(request_id=request_id)
     audit_record(actor=actor, action="case.delete", detail={"case": str(case_id)})
-
-
-def case_shred(*, case: Case) -> None:
-    """Destroy a case: its person, journey, notes, consents, referrals and search tokens, and every
-    sealed copy of its keys, the recovery copies included. Needs no key (nothing is opened).
-    Call inside the caller's transaction; the caller checks permission and audits."""
-    from haven.referrals.models import Consent, Referral
-
-    referral_keys = set(
-        Referral.objects.filter(case=case).values_list("data_key_id", flat=True)
-    ) - {case.data_key_id}
-    Referral.objects.filter(case=case).delete()
-    Consent.objects.filter(case=case).delete()
-    JourneyEvent.objects.filter(case=case).delete()
-    Note.objects.filter(case=case).delete()
-    person_id, key_id = case.person_id, case.data_key_id
-    Case.objects.filter(pk=case.pk).delete()
-    Person.objects.filter(pk=person_id).delete()
-    for referral_key in referral_keys:
-        data_key_shred(key_id=referral_key)
-    data_key_shred(key_id=key_id)
-
-
-def request_shred_if_empty(*, request_id: Any) -> bool:
-    """Destroy a request (and its group) once no case of it is left. Returns whether it did."""
-    if Case.objects.filter(request_id=request_id).exists():
-        return False
-    request = Request.objects.filter(pk=request_id).first()
-    if request is None:
-        return False
-    for group in Group.objects.filter(request=request):
-        if not Case.objects.filter(group=group).exists():
-            key_id = group.data_key_id
-            group.delete()
-            data_key_shred(key_id=key_id)
-    from haven.messaging.services import conversation_shred
-
-    conversation_shred(request_id=request.pk)
-    from haven.attachments.services import request_attachments_shred
-
-    request_attachments_shred(request_id=request.pk)
-    key_id = request.data_key_id
-    request.delete()
-    data_key_shred(key_id=key_id)
-    return True

@@ -172,6 +172,73 @@ def _org_keys_findings() -> list[Finding]:
                 "only the recovery key can share it again. Share it with a second supervisor.",
             )
         )
+    return findings + _erasure_store_findings()
+
+
+def _erasure_store_findings() -> list[Finding]:
+    """The erasure store: this database's, private, complete, and nothing left unerased."""
+    from django.conf import settings
+    from django.db.models import Max
+
+    from haven.crypto import CryptoError, erasure_store
+    from haven.vault.models import DataKey, ErasedKey, OrgKeys
+
+    path = Path(settings.HAVEN_ERASURE_STORE)
+    name = "erasure store"
+    if not path.exists():
+        if DataKey.objects.filter(erasure_slot__isnull=False).exists():
+            return [
+                Finding(
+                    FAIL,
+                    name,
+                    f"{path} is missing but the database's keys need it: nothing opens without "
+                    "it. Restore it from the backup taken with the database "
+                    "(HAVEN_ERASURE_STORE says where it is looked for).",
+                )
+            ]
+        return [Finding(WARN, name, f"{path} does not exist yet; Haven will create it.")]
+    try:
+        store = erasure_store()
+        store_id = store.store_id()
+        slots = store.slot_count()
+    except (OSError, CryptoError) as exc:
+        return [Finding(FAIL, name, f"{path} cannot be used: {exc}")]
+    expected = OrgKeys.objects.values_list("erasure_store_id", flat=True).first()
+    if expected and expected != store_id:
+        return [
+            Finding(
+                FAIL,
+                name,
+                f"{path} belongs to another database (its id is {store_id}, this database's "
+                f"keys were written with {expected}): nothing would open. Point "
+                "HAVEN_ERASURE_STORE at the store backed up with this database.",
+            )
+        ]
+    highest = DataKey.objects.aggregate(top=Max("erasure_slot"))["top"]
+    if highest is not None and highest >= slots:
+        return [
+            Finding(
+                FAIL,
+                name,
+                f"{path} holds {slots} slots but the database uses slot {highest}: the store is "
+                "older than the database. Restore the store backed up with the database.",
+            )
+        ]
+    findings = [Finding(OK, name, f"{path}: {slots} slots, this database's.")]
+    if path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        findings.append(
+            Finding(FAIL, name, f"{path} can be read by other users; run `chmod 600 {path}`.")
+        )
+    pending = ErasedKey.objects.filter(erased_at__isnull=True).count()
+    if pending:
+        findings.append(
+            Finding(
+                WARN,
+                name,
+                f"{pending} destroyed key(s) are not erased from the store yet (a process died "
+                "after destroying them): run `haven purge` now.",
+            )
+        )
     return findings
 
 

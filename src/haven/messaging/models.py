@@ -35,6 +35,8 @@ class RequesterKey(models.Model):
     public_key = models.BinaryField(max_length=32)
     wrapped_private = models.BinaryField()
     created_at = models.DateTimeField()
+    # Haven's integrity tag over the key columns (haven.vault.integrity), checked before use.
+    tag = models.BinaryField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"requester key of request {self.request_id}"
@@ -51,6 +53,8 @@ class Conversation(models.Model):
     party_public_key = models.BinaryField(max_length=32)
     # The conversation key sealed to the requester's or broker's public key.
     party_sealed = models.BinaryField()
+    # Haven's integrity tag over the key columns (haven.vault.integrity), checked before use.
+    tag = models.BinaryField(null=True, blank=True)
     created_at = models.DateTimeField()
 
     def __str__(self) -> str:

@@ -22,10 +22,10 @@ from haven.cases.models import Request
 from haven.crypto import KeyContext, PersonalKey
 from haven.messaging.models import Author, Conversation, Message, RequesterKey
 from haven.validation import clean_text
+from haven.vault import integrity
 from haven.vault.holders import holds_key, live_holders
 from haven.vault.models import DataKey
 from haven.vault.sealed import data_key_create, payload_set
-from haven.vault.services import data_key_shred
 
 MAX_BODY_CHARS = 5_000
 PARTY_REF = "party"
@@ -34,7 +34,6 @@ __all__ = [
     "MAX_BODY_CHARS",
     "conversation_create",
     "conversation_party_public_key",
-    "conversation_shred",
     "message_send",
     "party_context",
     "party_message_send",
@@ -84,7 +83,7 @@ def conversation_build(
     builds it before opening its transaction (:mod:`haven.db.rows`)."""
     if party not in (Author.REQUESTER, Author.BROKER):
         raise ValueError("a conversation's party is the requester or a broker")
-    return Conversation(
+    conversation = Conversation(
         request=request,
         data_key=data_key,
         party=party,
@@ -92,6 +91,8 @@ def conversation_build(
         party_sealed=ctx.data_key_seal_to(str(data_key.pk), bytes(public_key)),
         created_at=timezone.now(),
     )
+    integrity.conversation_tag(conversation)
+    return conversation
 
 
 def conversation_party_public_key(request: Request) -> tuple[str, bytes] | None:
@@ -103,23 +104,13 @@ def conversation_party_public_key(request: Request) -> tuple[str, bytes] | None:
         credential = BrokerCredential.objects.filter(broker_id=request.broker_id).first()
         if credential is None:
             return None
+        integrity.broker_credential_check(credential)
         return Author.BROKER, bytes(credential.public_key)
     requester = RequesterKey.objects.filter(request=request).first()
     if requester is not None:
+        integrity.requester_key_check(requester)
         return Author.REQUESTER, bytes(requester.public_key)
     return None
-
-
-def conversation_shred(*, request_id: Any) -> None:
-    """Destroy a request's conversation: its messages and every copy of its key (called when the
-    request itself is destroyed; needs no key)."""
-    conversation = Conversation.objects.filter(request_id=request_id).first()
-    if conversation is None:
-        return
-    key_id = conversation.data_key_id
-    Message.objects.filter(conversation=conversation).delete()
-    conversation.delete()
-    data_key_shred(key_id=key_id)
 
 
 def _message(
@@ -189,10 +180,16 @@ def message_send(*, ctx: KeyContext, actor: User, request: Request, body: str) -
 def party_context(conversation: Conversation, party_key: PersonalKey) -> KeyContext:
     """A key context holding only the conversation key, opened with the party's private key.
     Raises ``CryptoError`` if the key is not the conversation's party."""
+    integrity.conversation_check(conversation)
     ctx = KeyContext(actor_id=None)
     ctx.add_holder(PARTY_REF, party_key)
     ctx.data_key_unlock(
-        str(conversation.data_key_id), holder=PARTY_REF, sealed=bytes(conversation.party_sealed)
+        str(conversation.data_key_id),
+        holder=PARTY_REF,
+        sealed=bytes(conversation.party_sealed),
+        slot=DataKey.objects.filter(pk=conversation.data_key_id)
+        .values_list("erasure_slot", flat=True)
+        .first(),
     )
     return ctx
 

@@ -136,22 +136,22 @@ def notification_count(*, user: User | None, now: dt.datetime | None = None) -> 
     )
 
 
-# The navigation's count is remembered this long at most (messages and referrals do not raise the
-# counts version that case and grant writes do: a new message shows within this time).
+# The navigation's count is remembered this long at most, per person (as a number only): it is on
+# every page, and counting afresh costs a few indexed queries (benchmarks/notifications.py).
 REMEMBER_SECONDS = 30
 
 
 def navigation_count(*, user: User | None) -> int:
-    """:func:`notification_count` for the navigation, which is on every page: remembered (as a
-    number only) until a case or grant is written, and for :data:`REMEMBER_SECONDS` at most."""
-    from haven.cases.counts import remembered_count
+    """:func:`notification_count` for the navigation, which is on every page: remembered in this
+    process's cache for :data:`REMEMBER_SECONDS` at most, so something new shows within that."""
+    from django.core.cache import cache
 
     if user is None or not user.is_authenticated:
         return 0
     now = timezone.now()
-    window = int(now.timestamp()) // REMEMBER_SECONDS
-    return remembered_count(
-        user=user,
-        what=f"notifications:{window}",
-        compute=lambda: notification_count(user=user, now=now),
-    )
+    key = f"haven:notifications:{user.pk}:{int(now.timestamp()) // REMEMBER_SECONDS}"
+    found = cache.get(key)
+    if found is None:
+        found = notification_count(user=user, now=now)
+        cache.set(key, found, REMEMBER_SECONDS)
+    return int(found)

@@ -31,6 +31,7 @@ from haven.messaging.services import body_clean, conversation_create, party_mess
 from haven.portal.models import Receipt, UsedFormToken
 from haven.portal.receipts import receipt_keys_of
 from haven.portal.services import AlreadySubmittedError, coarse_status, requester_key_new
+from haven.vault import integrity
 
 
 @dataclass(frozen=True)
@@ -71,12 +72,14 @@ def _requester_conversation(
         public, wrapped = requester_key_new(keys)
         try:
             with transaction.atomic():
-                stored = RequesterKey.objects.create(
+                stored = RequesterKey(
                     request=request,
                     public_key=public,
                     wrapped_private=wrapped,
                     created_at=timezone.now(),
                 )
+                integrity.requester_key_tag(stored)
+                stored.save(force_insert=True)
                 ctx = KeyContext(actor_id=None)
                 conversation_create(
                     ctx=ctx, request=request, party=Author.REQUESTER, public_key=public

@@ -37,6 +37,7 @@ from haven.messaging.services import conversation_build
 from haven.portal.models import Receipt, UsedFormToken
 from haven.portal.receipts import receipt_keys_of, receipt_new
 from haven.validation import clean_choice, clean_country, clean_text
+from haven.vault import integrity
 from haven.vault.holders import case_holders
 from haven.vault.index import index_key_active
 from haven.vault.models import TeamKeyKind
@@ -290,13 +291,15 @@ def _store(
     # The conversation with whoever asked: its key sealed to the same holders as the request
     # and to the requester's (or broker's) public key.
     if requester_key is not None:
+        stored_key = RequesterKey(
+            request=request,
+            public_key=requester_key[0],
+            wrapped_private=requester_key[1],
+            created_at=now,
+        )
+        integrity.requester_key_tag(stored_key)
         rows.add(
-            RequesterKey(
-                request=request,
-                public_key=requester_key[0],
-                wrapped_private=requester_key[1],
-                created_at=now,
-            ),
+            stored_key,
             conversation_build(
                 ctx=ctx,
                 request=request,

@@ -294,6 +294,10 @@ HAVEN_RETENTION_DAYS = env_days(
     allowed={"closed", "declined", "duplicate", "withdrawn", "repatriated", "deceased"},
 )
 HAVEN_RETENTION_NOTICE_DAYS = env_int("HAVEN_RETENTION_NOTICE_DAYS", 14, minimum=1)
+# The erasure store: one 32-byte secret per data key, outside the database, overwritten when the
+# key is destroyed (haven.crypto.ErasureStore). Every process writing to the database must share
+# it (one host), and it is backed up with the database: without it nothing opens.
+HAVEN_ERASURE_STORE = Path(env_str("HAVEN_ERASURE_STORE", str(DATA_DIR / "erasure.keys")))
 HAVEN_PORTAL_URL = env_optional("HAVEN_PORTAL_URL")
 HAVEN_API_TOKEN_HOURS = env_int("HAVEN_API_TOKEN_HOURS", 12, minimum=1)
 # Argon2id cost for wrapping private keys: 3 passes over 256 MiB, about 0.33 s on the reference

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
-from haven.crypto import CryptoError, KeyContext, PersonalKey
+from haven.crypto import CryptoError, IntegrityError, KeyContext, PersonalKey
+from haven.vault import integrity
 from haven.vault.index import index_share_load
 from haven.vault.models import KeyShare
 
@@ -22,6 +25,8 @@ if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponse
 
     from haven.accounts.models import User
+
+security_log = logging.getLogger("haven.security")
 
 SESSION_KEY = "haven_key_blob"
 COOKIE_NAME = "haven_key"
@@ -31,36 +36,50 @@ class KeysUnavailableError(Exception):
     """The logged-in person's key is not available (cookie lost, session from before login)."""
 
 
+def _genuine(shares: Iterable[KeyShare]) -> list[KeyShare]:
+    """The shares that carry Haven's tag. One a database writer added or changed (a team key of
+    their own in place of the team's) is left out and reported, not opened."""
+    kept = []
+    for share in shares:
+        try:
+            integrity.key_share_check(share, sealed=share.sealed, stored=share.tag)
+        except IntegrityError:
+            security_log.error("key share %s carries no valid integrity tag: ignored", share.pk)
+            continue
+        kept.append(share)
+    return kept
+
+
 def context_for(user: User, key: PersonalKey) -> KeyContext:
     """A context holding ``user``'s key pair and every team key shared with them (opened lazily)."""
     ctx = KeyContext(actor_id=user.pk)
     own = f"u:{user.pk}"
     ctx.add_holder(own, key)
-    for team_key_id, sealed in KeyShare.objects.filter(user=user).values_list(
-        "team_key_id", "sealed"
-    ):
-        ctx.add_share(f"t:{team_key_id}", via=own, sealed=bytes(sealed))
-    chained = list(
-        KeyShare.objects.filter(via_key__isnull=False).values_list(
-            "team_key_id", "via_key_id", "sealed"
-        )
-    )
+    for share in _genuine(KeyShare.objects.filter(user=user)):
+        ctx.add_share(f"t:{share.team_key_id}", via=own, sealed=bytes(share.sealed))
+    chained = _genuine(KeyShare.objects.filter(via_key__isnull=False))
     grew = True
     while grew:
         grew = False
         refs = ctx.holder_refs()
-        for team_key_id, via_id, sealed in chained:
-            ref, via = f"t:{team_key_id}", f"t:{via_id}"
+        for share in chained:
+            ref, via = f"t:{share.team_key_id}", f"t:{share.via_key_id}"
             if via in refs and ref not in refs:
-                ctx.add_share(ref, via=via, sealed=bytes(sealed))
+                ctx.add_share(ref, via=via, sealed=bytes(share.sealed))
                 grew = True
     index_share_load(ctx)  # the blind-index key, if the person holds the all-staff key
     return ctx
 
 
-def session_keys_store(request: HttpRequest, key: PersonalKey) -> str:
-    """Keep ``key`` for this login: its encrypted form in the session; returns the cookie secret."""
-    blob, secret = key.protect_for_session()
+def session_binding(user_id: object) -> str:
+    """What a staff session's key blob is bound to: the person whose login it is."""
+    return f"session:{user_id}"
+
+
+def session_keys_store(request: HttpRequest, key: PersonalKey, *, user: Any) -> str:
+    """Keep ``key`` for ``user``'s login: its encrypted form in the session; returns the cookie
+    secret."""
+    blob, secret = key.protect_for_session(binding=session_binding(user.pk))
     request.session[SESSION_KEY] = base64.b64encode(blob).decode()
     request._haven_key_secret = secret  # type: ignore[attr-defined]
     return secret
@@ -90,7 +109,7 @@ def _session_key(request: Any) -> PersonalKey:
         raise KeysUnavailableError("Your keys are not unlocked in this session; log in again.")
     try:
         blob = base64.b64decode(blob_b64, validate=True)
-        return PersonalKey.from_session(blob, secret)
+        return PersonalKey.from_session(blob, secret, binding=session_binding(request.user.pk))
     except (binascii.Error, ValueError, CryptoError) as exc:
         raise KeysUnavailableError("Your keys could not be unlocked; log in again.") from exc
 

@@ -27,6 +27,7 @@ from django.utils import timezone
 from haven.crypto import IndexKey, KeyContext
 from haven.db.rows import Rows
 from haven.matching.names import MAX_CHARS, normalise_name
+from haven.vault import integrity
 from haven.vault.models import (
     Grant,
     IndexKeyCopy,
@@ -190,10 +191,11 @@ def index_key_create(
         active=active,
         created_at=now,
     )
+    integrity.team_key_check(staff_key)
     sealed = key.seal_to(bytes(staff_key.public_key))
-    IndexKeyCopy.objects.create(
-        index_key=index_key, team_key=staff_key, sealed=sealed, created_at=now
-    )
+    copy = IndexKeyCopy(index_key=index_key, team_key=staff_key, sealed=sealed, created_at=now)
+    integrity.index_key_copy_tag(copy)
+    copy.save(force_insert=True)
     if ctx is not None and staff_key.ref in ctx.holder_refs():
         ctx.add_index_share(staff_key.ref, sealed)
     return index_key
@@ -214,12 +216,13 @@ def index_share_load(ctx: KeyContext, *, generation: int | None = None) -> bool:
             else copies.filter(index_key_id=generation)
         )
         .order_by("-team_key__active", "-created_at")
-        .values_list("team_key_id", "sealed")
         .first()
     )
     if copy is None:
         return False
-    ctx.add_index_share(f"t:{copy[0]}", bytes(copy[1]))
+    # An index key a database writer slipped in would turn every search into their dictionary.
+    integrity.index_key_copy_check(copy)
+    ctx.add_index_share(f"t:{copy.team_key_id}", bytes(copy.sealed))
     return True
 
 

@@ -16,14 +16,33 @@ from django.db import models
 
 class DataKey(models.Model):
     """One random data key, stored only sealed: to each holder (:class:`Grant`) and to the
-    recovery key. Deleting it, with its grants, destroys every payload under it."""
+    recovery key. What payloads are encrypted with is derived from it and the secret in its slot
+    of the erasure store (:class:`haven.crypto.ErasureStore`), outside the database: destroying
+    the key erases that slot, so no copy of what was sealed here opens anything afterwards."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     recovery_sealed = models.BinaryField()
+    # None: a key made before erasure secrets existed (its sealed material is the key itself).
+    erasure_slot = models.BigIntegerField(null=True, blank=True, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Haven's integrity tag over the key columns (haven.vault.integrity), checked before use.
+    tag = models.BinaryField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"DataKey {self.id}"
+
+
+class ErasedKey(models.Model):
+    """The shred ledger: an erasure slot whose key was destroyed. Written in the destroying
+    transaction, erased from the store once that commits (``erased_at``); ``haven purge`` finishes
+    any a crash interrupted, and a restore applies the ledger again to an older store."""
+
+    slot = models.BigIntegerField(primary_key=True)
+    destroyed_at = models.DateTimeField()
+    erased_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Erased slot {self.slot}"
 
 
 class SealedRecord(models.Model):
@@ -52,7 +71,12 @@ class OrgKeys(models.Model):
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
     recovery_public_key = models.BinaryField()
+    # Which erasure store this database's keys use (its random id, not a secret): `haven check`
+    # refuses a store that belongs to another database.
+    erasure_store_id = models.CharField(max_length=32, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Haven's integrity tag over the key columns (haven.vault.integrity), checked before use.
+    tag = models.BinaryField(null=True, blank=True)
 
     class Meta:
         verbose_name = "organisation keys"
@@ -75,6 +99,8 @@ class UserKey(models.Model):
     # sealed to it (`sealed_next`) until one transaction swaps everything over.
     next_public_key = models.BinaryField(null=True, blank=True)
     next_wrapped_private = models.BinaryField(null=True, blank=True)
+    # Haven's integrity tag over the key columns (haven.vault.integrity), checked before use.
+    tag = models.BinaryField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"Key of {self.user_id}"
@@ -111,6 +137,8 @@ class TeamKey(models.Model):
         default=False, help_text="Someone left it: a holder should replace it."
     )
     created_at = models.DateTimeField()
+    # Haven's integrity tag over the key columns (haven.vault.integrity), checked before use.
+    tag = models.BinaryField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -160,6 +188,9 @@ class KeyShare(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     granted_at = models.DateTimeField()
+    # Haven's integrity tag over the key columns (haven.vault.integrity), checked before use.
+    tag = models.BinaryField(null=True, blank=True)
+    tag_next = models.BinaryField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -202,6 +233,9 @@ class Grant(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     granted_at = models.DateTimeField()
+    # Haven's integrity tag over the key columns (haven.vault.integrity), checked before use.
+    tag = models.BinaryField(null=True, blank=True)
+    tag_next = models.BinaryField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -261,6 +295,8 @@ class IndexKeyCopy(models.Model):
     team_key = models.ForeignKey(TeamKey, on_delete=models.CASCADE, related_name="index_copies")
     sealed = models.BinaryField()
     created_at = models.DateTimeField()
+    # Haven's integrity tag over the key columns (haven.vault.integrity), checked before use.
+    tag = models.BinaryField(null=True, blank=True)
 
     class Meta:
         constraints = [

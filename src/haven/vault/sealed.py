@@ -14,8 +14,9 @@ from django.db import connections, router
 from django.db.models import F, Q
 from django.utils import timezone
 
-from haven.crypto import CryptoError, KeyContext, MissingKeyError, record_aad
+from haven.crypto import CryptoError, KeyContext, MissingKeyError, erasure_store, record_aad
 from haven.db.rows import Rows
+from haven.vault import integrity
 from haven.vault.models import DataKey, Grant, OrgKeys, SealedRecord, TeamKey, UserKey
 
 if TYPE_CHECKING:
@@ -59,6 +60,8 @@ def recovery_public_key() -> bytes:
         raise KeysNotSetUpError(
             "Haven's organisation keys are not set up yet: run `haven setup` first."
         )
+    # Every new key is sealed to it: one put there by a database writer would read them all.
+    integrity.org_keys_check(org)
     public = bytes(org.recovery_public_key)
     if not connections[alias].in_atomic_block:  # never remember a row a rollback may undo
         _recovery_public[alias] = public
@@ -84,6 +87,7 @@ def holder_public_keys(holders: Iterable[Any]) -> dict[Any, bytes]:
         if holder is None:
             continue
         if isinstance(holder, TeamKey):
+            integrity.team_key_check(holder)
             result[holder] = bytes(holder.public_key)
         elif isinstance(holder, User):
             user_ids.add(holder.pk)
@@ -92,6 +96,7 @@ def holder_public_keys(holders: Iterable[Any]) -> dict[Any, bytes]:
     if user_ids:
         users = {u.pk: u for u in User.objects.filter(pk__in=user_ids)}
         for user_key in UserKey.objects.filter(user_id__in=user_ids):
+            integrity.user_key_check(user_key)
             result[users[user_key.user_id]] = bytes(user_key.public_key)
     return result
 
@@ -125,26 +130,30 @@ def data_keys_build(
     recipients["recovery"] = recovery_public_key()
     keys: list[DataKey] = []
     sealed_by_key: list[dict[str, bytes]] = []
-    for _ in range(count):
-        key = DataKey()
-        sealed = ctx.data_key_new(str(key.id), recipients)
+    # One flushed write for all the keys' erasure secrets, before anything is sealed under them.
+    for slot in erasure_store().allocate(count):
+        key = DataKey(erasure_slot=slot)
+        sealed = ctx.data_key_new(str(key.id), recipients, slot=slot)
         key.recovery_sealed = sealed.pop("recovery")
+        integrity.data_key_tag(key)
         keys.append(key)
         sealed_by_key.append(sealed)
     rows.extend(keys)
     now = timezone.now()
-    rows.extend(
-        Grant(
-            data_key=key,
-            user=holder if isinstance(holder, User) else None,
-            team_key=holder if isinstance(holder, TeamKey) else None,
-            sealed=sealed[_ref(holder)],
-            granted_by=granted_by,
-            granted_at=now,
-        )
-        for key, sealed in zip(keys, sealed_by_key, strict=True)
-        for holder in publics
-    )
+    grants = []
+    for key, sealed in zip(keys, sealed_by_key, strict=True):
+        for holder in publics:
+            grant = Grant(
+                data_key=key,
+                user=holder if isinstance(holder, User) else None,
+                team_key=holder if isinstance(holder, TeamKey) else None,
+                sealed=sealed[_ref(holder)],
+                granted_by=granted_by,
+                granted_at=now,
+            )
+            integrity.grant_tag(grant, slot=key.erasure_slot)
+            grants.append(grant)
+    rows.extend(grants)
     return keys
 
 
@@ -171,17 +180,29 @@ def data_keys_unlock(*, ctx: KeyContext, key_ids: Iterable[Any]) -> None:
         return
     grants = (
         Grant.objects.filter(holder_filter(ctx), data_key_id__in=wanted, stale=False)
-        .values_list("data_key_id", "user_id", "team_key_id", "sealed")
+        .values_list(
+            "data_key_id", "user_id", "team_key_id", "sealed", "data_key__erasure_slot", "tag"
+        )
         # A person's own grant opens with one sealed box; a team key's needs the team key first.
         # (NULLS FIRST spelled out: PostgreSQL sorts NULL last, which put team grants first.)
         .order_by(F("team_key_id").asc(nulls_first=True))
     )
-    for key_id, user_id, team_key_id, sealed in grants:
+    for key_id, user_id, team_key_id, sealed, slot, tag in grants:
         key = str(key_id)
         if ctx.has_data_key(key):
             continue
+        # A grant a database writer added (of a key they made, or re-pointed to another erasure
+        # slot) is refused before it is opened.
+        integrity.grant_check(
+            data_key_id=key_id,
+            slot=slot,
+            user_id=user_id,
+            team_key_id=team_key_id,
+            sealed=sealed,
+            stored=tag,
+        )
         holder = f"u:{user_id}" if user_id is not None else f"t:{team_key_id}"
-        ctx.data_key_unlock(key, holder=holder, sealed=bytes(sealed))
+        ctx.data_key_unlock(key, holder=holder, sealed=bytes(sealed), slot=slot)
 
 
 def _unlock(ctx: KeyContext, key_id: Any) -> str:

@@ -6,6 +6,7 @@ them sees a key: they pass opaque :class:`~haven.crypto.PersonalKey` objects and
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -19,12 +20,23 @@ from haven.crypto import (
     KeyContext,
     MissingKeyError,
     PersonalKey,
+    erasure_store,
     recovery_key_create,
     seal_to_public_key,
 )
 from haven.vault import holders as h
+from haven.vault import integrity
 from haven.vault.index import index_key_create, search_tokens_move
-from haven.vault.models import DataKey, Grant, KeyShare, OrgKeys, TeamKey, TeamKeyKind, UserKey
+from haven.vault.models import (
+    DataKey,
+    ErasedKey,
+    Grant,
+    KeyShare,
+    OrgKeys,
+    TeamKey,
+    TeamKeyKind,
+    UserKey,
+)
 from haven.vault.sealed import holder_public_keys, recovery_public_key
 
 if TYPE_CHECKING:
@@ -45,7 +57,7 @@ def _team_key_new(
     *, kind: str, team: Team | None = None, partner: Partner | None = None
 ) -> tuple[TeamKey, PersonalKey]:
     key = PersonalKey.generate()
-    team_key = TeamKey.objects.create(
+    team_key = TeamKey(
         kind=kind,
         team=team,
         partner=partner,
@@ -53,7 +65,30 @@ def _team_key_new(
         recovery_sealed=key.seal_private_to(recovery_public_key()),
         created_at=timezone.now(),
     )
+    integrity.team_key_tag(team_key)
+    team_key.save(force_insert=True)
     return team_key, key
+
+
+def _key_share_save(
+    *,
+    team_key_id: Any,
+    sealed: bytes,
+    granted_by: User | None,
+    user: User | None = None,
+    via_key: TeamKey | None = None,
+) -> KeyShare:
+    """Create or replace the share of a team key to one person or one team key, tagged."""
+    share = KeyShare.objects.filter(team_key_id=team_key_id, user=user, via_key=via_key).first()
+    if share is None:
+        share = KeyShare(team_key_id=team_key_id, user=user, via_key=via_key)
+    share.sealed = sealed
+    share.sealed_next = None
+    share.granted_by = granted_by
+    share.granted_at = timezone.now()
+    integrity.key_share_tag(share)
+    share.save()
+    return share
 
 
 @transaction.atomic
@@ -63,7 +98,13 @@ def org_keys_setup(*, actor: User | None = None) -> OrgSetup:
     if OrgKeys.objects.exists():
         raise ValidationError("The organisation's keys are already set up.")
     recovery, words = recovery_key_create()
-    OrgKeys.objects.create(pk=1, recovery_public_key=recovery.public_key)
+    org = OrgKeys(
+        pk=1,
+        recovery_public_key=recovery.public_key,
+        erasure_store_id=erasure_store().store_id(),
+    )
+    integrity.org_keys_tag(org)
+    org.save(force_insert=True)
     ctx = KeyContext(actor_id=None)
     for kind in h.SYSTEM_KINDS:
         team_key, key = _team_key_new(kind=kind)
@@ -99,17 +140,15 @@ def org_setup(*, username: str, password: str, first_name: str = "") -> OrgSetup
 def user_key_create(*, user: User, password: str) -> UserKey:
     """A new key pair for ``user``, its private half wrapped by ``password`` (Argon2id)."""
     key = PersonalKey.generate()
-    user_key, _ = UserKey.objects.update_or_create(
-        user=user,
-        defaults={
-            "public_key": key.public_key,
-            "wrapped_private": key.wrap_with_password(password),
-            "created_at": timezone.now(),
-            # A new pair abandons any replacement under way.
-            "next_public_key": None,
-            "next_wrapped_private": None,
-        },
-    )
+    user_key = UserKey.objects.filter(user=user).first() or UserKey(user=user)
+    user_key.public_key = key.public_key
+    user_key.wrapped_private = key.wrap_with_password(password)
+    user_key.created_at = timezone.now()
+    # A new pair abandons any replacement under way.
+    user_key.next_public_key = None
+    user_key.next_wrapped_private = None
+    integrity.user_key_tag(user_key)
+    user_key.save()
     return user_key
 
 
@@ -142,7 +181,9 @@ def user_key_replace(*, user: User, password: str) -> int:
     stale (it says what the person held, and opens nothing) and their team-key shares are removed.
     Returns how many grants went stale. Call inside the caller's transaction."""
     user_key_create(user=user, password=password)
-    stale = Grant.objects.filter(user=user, stale=False).update(stale=True, sealed_next=None)
+    stale = Grant.objects.filter(user=user, stale=False).update(
+        stale=True, sealed_next=None, tag_next=None
+    )
     KeyShare.objects.filter(user=user).delete()
     h.forget_held(user)
     return stale
@@ -187,14 +228,11 @@ def team_key_share(
         raise ValidationError(
             {"user": f"{user.username} has not logged in yet, so has no key pair."}
         )
-    share, _ = KeyShare.objects.update_or_create(
-        team_key=team_key,
+    share = _key_share_save(
+        team_key_id=team_key.pk,
         user=user,
-        defaults={
-            "sealed": ctx.holder_seal_to(team_key.ref, public),
-            "granted_by": actor,
-            "granted_at": timezone.now(),
-        },
+        sealed=ctx.holder_seal_to(team_key.ref, public),
+        granted_by=actor,
     )
     h.forget_held(user)
     audit_record(
@@ -249,12 +287,12 @@ def team_key_create(
         raise ValidationError("The organisation's keys are not set up: run `haven setup`.")
     kind = TeamKeyKind.TEAM if team is not None else TeamKeyKind.PARTNER
     team_key, key = _team_key_new(kind=kind, team=team, partner=partner)
-    KeyShare.objects.create(
-        team_key=team_key,
+    integrity.team_key_check(supervisors)
+    _key_share_save(
+        team_key_id=team_key.pk,
         via_key=supervisors,
         sealed=key.seal_private_to(bytes(supervisors.public_key)),
         granted_by=actor,
-        granted_at=timezone.now(),
     )
     if ctx is not None:
         ctx.add_holder(team_key.ref, key)
@@ -310,41 +348,35 @@ def team_key_rotate(*, ctx: KeyContext, actor: User | None, team_key: TeamKey) -
         raise PermissionDenied("You do not hold this team key, so you cannot replace it.")
     TeamKey.objects.filter(pk=team_key.pk).update(active=False, rotation_due=False)
     successor, key = _team_key_new(kind=team_key.kind, team=team_key.team, partner=team_key.partner)
-    now = timezone.now()
     for share in KeyShare.objects.filter(team_key=team_key).select_related("user", "via_key"):
         if share.user is not None:
             public = holder_public_keys([share.user]).get(share.user)
         elif share.via_key is not None:
-            public = bytes(share.via_key.public_key)
+            public = holder_public_keys([share.via_key]).get(share.via_key)
         else:
             continue
         if public is not None:
-            KeyShare.objects.create(
-                team_key=successor,
+            _key_share_save(
+                team_key_id=successor.pk,
                 user=share.user,
                 via_key=share.via_key,
                 sealed=key.seal_private_to(public),
                 granted_by=actor,
-                granted_at=now,
             )
-    KeyShare.objects.create(
-        team_key=team_key,
+    _key_share_save(
+        team_key_id=team_key.pk,
         via_key=successor,
         sealed=ctx.holder_seal_to(team_key.ref, key.public_key),
         granted_by=actor,
-        granted_at=now,
     )
     # Keys sealed to the old generation (each team's key to the supervisors' key) are sealed to
     # the new one instead, so that a copy of the old one opens none of them in a later database.
     for held in KeyShare.objects.filter(via_key=team_key).exclude(team_key=team_key):
-        KeyShare.objects.update_or_create(
+        _key_share_save(
             team_key_id=held.team_key_id,
             via_key=successor,
-            defaults={
-                "sealed": ctx.holder_seal_to(f"t:{held.team_key_id}", key.public_key),
-                "granted_by": actor,
-                "granted_at": now,
-            },
+            sealed=ctx.holder_seal_to(f"t:{held.team_key_id}", key.public_key),
+            granted_by=actor,
         )
         held.delete()
     # Members now reach the old generation through the new one only.
@@ -365,6 +397,17 @@ def team_key_rotate(*, ctx: KeyContext, actor: User | None, team_key: TeamKey) -
 # --- Grants ---------------------------------------------------------------------------------------
 
 
+def _grant_check(grant: Grant, *, next_copy: bool = False) -> None:
+    integrity.grant_check(
+        data_key_id=grant.data_key_id,
+        slot=grant.data_key.erasure_slot,
+        user_id=grant.user_id,
+        team_key_id=grant.team_key_id,
+        sealed=grant.sealed_next if next_copy else grant.sealed,
+        stored=grant.tag_next if next_copy else grant.tag,
+    )
+
+
 def grants_add(
     *, ctx: KeyContext, actor: User | None, data_key_ids: Iterable[Any], holder: Any
 ) -> int:
@@ -383,6 +426,7 @@ def grants_add(
         )
     ids = [str(key_id) for key_id in data_key_ids]
     data_keys_unlock(ctx=ctx, key_ids=ids)
+    slots = dict(DataKey.objects.filter(pk__in=ids).values_list("pk", "erasure_slot"))
     now = timezone.now()
     count = 0
     for key_id in ids:
@@ -390,16 +434,17 @@ def grants_add(
             raise MissingKeyError("You hold no key for this record, so you cannot grant it.")
         is_user = isinstance(holder, UserModel)
         lookup = {"user": holder} if is_user else {"team_key": holder}
-        Grant.objects.update_or_create(
-            data_key_id=key_id,
-            **lookup,
-            defaults={
-                "sealed": ctx.data_key_seal_to(key_id, public),
-                "stale": False,
-                "granted_by": actor,
-                "granted_at": now,
-            },
+        key_uuid = uuid.UUID(key_id)
+        grant = Grant.objects.filter(data_key_id=key_uuid, **lookup).first() or Grant(
+            data_key_id=key_uuid, **lookup
         )
+        grant.sealed = ctx.data_key_seal_to(key_id, public)
+        grant.sealed_next = None
+        grant.stale = False
+        grant.granted_by = actor
+        grant.granted_at = now
+        integrity.grant_tag(grant, slot=slots.get(key_uuid))
+        grant.save()
         count += 1
     return count
 
@@ -430,10 +475,33 @@ def data_key_rotate(*, ctx: KeyContext, actor: User | None, old: DataKey) -> Dat
 
 
 def data_key_shred(*, key_id: Any) -> None:
-    """Destroy a data key: every grant and the recovery copy. Records under it must be gone first
-    (they protect it); their ciphertext, wherever a copy survives, then opens for nobody."""
+    """Destroy a data key: every grant, the recovery copy and, once the caller's transaction
+    commits, its erasure secret (overwritten in the erasure store). Records under it must be gone
+    first (they protect it). From then on, no copy of its ciphertext or of its sealed copies —
+    in the database's files, its WAL or a later backup — opens with any key the organisation
+    holds, recovery words included."""
+    slot = DataKey.objects.filter(pk=key_id).values_list("erasure_slot", flat=True).first()
     Grant.objects.filter(data_key_id=key_id).delete()
     DataKey.objects.filter(pk=key_id).delete()
+    if slot is not None:
+        ErasedKey.objects.update_or_create(slot=slot, defaults={"destroyed_at": timezone.now()})
+        # Erasing before the commit could destroy a key whose deletion then rolls back; after
+        # it, a crash in between leaves the ledger row, which the next erasure finishes.
+        transaction.on_commit(erasure_ledger_apply, robust=True)
+
+
+def erasure_ledger_apply() -> int:
+    """Erase from the erasure store every slot the shred ledger lists and has not erased yet
+    (after each destroying transaction commits; ``haven purge`` and a restore call it too).
+    Returns how many slots were erased now."""
+    pending = list(ErasedKey.objects.filter(erased_at__isnull=True).values_list("slot", flat=True))
+    if not pending:
+        return 0
+    erasure_store().erase(pending)
+    ErasedKey.objects.filter(slot__in=pending, erased_at__isnull=True).update(
+        erased_at=timezone.now()
+    )
+    return len(pending)
 
 
 @transaction.atomic
@@ -446,17 +514,19 @@ def grants_restore(*, ctx: KeyContext, actor: User | None, user: User) -> tuple[
     public = holder_public_keys([user]).get(user)
     if public is None:
         raise ValidationError({"user": f"{user.username} has no key pair yet."})
-    stale = list(Grant.objects.filter(user=user, stale=True))
+    stale = list(Grant.objects.filter(user=user, stale=True).select_related("data_key"))
     data_keys_unlock(ctx=ctx, key_ids=[grant.data_key_id for grant in stale])
     restored = 0
     for grant in stale:
         key_id = str(grant.data_key_id)
         if ctx.has_data_key(key_id):
             grant.sealed = ctx.data_key_seal_to(key_id, public)
+            grant.sealed_next = None
             grant.stale = False
             grant.granted_by = actor
             grant.granted_at = timezone.now()
-            grant.save(update_fields=["sealed", "stale", "granted_by", "granted_at"])
+            integrity.grant_tag(grant, slot=grant.data_key.erasure_slot)
+            grant.save()
             restored += 1
     audit_record(
         actor=actor,
@@ -480,26 +550,30 @@ def recovery_restore_access(*, recovery: PersonalKey, user: User) -> tuple[int, 
     grants = 0
     for grant in Grant.objects.filter(user=user, stale=True).select_related("data_key"):
         key_id = str(grant.data_key_id)
+        integrity.data_key_check(grant.data_key)
         ctx.data_key_unlock_recovery(
-            key_id, recovery=recovery, sealed=bytes(grant.data_key.recovery_sealed)
+            key_id,
+            recovery=recovery,
+            sealed=bytes(grant.data_key.recovery_sealed),
+            slot=grant.data_key.erasure_slot,
         )
         grant.sealed = ctx.data_key_seal_to(key_id, public)
+        grant.sealed_next = None
         grant.stale = False
         grant.granted_at = timezone.now()
-        grant.save(update_fields=["sealed", "stale", "granted_at"])
+        integrity.grant_tag(grant, slot=grant.data_key.erasure_slot)
+        grant.save()
         grants += 1
     shares = 0
     for person, team_key in h.pending_shares(user):
+        integrity.team_key_check(team_key)
         team = PersonalKey.open_shared(recovery, bytes(team_key.recovery_sealed))
         ctx.add_holder(team_key.ref, team)
-        KeyShare.objects.update_or_create(
-            team_key=team_key,
+        _key_share_save(
+            team_key_id=team_key.pk,
             user=person,
-            defaults={
-                "sealed": team.seal_private_to(public),
-                "granted_by": None,
-                "granted_at": timezone.now(),
-            },
+            sealed=team.seal_private_to(public),
+            granted_by=None,
         )
         shares += 1
     ctx.forget()
@@ -551,10 +625,12 @@ def user_key_rotation_start(*, actor: User | None, user: User, password: str) ->
     PersonalKey.unwrap_with_password(bytes(user_key.wrapped_private), password)  # proves it
     if user_key.next_wrapped_private is not None:
         return False
+    integrity.user_key_check(user_key)
     key = PersonalKey.generate()
     user_key.next_public_key = key.public_key
     user_key.next_wrapped_private = key.wrap_with_password(password)
-    user_key.save(update_fields=["next_public_key", "next_wrapped_private"])
+    integrity.user_key_tag(user_key)
+    user_key.save(update_fields=["next_public_key", "next_wrapped_private", "tag"])
     audit_record(actor=actor, action="key.rotate_user_start", target=user)
     return True
 
@@ -563,23 +639,29 @@ def user_key_rotation_step(*, user: User, password: str, batch: int = 500) -> Ro
     """Seal up to ``batch`` more of ``user``'s grants and team-key shares to the new pair, beside
     the old sealing (each batch its own transaction: an interruption loses nothing)."""
     user_key = UserKey.objects.get(user=user)
+    integrity.user_key_check(user_key)
     old, new = _rotation_keys(user_key, password)
     public = new.public_key
     with transaction.atomic():
         todo = list(
             Grant.objects.select_for_update()
             .filter(user=user, stale=False, sealed_next__isnull=True)
+            .select_related("data_key")
             .order_by("pk")[:batch]
         )
         for grant in todo:
+            _grant_check(grant)
             grant.sealed_next = seal_to_public_key(public, old.open_sealed(bytes(grant.sealed)))
-            grant.save(update_fields=["sealed_next"])
+            integrity.grant_tag(grant, slot=grant.data_key.erasure_slot)
+            grant.save(update_fields=["sealed_next", "tag_next"])
         for share in KeyShare.objects.select_for_update().filter(
             user=user, sealed_next__isnull=True
         ):
+            integrity.key_share_check(share, sealed=share.sealed, stored=share.tag)
             team = PersonalKey.open_shared(old, bytes(share.sealed))
             share.sealed_next = team.seal_private_to(public)
-            share.save(update_fields=["sealed_next"])
+            integrity.key_share_tag(share)
+            share.save(update_fields=["sealed_next", "tag_next"])
     total = Grant.objects.filter(user=user, stale=False).count()
     left = Grant.objects.filter(user=user, stale=False, sealed_next__isnull=True).count()
     return RotationProgress(done=total - left, total=total)
@@ -593,21 +675,32 @@ def user_key_rotation_finish(*, actor: User | None, user: User, password: str) -
     from haven.accounts.services import sessions_end_for
 
     user_key = UserKey.objects.select_for_update().get(user=user)
+    integrity.user_key_check(user_key)
     old, new = _rotation_keys(user_key, password)
     public = new.public_key
-    grants = list(Grant.objects.select_for_update().filter(user=user, stale=False))
+    grants = list(
+        Grant.objects.select_for_update().filter(user=user, stale=False).select_related("data_key")
+    )
     for grant in grants:
         if grant.sealed_next is None:
+            _grant_check(grant)
             grant.sealed_next = seal_to_public_key(public, old.open_sealed(bytes(grant.sealed)))
+        else:
+            _grant_check(grant, next_copy=True)
         grant.sealed, grant.sealed_next = grant.sealed_next, None
-        grant.save(update_fields=["sealed", "sealed_next"])
+        integrity.grant_tag(grant, slot=grant.data_key.erasure_slot)
+        grant.save(update_fields=["sealed", "sealed_next", "tag", "tag_next"])
     for share in KeyShare.objects.select_for_update().filter(user=user):
         if share.sealed_next is None:
+            integrity.key_share_check(share, sealed=share.sealed, stored=share.tag)
             share.sealed_next = PersonalKey.open_shared(old, bytes(share.sealed)).seal_private_to(
                 public
             )
+        else:
+            integrity.key_share_check(share, sealed=share.sealed_next, stored=share.tag_next)
         share.sealed, share.sealed_next = share.sealed_next, None
-        share.save(update_fields=["sealed", "sealed_next"])
+        integrity.key_share_tag(share)
+        share.save(update_fields=["sealed", "sealed_next", "tag", "tag_next"])
     # Stale grants were sealed to a pair older still: they stay stale (opening nothing).
     user_key.public_key, user_key.wrapped_private = (
         user_key.next_public_key,
@@ -615,6 +708,7 @@ def user_key_rotation_finish(*, actor: User | None, user: User, password: str) -
     )
     user_key.next_public_key = user_key.next_wrapped_private = None
     user_key.created_at = timezone.now()
+    integrity.user_key_tag(user_key)
     user_key.save()
     sessions_end_for(user=user)
     user.api_tokens.all().delete()

@@ -85,10 +85,10 @@ class LoginView(auth_views.LoginView):
         if not settings.HAVEN_REQUIRE_2FA and totp_device(user) is None:
             login(self.request, user)
             session_start(self.request, two_factor=False)
-            session_keys_store(self.request, key)
+            session_keys_store(self.request, key, user=user)
             return redirect(_safe_next(self.request, self.request.POST.get("next")))
         self.request.session.cycle_key()
-        session_keys_store(self.request, key)
+        session_keys_store(self.request, key, user=user)
         self.request.session[PENDING] = {
             "user": user.pk,
             "since": time.time(),

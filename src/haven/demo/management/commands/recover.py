@@ -21,6 +21,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from haven.accounts.models import User
 from haven.cases.models import Case
 from haven.crypto import CryptoError, PersonalKey, RecoveryWordsError, recovery_key_from_words
+from haven.vault import integrity
 from haven.vault.sealed import payload_read
 from haven.vault.services import recovery_context, recovery_restore_access
 
@@ -79,8 +80,12 @@ class Command(BaseCommand):
             else:
                 ctx = recovery_context(recovery=recovery)
                 for key in (case.data_key, case.person.data_key):
+                    integrity.data_key_check(key)
                     ctx.data_key_unlock_recovery(
-                        str(key.pk), recovery=recovery, sealed=bytes(key.recovery_sealed)
+                        str(key.pk),
+                        recovery=recovery,
+                        sealed=bytes(key.recovery_sealed),
+                        slot=key.erasure_slot,
                     )
                 record = {
                     "case": str(case.pk),

@@ -28,9 +28,9 @@ def mark_pending(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("cases", "0004_counts_at_commit"),
+        ("cases", "0006_drop_counts_version"),
         ("brokers", "0002_brokercredential_brokersession"),
-        ("vault", "0006_counts"),
+        ("vault", "0008_integrity_tags"),
     ]
 
     operations = [migrations.RunPython(mark_pending, migrations.RunPython.noop)]

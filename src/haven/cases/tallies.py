@@ -1,0 +1,211 @@
+"""Counts of the cases each person may see, kept at write time: no page load recounts them.
+
+Who may see a case is decided by its key's live grants (:mod:`haven.access`), so a person's count
+is a union over the holders they can act as (themselves and the team keys they hold), and
+counting it from the cases means checking a grant for every case: about a second at 100,000
+cases on SQLite, on every dashboard after any write. Instead:
+
+* each case belongs to one **holder set** — the set of people and team keys with a live grant of
+  its key (:class:`~haven.cases.models.HolderSet`; a few hundred distinct sets in an
+  organisation, since cases are sealed to their recorder, owner, team, intake and supervisors);
+* :class:`~haven.cases.models.CaseTally` remembers each case's set, state and urgency, and
+  :class:`~haven.cases.models.HolderSetCount` how many cases each set has per state and urgency;
+* database triggers note every case and grant written (:class:`~haven.cases.models.TallyDirty`,
+  migration ``cases.0005``), and :func:`tallies_catch_up`, run by ``audit_record`` as the last
+  write of every service's transaction, moves the noted cases between counts in that same
+  transaction;
+* a person's counts are the sums over the holder sets that include a holder they can act as
+  (:func:`visible_counts`): a few hundred rows, whatever the number of cases.
+
+Only ids, states, urgencies and numbers are kept; nothing is decrypted. Counters are split over a
+few shards so that concurrent transactions on PostgreSQL do not queue on one row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Sum
+from django.db.models.expressions import RawSQL
+
+from haven.cases.models import (
+    Case,
+    CaseTally,
+    HolderSet,
+    HolderSetCount,
+    HolderSetMember,
+    TallyDirty,
+)
+from haven.vault.holders import held_team_key_ids
+from haven.vault.models import Grant
+
+if TYPE_CHECKING:
+    from haven.accounts.models import User
+
+SHARDS = 8
+
+# digest -> holder set id; sets are never changed once made, so each process remembers them.
+_set_ids: dict[bytes, int] = {}
+
+
+def _refs_digest(refs: Iterable[str]) -> bytes:
+    return hashlib.blake2b("\n".join(sorted(refs)).encode(), digest_size=16).digest()
+
+
+def holder_set_id(refs: frozenset[str]) -> int:
+    """The id of the holder set ``refs`` (``u:<id>``, ``t:<uuid>``), made on first need."""
+    digest = _refs_digest(refs)
+    found = _set_ids.get(digest)
+    if found is not None:
+        return found
+    found = HolderSet.objects.filter(digest=digest).values_list("pk", flat=True).first()
+    if found is None:
+        try:
+            with transaction.atomic():
+                made = HolderSet.objects.create(digest=digest)
+                HolderSetMember.objects.bulk_create(
+                    HolderSetMember(holder_set=made, ref=ref) for ref in sorted(refs)
+                )
+                found = made.pk
+        except IntegrityError:  # made by a concurrent transaction
+            found = HolderSet.objects.values_list("pk", flat=True).get(digest=digest)
+    if not connection.in_atomic_block:
+        _set_ids[digest] = found
+    else:
+        # Remember it only once it is committed: a rolled-back set must not be reused.
+        transaction.on_commit(lambda: _set_ids.__setitem__(digest, found))
+    return found
+
+
+def _bump(holder_set: int, state: str, urgency: int, delta: int) -> None:
+    shard = random.randrange(SHARDS)  # noqa: S311 - spreads writers over rows; not a secret
+    where = {"holder_set_id": holder_set, "state": state, "urgency": urgency, "shard": shard}
+    if HolderSetCount.objects.filter(**where).update(n=F("n") + delta):
+        return
+    try:
+        with transaction.atomic():
+            HolderSetCount.objects.create(**where, n=delta)
+    except IntegrityError:
+        HolderSetCount.objects.filter(**where).update(n=F("n") + delta)
+
+
+def _dirty() -> Any:
+    rows = TallyDirty.objects.all()
+    if connection.vendor == "postgresql":
+        # Only what this transaction wrote: other transactions' notes are theirs to settle.
+        rows = rows.filter(txid=RawSQL("txid_current()", []))
+    return rows
+
+
+def tallies_forget() -> None:
+    """Forget the holder sets remembered by this process (tests, whose databases come and go)."""
+    _set_ids.clear()
+
+
+def tallies_catch_up(*, everything: bool = False) -> int:
+    """Move the cases written in this transaction between counts; returns how many were
+    settled. ``everything``: also what earlier transactions left (``haven purge``)."""
+    rows = TallyDirty.objects.all() if everything else _dirty()
+    noted = list(rows.values_list("pk", "case_id", "data_key_id"))
+    if not noted:
+        return 0
+    case_ids = {case_id for _, case_id, _ in noted if case_id is not None}
+    key_ids = {key_id for _, _, key_id in noted if key_id is not None}
+    if key_ids:
+        case_ids |= set(Case.objects.filter(data_key_id__in=key_ids).values_list("pk", flat=True))
+    settled = _settle(case_ids)
+    TallyDirty.objects.filter(pk__in=[pk for pk, _, _ in noted]).delete()
+    return settled
+
+
+def _settle(case_ids: set[Any]) -> int:
+    if not case_ids:
+        return 0
+    now = {
+        pk: (key, state, urgency)
+        for pk, key, state, urgency in Case.objects.filter(pk__in=case_ids).values_list(
+            "pk", "data_key_id", "state", "urgency"
+        )
+    }
+    holders: dict[Any, set[str]] = defaultdict(set)
+    for key_id, user_id, team_key_id in Grant.objects.filter(
+        data_key_id__in=[key for key, _, _ in now.values()], stale=False
+    ).values_list("data_key_id", "user_id", "team_key_id"):
+        holders[key_id].add(f"u:{user_id}" if user_id is not None else f"t:{team_key_id}")
+    before = {
+        tally.case_id: tally
+        for tally in CaseTally.objects.select_for_update().filter(case_id__in=case_ids)
+    }
+    for case_id in case_ids:
+        old = before.get(case_id)
+        current = now.get(case_id)
+        new = None
+        if current is not None:
+            key, state, urgency = current
+            new = (holder_set_id(frozenset(holders.get(key, ()))), state, urgency)
+        if old is not None and new == (old.holder_set_id, old.state, old.urgency):
+            continue
+        if old is not None:
+            _bump(old.holder_set_id, old.state, old.urgency, -1)
+        if new is None:
+            if old is not None:
+                old.delete()
+            continue
+        _bump(*new, +1)
+        CaseTally.objects.update_or_create(
+            case_id=case_id,
+            defaults={"holder_set_id": new[0], "state": new[1], "urgency": new[2]},
+        )
+    return len(case_ids)
+
+
+def tallies_rebuild() -> int:
+    """Count every case afresh (after a bulk load that bypassed the services, or to check)."""
+    with transaction.atomic():
+        TallyDirty.objects.all().delete()
+        CaseTally.objects.all().delete()
+        HolderSetCount.objects.all().delete()
+        ids = list(Case.objects.values_list("pk", flat=True))
+        for start in range(0, len(ids), 2000):
+            _settle(set(ids[start : start + 2000]))
+    return len(ids)
+
+
+def visible_counts(user: User) -> dict[tuple[str, int], int]:
+    """How many cases ``user`` may see, per (state, urgency): sums over the holder sets that
+    include a holder they can act as. Call only for roles that work with cases."""
+    refs = [f"u:{user.pk}", *(f"t:{key_id}" for key_id in held_team_key_ids(user))]
+    sets = HolderSetMember.objects.filter(ref__in=refs).values("holder_set_id")
+    return {
+        (row["state"], row["urgency"]): row["total"]
+        for row in HolderSetCount.objects.filter(holder_set_id__in=sets)
+        .values("state", "urgency")
+        .annotate(total=Sum("n"))
+        .order_by()
+        if row["total"]
+    }
+
+
+def visible_total(
+    user: User,
+    *,
+    states: Iterable[str] | None = None,
+    urgency: int | None = None,
+    excluding: Iterable[str] = (),
+) -> int:
+    """The number of cases ``user`` may see in ``states`` (all when None), of ``urgency`` (any
+    when None), outside ``excluding``."""
+    wanted = None if states is None else set(states)
+    skip = set(excluding)
+    return sum(
+        n
+        for (state, level), n in visible_counts(user).items()
+        if (wanted is None or state in wanted)
+        and state not in skip
+        and (urgency is None or level == urgency)
+    )

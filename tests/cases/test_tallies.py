@@ -1,0 +1,180 @@
+"""Counts kept at write time (haven.cases.tallies) equal a full recount after any sequence of
+writes, grants, revocations, key replacements, deletions, resets and team changes."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from haven.accounts.services import user_password_reset, user_update
+from haven.cases.journey import TERMINAL, allowed_targets
+from haven.cases.models import Case, CaseTally, TallyDirty
+from haven.cases.selectors import case_list, case_list_count, case_queryset, dashboard
+from haven.cases.services import (
+    case_delete,
+    case_grant,
+    case_revoke,
+    case_update,
+    journey_advance,
+)
+from haven.cases.tallies import tallies_rebuild, visible_counts
+from haven.vault.holders import forget_held, holds_key
+from haven.vault.models import TeamKey
+from tests.factories import ctx_for, make_request
+
+pytestmark = pytest.mark.django_db
+
+
+def _recount(user) -> dict[tuple[str, int], int]:
+    forget_held(user)
+    return dict(Counter(case_queryset(user=user).values_list("state", "urgency")))
+
+
+def _check(users) -> None:
+    assert not TallyDirty.objects.exists()
+    for user in users:
+        user.refresh_from_db()
+        forget_held(user)
+        assert visible_counts(user) == _recount(user), user.username
+
+
+def _step(rng: random.Random, alice, people) -> None:
+    """One random piece of daily work, done through the services as the pages do it."""
+    cases = list(Case.objects.order_by("pk"))
+    supervisor_ctx = ctx_for(alice)
+    action = rng.choice(
+        ["record", "record", "move", "move", "grant", "revoke", "rotate", "urgency", "delete"]
+    )
+    if action == "record" or not cases:
+        recorder = rng.choice([alice, people["bob"], people["carol"], people["dave"]])
+        owner = rng.choice([None, people["bob"], people["carol"]])
+        if recorder.role == "caseworker":
+            owner = recorder
+        make_request(
+            ctx=ctx_for(recorder),
+            actor=recorder,
+            people=rng.randint(1, 3),
+            owner=owner,
+            urgency=rng.choice([1, 2, 3, 4]),
+        )
+        return
+    case = rng.choice(cases)
+    if action == "move":
+        targets = sorted(allowed_targets(case.state))
+        if targets:
+            journey_advance(
+                ctx=supervisor_ctx,
+                actor=alice,
+                case=case,
+                to_state=rng.choice(targets),
+                expected_version=case.version,
+            )
+    elif action == "grant":
+        holder = rng.choice([people["bob"], people["carol"], people["dave"]])
+        if not holds_key(holder, case.data_key_id):
+            case_grant(ctx=supervisor_ctx, actor=alice, case=case, holder=holder)
+    elif action in ("revoke", "rotate"):
+        for holder in (people["carol"], people["bob"], people["dave"]):
+            forget_held(holder)
+            if case.data_key.grants.filter(user=holder).exists() and not (
+                holds_key_through_team(holder, case)
+            ):
+                case_revoke(
+                    ctx=supervisor_ctx,
+                    actor=alice,
+                    case=case,
+                    holder=holder,
+                    rotate=action == "rotate",
+                )
+                return
+        team_grant = case.data_key.grants.filter(team_key__kind="team").first()
+        if team_grant is not None:
+            case_revoke(ctx=supervisor_ctx, actor=alice, case=case, holder=team_grant.team_key)
+    elif action == "urgency":
+        case_update(
+            ctx=supervisor_ctx,
+            actor=alice,
+            case=case,
+            expected_version=case.version,
+            urgency=rng.choice([1, 2, 3, 4]),
+        )
+    elif action == "delete":
+        case_delete(ctx=supervisor_ctx, actor=alice, case=case, expected_version=case.version)
+
+
+def holds_key_through_team(user, case) -> bool:
+    from haven.vault.holders import held_team_key_ids
+
+    return case.data_key.grants.filter(
+        team_key_id__in=list(held_team_key_ids(user)), stale=False
+    ).exists()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_counts_equal_a_recount_after_random_daily_work(seed, alice, bob, carol, dave, erin):
+    rng = random.Random(seed)
+    people = {"bob": bob, "carol": carol, "dave": dave}
+    everyone = [alice, bob, carol, dave]
+    for _ in range(18):
+        _step(rng, alice, people)
+        _check(everyone)
+    # Someone changes teams (keys taken away), someone's password is reset (grants go stale).
+    user_update(actor=erin, user=carol, team=bob.team)
+    _check(everyone)
+    user_password_reset(actor=erin, user=bob, new_password="another long passphrase 42")
+    _check(everyone)
+    # A team key replaced after a departure: cases sealed to the old generation still count.
+    team_key = TeamKey.objects.filter(kind="team", team=alice.team, active=True).first()
+    if team_key is not None:
+        from haven.vault.services import team_key_rotate
+
+        team_key_rotate(ctx=ctx_for(alice), actor=alice, team_key=team_key)
+    _check(everyone)
+
+
+def test_a_rebuild_gives_the_same_counts(alice, bob, dave) -> None:
+    make_request(ctx=ctx_for(dave), actor=dave, people=3, owner=bob)
+    make_request(ctx=ctx_for(alice), actor=alice, people=2)
+    before = {user.pk: visible_counts(user) for user in (alice, bob, dave)}
+
+    assert tallies_rebuild() == Case.objects.count()
+
+    assert {user.pk: visible_counts(user) for user in (alice, bob, dave)} == before
+    assert CaseTally.objects.count() == Case.objects.count()
+
+
+def test_the_dashboard_counts_without_touching_the_cases(alice, bob, dave) -> None:
+    """The counts come from a few rows, not from a grant check per case."""
+    for _ in range(5):
+        make_request(ctx=ctx_for(dave), actor=dave, people=2, owner=bob)
+    with CaptureQueriesContext(connection) as queries:
+        board = dashboard(user=alice)
+    counted = [q["sql"] for q in queries.captured_queries if "COUNT" in q["sql"].upper()]
+    assert board.by_state["received"] == 10
+    assert not any("cases_case" in sql and "GROUP BY" in sql.upper() for sql in counted)
+
+
+def test_the_case_list_count_follows_its_filters(alice, bob, dave) -> None:
+    make_request(ctx=ctx_for(dave), actor=dave, people=3, owner=bob, urgency=4)
+    make_request(ctx=ctx_for(dave), actor=dave, people=2, urgency=2)
+    case = Case.objects.filter(urgency=2).first()
+    journey_advance(
+        ctx=ctx_for(alice), actor=alice, case=case, to_state="declined", expected_version=1
+    )
+    for user in (alice, bob):
+        for filters in (
+            {},
+            {"state": "received"},
+            {"urgency": 4},
+            {"active": True},
+            {"active": False},
+            {"state": "declined", "active": False},
+            {"owner_id": bob.pk},
+        ):
+            qs = case_list(user=user, **filters)
+            assert case_list_count(user=user, cases=qs, filters=filters) == qs.count(), filters
+    assert "declined" in TERMINAL
