@@ -311,7 +311,7 @@ def request_list(
     if owner == "none":
         qs = qs.exclude(Exists(Case.objects.filter(request_id=OuterRef("pk"), owner__isnull=False)))
     elif owner:
-        owner_id = user.pk if owner == "me" else owner
+        owner_id = user.pk if owner == "me" else int(owner) if str(owner).isdigit() else None
         qs = qs.filter(Exists(Case.objects.filter(request_id=OuterRef("pk"), owner_id=owner_id)))
     if awaiting_reply:
         from haven.notifications.selectors import awaiting_reply as waiting
@@ -359,7 +359,7 @@ def request_rows(*, ctx: KeyContext, user: User, requests: list[Request]) -> lis
             states[case.request_id].append(case.state)
     aliases: dict[Any, str] = {}
     for r in requests:
-        if r.broker_id is not None and r.broker_id not in aliases:
+        if r.broker is not None and r.broker_id not in aliases:
             try:
                 aliases[r.broker_id] = payload_read(ctx=ctx, record=r.broker).get("alias", "")
             except CryptoError:

@@ -501,15 +501,15 @@ class ReferralForm(forms.Form):
                 )
             return data
         fields = set(data.get("disclosed_fields") or [])
-        problems = []
+        problems: list[str] = []
         if data.get("partner") is not None and consent.partner_id != data["partner"].pk:
-            problems.append(_("it was given for another partner"))
+            problems.append(str(_("it was given for another partner")))
         if data.get("purpose") and consent.purpose != data["purpose"]:
-            problems.append(_("it was given for another purpose"))
+            problems.append(str(_("it was given for another purpose")))
         missing = [f for f in DISCLOSABLE_FIELDS if f in fields - set(consent.fields)]
         if missing:
             problems.append(
-                _("it does not cover %(fields)s")
+                str(_("it does not cover %(fields)s"))
                 % {"fields": ", ".join(str(DISCLOSABLE_FIELDS[f]) for f in missing)}
             )
         if problems:

@@ -178,7 +178,7 @@ EXPORT_COLUMNS = (
 
 @login_required
 @require_http_methods(["GET", "HEAD"])
-def audit_export(request: HttpRequest) -> HttpResponse:
+def audit_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     """The entries the filter selects as CSV (UTF-8 with a byte-order mark, which spreadsheet
     programs need to read Korean), hashes included, so that they can be kept or checked
     elsewhere. The export is itself recorded in the trail."""
