@@ -777,7 +777,8 @@ def _walk(
         event = _transition(
             ctx=ctx, actor=actor, case=case, to_state=step, **(cleaned if last else passing)
         )
-    assert event is not None  # noqa: S101 - journey_path returns at least the target
+    if event is None:  # journey_path returns at least the target
+        raise TransitionError(case.state, to_state)
     return event
 
 
