@@ -535,7 +535,7 @@ def requests_assign(*, ctx: KeyContext, actor: User, requests: list[Request], ow
     for request in requests:
         cases = list(
             request.cases.select_related("data_key", "team", "owner")
-            .select_for_update()
+            .select_for_update(of=("self",))
             .order_by("pk")
         )
         for case in cases:
