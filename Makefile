@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: demo test lint security typecheck pytest run env env-dev browser fonts clean
+.PHONY: demo demo-reset test lint security typecheck pytest run env env-dev browser fonts clean
 
 # Set up, migrate, seed a demo organisation and serve it on http://127.0.0.1:8000 (SQLite).
 # Two-factor login is off for the demo only (nobody has an authenticator for demo users yet);
@@ -13,6 +13,17 @@ PORT   ?= 8000
 demo: env fonts
 	$(BIN)/haven demo --if-empty
 	HAVEN_REQUIRE_2FA=false $(BIN)/haven run --host $(HOST) --port $(PORT)
+
+# Start the demo again from fresh data, keeping .venv/: the demo's database, keys, logins and
+# secret key are removed (.haven-data/), then `make demo` seeds and serves anew.
+# Refused when a real deployment's settings are in the environment: it only ever removes the
+# demo's own ./.haven-data.
+demo-reset: env
+	@if [ -n "$$HAVEN_DATA_DIR$$DATABASE_URL$$HAVEN_ENV" ]; then \
+		echo "demo-reset: HAVEN_DATA_DIR, DATABASE_URL or HAVEN_ENV is set; refusing to remove anything"; \
+		exit 1; fi
+	rm -rf ./.haven-data
+	$(MAKE) demo HOST=$(HOST) PORT=$(PORT)
 
 # Every check: ruff, bandit and pip-audit, mypy, the suite on SQLite and, when
 # HAVEN_TEST_DATABASE_URL is set, on PostgreSQL.

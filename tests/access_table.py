@@ -155,6 +155,8 @@ WEB: dict[tuple[str, str, str], Endpoint] = {
     # Logging in, out and the language switch are for everyone.
     ("set_language", "GET", ""): Endpoint(public=OK),
     ("set_language", "POST", ""): Endpoint(public=OK, body=lambda w, o: {"language": "ko"}),
+    ("web:favicon", "GET", ""): Endpoint(public=OK),
+    ("web:favicon", "POST", ""): Endpoint(public=NOT_ALLOWED),
     ("web:login", "GET", ""): Endpoint(public=OK),
     ("web:login", "POST", ""): Endpoint(public=OK, body=lambda w, o: {"username": "nobody"}),
     ("web:login_two_factor", "GET", ""): Endpoint(public=OK),
@@ -177,6 +179,10 @@ WEB: dict[tuple[str, str, str], Endpoint] = {
     ("web:requests", "POST", ""): write(None, REQUEST),
     ("web:request_new", "GET", ""): read(None, ("request.create",)),
     ("web:request_new", "POST", ""): write(None, ("request.create",), body=lambda w, o: {}),
+    ("web:requests_assign", "GET", ""): post_only(),
+    ("web:requests_assign", "POST", ""): write(
+        None, REQUEST, ("case.assign",), body=lambda w, o: {"request_ids": [], "owner": ""}
+    ),
     ("web:request", "GET", ""): read("request", REQUEST),
     ("web:request", "POST", ""): write("request", REQUEST),
     ("web:request_triage", "GET", ""): post_only("request"),
@@ -213,6 +219,27 @@ WEB: dict[tuple[str, str, str], Endpoint] = {
         CASE,
         ("case.write",),
         body=lambda w, o: {"case_ids": [f"{o}:{STALE}"], "to_state": "withdrawn"},
+    ),
+    # What waits for the person (every role has a list, perhaps empty).
+    ("web:notifications", "GET", ""): ANYONE,
+    ("web:notifications", "POST", ""): Endpoint(write=True),
+    # One search over people, groups, brokers and requests.
+    ("web:search", "GET", ""): read(None, CASE),
+    ("web:search", "POST", ""): write(None, CASE),
+    # Groups: the list, a group's page, moving its members together.
+    ("web:groups", "GET", ""): read(None, CASE),
+    ("web:groups", "POST", ""): write(None, CASE),
+    ("web:group", "GET", ""): read("group", CASE),
+    ("web:group", "POST", ""): write("group", CASE),
+    ("web:group_move", "GET", ""): post_only("group"),
+    ("web:group_move", "POST", ""): write(
+        "group",
+        CASE,
+        ("case.write",),
+        body=lambda w, o: {
+            "case_ids": [f"{c}:{STALE}" for c in w.group_members(o)],
+            "to_state": "withdrawn",
+        },
     ),
     ("web:case_edit", "GET", ""): read("case", CASE, ("case.write",)),
     ("web:case_edit", "POST", ""): write(
@@ -275,10 +302,32 @@ WEB: dict[tuple[str, str, str], Endpoint] = {
     ("web:referral", "POST", ""): write("referral", REFERRAL),
     **{
         ("web:referral_action", "GET", action): post_only("referral")
-        for action in ("approve", "send", "withdraw", "respond", "revoke_consent", "unknown")
+        for action in (
+            "submit",
+            "approve",
+            "return",
+            "send",
+            "withdraw",
+            "respond",
+            "revoke_consent",
+            "consent",
+            "unknown",
+        )
     },
     ("web:referral_action", "POST", "approve"): write(
         "referral", REFERRAL, ("referral.approve",), body=lambda w, o: {"version": STALE}
+    ),
+    ("web:referral_action", "POST", "submit"): write(
+        "referral", REFERRAL, ("case.write",), body=lambda w, o: {"version": STALE}
+    ),
+    ("web:referral_action", "POST", "return"): write(
+        "referral", REFERRAL, ("referral.approve",), body=lambda w, o: {"version": STALE}
+    ),
+    ("web:referral_action", "POST", "consent"): write(
+        "referral",
+        REFERRAL,
+        ("case.write",),
+        body=lambda w, o: {"version": STALE, "consent_method": "verbal", "consent_words": "yes"},
     ),
     ("web:referral_action", "POST", "send"): write(
         "referral", REFERRAL, ("case.write",), body=lambda w, o: {"version": STALE}
@@ -330,6 +379,8 @@ WEB: dict[tuple[str, str, str], Endpoint] = {
     # The audit trail (POST verifies the chain).
     ("web:audit", "GET", ""): read(None, ("audit.read",)),
     ("web:audit", "POST", ""): write(None, ("audit.read",)),
+    ("web:audit_export", "GET", ""): read(None, ("audit.read",)),
+    ("web:audit_export", "POST", ""): Endpoint(not_allowed=True),
     # The API's own pages outside the schema.
     ("api-docs", "GET", ""): ANYONE,
     ("api-docs", "POST", ""): Endpoint(write=True),
@@ -564,6 +615,8 @@ WEB.update(
     {
         ("web:duplicates", "GET", ""): read(None, ("duplicate.review",)),
         ("web:duplicates", "POST", ""): Endpoint(not_allowed=True),
+        ("web:duplicates_run", "GET", ""): post_only(),
+        ("web:duplicates_run", "POST", ""): write(None, ("duplicate.run",)),
         ("web:case_duplicate_decide", "GET", ""): post_only("case"),
         ("web:case_duplicate_decide", "POST", ""): write(
             "case",

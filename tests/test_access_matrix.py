@@ -87,6 +87,7 @@ KIND_OF_KWARG = {
     "release_id": "release",
     "statement_id": "statement",
     "cover_id": "cover",
+    "group_id": "group",
 }
 KNOWN_KWARGS = {*KIND_OF_KWARG, "pk", "action", "fmt"}
 # Kinds named by a number (staff accounts) rather than a UUID.

@@ -51,6 +51,8 @@ PERMISSIONS: Mapping[str, frozenset[Role]] = MappingProxyType(
         "duplicate.read": _CASEWORK,
         "duplicate.decide": _CASEWORK,
         "duplicate.review": frozenset({Role.INTAKE, Role.SUPERVISOR}),
+        # Run the full pass (`haven dedupe`, or its button on the Duplicates page).
+        "duplicate.run": _SUPERVISOR,
         # Files sent with a request (also need the file's key, which follows the request's): the
         # cleaned copy for case staff; the original, kept as evidence with its metadata (GPS,
         # device, author), for supervisors only.

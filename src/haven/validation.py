@@ -10,6 +10,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 # ISO 3166-1 alpha-2, the only place detail a plain column may hold.
 COUNTRY_CODES = frozenset(
@@ -277,22 +278,28 @@ def clean_text(
     if value is None:
         value = ""
     if not isinstance(value, str):
-        raise ValidationError({field: "Must be text."})
+        raise ValidationError({field: _("Must be text.")})
     value = unicodedata.normalize("NFC", value).strip()
     if not multiline:
         value = " ".join(value.split())
     if _CONTROL.search(value):
         raise ValidationError(
             {
-                field: "Contains control characters (such as NUL) or broken characters that cannot be stored."
+                field: _(
+                    "Contains control characters (such as NUL) or broken characters that cannot "
+                    "be stored."
+                )
             }
         )
     if len(value) > max_length:
         raise ValidationError(
-            {field: f"Is {len(value):,} characters long; at most {max_length:,} are allowed."}
+            {
+                field: _("Is %(length)s characters long; at most %(max)s are allowed.")
+                % {"length": f"{len(value):,}", "max": f"{max_length:,}"}
+            }
         )
     if required and not value:
-        raise ValidationError({field: "This field is required."})
+        raise ValidationError({field: _("This field is required.")})
     return value
 
 
@@ -335,19 +342,37 @@ def clean_text_list(values: Any, *, field: str, max_items: int, max_length: int)
     if isinstance(values, str):
         values = [part for part in re.split(r"[,\n;]", values)]
     if not isinstance(values, list | tuple):
-        raise ValidationError({field: "Must be a list of text."})
+        raise ValidationError({field: _("Must be a list of text.")})
     cleaned = [clean_text(v, field=field, max_length=max_length, multiline=False) for v in values]
     cleaned = [v for v in cleaned if v]
     if len(cleaned) > max_items:
-        raise ValidationError({field: f"At most {max_items} entries are allowed."})
+        raise ValidationError({field: _("At most %(n)d entries are allowed.") % {"n": max_items}})
     return cleaned
 
 
+MAX_COUNTRY_CHARS = 100
+
+
 def clean_country(value: Any, *, field: str = "country", required: bool = False) -> str:
-    code = clean_text(value, field=field, max_length=2, required=required, multiline=False).upper()
-    if code and code not in COUNTRY_CODES:
+    """The ISO 3166-1 alpha-2 code of the country ``value`` names or codes: "TH", "tha",
+    "Thailand", "태국" and "泰国" are all TH (:mod:`haven.countries`)."""
+    from haven.countries import country_code
+
+    text = clean_text(
+        value, field=field, max_length=MAX_COUNTRY_CHARS, required=required, multiline=False
+    )
+    if not text:
+        return ""
+    code = country_code(text)
+    if code is None:
         raise ValidationError(
-            {field: f"“{code}” is not an ISO 3166 country code (for example TH, CN, KR)."}
+            {
+                field: _(
+                    "“%(value)s” is not a country we know: type its name (Thailand, 태국, 泰国) "
+                    "or its ISO code (TH)."
+                )
+                % {"value": text}
+            }
         )
     return code
 
@@ -358,23 +383,26 @@ def clean_past_datetime(value: Any, *, field: str, default_now: bool = True) -> 
     if value is None or value == "":
         if default_now:
             return now
-        raise ValidationError({field: "This field is required."})
+        raise ValidationError({field: _("This field is required.")})
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         value = dt.datetime.combine(value, dt.time(12, 0))
     if not isinstance(value, dt.datetime):
-        raise ValidationError({field: "Must be a date and time."})
+        raise ValidationError({field: _("Must be a date and time.")})
     if timezone.is_naive(value):
         value = timezone.make_aware(value)
     if value > now + MAX_FUTURE_SKEW:
-        raise ValidationError({field: "Cannot be in the future."})
+        raise ValidationError({field: _("Cannot be in the future.")})
     if value.year < 1900:
-        raise ValidationError({field: "Is implausibly far in the past."})
+        raise ValidationError({field: _("Is implausibly far in the past.")})
     return value
 
 
 def clean_choice(value: Any, *, field: str, choices: Sequence[object] | frozenset[str]) -> str:
     if value not in choices:
         raise ValidationError(
-            {field: f"“{value}” is not one of: {', '.join(sorted(map(str, choices)))}."}
+            {
+                field: _("“%(value)s” is not one of: %(choices)s.")
+                % {"value": value, "choices": ", ".join(sorted(map(str, choices)))}
+            }
         )
     return str(value)

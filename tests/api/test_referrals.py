@@ -139,7 +139,7 @@ def test_consent_attached_later_must_cover_the_fields(client_for, alice, bob, pa
 
     assert attached.status_code == 200, attached.json()
     assert attached.json()["consent"] == consent["id"]
-    assert "exact_place" in attached.json()["consent_problem"]
+    assert "Exact place" in attached.json()["consent_problem"]
 
 
 def test_only_supervisors_approve(client_for, bob, partner, case):

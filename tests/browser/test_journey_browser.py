@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.utils import translation
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from haven.cases.models import Case, Request
@@ -120,9 +121,11 @@ def test_supervisor_records_a_group_and_moves_one_member_to_arrived(
             page.select_option("#id_confidence", "likely")
             _submit(page, "#transition-form button[type=submit]")
             assert page.url == case_url, page.content()[:2000]
-            assert (page.text_content("#case-state") or "").strip() == (
-                Case.objects.get(pk=case_url.rstrip("/").rsplit("/", 1)[1]).get_state_display()
-            )
+            with translation.override("en"):  # the page's language, whatever this thread's
+                expected = Case.objects.get(
+                    pk=case_url.rstrip("/").rsplit("/", 1)[1]
+                ).get_state_display()
+            assert (page.text_content("#case-state") or "").strip() == expected
         assert (page.text_content("#case-state") or "").strip() == "Arrived"
         assert sorted(Case.objects.filter(request=request).values_list("state", flat=True)) == [
             "arrived",

@@ -147,3 +147,36 @@ def test_carol_never_learns_of_team_a_cases(alice, bob, carol, ctx):
     assert not DuplicateDecision.objects.exists()
     # Nor can she reach the team A request's list.
     assert client.get(f"/api/requests/{team_a.request_id}/duplicates/").status_code == 404
+
+
+def test_a_supervisor_runs_the_pass_from_the_page_and_the_queue_fills(client, alice, ctx):
+    """Issue 18, item 16: the Duplicates page fills without the command line."""
+    from django.urls import reverse
+
+    from haven.cases.services import PersonInput, request_create
+    from tests.factories import login as log_in
+
+    for _ in range(2):
+        request_create(
+            ctx=ctx,
+            actor=alice,
+            channel="direct_line",
+            account="Help.",
+            people=[PersonInput(name_hangul="김선희", birth_value="1990-03-04", sex="female")],
+        )
+    log_in(client, alice)
+
+    response = client.post(reverse("web:duplicates_run"), follow=True)
+
+    assert response.status_code == 200
+    assert "proposed 1 pairs" in response.content.decode()
+    assert len(response.context["duplicates"]) == 1
+
+
+def test_intake_cannot_run_the_pass(client, dave):
+    from django.urls import reverse
+
+    from tests.factories import login as log_in
+
+    log_in(client, dave)
+    assert client.post(reverse("web:duplicates_run")).status_code == 403

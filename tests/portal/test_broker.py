@@ -255,3 +255,24 @@ def test_a_supervisor_issues_a_code_on_the_broker_page_at_production_costs(
     broker_client = type(client)()
     assert _login(broker_client, shown.group(0)).status_code == 302
     assert BrokerSession.objects.filter(broker=broker).count() == 1
+
+
+def test_show_on_the_brokers_form_keeps_what_was_typed(client, credential) -> None:
+    """Issue 18, item 4: changing how many people and pressing Show keeps the form's text."""
+    _login(client, credential)
+    html = client.get(reverse("portal:broker_ask-en")).content.decode()
+    data = {
+        "people": hidden(html, "people"),
+        "token": hidden(html, "token"),
+        "people_wanted": "3",
+        "show": "1",
+        "name_0": "Kim",
+        "region": "Yanji",
+        "account": "Three restaurant workers.",
+    }
+
+    page = client.post(reverse("portal:broker_ask-en"), data).content.decode()
+
+    assert 'name="name_2"' in page and 'value="Kim"' in page and 'value="Yanji"' in page
+    assert "Three restaurant workers." in page
+    assert Request.objects.count() == 0

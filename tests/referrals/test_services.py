@@ -93,7 +93,7 @@ def test_a_revoked_consent_stops_the_referral(ctx, alice, partner):
 def test_consent_must_cover_every_disclosed_field(ctx, alice, partner):
     _, _, referral = _approved(ctx, alice, partner, fields=[*FIELDS, "exact_place"])
 
-    with pytest.raises(ValidationError, match="exact_place"):
+    with pytest.raises(ValidationError, match="Exact place"):
         referral_send(ctx=ctx, actor=alice, referral=referral, expected_version=referral.version)
 
 

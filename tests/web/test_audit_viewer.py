@@ -48,9 +48,9 @@ def test_auditor_sees_entries_newest_first_with_the_anchor(client, grace, trail)
     assert seqs == sorted(seqs, reverse=True) and len(seqs) == AuditEntry.objects.count()
     body = response.content.decode()
     assert audit_anchor().reference in body
-    assert "partner.create" in body and "bob" in body
-    # The detail is compact JSON, escaped.
-    assert "{&quot;note&quot;:&quot;&lt;b&gt;x&lt;/b&gt;&quot;}" in body
+    assert "Partner — created" in body and 'title="partner.create"' in body and "bob" in body
+    # The detail is shown key by key, escaped.
+    assert "&lt;b&gt;x&lt;/b&gt;" in body
     assert "<b>x</b>" not in body
     assert 'href="/audit/"' in body  # the nav link
 
@@ -84,7 +84,7 @@ def test_filter_by_case_id(client, grace, trail):
 def test_filter_by_action(client, grace, trail):
     login(client, grace)
     page = client.get(URL)
-    assert ("partner.create", "partner.create") in page.context["form"].fields["action"].choices
+    assert ("partner.create", "Partner — created") in page.context["form"].fields["action"].choices
     response = client.get(URL, {"action": "partner.create"})
     assert response.status_code == 200
     rows = response.context["rows"]
@@ -246,3 +246,46 @@ def test_supervisors_see_the_signed_head_on_their_dashboard(client, alice, bob, 
     client.logout()
     login(client, bob)
     assert 'id="audit-chain"' not in client.get(reverse("web:dashboard")).content.decode()
+
+
+def test_entries_read_as_words_with_long_lists_folded_and_ids_shortened(client, grace, alice, ctx):
+    """Issue 18, item 10: readable labels, not codes, hashes and JSON across a page."""
+    from tests.factories import make_case
+
+    cases = [make_case(ctx=ctx, actor=alice) for _ in range(5)]
+    from haven.cases.selectors import case_rows
+
+    case_rows(ctx=ctx, user=alice, cases=cases)  # one "case.list" entry naming five cases
+    login(client, grace)
+
+    body = client.get(URL).content.decode()
+
+    assert "Case — listed" in body and ">case.list<" not in body
+    assert "<summary>5 items</summary>" in body
+    assert "{&quot;" not in body  # no JSON
+
+
+def test_the_entries_are_exported_as_csv_with_their_hashes_and_the_export_is_recorded(
+    client, grace, trail
+):
+    import csv
+    import io
+
+    login(client, grace)
+    before = AuditEntry.objects.count()
+
+    response = client.get(reverse("web:audit_export", args=["csv"]), {"action": "partner.create"})
+
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    text = response.content.decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert rows and {r["Action code"] for r in rows} == {"partner.create"}
+    entry = AuditEntry.objects.get(seq=int(rows[0]["Number"]))
+    assert rows[0]["Entry hash"] == entry.entry_hash
+    assert AuditEntry.objects.count() == before + 1
+    assert AuditEntry.objects.order_by("-seq").first().action == "audit.export"
+
+
+def test_other_roles_cannot_export(client, alice):
+    login(client, alice)
+    assert client.get(reverse("web:audit_export", args=["csv"])).status_code == 403

@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from haven.cases.models import Case, Request
+from haven.referrals.services import consent_record
 from tests.factories import login, make_broker, make_case, make_request
 from tests.web.helpers import request_form, snapshot, transition_form
 
@@ -30,7 +31,8 @@ REQUEST_REJECTS = {
     "NUL byte in a name": {"p0-name_hangul": "김\x00선희"},
     "control character in a name": {"p0-name_romanized": "Kim\x07"},
     "unknown country": {"country": "ZZ"},
-    "country too long": {"country": "CHN"},
+    "country too long": {"country": "C" * 101},
+    "not a country": {"country": "Shanxi"},
     "unknown sex": {"p0-sex": "robot"},
     "occupation too long": {"p0-occupation": "식당 종업원 " * 40},
     "control character in an occupation": {"p0-occupation": "trader\x1b[31m"},
@@ -257,7 +259,7 @@ REFERRAL_REJECTS = {
     "unknown purpose": {"purpose": "fun"},
     "no consent method": {"consent_method": ""},
     "consent without words": {"consent_words": ""},
-    "consent without fields": {"consent_fields": []},
+    "an earlier consent that does not cover the fields": {"existing_consent": "EARLIER"},
     "consent in the future": {"consent_given_at": "2999-01-01T00:00"},
 }
 
@@ -267,6 +269,18 @@ def test_bad_referral_wizard_input_stores_neither_consent_nor_referral(
     client, alice, ctx, partner, overrides
 ):
     case = make_case(ctx=ctx, actor=alice)
+    if overrides.get("existing_consent") == "EARLIER":
+        earlier = consent_record(
+            ctx=ctx,
+            actor=alice,
+            case=case,
+            partner=partner,
+            purpose="relief",
+            fields=["sex"],
+            method="verbal",
+            words="Only my sex.",
+        )
+        overrides = {"existing_consent": str(earlier.pk)}
     login(client, alice)
     data = {
         "partner": str(partner.pk),
@@ -274,7 +288,6 @@ def test_bad_referral_wizard_input_stores_neither_consent_nor_referral(
         "disclosed_fields": ["name_hangul"],
         "cover_note": "",
         "existing_consent": "",
-        "consent_fields": ["name_hangul"],
         "consent_method": "verbal",
         "consent_words": "yes",
         "consent_given_at": "",

@@ -215,7 +215,11 @@ class RequestCreateInputSerializer(StrictSerializer):
         max_length=MAX_ACCOUNT_CHARS, allow_blank=False, help_text="The account as told."
     )
     contact = Text(max_length=1_000, required=False)
-    country = Text(max_length=2, required=False, help_text="ISO 3166 code, coarse only.")
+    country = Text(
+        max_length=100,
+        required=False,
+        help_text="Coarse only: an ISO 3166 code (TH, THA) or a name in English, Korean or Chinese.",
+    )
     received_at = serializers.DateTimeField(required=False, help_text="Not in the future.")
     broker = serializers.UUIDField(required=False, allow_null=True)
     group_label = Text(max_length=200, required=False)
@@ -279,7 +283,7 @@ class RequestTriageInputSerializer(StrictSerializer):
 class CaseFilterSerializer(serializers.Serializer):
     state = serializers.ChoiceField(choices=State.choices, required=False)
     urgency = serializers.ChoiceField(choices=Urgency.choices, required=False)
-    country = Text(max_length=2, required=False)
+    country = Text(max_length=100, required=False)
     owner = serializers.IntegerField(max_value=MAX_ID, min_value=1, required=False)
     group = serializers.UUIDField(required=False)
     overdue = QueryBoolean(required=False, help_text="Next contact is overdue.")
@@ -387,7 +391,11 @@ class PersonUpdateInputSerializer(PersonFieldsSerializer):
 class EventFieldsSerializer(StrictSerializer):
     to_state = serializers.ChoiceField(choices=State.choices)
     occurred_at = serializers.DateTimeField(required=False, help_text="Not in the future.")
-    country = Text(max_length=2, required=False, help_text="ISO 3166 code, coarse only.")
+    country = Text(
+        max_length=100,
+        required=False,
+        help_text="Coarse only: an ISO 3166 code (TH, THA) or a name in English, Korean or Chinese.",
+    )
     source = serializers.ChoiceField(choices=Source.choices, default=Source.STAFF)  # type: ignore[assignment]
     confidence = serializers.ChoiceField(choices=Confidence.choices, default=Confidence.CONFIRMED)
     region = Text(max_length=200, required=False)
@@ -507,7 +515,7 @@ class BrokerDetailOutputSerializer(serializers.Serializer):
 
 class PartnerCreateInputSerializer(StrictSerializer):
     name = Text(max_length=200, allow_blank=False)
-    country = Text(max_length=2, allow_blank=False)
+    country = Text(max_length=100, allow_blank=False)
 
 
 class PartnerUpdateInputSerializer(PartnerCreateInputSerializer):

@@ -1,117 +1,203 @@
-"""Readable names for the audit trail's action codes (the export; the viewer may use them too).
-
-A code without a label reads as itself with its dots and underscores as spaces, so a new action
-is never hidden, only less well named.
-"""
+"""Audit entries as a reader reads them: an action code ("case.view") as words in the page's
+language ("Case — opened", "사례 — 열람"), a record type ("cases.case") as its name, and a
+detail's keys as words. Codes no label is known for are shown as they are."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.utils.translation import gettext_lazy as _
 
-ACTION_LABELS = {
-    "login": _("Logged in"),
-    "api.token": _("API token obtained"),
-    "api.token_revoke": _("API token ended"),
-    "attachment.add": _("File added"),
-    "attachment.download": _("File opened"),
-    "broker.create": _("Broker recorded"),
-    "broker.credential_issue": _("Broker access code issued"),
-    "broker.list": _("Brokers listed"),
-    "broker.login": _("Broker logged in"),
-    "broker.message": _("Broker wrote"),
-    "broker.request": _("Broker filed a request"),
-    "broker.status": _("Broker suspended or reinstated"),
-    "broker.update": _("Broker changed"),
-    "broker.view": _("Broker opened"),
-    "case.delete": _("Case deleted"),
-    "case.export": _("Case list exported"),
-    "case.grant": _("Case access granted"),
-    "case.list": _("Cases listed"),
-    "case.note": _("Note added"),
-    "case.notes": _("Notes read"),
-    "case.print": _("Case file printed"),
-    "case.revoke": _("Case access revoked"),
-    "case.search": _("Cases searched by name"),
-    "case.transition": _("Journey step recorded"),
-    "case.update": _("Case changed"),
-    "case.view": _("Case opened"),
-    "consent.list": _("Consents read"),
-    "consent.record": _("Consent recorded"),
-    "consent.revoke": _("Consent revoked"),
-    "duplicate.list": _("Possible duplicates shown"),
-    "duplicate.review": _("Duplicate review queue shown"),
-    "duplicate.run": _("Duplicate pass run"),
-    "duplicate.model_train": _("Duplicate model trained"),
-    "duplicate.undo": _("Duplicate decision undone"),
-    "duplicate.link": _("Marked the same person (linked)"),
-    "duplicate.merge": _("Merged duplicates"),
-    "duplicate.not_same": _("Marked not the same person"),
-    "group.transition": _("Group moved"),
-    "import.stage": _("Spreadsheet checked (import dry run)"),
-    "import.remap": _("Import checked again with other columns"),
-    "import.preview": _("Import's possible duplicates shown"),
-    "import.bad_rows": _("Import's bad rows downloaded"),
-    "import.commit_start": _("Import load started"),
-    "import.commit": _("Import rows loaded"),
-    "import.commit_finish": _("Import load finished"),
-    "import.undo": _("Import undone"),
-    "import.discard": _("Import discarded"),
-    "import.expire": _("Import's kept rows expired"),
-    "import.mapping_save": _("Import column mapping saved"),
-    "import.mapping_delete": _("Import column mapping deleted"),
-    "audit.export": _("Audit trail exported"),
-    "key.create": _("Key pair created"),
-    "key.leave": _("Team keys taken away"),
-    "key.restore": _("Access restored"),
-    "key.rotate": _("Team key replaced"),
-    "key.rotate_user": _("Personal key pair replaced"),
-    "key.rotate_user_start": _("Personal key replacement started"),
-    "key.share": _("Team key shared"),
-    "key.team_create": _("Team key created"),
-    "keys.setup": _("Organisation keys set up"),
-    "linkage.encode": _("Records encoded for a linkage"),
-    "lockdown.drill": _("Lockdown drill"),
-    "lockdown.lift": _("Lockdown lifted"),
-    "lockdown.start": _("Lockdown started"),
-    "message.send": _("Message sent"),
-    "message.view": _("Messages read"),
-    "partner.create": _("Partner added"),
-    "partner.update": _("Partner changed"),
-    "person.update": _("Person's details changed"),
-    "portal.message": _("Requester wrote"),
-    "portal.request": _("Request from the portal"),
-    "recovery.restore": _("Access restored with the recovery words"),
-    "referral.consent": _("Referral's consent attached"),
-    "referral.create": _("Referral drafted"),
-    "referral.packet": _("Referral packet read"),
-    "referral.view": _("Referral opened"),
-    "referral.approved": _("Referral approved"),
-    "referral.sent": _("Referral sent"),
-    "referral.withdrawn": _("Referral withdrawn"),
-    "referral.acknowledged": _("Referral acknowledged by the partner"),
-    "referral.accepted": _("Referral accepted by the partner"),
-    "referral.declined": _("Referral declined by the partner"),
-    "request.create": _("Request recorded"),
-    "request.triage": _("Request triaged"),
-    "request.view": _("Request opened"),
-    "retention.hold": _("Case held from retention"),
-    "retention.purge": _("Retention purge"),
-    "search.index": _("Search index updated"),
-    "search.index_rotate": _("Search index key replaced"),
-    "search.index_rotate_abandon": _("Search index key replacement abandoned"),
-    "search.index_rotate_start": _("Search index key replacement started"),
-    "two_factor.enrol": _("Authenticator enrolled"),
-    "two_factor.recovery_codes": _("Recovery codes made"),
-    "two_factor.recovery_used": _("Recovery code used"),
-    "user.create": _("Staff account created"),
-    "user.partner": _("Staff member's partner agency set"),
-    "user.password_change": _("Own password changed"),
-    "user.password_reset": _("Password reset by an administrator"),
-    "user.update": _("Staff member's role, team or access changed"),
+# What an action is about: the part of its code before the dot.
+SUBJECTS = {
+    "api": _("API token"),
+    "attachment": _("File"),
+    "broker": _("Broker"),
+    "case": _("Case"),
+    "consent": _("Consent"),
+    "duplicate": _("Duplicates"),
+    "group": _("Group"),
+    "key": _("Key"),
+    "keys": _("Organisation keys"),
+    "linkage": _("Private linkage"),
+    "lockdown": _("Lockdown"),
+    "message": _("Message"),
+    "partner": _("Partner"),
+    "person": _("Person"),
+    "portal": _("Portal"),
+    "recovery": _("Recovery"),
+    "referral": _("Referral"),
+    "request": _("Request"),
+    "retention": _("Retention"),
+    "search": _("Search index"),
+    "two_factor": _("Two-factor login"),
+    "user": _("Staff account"),
+    "audit": _("Audit trail"),
+}
+# What was done: the part after the dot.
+VERBS = {
+    "accepted": _("accepted by the partner"),
+    "acknowledged": _("acknowledged by the partner"),
+    "add": _("added"),
+    "approved": _("approved"),
+    "assign": _("assigned"),
+    "consent": _("consent attached"),
+    "create": _("created"),
+    "credential_issue": _("access code issued"),
+    "declined": _("declined"),
+    "delete": _("deleted"),
+    "download": _("downloaded"),
+    "draft": _("returned as a draft"),
+    "drill": _("drill"),
+    "encode": _("encoded"),
+    "enrol": _("enrolled"),
+    "export": _("exported"),
+    "grant": _("access granted"),
+    "hold": _("held back"),
+    "index": _("indexed"),
+    "index_rotate": _("key replaced"),
+    "index_rotate_abandon": _("key replacement abandoned"),
+    "index_rotate_start": _("key replacement started"),
+    "leave": _("removed on leaving"),
+    "lift": _("lifted"),
+    "link": _("linked"),
+    "list": _("listed"),
+    "login": _("logged in"),
+    "merge": _("merged"),
+    "message": _("message"),
+    "model_train": _("model trained"),
+    "not_same": _("marked not the same person"),
+    "note": _("note added"),
+    "notes": _("notes read"),
+    "packet": _("packet read"),
+    "partner": _("partner changed"),
+    "password_change": _("password changed"),
+    "password_reset": _("password reset"),
+    "purge": _("purged"),
+    "recovery_codes": _("recovery codes made"),
+    "recovery_used": _("recovery code used"),
+    "request": _("request filed"),
+    "restore": _("restored"),
+    "review": _("reviewed"),
+    "revoke": _("access revoked"),
+    "rotate": _("replaced"),
+    "rotate_user": _("personal key replaced"),
+    "rotate_user_start": _("personal key replacement started"),
+    "run": _("pass run"),
+    "search": _("searched"),
+    "send": _("sent"),
+    "sent": _("sent"),
+    "setup": _("set up"),
+    "share": _("shared"),
+    "start": _("started"),
+    "status": _("status changed"),
+    "submitted": _("submitted for approval"),
+    "team_create": _("team key created"),
+    "token": _("issued"),
+    "token_revoke": _("revoked"),
+    "transition": _("journey step"),
+    "triage": _("triaged"),
+    "undo": _("decision undone"),
+    "update": _("changed"),
+    "view": _("opened"),
+    "withdrawn": _("withdrawn"),
+}
+RECORD_TYPES = {
+    "cases.case": _("Case"),
+    "cases.request": _("Request"),
+    "cases.group": _("Group"),
+    "cases.person": _("Person"),
+    "referrals.referral": _("Referral"),
+    "referrals.partner": _("Partner"),
+    "referrals.consent": _("Consent"),
+    "brokers.broker": _("Broker"),
+    "accounts.user": _("Staff account"),
+    "attachments.attachment": _("File"),
+    "messaging.message": _("Message"),
+    "lockdown.lockdown": _("Lockdown"),
+}
+DETAIL_KEYS = {
+    "cases": _("cases"),
+    "case": _("case"),
+    "fields": _("fields"),
+    "from": _("from"),
+    "to": _("to"),
+    "status": _("status"),
+    "people": _("people"),
+    "channel": _("channel"),
+    "group": _("group"),
+    "partner": _("partner"),
+    "consent": _("consent"),
+    "owner": _("owner"),
+    "found": _("found"),
+    "requests": _("requests"),
+    "groups": _("groups"),
+    "notes": _("notes"),
+    "consents": _("consents"),
+    "data_keys": _("data keys"),
+    "cases_moved": _("cases moved"),
+    "announced": _("announced"),
+    "brokers": _("brokers"),
+    "conversations": _("conversations"),
+    "copy": _("copy"),
+    "count": _("count"),
+    "credential_revoked": _("access code revoked"),
+    "days": _("days"),
+    "decision": _("decision"),
+    "entries": _("entries"),
+    "generation": _("generation"),
+    "grants": _("grants"),
+    "grants_lost": _("grants lost"),
+    "keys_removed": _("keys removed"),
+    "kind": _("kind"),
+    "left": _("left"),
+    "message": _("message"),
+    "missing": _("missing"),
+    "new_generation": _("new generation"),
+    "note": _("note"),
+    "old_generation": _("old generation"),
+    "request": _("request"),
+    "resealed": _("sealed again"),
+    "restored": _("restored"),
+    "role": _("role"),
+    "rotated": _("replaced"),
+    "sessions": _("sessions"),
+    "team_key": _("team key"),
+    "team_keys": _("team keys"),
+    "token": _("token"),
+    "tokens": _("tokens"),
+    "with": _("with"),
 }
 
 
 def action_label(code: str) -> str:
-    """The readable name of an action code (the code itself, spaced, when it has none)."""
-    label = ACTION_LABELS.get(code)
-    return str(label) if label is not None else code.replace(".", ": ").replace("_", " ")
+    """``case.view`` as "Case — opened"; an unknown code as itself."""
+    subject, _dot, verb = code.partition(".")
+    if subject in SUBJECTS and verb in VERBS:
+        return f"{SUBJECTS[subject]} — {VERBS[verb]}"
+    return code
+
+
+def record_type_label(code: str) -> str:
+    return str(RECORD_TYPES.get(code, code))
+
+
+LONG_LIST = 3  # more items than this are counted, the list folded away
+
+
+def detail_items(detail: Any) -> list[tuple[str, list[str]]]:
+    """An entry's detail as (key in words, values) pairs to show."""
+    if not isinstance(detail, dict):
+        return [("", [str(detail)])] if detail else []
+    items = []
+    for key, value in sorted(detail.items()):
+        if isinstance(value, list):
+            shown = [str(v) for v in value]
+        elif isinstance(value, dict):
+            shown = [f"{k}: {v}" for k, v in sorted(value.items())]
+        elif value is None:
+            shown = ["—"]
+        else:
+            shown = [str(value)]
+        items.append((str(DETAIL_KEYS.get(key, key)), shown))
+    return items

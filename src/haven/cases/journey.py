@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 
@@ -79,13 +80,18 @@ TRANSITIONS: dict[State, frozenset[State]] = _build()
 
 
 class TransitionError(Exception):
-    """A move the journey does not allow. Nothing was changed."""
+    """A move the journey does not allow. Nothing was changed. ``case_id``: the case that could
+    not move, when one of several (a group move) could not; pages name the person."""
 
-    def __init__(self, here: str, there: str, reason: str | None = None):
-        self.here, self.there = here, there
+    def __init__(self, here: str, there: str, reason: str | None = None, *, case_id: object = None):
+        self.here, self.there, self.case_id = here, there, case_id
         label_here = State(here).label if here in State.values else here
         label_there = State(there).label if there in State.values else there
-        super().__init__(reason or f"A case cannot move from “{label_here}” to “{label_there}”.")
+        super().__init__(
+            reason
+            or gettext("A case cannot move from “%(here)s” to “%(there)s”.")
+            % {"here": label_here, "there": label_there}
+        )
 
 
 def allowed_targets(state: str, *, returns_to: str | None = None) -> list[State]:
@@ -99,10 +105,58 @@ def allowed_targets(state: str, *, returns_to: str | None = None) -> list[State]
     return sorted(targets, key=order.index)
 
 
+# How far ahead on the main path one submission may take a case, recording each step between:
+# a group known to have crossed into Thailand is moved there at once, not in five submissions.
+# Never past ``arrived``: handing over and closing are decisions of their own.
+_LAST_PASSED_TO = S.ARRIVED
+
+
+def reachable_targets(state: str, *, returns_to: str | None = None) -> list[State]:
+    """The states one submission may move a case in ``state`` to, in journey order: every
+    allowed move, and the states further along the main path up to ``arrived``, reached
+    through the steps between (:func:`journey_path`)."""
+    targets = set(allowed_targets(state, returns_to=returns_to))
+    if state in MAIN_PATH:
+        here = MAIN_PATH.index(State(state))
+        targets.update(MAIN_PATH[here + 1 : MAIN_PATH.index(_LAST_PASSED_TO) + 1])
+    order = list(State)
+    return sorted(targets, key=order.index)
+
+
+def journey_path(state: str, target: str, *, returns_to: str | None = None) -> list[State]:
+    """The steps from ``state`` to ``target``: ``[target]`` when the move is allowed at once,
+    else the shortest way along the main path (each step an allowed move), ending at it.
+    Raises :class:`TransitionError` when ``target`` is not reachable in one submission."""
+    if target in State.values and State(target) in allowed_targets(state, returns_to=returns_to):
+        return [State(target)]
+    if target not in State.values or State(target) not in reachable_targets(
+        state, returns_to=returns_to
+    ):
+        check_transition(state, target, returns_to=returns_to)  # raises with the reason
+    # Breadth first over main-path states: the fewest steps, each one the journey allows.
+    ahead = set(MAIN_PATH)
+    previous: dict[State, State] = {}
+    frontier = [State(state)]
+    while frontier and State(target) not in previous:
+        following = []
+        for here in frontier:
+            for there in sorted(TRANSITIONS[here] & ahead, key=list(State).index):
+                if there not in previous and there != State(state):
+                    previous[there] = here
+                    following.append(there)
+        frontier = following
+    path = [State(target)]
+    while path[-1] in previous and previous[path[-1]] != State(state):
+        path.append(previous[path[-1]])
+    return list(reversed(path))
+
+
 def check_transition(state: str, target: str, *, returns_to: str | None = None) -> State:
     """Return ``target`` as a State if the move is allowed, else raise :class:`TransitionError`."""
     if target not in State.values:
-        raise TransitionError(state, target, f"“{target}” is not a journey state.")
+        raise TransitionError(
+            state, target, gettext("“%(target)s” is not a journey state.") % {"target": target}
+        )
     if State(target) not in allowed_targets(state, returns_to=returns_to):
         raise TransitionError(state, target)
     return State(target)

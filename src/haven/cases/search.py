@@ -8,21 +8,28 @@ cannot tell apart (김순희). The result is always limited to the cases the use
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from haven import access
 from haven.accounts.models import User
 from haven.audit.services import audit_record
 from haven.brokers.models import Broker
 from haven.brokers.services import broker_index_values
-from haven.cases.models import Case, Person
+from haven.cases.models import Case, Group, Person
 from haven.crypto import CryptoError, KeyContext
 from haven.validation import clean_text
-from haven.vault.index import pending_data_keys, search_data_keys, search_tokens_set
+from haven.vault.index import (
+    partial_forms,
+    pending_data_keys,
+    search_data_keys,
+    search_partial_data_keys,
+    search_tokens_set,
+)
 from haven.vault.models import SearchPurpose
 from haven.vault.sealed import data_keys_unlock, payload_read
 
@@ -37,6 +44,67 @@ def person_index_values(data: dict[str, Any]) -> dict[str, list[str]]:
         SearchPurpose.NAME: [name for name in names if name],
         SearchPurpose.ALIAS: [a for a in data.get("aliases") or [] if isinstance(a, str)],
     }
+
+
+def group_index_values(data: dict[str, Any]) -> dict[str, list[str]]:
+    """What of a group's payload is searchable: its label ("Yanji three"), as a name of the
+    group (its tokens belong to the group's own data key)."""
+    label = data.get("label") or ""
+    return {SearchPurpose.NAME: [label] if isinstance(label, str) and label else []}
+
+
+# Every kind of record with search tokens, and what of its payload is searchable. The index
+# rotation (haven.vault.index_rotation) rebuilds the same kinds.
+def searchable() -> list[tuple[Any, Any]]:
+    return [
+        (Person, person_index_values),
+        (Broker, broker_index_values),
+        (Group, group_index_values),
+    ]
+
+
+def partial_matches(values: dict[str, list[str]], forms: set[str]) -> bool:
+    """Whether a record's searchable ``values`` have one of the partial ``forms`` a search
+    looks for: the check of a partial search's candidates, which share only a bucket."""
+    for purpose, items in values.items():
+        for value in items:
+            if (
+                isinstance(value, str)
+                and partial_forms(value, words=purpose == SearchPurpose.BROKER) & forms
+            ):
+                return True
+    return False
+
+
+@dataclass
+class Found:
+    """The data keys a search found: by a whole name, and by part of one (candidates to check)."""
+
+    exact: Any  # a subquery of data key ids, or None
+    partial: Any  # a subquery of candidate data key ids, or None
+    forms: set[str]
+
+
+def _find(*, ctx: KeyContext, purposes: tuple[str, ...], text: str) -> Found:
+    exact = search_data_keys(ctx=ctx, purposes=purposes, query=text)
+    partial, forms = search_partial_data_keys(ctx=ctx, purposes=purposes, query=text)
+    return Found(exact=exact, partial=partial, forms=forms)
+
+
+def _checked(
+    *, ctx: KeyContext, candidates: list[Any], record_of: Any, extract: Any, forms: set[str]
+) -> list[Any]:
+    """The candidates whose record (``record_of(candidate)``) really has one of ``forms``,
+    read for this check only; a record that fails its integrity check is left out."""
+    kept = []
+    for candidate in candidates:
+        try:
+            values = extract(payload_read(ctx=ctx, record=record_of(candidate)))
+        except CryptoError:
+            continue
+        if partial_matches(values, forms):
+            kept.append(candidate)
+    return kept
 
 
 def search_index_refresh(*, ctx: KeyContext, actor: User | None, limit: int = REFRESH_BATCH) -> int:
@@ -56,8 +124,9 @@ def search_index_refresh(*, ctx: KeyContext, actor: User | None, limit: int = RE
         return 0
     values: dict[str, dict[str, list[str]]] = {key_id: {} for key_id in mine}
     records: list[tuple[Any, Any]] = [
-        *((p, person_index_values) for p in Person.objects.filter(data_key_id__in=mine)),
-        *((b, broker_index_values) for b in Broker.objects.filter(data_key_id__in=mine)),
+        (record, extract)
+        for model, extract in searchable()
+        for record in model.objects.filter(data_key_id__in=mine)
     ]
     failed: set[str] = set()
     for record, extract in records:
@@ -78,31 +147,119 @@ def search_index_refresh(*, ctx: KeyContext, actor: User | None, limit: int = RE
     return len(indexed)
 
 
+MAX_PARTIAL_CANDIDATES = 2_000
+
+
+def _ready(*, ctx: KeyContext, user: User, query: str) -> str:
+    """The cleaned query, once the person may search (else PermissionDenied) and the records
+    waiting for their tokens that they can open are indexed."""
+    if not access.has_role(user, access.CASE_READERS):
+        raise PermissionDenied("Your role cannot see cases.")
+    text = clean_text(query, field="q", max_length=MAX_QUERY_CHARS, multiline=False)
+    if text and not ctx.holds_index_key():
+        raise PermissionDenied(
+            "You cannot search by name: you do not hold the all-staff key yet. "
+            "Ask a supervisor to share it with you."
+        )
+    if text:
+        search_index_refresh(ctx=ctx, actor=user)
+    return text
+
+
 def person_search(
     *, ctx: KeyContext, user: User, query: str, cases: QuerySet[Case] | None = None
 ) -> QuerySet[Case]:
-    """The cases ``user`` may see whose person has a name or alias matching ``query``.
+    """The cases ``user`` may see whose person has a name or alias matching ``query``: the
+    whole name in any spelling, or part of it (two syllables or more in a row: 김순 for 김순희,
+    Sun-hui for 김선희; see :mod:`haven.vault.index`).
 
     ``cases`` narrows an existing queryset (a filtered, ordered case list); by default all cases.
     Refused (PermissionDenied) for roles that see no cases and for people who do not hold the
     all-staff key; an overlong query or one with control characters is a ValidationError on
     ``q``; a query with no letters or digits finds nothing.
     """
-    if not access.has_role(user, access.CASE_READERS):
-        raise PermissionDenied("Your role cannot see cases.")
-    text = clean_text(query, field="q", max_length=MAX_QUERY_CHARS, multiline=False)
+    text = _ready(ctx=ctx, user=user, query=query)
     base = Case.objects.all() if cases is None else cases
     base = base.filter(access.visible_to(user))
     if not text:
         return base.none()
-    if not ctx.holds_index_key():
-        raise PermissionDenied(
-            "You cannot search by name: you do not hold the all-staff key yet. "
-            "Ask a supervisor to share it with you."
-        )
-    search_index_refresh(ctx=ctx, actor=user)
-    keys = search_data_keys(ctx=ctx, purposes=(SearchPurpose.NAME, SearchPurpose.ALIAS), query=text)
-    if keys is None:
+    found = _find(ctx=ctx, purposes=(SearchPurpose.NAME, SearchPurpose.ALIAS), text=text)
+    if found.exact is None and found.partial is None:
         return base.none()
+    matched = Q(pk__in=[])
+    if found.exact is not None:
+        matched |= Q(data_key_id__in=found.exact)
+    if found.partial is not None:
+        candidates = list(
+            base.filter(data_key_id__in=found.partial)
+            .select_related("person", "person__data_key")
+            .order_by()[:MAX_PARTIAL_CANDIDATES]
+        )
+        kept = _checked(
+            ctx=ctx,
+            candidates=candidates,
+            record_of=lambda case: case.person,
+            extract=person_index_values,
+            forms=found.forms,
+        )
+        matched |= Q(pk__in=[case.pk for case in kept])
     audit_record(actor=user, action="case.search", detail={})
-    return base.filter(data_key_id__in=keys)
+    return base.filter(matched)
+
+
+def group_search(*, ctx: KeyContext, user: User, query: str) -> list[Group]:
+    """The groups ``user`` sees a member of whose label matches ``query``, whole or in part."""
+    from haven.cases.selectors import group_list
+
+    text = _ready(ctx=ctx, user=user, query=query)
+    if not text:
+        return []
+    found = _find(ctx=ctx, purposes=(SearchPurpose.NAME,), text=text)
+    groups = group_list(user=user)
+    result: list[Group] = []
+    if found.exact is not None:
+        result += list(groups.filter(data_key_id__in=found.exact)[:MAX_PARTIAL_CANDIDATES])
+    if found.partial is not None:
+        candidates = list(
+            groups.filter(data_key_id__in=found.partial).exclude(pk__in=[g.pk for g in result])[
+                :MAX_PARTIAL_CANDIDATES
+            ]
+        )
+        result += _checked(
+            ctx=ctx,
+            candidates=candidates,
+            record_of=lambda group: group,
+            extract=group_index_values,
+            forms=found.forms,
+        )
+    audit_record(actor=user, action="group.search", detail={"found": len(result)})
+    return result
+
+
+def broker_search(*, ctx: KeyContext, user: User, query: str) -> list[Broker]:
+    """The brokers whose alias (whole, or a word's start: "Jang") or phone number matches."""
+    from haven.brokers.selectors import broker_list
+
+    text = _ready(ctx=ctx, user=user, query=query)
+    if not text:
+        return []
+    found = _find(ctx=ctx, purposes=(SearchPurpose.BROKER, SearchPurpose.PHONE), text=text)
+    brokers = broker_list(user=user).order_by("created_at")
+    result: list[Broker] = []
+    if found.exact is not None:
+        result += list(brokers.filter(data_key_id__in=found.exact)[:MAX_PARTIAL_CANDIDATES])
+    if found.partial is not None:
+        candidates = list(
+            brokers.filter(data_key_id__in=found.partial).exclude(pk__in=[b.pk for b in result])[
+                :MAX_PARTIAL_CANDIDATES
+            ]
+        )
+        result += _checked(
+            ctx=ctx,
+            candidates=candidates,
+            record_of=lambda broker: broker,
+            extract=broker_index_values,
+            forms=found.forms,
+        )
+    audit_record(actor=user, action="broker.search", detail={"found": len(result)})
+    return result

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Max, Min, Q, QuerySet
+from django.db.models import Exists, Max, Min, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -18,7 +18,8 @@ from haven.audit.services import audit_record
 from haven.cases.journey import TERMINAL, State, allowed_targets
 from haven.cases.models import Case, Group, JourneyEvent, Note, Request, RequestStatus, Urgency
 from haven.cases.tallies import visible_counts, visible_total
-from haven.crypto import KeyContext
+from haven.crypto import CryptoError, KeyContext
+from haven.validation import clean_country
 from haven.vault.sealed import payload_read
 
 ACTIVE_Q = ~Q(state__in=list(TERMINAL))
@@ -43,7 +44,9 @@ def case_list(
     group_id: Any = None,
     now: dt.datetime | None = None,
 ) -> QuerySet[Case]:
-    """The filtered case list (plain columns only), most urgent first."""
+    """The filtered case list (plain columns only), most urgent first. ``country`` is a code or
+    a name (:func:`haven.validation.clean_country`); one that names no country raises
+    ValidationError."""
     qs = case_queryset(user=user)
     if state:
         qs = qs.filter(state=state)
@@ -52,7 +55,8 @@ def case_list(
     if owner_id:
         qs = qs.filter(owner_id=owner_id)
     if country:
-        qs = qs.filter(country=country.upper())
+        # A name or a code; one we do not know is an error, never the unfiltered list.
+        qs = qs.filter(country=clean_country(country))
     if group_id:
         qs = qs.filter(group_id=group_id)
     if active is True:
@@ -281,15 +285,100 @@ def requests_per_year() -> list[tuple[int, int]]:
     return counts
 
 
-def request_list(*, user: User, status: str | None = None) -> QuerySet[Request]:
-    """The intake inbox: requests newest first, optionally by triage status."""
+def request_list(
+    *,
+    user: User,
+    status: str | None = None,
+    channel: str | None = None,
+    urgency: int | None = None,
+    owner: str | None = None,
+    awaiting_reply: bool = False,
+) -> QuerySet[Request]:
+    """The intake inbox: requests most urgent and newest first, optionally by triage status,
+    channel, urgency, owner of their cases (``"me"``, ``"none"`` or a user id) and whether a
+    message from the requester or broker waits for a reply."""
     if not access.has_role(user, access.REQUEST_HANDLERS):
         raise PermissionDenied("Your role cannot see requests.")
-    qs = Request.objects.select_related("broker", "data_key").order_by("-urgency", "-received_at")
+    qs = Request.objects.select_related("broker", "broker__data_key", "data_key").order_by(
+        "-urgency", "-received_at"
+    )
     if status:
         qs = qs.filter(status=status)
+    if channel:
+        qs = qs.filter(channel=channel)
+    if urgency:
+        qs = qs.filter(urgency=urgency)
+    if owner == "none":
+        qs = qs.exclude(Exists(Case.objects.filter(request_id=OuterRef("pk"), owner__isnull=False)))
+    elif owner:
+        owner_id = user.pk if owner == "me" else int(owner) if str(owner).isdigit() else None
+        qs = qs.filter(Exists(Case.objects.filter(request_id=OuterRef("pk"), owner_id=owner_id)))
+    if awaiting_reply:
+        from haven.notifications.selectors import awaiting_reply as waiting
+
+        qs = waiting(qs)
     # EXISTS per row, not a join + DISTINCT over the payload columns of every row.
     return qs.filter(access.visible_to(user))
+
+
+@dataclass
+class RequestRow:
+    request: Request
+    names: list[str]
+    owners: list[str]
+    broker_alias: str
+    awaiting_reply: bool
+    states: list[str]
+
+
+def request_rows(*, ctx: KeyContext, user: User, requests: list[Request]) -> list[RequestRow]:
+    """One page of the inbox: each request with its people's names, the owners and states of
+    its cases, its broker's alias and whether a message waits for a reply (``last_author``
+    annotated by :func:`haven.notifications.selectors.awaiting_reply`, else looked up). Names
+    and aliases are decrypted for the page; audited as one list read."""
+    from haven.notifications.selectors import last_author
+
+    ids = [r.pk for r in requests]
+    authors = dict(
+        Request.objects.filter(pk__in=ids).annotate(last=last_author()).values_list("pk", "last")
+    )
+    cases = list(
+        case_queryset(user=user)
+        .filter(request_id__in=ids)
+        .select_related("person", "person__data_key", "owner")
+        .order_by("opened_at", "pk")
+    )
+    names: dict[Any, list[str]] = {pk: [] for pk in ids}
+    owners: dict[Any, list[str]] = {pk: [] for pk in ids}
+    states: dict[Any, list[str]] = {pk: [] for pk in ids}
+    for case in cases:
+        names[case.request_id].append(_display_name(payload_read(ctx=ctx, record=case.person)))
+        if case.owner is not None and case.owner.username not in owners[case.request_id]:
+            owners[case.request_id].append(case.owner.username)
+        if case.state not in states[case.request_id]:
+            states[case.request_id].append(case.state)
+    aliases: dict[Any, str] = {}
+    for r in requests:
+        if r.broker is not None and r.broker_id not in aliases:
+            try:
+                aliases[r.broker_id] = payload_read(ctx=ctx, record=r.broker).get("alias", "")
+            except CryptoError:
+                aliases[r.broker_id] = ""
+    if cases:
+        audit_record(
+            actor=user, action="request.list", detail={"requests": [str(pk) for pk in ids]}
+        )
+    return [
+        RequestRow(
+            request=r,
+            names=names[r.pk],
+            owners=owners[r.pk],
+            broker_alias=aliases.get(r.broker_id, ""),
+            awaiting_reply=authors.get(r.pk) in ("requester", "broker"),
+            states=states[r.pk],
+        )
+        for r in requests
+    ]
 
 
 def request_get(*, user: User, request_id: Any) -> Request:
@@ -328,6 +417,66 @@ def group_get(*, user: User, group_id: Any) -> Group:
         return Group.objects.select_related("data_key").get(pk=group_id)
     except (Group.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
         raise Http404("No such group.") from exc
+
+
+def group_list(*, user: User) -> QuerySet[Group]:
+    """The groups ``user`` sees at least one member of, newest first (plain columns only)."""
+    members = case_queryset(user=user).filter(group_id=OuterRef("pk"))
+    return (
+        Group.objects.filter(Exists(members))
+        .select_related("data_key", "request")
+        .order_by("-created_at", "-pk")
+    )
+
+
+@dataclass
+class GroupRow:
+    group: Group
+    label: str
+    members: list[CaseRow]
+
+
+def group_rows(
+    *, ctx: KeyContext, user: User, groups: list[Group] | QuerySet[Group]
+) -> list[GroupRow]:
+    """One page of groups with their labels and the members ``user`` sees, names decrypted;
+    audited as one list read."""
+    groups = list(groups)
+    members: dict[Any, list[CaseRow]] = {g.pk: [] for g in groups}
+    cases = (
+        case_queryset(user=user)
+        .filter(group_id__in=list(members))
+        .select_related("person", "person__data_key")
+        .order_by("opened_at", "pk")
+    )
+    for case in cases:
+        person = payload_read(ctx=ctx, record=case.person)
+        members[case.group_id].append(
+            CaseRow(
+                case=case,
+                name=_display_name(person),
+                name_romanized=person.get("name_romanized", ""),
+            )
+        )
+    rows = [
+        GroupRow(
+            group=g, label=payload_read(ctx=ctx, record=g).get("label", ""), members=members[g.pk]
+        )
+        for g in groups
+    ]
+    if rows:
+        audit_record(
+            actor=user, action="group.list", detail={"groups": [str(g.pk) for g in groups]}
+        )
+    return rows
+
+
+def group_detail(*, ctx: KeyContext, user: User, group_id: Any) -> GroupRow:
+    """One group ``user`` sees a member of, with its label and members; the read is audited."""
+    group = group_get(user=user, group_id=group_id)
+    [row] = group_rows(ctx=ctx, user=user, groups=[group])
+    audit_record(actor=user, action="group.view", target=group)
+    return row
 
 
 def note_queryset(*, user: User, case_id: Any) -> QuerySet[Note]:

@@ -7,18 +7,20 @@ that transaction, and reads or writes sensitive fields only through :mod:`haven.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from haven import access
 from haven.accounts.models import Role, User
 from haven.audit.services import audit_record
 from haven.brokers.models import Broker, BrokerStatus
-from haven.cases.journey import State, TransitionError, check_transition
+from haven.cases.journey import State, TransitionError, check_transition, journey_path
 from haven.cases.keyset import (
     case_key_ids,
     case_rekey,
@@ -39,7 +41,7 @@ from haven.cases.models import (
     Source,
     Urgency,
 )
-from haven.cases.search import person_index_values
+from haven.cases.search import group_index_values, person_index_values
 from haven.crypto import KeyContext
 from haven.db.rows import Rows
 from haven.dedupe.services import duplicate_candidates_refresh
@@ -100,27 +102,71 @@ class PersonInput:
     birth_calendar: str = ""  # "solar", "lunar" or "" (not said)
 
 
+_BIRTH_FORMS = (
+    # What was typed tells how precise it is: 1975, 1975-03, 1975-03-02 (also with / or .).
+    ("day", re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$")),
+    ("month", re.compile(r"^(\d{4})[-/.](\d{1,2})$")),
+    ("year", re.compile(r"^(\d{4})$")),
+)
+
+
 def _clean_birth(value: str, precision: str, *, field_name: str) -> dict[str, str]:
+    """A birth as typed: its precision is what was typed (1975 a year, 1975-03 a month, a full
+    date a day). A precision chosen as well must agree with it; "unknown" (the default) takes
+    the typed one, so that a year typed without choosing a precision is never dropped."""
+    field = f"{field_name}.birth_value"
     precision = clean_choice(
         precision or "unknown", field=f"{field_name}.birth_precision", choices=BIRTH_PRECISIONS
     )
-    value = clean_text(value, field=f"{field_name}.birth_value", max_length=10, multiline=False)
-    if precision == "unknown" or not value:
+    value = clean_text(value, field=field, max_length=10, multiline=False)
+    if not value:
+        if precision != "unknown":
+            raise ValidationError(
+                {field: _("Type the birth year or date, or set the precision to Unknown.")}
+            )
         return {"value": "", "precision": "unknown"}
-    formats = {"year": "%Y", "month": "%Y-%m", "day": "%Y-%m-%d"}
-    try:
-        parsed = dt.datetime.strptime(value, formats[precision])  # noqa: DTZ007 - a calendar date, no time
-    except ValueError as exc:
+    typed = next(
+        ((kind, match) for kind, pattern in _BIRTH_FORMS if (match := pattern.match(value))),
+        None,
+    )
+    if typed is None:
         raise ValidationError(
             {
-                f"{field_name}.birth_value": f"“{value}” does not match the {precision} format {formats[precision]}."
+                field: _(
+                    "“%(value)s” is not a birth year or date: type 1975, 1975-03 or 1975-03-02."
+                )
+                % {"value": value}
             }
-        ) from exc
-    if parsed.date() > timezone.localdate() or parsed.year < 1900:
-        raise ValidationError(
-            {f"{field_name}.birth_value": "Birth date must be between 1900 and today."}
         )
-    return {"value": value, "precision": precision}
+    kind, match = typed
+    if precision not in ("unknown", kind):
+        labels = {"year": _("a year"), "month": _("a year and month"), "day": _("a full date")}
+        raise ValidationError(
+            {
+                field: _(
+                    "“%(value)s” is %(typed)s, but the precision chosen is %(chosen)s: "
+                    "change one of them so that they agree."
+                )
+                % {
+                    "value": value,
+                    "typed": labels[kind],
+                    "chosen": labels[precision],
+                }
+            }
+        )
+    parts = [int(part) for part in match.groups()]
+    try:
+        parsed = dt.date(
+            parts[0], parts[1] if len(parts) > 1 else 1, parts[2] if len(parts) > 2 else 1
+        )
+    except ValueError as exc:
+        raise ValidationError(
+            {field: _("“%(value)s” is not a date in the calendar.") % {"value": value}}
+        ) from exc
+    if parsed > timezone.localdate() or parsed.year < 1900:
+        raise ValidationError({field: _("Birth date must be between 1900 and today.")})
+    normalised = "-".join([f"{parts[0]:04d}", *(f"{p:02d}" for p in parts[1:])])
+    return {"value": normalised, "precision": kind}
 
 
 def _birth_with_calendar(
@@ -340,15 +386,13 @@ def request_people_build(
         payload_set(ctx=ctx, record=person, data=data)
         people.append(person)
     rows.extend(people)
-    search_tokens_build(
-        ctx=ctx,
-        index_key=index_key,
-        values_by_key={
-            person.data_key_id: person_index_values(data)
-            for person, data in zip(people, payloads, strict=True)
-        },
-        rows=rows,
-    )
+    searchable = {
+        person.data_key_id: person_index_values(data)
+        for person, data in zip(people, payloads, strict=True)
+    }
+    if group is not None and group_label:
+        searchable[group.data_key_id] = group_index_values({"label": group_label})
+    search_tokens_build(ctx=ctx, index_key=index_key, values_by_key=searchable, rows=rows)
     person_encodings_build(
         ctx=ctx,
         people=list(zip(people, payloads, strict=True)),
@@ -453,6 +497,9 @@ def request_create(
     team = owner.team if owner else None
     team_key_ensure(actor=actor, team=team)
     holders = case_holders(actor=actor, owner=owner, team=team)
+    # A caseworker who records a request works on it at once (they own its cases): it does not
+    # wait in intake's inbox as new. Intake and supervisors recording one still triage it.
+    triaged = actor.role == Role.CASEWORKER
     request = Request(
         data_key=data_key_create(ctx=ctx, holders=holders, granted_by=actor),
         channel=channel,
@@ -461,6 +508,9 @@ def request_create(
         people_count=len(people),
         broker=broker,
         created_by=actor,
+        status=RequestStatus.TRIAGED if triaged else RequestStatus.NEW,
+        triaged_by=actor if triaged else None,
+        triaged_at=timezone.now() if triaged else None,
     )
     payload_set(
         ctx=ctx,
@@ -494,6 +544,36 @@ def request_create(
         },
     )
     return request
+
+
+@transaction.atomic
+def requests_assign(*, ctx: KeyContext, actor: User, requests: list[Request], owner: User) -> int:
+    """Give every case of these requests to ``owner`` at once (intake's bulk assignment), each as
+    :func:`case_update` would, in one transaction: all are assigned or none. Cases the actor does
+    not hold are refused (PermissionDenied). Returns how many cases changed owner."""
+    if not access.allowed(actor, "case.assign"):
+        raise PermissionDenied(_("Only supervisors and intake officers assign cases."))
+    if not requests:
+        raise ValidationError({"requests": _("Tick at least one request.")})
+    moved = 0
+    for request in requests:
+        cases = list(
+            request.cases.select_related("data_key", "team", "owner")
+            .select_for_update(of=("self",))
+            .order_by("pk")
+        )
+        for case in cases:
+            if case.owner_id == owner.pk:
+                continue
+            case_update(ctx=ctx, actor=actor, case=case, expected_version=case.version, owner=owner)
+            moved += 1
+        audit_record(
+            actor=actor,
+            action="request.assign",
+            target=request,
+            detail={"owner": owner.pk, "cases": len(cases)},
+        )
+    return moved
 
 
 def _as_int(value: Any, name: str) -> int:
@@ -702,6 +782,31 @@ def journey_advance(
     return event
 
 
+def _walk(
+    *, ctx: KeyContext, actor: User, case: Case, to_state: str, cleaned: dict[str, Any]
+) -> JourneyEvent:
+    """Move ``case`` to ``to_state`` through the steps between (:func:`journey_path`): one
+    event each, at the same time and from the same source; what was typed about the place,
+    the country and the note goes with the last step only."""
+    steps = journey_path(case.state, to_state, returns_to=case.returns_to or None)
+    passing = {
+        **cleaned,
+        "country": "",
+        "region": "",
+        "place": "",
+        "note": "",
+    }
+    event: JourneyEvent | None = None
+    for i, step in enumerate(steps):
+        last = i == len(steps) - 1
+        event = _transition(
+            ctx=ctx, actor=actor, case=case, to_state=step, **(cleaned if last else passing)
+        )
+    if event is None:  # journey_path returns at least the target
+        raise TransitionError(case.state, to_state)
+    return event
+
+
 @transaction.atomic
 def group_advance(
     *,
@@ -717,16 +822,20 @@ def group_advance(
     region: str = "",
     place: str = "",
     note: str = "",
+    through: bool = False,
 ) -> list[JourneyEvent]:
-    """Move the chosen members of a group together: all of them, or none.
+    """Move the chosen members of a group together: all of them, or none. With ``through``, a
+    state further along the main path (:func:`~haven.cases.journey.reachable_targets`) is
+    reached through the steps between, each an event of its own (the country, place and note
+    typed go with the last step): a group known to be in Thailand gets there in one submission.
 
     ``case_versions`` maps each chosen case to the version the caller saw. If any member has
-    changed since (:class:`ConflictError`) or cannot make the move (:class:`TransitionError`),
-    no member moves.
+    changed since (:class:`ConflictError`) or cannot make the move (:class:`TransitionError`,
+    naming the member in ``case_id``), no member moves.
     """
     _check_writer(actor)
     if not case_versions:
-        raise ValidationError({"case_ids": "Choose at least one member of the group."})
+        raise ValidationError({"case_ids": _("Choose at least one member of the group.")})
     wanted = {str(case_id): version for case_id, version in case_versions.items()}
     members = list(
         group.cases.select_related("data_key")
@@ -735,11 +844,11 @@ def group_advance(
         .order_by("pk")
     )
     if len(members) != len(wanted):
-        raise ValidationError({"case_ids": "Every chosen case must be a member of this group."})
+        raise ValidationError({"case_ids": _("Every chosen case must be a member of this group.")})
     for case in members:
         if case.version != wanted[str(case.pk)]:
             raise ConflictError(
-                "A member of the group changed since you opened it; no member was moved.",
+                _("A member of the group changed since you opened it; no member was moved."),
                 current_version=case.version,
             )
     cleaned = _clean_event_input(
@@ -754,13 +863,21 @@ def group_advance(
     for case in members:
         _check_case(actor, case)
         try:
-            check_transition(case.state, to_state, returns_to=case.returns_to or None)
+            if through:
+                journey_path(case.state, to_state, returns_to=case.returns_to or None)
+            else:
+                check_transition(case.state, to_state, returns_to=case.returns_to or None)
         except TransitionError as exc:
             raise TransitionError(
-                case.state, to_state, f"{exc} (case {case.pk}); no member was moved."
+                case.state,
+                to_state,
+                _("%(reason)s So no member was moved.") % {"reason": exc},
+                case_id=case.pk,
             ) from exc
     events = [
-        _transition(ctx=ctx, actor=actor, case=case, to_state=to_state, **cleaned)
+        _walk(ctx=ctx, actor=actor, case=case, to_state=to_state, cleaned=cleaned)
+        if through
+        else _transition(ctx=ctx, actor=actor, case=case, to_state=to_state, **cleaned)
         for case in members
     ]
     audit_record(

@@ -53,6 +53,7 @@ from haven.referrals.services import (
     referral_create,
     referral_respond,
     referral_send,
+    referral_submit,
     referral_withdraw,
 )
 from haven.vault.services import org_keys_setup, team_key_create, team_keys_share_pending
@@ -774,6 +775,7 @@ class _Seeder:
             ReferralStatus.ACCEPTED,
             ReferralStatus.DECLINED,
             ReferralStatus.WITHDRAWN,
+            ReferralStatus.SUBMITTED,
         ]
         referred_cases = [c for c in cases if S.REFERRED in {s for s, _ in self.history[c.pk]}]
         accepted_cases = [c for c in cases if c.state == S.ACCEPTED]
@@ -849,6 +851,7 @@ class _Seeder:
         )
         steps = {
             ReferralStatus.DRAFT: [],
+            ReferralStatus.SUBMITTED: ["submit"],
             ReferralStatus.APPROVED: ["approve"],
             ReferralStatus.SENT: ["approve", "send"],
             ReferralStatus.ACKNOWLEDGED: ["approve", "send", "ack"],
@@ -859,7 +862,9 @@ class _Seeder:
         responder = frank if partner.pk == frank.partner_id else alice
         for step in steps:
             v = referral.version
-            if step == "approve":
+            if step == "submit":
+                referral_submit(ctx=self.ctx, actor=actor, referral=referral, expected_version=v)
+            elif step == "approve":
                 referral_approve(ctx=self.ctx, actor=alice, referral=referral, expected_version=v)
             elif step == "send":
                 referral_send(ctx=self.ctx, actor=actor, referral=referral, expected_version=v)

@@ -171,6 +171,9 @@ def audit_export(*, user: User, fmt: str, **filters: Any) -> Export:
         _("Record"),
         _("Details"),
         _("Session"),
+        # So that an exported stretch can be checked against the chain (or an anchor) elsewhere.
+        _("Previous hash"),
+        _("Entry hash"),
     ]
     rows = [
         [
@@ -183,6 +186,8 @@ def audit_export(*, user: User, fmt: str, **filters: Any) -> Export:
             entry.target_id,
             _detail_text(entry.detail),
             entry.session,
+            entry.prev_hash,
+            entry.entry_hash,
         ]
         for entry in chosen
     ]

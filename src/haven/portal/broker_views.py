@@ -259,6 +259,21 @@ def broker_ask(request: HttpRequest, lang: str) -> HttpResponse:
         form = _broker_form(count=count)
         form.initial = {"token": form_token_new()}
         return _ask_page(request, lang, form, count)
+    if "show" in request.POST:
+        # "Show" after choosing how many people: the rows redrawn, what was typed kept, nothing
+        # stored or counted as a submission.
+        count = people_count(request.POST.get("people_wanted", request.POST.get("people", 1)))
+        names = {f"name_{i}" for i in range(count)}
+        form = _broker_form(count=count)
+        form.initial = {
+            **{
+                key: value
+                for key, value in request.POST.items()
+                if key in names or key in ("country", "region", "urgency", "account", "contact")
+            },
+            "token": form_token_new(),
+        }
+        return _ask_page(request, lang, form, count)
     if not limits.submissions.allow():
         return _try_again(request, lang)
     count = people_count(request.POST.get("people", 1))

@@ -273,6 +273,8 @@ def home(request: HttpRequest, lang: str) -> HttpResponse:
 def ask(request: HttpRequest, lang: str) -> HttpResponse:
     if request.method != "POST":
         return _blank_ask_page(request, lang, people_count(request.GET.get("people", 1)))
+    if "show" in request.POST:
+        return _resized_ask_page(request, lang)
     if not limits.submissions.allow() and not _paid_for(request):
         return _try_again(request, lang)
     count = people_count(request.POST.get("people", 1))
@@ -332,6 +334,24 @@ def ask(request: HttpRequest, lang: str) -> HttpResponse:
             message=_("Nothing was stored. Please try again later."),
         )
     return _fresh_receipt_page(request, lang, receipt)
+
+
+def _resized_ask_page(request: HttpRequest, lang: str) -> HttpResponse:
+    """The "Show" button, pressed after choosing how many people: the form again with that many name rows
+    and everything typed kept (without JavaScript the page cannot add rows itself). Nothing is
+    stored or checked, so it costs no submission; files cannot be kept by a page."""
+    count = people_count(request.POST.get("people_wanted", request.POST.get("people", 1)))
+    names = {f"name_{i}" for i in range(count)}
+    kept = {
+        key: value
+        for key, value in request.POST.items()
+        if key in names or key in ("country", "region", "urgency", "account", "contact")
+    }
+    form = RequestForm(count=count, initial={**kept, "token": form_token_new()})
+    refused = upload_refusals(request)
+    if request.FILES or refused:
+        _files_again(form, refused, sent=bool(request.FILES))
+    return _ask_page(request, lang, form, count)
 
 
 def _paid_for(request: HttpRequest) -> bool:

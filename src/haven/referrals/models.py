@@ -29,6 +29,7 @@ class ConsentMethod(models.TextChoices):
 
 class ReferralStatus(models.TextChoices):
     DRAFT = "draft", _("Draft")
+    SUBMITTED = "submitted", _("Awaiting approval")
     APPROVED = "approved", _("Approved")
     SENT = "sent", _("Sent")
     ACKNOWLEDGED = "acknowledged", _("Acknowledged")

@@ -40,6 +40,16 @@ def referral_list(*, user: User) -> QuerySet[Referral]:
     return qs.filter(access.visible_to(user, field="case__data_key_id"))
 
 
+def awaiting_approval(*, user: User) -> QuerySet[Referral]:
+    """Referrals submitted for approval on cases ``user`` holds, the longest waiting first."""
+    return (
+        referral_list(user=user)
+        .filter(status=ReferralStatus.SUBMITTED)
+        .select_related("case__person", "case__person__data_key", "created_by")
+        .order_by("updated_at")
+    )
+
+
 PERSON_FIELDS = (
     "name_hangul",
     "name_romanized",

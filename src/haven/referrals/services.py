@@ -8,6 +8,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from haven import access
 from haven.accounts.models import Role, User
@@ -40,7 +41,18 @@ from haven.vault.services import team_key_ensure
 
 # Status machine of a referral: from -> allowed next statuses.
 REFERRAL_MOVES: dict[str, set[str]] = {
-    ReferralStatus.DRAFT: {ReferralStatus.APPROVED, ReferralStatus.WITHDRAWN},
+    # A caseworker submits a draft for approval; a supervisor approves it (or their own draft
+    # at once) or returns it to its author as a draft.
+    ReferralStatus.DRAFT: {
+        ReferralStatus.SUBMITTED,
+        ReferralStatus.APPROVED,
+        ReferralStatus.WITHDRAWN,
+    },
+    ReferralStatus.SUBMITTED: {
+        ReferralStatus.APPROVED,
+        ReferralStatus.DRAFT,
+        ReferralStatus.WITHDRAWN,
+    },
     ReferralStatus.APPROVED: {ReferralStatus.SENT, ReferralStatus.WITHDRAWN},
     ReferralStatus.SENT: {ReferralStatus.ACKNOWLEDGED, ReferralStatus.WITHDRAWN},
     ReferralStatus.ACKNOWLEDGED: {
@@ -60,10 +72,12 @@ class ReferralError(ValidationError):
 
 def _clean_fields(fields: Any, *, name: str) -> list[str]:
     if not isinstance(fields, list | tuple) or not fields:
-        raise ValidationError({name: "Choose at least one field."})
+        raise ValidationError({name: _("Choose at least one field.")})
     unknown = [f for f in fields if f not in DISCLOSABLE_FIELDS]
     if unknown:
-        raise ValidationError({name: f"Unknown fields: {', '.join(map(str, unknown))}."})
+        raise ValidationError(
+            {name: _("Unknown fields: %(fields)s.") % {"fields": ", ".join(map(str, unknown))}}
+        )
     return sorted(set(fields))
 
 
@@ -74,6 +88,11 @@ def _check_partner_name_free(name: str, *, other_than: Partner | None = None) ->
     others = Partner.objects.exclude(pk=other_than.pk) if other_than else Partner.objects.all()
     if any(label_key(other) == key for other in others.values_list("name", flat=True)):
         raise ValidationError({"name": "A partner with this name exists."})
+
+
+def field_labels(fields: Any) -> str:
+    """Field names as the page's language names them ("Sex, Birth date or year")."""
+    return ", ".join(str(DISCLOSABLE_FIELDS.get(f, f)) for f in fields)
 
 
 @transaction.atomic
@@ -227,7 +246,8 @@ def _move(
     if status not in REFERRAL_MOVES[referral.status]:
         raise ReferralError(
             {
-                "status": f"A referral that is “{referral.get_status_display()}” cannot become “{ReferralStatus(status).label}”."
+                "status": _("A referral that is “%(now)s” cannot become “%(next)s”.")
+                % {"now": referral.get_status_display(), "next": ReferralStatus(status).label}
             }
         )
     record_update(
@@ -245,16 +265,18 @@ def consent_problem(referral: Referral) -> str | None:
     """Why the referral's consent does not cover sending it, or None if it does."""
     consent = referral.consent
     if consent is None:
-        return "There is no consent for this referral."
+        return _("There is no consent for this referral.")
     if consent.revoked_at is not None:
-        return "The consent was revoked."
+        return _("The consent was revoked.")
     if consent.partner_id != referral.partner_id:
-        return "The consent was given for another partner."
+        return _("The consent was given for another partner.")
     if consent.purpose != referral.purpose:
-        return "The consent was given for another purpose."
-    missing = set(referral.disclosed_fields) - set(consent.fields)
+        return _("The consent was given for another purpose.")
+    missing = [
+        f for f in DISCLOSABLE_FIELDS if f in set(referral.disclosed_fields) - set(consent.fields)
+    ]
     if missing:
-        return f"The consent does not cover: {', '.join(sorted(missing))}."
+        return _("The consent does not cover: %(fields)s.") % {"fields": field_labels(missing)}
     return None
 
 
@@ -275,6 +297,43 @@ def referral_attach_consent(
         actor=actor, action="referral.consent", target=referral, detail={"consent": str(consent.pk)}
     )
     return referral
+
+
+@transaction.atomic
+def referral_submit(
+    *, ctx: KeyContext, actor: User, referral: Referral, expected_version: int
+) -> Referral:
+    """Submit a draft referral for a supervisor's approval. Refused while its consent does not
+    cover it (the author fixes that first), so nothing waits for approval that cannot be sent."""
+    _check_case(actor, referral.case)
+    problem = consent_problem(referral)
+    if problem:
+        raise ReferralError({"consent": problem})
+    return _move(
+        ctx=ctx,
+        actor=actor,
+        referral=referral,
+        expected_version=expected_version,
+        status=ReferralStatus.SUBMITTED,
+    )
+
+
+@transaction.atomic
+def referral_return(
+    *, ctx: KeyContext, actor: User, referral: Referral, expected_version: int
+) -> Referral:
+    """A supervisor returns a referral awaiting approval to its author, as a draft."""
+    if not access.has_role(actor, access.REFERRAL_APPROVERS):
+        raise PermissionDenied("Only supervisors approve referrals.")
+    if referral.status != ReferralStatus.SUBMITTED:
+        raise ReferralError({"status": _("Only a referral awaiting approval can be returned.")})
+    return _move(
+        ctx=ctx,
+        actor=actor,
+        referral=referral,
+        expected_version=expected_version,
+        status=ReferralStatus.DRAFT,
+    )
 
 
 @transaction.atomic

@@ -76,6 +76,72 @@ def name_forms(value: str) -> list[str]:
     return list(dict.fromkeys(forms))
 
 
+# --- Partial forms (parts and prefixes of a name) ---------------------------------------------
+#
+# A name is also findable by part of it: two or more syllables in a row of its comparison key
+# (김순 finds 김순희; 선희 and Sun-hui find 김선희; Sun-ok finds 박순옥), and, for a name that does
+# not read as Korean (a group's label, a broker's alias), the start of any word of three letters
+# or more ("Yanj" finds "Yanji three"). Never one syllable or a surname alone, which would put
+# a fifth of the population (김) under one token.
+#
+# These forms are not stored as tokens of their own: each is hashed, and only a *bucket* of the
+# hash is kept (:data:`PARTIAL_BUCKETS` buckets, a token of the bucket's number), so one partial
+# token stands for every part or prefix that falls in its bucket, across every record. Someone
+# with the database sees bucket sizes, not how many records share one part; a search's bucket
+# candidates are checked against the names themselves, decrypted for that search only
+# (:func:`haven.cases.search.partial_matches`), so a bucket's strangers are never shown.
+PARTIAL_BUCKETS = 4096
+MIN_PART_SYLLABLES = 2
+MAX_PART_SYLLABLES = 8
+MIN_PREFIX_LETTERS = 3
+MAX_PREFIX_LETTERS = 12
+_PARTIAL = "partial:"
+
+
+def partial_forms(value: str, *, words: bool = False) -> set[str]:
+    """The parts and prefixes ``value`` is found by (see above): ``"k:<syllables>"`` for runs of
+    syllable codes, ``"w:<letters>"`` for word prefixes of a name that does not read as Korean,
+    or of any name with ``words`` (a broker's alias: "Jang" finds "Mr Jang (Dandong)")."""
+    forms: set[str] = set()
+    readings = normalise_name(value)
+    for key in readings.keys:
+        syllables = [s for s in key.replace(" ", ".").split(".") if s][:MAX_PART_SYLLABLES]
+        if not readings.readings:
+            continue  # no Korean reading: its words are handled below
+        for start in range(len(syllables)):
+            for end in range(start + MIN_PART_SYLLABLES, len(syllables) + 1):
+                forms.add("k:" + ".".join(syllables[start:end]))
+    if words or not readings.readings:
+        for word in _fold(value).split():
+            letters = "".join(ch for ch in word if ch.isalnum())[:MAX_PREFIX_LETTERS]
+            for end in range(MIN_PREFIX_LETTERS, len(letters) + 1):
+                forms.add("w:" + letters[:end])
+    return forms
+
+
+def query_partial_forms(query: str) -> set[str]:
+    """The partial forms a query looks for: its syllables in a row as typed (two or more), and
+    the start of each of its words (three letters or more)."""
+    forms: set[str] = set()
+    readings = normalise_name(query)
+    if readings.readings:
+        for key in readings.keys:
+            syllables = [s for s in key.replace(" ", ".").split(".") if s][:MAX_PART_SYLLABLES]
+            if len(syllables) >= MIN_PART_SYLLABLES:
+                forms.add("k:" + ".".join(syllables))
+    for word in _fold(query).split():
+        letters = "".join(ch for ch in word if ch.isalnum())[:MAX_PREFIX_LETTERS]
+        if len(letters) >= MIN_PREFIX_LETTERS:
+            forms.add("w:" + letters)
+    return forms
+
+
+def _bucket_form(ctx: KeyContext, purpose: str, form: str) -> str:
+    """The stored stand-in for one partial form: the number of its bucket."""
+    digest = ctx.index_token(purpose, _PARTIAL + form)
+    return f"{_PARTIAL}#{int.from_bytes(digest[:4], 'big') % PARTIAL_BUCKETS}"
+
+
 def phone_forms(value: str) -> list[str]:
     """The digits of each phone-number-like run in ``value`` with at least six digits."""
     forms = []
@@ -170,6 +236,13 @@ def _tokens(ctx: KeyContext, values: Mapping[str, Iterable[str]]) -> set[tuple[s
         forms: dict[str, None] = {}
         for value in list(raw)[:MAX_VALUES_PER_PURPOSE]:
             forms.update(dict.fromkeys(normalised_forms(purpose, value)))
+            if purpose in NAME_PURPOSES and isinstance(value, str):
+                forms.update(
+                    dict.fromkeys(
+                        _bucket_form(ctx, purpose.value, part)
+                        for part in partial_forms(value, words=purpose == SearchPurpose.BROKER)
+                    )
+                )
         tokens.update((purpose.value, ctx.index_token(purpose.value, form)) for form in forms)
     return tokens
 
@@ -295,6 +368,35 @@ def search_data_keys(
         .values("data_key_id")
         .distinct()
     )
+
+
+def search_partial_data_keys(
+    *, ctx: KeyContext, purposes: Iterable[str], query: str
+) -> tuple[QuerySet[SearchToken, Any] | None, set[str]]:
+    """Candidates for a search by part of a name: the data keys with a token of the bucket of
+    one of the query's partial forms (a subquery), and those forms, which each candidate must
+    be checked against (a bucket holds other parts too). ``(None, set())`` when the query has
+    no partial form (a single syllable, a word shorter than three letters)."""
+    index_key = index_key_active()
+    if index_key is None:
+        raise SearchUnavailableError(
+            {"q": "Search by name is not set up for this organisation (it has no index key)."}
+        )
+    wanted = [SearchPurpose(p).value for p in purposes if SearchPurpose(p) in NAME_PURPOSES]
+    forms = query_partial_forms(query)
+    if not forms or not wanted:
+        return None, set()
+    tokens = {
+        ctx.index_token(purpose, _bucket_form(ctx, purpose, form))
+        for purpose in wanted
+        for form in forms
+    }
+    keys = (
+        SearchToken.objects.filter(generation=index_key, purpose__in=wanted, token__in=tokens)
+        .values("data_key_id")
+        .distinct()
+    )
+    return keys, forms
 
 
 def pending_data_keys(*, ctx: KeyContext, limit: int) -> list[str]:

@@ -189,14 +189,13 @@ def _start(*, supervisor: User, staff: TeamKey) -> tuple[SearchIndexKey, SearchI
 
 
 def _searchable_keys() -> QuerySet[DataKey]:
-    """The data keys of every record with searchable values: people and brokers."""
-    from haven.brokers.models import Broker
-    from haven.cases.models import Person
+    """The data keys of every record with searchable values (people, brokers, groups)."""
+    from haven.cases.search import searchable
 
-    return DataKey.objects.filter(
-        Q(pk__in=Person.objects.values("data_key_id"))
-        | Q(pk__in=Broker.objects.values("data_key_id"))
-    )
+    kinds = Q()
+    for model, _extract in searchable():
+        kinds |= Q(pk__in=model.objects.values("data_key_id"))
+    return DataKey.objects.filter(kinds)
 
 
 def _without_tokens_of(generation: SearchIndexKey) -> QuerySet[DataKey]:
@@ -249,18 +248,16 @@ def _index(*, ctx: KeyContext, generation: SearchIndexKey, key_ids: Iterable[Any
     """Store, under ``generation``, the tokens of the records under these data keys that ``ctx``
     opens (beside any other generation's). Returns the data keys indexed. In the caller's
     transaction."""
-    from haven.brokers.models import Broker
-    from haven.brokers.services import broker_index_values
-    from haven.cases.models import Person
-    from haven.cases.search import person_index_values
+    from haven.cases.search import searchable
 
     wanted = [str(key_id) for key_id in key_ids]
     data_keys_unlock(ctx=ctx, key_ids=wanted)
     opened = [key_id for key_id in wanted if ctx.has_data_key(key_id)]
     values: dict[str, dict[str, list[str]]] = {key_id: {} for key_id in opened}
     records: list[tuple[Any, Callable[[dict[str, Any]], dict[str, list[str]]]]] = [
-        *((p, person_index_values) for p in Person.objects.filter(data_key_id__in=opened)),
-        *((b, broker_index_values) for b in Broker.objects.filter(data_key_id__in=opened)),
+        (record, extract)
+        for model, extract in searchable()
+        for record in model.objects.filter(data_key_id__in=opened)
     ]
     failed: set[str] = set()
     for record, extract in records:

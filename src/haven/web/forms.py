@@ -28,6 +28,7 @@ from haven.referrals.models import (
     Purpose,
     ReferralStatus,
 )
+from haven.validation import MAX_COUNTRY_CHARS, clean_country
 
 SEX_CHOICES = [
     ("unknown", _("Unknown")),
@@ -69,6 +70,16 @@ def occupation_as_text(value: Any) -> str:
 
 
 OWNER_ROLES = (Role.CASEWORKER, Role.SUPERVISOR, Role.INTAKE)
+
+
+class CountryInput(forms.TextInput):
+    """A country typed as a name or a code, with the names of the page's language suggested
+    by the browser (the ``countries`` datalist of ``web/_countries.html``; no JavaScript)."""
+
+    def __init__(self, attrs: dict[str, Any] | None = None):
+        super().__init__({"list": "countries", "autocomplete": "off", **(attrs or {})})
+
+
 _PEOPLE_KEY = re.compile(r"^people\[(\d+)\]\.(\w+)$")
 
 
@@ -135,8 +146,41 @@ class VersionForm(forms.Form):
 
 class RequestFilterForm(forms.Form):
     status = forms.ChoiceField(
-        label=_("Status"), required=False, choices=[("", _("Any"))] + RequestStatus.choices
+        label=_("Status"), required=False, choices=[("", _("Any")), *RequestStatus.choices]
     )
+    channel = forms.ChoiceField(
+        label=_("Channel"), required=False, choices=[("", _("Any")), *Channel.choices]
+    )
+    urgency = forms.TypedChoiceField(
+        label=_("Urgency"),
+        required=False,
+        choices=[("", _("Any")), *((str(v), label) for v, label in Urgency.choices)],
+        coerce=int,
+        empty_value=None,
+    )
+    owner = forms.ChoiceField(label=_("Owner"), required=False)
+    awaiting = forms.BooleanField(label=_("Message waiting for a reply"), required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].choices = [  # type: ignore[attr-defined]
+            ("", _("Anyone or nobody")),
+            ("me", _("Me")),
+            ("none", _("Nobody yet")),
+            *((str(u.pk), u.username) for u in owner_queryset()),
+        ]
+
+
+class BulkAssignForm(forms.Form):
+    """Intake's bulk assignment: the requests ticked in the inbox, and who takes their cases."""
+
+    request_ids = forms.MultipleChoiceField(label=_("Requests"))
+    owner = OwnerField(label=_("Give their cases to"), queryset=User.objects.none())
+
+    def __init__(self, *args: Any, requests: Sequence[str] = (), **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["request_ids"].choices = [(r, r) for r in requests]  # type: ignore[attr-defined]
+        self.fields["owner"].queryset = owner_queryset()  # type: ignore[attr-defined]
 
 
 class TriageForm(VersionForm):
@@ -151,11 +195,18 @@ class TriageForm(VersionForm):
     urgency = forms.TypedChoiceField(
         label=_("Urgency"), choices=Urgency.choices, coerce=int, required=False, empty_value=None
     )
-    duplicate_of = forms.UUIDField(
-        label=_("Earlier request (ID)"),
+    duplicate_of = forms.ChoiceField(
+        label=_("Earlier request"),
         required=False,
-        help_text=_("Only when marking a duplicate: the ID shown on the earlier request's page."),
+        help_text=_(
+            "Only when marking a duplicate. Listed first: requests whose people may be the same "
+            "as this one's, then the same broker's, then the most recent."
+        ),
     )
+
+    def __init__(self, *args: Any, earlier: Sequence[tuple[str, str]] = (), **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["duplicate_of"].choices = [("", "—"), *earlier]  # type: ignore[attr-defined]
 
 
 class RequestForm(forms.Form):
@@ -167,10 +218,11 @@ class RequestForm(forms.Form):
         label=_("Urgency"), choices=Urgency.choices, coerce=int, initial=Urgency.NORMAL
     )
     country = forms.CharField(
-        label=_("Country now (ISO code)"),
+        label=_("Country now"),
         required=False,
-        max_length=2,
-        help_text=_("Coarse only, for example CN or TH."),
+        max_length=MAX_COUNTRY_CHARS,
+        help_text=_("Coarse only: a name or an ISO code, for example China, 태국 or TH."),
+        widget=CountryInput,
     )
     received_at = forms.DateTimeField(
         label=_("Received at"),
@@ -260,7 +312,9 @@ class CaseFilterForm(forms.Form):
         coerce=int,
         empty_value=None,
     )
-    country = forms.CharField(label=_("Country"), required=False, max_length=2)
+    country = forms.CharField(
+        label=_("Country"), required=False, max_length=MAX_COUNTRY_CHARS, widget=CountryInput
+    )
     owner = OwnerField(label=_("Owner"), queryset=User.objects.none(), required=False)
     active = forms.ChoiceField(
         label=_("Active"),
@@ -273,12 +327,24 @@ class CaseFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = owner_queryset()  # type: ignore[attr-defined]
 
+    def clean_country(self) -> str:
+        try:
+            return clean_country(self.cleaned_data["country"])
+        except ValidationError as exc:
+            raise forms.ValidationError(exc.message_dict["country"]) from exc
+
 
 class _EventFields(forms.Form):
     occurred_at = forms.DateTimeField(
         label=_("Occurred at"), required=False, widget=_dt_widget(), help_text=_("Empty: now.")
     )
-    country = forms.CharField(label=_("Country (ISO code)"), required=False, max_length=2)
+    country = forms.CharField(
+        label=_("Country"),
+        required=False,
+        max_length=MAX_COUNTRY_CHARS,
+        help_text=_("A name or an ISO code: Thailand, 태국, TH."),
+        widget=CountryInput,
+    )
     region = forms.CharField(label=_("Region"), required=False)
     source = forms.ChoiceField(label=_("Source"), choices=Source.choices, initial=Source.STAFF)
     confidence = forms.ChoiceField(
@@ -324,12 +390,23 @@ class GroupMoveForm(_EventFields):
     case_ids = forms.MultipleChoiceField(
         label=_("Members to move"), widget=forms.CheckboxSelectMultiple
     )
-    to_state = forms.ChoiceField(label=_("Move to"), choices=State.choices)
+    to_state = forms.ChoiceField(label=_("Move to"))
     field_order = ["case_ids", "to_state"]
 
-    def __init__(self, *args: Any, members: Sequence[tuple[str, str]] = (), **kwargs: Any):
+    def __init__(
+        self,
+        *args: Any,
+        members: Sequence[tuple[str, str]] = (),
+        targets: Sequence[State] | None = None,
+        **kwargs: Any,
+    ):
+        # Its own ids: the case page also has the one-case form, with the same field names.
+        kwargs.setdefault("auto_id", "id_group_%s")
         super().__init__(*args, **kwargs)
         self.fields["case_ids"].choices = list(members)  # type: ignore[attr-defined]
+        self.fields["to_state"].choices = [  # type: ignore[attr-defined]
+            (s.value, s.label) for s in (State if targets is None else targets)
+        ]
 
     def clean_case_ids(self) -> list[str]:
         values: list[str] = self.cleaned_data["case_ids"]
@@ -343,6 +420,19 @@ class GroupMoveForm(_EventFields):
         return {case_id: int(version) for case_id, _sep, version in chosen}
 
 
+def group_targets(states: Iterable[tuple[str, str]]) -> list[State]:
+    """Where the members in these (state, returns_to) can all go in one submission (through
+    the steps between); where they have no common target, every target of any of them (the
+    move is then checked member by member)."""
+    from haven.cases.journey import reachable_targets
+
+    sets = [set(reachable_targets(state, returns_to=back or None)) for state, back in states]
+    if not sets:
+        return []
+    common = set.intersection(*sets) or set.union(*sets)
+    return sorted(common, key=list(State).index)
+
+
 def member_choice(case: Any) -> str:
     """A group member's checkbox value: its id and the version shown, so a stale page is caught."""
     return f"{case.pk}:{case.version}"
@@ -350,6 +440,10 @@ def member_choice(case: Any) -> str:
 
 class NoteForm(forms.Form):
     text = forms.CharField(label=_("Note"), widget=_text(3), strip=False)
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        kwargs.setdefault("auto_id", "id_notes_%s")
+        super().__init__(*args, **kwargs)
 
 
 class CaseEditForm(VersionForm):
@@ -383,12 +477,13 @@ class ConsentField(forms.ModelChoiceField):
 
 
 class ReferralForm(forms.Form):
-    """Step 1: partner, purpose, fields. Step 2: a new consent, or one already given."""
+    """One step: partner, purpose and the fields to share, then the consent they rest on (a new
+    one, for exactly those fields, or one already given that covers them)."""
 
     partner = forms.ModelChoiceField(label=_("Partner"), queryset=Partner.objects.none())
     purpose = forms.ChoiceField(label=_("Purpose"), choices=Purpose.choices)
     disclosed_fields = forms.MultipleChoiceField(
-        label=_("Fields to disclose"),
+        label=_("Fields to share, with the person's consent"),
         choices=list(DISCLOSABLE_FIELDS.items()),
         widget=forms.CheckboxSelectMultiple,
     )
@@ -397,16 +492,12 @@ class ReferralForm(forms.Form):
         label=_("Rest on a consent already given"),
         queryset=Consent.objects.none(),
         required=False,
-        empty_label=_("No — record a new consent below"),
-    )
-    consent_fields = forms.MultipleChoiceField(
-        label=_("Fields the person agreed to share"),
-        choices=list(DISCLOSABLE_FIELDS.items()),
-        widget=forms.CheckboxSelectMultiple,
-        required=False,
+        empty_label=_("No — record the person's consent below"),
     )
     consent_method = forms.ChoiceField(
-        label=_("How consent was given"), choices=ConsentMethod.choices, required=False
+        label=_("How consent was given"),
+        choices=[("", "—"), *ConsentMethod.choices],
+        required=False,
     )
     consent_words = forms.CharField(
         label=_("The person's words (or how it was relayed)"), required=False, widget=_text(3)
@@ -425,11 +516,62 @@ class ReferralForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        if not data.get("existing_consent") and not data.get("consent_method"):
+        consent = data.get("existing_consent")
+        if consent is None:
+            if not data.get("consent_method"):
+                self.add_error(
+                    "consent_method",
+                    _("Say how consent was given, or pick a consent already given."),
+                )
+            return data
+        fields = set(data.get("disclosed_fields") or [])
+        problems: list[str] = []
+        if data.get("partner") is not None and consent.partner_id != data["partner"].pk:
+            problems.append(str(_("it was given for another partner")))
+        if data.get("purpose") and consent.purpose != data["purpose"]:
+            problems.append(str(_("it was given for another purpose")))
+        missing = [f for f in DISCLOSABLE_FIELDS if f in fields - set(consent.fields)]
+        if missing:
+            problems.append(
+                str(_("it does not cover %(fields)s"))
+                % {"fields": ", ".join(str(DISCLOSABLE_FIELDS[f]) for f in missing)}
+            )
+        if problems:
             self.add_error(
-                "consent_method", _("Say how consent was given, or pick a consent already given.")
+                "existing_consent",
+                _(
+                    "This consent cannot carry the referral: %(problems)s. Untick those fields, "
+                    "or record the person's consent below instead."
+                )
+                % {"problems": "; ".join(str(p) for p in problems)},
             )
         return data
+
+
+class ReferralConsentForm(VersionForm):
+    """A draft whose consent does not cover it: record the consent that does."""
+
+    consent_method = forms.ChoiceField(
+        label=_("How consent was given"), choices=ConsentMethod.choices
+    )
+    consent_words = forms.CharField(
+        label=_("The person's words (or how it was relayed)"), widget=_text(3)
+    )
+    consent_given_at = forms.DateTimeField(
+        label=_("Consent given at"), required=False, widget=_dt_widget(), help_text=_("Empty: now.")
+    )
+
+
+class ReferralFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        label=_("Status"), required=False, choices=[("", _("Any")), *ReferralStatus.choices]
+    )
+    partner = forms.ModelChoiceField(
+        label=_("Partner"), required=False, queryset=Partner.objects.all(), empty_label=_("Any")
+    )
+    purpose = forms.ChoiceField(
+        label=_("Purpose"), required=False, choices=[("", _("Any")), *Purpose.choices]
+    )
 
 
 class RespondForm(VersionForm):
@@ -460,7 +602,7 @@ class BrokerEditForm(BrokerForm, VersionForm):
 
 class PartnerForm(forms.Form):
     name = forms.CharField(label=_("Name"))
-    country = forms.CharField(label=_("Country (ISO code)"), max_length=2)
+    country = forms.CharField(label=_("Country"), max_length=MAX_COUNTRY_CHARS, widget=CountryInput)
 
 
 class PartnerEditForm(PartnerForm, VersionForm):

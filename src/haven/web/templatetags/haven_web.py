@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.utils.translation import gettext_lazy as _
 
 from haven import access
 
@@ -107,3 +108,58 @@ def reads_audit(user: Any) -> bool:
 @register.filter
 def reads_stats(user: Any) -> bool:
     return access.allowed(user, "stats.read") if user.is_authenticated else False
+
+
+@register.filter
+def country_name(code: str) -> str:
+    """A country's ISO code as its name in the page's language (Thailand, 태국)."""
+    from haven.countries import country_name as name
+
+    return name(code or "")
+
+
+@register.inclusion_tag("web/_countries.html")
+def country_datalist() -> dict[str, Any]:
+    """The names a country field suggests, in the page's language (``<datalist id=countries>``)."""
+    from haven.countries import country_names
+
+    return {"countries": country_names()}
+
+
+@register.inclusion_tag("web/_nav.html", takes_context=True)
+def navigation(context: Any) -> dict[str, Any]:
+    """The navigation bar: the pages the person can open (:mod:`haven.web.menu`) and how many
+    things wait for them (:mod:`haven.notifications`)."""
+    from django.urls import reverse
+
+    from haven.notifications.selectors import navigation_count
+    from haven.web.menu import entries_for
+
+    request = context.get("request")
+    user = context.get("user")
+    path = getattr(request, "path", "")
+    count = navigation_count(user=user)
+    return {
+        "links": entries_for(user, where="nav", path=path),
+        "reads_cases": access.has_role(user, access.CASE_READERS),
+        "on_home": path == reverse("web:dashboard"),
+        "on_notifications": path.startswith(reverse("web:notifications")),
+        "notification_count": count,
+        "notification_label": "99+" if count > 99 else str(count),
+    }
+
+
+# The team keys' kinds as the pages' languages name them (the model's labels are not marked for
+# translation, and changing them would be a migration of the vault's).
+TEAM_KINDS = {
+    "intake": _("Intake team"),
+    "supervisors": _("Supervisors"),
+    "staff": _("All case staff"),
+    "team": _("Casework team"),
+    "partner": _("Partner agency"),
+}
+
+
+@register.filter
+def team_kind(kind: str) -> str:
+    return str(TEAM_KINDS.get(kind, kind))

@@ -17,13 +17,14 @@ from django.views.decorators.http import require_http_methods
 
 from haven import access
 from haven.accounts.models import User
-from haven.audit import selectors
+from haven.audit import labels, selectors
 from haven.audit.models import AuditEntry
 from haven.web.forms import OwnerField
 from haven.web.views.common import actor, paginate, query_without_page
 
 # Problems listed on the page after "Verify the chain"; the rest are only counted.
 MAX_SHOWN_PROBLEMS = 50
+AUDIT_PAGE_SIZE = 50
 
 
 def _dt_widget() -> forms.DateTimeInput:
@@ -32,7 +33,7 @@ def _dt_widget() -> forms.DateTimeInput:
 
 def _action_choices() -> list[tuple[str, str]]:
     actions = AuditEntry.objects.order_by("action").values_list("action", flat=True).distinct()
-    return [("", str(_("Any")))] + [(a, a) for a in actions]
+    return [("", str(_("Any")))] + [(a, labels.action_label(a)) for a in actions]
 
 
 class AuditFilterForm(forms.Form):
@@ -107,10 +108,8 @@ def _compact_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-@login_required
-@require_http_methods(["GET", "HEAD", "POST"])
-def audit_list(request: HttpRequest) -> HttpResponse:
-    """GET: the filtered trail. POST (the "Verify the chain" button): the same, with the result."""
+def _filtered(request: HttpRequest) -> tuple[AuditFilterForm, Any, int]:
+    """The filter form, the entries it selects (none when it cannot be read) and the status."""
     user = actor(request)
     access.require(access.has_role(user, access.AUDIT_READERS))
     form = AuditFilterForm(request.GET or None)
@@ -131,8 +130,26 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     entries = selectors.audit_entry_list(user=user, **filters)
     if status == 400:
         entries = entries.none()  # an invalid filter shows nothing rather than everything
-    page = paginate(request, entries)
-    rows = [(entry, _compact_json(entry.detail)) for entry in page.object_list]
+    return form, entries, status
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def audit_list(request: HttpRequest) -> HttpResponse:
+    """GET: the filtered trail. POST (the "Verify the chain" button): the same, with the result."""
+    form, entries, status = _filtered(request)
+    page = paginate(request, entries, per_page=AUDIT_PAGE_SIZE)
+    rows = [
+        (
+            entry,
+            {
+                "action": labels.action_label(entry.action),
+                "target_type": labels.record_type_label(entry.target_type),
+                "detail": labels.detail_items(entry.detail),
+            },
+        )
+        for entry in page.object_list
+    ]
     verify = None
     if request.method == "POST":
         verify = selectors.audit_verify(max_problems=MAX_SHOWN_PROBLEMS)
@@ -144,8 +161,9 @@ def audit_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "rows": rows,
             "query": query_without_page(request),
-            **audit_head_context(user),
+            **audit_head_context(actor(request)),
             "verify": verify,
+            "long_list": labels.LONG_LIST,
         },
         status=status,
     )

@@ -38,7 +38,10 @@ def broker_list(request: HttpRequest) -> HttpResponse:
 def broker_detail(request: HttpRequest, broker_id: Any) -> HttpResponse:
     user = actor(request)
     broker, details, record = _get(request, broker_id)
-    page = paginate(request, request_list(user=user).filter(broker=broker))
+    # The broker's history reads as a history: newest first, whatever each request's urgency.
+    page = paginate(
+        request, request_list(user=user).filter(broker=broker).order_by("-received_at", "-pk")
+    )
     return render(
         request,
         "web/broker_detail.html",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
@@ -10,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -19,11 +21,14 @@ from haven.attachments.selectors import attachment_rows
 from haven.cases import selectors, services
 from haven.cases.journey import TransitionError, allowed_targets
 from haven.cases.search import person_search
+from haven.crypto import CryptoError
 from haven.errors import ConflictError
 from haven.referrals.selectors import case_referrals
 from haven.vault.holders import access_holders
+from haven.vault.sealed import payload_read
 from haven.web import forms as f
 from haven.web.access_forms import GrantForm, grant_candidates
+from haven.web.views import groups
 from haven.web.views.common import CONFLICT_MESSAGE, actor, ctx, paginate, query_without_page
 
 
@@ -44,8 +49,8 @@ def case_list(request: HttpRequest) -> HttpResponse:
         }
     qs = selectors.case_list(user=user, **filters)
     count: int | None = None
-    if form.is_bound and "q" in form.errors:
-        qs = qs.none()  # a refused name search lists nothing rather than everything
+    if form.is_bound and form.errors:
+        qs = qs.none()  # a refused filter lists nothing rather than everything
     elif form.is_valid() and form.cleaned_data["q"]:
         try:
             qs = person_search(ctx=ctx(request), user=user, query=form.cleaned_data["q"], cases=qs)
@@ -94,15 +99,19 @@ def _case_page(
             initial={"version": case.version, "country": case.country},
             allowed=detail.allowed_moves,
         )
-    members = [
-        (f.member_choice(m.case), f"{m.name} — {m.case.get_state_display()}")
-        for m in detail.group_members
-    ]
     if group is None and case.group_id is not None:
-        group = f.GroupMoveForm(
-            initial={"case_ids": [f.member_choice(case)], "country": case.country},
-            members=members,
-        )
+        # Ticked: the members asked for (kept after a move), else those where this case is.
+        asked = set(request.GET.get("members", "").split(","))
+        ticked = {str(m.case.pk) for m in detail.group_members if str(m.case.pk) in asked} or {
+            str(m.case.pk) for m in detail.group_members if m.case.state == case.state
+        }
+        group = groups.move_form(detail.group_members, ticked=ticked)
+    group_label = ""
+    if case.group is not None:
+        try:
+            group_label = payload_read(ctx=ctx(request), record=case.group).get("label", "")
+        except CryptoError:  # the group's key not held (only granted this member): unnamed
+            group_label = ""
     referrals, consents = case_referrals(user=user, case=case)
     holders = access_holders(case.data_key_id)
     return render(
@@ -114,6 +123,7 @@ def _case_page(
             "transition": transition,
             "note_form": note or f.NoteForm(),
             "group_form": group,
+            "group_label": group_label,
             "referrals": referrals,
             "consents": consents,
             "holders": holders,
@@ -209,64 +219,22 @@ def case_note(request: HttpRequest, case_id: Any) -> HttpResponse:
 @require_POST
 def case_group_move(request: HttpRequest, case_id: Any) -> HttpResponse:
     user = actor(request)
-    detail_case = selectors.case_get(user=user, case_id=case_id)
-    if detail_case.group is None:
+    detail = selectors.case_detail(ctx=ctx(request), user=user, case_id=case_id)
+    if detail.case.group is None:
         messages.error(request, _("This case is not in a group."))
-        return redirect("web:case", case_id=detail_case.pk)
-    members = selectors.case_list(user=user, group_id=detail_case.group_id)
-    member_ids = {str(c.pk) for c in members}
-    # Any version of a real member is a valid choice here; a stale one is the service's ConflictError.
-    submitted = [
-        value for value in request.POST.getlist("case_ids") if value.split(":", 1)[0] in member_ids
-    ]
-    form = f.GroupMoveForm(request.POST, members=[(value, value) for value in submitted])
-    if form.is_valid():
-        try:
-            services.group_advance(
-                ctx=ctx(request),
-                actor=user,
-                group=detail_case.group,
-                case_versions=form.case_versions(),
-                to_state=form.cleaned_data["to_state"],
-                **form.event_kwargs(),
-            )
-        except TransitionError as exc:
-            form.add_error("to_state", str(exc))
-        except ConflictError:
-            form.add_error(None, CONFLICT_MESSAGE)
-        except ValidationError as exc:
-            f.add_service_errors(form, exc)
-        else:
-            messages.success(
-                request,
-                _("%(n)d member(s) of the group were moved.")
-                % {"n": len(form.cleaned_data["case_ids"])},
-            )
-            return redirect("web:case", case_id=detail_case.pk)
-    return _case_page(request, case_id, group=_relabelled(request, case_id, form), status=400)
-
-
-def _relabelled(request: HttpRequest, case_id: Any, form: f.GroupMoveForm) -> f.GroupMoveForm:
-    """The bound group form again, with members labelled by name for the re-drawn page."""
-    detail = selectors.case_detail(ctx=ctx(request), user=actor(request), case_id=case_id)
-    current = {str(m.case.pk): f.member_choice(m.case) for m in detail.group_members}
-    data = form.data.copy()  # type: ignore[attr-defined]
-    # Keep the members the person chose, at the versions they have now.
-    chosen = {value.split(":", 1)[0] for value in data.getlist("case_ids")}
-    data.setlist("case_ids", [current[case_id] for case_id in chosen if case_id in current])
-    labelled = f.GroupMoveForm(
-        data,
-        members=[
-            (current[str(m.case.pk)], f"{m.name} — {m.case.get_state_display()}")
-            for m in detail.group_members
-        ],
+        return redirect("web:case", case_id=detail.case.pk)
+    form, moved = groups.group_move_submit(request, detail.case.group, detail.group_members)
+    if moved is not None:
+        url = reverse("web:case", args=[detail.case.pk])
+        return redirect(f"{url}?{urlencode({'members': ','.join(moved)})}#group")
+    fresh = selectors.case_detail(ctx=ctx(request), user=user, case_id=case_id)
+    ticked = {v.split(":", 1)[0] for v in request.POST.getlist("case_ids")}
+    return _case_page(
+        request,
+        case_id,
+        group=groups.relabelled(form, fresh.group_members, ticked),
+        status=400,
     )
-    labelled.is_valid()
-    for field, errors in form.errors.items():
-        for error in errors:
-            if error not in labelled.errors.get(field, []):
-                labelled.add_error(None if field == "__all__" else field, error)
-    return labelled
 
 
 @login_required

@@ -23,6 +23,7 @@ from haven.vault.models import Grant, TeamKey
 from haven.vault.services import grants_restore, team_key_rotate, team_key_share
 from haven.web import access_forms as af
 from haven.web import forms as f
+from haven.web.templatetags.haven_web import team_kind
 from haven.web.views.common import actor, ctx, recent_password_required
 
 
@@ -169,7 +170,7 @@ def keys_share(request: HttpRequest) -> HttpResponse:
             messages.success(
                 request,
                 _("%(name)s now holds the %(key)s key.")
-                % {"name": person.username, "key": team_key.get_kind_display()},
+                % {"name": person.username, "key": team_kind(team_key.kind)},
             )
     else:
         messages.error(request, _("Choose a person and a key."))

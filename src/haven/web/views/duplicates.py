@@ -104,5 +104,33 @@ def duplicate_review(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "web/duplicates.html",
-        {"duplicates": selectors.review_queue(ctx=ctx(request), user=user)},
+        {
+            "duplicates": selectors.review_queue(ctx=ctx(request), user=user),
+            "can_run": access.allowed(user, "duplicate.run"),
+        },
     )
+
+
+@login_required
+@require_POST
+def duplicate_run(request: HttpRequest) -> HttpResponse:
+    """The full pass from the Duplicates page, with the supervisor's own keys (as `haven
+    dedupe --supervisor NAME` does at the server): fills the review queue."""
+    user = actor(request)
+    access.require(access.allowed(user, "duplicate.run"))
+    run = services.dedupe_run(ctx=ctx(request), actor=user)
+    messages.success(
+        request,
+        _(
+            "The duplicate pass compared %(people)d people and proposed %(proposed)d pairs "
+            "to review."
+        )
+        % {"people": run.people, "proposed": run.proposed},
+    )
+    if run.unopened:
+        messages.warning(
+            request,
+            _("%(n)d people could not be compared: you hold no key for them.")
+            % {"n": run.unopened},
+        )
+    return redirect("web:duplicates")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.contrib import messages
@@ -9,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -27,13 +29,83 @@ from haven.web.views.common import CONFLICT_MESSAGE, actor, ctx, paginate, query
 def request_inbox(request: HttpRequest) -> HttpResponse:
     user = actor(request)
     form = f.RequestFilterForm(request.GET or None)
-    status = form.cleaned_data["status"] if form.is_valid() else None
-    page = paginate(request, selectors.request_list(user=user, status=status or None))
+    filters: dict[str, Any] = {}
+    if form.is_valid():
+        data = form.cleaned_data
+        filters = {
+            "status": data["status"] or None,
+            "channel": data["channel"] or None,
+            "urgency": data["urgency"],
+            "owner": data["owner"] or None,
+            "awaiting_reply": data["awaiting"],
+        }
+    qs = selectors.request_list(user=user, **filters)
+    if form.is_bound and form.errors:
+        qs = qs.none()  # a filter that cannot be read lists nothing, never everything
+    page = paginate(request, qs)
+    rows = selectors.request_rows(ctx=ctx(request), user=user, requests=list(page.object_list))
     return render(
         request,
         "web/request_list.html",
-        {"form": form, "page": page, "query": query_without_page(request)},
+        {
+            "form": form,
+            "page": page,
+            "rows": rows,
+            "query": query_without_page(request),
+            "can_assign": access.allowed(user, "case.assign"),
+            "assign_form": f.BulkAssignForm(),
+        },
     )
+
+
+@login_required
+@require_POST
+def requests_assign(request: HttpRequest) -> HttpResponse:
+    """Intake's bulk assignment: every case of the requests ticked goes to one owner."""
+    user = actor(request)
+    access.require(access.allowed(user, "case.assign"))
+    form = f.BulkAssignForm(request.POST, requests=request.POST.getlist("request_ids"))
+    back = request.POST.get("next", "")
+    target = back if back.startswith("/requests/") else reverse("web:requests")
+    if not form.is_valid():
+        messages.error(request, _("Tick the requests and choose who takes them."))
+        return redirect(target)
+    chosen = list(
+        selectors.request_list(user=user).filter(pk__in=_uuids(form.cleaned_data["request_ids"]))
+    )
+    if not chosen:
+        messages.error(request, _("None of the requests ticked can be assigned by you."))
+        return redirect(target)
+    try:
+        moved = services.requests_assign(
+            ctx=ctx(request), actor=user, requests=chosen, owner=form.cleaned_data["owner"]
+        )
+    except ConflictError:
+        messages.error(request, CONFLICT_MESSAGE)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    else:
+        messages.success(
+            request,
+            _("%(cases)d case(s) of %(requests)d request(s) are now %(owner)s's.")
+            % {
+                "cases": moved,
+                "requests": len(chosen),
+                "owner": form.cleaned_data["owner"].username,
+            },
+        )
+    return redirect(target)
+
+
+def _uuids(values: list[str]) -> list[uuid.UUID]:
+    found = []
+    for value in values:
+        try:
+            found.append(uuid.UUID(value))
+        except ValueError:
+            continue
+    return found
 
 
 def _request_page(
@@ -54,7 +126,10 @@ def _request_page(
     )
     can_triage = access.allowed(user, "request.triage")
     if triage is None and can_triage:
-        triage = f.TriageForm(initial={"version": record.version, "urgency": record.urgency})
+        triage = f.TriageForm(
+            initial={"version": record.version, "urgency": record.urgency},
+            earlier=_earlier_requests(request, record),
+        )
     broker_alias = ""
     if record.broker is not None:
         broker_alias = broker_details(ctx=ctx(request), broker=record.broker).get("alias", "")
@@ -94,6 +169,47 @@ def _duplicates_context(request: HttpRequest, record: Request) -> dict[str, Any]
     }
 
 
+EARLIER_SHOWN = 30
+
+
+def _earlier_requests(request: HttpRequest, record: Request) -> list[tuple[str, str]]:
+    """The requests this one may duplicate, as the triage form lists them: those whose people
+    may be this one's (the duplicate pass), the same broker's, then the most recent; each
+    labelled by date, channel and names, so that nobody pastes an id."""
+    from haven.dedupe.selectors import request_duplicates
+
+    user = actor(request)
+    likely: list[Any] = []
+    if access.allowed(user, "duplicate.read"):
+        likely = [
+            d.other.request_id
+            for d in request_duplicates(ctx=ctx(request), user=user, request=record)
+        ]
+    others = selectors.request_list(user=user).exclude(pk=record.pk)
+    ordered = list(others.filter(pk__in=likely))
+    if record.broker_id is not None:
+        ordered += list(others.filter(broker_id=record.broker_id).order_by("-received_at")[:10])
+    ordered += list(others.order_by("-received_at")[:EARLIER_SHOWN])
+    unique = list({r.pk: r for r in ordered}.values())[:EARLIER_SHOWN]
+    rows = selectors.request_rows(ctx=ctx(request), user=user, requests=unique)
+    return [
+        (
+            str(row.request.pk),
+            " · ".join(
+                part
+                for part in (
+                    f"{row.request.received_at:%Y-%m-%d}",
+                    str(row.request.get_channel_display())
+                    + (f" ({row.broker_alias})" if row.broker_alias else ""),
+                    ", ".join(row.names) or "—",
+                )
+                if part
+            ),
+        )
+        for row in rows
+    ]
+
+
 @login_required
 def request_detail(request: HttpRequest, request_id: Any) -> HttpResponse:
     return _request_page(request, request_id)
@@ -104,7 +220,7 @@ def request_detail(request: HttpRequest, request_id: Any) -> HttpResponse:
 def request_triage(request: HttpRequest, request_id: Any) -> HttpResponse:
     user = actor(request)
     record = selectors.request_get(user=user, request_id=request_id)
-    form = f.TriageForm(request.POST)
+    form = f.TriageForm(request.POST, earlier=_earlier_requests(request, record))
     if form.is_valid():
         duplicate_of = None
         if form.cleaned_data["duplicate_of"]:

@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone, translation
+from django.utils.functional import lazy
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -80,7 +81,8 @@ class ReleaseForm(forms.Form):
     tables = forms.MultipleChoiceField(
         label=gettext_lazy("Tables"),
         required=False,
-        choices=[(spec.key, spec.key) for spec in CATALOGUE],
+        # Each table by its title in the page's language; its key is the value sent.
+        choices=[(spec.key, lazy(lambda spec=spec: spec.title(), str)()) for spec in CATALOGUE],
         widget=forms.CheckboxSelectMultiple,
     )
     more = forms.CharField(

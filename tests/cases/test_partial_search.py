@@ -1,0 +1,133 @@
+"""Finding people, groups and brokers by part of a name (issue 18, item 7), through bucketed
+blind-index tokens that are checked against the names themselves."""
+
+from __future__ import annotations
+
+import pytest
+
+from haven.brokers.models import Broker
+from haven.cases.models import Case, Group
+from haven.cases.search import broker_search, group_search, person_search
+from haven.cases.services import PersonInput, request_create
+from haven.vault import index
+from haven.vault.models import SearchToken
+from tests.factories import ctx_for, make_broker
+
+pytestmark = pytest.mark.django_db
+
+
+def _case(ctx, actor, owner=None, **person) -> Case:
+    request = request_create(
+        ctx=ctx,
+        actor=actor,
+        channel="direct_line",
+        account="Please help.",
+        people=[PersonInput(**person)],
+        owner=owner,
+    )
+    return request.cases.get()
+
+
+def _found(user, query) -> set[Case]:
+    return set(person_search(ctx=ctx_for(user), user=user, query=query))
+
+
+@pytest.fixture
+def people(ctx, alice):
+    return {
+        "sunhui": _case(ctx, alice, name_hangul="김선희", name_romanized="Kim Sun-hui"),
+        "sunok": _case(ctx, alice, name_hangul="박순옥"),
+        "yongho": _case(ctx, alice, name_hangul="리영호", name_romanized="Ri Yong-ho"),
+    }
+
+
+@pytest.mark.parametrize(
+    ("query", "who"),
+    [
+        ("Sun-hui", {"sunhui"}),  # the given name alone, in a romanization
+        ("선희", {"sunhui"}),
+        ("Sun-ok", {"sunok"}),  # a romanization of a name stored only in Hangul
+        ("순옥", {"sunok"}),
+        ("김순", {"sunhui"}),  # the start of a name: 김 and 선/순, which spelling cannot tell
+        ("Yong-ho", {"yongho"}),
+        ("박순옥", {"sunok"}),  # the whole name still
+    ],
+)
+def test_part_of_a_name_finds_the_person(alice, people, query, who):
+    assert _found(alice, query) == {people[name] for name in who}
+
+
+@pytest.mark.parametrize("query", ["Kim", "김", "순", "Sun", "Ri", "Pak"])
+def test_a_surname_or_one_syllable_alone_finds_nobody(alice, people, query):
+    assert _found(alice, query) == set()
+
+
+def test_a_partial_search_stays_within_need_to_know(ctx, alice, bob, carol):
+    theirs = _case(ctx, alice, owner=carol, name_hangul="김선희")
+    mine = _case(ctx, bob, name_hangul="최선희")
+
+    assert _found(bob, "선희") == {mine}
+    assert _found(carol, "선희") == {theirs}
+
+
+def test_what_shares_a_bucket_but_not_the_part_is_never_shown(alice, people, monkeypatch):
+    """With one bucket every record is a candidate: the check against the names decides."""
+    monkeypatch.setattr(index, "PARTIAL_BUCKETS", 1)
+    ctx = ctx_for(alice)
+    for case in people.values():  # re-index under the single bucket
+        from haven.cases.search import person_index_values
+        from haven.vault.sealed import payload_read
+
+        index.search_tokens_set(
+            ctx=ctx,
+            data_key_id=case.data_key_id,
+            values=person_index_values(payload_read(ctx=ctx, record=case.person)),
+        )
+
+    assert _found(alice, "Sun-ok") == {people["sunok"]}
+    assert _found(alice, "Yong-ho") == {people["yongho"]}
+
+
+def test_the_parts_themselves_are_not_stored_only_their_buckets(alice, people):
+    ctx = ctx_for(alice)
+    stored = set(SearchToken.objects.values_list("token", flat=True))
+    stored = {bytes(token) for token in stored}
+    part = ctx.index_token("name", "partial:k:son.hi")
+    assert part not in stored  # the hash of a part is never a token
+    bucket = index._bucket_form(ctx, "name", "k:son.hi")
+    assert ctx.index_token("name", bucket) in stored  # its bucket's is
+    # However many parts there are, they fall into at most PARTIAL_BUCKETS tokens per purpose.
+    partial_tokens = {
+        ctx.index_token(purpose, f"partial:#{n}")
+        for purpose in ("name", "alias")
+        for n in range(index.PARTIAL_BUCKETS)
+    }
+    assert {t for t in stored if t in partial_tokens}  # some stored tokens are buckets
+
+
+def test_a_group_is_found_by_its_label_whole_or_by_a_word(ctx, alice):
+    request = request_create(
+        ctx=ctx,
+        actor=alice,
+        channel="broker",
+        broker=make_broker(ctx=ctx, actor=alice),
+        account="Three from Yanji.",
+        people=[PersonInput(name_hangul=n) for n in ("김선희", "리영호", "박정민")],
+        group_label="Yanji three",
+    )
+    group = Group.objects.get(request=request)
+
+    for query in ("Yanji three", "yanji", "Yanj", "three"):
+        assert group_search(ctx=ctx_for(alice), user=alice, query=query) == [group], query
+    assert group_search(ctx=ctx_for(alice), user=alice, query="Ningbo") == []
+
+
+def test_a_broker_is_found_by_a_word_of_the_alias_or_the_phone(ctx, alice):
+    broker = make_broker(
+        ctx=ctx, actor=alice, alias="Mr Jang (Dandong)", contact="+86 138 0013 8000"
+    )
+    make_broker(ctx=ctx, actor=alice, alias="Auntie Choe")
+
+    for query in ("Jang", "dandong", "Mr Jang (Dandong)", "+86 138-0013-8000"):
+        assert broker_search(ctx=ctx_for(alice), user=alice, query=query) == [broker], query
+    assert Broker.objects.count() == 2
