@@ -12,10 +12,11 @@ from haven.crypto import KeyContext
 from haven.vault.services import OrgSetup, org_keys_setup, team_key_create, team_keys_share_pending
 from tests.factories import PartnerFactory, TeamFactory, UserFactory, ctx_for
 
-# CI explores the same examples on every run, so that a red build is reproducible; a developer's
-# run keeps exploring new ones.
+# `make test` (and CI) explores the same examples on every run, so that a red build is
+# reproducible wherever it runs; HAVEN_HYPOTHESIS_EXPLORE=1 explores new ones (a developer hunting
+# for cases, e.g. the known 선우민민 reading past the eight-reading cap, docs/linkage.md).
 hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
-if os.environ.get("CI"):
+if not os.environ.get("HAVEN_HYPOTHESIS_EXPLORE"):
     hypothesis_settings.load_profile("ci")
 
 
