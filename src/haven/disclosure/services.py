@@ -35,6 +35,7 @@ from haven.disclosure.rendering import (
     render,
 )
 from haven.errors import ConflictError
+from haven.stats.services import case_cover_categories_set
 from haven.validation import clean_text
 from haven.vault.models import TeamKey
 from haven.vault.sealed import data_key_create, payload_read, payload_set, record_update
@@ -341,6 +342,26 @@ def _cover_checked(
 
 
 @transaction.atomic
+def _statistics_categories(fields: Mapping[str, Any]) -> dict[str, str]:
+    """What a cover record changes in the statistics: the origin and occupation a cover value
+    names, read as statistics read a person's (haven.stats.categories). A cover origin that is
+    no North Korean province (Shanghai for Shanxi) counts as "province not known"."""
+    from haven.stats import categories as cat
+
+    out: dict[str, str] = {}
+    for name, code in (("origin", "pr"), ("occupation", "oc")):
+        entry = fields.get(name)
+        if not entry or entry.get("mode") != facts.COVER:
+            continue
+        values = entry.get("values") or {}
+        text = str(values.get("en") or next(iter(values.values()), ""))
+        if code == "pr":
+            out[code] = cat.province_code(cat.province_of(text))
+        else:
+            out[code] = cat.occupation_category(text)
+    return out
+
+
 def cover_set(
     *,
     ctx: KeyContext,
@@ -404,6 +425,8 @@ def cover_set(
             fields={"updated_at": now},
         )
     _prints_write(ctx=ctx, actor=actor, targets=targets, case_ids=[str(c.pk) for c in members])
+    # Statistics count the covered people under the cover's categories, never the true ones.
+    case_cover_categories_set(cases=members, categories=_statistics_categories(cleaned))
     audit_record(
         actor=actor,
         action="cover.set",

@@ -18,6 +18,22 @@ from django.utils.translation import gettext_lazy as _
 from haven.vault.models import SealedRecord
 
 
+class CoverCategories(models.Model):
+    """The categories statistics count a case under instead of its true ones, where a supervisor
+    recorded cover values for it (haven.disclosure): ``{"oc": occupation, "pr": province}``,
+    sealed to the statistics key. Like a case's facts it outlives a case destroyed by retention
+    (detached), so that past years never go back to the true category."""
+
+    case = models.OneToOneField(
+        "cases.Case", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    team_key = models.ForeignKey("vault.TeamKey", on_delete=models.PROTECT, related_name="+")
+    sealed = models.BinaryField()
+
+    def __str__(self) -> str:
+        return f"Cover categories {self.pk}"
+
+
 class CaseFacts(models.Model):
     """A case's coarse facts, sealed to the statistics key (haven.crypto.facts_seal).
 
@@ -31,6 +47,11 @@ class CaseFacts(models.Model):
     )
     team_key = models.ForeignKey("vault.TeamKey", on_delete=models.PROTECT, related_name="+")
     sealed = models.BinaryField()
+    # Counted under these categories instead of the true ones (whoever writes the facts carries
+    # the link over without reading it).
+    cover = models.ForeignKey(
+        CoverCategories, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     def __str__(self) -> str:
         return f"Facts {self.pk}"

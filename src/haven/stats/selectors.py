@@ -24,7 +24,7 @@ from haven.audit.services import audit_record
 from haven.crypto import CryptoError, KeyContext, MissingKeyError
 from haven.stats import categories as cat
 from haven.stats.audit import AuditError, CellDef
-from haven.stats.models import CaseFacts, FactsSnapshot, Release, ReleaseStatus
+from haven.stats.models import CaseFacts, CoverCategories, FactsSnapshot, Release, ReleaseStatus
 from haven.stats.store import COLUMN, VOCABULARY_ID, FactsMatrix, open_rows
 from haven.stats.suppression import (
     Earlier,
@@ -147,6 +147,22 @@ class Loaded:
         return self.changed > max(SNAPSHOT_AFTER, len(self.matrix) // 50)
 
 
+def _cover_categories(ctx: KeyContext, ids: set[Any]) -> dict[Any, dict[str, Any]]:
+    """The cover categories (haven.disclosure's cover values, as statistics count them) of the
+    facts rows about to be read; one that does not open is ignored (the true ones count)."""
+    ids.discard(None)
+    found: dict[Any, dict[str, Any]] = {}
+    for cover_id, team_key_id, sealed in CoverCategories.objects.filter(pk__in=ids).values_list(
+        "pk", "team_key_id", "sealed"
+    ):
+        try:
+            opened = ctx.facts_open(f"t:{team_key_id}", bytes(sealed))
+        except (CryptoError, ValueError):
+            continue
+        found[cover_id] = {k: v for k, v in opened.items() if k in ("oc", "pr")}
+    return found
+
+
 def facts_load(*, ctx: KeyContext) -> Loaded:
     """Every case's facts: the snapshot, plus the rows written since, minus those gone. When
     nothing below the snapshot's last id changed (the usual case), only newer rows are read."""
@@ -156,7 +172,7 @@ def facts_load(*, ctx: KeyContext) -> Loaded:
         gone = np.zeros(0, dtype=np.int64)
         rows = list(
             CaseFacts.objects.filter(pk__gt=int(header["max"])).values_list(
-                "pk", "team_key_id", "sealed"
+                "pk", "team_key_id", "sealed", "cover_id"
             )
         )
         new = np.array([row[0] for row in rows], dtype=np.int64)
@@ -169,16 +185,17 @@ def facts_load(*, ctx: KeyContext) -> Loaded:
             list(
                 CaseFacts.objects.filter(
                     pk__in=[int(i) for i in new[start : start + _CHUNK]]
-                ).values_list("pk", "team_key_id", "sealed")
+                ).values_list("pk", "team_key_id", "sealed", "cover_id")
             )
             for start in range(0, len(new), _CHUNK)
         ]
     added_ids: list[int] = []
     added_rows: list[list[int]] = []
     bad = 0
+    covers = _cover_categories(ctx, {row[3] for chunk in chunks for row in chunk})
     try:
         for chunk in chunks:
-            ids, encoded, failed = open_rows(ctx, chunk)
+            ids, encoded, failed = open_rows(ctx, chunk, covers)
             added_ids += ids
             added_rows += encoded
             bad += failed

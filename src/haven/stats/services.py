@@ -27,7 +27,7 @@ from haven.db.rows import Rows
 from haven.errors import ConflictError
 from haven.stats import selectors
 from haven.stats.facts import case_facts
-from haven.stats.models import CaseFacts, FactsSnapshot, Release, ReleaseStatus
+from haven.stats.models import CaseFacts, CoverCategories, FactsSnapshot, Release, ReleaseStatus
 from haven.stats.store import VOCABULARY_ID, FactsMatrix
 from haven.stats.suppression import ROUND, SUPPRESS, Policy, ProtectionError, protect
 from haven.stats.tables import TableSpec, check_range, month_text, parse_month
@@ -114,13 +114,47 @@ def case_facts_record(*, ctx: KeyContext, case: Case, person: dict[str, Any] | N
         case_payload=payload_read(ctx=ctx, record=case),
     )
     CaseFacts.objects.filter(case=case).delete()
-    CaseFacts.objects.create(case=case, team_key=key, sealed=_sealed(key, facts))
+    CaseFacts.objects.create(
+        case=case,
+        team_key=key,
+        sealed=_sealed(key, facts),
+        cover=CoverCategories.objects.filter(case=case).first(),
+    )
 
 
 def case_facts_forget(*, case: Case) -> None:
     """A supervisor deleted the case: its facts leave the statistics too (a case destroyed by
     retention keeps them, detached, so that past years do not shrink)."""
     CaseFacts.objects.filter(case=case).delete()
+    CoverCategories.objects.filter(case=case).delete()
+
+
+def case_cover_categories_set(*, cases: Iterable[Case], categories: dict[str, str]) -> int:
+    """Count ``cases`` under cover categories (``oc``, ``pr``) from now on: called by the
+    disclosure service that records their cover values, in its transaction. Each case's facts
+    row is replaced (a new id, the same sealed facts) so that statistics read it again. An empty
+    ``categories`` goes back to the true ones. Returns how many cases were changed."""
+    key = _statistics_key()
+    if key is None:
+        return 0
+    wanted = {name: code for name, code in categories.items() if name in ("oc", "pr")}
+    changed = 0
+    for case in cases:
+        CoverCategories.objects.filter(case=case).delete()
+        cover = (
+            CoverCategories.objects.create(
+                case=case, team_key=key, sealed=facts_seal(bytes(key.public_key), wanted)
+            )
+            if wanted
+            else None
+        )
+        row = CaseFacts.objects.filter(case=case).first()
+        if row is not None:
+            sealed, team_key_id = bytes(row.sealed), row.team_key_id
+            row.delete()
+            CaseFacts.objects.create(case=case, team_key_id=team_key_id, sealed=sealed, cover=cover)
+        changed += 1
+    return changed
 
 
 @transaction.atomic

@@ -119,17 +119,22 @@ class FactsMatrix:
 
 
 def open_rows(
-    ctx: KeyContext, rows: list[tuple[int, Any, bytes]]
+    ctx: KeyContext,
+    rows: list[tuple[int, Any, bytes, Any]],
+    covers: dict[Any, dict[str, Any]] | None = None,
 ) -> tuple[list[int], list[list[int]], int]:
-    """Open sealed facts rows ``(id, team key id, sealed)``; returns ids, encoded rows and how
-    many did not open (forged or damaged: left out, and counted)."""
+    """Open sealed facts rows ``(id, team key id, sealed, cover id)``; a row with cover
+    categories (``covers``, by id) is counted under them. Returns ids, encoded rows and how many
+    did not open (forged or damaged: left out, and counted)."""
     ids, encoded, bad = [], [], 0
-    for row_id, team_key_id, sealed in rows:
+    for row_id, team_key_id, sealed, cover_id in rows:
         try:
             facts = ctx.facts_open(f"t:{team_key_id}", bytes(sealed))
         except (CryptoError, ValueError):
             bad += 1
             continue
+        if cover_id is not None:
+            facts = {**facts, **(covers or {}).get(cover_id, {})}
         ids.append(int(row_id))
         encoded.append(encode(facts))
     return ids, encoded, bad
