@@ -77,6 +77,6 @@ def test_the_audit_trail_exports_with_readable_labels(grace, alice, ctx) -> None
 
     sheet = load_workbook(io.BytesIO(response.content)).active
     labels = {row[3] for row in sheet.iter_rows(min_row=2, values_only=True)}
-    assert "Request recorded" in labels
+    assert "Request — created" in labels  # haven.audit.labels: words, not "request.create"
     assert AuditEntry.objects.filter(action="audit.export").count() == 1
     assert _client(alice).get("/audit/export.csv").status_code == 403

@@ -140,4 +140,7 @@ def test_the_homes_say_what_each_role_does(client, frank, grace, heidi):
     assert reverse("web:audit") in client.get("/").content.decode()
     login(client, heidi)
     home = client.get("/").content.decode()
-    assert 'id="nothing-yet"' in home and reverse("web:partners") not in home
+    # The press officer's home: statements, cover records and statistics, nothing of cases.
+    for page in ("web:statements", "web:covers", "web:stats"):
+        assert reverse(page) in home
+    assert reverse("web:partners") not in home and reverse("web:cases") not in home

@@ -292,7 +292,7 @@ class ImportReportSerializer(ImportOutputSerializer):
     duplicates = serializers.ListField(child=serializers.DictField())
 
 
-class ImportUploadSerializer(serializers.Serializer):
+class ImportUploadSerializer(StrictSerializer):
     file = serializers.FileField()
     date_order = serializers.ChoiceField(choices=DATE_ORDERS, required=False, default="dmy")
     default_country = serializers.CharField(max_length=2, required=False, default="")

@@ -16,6 +16,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from haven.api.serializers import StrictSerializer
 from haven.api.views.base import HavenApi, actor, ctx, query, responses, validated, versioned
 from haven.stats import selectors, services
 from haven.stats.exports import FORMATS, LANGUAGES
@@ -82,7 +83,7 @@ class StatisticsSerializer(serializers.Serializer):
     arrival = ArrivalSerializer()
 
 
-class ReleaseInputSerializer(serializers.Serializer):
+class ReleaseInputSerializer(StrictSerializer):
     title = serializers.CharField(required=False, allow_blank=True, max_length=200)
     start = serializers.CharField(max_length=7)
     end = serializers.CharField(max_length=7)
@@ -124,7 +125,7 @@ class ReleaseDetailSerializer(ReleaseSerializer):
     arrival = ArrivalSerializer()
 
 
-class VersionSerializer(serializers.Serializer):
+class VersionSerializer(StrictSerializer):
     version = serializers.IntegerField(min_value=1)
 
 
