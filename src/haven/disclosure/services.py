@@ -341,7 +341,6 @@ def _cover_checked(
     return targets
 
 
-@transaction.atomic
 def _statistics_categories(fields: Mapping[str, Any]) -> dict[str, str]:
     """What a cover record changes in the statistics: the origin and occupation a cover value
     names, read as statistics read a person's (haven.stats.categories). A cover origin that is
@@ -362,6 +361,7 @@ def _statistics_categories(fields: Mapping[str, Any]) -> dict[str, str]:
     return out
 
 
+@transaction.atomic
 def cover_set(
     *,
     ctx: KeyContext,
