@@ -41,7 +41,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchdb import pg_drop, pg_recreate, server_version
+# benchmarks/statistics.py has the standard library's `statistics` name, which Django's SQLite
+# backend imports: this folder goes last on the path (from sys.path[0] and from PYTHONPATH), so
+# that `statistics` is the standard library's while benchdb and bench_settings still come from here.
+_HERE = str(Path(__file__).resolve().parent)
+sys.path[:] = [p for p in sys.path if p != _HERE] + [_HERE]
+
+from benchdb import pg_drop, pg_recreate, server_version  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/haven_bench_import"
@@ -253,7 +259,8 @@ def main() -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     base = {
         **os.environ,
-        "PYTHONPATH": f"{HERE}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+        # Last on the worker's path (see the top of this file): bench_settings comes from here.
+        "PYTHONPATH": f"{os.environ.get('PYTHONPATH', '')}{os.pathsep}{HERE}",
         "DJANGO_SETTINGS_MODULE": "bench_settings",
         "HAVEN_SECRET_KEY": secrets.token_urlsafe(50),
         "HAVEN_DATA_DIR": str(workdir),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from unittest import mock
 
 import pytest
 from django.db import IntegrityError, connection, transaction
@@ -116,3 +117,69 @@ def test_run_outside_a_transaction_writes_all_the_rows_or_none():
         inserts.run()
     assert not DataKey.objects.filter(pk=key.pk).exists()
     assert not UsedFormToken.objects.filter(digest=_token(21).digest).exists()
+
+
+def _plain(params: tuple) -> tuple:
+    return tuple(bytes(p) if isinstance(p, memoryview) else p for p in params)
+
+
+def _flat(params: tuple) -> list:
+    out: list = []
+    for p in params:
+        out += [_plain((v,))[0] for v in p] if isinstance(p, list) else [p]
+    return out
+
+
+def _django_statements(objs: list, using: str = "default") -> list[tuple[str, tuple]]:
+    """What Django's own insert compiler makes of the same rows (bulk_create's statement)."""
+    from django.db.models.sql import InsertQuery
+
+    model = type(objs[0])
+    opts = model._meta
+    fields = [
+        f
+        for f in opts.concrete_fields
+        if not f.generated and (objs[0].pk is not None or f is not opts.auto_field)
+    ]
+    query = InsertQuery(model)
+    query.insert_values(fields, objs)
+    compiler = query.get_compiler(using=using)
+    compiler.returning_fields = None
+    return [(sql, tuple(params)) for sql, params in compiler.as_sql()]
+
+
+def test_the_statements_are_the_ones_djangos_insert_compiler_makes():
+    # Rows makes its INSERTs without Django's per-value compiler (an import's chunks spent most
+    # of their compiling time there): the values sent must be exactly Django's, field by field
+    # (UUIDs, datetimes, bytes, JSON, booleans, foreign keys, NULLs, auto_now_add).
+    team_key = TeamKey.objects.create(kind="staff", public_key=b"p" * 32, created_at=NOW)
+    keys = [DataKey(recovery_sealed=b"sealed", erasure_slot=n) for n in range(3)]
+    grants = [
+        Grant(data_key=keys[n], team_key=team_key, sealed=bytes([n]) * 48, granted_at=NOW)
+        for n in range(3)
+    ]
+    key = keys[0]
+    request = Request(data_key=key, channel=Channel.DIRECT_LINE, received_at=NOW, urgency=2)
+    rows = Rows()
+    rows.extend(keys)
+    rows.extend(grants)
+    rows.add(request)
+    with mock.patch("django.utils.timezone.now", return_value=NOW):  # auto_now_add alike
+        statements = [(sql, _plain(ps)) for sql, ps in rows.compile().statements]
+        expected = [
+            (sql, _plain(ps))
+            for sql, ps in _django_statements(keys)
+            + _django_statements(grants)
+            + _django_statements([request])
+        ]
+    if connection.vendor == "sqlite":
+        assert statements == expected
+    else:  # PostgreSQL may phrase it as UNNEST(arrays): the same values, by column
+        assert sorted(map(repr, (p for _, ps in statements for p in ps))) == sorted(
+            map(repr, (p for _, ps in expected for p in _flat(ps)))
+        )
+    with transaction.atomic():
+        rows.compile().run()
+    stored = Grant.objects.filter(data_key__in=keys).order_by("sealed")
+    assert [bytes(g.sealed) for g in stored] == [bytes([n]) * 48 for n in range(3)]
+    assert Request.objects.get(pk=request.pk).urgency == 2

@@ -357,11 +357,14 @@ def request_people_build(
     data_keys: list[DataKey] | None = None,
     index_key: SearchIndexKey | None,
     rows: Rows,
+    statistics_key: TeamKey | None = None,
 ) -> Group | None:
     """:func:`request_people_create` without writing: every row (keys and grants unless
     ``data_keys`` are given, group, people, search tokens, encodings, cases, first events) is
     sealed and added to ``rows``, in an order the foreign keys accept. The portal builds a
-    request this way before it opens its transaction (:mod:`haven.db.rows`)."""
+    request this way before it opens its transaction (:mod:`haven.db.rows`).
+    ``statistics_key``: the checked statistics key, when the caller builds many requests
+    (:func:`~haven.stats.services.statistics_key_checked`); looked up here otherwise."""
     several = len(payloads) > 1
     if data_keys is None:
         data_keys = data_keys_build(
@@ -436,7 +439,7 @@ def request_people_build(
         )
         for case in cases
     )
-    case_facts_build(request=request, cases=cases, payloads=payloads, rows=rows)
+    case_facts_build(request=request, cases=cases, payloads=payloads, rows=rows, key=statistics_key)
     return group
 
 

@@ -141,6 +141,11 @@ def _settle(case_ids: set[Any]) -> int:
         tally.case_id: tally
         for tally in CaseTally.objects.select_for_update().filter(case_id__in=case_ids)
     }
+    # Moves are summed per count before any is written: an import's chunk of 500 new cases
+    # sealed to the same holders is one counter update, not 500 (and one insert of tallies).
+    deltas: dict[tuple[int, str, int], int] = defaultdict(int)
+    written: list[CaseTally] = []
+    gone: list[Any] = []
     for case_id in case_ids:
         old = before.get(case_id)
         current = now.get(case_id)
@@ -151,15 +156,27 @@ def _settle(case_ids: set[Any]) -> int:
         if old is not None and new == (old.holder_set_id, old.state, old.urgency):
             continue
         if old is not None:
-            _bump(old.holder_set_id, old.state, old.urgency, -1)
+            deltas[(old.holder_set_id, old.state, old.urgency)] -= 1
         if new is None:
             if old is not None:
-                old.delete()
+                gone.append(case_id)
             continue
-        _bump(*new, +1)
-        CaseTally.objects.update_or_create(
-            case_id=case_id,
-            defaults={"holder_set_id": new[0], "state": new[1], "urgency": new[2]},
+        deltas[new] += 1
+        written.append(
+            CaseTally(case_id=case_id, holder_set_id=new[0], state=new[1], urgency=new[2])
+        )
+    for (holder_set, state, urgency), delta in deltas.items():
+        if delta:
+            _bump(holder_set, state, urgency, delta)
+    if gone:
+        CaseTally.objects.filter(case_id__in=gone).delete()
+    if written:
+        # Insert or replace, as update_or_create did one case at a time.
+        CaseTally.objects.bulk_create(
+            written,
+            update_conflicts=True,
+            unique_fields=["case_id"],
+            update_fields=["holder_set", "state", "urgency"],
         )
     return len(case_ids)
 

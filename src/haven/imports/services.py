@@ -68,10 +68,11 @@ from haven.imports.models import (
 from haven.imports.preview import duplicates_preview
 from haven.imports.reading import FileRefused, Table, read_table
 from haven.imports.rows import Checked, check_rows
+from haven.stats.services import statistics_key_checked
 from haven.validation import clean_text
 from haven.vault.holders import case_holders, system_key
 from haven.vault.index import index_key_active, search_tokens_build
-from haven.vault.models import DataKey, TeamKeyKind
+from haven.vault.models import DataKey, TeamKey, TeamKeyKind
 from haven.vault.sealed import data_key_create, data_keys_build, payload_read, payload_set
 from haven.vault.services import data_key_shred, team_key_ensure
 
@@ -488,6 +489,7 @@ def _build_request(
     keys: list[DataKey],
     rows: Rows,
     now: dt.datetime,
+    statistics_key: TeamKey | None,
 ) -> tuple[Request, list[tuple[Person, dict[str, Any]]]]:
     """One request of the import (all its people) under ``keys`` (the request's, the group's
     when several, then each person's), sealed and added to ``rows``; with its people."""
@@ -536,6 +538,7 @@ def _build_request(
         data_keys=keys,
         index_key=None,
         rows=rows,
+        statistics_key=statistics_key,
     )
     people = rows.of(Person)[before_people:]
     cases = rows.of(Case)[before_cases:]
@@ -598,6 +601,7 @@ def _build_chunk(
         )
     built = []
     people: list[tuple[Person, dict[str, Any]]] = []
+    facts_key = statistics_key_checked()  # once per chunk, not once per request
     for members in requests:
         owner_id = members[0]["request"]["owner"]
         pool = keys_by_owner[owner_id]
@@ -612,6 +616,7 @@ def _build_chunk(
             keys=keys,
             rows=rows,
             now=now,
+            statistics_key=facts_key,
         )
         built.append((request, len(members)))
         people += made

@@ -60,12 +60,25 @@ def _statistics_key() -> TeamKey | None:
     return key
 
 
+def statistics_key_checked() -> TeamKey | None:
+    """The statistics key, checked, for a caller that seals many requests' facts at once (an
+    import's chunk): pass it to :func:`case_facts_build` as ``key``."""
+    return _statistics_key()
+
+
 def case_facts_build(
-    *, request: Request, cases: list[Case], payloads: list[dict[str, Any]], rows: Rows
+    *,
+    request: Request,
+    cases: list[Case],
+    payloads: list[dict[str, Any]],
+    rows: Rows,
+    key: TeamKey | None = None,
 ) -> None:
     """Seal the facts of a request's new cases into ``rows`` (written with them). Nothing
-    before `haven setup` (no statistics key can exist yet)."""
-    key = _statistics_key()
+    before `haven setup` (no statistics key can exist yet). ``key``: the statistics key from
+    :func:`statistics_key_checked`, when the caller looked it up once for many requests (the
+    look-up and its integrity check cost more than the sealing)."""
+    key = key or _statistics_key()
     if key is None or not cases:
         return
     carrier = min(case.pk for case in cases)
