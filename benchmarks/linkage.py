@@ -64,6 +64,10 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
+# The script's folder holds benchmarks/statistics.py, which shadowed the standard library's
+# statistics module that splink imports: the folder is searched last.
+if sys.path and Path(sys.path[0] or ".").resolve() == HERE:
+    sys.path.append(sys.path.pop(0))
 FEBRL_EXTRA = (
     "given_name",
     "surname",
@@ -460,7 +464,8 @@ def haven_records(rows: Iterable[dict[str, Any]]) -> list[Any]:
 def blind_records(n_records: int, seed: int) -> tuple[list[dict[str, Any]], set[tuple[str, str]]]:
     """Records of benchmarks/generators/blind_korean.py (written without reading the matcher)
     and the true duplicate pairs (records sharing an ``entity_id``)."""
-    sys.path.insert(0, str(HERE))
+    if str(HERE) not in sys.path:
+        sys.path.append(str(HERE))
     from generators.blind_korean import generate
 
     records = generate(n_records, seed=seed)

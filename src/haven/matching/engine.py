@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -39,7 +40,7 @@ from haven.matching.model import (
 from haven.matching.priors import birth_mix
 from haven.matching.resolve import MAX_CLUSTER, clusters, one_to_one
 
-Rows = npt.NDArray[np.int64]
+Rows = npt.NDArray[np.signedinteger[Any]]  # int64, or int32 (blocking.row_dtype)
 FloatArray = npt.NDArray[np.float64]
 RANDOM_PAIRS = 400_000
 # Within one population, strangers with the same common name and birth year are the commonest
@@ -181,7 +182,8 @@ def _people_rounds(
     top = np.flatnonzero(comps.levels[:, 0] == len(model.fields[0].m) - 1)
     # The weights at even odds without the name's frequency, once (float32: at a million
     # records this is the pass's largest array after the candidates).
-    even = replace(model, prior=0.5).weights(comps.levels, None).astype(np.float32)
+    even = np.empty(len(comps), dtype=np.float32)
+    replace(model, prior=0.5).weights_into(comps.levels, None, out=even)
     base_top = even[top]
     freq_top = comps.name_frequency[top]
     cut = float(np.log2(PROBE / (1 - PROBE)))
@@ -286,12 +288,9 @@ def find_duplicates(
     ``release_blocks`` the table's blocking tokens are dropped once the candidates are known
     (a table built for this pass only: it cannot be blocked again).
     """
-    cands = dedupe_candidates(table=table, max_block=max_block)
-    if release_blocks:
-        # The candidates are known: the blocking tokens (half a gigabyte at a million records)
-        # are not needed again.
-        table.block_rows = np.zeros(0, np.int64)
-        table.block_tokens = np.zeros(0, np.uint64)
+    # With release_blocks, the blocking tokens (half a gigabyte at a million records) are
+    # dropped as soon as they are sorted: they are not needed again.
+    cands = dedupe_candidates(table=table, max_block=max_block, release_blocks=release_blocks)
     clear = ClearNames() if clear_names else None
     if model is None:
         rand = random_pairs(n_left=len(table), count=sample_pairs, seed=seed)
