@@ -219,7 +219,9 @@ def birth_pairs(
     tok = left.tokens["birth.ymd"]
     if right is not None:
         tok = np.concatenate([tok, right.tokens["birth.ymd"]])
-    rows = np.flatnonzero(tok != 0)
+    # Rows in 32 bits where they fit: a million records' birth dates give tens of millions of
+    # pairs before the sample is drawn, the pass's transient peak.
+    rows = np.flatnonzero(tok != 0).astype(row_dtype(len(tok)))
     rows = rows[rng.permutation(len(rows))]
     t = tok[rows]
     order = np.argsort(t, kind="stable")

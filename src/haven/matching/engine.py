@@ -30,6 +30,7 @@ from haven.matching.explain import Explanation, explain
 from haven.matching.model import (
     DEFAULT_THRESHOLD,
     MIN_NAME_LEVEL,
+    SCORE_CHUNK,
     Frequencies,
     Labelled,
     MatchModel,
@@ -188,7 +189,11 @@ def _people_rounds(
     freq_top = comps.name_frequency[top]
     cut = float(np.log2(PROBE / (1 - PROBE)))
     for round_ in range(PEOPLE_ROUNDS + 1):
-        even[top] = base_top + model.frequency_adjust(freq_top)
+        # In slices: the adjustment is float64, and whole-length temporaries of the same-name
+        # rows were the pass's peak at a million records.
+        for lo in range(0, len(top), SCORE_CHUNK):
+            hi = lo + SCORE_CHUNK
+            even[top[lo:hi]] = base_top[lo:hi] + model.frequency_adjust(freq_top[lo:hi])
         if fit_prior:
             prior = pair_prior(
                 model=model,
@@ -318,10 +323,15 @@ def find_duplicates(
     keep = np.flatnonzero(weight >= np.log2(threshold / (1 - threshold)))
     left, right = comps.left[keep], comps.right[keep]
     kept = weight[keep].astype(np.float64)
+    levels, frequency = comps.levels[keep], comps.name_frequency[keep]
+    n_candidates, skipped = len(cands), cands.skipped_blocks
+    # Every candidate's rows, levels and weight (about 700 MiB at a million records) are not
+    # needed once the proposed pairs are copied out: freed before clustering, which builds
+    # Python sets of the proposed pairs.
+    del cands, comps, weight, keep
     cl = clusters(n=len(table), left=left, right=right, score=kept, max_size=max_cluster)
     # A proposed pair the anti-chaining guard kept apart is not reported as a match.
     together = cl[left] == cl[right]
-    keep = keep[together]
     return MatchResult(
         table,
         table,
@@ -330,10 +340,10 @@ def find_duplicates(
         right[together],
         kept[together],
         probability(kept[together]),
-        comps.levels[keep],
-        comps.name_frequency[keep],
-        len(cands),
-        cands.skipped_blocks,
+        levels[together],
+        frequency[together],
+        n_candidates,
+        skipped,
         cluster=cl,
     )
 
