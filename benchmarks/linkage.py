@@ -64,6 +64,10 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
+# The script's folder holds benchmarks/statistics.py, which shadowed the standard library's
+# statistics module that splink imports: the folder is searched last.
+if sys.path and Path(sys.path[0] or ".").resolve() == HERE:
+    sys.path.append(sys.path.pop(0))
 FEBRL_EXTRA = (
     "given_name",
     "surname",
@@ -460,7 +464,8 @@ def haven_records(rows: Iterable[dict[str, Any]]) -> list[Any]:
 def blind_records(n_records: int, seed: int) -> tuple[list[dict[str, Any]], set[tuple[str, str]]]:
     """Records of benchmarks/generators/blind_korean.py (written without reading the matcher)
     and the true duplicate pairs (records sharing an ``entity_id``)."""
-    sys.path.insert(0, str(HERE))
+    if str(HERE) not in sys.path:
+        sys.path.append(str(HERE))
     from generators.blind_korean import generate
 
     records = generate(n_records, seed=seed)
@@ -712,7 +717,7 @@ def scale_child(n: int) -> dict[str, Any]:
         tables.append(table)
     truth, t_norm, t_enc, wall, data_mib = receive.recv()
     stage.join()
-    table = concat_tables(tables)
+    table = concat_tables(tables, consume=True)
     del tables
     encode_mib = encode_peak.stop()
     gc.collect()
@@ -738,6 +743,7 @@ def scale_child(n: int) -> dict[str, Any]:
         "encode_mib": encode_mib,
         "start_mib": start_mib,
         "pass_mib": pass_mib,
+        "hwm_mib": _rss_mib("VmHWM"),  # this process's exact peak (the sampling may miss one)
         "f1": f,
         "precision": p,
         "recall": r,
@@ -904,7 +910,7 @@ def main() -> int:
         say(
             f"  {'records':>10} {'normalise':>10} {'encode':>8} {'encode wall':>12} "
             f"{'match':>8} {'total':>8} {'data RSS':>9} {'encode RSS':>11} {'tables':>9} {'pass RSS':>9} "
-            f"{'peak RSS':>9} {'candidates':>11} {'F1':>7}"
+            f"{'pass HWM':>9} {'peak RSS':>9} {'candidates':>11} {'F1':>7}"
         )
         for n in sizes:
             out = subprocess.run(  # noqa: S603 - our own script, fixed arguments
@@ -921,14 +927,16 @@ def main() -> int:
                 f"  {s['n']:>10,} {s['normalise']:>9.1f}s {s['encode']:>7.1f}s "
                 f"{s['encode_wall']:>7.1f}s ({s['workers']}) {s['match']:>7.1f}s "
                 f"{s['total']:>7.1f}s {s['data_mib']:>5.0f} MiB {s['encode_mib']:>7.0f} MiB "
-                f"{s['start_mib']:>5.0f} MiB {s['pass_mib']:>5.0f} MiB {s['rss_mib']:>5.0f} MiB "
+                f"{s['start_mib']:>5.0f} MiB {s['pass_mib']:>5.0f} MiB "
+                f"{s.get('hwm_mib', float('nan')):>5.0f} MiB {s['rss_mib']:>5.0f} MiB "
                 f"{s['candidates']:>11,} {s['f1']:>7.4f}"
             )
         say(
             "  normalise and encode: CPU seconds summed over the worker processes (in brackets: "
             "how many); total: their wall time plus the pass's. encode RSS: the encoding processes "
             "together (proportional set size: pages shared after a fork counted once); tables: the pass's process before the pass, "
-            "holding the encodings; peak: the highest of all."
+            "holding the encodings; pass HWM: that process's exact peak from start to end (VmHWM: "
+            "joining the encoded chunks, then the pass); peak: the highest of all."
         )
 
     say("\n4. Private linkage on FEBRL4 (LinkageSecret, files written and read back)")

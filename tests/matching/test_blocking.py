@@ -107,3 +107,15 @@ def test_training_pairs_share_a_birth_date_even_in_huge_blocks() -> None:
     i, j = birth_pairs(left=table)
     assert 0 < len(i) <= 100 * 99 / 2
     assert np.all(i != j)
+
+
+def test_candidate_rows_are_32_bit_and_the_same_pairs_when_the_blocks_are_released() -> None:
+    records, _truth = with_duplicates(300)
+    kept = encode_records(records=records, hasher_for=clear_hasher)
+    released = encode_records(records=records, hasher_for=clear_hasher)
+    expected = dedupe_candidates(table=kept)
+    got = dedupe_candidates(table=released, release_blocks=True)
+    assert expected.left.dtype == np.int32 and expected.right.dtype == np.int32
+    assert _pairs(got) == _pairs(expected) and len(got) == len(expected) > 0
+    assert len(released.block_tokens) == 0 and len(released.block_rows) == 0
+    assert len(kept.block_tokens) > 0  # without release_blocks the table can be blocked again

@@ -204,3 +204,25 @@ def test_normalising_from_warm_caches_gives_the_same_forms() -> None:
     for n in reversed(names):  # the caches are warm now, filled in another order
         normalise_name(n)
     assert [normalise_name(n) for n in names] == cold
+
+
+def test_concatenating_and_consuming_the_parts_gives_the_same_table_and_empties_them() -> None:
+    from haven.matching.encodings import concat_tables
+
+    from .population import with_duplicates
+
+    records, _truth = with_duplicates(60)
+    parts = [
+        encode_records(records=records[lo : lo + 25], hasher_for=clear_hasher)
+        for lo in range(0, len(records), 25)
+    ]
+    whole = concat_tables(parts)
+    consumed = concat_tables(parts, consume=True)
+    assert consumed.ids == whole.ids
+    for f in whole.blooms:
+        assert np.array_equal(consumed.blooms[f], whole.blooms[f])
+    for f in whole.tokens:
+        assert np.array_equal(consumed.tokens[f], whole.tokens[f])
+    assert np.array_equal(consumed.block_rows, whole.block_rows)
+    assert np.array_equal(consumed.block_tokens, whole.block_tokens)
+    assert all(not p.blooms and not p.tokens and not len(p.block_tokens) for p in parts)

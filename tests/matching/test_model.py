@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from haven.matching.blocking import dedupe_candidates
 from haven.matching.compare import LABELS, compare_pairs, field_names
 from haven.matching.encodings import clear_hasher, encode_records
 from haven.matching.engine import find_duplicates, link_tables
@@ -231,3 +232,16 @@ def test_a_model_with_too_few_levels_is_refused_clearly() -> None:
     levels = np.array([[4, 7, 1, 1, 1, 1, 1]], dtype=np.int8)
     with pytest.raises(ValueError, match="2 levels for birth"):
         short.score(levels)
+
+
+def test_weights_written_into_float32_match_the_float64_weights() -> None:
+    records, _truth = with_duplicates(300)
+    table = encode_records(records=records, hasher_for=clear_hasher)
+    result = find_duplicates(table=table, release_blocks=True)
+    c = dedupe_candidates(table=encode_records(records=records, hasher_for=clear_hasher))
+    comps = compare_pairs(left=table, right=table, i=c.left, j=c.right)
+    wide = result.model.weights(comps.levels, comps.name_frequency)
+    narrow = np.empty(len(comps), dtype=np.float32)
+    result.model.weights_into(comps.levels, comps.name_frequency, out=narrow)
+    assert wide.dtype == np.float64 and len(wide) > 0
+    np.testing.assert_allclose(narrow, wide, rtol=1e-6, atol=1e-4)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -18,12 +19,14 @@ import numpy.typing as npt
 from haven.matching.encodings import EncodedTable
 from haven.matching.parallel import threads
 
-Rows = npt.NDArray[np.int64]
+# Row numbers: int64, or int32 for candidate pairs (see row_dtype).
+Rows = npt.NDArray[np.signedinteger[Any]]
 MAX_BLOCK = 100  # linking two files: records of both sides together may number twice this
 # Within one population every extra record in a block costs a pair with each other: blocks of
 # common names are capped lower (measured: same F1 at 100,000 records, a quarter of the pairs).
 DEDUPE_MAX_BLOCK = 40
 PARALLEL_SORT = 1 << 22  # keys from which sorting slices in threads pays
+SPLIT_CHUNK = 1 << 22  # pair keys turned back into rows at once
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,8 +47,19 @@ def _blocks(
 ) -> tuple[list[Rows], int, int]:
     """The blocks of 2..max_block rows sharing a token, one (blocks, size) array per size, each
     block's rows ascending; and how many blocks were over the limit, and the largest."""
+    return _blocks_taken([rows, tokens], max_block)
+
+
+def _blocks_taken(arrays: list[npt.NDArray[Any]], max_block: int) -> tuple[list[Rows], int, int]:
+    """:func:`_blocks` of ``[rows, tokens]``, emptying the list: once sorted, the unsorted
+    arrays are freed when the caller holds no other reference (at a million records they are
+    half a gigabyte, and the sort makes a copy of each)."""
+    tokens = arrays.pop()
+    rows = arrays.pop()
     order = np.lexsort((rows, tokens))
-    rows, tokens = rows[order], tokens[order]
+    tokens = tokens[order]
+    rows = rows[order]
+    del order
     keep = np.ones(len(rows), dtype=bool)
     keep[1:] = (tokens[1:] != tokens[:-1]) | (rows[1:] != rows[:-1])  # one entry per (token, row)
     rows, tokens = rows[keep], tokens[keep]
@@ -106,9 +120,25 @@ def _sort(keys: Rows) -> None:
     keys.sort(kind="stable")
 
 
-def dedupe_candidates(*, table: EncodedTable, max_block: int = DEDUPE_MAX_BLOCK) -> Candidates:
-    """Candidate pairs (i < j) within one table."""
-    blocks, skipped, largest = _blocks(table.block_rows, table.block_tokens, max_block)
+def row_dtype(n: int) -> type[np.signedinteger[Any]]:
+    """The integer type of row numbers in a table of ``n`` rows: 32 bits while they fit (at a
+    million records each candidate pair's two rows cost 8 bytes instead of 16)."""
+    return np.int32 if n < 2**31 else np.int64
+
+
+def dedupe_candidates(
+    *, table: EncodedTable, max_block: int = DEDUPE_MAX_BLOCK, release_blocks: bool = False
+) -> Candidates:
+    """Candidate pairs (i < j) within one table, as rows of :func:`row_dtype`.
+
+    With ``release_blocks`` the table's blocking tokens are dropped as soon as they are sorted
+    (a table built for one pass: it cannot be blocked again).
+    """
+    arrays: list[npt.NDArray[Any]] = [table.block_rows, table.block_tokens]
+    if release_blocks:
+        table.block_rows = np.zeros(0, np.int64)
+        table.block_tokens = np.zeros(0, np.uint64)
+    blocks, skipped, largest = _blocks_taken(arrays, max_block)
     n = np.int64(max(len(table), 1))
     # Each pair as one number (i * n + j) from the start: at a million records the passes give
     # tens of millions of pairs, and two arrays of rows would double the peak memory.
@@ -130,7 +160,15 @@ def dedupe_candidates(*, table: EncodedTable, max_block: int = DEDUPE_MAX_BLOCK)
     keep[1:] = flat[1:] != flat[:-1]
     flat = flat[keep]
     del keep
-    i, j = np.divmod(flat, n)
+    # Split the keys into rows slice by slice: whole-length int64 quotients and remainders
+    # beside the keys were the candidates' peak.
+    dtype = row_dtype(len(table))
+    i = np.empty(len(flat), dtype)
+    j = np.empty(len(flat), dtype)
+    for lo in range(0, len(flat), SPLIT_CHUNK):
+        q, r = np.divmod(flat[lo : lo + SPLIT_CHUNK], n)
+        i[lo : lo + SPLIT_CHUNK] = q
+        j[lo : lo + SPLIT_CHUNK] = r
     del flat
     return Candidates(i, j, skipped, largest)
 
@@ -181,7 +219,9 @@ def birth_pairs(
     tok = left.tokens["birth.ymd"]
     if right is not None:
         tok = np.concatenate([tok, right.tokens["birth.ymd"]])
-    rows = np.flatnonzero(tok != 0)
+    # Rows in 32 bits where they fit: a million records' birth dates give tens of millions of
+    # pairs before the sample is drawn, the pass's transient peak.
+    rows = np.flatnonzero(tok != 0).astype(row_dtype(len(tok)))
     rows = rows[rng.permutation(len(rows))]
     t = tok[rows]
     order = np.argsort(t, kind="stable")

@@ -9,6 +9,7 @@ distinct pair of names.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -24,7 +25,7 @@ from haven.matching.names import name_similarity
 from haven.matching.parallel import over_chunks
 
 Levels = npt.NDArray[np.int8]
-Rows = npt.NDArray[np.int64]
+Rows = npt.NDArray[np.signedinteger[Any]]  # int64, or int32 (blocking.row_dtype)
 Mask = npt.NDArray[np.bool_]
 CHUNK = 1 << 19  # pairs compared at once: bounds memory at about 100 MiB a chunk
 

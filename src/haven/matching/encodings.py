@@ -844,23 +844,46 @@ def _block_tokens(
     return rows, out
 
 
-def concat_tables(tables: Sequence[EncodedTable]) -> EncodedTable:
+def concat_tables(tables: Sequence[EncodedTable], *, consume: bool = False) -> EncodedTable:
     """One table from several encoded under the same key (e.g. encoded in chunks, or loaded
-    from stored per-person encodings), rows in order. Clear records are not carried over."""
+    from stored per-person encodings), rows in order. Clear records are not carried over.
+
+    With ``consume`` each field is taken out of the given tables as soon as it is joined, so
+    that the parts and the whole are not held at once (a million records' encodings are about
+    a gigabyte); the given tables are left empty.
+    """
     if not tables:
         raise ValueError("nothing to concatenate")
     extra = tables[0].extra_fields
     if any(t.extra_fields != extra for t in tables):
         raise ValueError("the tables encode different extra fields")
     offsets = np.cumsum([0] + [len(t) for t in tables[:-1]])
+
+    def join(name: str, of: Sequence[dict[str, U64]]) -> U64:
+        out = np.concatenate([d[name] for d in of])
+        if consume:
+            for d in of:
+                del d[name]
+        return out
+
+    blooms = {f: join(f, [t.blooms for t in tables]) for f in list(tables[0].blooms)}
+    tokens = {f: join(f, [t.tokens for t in tables]) for f in list(tables[0].tokens)}
+    block_rows = np.concatenate(
+        [t.block_rows + off for t, off in zip(tables, offsets.tolist(), strict=True)]
+    )
+    if consume:
+        for t in tables:
+            t.block_rows = np.zeros(0, np.int64)
+    block_tokens = np.concatenate([t.block_tokens for t in tables])
+    if consume:
+        for t in tables:
+            t.block_tokens = np.zeros(0, np.uint64)
     return EncodedTable(
         ids=[i for t in tables for i in t.ids],
-        blooms={f: np.concatenate([t.blooms[f] for t in tables]) for f in tables[0].blooms},
-        tokens={f: np.concatenate([t.tokens[f] for t in tables]) for f in tables[0].tokens},
-        block_rows=np.concatenate(
-            [t.block_rows + off for t, off in zip(tables, offsets.tolist(), strict=True)]
-        ),
-        block_tokens=np.concatenate([t.block_tokens for t in tables]),
+        blooms=blooms,
+        tokens=tokens,
+        block_rows=block_rows,
+        block_tokens=block_tokens,
         extra_fields=extra,
     )
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -29,6 +30,7 @@ from haven.matching.explain import Explanation, explain
 from haven.matching.model import (
     DEFAULT_THRESHOLD,
     MIN_NAME_LEVEL,
+    SCORE_CHUNK,
     Frequencies,
     Labelled,
     MatchModel,
@@ -39,7 +41,7 @@ from haven.matching.model import (
 from haven.matching.priors import birth_mix
 from haven.matching.resolve import MAX_CLUSTER, clusters, one_to_one
 
-Rows = npt.NDArray[np.int64]
+Rows = npt.NDArray[np.signedinteger[Any]]  # int64, or int32 (blocking.row_dtype)
 FloatArray = npt.NDArray[np.float64]
 RANDOM_PAIRS = 400_000
 # Within one population, strangers with the same common name and birth year are the commonest
@@ -181,12 +183,17 @@ def _people_rounds(
     top = np.flatnonzero(comps.levels[:, 0] == len(model.fields[0].m) - 1)
     # The weights at even odds without the name's frequency, once (float32: at a million
     # records this is the pass's largest array after the candidates).
-    even = replace(model, prior=0.5).weights(comps.levels, None).astype(np.float32)
+    even = np.empty(len(comps), dtype=np.float32)
+    replace(model, prior=0.5).weights_into(comps.levels, None, out=even)
     base_top = even[top]
     freq_top = comps.name_frequency[top]
     cut = float(np.log2(PROBE / (1 - PROBE)))
     for round_ in range(PEOPLE_ROUNDS + 1):
-        even[top] = base_top + model.frequency_adjust(freq_top)
+        # In slices: the adjustment is float64, and whole-length temporaries of the same-name
+        # rows were the pass's peak at a million records.
+        for lo in range(0, len(top), SCORE_CHUNK):
+            hi = lo + SCORE_CHUNK
+            even[top[lo:hi]] = base_top[lo:hi] + model.frequency_adjust(freq_top[lo:hi])
         if fit_prior:
             prior = pair_prior(
                 model=model,
@@ -286,12 +293,9 @@ def find_duplicates(
     ``release_blocks`` the table's blocking tokens are dropped once the candidates are known
     (a table built for this pass only: it cannot be blocked again).
     """
-    cands = dedupe_candidates(table=table, max_block=max_block)
-    if release_blocks:
-        # The candidates are known: the blocking tokens (half a gigabyte at a million records)
-        # are not needed again.
-        table.block_rows = np.zeros(0, np.int64)
-        table.block_tokens = np.zeros(0, np.uint64)
+    # With release_blocks, the blocking tokens (half a gigabyte at a million records) are
+    # dropped as soon as they are sorted: they are not needed again.
+    cands = dedupe_candidates(table=table, max_block=max_block, release_blocks=release_blocks)
     clear = ClearNames() if clear_names else None
     if model is None:
         rand = random_pairs(n_left=len(table), count=sample_pairs, seed=seed)
@@ -319,10 +323,15 @@ def find_duplicates(
     keep = np.flatnonzero(weight >= np.log2(threshold / (1 - threshold)))
     left, right = comps.left[keep], comps.right[keep]
     kept = weight[keep].astype(np.float64)
+    levels, frequency = comps.levels[keep], comps.name_frequency[keep]
+    n_candidates, skipped = len(cands), cands.skipped_blocks
+    # Every candidate's rows, levels and weight (about 700 MiB at a million records) are not
+    # needed once the proposed pairs are copied out: freed before clustering, which builds
+    # Python sets of the proposed pairs.
+    del cands, comps, weight, keep
     cl = clusters(n=len(table), left=left, right=right, score=kept, max_size=max_cluster)
     # A proposed pair the anti-chaining guard kept apart is not reported as a match.
     together = cl[left] == cl[right]
-    keep = keep[together]
     return MatchResult(
         table,
         table,
@@ -331,10 +340,10 @@ def find_duplicates(
         right[together],
         kept[together],
         probability(kept[together]),
-        comps.levels[keep],
-        comps.name_frequency[keep],
-        len(cands),
-        cands.skipped_blocks,
+        levels[together],
+        frequency[together],
+        n_candidates,
+        skipped,
         cluster=cl,
     )
 

@@ -175,10 +175,23 @@ class MatchModel:
     def weights(self, levels: Levels, name_frequency: Frequencies | None = None) -> FloatArray:
         """Match weight (log2 odds) per pair, after the name guard: :meth:`score` without the
         probabilities (a million-record pass keeps one full-length array, not two)."""
+        weight = np.empty(len(levels))
+        self.weights_into(levels, name_frequency, out=weight)
+        return weight
+
+    def weights_into(
+        self,
+        levels: Levels,
+        name_frequency: Frequencies | None = None,
+        *,
+        out: npt.NDArray[np.floating[Any]],
+    ) -> None:
+        """:meth:`weights` written into ``out`` (float32 in a pass: each slice is summed in
+        float64 and stored, where a float64 array converted afterwards cost both at once)."""
         prior_weight = float(np.log2(self.prior / (1 - self.prior)))
         self._check_levels(levels)
         table = self.weight_table()
-        weight = np.empty(len(levels))
+        weight = out
         coarse_cols = [k for k, f in enumerate(self.fields) if f.field in COARSE]
 
         # In slices, column by column: tens of millions of pairs would otherwise need several
@@ -200,7 +213,6 @@ class MatchModel:
             weight[lo:hi] = w_sum
 
         over_chunks(total=len(levels), size=SCORE_CHUNK, work=chunk)
-        return weight
 
 
 def probability(weight: FloatArray) -> FloatArray:

@@ -10,11 +10,12 @@ and no cluster grows past ``max_size``.
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-Rows = npt.NDArray[np.int64]
+Rows = npt.NDArray[np.signedinteger[Any]]  # int64, or int32 (blocking.row_dtype)
 FloatArray = npt.NDArray[np.float64]
 MAX_CLUSTER = 12
 MIN_DENSITY = 0.5  # share of cross pairs that must be matches for two clusters to merge
