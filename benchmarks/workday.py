@@ -284,6 +284,41 @@ def totp_now(hex_key: str, *, step: int = 30, digits: int = 6) -> str:
     return f"{code:0{digits}d}"
 
 
+SURNAMES = [
+    ("김", "Kim"),
+    ("리", "Ri"),
+    ("박", "Pak"),
+    ("최", "Choe"),
+    ("정", "Jong"),
+    ("강", "Kang"),
+]
+SYLLABLES = [
+    ("영", "yong"),
+    ("호", "ho"),
+    ("철", "chol"),
+    ("순", "sun"),
+    ("희", "hui"),
+    ("명", "myong"),
+    ("성", "song"),
+    ("혜", "hye"),
+    ("광", "kwang"),
+    ("은", "un"),
+    ("정", "jong"),
+    ("수", "su"),
+]
+
+
+def name_of(rng: random.Random) -> tuple[str, str]:
+    """One of 6 x 12 x 12 names (Hangul, romanized): as many people recorded in a day share a
+    name as would by chance, not all of them (each would be every other's possible duplicate)."""
+    (s, rs), (g1, r1), (g2, r2) = (
+        rng.choice(SURNAMES),
+        rng.choice(SYLLABLES),
+        rng.choice(SYLLABLES),
+    )
+    return s + g1 + g2, f"{rs} {r1.capitalize()}-{r2}"
+
+
 class Failure(Exception):
     def __init__(self, status: int, what: str):
         super().__init__(f"{what}: HTTP {status}")
@@ -416,7 +451,8 @@ class Staff:
 
     def a_search(self) -> None:
         # Names of people recorded during the day (seeded people carry no search tokens).
-        query = self.rng.choice(["리영호", "Ri Yong-ho", "김철"])
+        hangul, romanized = name_of(self.rng)
+        query = hangul if self.rng.random() < 0.7 else romanized
         self.page("search", "/search/?" + urllib.parse.urlencode({"q": query}))
 
     def a_audit_page(self) -> None:
@@ -432,14 +468,15 @@ class Staff:
     def a_record_a_request(self) -> None:
         html = self.page("new request form", "/requests/new/")
         fields = {"csrfmiddlewaretoken": csrf(html)}
+        hangul, romanized = name_of(self.rng)
         fields.update(
             {
                 "channel": "direct_line",
                 "urgency": str(self.rng.choice([2, 3, 4])),
                 "account": "저는 단동에서 일하는 무역 일꾼입니다. 도와주세요.",
                 "people_count": "1",
-                "p0-name_hangul": "리영호",
-                "p0-name_romanized": "Ri Yong-ho",
+                "p0-name_hangul": hangul,
+                "p0-name_romanized": romanized,
                 "p0-sex": "male",
                 "p0-birth_precision": "unknown",
                 "p0-occupation": "trader",
