@@ -468,8 +468,23 @@ def enrol_authenticator(user: Any) -> None:
     TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
 
 
-def seed(*, n_cases: int, rng: random.Random, now: dt.datetime) -> dict[str, Any]:
-    """The organisation, its people and keys, then ``n_cases`` cases in bulk."""
+def seed(
+    *,
+    n_cases: int,
+    rng: random.Random,
+    now: dt.datetime,
+    supervisors: int = 1,
+    intakes: int = 1,
+    auditors: int = 0,
+    all_authenticators: bool = False,
+) -> dict[str, Any]:
+    """The organisation, its people and keys, then ``n_cases`` cases in bulk.
+
+    The first supervisor assigns and the first intake officer records every case; more
+    supervisors, intake officers and auditors (benchmarks/workday.py) hold the same keys by role.
+    ``all_authenticators``: everyone has a confirmed authenticator (as production requires), not
+    only the two people caseload.py logs in as. ``staff`` in the result lists the usernames by
+    role."""
     from django.db import transaction
     from tqdm import tqdm
 
@@ -498,9 +513,24 @@ def seed(*, n_cases: int, rng: random.Random, now: dt.datetime) -> dict[str, Any
     supervisor = person("bench-super", Role.SUPERVISOR, teams[0])
     intake = person("bench-intake", Role.INTAKE)
     workers = [person(f"bench-cw{i}", Role.CASEWORKER, teams[i % 4]) for i in range(20)]
+    staff = {
+        "supervisor": [supervisor]
+        + [
+            person(f"bench-super{i}", Role.SUPERVISOR, teams[i % 4])
+            for i in range(2, supervisors + 1)
+        ],
+        "intake": [intake]
+        + [person(f"bench-intake{i}", Role.INTAKE) for i in range(2, intakes + 1)],
+        "caseworker": workers,
+        "auditor": [person(f"bench-audit{i}", Role.AUDITOR) for i in range(1, auditors + 1)],
+    }
     team_keys_share_pending(ctx=ctx, actor=None)
-    enrol_authenticator(supervisor)
-    enrol_authenticator(workers[0])
+    for member in (
+        [m for members in staff.values() for m in members]
+        if all_authenticators
+        else [supervisor, workers[0]]
+    ):
+        enrol_authenticator(member)
     brokers = [
         broker_create(ctx=ctx, actor=supervisor, alias=f"Broker {i}", region="Shenyang")
         for i in range(50)
@@ -649,6 +679,7 @@ def seed(*, n_cases: int, rng: random.Random, now: dt.datetime) -> dict[str, Any
         "payloads": payloads,
         "seal_seconds": maker.seal_seconds + payload_seconds,
         "users": {"supervisor": supervisor.username, "caseworker": workers[0].username},
+        "staff": {role: [m.username for m in members] for role, members in staff.items()},
     }
 
 
