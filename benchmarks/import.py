@@ -41,13 +41,7 @@ import tempfile
 import time
 from pathlib import Path
 
-# benchmarks/statistics.py has the standard library's `statistics` name, which Django's SQLite
-# backend imports: this folder goes last on the path (from sys.path[0] and from PYTHONPATH), so
-# that `statistics` is the standard library's while benchdb and bench_settings still come from here.
-_HERE = str(Path(__file__).resolve().parent)
-sys.path[:] = [p for p in sys.path if p != _HERE] + [_HERE]
-
-from benchdb import pg_drop, pg_recreate, server_version  # noqa: E402
+from benchdb import pg_drop, pg_recreate, server_version
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/haven_bench_import"

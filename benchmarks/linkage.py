@@ -64,10 +64,6 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-# The script's folder holds benchmarks/statistics.py, which shadowed the standard library's
-# statistics module that splink imports: the folder is searched last.
-if sys.path and Path(sys.path[0] or ".").resolve() == HERE:
-    sys.path.append(sys.path.pop(0))
 FEBRL_EXTRA = (
     "given_name",
     "surname",

@@ -39,15 +39,6 @@ dropped and created by this script and dropped at the end (unless --keep).
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-# benchmarks/statistics.py has the standard library's name, which intake.py and Django's SQLite
-# backend import: look in this folder last (benchdb, caseload and intake still come from here).
-HERE = Path(__file__).resolve().parent
-if sys.path and Path(sys.path[0] or ".").resolve() == HERE:
-    sys.path.append(sys.path.pop(0))
-
 import argparse
 import datetime as dt
 import hmac
@@ -61,6 +52,7 @@ import shutil
 import signal
 import struct
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -68,11 +60,13 @@ import urllib.parse
 from collections.abc import Callable
 from html import unescape
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 
 from benchdb import pg_drop, pg_recreate
 from intake import PEOPLE, RECEIPT, TOKEN, free_port, haven, percentile
 
+HERE = Path(__file__).resolve().parent
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/haven_bench_workday"
 PAGE_TARGET_MS = 150.0
 WRITE_TARGET_MS = 250.0

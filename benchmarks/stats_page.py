@@ -2,7 +2,7 @@
 linked tables, and the information lost by Haven's suppression beside a simple method and
 tau-Argus's modular method (pytauargus).
 
-    .venv/bin/python benchmarks/statistics.py [--cases 100000] [--database sqlite|postgres|both]
+    .venv/bin/python benchmarks/stats_page.py [--cases 100000] [--database sqlite|postgres|both]
 
 Per database, one process seeds the organisation's keys, a press officer and a supervisor (real
 password-wrapped keys and authenticators), and N cases' facts sealed to the statistics key with
@@ -32,16 +32,6 @@ output is also saved to benchmarks/results/statistics-<date>.txt.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-# This file's name is the standard library's `statistics`, which Django's SQLite backend imports:
-# look in this folder last, so that both resolve to the right module (benchdb and caseload still
-# come from here).
-_HERE = str(Path(__file__).resolve().parent)
-if sys.path and sys.path[0] == _HERE:
-    sys.path.append(sys.path.pop(0))
-
 import argparse
 import datetime as dt
 import json
@@ -50,8 +40,10 @@ import random
 import secrets
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 from benchdb import pg_drop, pg_recreate, server_version
