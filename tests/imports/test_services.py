@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
 
 from haven.audit.models import AuditEntry
 from haven.cases.journey import State
@@ -354,3 +355,24 @@ def test_imported_cases_are_counted_on_the_dashboard(ctx, alice) -> None:
     before = visible_total(user=alice)
     services.import_commit(ctx=ctx, actor=alice, batch=_stage(ctx, alice).batch)
     assert visible_total(user=alice) == before + 4
+
+
+def test_imported_cases_are_counted_in_the_statistics_in_the_state_the_sheet_gives(
+    ctx, alice, heidi
+) -> None:
+    from haven.stats.models import CaseFacts
+
+    batch = _stage(ctx, alice).batch
+    services.import_commit(ctx=ctx, actor=alice, batch=batch)
+    press = ctx_for(heidi)
+
+    def facts(case: Case) -> dict[str, Any]:
+        row = CaseFacts.objects.get(case=case)
+        return press.facts_open(f"t:{row.team_key_id}", bytes(row.sealed))
+
+    arrived = Case.objects.get(state=State.ARRIVED)
+    arrival = JourneyEvent.objects.get(case=arrived, to_state=State.ARRIVED).occurred_at
+    assert facts(arrived)["out"] == "arrived"
+    assert facts(arrived)["om"] == timezone.localtime(arrival).strftime("%Y-%m")
+    assert facts(Case.objects.get(state=State.IN_THIRD_COUNTRY))["out"] == ""
+    assert {facts(c)["out"] for c in Case.objects.filter(state=State.RECEIVED)} == {""}

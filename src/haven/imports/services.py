@@ -68,7 +68,7 @@ from haven.imports.models import (
 from haven.imports.preview import duplicates_preview
 from haven.imports.reading import FileRefused, Table, read_table
 from haven.imports.rows import Checked, check_rows
-from haven.stats.services import statistics_key_checked
+from haven.stats.services import case_facts_restate, statistics_key_checked
 from haven.validation import clean_text
 from haven.vault.holders import case_holders, system_key
 from haven.vault.index import index_key_active, search_tokens_build
@@ -542,6 +542,7 @@ def _build_request(
     )
     people = rows.of(Person)[before_people:]
     cases = rows.of(Case)[before_cases:]
+    moves: dict[Any, list[tuple[str, str, dt.datetime]]] = {}
     for model_row, member in zip(cases, members, strict=True):
         case = cast(Case, model_row)
         if member["state"] == State.RECEIVED and not member["summary"]:
@@ -558,7 +559,18 @@ def _build_request(
             case.state = member["state"]
             case.state_changed_at = when
             rows.add(_journey_event(ctx=ctx, case=case, actor=actor, row=member, when=when))
+            moves[case.pk] = [(case.state, case.country, when)]
         payload_set(ctx=ctx, record=case, data=data)
+    if moves:
+        # The facts were sealed as "received"; count the state the spreadsheet gives.
+        case_facts_restate(
+            request=request,
+            cases=cast(list[Case], cases),
+            payloads=[m["person"] for m in members],
+            events=moves,
+            rows=rows,
+            key=statistics_key,
+        )
     return request, [
         (person, member["person"])  # type: ignore[misc]
         for person, member in zip(people, members, strict=True)

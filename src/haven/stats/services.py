@@ -11,9 +11,9 @@ public half; none can read the facts back.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -81,18 +81,64 @@ def case_facts_build(
     key = key or _statistics_key()
     if key is None or not cases:
         return
+    rows.extend(
+        CaseFacts(case=case, team_key=key, sealed=_sealed(key, facts))
+        for case, facts in _new_case_facts(request=request, cases=cases, payloads=payloads)
+    )
+
+
+def _new_case_facts(
+    *,
+    request: Request,
+    cases: list[Case],
+    payloads: list[dict[str, Any]],
+    events: Mapping[Any, list[tuple[str, str, dt.datetime]]] | None = None,
+) -> Iterator[tuple[Case, dict[str, Any]]]:
     carrier = min(case.pk for case in cases)
     for case, person in zip(cases, payloads, strict=True):
-        facts = case_facts(
-            state=case.state,
-            state_changed_at=case.state_changed_at,
-            received_at=request.received_at,
-            channel=request.channel,
-            carries_request=case.pk == carrier,
-            person=person,
-            events=[("received", case.country, request.received_at)],
+        yield (
+            case,
+            case_facts(
+                state=case.state,
+                state_changed_at=case.state_changed_at,
+                received_at=request.received_at,
+                channel=request.channel,
+                carries_request=case.pk == carrier,
+                person=person,
+                events=[
+                    ("received", case.country, request.received_at),
+                    *(events or {}).get(case.pk, []),
+                ],
+            ),
         )
-        rows.add(CaseFacts(case=case, team_key=key, sealed=_sealed(key, facts)))
+
+
+def case_facts_restate(
+    *,
+    request: Request,
+    cases: list[Case],
+    payloads: list[dict[str, Any]],
+    events: Mapping[Any, list[tuple[str, str, dt.datetime]]],
+    rows: Rows,
+    key: TeamKey | None = None,
+) -> None:
+    """Seal again, in ``rows``, the facts :func:`case_facts_build` made for a request's new
+    cases, after the caller moved some of them on before writing (an import records the state
+    its spreadsheet gives, with that step's journey event in ``events``: (to_state, country,
+    occurred_at) per case id). Without it such a case would be counted as just received."""
+    key = key or _statistics_key()
+    if key is None or not cases:
+        return
+    sealed = {
+        case.pk: _sealed(key, facts)
+        for case, facts in _new_case_facts(
+            request=request, cases=cases, payloads=payloads, events=events
+        )
+    }
+    for row in rows.of(CaseFacts):
+        facts_row = cast(CaseFacts, row)
+        if facts_row.case_id in sealed:
+            facts_row.sealed = sealed[facts_row.case_id]
 
 
 def case_facts_record(*, ctx: KeyContext, case: Case, person: dict[str, Any] | None = None) -> None:
