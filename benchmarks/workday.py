@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import hmac
 import http.client
 import json
 import os
@@ -50,7 +49,6 @@ import re
 import secrets
 import shutil
 import signal
-import struct
 import subprocess
 import sys
 import tempfile
@@ -64,6 +62,7 @@ from pathlib import Path
 from typing import Any
 
 from benchdb import pg_drop, pg_recreate
+from django_otp.oath import totp
 from intake import PEOPLE, RECEIPT, TOKEN, free_port, haven, percentile
 
 HERE = Path(__file__).resolve().parent
@@ -269,13 +268,9 @@ def csrf(html: str) -> str:
     return unescape(found.group(1)) if found else ""
 
 
-def totp_now(hex_key: str, *, step: int = 30, digits: int = 6) -> str:
-    """RFC 6238 (SHA-1), as django-otp's TOTPDevice computes it with its defaults."""
-    counter = int(time.time()) // step
-    mac = hmac.new(bytes.fromhex(hex_key), struct.pack(">Q", counter), "sha1").digest()
-    offset = mac[-1] & 0x0F
-    code = (struct.unpack(">I", mac[offset : offset + 4])[0] & 0x7FFFFFFF) % 10**digits
-    return f"{code:0{digits}d}"
+def totp_now(hex_key: str) -> str:
+    """The authenticator's current code, computed as django-otp checks it (its defaults)."""
+    return f"{totp(bytes.fromhex(hex_key)):06d}"
 
 
 SURNAMES = [

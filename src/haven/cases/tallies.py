@@ -165,7 +165,9 @@ def _settle(case_ids: set[Any]) -> int:
         written.append(
             CaseTally(case_id=case_id, holder_set_id=new[0], state=new[1], urgency=new[2])
         )
-    for (holder_set, state, urgency), delta in deltas.items():
+    # In one order for every writer, so that two settling transactions never wait on each
+    # other's counters in opposite orders (a deadlock on PostgreSQL).
+    for (holder_set, state, urgency), delta in sorted(deltas.items()):
         if delta:
             _bump(holder_set, state, urgency, delta)
     if gone:
