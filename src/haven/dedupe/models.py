@@ -37,7 +37,8 @@ class PersonEncoding(models.Model):
     updated_at = models.DateTimeField()
 
     class Meta:
-        indexes = [models.Index(fields=["generation"])]
+        # Both answer "who waits to be encoded?" on a page load without reading everyone.
+        indexes = [models.Index(fields=["generation"]), models.Index(fields=["encoding_version"])]
 
     def __str__(self) -> str:
         return f"encodings of {self.person_id}"

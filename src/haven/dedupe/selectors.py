@@ -18,7 +18,7 @@ from django.db.models import Count, Exists, OuterRef, Q
 from haven import access
 from haven.accounts.models import User
 from haven.audit.services import audit_record
-from haven.cases.models import Case, Person, Request
+from haven.cases.models import Case, Request
 from haven.cases.selectors import case_queryset
 from haven.crypto import KeyContext
 from haven.dedupe.models import (
@@ -39,7 +39,7 @@ from haven.dedupe.scoring import (
     score_pairs,
     table_from_rows,
 )
-from haven.dedupe.store import encodings_refresh, stale_person_ids
+from haven.dedupe.store import encodings_refresh, waiting_encodings
 from haven.matching.blocking import MAX_BLOCK
 from haven.matching.model import MatchModel
 from haven.vault.index import index_key_active
@@ -119,9 +119,9 @@ def _refresh(*, ctx: KeyContext, user: User, cases: list[Case]) -> None:
     waiting = list(
         case_queryset(user=user)
         .filter(
-            person_id__in=Person.objects.filter(
-                stale_person_ids(generation=index_key.generation)
-            ).values("pk")
+            person_id__in=PersonEncoding.objects.filter(
+                waiting_encodings(generation=index_key.generation)
+            ).values("person_id")
         )
         .select_related("person", "request")
         .order_by("opened_at")[:PENDING_BATCH]

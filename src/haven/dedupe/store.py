@@ -137,6 +137,22 @@ def stale_person_ids(*, generation: int) -> Q:
     return ~Q(pk__in=current.values("person_id"))
 
 
+def waiting_encodings(*, generation: int) -> Q:
+    """Encodings rows that wait to be (re)made: pending, or from another key generation or
+    encoding version (a filter on ``PersonEncoding``).
+
+    Spelled as ranges so that each term is answered from an index: a page load asks this, and
+    on a working day nearly nobody waits (a person without any row is left to ``haven dedupe``,
+    which :func:`stale_person_ids` finds by reading everyone)."""
+    return (
+        Q(generation__isnull=True)
+        | Q(generation__lt=generation)
+        | Q(generation__gt=generation)
+        | Q(encoding_version__lt=VERSION)
+        | Q(encoding_version__gt=VERSION)
+    )
+
+
 def encodings_refresh(*, ctx: KeyContext, cases: Iterable[Case]) -> list[Any]:
     """Compute the encodings of these cases' people that ``ctx`` can open and that are missing
     or stale; people it cannot open are left as they are. Returns the ids of the people whose
