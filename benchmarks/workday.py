@@ -727,16 +727,25 @@ def summarise(samples: list[float]) -> dict[str, float]:
 
 
 def run_one(database: str, args: argparse.Namespace) -> dict[str, Any]:
-    folder = Path(tempfile.mkdtemp(prefix=f"haven-workday-{database}-"))
+    if args.workdir:
+        folder = Path(args.workdir).resolve() / database
+        folder.mkdir(parents=True, exist_ok=True)
+    else:
+        folder = Path(tempfile.mkdtemp(prefix=f"haven-workday-{database}-"))
+    out = folder / "seeded.json"
+    reuse = bool(args.reuse and out.exists())
+    secret_file = folder / "secret-key"
+    if not reuse:
+        secret_file.write_text(secrets.token_urlsafe(50), encoding="utf-8")
     pg_url = os.environ.get("HAVEN_BENCH_DATABASE_URL", DEFAULT_PG)
     url = f"sqlite:///{folder / 'haven.sqlite3'}" if database == "sqlite" else pg_url
-    if database == "postgres":
+    if database == "postgres" and not reuse:
         pg_recreate(pg_url)
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "haven.settings.base",
         "HAVEN_DATA_DIR": str(folder),
-        "HAVEN_SECRET_KEY": secrets.token_urlsafe(50),
+        "HAVEN_SECRET_KEY": secret_file.read_text(encoding="utf-8"),
         "DATABASE_URL": url,
         "HAVEN_DEBUG": "false",
         "HAVEN_ALLOWED_HOSTS": "127.0.0.1",
@@ -746,15 +755,18 @@ def run_one(database: str, args: argparse.Namespace) -> dict[str, Any]:
     for name in ("HAVEN_KDF_OPSLIMIT", "HAVEN_KDF_MEMLIMIT", "HAVEN_REQUIRE_2FA"):
         env.pop(name, None)
     try:
-        print(f"== {database}: seeding {args.cases:,} cases", file=sys.stderr, flush=True)
-        out = folder / "seeded.json"
-        code = subprocess.call(  # noqa: S603 - this script, our interpreter
-            [sys.executable, __file__, "--seed-child", "--cases", str(args.cases)]
-            + ["--staff", args.staff, "--seed", str(args.seed), "--json", str(out)],
-            env=env,
-        )
-        if code != 0:
-            raise SystemExit(f"{database}: seeding failed (exit {code})")
+        if reuse:
+            # The earlier days' writes stay: a reused database is a later day, not the same one.
+            print(f"== {database}: reusing the database seeded in {folder}", file=sys.stderr)
+        else:
+            print(f"== {database}: seeding {args.cases:,} cases", file=sys.stderr, flush=True)
+            code = subprocess.call(  # noqa: S603 - this script, our interpreter
+                [sys.executable, __file__, "--seed-child", "--cases", str(args.cases)]
+                + ["--staff", args.staff, "--seed", str(args.seed), "--json", str(out)],
+                env=env,
+            )
+            if code != 0:
+                raise SystemExit(f"{database}: seeding failed (exit {code})")
         data = json.loads(out.read_text())
         print(f"  seeded in {data['seconds']:.0f} s", file=sys.stderr, flush=True)
         before = json.loads(haven(env, "shell", "-c", SHELL_COUNTS))
@@ -772,7 +784,8 @@ def run_one(database: str, args: argparse.Namespace) -> dict[str, Any]:
     finally:
         if database == "postgres" and not args.keep:
             pg_drop(pg_url)
-        shutil.rmtree(folder, ignore_errors=True)
+        if not args.workdir:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def server_name(env: dict[str, str]) -> str:
@@ -1096,6 +1109,15 @@ def main() -> int:
     parser.add_argument("--alone", type=int, default=20, help="baseline samples per action")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database")
+    parser.add_argument(
+        "--workdir", help="keep the SQLite database, keys and what was seeded in this folder"
+    )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="with --workdir (and --keep for PostgreSQL): run the day on the database seeded "
+        "by an earlier run instead of seeding again",
+    )
     parser.add_argument("--no-save", action="store_true", help="do not write benchmarks/results")
     parser.add_argument("--seed-child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--portal-child", action="store_true", help=argparse.SUPPRESS)

@@ -3,17 +3,26 @@ writes, grants, revocations, key replacements, deletions, resets and team change
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 from collections import Counter
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from haven.accounts.services import user_password_reset, user_update
 from haven.cases.journey import TERMINAL, allowed_targets
 from haven.cases.models import Case, CaseTally, TallyDirty
-from haven.cases.selectors import case_list, case_list_count, case_queryset, dashboard
+from haven.cases.selectors import (
+    ACTIVE_Q,
+    case_list,
+    case_list_count,
+    case_queryset,
+    dashboard,
+    overdue_count,
+)
 from haven.cases.services import (
     case_delete,
     case_grant,
@@ -34,12 +43,21 @@ def _recount(user) -> dict[tuple[str, int], int]:
     return dict(Counter(case_queryset(user=user).values_list("state", "urgency")))
 
 
+# Moments the overdue count is asked at: now, and as days pass or had not yet passed.
+MOMENTS = [dt.timedelta(0), dt.timedelta(days=-2, hours=5), dt.timedelta(days=3, hours=-7)]
+
+
 def _check(users) -> None:
     assert not TallyDirty.objects.exists()
+    now = timezone.now()
     for user in users:
         user.refresh_from_db()
         forget_held(user)
         assert visible_counts(user) == _recount(user), user.username
+        for shift in MOMENTS:
+            at = now + shift
+            expected = case_queryset(user=user).filter(ACTIVE_Q, next_contact_due__lt=at).count()
+            assert overdue_count(user=user, now=at) == expected, (user.username, shift)
 
 
 def _step(rng: random.Random, alice, people) -> None:
@@ -47,7 +65,8 @@ def _step(rng: random.Random, alice, people) -> None:
     cases = list(Case.objects.order_by("pk"))
     supervisor_ctx = ctx_for(alice)
     action = rng.choice(
-        ["record", "record", "move", "move", "grant", "revoke", "rotate", "urgency", "delete"]
+        ["record", "record", "move", "move", "grant", "revoke", "rotate", "urgency", "due"]
+        + ["due", "delete"]
     )
     if action == "record" or not cases:
         recorder = rng.choice([alice, people["bob"], people["carol"], people["dave"]])
@@ -101,6 +120,15 @@ def _step(rng: random.Random, alice, people) -> None:
             case=case,
             expected_version=case.version,
             urgency=rng.choice([1, 2, 3, 4]),
+        )
+    elif action == "due":
+        due = rng.choice([None, timezone.now() + dt.timedelta(hours=rng.randint(-120, 120))])
+        case_update(
+            ctx=supervisor_ctx,
+            actor=alice,
+            case=case,
+            expected_version=case.version,
+            next_contact_due=due,
         )
     elif action == "delete":
         case_delete(ctx=supervisor_ctx, actor=alice, case=case, expected_version=case.version)
@@ -178,3 +206,52 @@ def test_the_case_list_count_follows_its_filters(alice, bob, dave) -> None:
             qs = case_list(user=user, **filters)
             assert case_list_count(user=user, cases=qs, filters=filters) == qs.count(), filters
     assert "declined" in TERMINAL
+
+
+def test_the_overdue_count_follows_the_clock_without_recounting(alice, bob, dave) -> None:
+    """Cases whose next contact passes become overdue as time goes on, with no write between;
+    the count reads the day counts and today's cases only."""
+    make_request(ctx=ctx_for(dave), actor=dave, people=3, owner=bob)
+    now = timezone.now()
+    cases = list(Case.objects.order_by("pk"))
+    for case, days in zip(cases, (-10, 1, 4), strict=True):
+        case_update(
+            ctx=ctx_for(alice),
+            actor=alice,
+            case=case,
+            expected_version=case.version,
+            next_contact_due=now + dt.timedelta(days=days),
+        )
+    counts = [overdue_count(user=bob, now=now + dt.timedelta(days=d)) for d in (0, 2, 5)]
+    assert counts == [1, 2, 3]
+    assert dashboard(user=bob, now=now + dt.timedelta(days=2)).overdue_count == 2
+    filters = {"overdue": True, "now": now + dt.timedelta(days=5)}
+    qs = case_list(user=bob, **filters)
+    with CaptureQueriesContext(connection) as queries:
+        counted = case_list_count(user=bob, cases=qs, filters=filters)
+    assert counted == qs.count() == 3
+    # Only today's cases are read one by one (none here is due on that day).
+    read = [q["sql"] for q in queries.captured_queries if "cases_case" in q["sql"]]
+    assert all('next_contact_due" >=' in sql for sql in read), read
+
+
+def test_closing_a_case_takes_it_out_of_the_overdue_count(alice, bob, dave) -> None:
+    make_request(ctx=ctx_for(dave), actor=dave, people=1, owner=bob)
+    case = Case.objects.get()
+    case_update(
+        ctx=ctx_for(alice),
+        actor=alice,
+        case=case,
+        expected_version=case.version,
+        next_contact_due=timezone.now() - dt.timedelta(days=3),
+    )
+    assert overdue_count(user=bob, now=timezone.now()) == 1
+    case.refresh_from_db()
+    journey_advance(
+        ctx=ctx_for(alice),
+        actor=alice,
+        case=case,
+        to_state="withdrawn",
+        expected_version=case.version,
+    )
+    assert overdue_count(user=bob, now=timezone.now()) == 0

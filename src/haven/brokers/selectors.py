@@ -14,7 +14,7 @@ from haven.brokers.models import Broker, BrokerStatus
 from haven.cases.journey import SAFE, State
 from haven.cases.models import Case, Request, RequestStatus
 from haven.crypto import KeyContext
-from haven.vault.sealed import payload_read
+from haven.vault.sealed import data_keys_unlock, payload_read
 
 BAD_OUTCOMES = (State.DETAINED, State.REPATRIATED, State.DECEASED)
 
@@ -101,8 +101,10 @@ def broker_rows(
     qs = broker_list(user=user, with_counts=with_counts).order_by("created_at")
     if active_only:
         qs = qs.filter(status=BrokerStatus.ACTIVE)
+    brokers = list(qs)
+    data_keys_unlock(ctx=ctx, key_ids=[broker.data_key_id for broker in brokers])
     rows = []
-    for broker in qs:
+    for broker in brokers:
         details = broker_details(ctx=ctx, broker=broker)
         rows.append(
             BrokerRow(
@@ -118,6 +120,7 @@ def broker_rows(
 
 def broker_page_rows(*, ctx: KeyContext, user: User, brokers: list[Broker]) -> list[BrokerRow]:
     """Alias and region decrypted for one page of brokers only; audited as one list read."""
+    data_keys_unlock(ctx=ctx, key_ids=[broker.data_key_id for broker in brokers])
     rows = []
     for broker in brokers:
         details = broker_details(ctx=ctx, broker=broker)

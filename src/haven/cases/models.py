@@ -78,7 +78,11 @@ class Request(SealedRecord):
 
     class Meta:
         ordering = ["-received_at"]
-        indexes = [models.Index(fields=["status", "-received_at"])]
+        indexes = [
+            models.Index(fields=["status", "-received_at"]),
+            # The inbox's order: read in it and stop at a page, not sort every request first.
+            models.Index(fields=["-urgency", "-received_at"]),
+        ]
 
 
 class Group(SealedRecord):
@@ -223,6 +227,8 @@ class CaseTally(models.Model):
     holder_set = models.ForeignKey(HolderSet, on_delete=models.PROTECT, related_name="+")
     state = models.CharField(max_length=20)
     urgency = models.PositiveSmallIntegerField()
+    # The day (UTC) of the next contact while the case is open; counted in HolderSetDue.
+    due = models.DateField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"Tally of {self.case_id}"
@@ -246,6 +252,24 @@ class HolderSetCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.n} of {self.holder_set_id} in {self.state}"
+
+
+class HolderSetDue(models.Model):
+    """How many open cases of a holder set have their next contact due on one day (UTC): the
+    dashboard's overdue count is a sum of these for the days before today and a count of today's
+    cases alone. Not sharded: writers rarely share a day."""
+
+    holder_set = models.ForeignKey(HolderSet, on_delete=models.CASCADE, related_name="due")
+    day = models.DateField()
+    n = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["holder_set", "day"], name="one_due_count_per_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.n} of {self.holder_set_id} due {self.day}"
 
 
 class TallyDirty(models.Model):

@@ -17,10 +17,10 @@ from haven.accounts.models import Role, User
 from haven.audit.services import audit_record
 from haven.cases.journey import TERMINAL, State, allowed_targets
 from haven.cases.models import Case, Group, JourneyEvent, Note, Request, RequestStatus, Urgency
-from haven.cases.tallies import visible_counts, visible_total
+from haven.cases.tallies import visible_counts, visible_due_before, visible_total
 from haven.crypto import CryptoError, KeyContext
 from haven.validation import clean_country
-from haven.vault.sealed import payload_read
+from haven.vault.sealed import data_keys_unlock, payload_read
 
 ACTIVE_Q = ~Q(state__in=list(TERMINAL))
 
@@ -78,7 +78,11 @@ _TALLIED = {"state", "urgency", "active"}
 def case_list_count(*, user: User, cases: QuerySet[Case], filters: dict[str, Any]) -> int:
     """How many cases ``case_list(user=user, **filters)`` gave (``cases``): from the counts kept
     at write time when only the state, urgency and active filters are set, counted otherwise."""
-    given = {name for name, value in filters.items() if value not in (None, "", False)}
+    given = {
+        name for name, value in filters.items() if value not in (None, "", False) and name != "now"
+    }
+    if "overdue" in given and given <= {"overdue", "active"} and filters.get("active") is not False:
+        return overdue_count(user=user, now=filters.get("now") or timezone.now())
     if given - _TALLIED:
         return cases.count()
     states: set[str] | None = {filters["state"]} if filters.get("state") else None
@@ -95,6 +99,17 @@ def case_list_count(*, user: User, cases: QuerySet[Case], filters: dict[str, Any
     )
 
 
+def overdue_count(*, user: User, now: dt.datetime) -> int:
+    """Open cases ``user`` may see whose next contact is before ``now``: the days before today
+    (UTC) from the counts kept at write time, today's cases counted directly (few)."""
+    today = now.astimezone(dt.UTC).date()
+    start = dt.datetime.combine(today, dt.time.min, tzinfo=dt.UTC)
+    today_due = case_queryset(user=user).filter(
+        ACTIVE_Q, next_contact_due__gte=start, next_contact_due__lt=now
+    )
+    return visible_due_before(user, today) + today_due.count()
+
+
 @dataclass
 class CaseRow:
     case: Case
@@ -104,6 +119,9 @@ class CaseRow:
 
 def case_rows(*, ctx: KeyContext, user: User, cases: list[Case] | QuerySet[Case]) -> list[CaseRow]:
     """Decrypt the names for one page of cases (audited as one list read)."""
+    cases = list(cases)
+    # One grant query for the page, not one per row.
+    data_keys_unlock(ctx=ctx, key_ids=[case.person.data_key_id for case in cases])
     rows = []
     for case in cases:
         person = payload_read(ctx=ctx, record=case.person)
@@ -244,8 +262,7 @@ def dashboard(*, user: User, now: dt.datetime | None = None, limit: int = 10) ->
         active=sum(n for s, n in by_state.items() if s not in TERMINAL),
         urgent=urgent,
         overdue=overdue,
-        # Few cases are overdue at once: counted from the (next_contact_due, state) index.
-        overdue_count=overdue_qs.count(),
+        overdue_count=overdue_count(user=user, now=now),
         new_requests=req.filter(status=RequestStatus.NEW).count()
         if user.role in (Role.INTAKE, Role.SUPERVISOR)
         else 0,
@@ -351,6 +368,11 @@ def request_rows(*, ctx: KeyContext, user: User, requests: list[Request]) -> lis
     names: dict[Any, list[str]] = {pk: [] for pk in ids}
     owners: dict[Any, list[str]] = {pk: [] for pk in ids}
     states: dict[Any, list[str]] = {pk: [] for pk in ids}
+    data_keys_unlock(
+        ctx=ctx,
+        key_ids=[case.person.data_key_id for case in cases]
+        + [r.broker.data_key_id for r in requests if r.broker is not None],
+    )
     for case in cases:
         names[case.request_id].append(_display_name(payload_read(ctx=ctx, record=case.person)))
         if case.owner is not None and case.owner.username not in owners[case.request_id]:
@@ -394,11 +416,12 @@ def request_detail(
     """A request with its account decrypted and the cases it opened; the read is audited."""
     request = request_get(user=user, request_id=request_id)
     data = payload_read(ctx=ctx, record=request)
-    cases = (
+    cases = list(
         case_queryset(user=user)
         .filter(request=request)
         .select_related("person", "person__data_key")
     )
+    data_keys_unlock(ctx=ctx, key_ids=[c.person.data_key_id for c in cases])
     rows = [
         CaseRow(
             case=c, name=_display_name(payload_read(ctx=ctx, record=c.person)), name_romanized=""

@@ -15,7 +15,10 @@ cases on SQLite, on every dashboard after any write. Instead:
   write of every service's transaction, moves the noted cases between counts in that same
   transaction;
 * a person's counts are the sums over the holder sets that include a holder they can act as
-  (:func:`visible_counts`): a few hundred rows, whatever the number of cases.
+  (:func:`visible_counts`): a few hundred rows, whatever the number of cases;
+* open cases are also counted per holder set and day of their next contact
+  (:class:`~haven.cases.models.HolderSetDue`), so that the overdue count is a sum over the days
+  before today (:func:`visible_due_before`) plus today's cases, counted directly.
 
 Only ids, states, urgencies and numbers are kept; nothing is decrypted. Counters are split over a
 few shards so that concurrent transactions on PostgreSQL do not queue on one row.
@@ -23,6 +26,7 @@ few shards so that concurrent transactions on PostgreSQL do not queue on one row
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import random
 from collections import defaultdict
@@ -33,11 +37,13 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Sum
 from django.db.models.expressions import RawSQL
 
+from haven.cases.journey import TERMINAL
 from haven.cases.models import (
     Case,
     CaseTally,
     HolderSet,
     HolderSetCount,
+    HolderSetDue,
     HolderSetMember,
     TallyDirty,
 )
@@ -94,6 +100,24 @@ def _bump(holder_set: int, state: str, urgency: int, delta: int) -> None:
         HolderSetCount.objects.filter(**where).update(n=F("n") + delta)
 
 
+def _bump_due(holder_set: int, day: dt.date, delta: int) -> None:
+    where = {"holder_set_id": holder_set, "day": day}
+    if HolderSetDue.objects.filter(**where).update(n=F("n") + delta):
+        return
+    try:
+        with transaction.atomic():
+            HolderSetDue.objects.create(**where, n=delta)
+    except IntegrityError:
+        HolderSetDue.objects.filter(**where).update(n=F("n") + delta)
+
+
+def due_day(state: str, next_contact_due: dt.datetime | None) -> dt.date | None:
+    """The day a case is counted as due on: its next contact's day (UTC) while it is open."""
+    if next_contact_due is None or state in TERMINAL:
+        return None
+    return next_contact_due.astimezone(dt.UTC).date()
+
+
 def _dirty() -> Any:
     rows = TallyDirty.objects.all()
     if connection.vendor == "postgresql":
@@ -127,14 +151,14 @@ def _settle(case_ids: set[Any]) -> int:
     if not case_ids:
         return 0
     now = {
-        pk: (key, state, urgency)
-        for pk, key, state, urgency in Case.objects.filter(pk__in=case_ids).values_list(
-            "pk", "data_key_id", "state", "urgency"
+        pk: (key, state, urgency, due_day(state, due))
+        for pk, key, state, urgency, due in Case.objects.filter(pk__in=case_ids).values_list(
+            "pk", "data_key_id", "state", "urgency", "next_contact_due"
         )
     }
     holders: dict[Any, set[str]] = defaultdict(set)
     for key_id, user_id, team_key_id in Grant.objects.filter(
-        data_key_id__in=[key for key, _, _ in now.values()], stale=False
+        data_key_id__in=[key for key, _, _, _ in now.values()], stale=False
     ).values_list("data_key_id", "user_id", "team_key_id"):
         holders[key_id].add(f"u:{user_id}" if user_id is not None else f"t:{team_key_id}")
     before = {
@@ -144,6 +168,7 @@ def _settle(case_ids: set[Any]) -> int:
     # Moves are summed per count before any is written: an import's chunk of 500 new cases
     # sealed to the same holders is one counter update, not 500 (and one insert of tallies).
     deltas: dict[tuple[int, str, int], int] = defaultdict(int)
+    due_deltas: dict[tuple[int, dt.date], int] = defaultdict(int)
     written: list[CaseTally] = []
     gone: list[Any] = []
     for case_id in case_ids:
@@ -151,25 +176,34 @@ def _settle(case_ids: set[Any]) -> int:
         current = now.get(case_id)
         new = None
         if current is not None:
-            key, state, urgency = current
-            new = (holder_set_id(frozenset(holders.get(key, ()))), state, urgency)
-        if old is not None and new == (old.holder_set_id, old.state, old.urgency):
+            key, state, urgency, day = current
+            new = (holder_set_id(frozenset(holders.get(key, ()))), state, urgency, day)
+        if old is not None and new == (old.holder_set_id, old.state, old.urgency, old.due):
             continue
         if old is not None:
             deltas[(old.holder_set_id, old.state, old.urgency)] -= 1
+            if old.due is not None:
+                due_deltas[(old.holder_set_id, old.due)] -= 1
         if new is None:
             if old is not None:
                 gone.append(case_id)
             continue
-        deltas[new] += 1
+        deltas[new[:3]] += 1
+        if new[3] is not None:
+            due_deltas[(new[0], new[3])] += 1
         written.append(
-            CaseTally(case_id=case_id, holder_set_id=new[0], state=new[1], urgency=new[2])
+            CaseTally(
+                case_id=case_id, holder_set_id=new[0], state=new[1], urgency=new[2], due=new[3]
+            )
         )
     # In one order for every writer, so that two settling transactions never wait on each
     # other's counters in opposite orders (a deadlock on PostgreSQL).
     for (holder_set, state, urgency), delta in sorted(deltas.items()):
         if delta:
             _bump(holder_set, state, urgency, delta)
+    for (holder_set, day), delta in sorted(due_deltas.items()):
+        if delta:
+            _bump_due(holder_set, day, delta)
     if gone:
         CaseTally.objects.filter(case_id__in=gone).delete()
     if written:
@@ -178,7 +212,7 @@ def _settle(case_ids: set[Any]) -> int:
             written,
             update_conflicts=True,
             unique_fields=["case_id"],
-            update_fields=["holder_set", "state", "urgency"],
+            update_fields=["holder_set", "state", "urgency", "due"],
         )
     return len(case_ids)
 
@@ -189,17 +223,29 @@ def tallies_rebuild() -> int:
         TallyDirty.objects.all().delete()
         CaseTally.objects.all().delete()
         HolderSetCount.objects.all().delete()
+        HolderSetDue.objects.all().delete()
         ids = list(Case.objects.values_list("pk", flat=True))
         for start in range(0, len(ids), 2000):
             _settle(set(ids[start : start + 2000]))
     return len(ids)
 
 
+def _visible_sets(user: User) -> Any:
+    refs = [f"u:{user.pk}", *(f"t:{key_id}" for key_id in held_team_key_ids(user))]
+    return HolderSetMember.objects.filter(ref__in=refs).values("holder_set_id")
+
+
+def visible_due_before(user: User, day: dt.date) -> int:
+    """How many open cases ``user`` may see whose next contact fell on a day (UTC) before
+    ``day``."""
+    found = HolderSetDue.objects.filter(holder_set_id__in=_visible_sets(user), day__lt=day)
+    return found.aggregate(total=Sum("n"))["total"] or 0
+
+
 def visible_counts(user: User) -> dict[tuple[str, int], int]:
     """How many cases ``user`` may see, per (state, urgency): sums over the holder sets that
     include a holder they can act as. Call only for roles that work with cases."""
-    refs = [f"u:{user.pk}", *(f"t:{key_id}" for key_id in held_team_key_ids(user))]
-    sets = HolderSetMember.objects.filter(ref__in=refs).values("holder_set_id")
+    sets = _visible_sets(user)
     return {
         (row["state"], row["urgency"]): row["total"]
         for row in HolderSetCount.objects.filter(holder_set_id__in=sets)

@@ -163,12 +163,16 @@ def encodings_refresh(*, ctx: KeyContext, cases: Iterable[Case]) -> list[Any]:
     cases = list(cases)
     if not cases:
         return []
-    stale = set(
-        Person.objects.filter(pk__in=[c.person_id for c in cases])
-        .filter(stale_person_ids(generation=index_key.generation))
-        .values_list("pk", flat=True)
+    # Only these people's rows are read: a NOT IN over everyone's current encodings made every
+    # request page read the whole table.
+    current = set(
+        PersonEncoding.objects.filter(
+            person_id__in=[c.person_id for c in cases],
+            generation=index_key.generation,
+            encoding_version=VERSION,
+        ).values_list("person_id", flat=True)
     )
-    todo = [c for c in cases if c.person_id in stale]
+    todo = [c for c in cases if c.person_id not in current]
     data_keys_unlock(ctx=ctx, key_ids=[c.data_key_id for c in todo])
     done = []
     for case in todo:

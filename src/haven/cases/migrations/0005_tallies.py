@@ -128,7 +128,9 @@ class Migration(migrations.Migration):
             },
         ),
             migrations.RunPython(
-            _run({"sqlite": _SQLITE, "postgresql": _POSTGRES}, rebuild=True),
+            # No count here: 0009 counts every case afresh with the columns the code expects
+            # (counting here with today's models would ask for a column 0009 adds).
+            _run({"sqlite": _SQLITE, "postgresql": _POSTGRES}),
             _run({"sqlite": _DROP_SQLITE, "postgresql": _DROP_POSTGRES}),
         ),
     ]
