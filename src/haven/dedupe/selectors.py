@@ -7,12 +7,13 @@ not exist for them (no count, no score, no hint).
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.db.models import Count, Exists, OuterRef, Q
 
 from haven import access
@@ -128,14 +129,15 @@ def _refresh(*, ctx: KeyContext, user: User, cases: list[Case]) -> None:
     )
     from haven.dedupe.services import duplicate_candidates_refresh
 
-    try:
-        with transaction.atomic():
-            encoded = encodings_refresh(ctx=ctx, cases=[*cases, *waiting])
-            # People encoded only now were never looked for among the others: they are now.
-            duplicate_candidates_refresh(person_ids=encoded)
-    except IntegrityError:
-        # Another request encoded the same people at the same moment: theirs stand.
-        pass
+    # Another request encoding the same people at the same moment fails on their rows: theirs
+    # stand. People encoded only now were never looked for among the others: they are, in the
+    # transaction that stores them (which opens only once they are encoded).
+    with contextlib.suppress(IntegrityError):
+        encodings_refresh(
+            ctx=ctx,
+            cases=[*cases, *waiting],
+            then=lambda encoded: duplicate_candidates_refresh(person_ids=encoded),
+        )
 
 
 def trained_model(*, threshold: float, people: int) -> MatchModel | None:

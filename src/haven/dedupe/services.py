@@ -304,8 +304,8 @@ def _encode_pending(
     )
     done = 0
     for start in range(0, len(todo), batch):
-        with transaction.atomic():
-            done += len(encodings_refresh(ctx=ctx, cases=todo[start : start + batch]))
+        # Each batch stored in a transaction of its own, opened once it is encoded.
+        done += len(encodings_refresh(ctx=ctx, cases=todo[start : start + batch]))
         if progress is not None:
             progress(min(start + batch, len(todo)), len(todo))
     if progress is not None and not todo:

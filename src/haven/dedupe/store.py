@@ -8,9 +8,10 @@ the record (their next look at possible duplicates) or by ``haven dedupe``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -153,10 +154,19 @@ def waiting_encodings(*, generation: int) -> Q:
     )
 
 
-def encodings_refresh(*, ctx: KeyContext, cases: Iterable[Case]) -> list[Any]:
+def encodings_refresh(
+    *,
+    ctx: KeyContext,
+    cases: Iterable[Case],
+    then: Callable[[list[Any]], object] | None = None,
+) -> list[Any]:
     """Compute the encodings of these cases' people that ``ctx`` can open and that are missing
     or stale; people it cannot open are left as they are. Returns the ids of the people whose
-    encodings were computed."""
+    encodings were computed; ``then`` is called with them in the transaction that stores them.
+
+    The payloads are decrypted and encoded first, and only the writes run in a transaction
+    (the caller's, or one of their own): on SQLite a transaction holds the database's one write
+    lock, and every page's audit entry would wait behind the encoding of a batch of people."""
     index_key = index_key_active()
     if index_key is None or not ctx.holds_index_key():
         return []
@@ -174,7 +184,7 @@ def encodings_refresh(*, ctx: KeyContext, cases: Iterable[Case]) -> list[Any]:
     )
     todo = [c for c in cases if c.person_id not in current]
     data_keys_unlock(ctx=ctx, key_ids=[c.data_key_id for c in todo])
-    done = []
+    computed = []
     for case in todo:
         if not ctx.has_data_key(str(case.data_key_id)):
             continue
@@ -182,8 +192,16 @@ def encodings_refresh(*, ctx: KeyContext, cases: Iterable[Case]) -> list[Any]:
             data = payload_read(ctx=ctx, record=case.person)
         except MissingKeyError:
             continue
-        person_encoding_set(ctx=ctx, person=case.person, data=data, broker_id=_broker_of(case))
-        done.append(case.person_id)
+        record = record_from_payload(
+            record_id=str(case.person_id), data=data, broker_id=_broker_of(case)
+        )
+        computed.append((case.person_id, encode_one(record=record, hasher_for=ctx.index_hasher)))
+    done = [person_id for person_id, _ in computed]
+    with transaction.atomic():
+        for person_id, packed in computed:
+            _store(person_id=person_id, generation=index_key.generation, packed=packed)
+        if then is not None:
+            then(done)
     return done
 
 
