@@ -1,0 +1,69 @@
+"""Catching up people's encodings: computed before the write transaction opens, stored with
+whatever must go with them in one transaction."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+
+from haven.dedupe import store
+from haven.dedupe.models import PersonEncoding
+from haven.dedupe.selectors import duplicates_for_cases
+from haven.dedupe.store import encodings_refresh
+from haven.vault.index import index_key_active
+from tests.dedupe.helpers import HANGUL, MR, record
+
+
+def _pending(case) -> None:
+    store._mark_pending(case.person_id)
+    assert PersonEncoding.objects.get(person_id=case.person_id).generation is None
+
+
+def _current(case) -> bool:
+    row = PersonEncoding.objects.get(person_id=case.person_id)
+    return row.generation == index_key_active().generation and row.blooms != b""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_people_are_encoded_before_the_write_transaction_opens(alice, ctx, monkeypatch):
+    """On SQLite a transaction holds the database's one write lock: decrypting and encoding a
+    batch inside one made every other page's audit entry wait."""
+    first = record(ctx=ctx, actor=alice, **HANGUL)
+    second = record(ctx=ctx, actor=alice, **MR)
+    for case in (first, second):
+        _pending(case)
+    encoded_in_transaction = []
+    real = store.encode_one
+
+    def encode_one(**kwargs):
+        encoded_in_transaction.append(connection.in_atomic_block)
+        return real(**kwargs)
+
+    monkeypatch.setattr(store, "encode_one", encode_one)
+    # As the request page does: its people's possible duplicates, caught up first.
+    views = duplicates_for_cases(ctx=ctx, user=alice, cases=[first, second])
+
+    assert len(encoded_in_transaction) >= 2 and not any(encoded_in_transaction)
+    assert {frozenset((v.case.pk, v.other.pk)) for v in views} == {frozenset((first.pk, second.pk))}
+    assert _current(first) and _current(second)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_what_follows_the_encodings_is_stored_with_them_or_not_at_all(alice, ctx):
+    case = record(ctx=ctx, actor=alice, **HANGUL)
+    _pending(case)
+
+    def fails(person_ids):
+        raise RuntimeError("the duplicates search failed")
+
+    with pytest.raises(RuntimeError):
+        encodings_refresh(ctx=ctx, cases=[case], then=fails)
+    assert PersonEncoding.objects.get(person_id=case.person_id).generation is None
+
+    seen = []
+    assert encodings_refresh(ctx=ctx, cases=[case], then=seen.append) == [case.person_id]
+    assert seen == [[case.person_id]]
+    assert _current(case)
+    # Already current: nothing to do, and nothing is called for nobody.
+    assert encodings_refresh(ctx=ctx, cases=[case], then=seen.append) == []
+    assert seen == [[case.person_id], []]
