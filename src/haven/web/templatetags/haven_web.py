@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django import template
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from haven import access
@@ -118,12 +120,21 @@ def country_name(code: str) -> str:
     return name(code or "")
 
 
-@register.inclusion_tag("web/_countries.html")
-def country_datalist() -> dict[str, Any]:
-    """The names a country field suggests, in the page's language (``<datalist id=countries>``)."""
+@register.simple_tag
+def country_datalist() -> str:
+    """The names a country field suggests, in the page's language (``<datalist id=countries>``),
+    rendered once per language and process: some 250 names that never change, on every list
+    page."""
+    return _country_datalist(translation.get_language() or "en")
+
+
+@functools.lru_cache(maxsize=16)
+def _country_datalist(language: str) -> str:
+    from django.template.loader import render_to_string
+
     from haven.countries import country_names
 
-    return {"countries": country_names()}
+    return render_to_string("web/_countries.html", {"countries": country_names(language)})
 
 
 @register.inclusion_tag("web/_nav.html", takes_context=True)
