@@ -12,9 +12,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from haven import access
 from haven.accounts.services import user_password_reset, user_update
 from haven.cases.journey import TERMINAL, allowed_targets
-from haven.cases.models import Case, CaseTally, TallyDirty
+from haven.cases.models import Case, CaseTally, Request, RequestTally, TallyDirty
 from haven.cases.selectors import (
     ACTIVE_Q,
     case_list,
@@ -22,6 +23,8 @@ from haven.cases.selectors import (
     case_queryset,
     dashboard,
     overdue_count,
+    request_list,
+    request_list_count,
 )
 from haven.cases.services import (
     case_delete,
@@ -29,8 +32,9 @@ from haven.cases.services import (
     case_revoke,
     case_update,
     journey_advance,
+    request_triage,
 )
-from haven.cases.tallies import tallies_rebuild, visible_counts
+from haven.cases.tallies import tallies_rebuild, visible_counts, visible_request_counts
 from haven.vault.holders import forget_held, holds_key
 from haven.vault.models import TeamKey
 from tests.factories import ctx_for, make_request
@@ -58,6 +62,9 @@ def _check(users) -> None:
             at = now + shift
             expected = case_queryset(user=user).filter(ACTIVE_Q, next_contact_due__lt=at).count()
             assert overdue_count(user=user, now=at) == expected, (user.username, shift)
+        if access.has_role(user, access.REQUEST_HANDLERS):
+            seen = Counter(request_list(user=user).values_list("status", flat=True))
+            assert visible_request_counts(user) == dict(seen), user.username
 
 
 def _step(rng: random.Random, alice, people) -> None:
@@ -66,7 +73,7 @@ def _step(rng: random.Random, alice, people) -> None:
     supervisor_ctx = ctx_for(alice)
     action = rng.choice(
         ["record", "record", "move", "move", "grant", "revoke", "rotate", "urgency", "due"]
-        + ["due", "delete"]
+        + ["due", "delete", "triage"]
     )
     if action == "record" or not cases:
         recorder = rng.choice([alice, people["bob"], people["carol"], people["dave"]])
@@ -121,6 +128,16 @@ def _step(rng: random.Random, alice, people) -> None:
             expected_version=case.version,
             urgency=rng.choice([1, 2, 3, 4]),
         )
+    elif action == "triage":
+        waiting = Request.objects.filter(status="new").order_by("pk").first()
+        if waiting is not None:
+            request_triage(
+                ctx=supervisor_ctx,
+                actor=alice,
+                request=waiting,
+                expected_version=waiting.version,
+                status=rng.choice(["triaged", "declined"]),
+            )
     elif action == "due":
         due = rng.choice([None, timezone.now() + dt.timedelta(hours=rng.randint(-120, 120))])
         case_update(
@@ -255,3 +272,26 @@ def test_closing_a_case_takes_it_out_of_the_overdue_count(alice, bob, dave) -> N
         expected_version=case.version,
     )
     assert overdue_count(user=bob, now=timezone.now()) == 0
+
+
+def test_the_inbox_counts_requests_without_reading_them(alice, bob, dave) -> None:
+    for _ in range(3):
+        make_request(ctx=ctx_for(dave), actor=dave, people=2, owner=bob)
+    first = Request.objects.order_by("pk").first()
+    request_triage(
+        ctx=ctx_for(alice),
+        actor=alice,
+        request=first,
+        expected_version=first.version,
+        status="declined",
+    )
+    assert RequestTally.objects.count() == 3
+    for filters in ({}, {"status": "new"}, {"status": "declined"}, {"status": "triaged"}):
+        qs = request_list(user=dave, **filters)
+        with CaptureQueriesContext(connection) as queries:
+            counted = request_list_count(user=dave, requests=qs, filters=filters)
+        assert counted == qs.count(), filters
+        assert not any("cases_request" in q["sql"] for q in queries.captured_queries)
+    # Any other filter is counted over the requests themselves.
+    qs = request_list(user=dave, urgency=3)
+    assert request_list_count(user=dave, requests=qs, filters={"urgency": 3}) == qs.count()

@@ -272,12 +272,47 @@ class HolderSetDue(models.Model):
         return f"{self.n} of {self.holder_set_id} due {self.day}"
 
 
+class RequestTally(models.Model):
+    """Where a request is counted: its holder set and triage status as last settled (the
+    inbox's counts, as :class:`CaseTally` is the case list's)."""
+
+    request_id = models.UUIDField(primary_key=True)
+    holder_set = models.ForeignKey(HolderSet, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=20)
+
+    def __str__(self) -> str:
+        return f"Tally of request {self.request_id}"
+
+
+class HolderSetRequestCount(models.Model):
+    """How many requests a holder set has in one triage status (split over a few shards)."""
+
+    holder_set = models.ForeignKey(
+        HolderSet, on_delete=models.CASCADE, related_name="request_counts"
+    )
+    status = models.CharField(max_length=20)
+    shard = models.PositiveSmallIntegerField(default=0)
+    n = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["holder_set", "status", "shard"], name="one_request_count_per_shard"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.n} requests of {self.holder_set_id} {self.status}"
+
+
 class TallyDirty(models.Model):
-    """A case (``case_id``) or a data key's grants (``data_key_id``) written in a transaction,
-    noted by a trigger (migration ``cases.0005``) and settled before it commits."""
+    """A case (``case_id``), a request (``request_id``) or a data key's grants (``data_key_id``)
+    written in a transaction, noted by a trigger (migrations ``cases.0005``, ``cases.0010``) and
+    settled before it commits."""
 
     id = models.BigAutoField(primary_key=True)
     case_id = models.UUIDField(null=True)
+    request_id = models.UUIDField(null=True)
     data_key_id = models.UUIDField(null=True)
     # PostgreSQL: the transaction that wrote it (txid_current()); SQLite has one writer at a time.
     txid = models.BigIntegerField(null=True, db_index=True)

@@ -17,7 +17,12 @@ from haven.accounts.models import Role, User
 from haven.audit.services import audit_record
 from haven.cases.journey import TERMINAL, State, allowed_targets
 from haven.cases.models import Case, Group, JourneyEvent, Note, Request, RequestStatus, Urgency
-from haven.cases.tallies import visible_counts, visible_due_before, visible_total
+from haven.cases.tallies import (
+    visible_counts,
+    visible_due_before,
+    visible_request_counts,
+    visible_total,
+)
 from haven.crypto import CryptoError, KeyContext
 from haven.validation import clean_country
 from haven.vault.sealed import data_keys_unlock, payload_read
@@ -336,6 +341,18 @@ def request_list(
         qs = waiting(qs)
     # EXISTS per row, not a join + DISTINCT over the payload columns of every row.
     return qs.filter(access.visible_to(user))
+
+
+def request_list_count(*, user: User, requests: QuerySet[Request], filters: dict[str, Any]) -> int:
+    """How many requests ``request_list(user=user, **filters)`` gave (``requests``): from the
+    counts kept at write time when no filter or only the status is set, counted otherwise."""
+    given = {name for name, value in filters.items() if value not in (None, "", False)}
+    if given - {"status"}:
+        return requests.count()
+    counts = visible_request_counts(user)
+    if filters.get("status"):
+        return counts.get(filters["status"], 0)
+    return sum(counts.values())
 
 
 @dataclass

@@ -18,7 +18,10 @@ cases on SQLite, on every dashboard after any write. Instead:
   (:func:`visible_counts`): a few hundred rows, whatever the number of cases;
 * open cases are also counted per holder set and day of their next contact
   (:class:`~haven.cases.models.HolderSetDue`), so that the overdue count is a sum over the days
-  before today (:func:`visible_due_before`) plus today's cases, counted directly.
+  before today (:func:`visible_due_before`) plus today's cases, counted directly;
+* requests the same way, per holder set and triage status (:class:`~haven.cases.models.
+  RequestTally`, :class:`~haven.cases.models.HolderSetRequestCount`): the inbox's count
+  (:func:`visible_request_counts`).
 
 Only ids, states, urgencies and numbers are kept; nothing is decrypted. Counters are split over a
 few shards so that concurrent transactions on PostgreSQL do not queue on one row.
@@ -45,6 +48,9 @@ from haven.cases.models import (
     HolderSetCount,
     HolderSetDue,
     HolderSetMember,
+    HolderSetRequestCount,
+    Request,
+    RequestTally,
     TallyDirty,
 )
 from haven.vault.holders import held_team_key_ids
@@ -135,16 +141,92 @@ def tallies_catch_up(*, everything: bool = False) -> int:
     """Move the cases written in this transaction between counts; returns how many were
     settled. ``everything``: also what earlier transactions left (``haven purge``)."""
     rows = TallyDirty.objects.all() if everything else _dirty()
-    noted = list(rows.values_list("pk", "case_id", "data_key_id"))
+    noted = list(rows.values_list("pk", "case_id", "request_id", "data_key_id"))
     if not noted:
         return 0
-    case_ids = {case_id for _, case_id, _ in noted if case_id is not None}
-    key_ids = {key_id for _, _, key_id in noted if key_id is not None}
+    case_ids = {case_id for _, case_id, _, _ in noted if case_id is not None}
+    request_ids = {request_id for _, _, request_id, _ in noted if request_id is not None}
+    key_ids = {key_id for _, _, _, key_id in noted if key_id is not None}
     if key_ids:
         case_ids |= set(Case.objects.filter(data_key_id__in=key_ids).values_list("pk", flat=True))
-    settled = _settle(case_ids)
-    TallyDirty.objects.filter(pk__in=[pk for pk, _, _ in noted]).delete()
+        request_ids |= set(
+            Request.objects.filter(data_key_id__in=key_ids).values_list("pk", flat=True)
+        )
+    settled = _settle(case_ids) + _settle_requests(request_ids)
+    TallyDirty.objects.filter(pk__in=[pk for pk, _, _, _ in noted]).delete()
     return settled
+
+
+def _holders_of(key_ids: Iterable[Any]) -> dict[Any, set[str]]:
+    holders: dict[Any, set[str]] = defaultdict(set)
+    for key_id, user_id, team_key_id in Grant.objects.filter(
+        data_key_id__in=list(key_ids), stale=False
+    ).values_list("data_key_id", "user_id", "team_key_id"):
+        holders[key_id].add(f"u:{user_id}" if user_id is not None else f"t:{team_key_id}")
+    return holders
+
+
+def _bump_requests(holder_set: int, status: str, delta: int) -> None:
+    shard = random.randrange(SHARDS)  # noqa: S311  # nosec B311  # spreads writers over rows
+    where = {"holder_set_id": holder_set, "status": status, "shard": shard}
+    if HolderSetRequestCount.objects.filter(**where).update(n=F("n") + delta):
+        return
+    try:
+        with transaction.atomic():
+            HolderSetRequestCount.objects.create(**where, n=delta)
+    except IntegrityError:
+        HolderSetRequestCount.objects.filter(**where).update(n=F("n") + delta)
+
+
+def _settle_requests(request_ids: set[Any]) -> int:
+    """:func:`_settle` for requests: their holder set and status, counted per set and status."""
+    if not request_ids:
+        return 0
+    now = {
+        pk: (key, status)
+        for pk, key, status in Request.objects.filter(pk__in=request_ids).values_list(
+            "pk", "data_key_id", "status"
+        )
+    }
+    holders = _holders_of(key for key, _ in now.values())
+    before = {
+        tally.request_id: tally
+        for tally in RequestTally.objects.select_for_update().filter(request_id__in=request_ids)
+    }
+    deltas: dict[tuple[int, str], int] = defaultdict(int)
+    written: list[RequestTally] = []
+    gone: list[Any] = []
+    for request_id in request_ids:
+        old = before.get(request_id)
+        current = now.get(request_id)
+        new = None
+        if current is not None:
+            key, status = current
+            new = (holder_set_id(frozenset(holders.get(key, ()))), status)
+        if old is not None and new == (old.holder_set_id, old.status):
+            continue
+        if old is not None:
+            deltas[(old.holder_set_id, old.status)] -= 1
+        if new is None:
+            if old is not None:
+                gone.append(request_id)
+            continue
+        deltas[new] += 1
+        written.append(RequestTally(request_id=request_id, holder_set_id=new[0], status=new[1]))
+    # One order for every writer (see _settle).
+    for (holder_set, status), delta in sorted(deltas.items()):
+        if delta:
+            _bump_requests(holder_set, status, delta)
+    if gone:
+        RequestTally.objects.filter(request_id__in=gone).delete()
+    if written:
+        RequestTally.objects.bulk_create(
+            written,
+            update_conflicts=True,
+            unique_fields=["request_id"],
+            update_fields=["holder_set", "status"],
+        )
+    return len(request_ids)
 
 
 def _settle(case_ids: set[Any]) -> int:
@@ -156,11 +238,7 @@ def _settle(case_ids: set[Any]) -> int:
             "pk", "data_key_id", "state", "urgency", "next_contact_due"
         )
     }
-    holders: dict[Any, set[str]] = defaultdict(set)
-    for key_id, user_id, team_key_id in Grant.objects.filter(
-        data_key_id__in=[key for key, _, _, _ in now.values()], stale=False
-    ).values_list("data_key_id", "user_id", "team_key_id"):
-        holders[key_id].add(f"u:{user_id}" if user_id is not None else f"t:{team_key_id}")
+    holders = _holders_of(key for key, _, _, _ in now.values())
     before = {
         tally.case_id: tally
         for tally in CaseTally.objects.select_for_update().filter(case_id__in=case_ids)
@@ -224,9 +302,14 @@ def tallies_rebuild() -> int:
         CaseTally.objects.all().delete()
         HolderSetCount.objects.all().delete()
         HolderSetDue.objects.all().delete()
+        RequestTally.objects.all().delete()
+        HolderSetRequestCount.objects.all().delete()
         ids = list(Case.objects.values_list("pk", flat=True))
         for start in range(0, len(ids), 2000):
             _settle(set(ids[start : start + 2000]))
+        request_ids = list(Request.objects.values_list("pk", flat=True))
+        for start in range(0, len(request_ids), 2000):
+            _settle_requests(set(request_ids[start : start + 2000]))
     return len(ids)
 
 
@@ -240,6 +323,18 @@ def visible_due_before(user: User, day: dt.date) -> int:
     ``day``."""
     found = HolderSetDue.objects.filter(holder_set_id__in=_visible_sets(user), day__lt=day)
     return found.aggregate(total=Sum("n"))["total"] or 0
+
+
+def visible_request_counts(user: User) -> dict[str, int]:
+    """How many requests ``user`` may see, per triage status (sums over holder sets)."""
+    return {
+        row["status"]: row["total"]
+        for row in HolderSetRequestCount.objects.filter(holder_set_id__in=_visible_sets(user))
+        .values("status")
+        .annotate(total=Sum("n"))
+        .order_by()
+        if row["total"]
+    }
 
 
 def visible_counts(user: User) -> dict[tuple[str, int], int]:

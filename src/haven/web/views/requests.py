@@ -40,9 +40,12 @@ def request_inbox(request: HttpRequest) -> HttpResponse:
             "awaiting_reply": data["awaiting"],
         }
     qs = selectors.request_list(user=user, **filters)
+    count: int | None = None
     if form.is_bound and form.errors:
         qs = qs.none()  # a filter that cannot be read lists nothing, never everything
-    page = paginate(request, qs)
+    else:
+        count = selectors.request_list_count(user=user, requests=qs, filters=filters)
+    page = paginate(request, qs, count=count)
     rows = selectors.request_rows(ctx=ctx(request), user=user, requests=list(page.object_list))
     return render(
         request,
