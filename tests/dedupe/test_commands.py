@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 from pathlib import Path
@@ -112,8 +113,18 @@ def test_link_encode_and_match(alice, ctx, tmp_path, secret_file, password_file)
     text = out.read_text(encoding="utf-8")
     header = json.loads(text.splitlines()[0])
     assert header["count"] == 2
+    # The filters (base64), tokens and blocking tokens (hex) are checked as what they are: random-looking
+    # text in which "1971" turns up by chance in about one run in fifty.
+    bare = []
+    for line in text.splitlines()[1:]:
+        entry = json.loads(line)
+        assert all(base64.b64decode(v, validate=True) for v in entry.pop("b").values())
+        assert all(int(v, 16) >= 0 for v in entry.pop("t").values())
+        assert all(int(v, 16) >= 0 for v in entry.pop("k"))
+        bare.append(json.dumps(entry, ensure_ascii=False))
+    plain = "\n".join([text.splitlines()[0], *bare])
     for value in ("장진성", "김선희", "Sinuiju", "sinuiju", "1971", "Jin"):
-        assert value not in text
+        assert value not in plain
     assert oct(out.stat().st_mode & 0o777) == "0o600"
 
     theirs = _partner_file(tmp_path / "theirs.jsonl")

@@ -98,9 +98,14 @@ def record_from_payload(
     year, month, day = _birth_parts(birth)
     sex = data.get("sex")
     occupation = data.get("occupation")
+    name = primary_name(data)
+    romanized = data.get("name_romanized")
     return match_record(
         id=record_id,
-        name=primary_name(data),
+        name=name,
+        # The romanized name beside the Hangul is a second reading of it where the two
+        # disagree (haven.matching.names.with_other_spelling): one of them was mistyped.
+        other_spellings=(str(romanized),) if romanized and data.get("name_hangul") else (),
         birth_year=year,
         birth_month=month,
         birth_day=day,

@@ -11,7 +11,8 @@ Records and encodings::
 
     rec = match_record(id="case-17", name="Kim Sun-hui", birth_year=1990, birth_month=3,
                        birth_day=None, sex="f", origin="Hamgyong", occupation="restaurant",
-                       group="g-4", broker="b-2", extra={"workplace": "Ningbo"})
+                       group="g-4", broker="b-2", extra={"workplace": "Ningbo"},
+                       other_spellings=["Kim Seon-hui"])  # the same name spelled otherwise
     table = encode_records(records=[rec, ...], hasher_for=index_key.keyed_hasher,
                            extra_fields=(), block_on=(), keep_records=False)
 

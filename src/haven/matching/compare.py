@@ -221,7 +221,8 @@ class ClearNames:
             if not (na.text and nb.text):
                 out[k] = np.nan
                 continue
-            key = (na.text, nb.text) if na.text <= nb.text else (nb.text, na.text)
+            ka, kb = na.identity, nb.identity
+            key = (ka, kb) if ka <= kb else (kb, ka)
             s = cache.get(key)
             if s is None:
                 s = cache[key] = name_similarity(na, nb)

@@ -43,8 +43,9 @@ U64 = npt.NDArray[np.uint64]
 # neighbourhood of the readings' spelling (name.edits) and its blocking pass; the name as
 # written no longer blocks a name that reads as Korean; 5: origin as a place (town, province,
 # historic region), occupation as written and its category, the birth date's day-month swap
-# and lunar-offset window tokens
-ENCODING_VERSION = 5
+# and lunar-offset window tokens; 6: a romanized name that disagrees with the Hangul is the
+# name's second reading (names.with_other_spelling), and that Hangul gets no exact filter
+ENCODING_VERSION = 6
 MAX_READINGS_ENCODED = 2  # each its own filter; further readings are rarely the right one
 MAX_BLOCK_TOKENS = 32
 _ODD = np.uint64(0x9E3779B97F4A7C15)
@@ -308,6 +309,9 @@ def hangul_grams(name: NameForms) -> list[str]:
     Each syllable is folded by the initial-sound rule first (리 → 이), so that North and South
     Korean spellings of one name agree while 연 and 윤 stay different.
     """
+    if name.other:
+        # The record's own romanization disagrees with this Hangul: it is not exact evidence.
+        return []
     h = "".join(south_form(c) for c in name.hangul)
     if not h:
         return []
@@ -465,15 +469,15 @@ def _text_input(name: NameForms) -> str:
 
 def _hangul_input(name: NameForms) -> str:
     """All :func:`hangul_grams` reads of a name."""
-    return name.hangul
+    return "" if name.other else name.hangul
 
 
 class _DistinctNames:
     """The distinct names of a batch of records, and each record's index among them.
 
-    A name's forms are a pure function of its cleaned text (``normalise_name``), so names are
-    told apart by ``text``: a str caches its hash, where hashing the nested ``NameForms``
-    walks every reading each time.
+    A name's forms are a pure function of its cleaned text and the other spelling that counted
+    (``NameForms.identity``), so names are told apart by that: a str caches its hash, where
+    hashing the nested ``NameForms`` walks every reading each time.
     """
 
     def __init__(self, records: Sequence[MatchRecord]):
@@ -481,9 +485,10 @@ class _DistinctNames:
         self.distinct: list[NameForms] = []
         codes = np.empty(len(records), dtype=np.int64)
         for row, r in enumerate(records):
-            i = index.get(r.name.text)
+            key = r.name.identity
+            i = index.get(key)
             if i is None:
-                i = index[r.name.text] = len(self.distinct)
+                i = index[key] = len(self.distinct)
                 self.distinct.append(r.name)
             codes[row] = i
         self.codes = codes

@@ -24,7 +24,13 @@ from haven.matching.blocking import (
     link_candidates,
     random_pairs,
 )
-from haven.matching.compare import ClearNames, Comparisons, compare_pairs, labels_for
+from haven.matching.compare import (
+    NAME_NEARLY,
+    ClearNames,
+    Comparisons,
+    compare_pairs,
+    labels_for,
+)
 from haven.matching.encodings import EncodedTable
 from haven.matching.explain import Explanation, explain
 from haven.matching.model import (
@@ -214,6 +220,32 @@ def _people_rounds(
     return model, even
 
 
+def swapped_name_parts(comps: Comparisons, name_parts: tuple[str, ...]) -> None:
+    """Name parts written in each other's fields are compared as the whole name says.
+
+    Records that give the name in parts (a given name and a surname field) put one in the
+    other's place now and then ("thomas" / "martinovic" beside "martinovic" / "thomas"): part
+    by part the names then differ entirely, while the whole name, compared without regard to
+    word order, is the same. Where every part is known on both sides and differs, and the whole
+    name is "the same name" (or "nearly the same"), the parts were crossed: each takes the
+    whole name's agreement, "the same" (or "nearly the same"), since the whole name holds
+    both. Filters of different fields are keyed apart, so the parts cannot be compared
+    crosswise directly. Changed in place; the whole name keeps its level (an ignored name is
+    made unknown after this).
+    """
+    if len(name_parts) < 2 or not len(comps):
+        return
+    cols = np.array([comps.fields.index(f"extra.{f}") for f in name_parts], dtype=np.int64)
+    top = len(labels_for(f"extra.{name_parts[0]}")) - 1
+    name = comps.levels[:, comps.fields.index("name")]
+    parts = comps.levels[:, cols]
+    crossed = (name >= NAME_NEARLY) & (parts == 0).all(axis=1)
+    rows = np.flatnonzero(crossed)
+    if len(rows):
+        same = name[rows] == len(labels_for("name")) - 1
+        comps.levels[np.ix_(rows, cols)] = np.where(same, top, top - 1)[:, None]
+
+
 def _train_and_score(
     *,
     left: EncodedTable,
@@ -231,6 +263,8 @@ def _train_and_score(
     rnd = compare_pairs(left=left, right=right, i=rand[0], j=rand[1], clear_names=clear)
     bi, bj = birth_pairs(left=left, right=right if right is not left else None)
     births = compare_pairs(left=left, right=right, i=bi, j=bj, clear_names=clear)
+    for c in (comps, rnd, births):
+        swapped_name_parts(c, name_parts)
     for f in ignore:
         # An ignored field is "unknown" everywhere: it still blocks, it never weighs.
         col = comps.fields.index(f)
@@ -315,6 +349,7 @@ def find_duplicates(
         comps = compare_pairs(
             left=table, right=table, i=cands.left, j=cands.right, clear_names=clear
         )
+        swapped_name_parts(comps, name_parts)
         for f in ignore_fields:
             comps.levels[:, comps.fields.index(f)] = -1
         model, weight = _people_rounds(model=model, comps=comps, table=table, fit_prior=False)

@@ -20,6 +20,10 @@ Public API
     The score with the parts that agreed (surname, given name, order) and plain-language reasons.
 ``same_name(a, b) -> bool``
     ``explain_name_match(a, b).equivalent``.
+``with_other_spelling(forms, other) -> NameForms``
+    The name with another spelling the same record gives of it (the romanized name beside the
+    Hangul): when no reading of one is a reading of the other, the other's nearest reading
+    becomes the name's second reading, and the Hangul no longer counts as exact.
 
 What is kept apart and what is merged
 -------------------------------------
@@ -115,6 +119,14 @@ class NameForms:
     jamo: str  # the Hangul decomposed into compatibility jamo
     latin: str  # lower-case form for plain comparison: the romanized input, RR for Hangul
     readings: tuple[Reading, ...]  # empty when the name does not read as Korean
+    # Another spelling of the name on the same record that disagreed with it and gave a
+    # reading (see with_other_spelling); "" when none did.
+    other: str = ""
+
+    @property
+    def identity(self) -> str:
+        """What tells two forms apart: the cleaned text, and the other spelling if one counted."""
+        return f"{self.text}\x00{self.other}" if self.other else self.text
 
     @property
     def korean(self) -> bool:
@@ -540,6 +552,43 @@ def normalise_name(text: str) -> NameForms:
         jamo=to_jamo(hangul),
         latin=latin,
         readings=tuple(readings[:MAX_READINGS]),
+    )
+
+
+def with_other_spelling(forms: NameForms, other: str | NameForms) -> NameForms:
+    """The name read with another spelling of it that the same record gives.
+
+    A record often holds the name twice: in Hangul and romanized. The Hangul is the more exact
+    of the two, and where they agree (some reading of one is a reading of the other) it stays
+    the only reading. Where they disagree, one of them was mistyped or misheard and the record
+    does not say which: a vowel slipped in the Hangul (김순희 beside "Kim Seon-hui"), a syllable
+    misheard by whoever romanized it. Then the other spelling's reading nearest the name
+    becomes its second reading, so the record blocks and compares on both, and its Hangul is no
+    longer taken as exact (two Hangul spellings one syllable apart would otherwise count as
+    different names whatever the romanization says). An other spelling with no reading, or
+    with no surname where the name has one, adds nothing.
+    """
+    of = other if isinstance(other, NameForms) else normalise_name(other)
+    if not forms.readings or not of.readings:
+        return forms
+    _ra, rb, total, _s, _g = _best(forms, of)
+    if total >= 1.0:
+        return forms
+    if forms.readings[0].surname and not rb.surname:
+        # "Sun-hui" alone beside 김선희: a given name is not a second reading of a full name.
+        complete = [r for r in of.readings if r.surname]
+        if not complete:
+            return forms
+        rb = max(complete, key=lambda r: _compare(forms.readings[0], r)[0])
+    readings = (forms.readings[0], rb, *(r for r in forms.readings[1:] if r != rb))
+    return NameForms(
+        text=forms.text,
+        script=forms.script,
+        hangul=forms.hangul,
+        jamo=forms.jamo,
+        latin=forms.latin,
+        readings=readings[:MAX_READINGS],
+        other=f"{forms.other} / {of.text}" if forms.other else of.text,
     )
 
 

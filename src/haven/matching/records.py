@@ -7,12 +7,12 @@ instance, so the engine runs anywhere (a command, a benchmark, a partner's lapto
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-from haven.matching.names import NameForms, normalise_name
+from haven.matching.names import NameForms, normalise_name, with_other_spelling
 
 MAX_FIELD_CHARS = 200  # a short field longer than this is cut: work stays bounded
 
@@ -61,6 +61,14 @@ class MatchRecord:
 _normalise = lru_cache(maxsize=1 << 16)(normalise_name)
 
 
+@lru_cache(maxsize=1 << 12)
+def _with_others(name: str, others: tuple[str, ...]) -> NameForms:
+    forms = _normalise(name)
+    for other in others:
+        forms = with_other_spelling(forms, _normalise(other))
+    return forms
+
+
 def clean_field(value: object) -> str | None:
     """A short field as compared: NFKC, case-folded, single-spaced, capped; ``None`` if empty."""
     if value is None:
@@ -101,8 +109,13 @@ def match_record(
     group: str | None = None,
     broker: str | None = None,
     extra: Mapping[str, str | None] | None = None,
+    other_spellings: Sequence[str | None] = (),
 ) -> MatchRecord:
     """Build a record from raw values: the name is normalised, short fields cleaned.
+
+    ``other_spellings`` are further spellings of the same name on the record (the romanized
+    name beside the Hangul, see :func:`haven.matching.names.with_other_spelling`); not
+    aliases or other names a person went by.
 
     Impossible date parts are dropped rather than raised on (a month of 13 is unknown, not an
     error): the matcher must accept whatever the files hold. A month without a year, or a day
@@ -115,6 +128,7 @@ def match_record(
     calendar: Calendar = (
         "solar" if said in ("solar", "양력") else "lunar" if said in ("lunar", "음력") else ""
     )
+    others = tuple(o for o in other_spellings if o and o != name)
     extras = tuple(
         (key, cleaned)
         for key, value in sorted((extra or {}).items())
@@ -122,7 +136,7 @@ def match_record(
     )
     return MatchRecord(
         id=str(id),
-        name=_normalise(name or ""),
+        name=_with_others(name or "", others) if others else _normalise(name or ""),
         birth=Birth(year, month, day, calendar if year is not None else ""),
         sex=clean_field(sex),
         origin=clean_field(origin),
