@@ -133,3 +133,69 @@ def test_a_search_is_audited_without_what_was_searched(ctx, alice):
     entry = AuditEntry.objects.filter(action="case.search").get()
     assert entry.actor == alice
     assert "Kim" not in str(entry.detail) and "선희" not in str(entry.detail)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_searches_catching_up_the_same_record_index_it_once(alice, monkeypatch):
+    """Two staff search at the same moment and both find a record waiting for its tokens: the
+    first indexes it while the second waits or passes it by; neither fails (on PostgreSQL the
+    second wrote the same tokens and broke their unique index: an error page)."""
+    import threading
+
+    from django.db import connection
+
+    from haven.cases import search
+    from haven.crypto import KeyContext
+    from haven.vault.models import SearchIndexPending, SearchToken
+
+    full = ctx_for(alice)
+    without_index_key = KeyContext(actor_id=alice.pk)
+    for ref in full.holder_refs():
+        without_index_key.add_holder(ref, full._holder(ref))
+    request = request_create(
+        ctx=without_index_key,
+        actor=alice,
+        channel="direct_line",
+        account="Help.",
+        people=[PersonInput(name_hangul="김선희")],
+    )
+    key_id = request.cases.get().data_key_id
+    assert SearchIndexPending.objects.filter(data_key_id=key_id).exists()
+
+    first_inside = threading.Event()
+    second_done = threading.Event()
+    real = search.search_tokens_set
+    first_thread: list[int] = []
+
+    def slow_for_the_first(**kwargs):
+        if threading.get_ident() in first_thread:
+            first_inside.set()
+            second_done.wait(timeout=3)  # SQLite: the second waits for our lock instead
+        return real(**kwargs)
+
+    monkeypatch.setattr(search, "search_tokens_set", slow_for_the_first)
+    outcome: dict[str, object] = {}
+
+    def first() -> None:
+        first_thread.append(threading.get_ident())
+        try:
+            outcome["first"] = search.search_index_refresh(ctx=ctx_for(alice), actor=alice)
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            outcome["first"] = exc
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    assert first_inside.wait(timeout=10)
+    try:
+        outcome["second"] = search.search_index_refresh(ctx=ctx_for(alice), actor=alice)
+    except Exception as exc:  # noqa: BLE001
+        outcome["second"] = exc
+    second_done.set()
+    thread.join(timeout=20)
+
+    assert sorted([outcome["first"], outcome["second"]], key=str) == [0, 1], outcome
+    assert not SearchIndexPending.objects.exists()
+    tokens = list(SearchToken.objects.filter(data_key_id=key_id).values_list("purpose", "token"))
+    assert tokens and len(tokens) == len(set(tokens))

@@ -30,7 +30,7 @@ from haven.vault.index import (
     search_partial_data_keys,
     search_tokens_set,
 )
-from haven.vault.models import SearchPurpose
+from haven.vault.models import SearchIndexPending, SearchPurpose
 from haven.vault.sealed import data_keys_unlock, payload_read
 
 MAX_QUERY_CHARS = 200
@@ -138,8 +138,18 @@ def search_index_refresh(*, ctx: KeyContext, actor: User | None, limit: int = RE
             continue
         for purpose, items in found.items():
             values[key_id].setdefault(purpose, []).extend(items)
-    indexed = [key_id for key_id in mine if key_id not in failed]
+    readable = [key_id for key_id in mine if key_id not in failed]
     with transaction.atomic():
+        # Claimed, not assumed: another search may be indexing the same records now (its rows
+        # are locked: skipped) or may have done so since they were read (no longer pending).
+        # Writing their tokens twice broke the unique index on PostgreSQL (an error page).
+        claimed = {
+            str(key_id)
+            for key_id in SearchIndexPending.objects.select_for_update(skip_locked=True)
+            .filter(data_key_id__in=readable)
+            .values_list("data_key_id", flat=True)
+        }
+        indexed = [key_id for key_id in readable if key_id in claimed]
         for key_id in indexed:
             search_tokens_set(ctx=ctx, data_key_id=key_id, values=values[key_id])
         if indexed:
