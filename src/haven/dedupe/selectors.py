@@ -48,6 +48,9 @@ from haven.vault.sealed import payload_read
 
 MAX_CANDIDATES = 200  # other people compared per person of the request
 PENDING_BATCH = 50  # pending people encoded per look, besides the request's own
+# Waiting people looked at per page, of whom those the person may open are encoded (others
+# wait for someone who may, or for `haven dedupe`).
+WAITING_LOOKED_AT = 500
 
 
 @dataclass
@@ -117,15 +120,23 @@ def _refresh(*, ctx: KeyContext, user: User, cases: list[Case]) -> None:
     index_key = index_key_active()
     if index_key is None or not ctx.holds_index_key():
         return
-    waiting = list(
-        case_queryset(user=user)
-        .filter(
-            person_id__in=PersonEncoding.objects.filter(
-                waiting_encodings(generation=index_key.generation)
-            ).values("person_id")
+    # The waiting people first, then which of them this person may open: as one query, the
+    # planner walked every case in order looking for the few (or none) that wait (0.2 s a page
+    # at 100,000 cases on PostgreSQL).
+    waiting_people = list(
+        PersonEncoding.objects.filter(
+            waiting_encodings(generation=index_key.generation)
+        ).values_list("person_id", flat=True)[:WAITING_LOOKED_AT]
+    )
+    waiting = (
+        list(
+            case_queryset(user=user)
+            .filter(person_id__in=waiting_people)
+            .select_related("person", "request")
+            .order_by("opened_at")[:PENDING_BATCH]
         )
-        .select_related("person", "request")
-        .order_by("opened_at")[:PENDING_BATCH]
+        if waiting_people
+        else []
     )
     from haven.dedupe.services import duplicate_candidates_refresh
 
