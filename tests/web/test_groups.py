@@ -111,6 +111,31 @@ def test_a_refused_move_names_the_member_and_moves_nobody(client, alice, yanji, 
     ]
 
 
+def test_ticking_a_member_who_cannot_go_there_names_them_and_moves_nobody(
+    client, alice, yanji, ctx
+):
+    """The page offers where the members it ticked can go; ticking another who cannot go there
+    is refused by name, not as "not one of the available choices"."""
+    from haven.cases.services import journey_advance
+
+    first, *rest = list(Case.objects.filter(group=yanji).order_by("pk"))
+    journey_advance(ctx=ctx, actor=alice, case=first, to_state="verifying", expected_version=1)
+    first.refresh_from_db()
+    login(client, alice)
+
+    response = _move(client, yanji, [first, *rest], "verifying")
+
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "not one of the available choices" not in page
+    assert "no member was moved" in page
+    assert sorted(Case.objects.filter(group=yanji).values_list("state", flat=True)) == [
+        "received",
+        "received",
+        "verifying",
+    ]
+
+
 def test_the_case_page_links_to_its_group_by_label(client, alice, yanji):
     case = Case.objects.filter(group=yanji).first()
     login(client, alice)

@@ -433,6 +433,16 @@ def group_targets(states: Iterable[tuple[str, str]]) -> list[State]:
     return sorted(common, key=list(State).index)
 
 
+def group_targets_any(states: Iterable[tuple[str, str]]) -> list[State]:
+    """Every state any of the members in these (state, returns_to) can reach."""
+    from haven.cases.journey import reachable_targets
+
+    found: set[State] = set()
+    for state, back in states:
+        found |= set(reachable_targets(state, returns_to=back or None))
+    return sorted(found, key=list(State).index)
+
+
 def member_choice(case: Any) -> str:
     """A group member's checkbox value: its id and the version shown, so a stale page is caught."""
     return f"{case.pk}:{case.version}"

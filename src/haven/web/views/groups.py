@@ -75,7 +75,11 @@ def move_form(members: Sequence[CaseRow], *, ticked: set[str], data: Any = None)
     chosen = [m for m in members if str(m.case.pk) in ticked] or list(members)
     targets = f.group_targets((m.case.state, m.case.returns_to) for m in chosen)
     if data is not None:
-        return f.GroupMoveForm(data, members=choices, targets=targets)
+        # The page offered the targets of the members it had ticked; the person may have ticked
+        # others since. Any state a member can reach is a valid choice here, and the move then
+        # says which member cannot go there (rather than "not one of the available choices").
+        every = f.group_targets_any((m.case.state, m.case.returns_to) for m in members)
+        return f.GroupMoveForm(data, members=choices, targets=every)
     return f.GroupMoveForm(
         initial={
             "case_ids": [f.member_choice(m.case) for m in members if str(m.case.pk) in ticked],
