@@ -36,6 +36,7 @@ from django.db.models import (
     BinaryField,
     BooleanField,
     CharField,
+    DateTimeField,
     IntegerField,
     Model,
     PositiveBigIntegerField,
@@ -367,6 +368,19 @@ def _preparer(field: Any, connection: Any) -> Callable[[Any], Any]:
             return slow(value)
 
         return prep_integer
+    if kind is DateTimeField and not field.is_relation:
+        # The rows of a chunk share a few times (every grant is stamped with one ``now``):
+        # the last one converted is kept, by identity (a datetime never changes).
+        last: list[Any] = [object(), None]
+
+        def prep_datetime(value: Any) -> Any:
+            if value is last[0]:
+                return last[1]
+            prepared = slow(value)
+            last[:] = [value, prepared]
+            return prepared
+
+        return prep_datetime
     if kind is BooleanField and not field.is_relation:
 
         def prep_bool(value: Any) -> Any:
