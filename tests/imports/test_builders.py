@@ -156,3 +156,32 @@ def test_a_builder_that_fails_leaves_whole_chunks_and_says_which(ctx, alice, mon
     monkeypatch.setattr(services, "_build_chunk", real)
     done = services.import_commit(ctx=ctx, actor=alice, batch=batch, workers=2)
     assert done.finished and Person.objects.count() == 9
+
+
+def test_the_sqlite_page_cache_is_raised_for_the_load_only(ctx, alice) -> None:
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's page cache")
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        before = cursor.fetchone()[0]
+    seen: list[int] = []
+    real = services._commit_chunk
+
+    def spy(**kwargs: Any) -> bool:
+        written = real(**kwargs)
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA cache_size")
+            seen.append(cursor.fetchone()[0])
+        return written
+
+    services._commit_chunk = spy  # type: ignore[assignment]
+    try:
+        services.import_commit(ctx=ctx, actor=alice, batch=_stage(ctx, alice), workers=2)
+    finally:
+        services._commit_chunk = real  # type: ignore[assignment]
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        assert cursor.fetchone()[0] == before
+    assert seen == [-services.SQLITE_LOAD_CACHE_KIB] * 5
