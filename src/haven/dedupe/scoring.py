@@ -302,15 +302,28 @@ def score_pairs(
     j: npt.NDArray[np.int64],
     model: MatchModel,
     threshold: float = REVIEW_THRESHOLD,
+    limit: int | None = None,
 ) -> list[ScoredPair]:
     """Compare pairs (left row i[k], right row j[k]) and keep those at or above ``threshold``,
-    each with the engine's explanation (which fields agreed, how strongly); best first."""
+    each with the engine's explanation (which fields agreed, how strongly); best first.
+
+    ``limit``: only the best ``limit`` pairs are kept and explained (and any tied with the last
+    at its rounded probability, so that a caller ordering by probability keeps the same ones):
+    explaining was most of the time a dry run spent on a large file's duplicates, of which the
+    page shows a few thousand."""
     if not len(i):
         return []
     comps = compare_pairs(left=left, right=right, i=i, j=j)
     weight, prob = model.score(comps.levels)
+    # Best first by the weight as reported (rounded); equal ones in the order compared.
+    order = sorted(
+        np.flatnonzero(prob >= threshold).tolist(), key=lambda k: -round(float(weight[k]), 2)
+    )
+    if limit is not None and len(order) > limit:
+        last = round(float(prob[order[limit - 1]]), 4) if limit > 0 else 2.0
+        order = [k for n, k in enumerate(order) if n < limit or round(float(prob[k]), 4) >= last]
     out = []
-    for k in np.flatnonzero(prob >= threshold).tolist():
+    for k in order:
         lid, rid = left.ids[int(i[k])], right.ids[int(j[k])]
         out.append(
             ScoredPair(
@@ -321,7 +334,6 @@ def score_pairs(
                 explain(model=model, levels=comps.levels[k], left_id=lid, right_id=rid),
             )
         )
-    out.sort(key=lambda p: -p.weight)
     return out
 
 

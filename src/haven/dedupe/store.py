@@ -125,9 +125,9 @@ def person_encodings_build(
                 updated_at=now,
             )
         )
-        blocks += [BlockToken(person_id=person.pk, token=token) for token in packed.block]
+        blocks += [(person.pk, token) for token in packed.block]
     rows.extend(encodings)
-    rows.extend(blocks)
+    rows.add_values(BlockToken, ("person_id", "token"), blocks)  # as values: see search tokens
     return len(encodings)
 
 

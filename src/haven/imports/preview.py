@@ -68,6 +68,7 @@ def _within(table: EncodedTable, threshold: float) -> list[dict[str, Any]]:
         j=np.asarray(cands.right),
         model=scoring_model(threshold=threshold, people=len(table)),
         threshold=threshold,
+        limit=MAX_PAIRS,  # no more are shown or kept: only these are explained
     )
     out = []
     for pair in scored:

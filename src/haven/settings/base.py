@@ -275,6 +275,9 @@ HAVEN_ATTACHMENT_DECODE_DIR = env_str("HAVEN_ATTACHMENT_DECODE_DIR", str(DATA_DI
 HAVEN_IMPORT_MAX_BYTES = env_int("HAVEN_IMPORT_MAX_BYTES", 50_000_000, minimum=100_000)
 HAVEN_IMPORT_MAX_ROWS = env_int("HAVEN_IMPORT_MAX_ROWS", 200_000, minimum=10)
 HAVEN_IMPORT_STAGE_HOURS = env_int("HAVEN_IMPORT_STAGE_HOURS", 72, minimum=1)
+# Processes `haven import` builds (seals) chunks in while it writes them (haven.imports.builders):
+# 1 builds in the command's own process. The web page loads in its own process, a step at a time.
+HAVEN_IMPORT_WORKERS = env_int("HAVEN_IMPORT_WORKERS", 2, minimum=1)
 # Printed case files (haven.documents): a TrueType font with Hangul, from Debian's fonts-nanum
 # (scripts/ensure-fonts); a bold face beside it is used when present.
 HAVEN_PDF_FONT = env_str("HAVEN_PDF_FONT", "/usr/share/fonts/truetype/nanum/NanumGothic.ttf")

@@ -307,12 +307,14 @@ def search_tokens_build(
         now = timezone.now()
         rows.extend(SearchIndexPending(data_key_id=key_id, since=now) for key_id in values_by_key)
         return 0
+    # As values, not model objects: a person has a score of tokens, and building an object for
+    # each cost more than computing the token (the statements are the same, tests/db).
     tokens = [
-        SearchToken(generation=index_key, purpose=purpose, token=token, data_key_id=key_id)
+        (index_key.pk, purpose, token, key_id)
         for key_id, values in values_by_key.items()
         for purpose, token in sorted(_tokens(ctx, values))
     ]
-    rows.extend(tokens)
+    rows.add_values(SearchToken, ("generation_id", "purpose", "token", "data_key_id"), tokens)
     return len(tokens)
 
 

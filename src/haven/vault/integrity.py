@@ -123,6 +123,23 @@ def data_key_tag(key: DataKey) -> None:
     key.tag = tag("data-key", data_key_parts(key))
 
 
+def grant_values_tag(
+    *, data_key_id: Any, user_id: Any, team_key_id: Any, sealed: bytes, slot: Any
+) -> bytes:
+    """The tag :func:`grant_tag` gives a new grant (no copy for a next pair), from its values:
+    for grants written as plain values (:meth:`haven.db.rows.Rows.add_values`)."""
+    return tag(
+        "grant",
+        grant_parts(
+            data_key_id=data_key_id,
+            user_id=user_id,
+            slot=slot,
+            team_key_id=team_key_id,
+            sealed=sealed,
+        ),
+    )
+
+
 def grant_tag(grant: Grant, *, slot: Any) -> None:
     """Tag ``grant`` (and, during a key-pair replacement, its copy for the next pair)."""
     common = {"data_key_id": grant.data_key_id, "user_id": grant.user_id}

@@ -140,20 +140,41 @@ def data_keys_build(
         sealed_by_key.append(sealed)
     rows.extend(keys)
     now = timezone.now()
-    grants = []
-    for key, sealed in zip(keys, sealed_by_key, strict=True):
-        for holder in publics:
-            grant = Grant(
-                data_key=key,
-                user=holder if isinstance(holder, User) else None,
-                team_key=holder if isinstance(holder, TeamKey) else None,
-                sealed=sealed[_ref(holder)],
-                granted_by=granted_by,
-                granted_at=now,
-            )
-            integrity.grant_tag(grant, slot=key.erasure_slot)
-            grants.append(grant)
-    rows.extend(grants)
+    by = granted_by.pk if granted_by is not None else None
+    holders_ids = [
+        (
+            holder.pk if isinstance(holder, User) else None,
+            holder.pk if isinstance(holder, TeamKey) else None,
+            _ref(holder),
+        )
+        for holder in publics
+    ]
+    # As values, not model objects (a chunk of an import has thousands of grants): the same
+    # statements (tests/db/test_rows.py), the same tags (integrity.grant_values_tag).
+    grants = [
+        (
+            key.pk,
+            user_id,
+            team_key_id,
+            sealed[ref],
+            by,
+            now,
+            integrity.grant_values_tag(
+                data_key_id=key.pk,
+                user_id=user_id,
+                team_key_id=team_key_id,
+                sealed=sealed[ref],
+                slot=key.erasure_slot,
+            ),
+        )
+        for key, sealed in zip(keys, sealed_by_key, strict=True)
+        for user_id, team_key_id, ref in holders_ids
+    ]
+    rows.add_values(
+        Grant,
+        ("data_key_id", "user_id", "team_key_id", "sealed", "granted_by_id", "granted_at", "tag"),
+        grants,
+    )
     return keys
 
 

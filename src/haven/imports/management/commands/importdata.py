@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -22,6 +23,7 @@ from haven.demo.management.progress import ProgressBar
 from haven.exports.tables import table_bytes
 from haven.imports import columns as c
 from haven.imports import selectors, services
+from haven.imports.builders import BuildError
 from haven.imports.dates import DATE_ORDERS
 from haven.imports.models import ImportBatch, ImportStatus
 from haven.imports.reading import ENCODINGS
@@ -268,14 +270,18 @@ class Command(BaseCommand):
     def _commit(
         self, ctx: Any, user: Any, batch: ImportBatch, options: dict[str, Any], *, skip: list[int]
     ) -> None:
-        done = services.import_commit(
-            ctx=ctx,
-            actor=user,
-            batch=batch,
-            skip_rows=skip,
-            atomic=options["all_or_nothing"],
-            progress=ProgressBar("loading chunks", stream=_stream(self.stderr)),
-        )
+        try:
+            done = services.import_commit(
+                ctx=ctx,
+                actor=user,
+                batch=batch,
+                skip_rows=skip,
+                atomic=options["all_or_nothing"],
+                progress=ProgressBar("loading chunks", stream=_stream(self.stderr)),
+                workers=settings.HAVEN_IMPORT_WORKERS,
+            )
+        except BuildError as exc:
+            raise CommandError(f"{exc} (import {batch.pk}: --resume {batch.pk})") from None
         if done.batch.status != ImportStatus.COMMITTED:
             raise CommandError(f"The load stopped; go on with --resume {batch.pk}.")
         self.stdout.write(
