@@ -47,7 +47,10 @@ from haven.vault.index import index_key_active
 from haven.vault.sealed import payload_read
 
 MAX_CANDIDATES = 200  # other people compared per person of the request
-PENDING_BATCH = 50  # pending people encoded per look, besides the request's own
+# Other people waiting for encodings that one request page encodes, besides its own: each costs
+# a few ms of the page's time (50 made request pages half a second slower while the portal took a
+# surge); a backlog after a surge is for `haven dedupe`, which encodes everyone waiting.
+PENDING_BATCH = 10
 # Waiting people looked at per page, of whom those the person may open are encoded (others
 # wait for someone who may, or for `haven dedupe`).
 WAITING_LOOKED_AT = 500
