@@ -67,3 +67,49 @@ def test_what_follows_the_encodings_is_stored_with_them_or_not_at_all(alice, ctx
     # Already current: nothing to do, and nothing is called for nobody.
     assert encodings_refresh(ctx=ctx, cases=[case], then=seen.append) == []
     assert seen == [[case.person_id], []]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_person_edited_while_being_encoded_keeps_the_encodings_of_the_edit(
+    alice, ctx, monkeypatch
+):
+    """Encoding happens outside the transaction: an edit that lands meanwhile stores encodings
+    of the new details, which the catch-up must not overwrite with the old ones."""
+    from haven.cases.services import person_update
+    from tests.dedupe.helpers import person
+
+    case = record(ctx=ctx, actor=alice, **HANGUL)
+    _pending(case)
+    real = store.encode_one
+    edited = []
+
+    def encode_one(**kwargs):
+        packed = real(**kwargs)
+        if not edited:
+            edited.append(True)
+            fresh = type(case).objects.select_related("person").get(pk=case.pk)
+            person_update(
+                ctx=ctx,
+                actor=alice,
+                case=fresh,
+                expected_version=fresh.person.version,
+                person=person(name_romanized="Pak Yong-ho", birth_value="1950"),
+            )
+        return packed
+
+    monkeypatch.setattr(store, "encode_one", encode_one)
+
+    assert encodings_refresh(ctx=ctx, cases=[case]) == []
+    after_edit = PersonEncoding.objects.get(person_id=case.person_id)
+    monkeypatch.setattr(store, "encode_one", real)
+    fresh = type(case).objects.select_related("person").get(pk=case.pk)
+    # What the edit stored is what encoding the person's current details gives.
+    expected = store.encode_one(
+        record=store.record_from_payload(
+            record_id=str(fresh.person_id),
+            data=store.payload_read(ctx=ctx, record=fresh.person),
+            broker_id=None,
+        ),
+        hasher_for=ctx.index_hasher,
+    )
+    assert bytes(after_edit.blooms) == expected.blooms

@@ -94,27 +94,20 @@ def holder_set_id(refs: frozenset[str]) -> int:
     return found
 
 
-def _bump(holder_set: int, state: str, urgency: int, delta: int) -> None:
-    shard = random.randrange(SHARDS)  # noqa: S311  # nosec B311  # spreads writers over rows
-    where = {"holder_set_id": holder_set, "state": state, "urgency": urgency, "shard": shard}
-    if HolderSetCount.objects.filter(**where).update(n=F("n") + delta):
+def _add(model: Any, delta: int, **where: Any) -> None:
+    """Add ``delta`` to the count row of ``model`` at ``where``, made on first need (a
+    concurrent transaction making the same row first is met by adding to theirs)."""
+    if model.objects.filter(**where).update(n=F("n") + delta):
         return
     try:
         with transaction.atomic():
-            HolderSetCount.objects.create(**where, n=delta)
+            model.objects.create(**where, n=delta)
     except IntegrityError:
-        HolderSetCount.objects.filter(**where).update(n=F("n") + delta)
+        model.objects.filter(**where).update(n=F("n") + delta)
 
 
-def _bump_due(holder_set: int, day: dt.date, delta: int) -> None:
-    where = {"holder_set_id": holder_set, "day": day}
-    if HolderSetDue.objects.filter(**where).update(n=F("n") + delta):
-        return
-    try:
-        with transaction.atomic():
-            HolderSetDue.objects.create(**where, n=delta)
-    except IntegrityError:
-        HolderSetDue.objects.filter(**where).update(n=F("n") + delta)
+def _shard() -> int:
+    return random.randrange(SHARDS)  # noqa: S311  # nosec B311  # spreads writers over rows
 
 
 def due_day(state: str, next_contact_due: dt.datetime | None) -> dt.date | None:
@@ -166,18 +159,6 @@ def _holders_of(key_ids: Iterable[Any]) -> dict[Any, set[str]]:
     return holders
 
 
-def _bump_requests(holder_set: int, status: str, delta: int) -> None:
-    shard = random.randrange(SHARDS)  # noqa: S311  # nosec B311  # spreads writers over rows
-    where = {"holder_set_id": holder_set, "status": status, "shard": shard}
-    if HolderSetRequestCount.objects.filter(**where).update(n=F("n") + delta):
-        return
-    try:
-        with transaction.atomic():
-            HolderSetRequestCount.objects.create(**where, n=delta)
-    except IntegrityError:
-        HolderSetRequestCount.objects.filter(**where).update(n=F("n") + delta)
-
-
 def _settle_requests(request_ids: set[Any]) -> int:
     """:func:`_settle` for requests: their holder set and status, counted per set and status."""
     if not request_ids:
@@ -216,7 +197,13 @@ def _settle_requests(request_ids: set[Any]) -> int:
     # One order for every writer (see _settle).
     for (holder_set, status), delta in sorted(deltas.items()):
         if delta:
-            _bump_requests(holder_set, status, delta)
+            _add(
+                HolderSetRequestCount,
+                delta,
+                holder_set_id=holder_set,
+                status=status,
+                shard=_shard(),
+            )
     if gone:
         RequestTally.objects.filter(request_id__in=gone).delete()
     if written:
@@ -278,10 +265,17 @@ def _settle(case_ids: set[Any]) -> int:
     # other's counters in opposite orders (a deadlock on PostgreSQL).
     for (holder_set, state, urgency), delta in sorted(deltas.items()):
         if delta:
-            _bump(holder_set, state, urgency, delta)
+            _add(
+                HolderSetCount,
+                delta,
+                holder_set_id=holder_set,
+                state=state,
+                urgency=urgency,
+                shard=_shard(),
+            )
     for (holder_set, day), delta in sorted(due_deltas.items()):
         if delta:
-            _bump_due(holder_set, day, delta)
+            _add(HolderSetDue, delta, holder_set_id=holder_set, day=day)
     if gone:
         CaseTally.objects.filter(case_id__in=gone).delete()
     if written:

@@ -195,11 +195,23 @@ def encodings_refresh(
         record = record_from_payload(
             record_id=str(case.person_id), data=data, broker_id=_broker_of(case)
         )
-        computed.append((case.person_id, encode_one(record=record, hasher_for=ctx.index_hasher)))
-    done = [person_id for person_id, _ in computed]
+        packed = encode_one(record=record, hasher_for=ctx.index_hasher)
+        computed.append((case.person_id, case.person.version, packed))
     with transaction.atomic():
-        for person_id, packed in computed:
-            _store(person_id=person_id, generation=index_key.generation, packed=packed)
+        # Someone may have edited a person while they were encoded here (and stored encodings
+        # of the new details): those encodings stand. The rows are locked until this commits,
+        # so an edit after this check waits for it and stores its own.
+        versions = dict(
+            Person.objects.select_for_update()
+            .filter(pk__in=[person_id for person_id, _, _ in computed])
+            .values_list("pk", "version")
+        )
+        done = [
+            person_id for person_id, version, _ in computed if versions.get(person_id) == version
+        ]
+        packs = {person_id: packed for person_id, _, packed in computed}
+        for person_id in done:
+            _store(person_id=person_id, generation=index_key.generation, packed=packs[person_id])
         if then is not None:
             then(done)
     return done
