@@ -14,6 +14,8 @@ from django.utils import timezone
 
 from haven import access
 from haven.accounts.services import user_password_reset, user_update
+from haven.brokers.credentials import broker_credential_issue
+from haven.brokers.models import BrokerCredential
 from haven.cases.journey import TERMINAL, allowed_targets
 from haven.cases.models import Case, CaseTally, Request, RequestTally, TallyDirty
 from haven.cases.selectors import (
@@ -35,9 +37,10 @@ from haven.cases.services import (
     request_triage,
 )
 from haven.cases.tallies import tallies_rebuild, visible_counts, visible_request_counts
+from haven.portal.services import Submission, broker_request_create, portal_request_create
 from haven.vault.holders import forget_held, holds_key
 from haven.vault.models import TeamKey
-from tests.factories import ctx_for, make_request
+from tests.factories import ctx_for, make_broker, make_request
 
 pytestmark = pytest.mark.django_db
 
@@ -73,8 +76,11 @@ def _step(rng: random.Random, alice, people) -> None:
     supervisor_ctx = ctx_for(alice)
     action = rng.choice(
         ["record", "record", "move", "move", "grant", "revoke", "rotate", "urgency", "due"]
-        + ["due", "delete", "triage"]
+        + ["due", "delete", "triage", "portal", "broker"]
     )
+    if action in ("portal", "broker"):
+        _ask(rng, broker=people["broker"] if action == "broker" else None)
+        return
     if action == "record" or not cases:
         recorder = rng.choice([alice, people["bob"], people["carol"], people["dave"]])
         owner = rng.choice([None, people["bob"], people["carol"]])
@@ -151,6 +157,29 @@ def _step(rng: random.Random, alice, people) -> None:
         case_delete(ctx=supervisor_ctx, actor=alice, case=case, expected_version=case.version)
 
 
+def _ask(rng: random.Random, *, broker=None) -> Request:
+    """A request through the portal, or a broker's pages: its counts are worked out before its
+    transaction (haven.cases.tallies.tallies_of_new), not settled in it."""
+    n = rng.randint(1, 3)
+    submission = Submission(
+        names=[f"Kim {rng.randrange(10**6)}" for _ in range(n)],
+        country="CN",
+        region="",
+        urgency=rng.choice([1, 2, 3, 4]),
+        account="We want to leave.",
+        contact="",
+    )
+    token = f"t-{rng.randrange(10**12)}"
+    if broker is None:
+        return portal_request_create(submission=submission, form_token=token)[0]
+    return broker_request_create(
+        broker=broker,
+        broker_public_key=bytes(BrokerCredential.objects.get(broker=broker).public_key),
+        submission=submission,
+        form_token=token,
+    )
+
+
 def holds_key_through_team(user, case) -> bool:
     from haven.vault.holders import held_team_key_ids
 
@@ -162,7 +191,9 @@ def holds_key_through_team(user, case) -> bool:
 @pytest.mark.parametrize("seed", range(4))
 def test_counts_equal_a_recount_after_random_daily_work(seed, alice, bob, carol, dave, erin):
     rng = random.Random(seed)
-    people = {"bob": bob, "carol": carol, "dave": dave}
+    broker = make_broker(ctx=ctx_for(alice), actor=alice, alias="Mr Jang")
+    broker_credential_issue(ctx=ctx_for(alice), actor=alice, broker=broker)
+    people = {"bob": bob, "carol": carol, "dave": dave, "broker": broker}
     everyone = [alice, bob, carol, dave]
     for _ in range(18):
         _step(rng, alice, people)
@@ -295,3 +326,27 @@ def test_the_inbox_counts_requests_without_reading_them(alice, bob, dave) -> Non
     # Any other filter is counted over the requests themselves.
     qs = request_list(user=dave, urgency=3)
     assert request_list_count(user=dave, requests=qs, filters={"urgency": 3}) == qs.count()
+
+
+def test_portal_requests_are_counted_before_their_transaction(alice, bob, dave) -> None:
+    rng = random.Random(7)
+    _ask(rng)
+    # Inside the portal's transaction the catch-up finds nothing of the request's to settle.
+    with CaptureQueriesContext(connection) as queries:
+        asked = _ask(rng)
+    sqls = [q["sql"] for q in queries.captured_queries]
+    assert not any(sql.startswith("SELECT") and "cases_casetally" in sql for sql in sqls)
+    assert not any(sql.startswith("SELECT") and "vault_grant" in sql for sql in sqls)
+    assert RequestTally.objects.filter(request_id=asked.pk).exists()
+    assert CaseTally.objects.filter(case_id__in=asked.cases.values("pk")).count() == (
+        asked.cases.count()
+    )
+    _check([alice, bob, dave])
+    # A recount from the cases themselves gives what the portal's writes kept.
+    kept = sorted(CaseTally.objects.values_list("case_id", "holder_set_id", "state", "urgency"))
+    tallies_rebuild()
+    assert (
+        sorted(CaseTally.objects.values_list("case_id", "holder_set_id", "state", "urgency"))
+        == kept
+    )
+    _check([alice, bob, dave])

@@ -24,23 +24,26 @@ from haven.audit.services import audit_record
 from haven.brokers.models import Broker
 from haven.cases.journey import State
 from haven.cases.models import (
+    Case,
     Channel,
     Request,
     Source,
     Urgency,
 )
 from haven.cases.services import PersonInput, person_payload, request_people_build
+from haven.cases.tallies import tallies_of_new
 from haven.crypto import KeyContext, ReceiptKeys, secret_digest
 from haven.db.rows import Rows
 from haven.messaging.models import Author, RequesterKey
 from haven.messaging.services import conversation_build
 from haven.portal.models import Receipt, UsedFormToken
 from haven.portal.receipts import receipt_keys_of, receipt_new
+from haven.stats.services import statistics_key_checked
 from haven.validation import clean_choice, clean_country, clean_text
 from haven.vault import integrity
-from haven.vault.holders import case_holders
+from haven.vault.holders import case_holders, system_keys
 from haven.vault.index import index_key_active
-from haven.vault.models import TeamKeyKind
+from haven.vault.models import TeamKey, TeamKeyKind
 from haven.vault.sealed import data_keys_build, payload_set
 
 MAX_PEOPLE = 10
@@ -143,7 +146,7 @@ def portal_request_create(*, submission: Submission, form_token: str) -> tuple[R
     was used) or :class:`PortalUnavailableError`.
     """
     cleaned = submission_clean(submission)
-    holders = _holders()
+    sealing = _holders()
     token_digest = _token_digest(form_token)
     # Asked first, not only left to the token's unique row: a form token replayed (with its
     # solved proof-of-work, past the submission limit) must cost one query, not a hash, a
@@ -157,7 +160,7 @@ def portal_request_create(*, submission: Submission, form_token: str) -> tuple[R
     try:
         request = _store(
             cleaned=cleaned,
-            holders=holders,
+            sealing=sealing,
             token_digest=token_digest,
             receipt_digest=keys.lookup,
             requester_key=requester_key,
@@ -196,13 +199,26 @@ def _token_used(digest: bytes) -> bool:
     return UsedFormToken.objects.filter(digest=digest).exists()
 
 
-def _holders() -> list[Any]:
-    """Who a portal request is sealed to (the intake and supervisors' team keys); refused
-    before anything is written when the organisation has no intake key yet."""
-    holders = case_holders(actor=None)
+@dataclass(frozen=True)
+class _Sealing:
+    holders: list[Any]
+    statistics: TeamKey | None
+
+
+def _holders() -> _Sealing:
+    """Who a portal request is sealed to (the intake and supervisors' team keys), and the
+    checked statistics key its cases' facts are sealed to, in one query; refused before
+    anything is written when the organisation has no intake key yet."""
+    system = system_keys(TeamKeyKind.INTAKE, TeamKeyKind.SUPERVISORS, TeamKeyKind.STATISTICS)
+    holders = case_holders(actor=None, system=system)
     if not any(getattr(h, "kind", None) == TeamKeyKind.INTAKE for h in holders):
         raise PortalUnavailableError("no intake team key")
-    return holders
+    statistics = system.get(TeamKeyKind.STATISTICS)
+    if statistics is None:
+        statistics = statistics_key_checked()  # made on first need
+    else:
+        integrity.team_key_check(statistics)
+    return _Sealing(holders=holders, statistics=statistics)
 
 
 def requester_key_new(keys: ReceiptKeys) -> tuple[bytes, bytes]:
@@ -221,14 +237,14 @@ def broker_request_create(
     credential): like :func:`portal_request_create`, with the broker on the request and its
     conversation sealed to the broker's key instead of a receipt. Same errors."""
     cleaned = submission_clean(submission)
-    holders = _holders()
+    sealing = _holders()
     token_digest = _token_digest(form_token)
     if _token_used(token_digest):
         raise AlreadySubmittedError
     try:
         return _store(
             cleaned=cleaned,
-            holders=holders,
+            sealing=sealing,
             token_digest=token_digest,
             receipt_digest=None,
             broker=broker,
@@ -256,7 +272,7 @@ def _used_tokens_forget(now: dt.datetime) -> None:
 def _store(
     *,
     cleaned: dict[str, object],
-    holders: list[Any],
+    sealing: _Sealing,
     token_digest: bytes,
     receipt_digest: bytes | None,
     requester_key: tuple[bytes, bytes] | None = None,
@@ -264,6 +280,7 @@ def _store(
     broker_public_key: bytes | None = None,
 ) -> Request:
     now = timezone.now()
+    holders = sealing.holders
     people: list[PersonInput] = cleaned["people"]  # type: ignore[assignment]
     country = str(cleaned["country"])
     urgency = int(cleaned["urgency"])  # type: ignore[call-overload]
@@ -346,7 +363,11 @@ def _store(
         data_keys=keys,
         index_key=index_key_active(),
         rows=rows,
+        statistics_key=sealing.statistics,
     )
+    # Counted here, not by the catch-up inside the transaction (haven.cases.tallies).
+    cases = [case for case in rows.of(Case) if isinstance(case, Case)]
+    moves = tallies_of_new(holders=holders, requests=[request], cases=cases, rows=rows)
     if receipt_digest is not None:
         rows.add(Receipt(digest=receipt_digest, request=request, created_at=now))
     inserts = rows.compile()
@@ -356,6 +377,7 @@ def _store(
     with transaction.atomic():
         _used_tokens_forget(now)
         inserts.run()
+        moves.run()
         for prepared in cleaned.get("attachments") or []:  # type: ignore[attr-defined]
             attachment_store(
                 ctx=ctx, actor=None, request=request, prepared=prepared, holders=holders

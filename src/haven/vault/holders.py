@@ -140,11 +140,17 @@ def access_holders(data_key_id: Any) -> list[Grant]:
 
 
 def case_holders(
-    *, actor: User | None, owner: User | None = None, team: Team | None = None
+    *,
+    actor: User | None,
+    owner: User | None = None,
+    team: Team | None = None,
+    system: dict[str, TeamKey] | None = None,
 ) -> list[Any]:
     """Who a new request, group or case is sealed to: whoever recorded it, its owner and the
-    owner's team, the intake team and the supervisors (who triage and assign)."""
-    system = system_keys(TeamKeyKind.INTAKE, TeamKeyKind.SUPERVISORS)
+    owner's team, the intake team and the supervisors (who triage and assign). ``system``: the
+    active system keys, when the caller looked them up with others (:func:`system_keys`)."""
+    if system is None:
+        system = system_keys(TeamKeyKind.INTAKE, TeamKeyKind.SUPERVISORS)
     holders: list[Any] = [
         actor,
         owner,
