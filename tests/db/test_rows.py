@@ -77,6 +77,23 @@ def test_one_failing_row_leaves_nothing_of_the_others():
     assert UsedFormToken.objects.count() == 1
 
 
+def test_statements_added_with_then_run_after_the_inserts_and_fail_with_them():
+    rows = Rows()
+    rows.add(_token(1), _token(2))
+    table = UsedFormToken._meta.db_table
+    # Runs after the inserts (it sees their rows), in the same transaction.
+    later = ("DELETE FROM " + table + " WHERE digest = %s", (_token(1).digest,))  # noqa: S608
+    rows.compile().then([later]).run()
+    assert list(UsedFormToken.objects.values_list("digest", flat=True)) == [_token(2).digest]
+    # A failing statement after them takes the inserts back with it.
+    rows = Rows()
+    rows.add(_token(3))
+    broken = ("INSERT INTO " + table + " (digest, used_at) VALUES (%s, %s)", (None, None))  # noqa: S608
+    with pytest.raises(IntegrityError), transaction.atomic():
+        rows.compile().then([broken]).run()
+    assert not UsedFormToken.objects.filter(digest=_token(3).digest).exists()
+
+
 def test_a_row_pointing_at_an_unsaved_one_is_refused_before_any_sql():
     unsaved = DataKey(recovery_sealed=b"x")
     unsaved.pk = None

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q, Sum
+from django.db.models import F, Sum
 from django.db.models.expressions import RawSQL
 
 from haven.cases.journey import TERMINAL
@@ -313,19 +313,27 @@ def _upsert(
 @dataclass(frozen=True)
 class TallyMoves:
     """The counts of new requests and cases, worked out before their transaction opens
-    (:func:`tallies_of_new`); :meth:`run` adds them in it, right after their rows are inserted."""
+    (:func:`tallies_of_new`), as statements to run in it right after their rows are inserted
+    (:meth:`haven.db.rows.Inserts.then`): the counters' upserts, then dropping the notes the
+    new rows' triggers left (they are settled: the catch-up before the audit entry finds
+    nothing of theirs to do)."""
 
     statements: tuple[tuple[str, tuple[Any, ...]], ...]
-    case_ids: tuple[Any, ...]
-    request_ids: tuple[Any, ...]
 
-    def run(self) -> None:
-        """Add the counts, and drop the notes the new rows' triggers left (they are settled:
-        the catch-up before the audit entry then finds nothing of theirs to do)."""
-        with connection.cursor() as cursor:
-            for sql, params in self.statements:
-                cursor.execute(sql, params)
-        _dirty().filter(Q(case_id__in=self.case_ids) | Q(request_id__in=self.request_ids)).delete()
+
+def _notes_dropped(case_ids: list[Any], request_ids: list[Any]) -> tuple[str, tuple[Any, ...]]:
+    table = TallyDirty._meta.db_table
+    prep = TallyDirty._meta.get_field("case_id").get_db_prep_value
+    where = " OR ".join(
+        f"{column} IN ({', '.join(['%s'] * len(ids))})"
+        for column, ids in (("case_id", case_ids), ("request_id", request_ids))
+        if ids
+    )
+    if connection.vendor == "postgresql":
+        # Only this transaction's notes (as _dirty): another's are theirs to settle.
+        where = f"({where}) AND txid = txid_current()"
+    params = tuple(prep(value, connection) for value in (*case_ids, *request_ids))
+    return f"DELETE FROM {table} WHERE {where}", params  # noqa: S608  # nosec B608  # names and placeholders only
 
 
 def tallies_of_new(
@@ -333,7 +341,7 @@ def tallies_of_new(
 ) -> TallyMoves:
     """The tallies of requests and cases not yet inserted, whose keys are granted to exactly
     ``holders`` (people and team keys), added to ``rows``, and their counters' moves to run in
-    the transaction that inserts them (:meth:`TallyMoves.run`).
+    the transaction that inserts them (:class:`TallyMoves`).
 
     The same result as :func:`tallies_catch_up` settling them, without its dozen queries inside
     the transaction: the portal stores a request this way, and SQLite's one write lock is held
@@ -393,9 +401,9 @@ def tallies_of_new(
         )
         for status, n in sorted(statuses.items())
     ]
-    return TallyMoves(
-        statements=tuple(statements), case_ids=tuple(case_ids), request_ids=tuple(request_ids)
-    )
+    if case_ids or request_ids:
+        statements.append(_notes_dropped(case_ids, request_ids))
+    return TallyMoves(statements=tuple(statements))
 
 
 def tallies_rebuild() -> int:

@@ -70,6 +70,13 @@ class Inserts:
             objs=(),
         )
 
+    def then(self, statements: Iterable[tuple[str, tuple[Any, ...]]]) -> Inserts:
+        """These inserts followed by other statements (the portal's counter upserts), run
+        together: on PostgreSQL in the same pipeline."""
+        return Inserts(
+            using=self.using, statements=(*self.statements, *statements), objs=self.objs
+        )
+
     def run(self) -> None:
         """Run the statements in order inside the caller's transaction (or one of their own:
         all of them or none), then mark the rows as saved."""

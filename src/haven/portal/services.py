@@ -370,14 +370,13 @@ def _store(
     moves = tallies_of_new(holders=holders, requests=[request], cases=cases, rows=rows)
     if receipt_digest is not None:
         rows.add(Receipt(digest=receipt_digest, request=request, created_at=now))
-    inserts = rows.compile()
+    inserts = rows.compile().then(moves.statements)
     detail: dict[str, object] = {"people": len(people), "group": str(group.pk) if group else None}
     if broker is not None:
         detail["broker"] = str(broker.pk)
     with transaction.atomic():
         _used_tokens_forget(now)
         inserts.run()
-        moves.run()
         for prepared in cleaned.get("attachments") or []:  # type: ignore[attr-defined]
             attachment_store(
                 ctx=ctx, actor=None, request=request, prepared=prepared, holders=holders
