@@ -35,6 +35,12 @@ from haven.vault.sealed import data_keys_unlock, payload_read
 
 MAX_QUERY_CHARS = 200
 REFRESH_BATCH = 100
+# A page indexes this many waiting records before it searches (a request that came in moments
+# ago is found at once) and leaves a batch of REFRESH_BATCH for after its answer is sent
+# (haven.web.after): a backlog after a surge no longer slows every search down.
+INLINE_REFRESH = 20
+# Waiting records are counted up to this many for the "not searchable yet" notice.
+WAITING_COUNTED = 1_000
 
 
 def person_index_values(data: dict[str, Any]) -> dict[str, list[str]]:
@@ -160,9 +166,17 @@ def search_index_refresh(*, ctx: KeyContext, actor: User | None, limit: int = RE
 MAX_PARTIAL_CANDIDATES = 2_000
 
 
-def _ready(*, ctx: KeyContext, user: User, query: str) -> str:
-    """The cleaned query, once the person may search (else PermissionDenied) and the records
-    waiting for their tokens that they can open are indexed."""
+def search_waiting_count(*, ctx: KeyContext) -> int:
+    """How many records ``ctx`` could open are still waiting for their search tokens (a search
+    cannot find them yet), counted up to :data:`WAITING_COUNTED`."""
+    if not ctx.holds_index_key():
+        return 0
+    return len(pending_data_keys(ctx=ctx, limit=WAITING_COUNTED))
+
+
+def _ready(*, ctx: KeyContext, user: User, query: str, refresh: int = REFRESH_BATCH) -> str:
+    """The cleaned query, once the person may search (else PermissionDenied) and up to
+    ``refresh`` of the records waiting for their tokens that they can open are indexed."""
     if not access.has_role(user, access.CASE_READERS):
         raise PermissionDenied("Your role cannot see cases.")
     text = clean_text(query, field="q", max_length=MAX_QUERY_CHARS, multiline=False)
@@ -171,24 +185,30 @@ def _ready(*, ctx: KeyContext, user: User, query: str) -> str:
             "You cannot search by name: you do not hold the all-staff key yet. "
             "Ask a supervisor to share it with you."
         )
-    if text:
-        search_index_refresh(ctx=ctx, actor=user)
+    if text and refresh > 0:
+        search_index_refresh(ctx=ctx, actor=user, limit=refresh)
     return text
 
 
 def person_search(
-    *, ctx: KeyContext, user: User, query: str, cases: QuerySet[Case] | None = None
+    *,
+    ctx: KeyContext,
+    user: User,
+    query: str,
+    cases: QuerySet[Case] | None = None,
+    refresh: int = REFRESH_BATCH,
 ) -> QuerySet[Case]:
     """The cases ``user`` may see whose person has a name or alias matching ``query``: the
     whole name in any spelling, or part of it (two syllables or more in a row: 김순 for 김순희,
     Sun-hui for 김선희; see :mod:`haven.vault.index`).
 
     ``cases`` narrows an existing queryset (a filtered, ordered case list); by default all cases.
-    Refused (PermissionDenied) for roles that see no cases and for people who do not hold the
+    ``refresh``: how many records waiting for their search tokens are indexed first (a page
+    passes :data:`INLINE_REFRESH` and indexes more after its answer). Refused (PermissionDenied) for roles that see no cases and for people who do not hold the
     all-staff key; an overlong query or one with control characters is a ValidationError on
     ``q``; a query with no letters or digits finds nothing.
     """
-    text = _ready(ctx=ctx, user=user, query=query)
+    text = _ready(ctx=ctx, user=user, query=query, refresh=refresh)
     base = Case.objects.all() if cases is None else cases
     base = base.filter(access.visible_to(user))
     if not text:
@@ -217,11 +237,14 @@ def person_search(
     return base.filter(matched)
 
 
-def group_search(*, ctx: KeyContext, user: User, query: str) -> list[Group]:
-    """The groups ``user`` sees a member of whose label matches ``query``, whole or in part."""
+def group_search(
+    *, ctx: KeyContext, user: User, query: str, refresh: int = REFRESH_BATCH
+) -> list[Group]:
+    """The groups ``user`` sees a member of whose label matches ``query``, whole or in part
+    (``refresh`` as for :func:`person_search`)."""
     from haven.cases.selectors import group_list
 
-    text = _ready(ctx=ctx, user=user, query=query)
+    text = _ready(ctx=ctx, user=user, query=query, refresh=refresh)
     if not text:
         return []
     found = _find(ctx=ctx, purposes=(SearchPurpose.NAME,), text=text)
@@ -246,11 +269,14 @@ def group_search(*, ctx: KeyContext, user: User, query: str) -> list[Group]:
     return result
 
 
-def broker_search(*, ctx: KeyContext, user: User, query: str) -> list[Broker]:
-    """The brokers whose alias (whole, or a word's start: "Jang") or phone number matches."""
+def broker_search(
+    *, ctx: KeyContext, user: User, query: str, refresh: int = REFRESH_BATCH
+) -> list[Broker]:
+    """The brokers whose alias (whole, or a word's start: "Jang") or phone number matches
+    (``refresh`` as for :func:`person_search`)."""
     from haven.brokers.selectors import broker_list
 
-    text = _ready(ctx=ctx, user=user, query=query)
+    text = _ready(ctx=ctx, user=user, query=query, refresh=refresh)
     if not text:
         return []
     found = _find(ctx=ctx, purposes=(SearchPurpose.BROKER, SearchPurpose.PHONE), text=text)

@@ -73,9 +73,7 @@ class Inserts:
     def then(self, statements: Iterable[tuple[str, tuple[Any, ...]]]) -> Inserts:
         """These inserts followed by other statements (the portal's counter upserts), run
         together: on PostgreSQL in the same pipeline."""
-        return Inserts(
-            using=self.using, statements=(*self.statements, *statements), objs=self.objs
-        )
+        return Inserts(using=self.using, statements=(*self.statements, *statements), objs=self.objs)
 
     def run(self) -> None:
         """Run the statements in order inside the caller's transaction (or one of their own:

@@ -117,30 +117,39 @@ def block_partners(*, person_id: Any) -> Any:
     )
 
 
-def _refresh(*, ctx: KeyContext, user: User, cases: list[Case]) -> None:
-    """Encode the shown cases' people, and a batch of other people the user holds whose
-    encodings are missing, pending or stale (as a search indexes pending records)."""
+def _refresh(
+    *, ctx: KeyContext, user: User, cases: list[Case], catch_up: int = PENDING_BATCH
+) -> int:
+    """Encode the shown cases' people, and up to ``catch_up`` other people the user holds whose
+    encodings are missing, pending or stale (as a search indexes pending records). Returns how
+    many of those others were waiting."""
     index_key = index_key_active()
     if index_key is None or not ctx.holds_index_key():
-        return
+        return 0
     # The waiting people first, then which of them this person may open: as one query, the
     # planner walked every case in order looking for the few (or none) that wait (0.2 s a page
     # at 100,000 cases on PostgreSQL).
-    waiting_people = list(
-        PersonEncoding.objects.filter(
-            waiting_encodings(generation=index_key.generation)
-        ).values_list("person_id", flat=True)[:WAITING_LOOKED_AT]
+    waiting_people = (
+        list(
+            PersonEncoding.objects.filter(
+                waiting_encodings(generation=index_key.generation)
+            ).values_list("person_id", flat=True)[:WAITING_LOOKED_AT]
+        )
+        if catch_up > 0
+        else []
     )
     waiting = (
         list(
             case_queryset(user=user)
             .filter(person_id__in=waiting_people)
             .select_related("person", "request")
-            .order_by("opened_at")[:PENDING_BATCH]
+            .order_by("opened_at")[:catch_up]
         )
         if waiting_people
         else []
     )
+    if not cases and not waiting:
+        return 0
     from haven.dedupe.services import duplicate_candidates_refresh
 
     # Another request encoding the same people at the same moment fails on their rows: theirs
@@ -152,6 +161,17 @@ def _refresh(*, ctx: KeyContext, user: User, cases: list[Case]) -> None:
             cases=[*cases, *waiting],
             then=lambda encoded: duplicate_candidates_refresh(person_ids=encoded),
         )
+    return len(waiting)
+
+
+def encodings_catch_up(*, ctx: KeyContext, user: User, limit: int = PENDING_BATCH) -> int:
+    """Encode up to ``limit`` people ``user`` holds who are waiting for their encodings (the
+    portal's, whose process holds no index key), and look for their possible duplicates. A
+    request page leaves this for after its answer (haven.web.after). Returns how many were
+    waiting (a few may have been encoded by someone else meanwhile)."""
+    if not access.allowed(user, "duplicate.read"):
+        return 0
+    return _refresh(ctx=ctx, user=user, cases=[], catch_up=limit)
 
 
 def trained_model(*, threshold: float, people: int) -> MatchModel | None:
@@ -181,16 +201,23 @@ def scoring_model(*, threshold: float, people: int | None = None) -> MatchModel:
 
 
 def duplicates_for_cases(
-    *, ctx: KeyContext, user: User, cases: list[Case], threshold: float = REVIEW_THRESHOLD
+    *,
+    ctx: KeyContext,
+    user: User,
+    cases: list[Case],
+    threshold: float = REVIEW_THRESHOLD,
+    catch_up: int = PENDING_BATCH,
 ) -> list[DuplicateView]:
     """Possible duplicates of these cases' people among every case ``user`` may open, scored on
-    the keyed encodings alone, with the engine's reasons; pairs decided about are left out."""
+    the keyed encodings alone, with the engine's reasons; pairs decided about are left out.
+    ``catch_up``: how many other people waiting for their encodings are encoded first (a page
+    passes 0 and calls :func:`encodings_catch_up` after its answer)."""
     _require(user, "duplicate.read")
     cases = [c for c in cases if access.can_view_case(user, c)]
     index_key = index_key_active()
     if not cases or index_key is None:
         return []
-    _refresh(ctx=ctx, user=user, cases=cases)
+    _refresh(ctx=ctx, user=user, cases=cases, catch_up=catch_up)
     generation = index_key.generation
     visible = case_queryset(user=user)
     views: list[DuplicateView] = []
@@ -253,9 +280,15 @@ def duplicates_for_cases(
 
 
 def request_duplicates(
-    *, ctx: KeyContext, user: User, request: Request, threshold: float = REVIEW_THRESHOLD
+    *,
+    ctx: KeyContext,
+    user: User,
+    request: Request,
+    threshold: float = REVIEW_THRESHOLD,
+    catch_up: int = PENDING_BATCH,
 ) -> list[DuplicateView]:
-    """Possible duplicates of the people of one request (the request page, intake's triage)."""
+    """Possible duplicates of the people of one request (the request page, intake's triage;
+    ``catch_up`` as for :func:`duplicates_for_cases`)."""
     _require(user, "duplicate.read")
     cases = list(
         case_queryset(user=user)
@@ -263,7 +296,9 @@ def request_duplicates(
         .select_related("person", "person__data_key", "request")
         .order_by("opened_at", "pk")
     )
-    return duplicates_for_cases(ctx=ctx, user=user, cases=cases, threshold=threshold)
+    return duplicates_for_cases(
+        ctx=ctx, user=user, cases=cases, threshold=threshold, catch_up=catch_up
+    )
 
 
 def review_queue(*, ctx: KeyContext, user: User, limit: int = 100) -> list[DuplicateView]:

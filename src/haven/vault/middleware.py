@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from haven.crypto import MissingKeyError
+from haven.web.after import after_response, work_left
 from haven.vault.context import (
     COOKIE_NAME,
     SESSION_KEY,
@@ -34,7 +35,12 @@ class KeyCookieMiddleware:
             delete_key_cookie(response)
         ctx = getattr(request, "_haven_key_context", None)
         if ctx is not None:
-            ctx.forget()
+            if work_left(request):
+                # The page left work that needs the keys (haven.web.after): forgotten once it
+                # is done, right after the answer was sent, instead of now.
+                after_response(request, ctx.forget)
+            else:
+                ctx.forget()
         return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:

@@ -20,7 +20,12 @@ from haven.accounts.models import Role
 from haven.attachments.selectors import attachment_rows
 from haven.cases import selectors, services
 from haven.cases.journey import TransitionError, allowed_targets
-from haven.cases.search import person_search
+from haven.cases.search import (
+    INLINE_REFRESH,
+    person_search,
+    search_index_refresh,
+    search_waiting_count,
+)
 from haven.crypto import CryptoError
 from haven.errors import ConflictError
 from haven.referrals.selectors import case_referrals
@@ -28,6 +33,7 @@ from haven.vault.holders import access_holders
 from haven.vault.sealed import payload_read
 from haven.web import forms as f
 from haven.web.access_forms import GrantForm, grant_candidates
+from haven.web.after import after_response
 from haven.web.views import groups
 from haven.web.views.common import CONFLICT_MESSAGE, actor, ctx, paginate, query_without_page
 
@@ -49,11 +55,22 @@ def case_list(request: HttpRequest) -> HttpResponse:
         }
     qs = selectors.case_list(user=user, **filters)
     count: int | None = None
+    waiting = 0
     if form.is_bound and form.errors:
         qs = qs.none()  # a refused filter lists nothing rather than everything
     elif form.is_valid() and form.cleaned_data["q"]:
         try:
-            qs = person_search(ctx=ctx(request), user=user, query=form.cleaned_data["q"], cases=qs)
+            qs = person_search(
+                ctx=ctx(request),
+                user=user,
+                query=form.cleaned_data["q"],
+                cases=qs,
+                refresh=INLINE_REFRESH,
+            )
+            waiting = search_waiting_count(ctx=ctx(request))
+            if waiting:
+                key_ctx = ctx(request)
+                after_response(request, lambda: search_index_refresh(ctx=key_ctx, actor=user))
         except ValidationError as exc:
             form.add_error(None, exc)  # the error dict is keyed "q"
             qs = qs.none()
@@ -67,7 +84,13 @@ def case_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "web/case_list.html",
-        {"form": form, "page": page, "rows": rows, "query": query_without_page(request)},
+        {
+            "form": form,
+            "page": page,
+            "rows": rows,
+            "query": query_without_page(request),
+            "waiting": waiting,
+        },
     )
 
 

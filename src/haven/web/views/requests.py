@@ -22,6 +22,7 @@ from haven.cases import selectors, services
 from haven.cases.models import Request
 from haven.errors import ConflictError
 from haven.web import forms as f
+from haven.web.after import after_response
 from haven.web.views.common import CONFLICT_MESSAGE, actor, ctx, paginate, query_without_page
 
 
@@ -159,13 +160,16 @@ def _request_page(
 
 def _duplicates_context(request: HttpRequest, record: Request) -> dict[str, Any]:
     """Possible duplicates of the request's people, for intake's triage (see haven.dedupe)."""
-    from haven.dedupe.selectors import request_duplicates
+    from haven.dedupe.selectors import encodings_catch_up, request_duplicates
 
     user = actor(request)
     if not access.allowed(user, "duplicate.read"):
         return {}
+    key_ctx = ctx(request)
+    # Other people waiting for their encodings (the portal's) after the answer, not before it.
+    after_response(request, lambda: encodings_catch_up(ctx=key_ctx, user=user))
     return {
-        "duplicates": request_duplicates(ctx=ctx(request), user=user, request=record),
+        "duplicates": request_duplicates(ctx=key_ctx, user=user, request=record, catch_up=0),
         "show_duplicates": True,
         "can_decide": access.allowed(user, "duplicate.decide"),
         "back": request.path,
@@ -186,7 +190,7 @@ def _earlier_requests(request: HttpRequest, record: Request) -> list[tuple[str, 
     if access.allowed(user, "duplicate.read"):
         likely = [
             d.other.request_id
-            for d in request_duplicates(ctx=ctx(request), user=user, request=record)
+            for d in request_duplicates(ctx=ctx(request), user=user, request=record, catch_up=0)
         ]
     others = selectors.request_list(user=user).exclude(pk=record.pk)
     ordered = list(others.filter(pk__in=likely))

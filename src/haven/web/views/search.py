@@ -16,7 +16,16 @@ from django.utils.translation import gettext_lazy as _
 from haven import access
 from haven.brokers.selectors import broker_details
 from haven.cases import selectors
-from haven.cases.search import MAX_QUERY_CHARS, broker_search, group_search, person_search
+from haven.cases.search import (
+    INLINE_REFRESH,
+    MAX_QUERY_CHARS,
+    broker_search,
+    group_search,
+    person_search,
+    search_index_refresh,
+    search_waiting_count,
+)
+from haven.web.after import after_response
 from haven.web.views.common import actor, ctx
 
 MAX_SHOWN = 50
@@ -51,15 +60,22 @@ def search(request: HttpRequest) -> HttpResponse:
 
 def _everything(request: HttpRequest, query: str) -> dict[str, Any]:
     user, key_ctx = actor(request), ctx(request)
-    cases = list(person_search(ctx=key_ctx, user=user, query=query)[:MAX_SHOWN])
+    cases = list(
+        person_search(ctx=key_ctx, user=user, query=query, refresh=INLINE_REFRESH)[:MAX_SHOWN]
+    )
     people = selectors.case_rows(ctx=key_ctx, user=user, cases=cases)
     groups = selectors.group_rows(
-        ctx=key_ctx, user=user, groups=group_search(ctx=key_ctx, user=user, query=query)[:MAX_SHOWN]
+        ctx=key_ctx,
+        user=user,
+        groups=group_search(ctx=key_ctx, user=user, query=query, refresh=0)[:MAX_SHOWN],
     )
     brokers = [
         (broker, broker_details(ctx=key_ctx, broker=broker).get("alias", ""))
-        for broker in broker_search(ctx=key_ctx, user=user, query=query)[:MAX_SHOWN]
+        for broker in broker_search(ctx=key_ctx, user=user, query=query, refresh=0)[:MAX_SHOWN]
     ]
+    waiting = search_waiting_count(ctx=key_ctx)
+    if waiting:
+        after_response(request, lambda: search_index_refresh(ctx=key_ctx, actor=user))
     # The requests behind what was found: the people's, the groups', the brokers'.
     request_ids = {c.request_id for c in cases} | {g.group.request_id for g in groups}
     requests = list(
@@ -76,4 +92,5 @@ def _everything(request: HttpRequest, query: str) -> dict[str, Any]:
         "groups": groups,
         "brokers": brokers,
         "requests": requests,
+        "waiting": waiting,
     }

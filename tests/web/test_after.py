@@ -1,0 +1,170 @@
+"""Work a staff page leaves for after its answer (haven.web.after): catching up on the records
+the portal stored, which only staff keys can index and encode, without the page waiting."""
+
+from __future__ import annotations
+
+import logging
+from unittest import mock
+
+import pytest
+from django.http import HttpResponse
+from django.test import RequestFactory
+from django.urls import reverse
+
+from haven.cases.models import Request
+from haven.cases.search import INLINE_REFRESH
+from haven.crypto import KeyContext
+from haven.dedupe.models import PersonEncoding
+from haven.dedupe.selectors import PENDING_BATCH
+from haven.dedupe.store import waiting_encodings
+from haven.portal.services import Submission, portal_request_create
+from haven.vault.index import index_key_active
+from haven.vault.models import SearchIndexPending
+from haven.web import after
+from haven.web.after import AfterResponseMiddleware, after_response
+from tests.factories import login
+
+
+def _ask(count: int) -> list[Request]:
+    return [
+        portal_request_create(
+            submission=Submission(
+                names=[f"Park Asked{i:03d}"],
+                country="CN",
+                region="",
+                urgency=3,
+                account="We want to leave.",
+                contact="",
+            ),
+            form_token=f"after-{i}",
+        )[0]
+        for i in range(count)
+    ]
+
+
+def _waiting_encodings() -> int:
+    generation = index_key_active().generation
+    return PersonEncoding.objects.filter(waiting_encodings(generation=generation)).count()
+
+
+@pytest.mark.django_db  # closing a response sends request_finished, which checks connections
+def test_work_left_by_a_view_runs_only_once_the_response_is_closed() -> None:
+    done: list[str] = []
+
+    def view(request):
+        after_response(request, lambda: done.append("first"))
+        after_response(request, lambda: done.append("second"))
+        done.append("view")
+        return HttpResponse("page")
+
+    response = AfterResponseMiddleware(view)(RequestFactory().get("/"))
+    assert done == ["view"]
+    response.close()  # what the WSGI server does after the last byte
+    assert done == ["view", "first", "second"]
+
+
+@pytest.mark.django_db
+def test_work_that_fails_after_the_response_is_logged_and_the_rest_still_runs(caplog) -> None:
+    done: list[str] = []
+
+    def view(request):
+        after_response(request, lambda: 1 / 0)
+        after_response(request, lambda: done.append("ran"))
+        return HttpResponse("page")
+
+    response = AfterResponseMiddleware(view)(RequestFactory().get("/"))
+    with caplog.at_level(logging.ERROR, logger="haven.web"):
+        response.close()
+    assert done == ["ran"]
+    assert "after a response failed" in caplog.text
+
+
+def test_a_page_that_leaves_nothing_adds_no_closer() -> None:
+    response = AfterResponseMiddleware(lambda request: HttpResponse("page"))(
+        RequestFactory().get("/")
+    )
+    assert response._resource_closers == []
+
+
+@pytest.mark.django_db
+def test_a_search_indexes_a_few_waiting_records_first_and_the_rest_after_its_answer(
+    client, dave
+) -> None:
+    _ask(INLINE_REFRESH + 7)
+    assert SearchIndexPending.objects.count() == INLINE_REFRESH + 7
+    login(client, dave)
+    seen: list[int] = []
+    run = after._run
+
+    forgotten: list[bool] = []
+
+    def counting(pending):
+        seen.append(SearchIndexPending.objects.count())  # when the answer has been sent
+        run(pending)
+        # The person's keys were kept for the work, and forgotten last.
+        assert pending[-1].__func__ is KeyContext.forget
+        forgotten.append(not pending[-1].__self__.holds_index_key())
+
+    with mock.patch.object(after, "_run", counting):
+        page = client.get(reverse("web:search"), {"q": "Park Asked001"})
+    html = page.content.decode()
+    assert page.status_code == 200
+    # Twenty indexed before the search; the page says how many could not be found yet.
+    assert seen == [7] and forgotten == [True]
+    assert 'id="search-waiting"' in html and "7 records that came in lately" in html
+    # Indexed once the answer was sent: the next search finds everyone, and says nothing.
+    assert not SearchIndexPending.objects.exists()
+    found = client.get(reverse("web:search"), {"q": "Park Asked026"}).content.decode()
+    assert "Park Asked026" in found and 'id="search-waiting"' not in found
+
+
+@pytest.mark.django_db
+def test_the_case_list_search_says_what_cannot_be_found_yet(client, dave) -> None:
+    _ask(INLINE_REFRESH + 3)
+    login(client, dave)
+    html = client.get(reverse("web:cases"), {"q": "Park"}).content.decode()
+    assert "3 records that came in lately cannot be found by search yet" in html
+    assert not SearchIndexPending.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_request_page_encodes_its_own_people_first_and_others_after_its_answer(
+    client, dave
+) -> None:
+    asked = _ask(PENDING_BATCH + 5)
+    login(client, dave)
+    seen: list[int] = []
+    run = after._run
+
+    def counting(pending):
+        seen.append(_waiting_encodings())
+        run(pending)
+
+    with mock.patch.object(after, "_run", counting):
+        page = client.get(reverse("web:request", args=[asked[0].pk]))
+    assert page.status_code == 200
+    # Only the request's own person was encoded before the answer; ten others after it.
+    assert seen == [PENDING_BATCH + 4]
+    assert _waiting_encodings() == 4
+    shown = asked[0].cases.get().person_id
+    assert not PersonEncoding.objects.filter(
+        waiting_encodings(generation=index_key_active().generation), person_id=shown
+    ).exists()
+
+
+@pytest.mark.django_db
+def test_a_page_that_leaves_no_work_forgets_the_keys_with_its_answer(client, dave) -> None:
+    login(client, dave)
+    forgotten: list[str] = []
+    real = KeyContext.forget
+
+    def forget(self):
+        forgotten.append("forget")
+        real(self)
+
+    with (
+        mock.patch.object(KeyContext, "forget", forget),
+        mock.patch.object(after, "_run", side_effect=AssertionError("nothing was left")),
+    ):
+        assert client.get(reverse("web:dashboard")).status_code == 200
+    assert forgotten == ["forget"]
