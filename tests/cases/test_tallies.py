@@ -8,7 +8,7 @@ import random
 from collections import Counter
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -350,3 +350,39 @@ def test_portal_requests_are_counted_before_their_transaction(alice, bob, dave) 
         == kept
     )
     _check([alice, bob, dave])
+
+
+def test_counts_of_new_cases_add_to_existing_rows_and_count_their_due_day(alice, dave) -> None:
+    # Written twice for the same holders: the second time every counter row exists already
+    # (the upserts' conflict path), and a case with a next contact is counted on its day.
+    from haven.cases.models import HolderSetCount, HolderSetDue
+    from haven.cases.tallies import tallies_of_new
+    from haven.db.rows import Rows
+
+    holders = [TeamKey.objects.get(kind="intake", active=True)]
+    due = timezone.now() + dt.timedelta(days=2)
+    for _ in range(2):
+        cases = [
+            Case(state="received", urgency=2, next_contact_due=due),
+            Case(state="received", urgency=2, next_contact_due=None),
+        ]
+        moves = tallies_of_new(holders=holders, requests=[], cases=cases, rows=Rows())
+        with transaction.atomic(), connection.cursor() as cursor:
+            for sql, params in moves.statements:
+                cursor.execute(sql, params)
+    assert (
+        sum(HolderSetCount.objects.filter(state="received", urgency=2).values_list("n", flat=True))
+        == 4
+    )
+    day = due.astimezone(dt.UTC).date()
+    assert list(HolderSetDue.objects.values_list("day", "n")) == [(day, 2)]
+
+
+def test_counts_of_new_records_are_refused_for_people_as_holders(alice) -> None:
+    from haven.cases.tallies import tallies_of_new
+    from haven.db.rows import Rows
+
+    rows = Rows()
+    with pytest.raises(ValueError, match="team keys only"):
+        tallies_of_new(holders=[alice], requests=[], cases=[Case(state="received")], rows=rows)
+    assert len(rows) == 0

@@ -11,11 +11,12 @@ from django.http import HttpResponse
 from django.test import RequestFactory
 from django.urls import reverse
 
+from haven.audit.models import AuditEntry
 from haven.cases.models import Request
 from haven.cases.search import INLINE_REFRESH
 from haven.crypto import KeyContext
 from haven.dedupe.models import PersonEncoding
-from haven.dedupe.selectors import PENDING_BATCH
+from haven.dedupe.selectors import INLINE_CATCH_UP, PENDING_BATCH
 from haven.dedupe.store import waiting_encodings
 from haven.portal.services import Submission, portal_request_create
 from haven.vault.index import index_key_active
@@ -94,18 +95,21 @@ def test_a_search_indexes_a_few_waiting_records_first_and_the_rest_after_its_ans
     assert SearchIndexPending.objects.count() == INLINE_REFRESH + 7
     login(client, dave)
     seen: list[int] = []
-    run = after._run
-
+    run = after.run_after
     forgotten: list[bool] = []
 
-    def counting(pending):
-        seen.append(SearchIndexPending.objects.count())  # when the answer has been sent
-        run(pending)
-        # The person's keys were kept for the work, and forgotten last.
-        assert pending[-1].__func__ is KeyContext.forget
-        forgotten.append(not pending[-1].__self__.holds_index_key())
+    def counting(response, work, *, finally_=None):
+        def first():
+            seen.append(SearchIndexPending.objects.count())  # when the answer has been sent
 
-    with mock.patch.object(after, "_run", counting):
+        def last():
+            finally_()
+            # The person's keys were kept for the work, and forgotten after it.
+            forgotten.append(not finally_.__self__.holds_index_key())
+
+        run(response, [first, *work], finally_=last)
+
+    with mock.patch("haven.vault.middleware.run_after", counting):
         page = client.get(reverse("web:search"), {"q": "Park Asked001"})
     html = page.content.decode()
     assert page.status_code == 200
@@ -128,28 +132,97 @@ def test_the_case_list_search_says_what_cannot_be_found_yet(client, dave) -> Non
 
 
 @pytest.mark.django_db
-def test_a_request_page_encodes_its_own_people_first_and_others_after_its_answer(
+def test_a_request_page_encodes_a_few_waiting_people_first_and_others_after_its_answer(
     client, dave
 ) -> None:
     asked = _ask(PENDING_BATCH + 5)
     login(client, dave)
     seen: list[int] = []
-    run = after._run
+    run = after.run_after
 
-    def counting(pending):
-        seen.append(_waiting_encodings())
-        run(pending)
+    def counting(response, work, *, finally_=None):
+        def first():
+            seen.append(_waiting_encodings())
 
-    with mock.patch.object(after, "_run", counting):
+        run(response, [first, *work], finally_=finally_)
+
+    with mock.patch("haven.vault.middleware.run_after", counting):
         page = client.get(reverse("web:request", args=[asked[0].pk]))
     assert page.status_code == 200
-    # Only the request's own person was encoded before the answer; ten others after it.
-    assert seen == [PENDING_BATCH + 4]
-    assert _waiting_encodings() == 4
+    # Its own person and the three oldest others before the answer; the page says how many
+    # wait, and ten more are encoded once it is sent.
+    left = PENDING_BATCH + 5 - 1 - INLINE_CATCH_UP
+    assert seen == [left]
+    assert f"{left} people who came in lately have not been compared" in page.content.decode()
+    assert _waiting_encodings() == left - PENDING_BATCH
     shown = asked[0].cases.get().person_id
     assert not PersonEncoding.objects.filter(
         waiting_encodings(generation=index_key_active().generation), person_id=shown
     ).exists()
+
+
+@pytest.mark.django_db
+def test_a_request_page_with_nobody_waiting_leaves_no_work(client, dave) -> None:
+    asked = _ask(1)
+    login(client, dave)
+    with mock.patch("haven.vault.middleware.run_after", side_effect=AssertionError("work left")):
+        page = client.get(reverse("web:request", args=[asked[0].pk]))
+    assert page.status_code == 200 and 'id="duplicates-waiting"' not in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_work_after_the_answer_is_audited_under_the_pages_session(client, dave) -> None:
+    _ask(INLINE_REFRESH + 2)
+    login(client, dave)
+    client.get(reverse("web:search"), {"q": "Park"})
+    searched = AuditEntry.objects.filter(action="case.search").latest("seq")
+    indexed = AuditEntry.objects.filter(action="search.index").order_by("seq")
+    assert indexed.count() == 2  # twenty before the search, two after the answer
+    assert indexed.last().seq > searched.seq
+    assert searched.session and {entry.session for entry in indexed} == {searched.session}
+
+
+@pytest.mark.django_db
+def test_keys_are_forgotten_after_the_work_even_when_it_fails(client, dave) -> None:
+    _ask(INLINE_REFRESH + 2)
+    login(client, dave)
+    contexts: list[KeyContext] = []
+    real = KeyContext.forget
+
+    def forget(self):
+        contexts.append(self)
+        real(self)
+
+    with (
+        mock.patch.object(KeyContext, "forget", forget),
+        mock.patch("haven.web.views.search.search_index_refresh", side_effect=RuntimeError),
+    ):
+        page = client.get(reverse("web:search"), {"q": "Park"})
+    assert page.status_code == 200
+    assert len(contexts) == 1 and not contexts[0].holds_index_key()
+
+
+@pytest.mark.django_db
+def test_work_with_keys_runs_and_forgets_them_without_the_generic_middleware(
+    client, dave, settings
+) -> None:
+    settings.MIDDLEWARE = [
+        m for m in settings.MIDDLEWARE if m != "haven.web.after.AfterResponseMiddleware"
+    ]
+    _ask(INLINE_REFRESH + 2)
+    login(client, dave)
+    client.get(reverse("web:search"), {"q": "Park"})
+    assert not SearchIndexPending.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_role_that_cannot_search_leaves_no_work(client, erin) -> None:
+    _ask(INLINE_REFRESH + 2)
+    login(client, erin)
+    with mock.patch("haven.vault.middleware.run_after", side_effect=AssertionError("work left")):
+        page = client.get(reverse("web:search"), {"q": "Park"})
+    assert page.status_code == 403
+    assert SearchIndexPending.objects.count() == INLINE_REFRESH + 2
 
 
 @pytest.mark.django_db
@@ -164,7 +237,7 @@ def test_a_page_that_leaves_no_work_forgets_the_keys_with_its_answer(client, dav
 
     with (
         mock.patch.object(KeyContext, "forget", forget),
-        mock.patch.object(after, "_run", side_effect=AssertionError("nothing was left")),
+        mock.patch("haven.vault.middleware.run_after", side_effect=AssertionError("work left")),
     ):
         assert client.get(reverse("web:dashboard")).status_code == 200
     assert forgotten == ["forget"]

@@ -204,9 +204,10 @@ def person_search(
 
     ``cases`` narrows an existing queryset (a filtered, ordered case list); by default all cases.
     ``refresh``: how many records waiting for their search tokens are indexed first (a page
-    passes :data:`INLINE_REFRESH` and indexes more after its answer). Refused (PermissionDenied) for roles that see no cases and for people who do not hold the
-    all-staff key; an overlong query or one with control characters is a ValidationError on
-    ``q``; a query with no letters or digits finds nothing.
+    passes :data:`INLINE_REFRESH` and indexes more after its answer). Refused
+    (PermissionDenied) for roles that see no cases and for people who do not hold the all-staff
+    key; an overlong query or one with control characters is a ValidationError on ``q``; a query
+    with no letters or digits finds nothing.
     """
     text = _ready(ctx=ctx, user=user, query=query, refresh=refresh)
     base = Case.objects.all() if cases is None else cases

@@ -291,10 +291,6 @@ def _settle(case_ids: set[Any]) -> int:
     return len(case_ids)
 
 
-def _holder_ref(holder: Any) -> str:
-    return f"t:{holder.pk}" if isinstance(holder, TeamKey) else f"u:{holder.pk}"
-
-
 def _upsert(
     model: Any, keys: tuple[str, ...], values: tuple[Any, ...], n: int
 ) -> tuple[str, tuple]:
@@ -340,13 +336,18 @@ def tallies_of_new(
     *, holders: Iterable[Any], requests: Iterable[Request], cases: Iterable[Case], rows: Rows
 ) -> TallyMoves:
     """The tallies of requests and cases not yet inserted, whose keys are granted to exactly
-    ``holders`` (people and team keys), added to ``rows``, and their counters' moves to run in
+    ``holders`` (team keys; ValueError otherwise), added to ``rows``, and their counters' moves to run in
     the transaction that inserts them (:class:`TallyMoves`).
 
     The same result as :func:`tallies_catch_up` settling them, without its dozen queries inside
     the transaction: the portal stores a request this way, and SQLite's one write lock is held
     for its inserts only (``tests/cases/test_tallies.py`` checks it against a recount)."""
-    holder_set = holder_set_id(frozenset(_holder_ref(holder) for holder in holders))
+    holders = list(holders)
+    if not all(isinstance(holder, TeamKey) for holder in holders):
+        # A person without a key pair gets no grant (vault.sealed.holder_public_keys), so the
+        # set of grants written could differ from the set given: team keys only.
+        raise ValueError("tallies_of_new counts records granted to team keys only")
+    holder_set = holder_set_id(frozenset(f"t:{holder.pk}" for holder in holders))
     counts: dict[tuple[str, int], int] = defaultdict(int)
     dues: dict[dt.date, int] = defaultdict(int)
     statuses: dict[str, int] = defaultdict(int)

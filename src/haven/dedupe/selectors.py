@@ -51,6 +51,9 @@ MAX_CANDIDATES = 200  # other people compared per person of the request
 # a few ms of the page's time (50 made request pages half a second slower while the portal took a
 # surge); a backlog after a surge is for `haven dedupe`, which encodes everyone waiting.
 PENDING_BATCH = 10
+# Of those, a request page encodes this many before its answer (a duplicate sent moments earlier
+# is compared at once) and the rest after it (haven.web.after).
+INLINE_CATCH_UP = 3
 # Waiting people looked at per page, of whom those the person may open are encoded (others
 # wait for someone who may, or for `haven dedupe`).
 WAITING_LOOKED_AT = 500
@@ -162,6 +165,22 @@ def _refresh(
             then=lambda encoded: duplicate_candidates_refresh(person_ids=encoded),
         )
     return len(waiting)
+
+
+def encodings_waiting_count(*, ctx: KeyContext, user: User) -> int:
+    """How many people ``user`` may see are waiting for their encodings (not compared with
+    anyone yet), counted among the first :data:`WAITING_LOOKED_AT` waiting."""
+    index_key = index_key_active()
+    if index_key is None or not ctx.holds_index_key():
+        return 0
+    waiting_people = list(
+        PersonEncoding.objects.filter(
+            waiting_encodings(generation=index_key.generation)
+        ).values_list("person_id", flat=True)[:WAITING_LOOKED_AT]
+    )
+    if not waiting_people:
+        return 0
+    return case_queryset(user=user).filter(person_id__in=waiting_people).count()
 
 
 def encodings_catch_up(*, ctx: KeyContext, user: User, limit: int = PENDING_BATCH) -> int:

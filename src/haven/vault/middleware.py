@@ -11,7 +11,6 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from haven.crypto import MissingKeyError
-from haven.web.after import after_response, work_left
 from haven.vault.context import (
     COOKIE_NAME,
     SESSION_KEY,
@@ -19,6 +18,7 @@ from haven.vault.context import (
     delete_key_cookie,
     set_key_cookie,
 )
+from haven.web.after import run_after, work_taken
 
 
 class KeyCookieMiddleware:
@@ -35,10 +35,11 @@ class KeyCookieMiddleware:
             delete_key_cookie(response)
         ctx = getattr(request, "_haven_key_context", None)
         if ctx is not None:
-            if work_left(request):
+            work = work_taken(request)
+            if work:
                 # The page left work that needs the keys (haven.web.after): forgotten once it
                 # is done, right after the answer was sent, instead of now.
-                after_response(request, ctx.forget)
+                run_after(response, work, finally_=ctx.forget)
             else:
                 ctx.forget()
         return response

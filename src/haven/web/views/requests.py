@@ -160,16 +160,27 @@ def _request_page(
 
 def _duplicates_context(request: HttpRequest, record: Request) -> dict[str, Any]:
     """Possible duplicates of the request's people, for intake's triage (see haven.dedupe)."""
-    from haven.dedupe.selectors import encodings_catch_up, request_duplicates
+    from haven.dedupe.selectors import (
+        INLINE_CATCH_UP,
+        encodings_catch_up,
+        encodings_waiting_count,
+        request_duplicates,
+    )
 
     user = actor(request)
     if not access.allowed(user, "duplicate.read"):
         return {}
     key_ctx = ctx(request)
-    # Other people waiting for their encodings (the portal's) after the answer, not before it.
-    after_response(request, lambda: encodings_catch_up(ctx=key_ctx, user=user))
+    duplicates = request_duplicates(
+        ctx=key_ctx, user=user, request=record, catch_up=INLINE_CATCH_UP
+    )
+    # Other people waiting for their encodings (the portal's): after the answer, not before it.
+    waiting = encodings_waiting_count(ctx=key_ctx, user=user)
+    if waiting:
+        after_response(request, lambda: encodings_catch_up(ctx=key_ctx, user=user))
     return {
-        "duplicates": request_duplicates(ctx=key_ctx, user=user, request=record, catch_up=0),
+        "duplicates": duplicates,
+        "duplicates_waiting": waiting,
         "show_duplicates": True,
         "can_decide": access.allowed(user, "duplicate.decide"),
         "back": request.path,
