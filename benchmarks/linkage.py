@@ -531,18 +531,26 @@ GENERATORS = ("calibrated", "blind", "first")
 
 def generated(
     which: str, n_records: int, seed: int
-) -> tuple[list[Any], set[tuple[str, str]], list[dict[str, Any]] | None]:
-    """(match records, true pairs, the project generator's rows or None) of one generator."""
+) -> tuple[list[Any], set[tuple[str, str]], list[dict[str, Any]] | None, list[int] | None]:
+    """(match records, true pairs, the project generator's rows or None, each record's
+    request as an integer code or None) of one generator. Only the blind generator says which
+    request a record came with (as the product knows each person's case's request)."""
     if which == "blind":
         records, truth = blind_records(n_records, seed)
-        return blind_haven_records(records), truth, None
+        codes: dict[str, int] = {}
+        requests = [codes.setdefault(r["request_key"], len(codes)) for r in records]
+        return blind_haven_records(records), truth, None, requests
     rows, truth = korean_records(
         n_records, seed=seed, given_zipf=0.8 if which == "first" else GIVEN_ZIPF
     )
-    return haven_records(rows), truth, rows
+    return haven_records(rows), truth, rows, None
 
 
-def haven_dedupe(records: list[Any]) -> tuple[set[tuple[str, str]], float, int]:
+def haven_dedupe(
+    records: list[Any], requests: list[int] | None = None
+) -> tuple[set[tuple[str, str]], float, int]:
+    import numpy as np
+
     from haven.crypto import IndexKey
     from haven.matching.encodings import encode_records
     from haven.matching.engine import find_duplicates
@@ -550,7 +558,9 @@ def haven_dedupe(records: list[Any]) -> tuple[set[tuple[str, str]], float, int]:
     key = IndexKey.generate()
     t = time.perf_counter()
     table = encode_records(records=records, hasher_for=key.keyed_hasher)
-    res = find_duplicates(table=table)
+    res = find_duplicates(
+        table=table, requests=None if requests is None else np.asarray(requests, dtype=np.int64)
+    )
     elapsed = time.perf_counter() - t
     return {pair(p.left_id, p.right_id) for p in res.pairs()}, elapsed, res.candidates
 
@@ -857,16 +867,19 @@ def main() -> int:
     for n in [int(x) for x in args.korean.split(",") if x]:
         for which in generators:
             for k, seed in enumerate(seeds):
-                records, ktruth, rows = generated(which, n, seed)
+                records, ktruth, rows, requests = generated(which, n, seed)
                 role = "tuned on" if k == 0 else "held out"
                 say(
                     f"\n2. Korean set ({which} generator, seed {seed}, {role}), dedupe of "
                     f"{len(records)} records, {len(ktruth)} true duplicate pairs"
                 )
                 say(head)
-                found, secs, cands = haven_dedupe(records)
+                found, secs, cands = haven_dedupe(records, requests)
                 say(row("Haven, keyed encodings", found, ktruth, secs, f"{cands} candidate pairs"))
                 summary.append((which, n, seed, prf(found, ktruth)[2]))
+                if requests is not None:  # what the requests add, beside
+                    found, secs, cands = haven_dedupe(records)
+                    say(row("  without the requests", found, ktruth, secs))
                 if not args.no_splink and k == 0 and which != "first":
                     simple = (
                         rows if rows is not None else blind_simple_rows(blind_records(n, seed)[0])

@@ -66,7 +66,7 @@ def measure(which: str, n: int, seed: int) -> dict[str, Any]:
     from haven.matching.names import name_similarity
 
     started = time.perf_counter()
-    records, truth, _rows = generated(which, n, seed)
+    records, truth, _rows, _requests = generated(which, n, seed)
     table = encode_records(records=records, hasher_for=IndexKey.generate().keyed_hasher)
     cands = dedupe_candidates(table=table)
     comps = compare_pairs(left=table, right=table, i=cands.left, j=cands.right)

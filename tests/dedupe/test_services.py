@@ -290,3 +290,44 @@ def test_after_an_index_key_rotation_encodings_are_made_again(alice, ctx):
     views = duplicates_for_cases(ctx=fresh, user=alice, cases=[second])
     assert _pairs(views) == {frozenset((first.pk, second.pk))}
     assert set(PersonEncoding.objects.values_list("generation", flat=True)) == {old + 1}
+
+
+def test_the_full_pass_tells_the_matcher_who_was_reported_together(alice, ctx, monkeypatch):
+    from haven.cases.services import request_create
+    from haven.dedupe import services
+    from tests.dedupe.helpers import person
+
+    family = request_create(
+        ctx=ctx,
+        actor=alice,
+        channel="direct_line",
+        account="Please help us.",
+        people=[person(**HANGUL), person(name_hangul="장진희", sex="female")],
+    )
+    alone = record(ctx=ctx, actor=alice, **MR)
+    seen: dict[str, object] = {}
+    real = services.find_duplicates
+
+    def spy(**kwargs):
+        seen["ids"], seen["requests"] = kwargs["table"].ids, kwargs["requests"]
+        return real(**kwargs)
+
+    monkeypatch.setattr(services, "MIN_TRAIN", 2)
+    monkeypatch.setattr(services, "find_duplicates", spy)
+    dedupe_run(ctx=ctx, actor=alice)
+    code = dict(zip(seen["ids"], seen["requests"].tolist(), strict=True))
+    siblings = [str(c.person_id) for c in family.cases.all()]
+    assert code[siblings[0]] == code[siblings[1]] >= 0
+    assert code[str(alone.person_id)] not in (code[siblings[0]], -1)
+
+
+def test_request_codes_give_people_of_one_request_one_code_and_unknown_people_none(alice, ctx):
+    from haven.dedupe.selectors import request_codes
+
+    first = record(ctx=ctx, actor=alice, **HANGUL)
+    second = record(ctx=ctx, actor=alice, **MR)
+    codes = request_codes(
+        person_ids=[str(second.person_id), "no-such-person", str(first.person_id)]
+    ).tolist()
+    assert codes[1] == -1
+    assert codes[0] != codes[2] and min(codes[0], codes[2]) >= 0

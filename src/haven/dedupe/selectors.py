@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError
 from django.db.models import Count, Exists, OuterRef, Q
@@ -432,3 +433,21 @@ def linkage_records(*, ctx: KeyContext, user: User) -> list[Any]:
     ]
     audit_record(actor=user, action="linkage.encode", detail={"people": len(records)})
     return records
+
+
+def request_codes(*, person_ids: list[str]) -> npt.NDArray[np.int64]:
+    """Each person's case's request as an integer code, in the given order (-1 for a person
+    whose case came with no request): who was reported together, for the full pass (see
+    :mod:`haven.matching.together`). Only the links are read, nothing sealed."""
+    request_of = {
+        str(person): request
+        for person, request in Case.objects.values_list("person_id", "request_id")
+    }
+    codes: dict[Any, int] = {}
+    return np.array(
+        [
+            -1 if request_of.get(p) is None else codes.setdefault(request_of[p], len(codes))
+            for p in person_ids
+        ],
+        dtype=np.int64,
+    )

@@ -37,7 +37,13 @@ from haven.dedupe.scoring import (
     score_pairs,
     table_from_rows,
 )
-from haven.dedupe.selectors import block_partners, encoding_rows, scoring_model, trained_model
+from haven.dedupe.selectors import (
+    block_partners,
+    encoding_rows,
+    request_codes,
+    scoring_model,
+    trained_model,
+)
 from haven.dedupe.store import encodings_refresh, stale_person_ids
 from haven.matching.blocking import dedupe_candidates
 from haven.matching.engine import find_duplicates, train_model
@@ -366,6 +372,8 @@ def _full_pass(
             model=stored,
             decisions=decided_pairs(case_of=case_of) if trained else (),
             release_blocks=True,  # the table was read for this pass only
+            # People reported together and again together: see haven.matching.together.
+            requests=request_codes(person_ids=table.ids),
         )
         candidates = result.candidates
         warnings = result.model.warnings

@@ -46,6 +46,7 @@ from haven.matching.model import (
 )
 from haven.matching.priors import birth_mix
 from haven.matching.resolve import MAX_CLUSTER, clusters, one_to_one
+from haven.matching.together import Together, reported_together
 
 Rows = npt.NDArray[np.signedinteger[Any]]  # int64, or int32 (blocking.row_dtype)
 FloatArray = npt.NDArray[np.float64]
@@ -86,6 +87,8 @@ class MatchResult:
     skipped_blocks: int
     cluster: Rows | None = None
     stats: dict[str, float] = field(default_factory=dict)
+    together: Together | None = None  # what co-reporting added (dedupe with requests only)
+    support: Rows | None = None  # per pair: other matches of its two requests, -1 n/a
 
     def __len__(self) -> int:
         return len(self.left)
@@ -112,7 +115,15 @@ class MatchResult:
             left_id=self.left_table.ids[int(self.left[index])],
             right_id=self.right_table.ids[int(self.right[index])],
             name_frequency=float(self.name_frequency[index]),
+            together=self._together_evidence(index),
         )
+
+    def _together_evidence(self, index: int) -> tuple[int, float] | None:
+        if self.together is None or self.support is None or self.support[index] < 0:
+            return None
+        support = int(self.support[index])
+        t = self.together
+        return support, t.agree_weight if support > 0 else t.disagree_weight
 
     def groups(self) -> list[list[str]]:
         """Dedupe clusters of two or more records, by local id (empty for a link)."""
@@ -311,6 +322,7 @@ def find_duplicates(
     model: MatchModel | None = None,
     decisions: Sequence[tuple[str, str, bool]] = (),
     release_blocks: bool = False,
+    requests: npt.NDArray[np.int64] | None = None,
 ) -> MatchResult:
     """Find records of the same person within one table, as pairs and clusters.
 
@@ -325,7 +337,10 @@ def find_duplicates(
     the candidates are scored with it. ``decisions`` (left id, right id, one person or not:
     reviewers' answers) are counted in training with their known answer. With
     ``release_blocks`` the table's blocking tokens are dropped once the candidates are known
-    (a table built for this pass only: it cannot be blocked again).
+    (a table built for this pass only: it cannot be blocked again). ``requests`` gives each
+    row's request (an integer code, -1 unknown): records of two requests whose other people
+    match too are weighed up, those of two requests where no one else does down (see
+    :mod:`haven.matching.together`).
     """
     # With release_blocks, the blocking tokens (half a gigabyte at a million records) are
     # dropped as soon as they are sorted: they are not needed again.
@@ -353,12 +368,27 @@ def find_duplicates(
         for f in ignore_fields:
             comps.levels[:, comps.fields.index(f)] = -1
         model, weight = _people_rounds(model=model, comps=comps, table=table, fit_prior=False)
+    co: Together | None = None
+    if requests is not None:
+        if len(requests) != len(table):
+            raise ValueError("requests must give one code per record of the table")
+        co = reported_together(
+            left=comps.left,
+            right=comps.right,
+            weight=weight,
+            requests=np.asarray(requests, dtype=np.int64),
+        )
+        if co is not None:
+            # Under the name guard, as the coarse fields: without names alike enough,
+            # companions who match do not make two people one.
+            weight[co.rows] += co.weights(weak_name=model.weak_name(comps.levels[co.rows]))
     # Probabilities only for the pairs kept: a full-length array of them is 250 MB at a
     # million records.
     keep = np.flatnonzero(weight >= np.log2(threshold / (1 - threshold)))
     left, right = comps.left[keep], comps.right[keep]
     kept = weight[keep].astype(np.float64)
     levels, frequency = comps.levels[keep], comps.name_frequency[keep]
+    support = co.support_of(keep.astype(np.int64)) if co is not None else None
     n_candidates, skipped = len(cands), cands.skipped_blocks
     # Every candidate's rows, levels and weight (about 700 MiB at a million records) are not
     # needed once the proposed pairs are copied out: freed before clustering, which builds
@@ -366,20 +396,23 @@ def find_duplicates(
     del cands, comps, weight, keep
     cl = clusters(n=len(table), left=left, right=right, score=kept, max_size=max_cluster)
     # A proposed pair the anti-chaining guard kept apart is not reported as a match.
-    together = cl[left] == cl[right]
+    joined = cl[left] == cl[right]
     return MatchResult(
         table,
         table,
         model,
-        left[together],
-        right[together],
-        kept[together],
-        probability(kept[together]),
-        levels[together],
-        frequency[together],
+        left[joined],
+        right[joined],
+        kept[joined],
+        probability(kept[joined]),
+        levels[joined],
+        frequency[joined],
         n_candidates,
         skipped,
         cluster=cl,
+        # The weights learnt, not every candidate's support (the kept pairs' is below).
+        together=None if co is None else co.learnt(),
+        support=None if support is None else support[joined],
     )
 
 

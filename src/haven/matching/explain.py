@@ -61,10 +61,13 @@ def explain(
     left_id: str,
     right_id: str,
     name_frequency: float | None = None,
+    together: tuple[int, float] | None = None,
 ) -> Explanation:
     """Explain one pair from its comparison levels (a row of the level matrix).
 
-    ``name_frequency`` is the pair's name frequency when the score was adjusted for it.
+    ``name_frequency`` is the pair's name frequency when the score was adjusted for it;
+    ``together`` (how many other pairs of its two requests match, the weight that gave) is the
+    co-reporting evidence where it applied (see :mod:`haven.matching.together`).
     """
     row = np.asarray(levels, dtype=np.int8).reshape(1, -1)
     weights = model.field_weights(row)[0]
@@ -89,15 +92,40 @@ def explain(
     if adjust:
         label = "a common name" if adjust < 0 else "a rare name"
         evidence.append(FieldEvidence("name frequency", int(row[0, 0]), label, round(adjust, 3)))
+    total = float(weight[0])
+    probability = float(prob[0])
+    if together is not None:
+        support, bits = together
+        label = (
+            f"{support} other {'person' if support == 1 else 'people'} of the two requests "
+            + ("matches too" if support == 1 else "match too")
+            if support > 0
+            else "no one else of the two requests matches"
+        )
+        counted = 0.0 if held and bits > 0 else bits
+        evidence.append(
+            FieldEvidence(
+                "reported together",
+                int(support > 0),
+                label,
+                round(bits, 3),
+                None if counted == bits else counted,
+            )
+        )
+        total += counted
+        probability = 1.0 / (1.0 + 2.0 ** (-total))
     evidence.sort(key=lambda e: -abs(e.weight))
     guard = None
     if held:
-        guard = "names not alike enough: birth, sex, origin, occupation, group, broker count only against"
+        guard = (
+            "names not alike enough: birth, sex, origin, occupation, group, broker and who "
+            "they were reported with count only against"
+        )
     return Explanation(
         left_id=left_id,
         right_id=right_id,
-        probability=round(float(prob[0]), 6),
-        weight=round(float(weight[0]), 3),
+        probability=round(probability, 6),
+        weight=round(total, 3),
         prior_weight=round(float(np.log2(model.prior / (1 - model.prior))), 3),
         evidence=tuple(evidence),
         guard=guard,

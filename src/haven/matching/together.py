@@ -1,0 +1,166 @@
+"""Evidence from the people a record was reported with.
+
+A request names several people more often than not (a family, a broker's group, a restaurant's
+workers), and when the same people are reported again they tend to come together: a second
+broker's roster, a relative's message on the direct line. If two records from two requests look
+like one person *and other people of those same two requests also look like one person each*,
+the pair is far likelier to be right than its fields alone say; a namesake born in another
+province is almost never reported beside the companions of the person they are mistaken for.
+
+For each candidate pair whose two records come from two different requests that both name
+others, this counts the *other* pairs between the same two requests that were proposed
+(probability at least :data:`STRONG`) and touch neither record of the pair. A sibling mistaken
+for their brother across two reports of the family finds the brother's own match touching one
+of its records, so it does not count as support for itself. The evidence has two levels, "other
+people of these two requests match too" and "no one else does", weighed by log2(m/u) like every
+other field, with m and u estimated on the pass's own candidates from their first scores (each
+pair counted as one person by its probability), bounded, and dropped when the estimate is not
+plausible (fewer than :data:`MIN_EXPECTED` expected true pairs, or m not above u). Pairs where
+either request names nobody else, or both records come from one request, are left as they were.
+
+Requests are integer codes given by the caller (the product: each person's case's request); the
+module knows nothing about what a request holds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+Rows = npt.NDArray[np.signedinteger[Any]]
+
+STRONG = 0.5  # a pair counts as support from this probability (the dedupe threshold)
+MIN_EXPECTED = 20.0  # expected true pairs among the possible ones below which nothing is learnt
+M_BOUNDS = (0.02, 0.98)
+U_BOUNDS = (1e-4, 0.5)
+MAX_BITS = 10.0  # no single piece of evidence may outweigh the name
+
+
+@dataclass(frozen=True, slots=True)
+class Together:
+    """What the pass learnt and found: the weights of the two levels (bits) and, for each
+    candidate the evidence applied to (``rows``, sorted), how many other pairs of its two
+    requests were proposed."""
+
+    m: float
+    u: float
+    rows: npt.NDArray[np.int64]
+    support: npt.NDArray[np.int32]
+
+    @property
+    def agree_weight(self) -> float:
+        """Bits added where others of the two requests match too."""
+        return float(np.clip(np.log2(self.m / self.u), -MAX_BITS, MAX_BITS))
+
+    @property
+    def disagree_weight(self) -> float:
+        """Bits added where no one else of the two requests matches."""
+        return float(np.clip(np.log2((1 - self.m) / (1 - self.u)), -MAX_BITS, MAX_BITS))
+
+    def weights(self, weak_name: npt.NDArray[np.bool_] | None = None) -> npt.NDArray[np.float32]:
+        """The weight added to each of ``rows``; where ``weak_name`` (the model's name guard:
+        names not alike enough) support counts nothing, as the other coarse evidence."""
+        out = np.where(self.support > 0, self.agree_weight, self.disagree_weight)
+        if weak_name is not None:
+            out = np.where(weak_name & (out > 0), 0.0, out)
+        return out.astype(np.float32)
+
+    def learnt(self) -> Together:
+        """The estimate alone, without the candidates' support (to keep with a result)."""
+        return Together(
+            m=self.m, u=self.u, rows=np.zeros(0, np.int64), support=np.zeros(0, np.int32)
+        )
+
+    def support_of(self, candidates: npt.NDArray[np.int64]) -> npt.NDArray[np.int32]:
+        """The support of each given candidate (-1 where the evidence did not apply)."""
+        pos = np.searchsorted(self.rows, candidates)
+        pos = np.minimum(pos, max(len(self.rows) - 1, 0))
+        hit = (
+            (self.rows[pos] == candidates)
+            if len(self.rows)
+            else np.zeros(len(candidates), dtype=bool)
+        )
+        return np.where(hit, self.support[pos] if len(self.rows) else 0, -1).astype(np.int32)
+
+
+def _count_lookup(
+    keys: npt.NDArray[np.int64], queries: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:
+    """How often each query occurs among ``keys``."""
+    distinct, counts = np.unique(keys, return_counts=True)
+    if not len(distinct):
+        return np.zeros(len(queries), dtype=np.int64)
+    pos = np.minimum(np.searchsorted(distinct, queries), len(distinct) - 1)
+    return np.where(distinct[pos] == queries, counts[pos], 0).astype(np.int64)
+
+
+def support_counts(
+    *,
+    left: Rows,
+    right: Rows,
+    weight: npt.NDArray[np.floating[Any]],
+    requests: npt.NDArray[np.int64],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32]]:
+    """(candidates the evidence applies to, sorted; each one's support): for each candidate
+    pair between two different requests that both name someone else, how many *other*
+    candidate pairs between the same two requests have ``weight`` at least the log2 odds of
+    :data:`STRONG` and share neither of its records."""
+    n_req = int(requests.max()) + 1 if len(requests) else 0
+    if n_req <= 0 or not len(left):
+        return np.zeros(0, np.int64), np.zeros(0, np.int32)
+    size = np.bincount(requests[requests >= 0], minlength=n_req)
+    ra = requests[left].astype(np.int64)
+    rb = requests[right].astype(np.int64)
+    many = (ra >= 0) & (rb >= 0) & (ra != rb)
+    many[many] &= (size[ra[many]] > 1) & (size[rb[many]] > 1)
+    rows = np.flatnonzero(many).astype(np.int64)
+    if not len(rows):
+        return rows, np.zeros(0, np.int32)
+    a = np.asarray(left[rows], dtype=np.int64)
+    b = np.asarray(right[rows], dtype=np.int64)
+    lo, hi = np.minimum(ra[rows], rb[rows]), np.maximum(ra[rows], rb[rows])
+    del ra, rb, many
+    # Request pairs as compact codes, so that code * records stays within 64 bits.
+    _u, code = np.unique(lo * n_req + hi, return_inverse=True)
+    code = code.astype(np.int64).ravel()
+    del lo, hi, _u
+    strong = np.asarray(weight[rows], dtype=np.float64) >= np.log2(STRONG / (1 - STRONG))
+    n = int(max(a.max(), b.max())) + 1
+    s_code = code[strong]
+    total = _count_lookup(s_code, code)
+    touching = np.concatenate([s_code * n + a[strong], s_code * n + b[strong]])
+    at_a = _count_lookup(touching, code * n + a)
+    at_b = _count_lookup(touching, code * n + b)
+    # The strong pairs touching a or b: at_a + at_b, less the pair itself counted twice.
+    return rows, (total - at_a - at_b + strong).astype(np.int32)
+
+
+def reported_together(
+    *,
+    left: Rows,
+    right: Rows,
+    weight: npt.NDArray[np.floating[Any]],
+    requests: npt.NDArray[np.int64],
+) -> Together | None:
+    """The co-reporting evidence of a dedupe's candidate pairs (``left``/``right`` rows,
+    ``weight`` their log2 odds so far), given each row's request code (``requests``, -1 where
+    unknown). ``None`` when it does not apply or could not be estimated; the caller adds
+    :meth:`Together.weights` to ``weight[rows]``."""
+    rows, support = support_counts(left=left, right=right, weight=weight, requests=requests)
+    if not len(rows):
+        return None
+    p = 1.0 / (1.0 + np.exp2(-np.asarray(weight[rows], dtype=np.float64)))
+    agree = support > 0
+    expected = float(p.sum())
+    if expected < MIN_EXPECTED or expected > len(p) - MIN_EXPECTED:
+        return None
+    m = float((p * agree).sum() / expected)
+    u = float(((1 - p) * agree).sum() / (len(p) - expected))
+    if m <= u:  # support would count against a match: not the evidence this is about
+        return None
+    m = min(max(m, M_BOUNDS[0]), M_BOUNDS[1])
+    u = min(max(u, U_BOUNDS[0]), min(U_BOUNDS[1], m))
+    return Together(m=m, u=u, rows=rows, support=support)
