@@ -120,7 +120,7 @@ def test_shredding_a_data_key_deletes_its_tokens(ctx, alice):
     assert not SearchToken.objects.filter(data_key_id=key_id).exists()
 
 
-def test_a_broker_update_replaces_the_brokers_tokens(ctx, alice):
+def test_a_broker_update_replaces_the_brokers_tokens(buckets_that_never_collide, ctx, alice):
     broker = make_broker(ctx=ctx, actor=alice, alias="Mr Jang", contact="tel 138 0013 8000")
     before = set(SearchToken.objects.filter(data_key_id=broker.data_key_id).values_list("token"))
 

@@ -13,7 +13,6 @@ from haven.cases.models import Case
 from haven.cases.search import person_search
 from haven.cases.services import PersonInput, request_create
 from haven.crypto import CryptoError
-from haven.vault import index
 from haven.vault.index import search_data_keys
 from haven.vault.index_rotation import index_key_rotate
 from haven.vault.models import (
@@ -80,14 +79,6 @@ def records(ctx, alice, bob, carol):
         "pak": _case(ctx, alice, "박정민"),
         "broker": make_broker(ctx=ctx, actor=alice, alias="Mr Jang", contact="+86 138 0013 8000"),
     }
-
-
-@pytest.fixture
-def buckets_that_never_collide(monkeypatch):
-    """Partial name forms share one of 4,096 buckets by design, so two forms of one name fall in
-    the same bucket under one key and not under the next, now and then: the number of distinct
-    tokens of a record changes with the key. With 2**32 buckets it does not, in practice."""
-    monkeypatch.setattr(index, "PARTIAL_BUCKETS", 2**32)
 
 
 def test_after_rotation_every_record_is_found_through_tokens_of_the_new_key_only(

@@ -31,6 +31,8 @@ from haven.matching.explain import Explanation, explain
 from haven.matching.model import MIN_NAME_LEVEL, FieldModel, MatchModel
 from haven.matching.model import default_model as engine_default_model
 from haven.matching.records import MatchRecord, match_record
+from haven.matching.together import fixed as together_fixed
+from haven.matching.together import support_counts
 
 BLOOM_WORDS = {name: spec.words for name, spec in BLOOMS.items()}
 BLOOM_BYTES = sum(BLOOM_WORDS.values()) * 8
@@ -303,6 +305,7 @@ def score_pairs(
     model: MatchModel,
     threshold: float = REVIEW_THRESHOLD,
     limit: int | None = None,
+    requests: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None = None,
 ) -> list[ScoredPair]:
     """Compare pairs (left row i[k], right row j[k]) and keep those at or above ``threshold``,
     each with the engine's explanation (which fields agreed, how strongly); best first.
@@ -310,11 +313,27 @@ def score_pairs(
     ``limit``: only the best ``limit`` pairs are kept and explained (and any tied with the last
     at its rounded probability, so that a caller ordering by probability keeps the same ones):
     explaining was most of the time a dry run spent on a large file's duplicates, of which the
-    page shows a few thousand."""
+    page shows a few thousand. ``requests`` (each left row's and each right row's request code,
+    -1 unknown; the same array twice when ``left`` is ``right``) weighs who they were reported
+    with, at the fixed weights (:func:`haven.matching.together.fixed`)."""
     if not len(i):
         return []
     comps = compare_pairs(left=left, right=right, i=i, j=j)
     weight, prob = model.score(comps.levels)
+    support = np.full(len(i), -1, dtype=np.int32)
+    co = together_fixed()
+    if requests is not None:
+        if left is right:
+            codes, a, b = requests[0], np.asarray(i), np.asarray(j)
+        else:
+            codes = np.concatenate(requests)
+            a, b = np.asarray(i), len(left) + np.asarray(j)
+        rows, found = support_counts(left=a, right=b, weight=weight, requests=codes)
+        if len(rows):
+            weight = weight.copy()
+            weight[rows] += co.weights(weak_name=model.weak_name(comps.levels[rows]), support=found)
+            prob = 1.0 / (1.0 + np.exp2(-weight))
+            support[rows] = found
     # Best first by the weight as reported (rounded); equal ones in the order compared.
     order = sorted(
         np.flatnonzero(prob >= threshold).tolist(), key=lambda k: -round(float(weight[k]), 2)
@@ -331,7 +350,18 @@ def score_pairs(
                 rid,
                 round(float(prob[k]), 4),
                 round(float(weight[k]), 2),
-                explain(model=model, levels=comps.levels[k], left_id=lid, right_id=rid),
+                explain(
+                    model=model,
+                    levels=comps.levels[k],
+                    left_id=lid,
+                    right_id=rid,
+                    together=None
+                    if support[k] < 0
+                    else (
+                        int(support[k]),
+                        co.agree_weight if support[k] > 0 else co.disagree_weight,
+                    ),
+                ),
             )
         )
     return out

@@ -252,44 +252,71 @@ def duplicates_for_cases(
         return names[key]
 
     model = scoring_model(threshold=threshold)
+    partners: list[tuple[Case, list[Case]]] = []
     for case in cases:
         others = list(
             visible.filter(person_id__in=block_partners(person_id=case.person_id))
             .exclude(pk=case.pk)
             .select_related("person", "person__data_key", "request")[:MAX_CANDIDATES]
         )
-        if not others:
+        if others:
+            partners.append((case, others))
+    # Scored together, so that the people of one request who were reported together before
+    # count for each other (haven.matching.together): a family reported again.
+    other_of = {str(o.person_id): o for _, others in partners for o in others}
+    left = encoding_rows([c.person_id for c, _ in partners], generation)
+    right = encoding_rows(list(other_of), generation)
+    row_l = {r[0]: k for k, r in enumerate(left)}
+    row_r = {r[0]: k for k, r in enumerate(right)}
+    i = [
+        row_l[str(c.person_id)]
+        for c, others in partners
+        for o in others
+        if str(c.person_id) in row_l and str(o.person_id) in row_r
+    ]
+    j = [
+        row_r[str(o.person_id)]
+        for c, others in partners
+        for o in others
+        if str(c.person_id) in row_l and str(o.person_id) in row_r
+    ]
+    case_of = {str(c.person_id): c for c, _ in partners}
+    codes: dict[Any, int] = {}
+
+    def code(case: Case) -> int:
+        return -1 if case.request_id is None else codes.setdefault(case.request_id, len(codes))
+
+    scored = score_pairs(
+        left=table_from_rows(left),
+        right=table_from_rows(right),
+        i=np.array(i, dtype=np.int64),
+        j=np.array(j, dtype=np.int64),
+        model=model,
+        threshold=threshold,
+        requests=(
+            np.array([code(case_of[r[0]]) for r in left], dtype=np.int64),
+            np.array([code(other_of[r[0]]) for r in right], dtype=np.int64),
+        ),
+    )
+    # Each case's pairs together, in the order of the cases, best first within.
+    place = {str(c.person_id): k for k, (c, _) in enumerate(partners)}
+    for pair in sorted(scored, key=lambda p: place[p.left_id]):
+        case, other = case_of[pair.left_id], other_of[pair.right_id]
+        key = tuple(sorted((str(case.pk), str(other.pk))))
+        if key in decided or key in seen:
             continue
-        left = encoding_rows([case.person_id], generation)
-        right = encoding_rows([o.person_id for o in others], generation)
-        if not left or not right:
-            continue
-        by_person = {str(o.person_id): o for o in others}
-        scored = score_pairs(
-            left=table_from_rows(left),
-            right=table_from_rows(right),
-            i=np.zeros(len(right), dtype=np.int64),
-            j=np.arange(len(right), dtype=np.int64),
-            model=model,
-            threshold=threshold,
-        )
-        for pair in scored:
-            other = by_person[pair.right_id]
-            key = tuple(sorted((str(case.pk), str(other.pk))))
-            if key in decided or key in seen:
-                continue
-            seen.add(key)  # type: ignore[arg-type]
-            views.append(
-                DuplicateView(
-                    case=case,
-                    other=other,
-                    case_name=name_of(case),
-                    other_name=name_of(other),
-                    probability=pair.probability,
-                    evidence=evidence_rows(pair.explanation),
-                    guard=pair.explanation.guard,
-                )
+        seen.add(key)  # type: ignore[arg-type]
+        views.append(
+            DuplicateView(
+                case=case,
+                other=other,
+                case_name=name_of(case),
+                other_name=name_of(other),
+                probability=pair.probability,
+                evidence=evidence_rows(pair.explanation),
+                guard=pair.explanation.guard,
             )
+        )
     if views:
         audit_record(
             actor=user,

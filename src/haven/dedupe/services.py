@@ -212,45 +212,60 @@ def duplicate_candidates_refresh(
     model = scoring_model(threshold=threshold)
     found: dict[tuple[str, str], DuplicateCandidate] = {}
     now = timezone.now()
-    touched: set[str] = set()
+    people: set[str] = set()
+    pairs: list[tuple[str, str]] = []
     for person_id in dict.fromkeys(person_ids):
-        mine = encoding_rows([person_id], generation)
-        if not mine:
+        if not encoding_rows([person_id], generation):
             continue  # pending: looked for when encoded
         partners = list(
             block_partners(person_id=person_id)
             .values_list("person_id", flat=True)
             .distinct()[:INCREMENTAL_CANDIDATES]
         )
-        case_by_person = {
-            str(p): str(c)
-            for p, c in Case.objects.filter(person_id__in=[person_id, *partners]).values_list(
-                "person_id", "pk"
-            )
-        }
-        if str(person_id) not in case_by_person:
-            continue
-        touched.add(case_by_person[str(person_id)])
-        others = encoding_rows([p for p in partners if str(p) in case_by_person], generation)
-        if not others:
-            continue
-        for scored in score_pairs(
-            left=table_from_rows(mine),
-            right=table_from_rows(others),
-            i=np.zeros(len(others), dtype=np.int64),
-            j=np.arange(len(others), dtype=np.int64),
-            model=model,
-            threshold=threshold,
-        ):
-            a, b = sorted((case_by_person[scored.left_id], case_by_person[scored.right_id]))
-            found[(a, b)] = DuplicateCandidate(
-                case_a_id=a,
-                case_b_id=b,
-                probability=scored.probability,
-                weight=scored.weight,
-                evidence=evidence_rows(scored.explanation),
-                found_at=now,
-            )
+        pairs.extend((str(person_id), str(p)) for p in partners)
+        people.add(str(person_id))
+    # Each person's case and request (the people just stored and their partners): people
+    # reported together before and now count for each other (haven.matching.together).
+    cases = {
+        str(p): (str(c), r)
+        for p, c, r in Case.objects.filter(
+            person_id__in={x for pair in pairs for x in pair} | people
+        ).values_list("person_id", "pk", "request_id")
+    }
+    touched = {cases[p][0] for p in people if p in cases}
+    pairs = [(a, b) for a, b in pairs if a in cases and b in cases]
+    left = encoding_rows(sorted({a for a, _ in pairs}), generation)
+    right = encoding_rows(sorted({b for _, b in pairs}), generation)
+    row_l = {r[0]: k for k, r in enumerate(left)}
+    row_r = {r[0]: k for k, r in enumerate(right)}
+    pairs = [(a, b) for a, b in pairs if a in row_l and b in row_r]
+    codes: dict[Any, int] = {}
+
+    def code(person: str) -> int:
+        request = cases[person][1]
+        return -1 if request is None else codes.setdefault(request, len(codes))
+
+    for scored in score_pairs(
+        left=table_from_rows(left),
+        right=table_from_rows(right),
+        i=np.array([row_l[a] for a, _ in pairs], dtype=np.int64),
+        j=np.array([row_r[b] for _, b in pairs], dtype=np.int64),
+        model=model,
+        threshold=threshold,
+        requests=(
+            np.array([code(r[0]) for r in left], dtype=np.int64),
+            np.array([code(r[0]) for r in right], dtype=np.int64),
+        ),
+    ):
+        a, b = sorted((cases[scored.left_id][0], cases[scored.right_id][0]))
+        found[(a, b)] = DuplicateCandidate(
+            case_a_id=a,
+            case_b_id=b,
+            probability=scored.probability,
+            weight=scored.weight,
+            evidence=evidence_rows(scored.explanation),
+            found_at=now,
+        )
     if not touched:
         return 0
     decided = {
@@ -383,6 +398,7 @@ def _full_pass(
     else:
         cands = dedupe_candidates(table=table)
         candidates = len(cands)
+        codes = request_codes(person_ids=table.ids)
         for pair in score_pairs(
             left=table,
             right=table,
@@ -390,6 +406,7 @@ def _full_pass(
             j=np.asarray(cands.right),
             model=default_model(threshold=threshold),
             threshold=threshold,
+            requests=(codes, codes),
         ):
             found.append(
                 (
