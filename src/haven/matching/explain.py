@@ -96,9 +96,9 @@ def explain(
     probability = float(prob[0])
     if together is not None:
         support, bits = together
+        # No count: in the review queue the other pairs may be of cases the reader cannot open.
         label = (
-            f"{support} other {'person' if support == 1 else 'people'} of the two requests "
-            + ("matches too" if support == 1 else "match too")
+            "other people of the two requests match too"
             if support > 0
             else "no one else of the two requests matches"
         )
