@@ -45,6 +45,14 @@ def test_a_sibling_s_cross_pair_is_not_supported_by_the_matches_it_touches() -> 
     assert found[(0, 2)] == 1
 
 
+def test_a_pair_given_twice_either_way_round_counts_once() -> None:
+    requests = [7, 7, 7, 9, 9, 9]  # any integers name requests
+    found = _support([(0, 3, YES), (3, 0, YES), (1, 4, YES), (2, 5, NO), (5, 2, NO)], requests)
+    assert found[(2, 5)] == found[(5, 2)] == 2
+    assert found[(0, 3)] == found[(3, 0)] == 1  # not supported by its own mirror
+    assert found[(1, 4)] == 1
+
+
 def test_pairs_within_one_request_or_beside_a_request_of_one_person_are_left_alone() -> None:
     # Records 0, 1 in request 0; record 2 alone in request 1; record 3 of unknown request.
     found = _support([(0, 1, YES), (0, 2, YES), (1, 3, YES)], [0, 0, 1, -1])

@@ -314,8 +314,9 @@ def score_pairs(
     at its rounded probability, so that a caller ordering by probability keeps the same ones):
     explaining was most of the time a dry run spent on a large file's duplicates, of which the
     page shows a few thousand. ``requests`` (each left row's and each right row's request code,
-    -1 unknown; the same array twice when ``left`` is ``right``) weighs who they were reported
-    with, at the fixed weights (:func:`haven.matching.together.fixed`)."""
+    -1 unknown) weighs who they were reported with, at the fixed weights
+    (:func:`haven.matching.together.fixed`), where other people of the two requests match too.
+    """
     if not len(i):
         return []
     comps = compare_pairs(left=left, right=right, i=i, j=j)
@@ -323,12 +324,24 @@ def score_pairs(
     support = np.full(len(i), -1, dtype=np.int32)
     co = together_fixed()
     if requests is not None:
-        if left is right:
-            codes, a, b = requests[0], np.asarray(i), np.asarray(j)
-        else:
-            codes = np.concatenate(requests)
-            a, b = np.asarray(i), len(left) + np.asarray(j)
-        rows, found = support_counts(left=a, right=b, weight=weight, requests=codes)
+        # One row per person, whichever table holds them (a person may be new and another's
+        # partner at once), so that a pair is never its own support.
+        row_of: dict[str, int] = {}
+        codes_of: dict[int, int] = {}
+        for ids, codes in ((left.ids, requests[0]), (right.ids, requests[1])):
+            for pid, c in zip(ids, codes.tolist(), strict=True):
+                codes_of.setdefault(row_of.setdefault(pid, len(row_of)), int(c))
+        lrow = np.array([row_of[p] for p in left.ids], dtype=np.int64)
+        rrow = np.array([row_of[p] for p in right.ids], dtype=np.int64)
+        rows, found = support_counts(
+            left=lrow[np.asarray(i)],
+            right=rrow[np.asarray(j)],
+            weight=weight,
+            requests=np.array([codes_of[k] for k in range(len(row_of))], dtype=np.int64),
+        )
+        # Only the agreeing level: these callers see part of the population (one request's
+        # people, the cases a viewer may open), so that no one else matches proves little.
+        rows, found = rows[found > 0], found[found > 0]
         if len(rows):
             weight = weight.copy()
             weight[rows] += co.weights(weak_name=model.weak_name(comps.levels[rows]), support=found)
@@ -355,12 +368,7 @@ def score_pairs(
                     levels=comps.levels[k],
                     left_id=lid,
                     right_id=rid,
-                    together=None
-                    if support[k] < 0
-                    else (
-                        int(support[k]),
-                        co.agree_weight if support[k] > 0 else co.disagree_weight,
-                    ),
+                    together=None if support[k] <= 0 else (int(support[k]), co.agree_weight),
                 ),
             )
         )

@@ -214,7 +214,19 @@ def duplicate_candidates_refresh(
     now = timezone.now()
     people: set[str] = set()
     pairs: list[tuple[str, str]] = []
-    for person_id in dict.fromkeys(person_ids):
+    wanted = [str(p) for p in dict.fromkeys(person_ids)]
+    # Their companions (the other people of their requests) are scored too, though only the
+    # pairs of the people asked about are queued: a pair is supported by the companions'
+    # matches (haven.matching.together), and one person edited must not lose that support.
+    companions = [
+        str(p)
+        for p in Case.objects.filter(
+            request_id__in=Case.objects.filter(person_id__in=wanted).values("request_id")
+        )
+        .exclude(person_id__in=wanted)
+        .values_list("person_id", flat=True)
+    ]
+    for person_id in [*wanted, *companions]:
         if not encoding_rows([person_id], generation):
             continue  # pending: looked for when encoded
         partners = list(
@@ -222,8 +234,9 @@ def duplicate_candidates_refresh(
             .values_list("person_id", flat=True)
             .distinct()[:INCREMENTAL_CANDIDATES]
         )
-        pairs.extend((str(person_id), str(p)) for p in partners)
-        people.add(str(person_id))
+        pairs.extend((person_id, str(p)) for p in partners)
+        if person_id in wanted:
+            people.add(person_id)
     # Each person's case and request (the people just stored and their partners): people
     # reported together before and now count for each other (haven.matching.together).
     cases = {
@@ -257,6 +270,8 @@ def duplicate_candidates_refresh(
             np.array([code(r[0]) for r in right], dtype=np.int64),
         ),
     ):
+        if scored.left_id not in people and scored.right_id not in people:
+            continue  # a companion's own pair: its queue row is left as it was
         a, b = sorted((cases[scored.left_id][0], cases[scored.right_id][0]))
         found[(a, b)] = DuplicateCandidate(
             case_a_id=a,

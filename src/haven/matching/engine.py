@@ -342,6 +342,8 @@ def find_duplicates(
     match too are weighed up, those of two requests where no one else does down (see
     :mod:`haven.matching.together`).
     """
+    if requests is not None and len(requests) != len(table):
+        raise ValueError("requests must give one code per record of the table")
     # With release_blocks, the blocking tokens (half a gigabyte at a million records) are
     # dropped as soon as they are sorted: they are not needed again.
     cands = dedupe_candidates(table=table, max_block=max_block, release_blocks=release_blocks)
@@ -370,8 +372,6 @@ def find_duplicates(
         model, weight = _people_rounds(model=model, comps=comps, table=table, fit_prior=False)
     co: Together | None = None
     if requests is not None:
-        if len(requests) != len(table):
-            raise ValueError("requests must give one code per record of the table")
         co = reported_together(
             left=comps.left,
             right=comps.right,

@@ -124,35 +124,53 @@ def support_counts(
     """(candidates the evidence applies to, sorted; each one's support): for each candidate
     pair between two different requests that both name someone else, how many *other*
     candidate pairs between the same two requests have ``weight`` at least the log2 odds of
-    :data:`STRONG` and share neither of its records."""
-    n_req = int(requests.max()) + 1 if len(requests) else 0
-    if n_req <= 0 or not len(left):
+    :data:`STRONG` and share neither of its records. ``left``/``right`` are rows of one row
+    space (a record is one row however often it appears); a pair given twice, either way
+    round, counts once. ``requests`` gives each row's request (any integers, -1 unknown)."""
+    if not len(left) or not len(requests):
         return np.zeros(0, np.int64), np.zeros(0, np.int32)
-    size = np.bincount(requests[requests >= 0], minlength=n_req)
-    ra = requests[left].astype(np.int64)
-    rb = requests[right].astype(np.int64)
+    # Compact request codes, so that the keys below stay within 64 bits whatever was given.
+    known = requests >= 0
+    req = np.full(len(requests), -1, dtype=np.int64)
+    distinct, inverse = np.unique(requests[known], return_inverse=True)
+    req[known] = inverse.ravel()
+    n_req = len(distinct)
+    if n_req == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int32)
+    size = np.bincount(req[known], minlength=n_req)
+    ra = req[np.asarray(left, dtype=np.int64)]
+    rb = req[np.asarray(right, dtype=np.int64)]
     many = (ra >= 0) & (rb >= 0) & (ra != rb)
     many[many] &= (size[ra[many]] > 1) & (size[rb[many]] > 1)
     rows = np.flatnonzero(many).astype(np.int64)
     if not len(rows):
         return rows, np.zeros(0, np.int32)
-    a = np.asarray(left[rows], dtype=np.int64)
-    b = np.asarray(right[rows], dtype=np.int64)
+    a = np.asarray(left, dtype=np.int64)[rows]
+    b = np.asarray(right, dtype=np.int64)[rows]
+    x, y = np.minimum(a, b), np.maximum(a, b)  # the pair either way round
     lo, hi = np.minimum(ra[rows], rb[rows]), np.maximum(ra[rows], rb[rows])
-    del ra, rb, many
-    # Request pairs as compact codes, so that code * records stays within 64 bits.
-    _u, code = np.unique(lo * n_req + hi, return_inverse=True)
-    code = code.astype(np.int64).ravel()
-    del lo, hi, _u
+    del ra, rb, many, a, b
+    n = int(y.max()) + 1
+    # Request pairs and record pairs as compact codes: code * count stays within 64 bits.
+    code = np.unique(lo * n_req + hi, return_inverse=True)[1].astype(np.int64).ravel()
+    pair = np.unique(x * n + y, return_inverse=True)[1].astype(np.int64).ravel()
+    del lo, hi
     strong = np.asarray(weight[rows], dtype=np.float64) >= np.log2(STRONG / (1 - STRONG))
-    n = int(max(a.max(), b.max())) + 1
-    s_code = code[strong]
+    n_pairs = int(pair.max()) + 1
+    # Each strong pair once (a pair given twice is one pair).
+    s_key = np.unique(code[strong] * n_pairs + pair[strong])
+    s_code = s_key // n_pairs
+    s_pair = s_key % n_pairs
+    first = np.zeros(n_pairs, dtype=np.int64)
+    second = np.zeros(n_pairs, dtype=np.int64)
+    first[pair], second[pair] = x, y
     total = _count_lookup(s_code, code)
-    touching = np.concatenate([s_code * n + a[strong], s_code * n + b[strong]])
-    at_a = _count_lookup(touching, code * n + a)
-    at_b = _count_lookup(touching, code * n + b)
-    # The strong pairs touching a or b: at_a + at_b, less the pair itself counted twice.
-    return rows, (total - at_a - at_b + strong).astype(np.int32)
+    touching = np.concatenate([s_code * n + first[s_pair], s_code * n + second[s_pair]])
+    at_x = _count_lookup(touching, code * n + x)
+    at_y = _count_lookup(touching, code * n + y)
+    itself = _count_lookup(s_key, code * n_pairs + pair)
+    # The strong pairs touching x or y: at_x + at_y, less the pair itself counted twice.
+    return rows, (total - at_x - at_y + itself).astype(np.int32)
 
 
 def reported_together(
