@@ -5,10 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from haven.matching.blocking import dedupe_candidates
 from haven.matching.encodings import clear_hasher, encode_records
 from haven.matching.engine import find_duplicates
 from haven.matching.records import MatchRecord, match_record
-from haven.matching.together import reported_together, support_counts
+from haven.matching.together import (
+    MAX_MEMBERS,
+    companion_pairs,
+    reported_together,
+    support_counts,
+)
 
 from .population import people, record, romanized
 
@@ -193,3 +199,77 @@ def test_companions_who_match_do_not_make_two_people_with_unlike_names_one() -> 
     assert added[0] == 0.0  # names not alike enough: support held back
     assert added[1] == pytest.approx(together.agree_weight) and added[1] > 0
     assert added[2] == pytest.approx(together.disagree_weight) and added[2] < 0  # still against
+
+
+def test_companions_of_two_requests_sharing_a_match_are_compared() -> None:
+    # Request 0: rows 0, 1, 2; request 1: rows 3, 4; request 2: row 5 alone; request 3: 6, 7.
+    requests = np.array([0, 0, 0, 1, 1, 2, 3, 3], dtype=np.int64)
+    left = np.array([0, 1, 5, 6], dtype=np.int64)
+    right = np.array([3, 4, 6, 7], dtype=np.int64)
+    weight = np.array([YES, NO, YES, YES], dtype=np.float32)
+    i, j = companion_pairs(left=left, right=right, weight=weight, requests=requests)
+    # Requests 0 and 1 share the proposed pair (0, 3): every cross pair not given already.
+    # (5, 6) is proposed too, but request 2 names no one else; (6, 7) lies within a request.
+    assert set(zip(i.tolist(), j.tolist(), strict=True)) == {(0, 4), (1, 3), (2, 3), (2, 4)}
+
+
+def test_requests_naming_very_many_people_are_not_searched_for_companions() -> None:
+    big = MAX_MEMBERS + 1
+    requests = np.array([0] * big + [1, 1], dtype=np.int64)
+    i, _j = companion_pairs(
+        left=np.array([0]),
+        right=np.array([big]),
+        weight=np.array([YES], dtype=np.float32),
+        requests=requests,
+    )
+    assert len(i) == 0
+
+
+def _namesakes_family() -> tuple[list[MatchRecord], list[int], set[tuple[str, str]]]:
+    """The families of _families, where the youngest is written again with his name alone, a
+    name twelve strangers also hold (each reported alone, born years apart): the name's block
+    is too large to compare at max_block=10 and nothing else blocks him."""
+    pop = people(900, seed=3)
+    records = [record(pid, p) for pid, p in enumerate(pop)]
+    requests = [pid // 3 for pid in range(len(pop))]
+    weak: set[tuple[str, str]] = set()
+    for again, g in enumerate(range(0, 300, 3)):
+        for k in range(3):
+            pid = g * 3 + k
+            p = pop[pid]
+            if k < 2:
+                records.append(record(pid, p, name=romanized(p, "rr"), copy=1))
+                requests.append(300 + again)
+                continue
+            records.append(match_record(id=f"p{pid}-1", name=str(p["hangul"]), sex=str(p["sex"])))
+            requests.append(300 + again)
+            weak.add((f"p{pid}-0", f"p{pid}-1"))
+            for s in range(12):
+                records.append(
+                    match_record(
+                        id=f"n{pid}-{s}",
+                        name=str(p["hangul"]),
+                        sex=str(p["sex"]),
+                        birth_year=1940 + 4 * s,
+                    )
+                )
+                requests.append(10_000 + 100 * pid + s)
+    return records, requests, weak
+
+
+def test_a_duplicate_blocking_cannot_reach_is_compared_beside_its_companions_match() -> None:
+    records, requests, weak = _namesakes_family()
+    table = encode_records(records=records, hasher_for=clear_hasher)
+    cands = dedupe_candidates(table=table, max_block=10)
+    ids = table.ids
+    blocked = {
+        (min(ids[a], ids[b]), max(ids[a], ids[b]))
+        for a, b in zip(cands.left, cands.right, strict=True)
+    }
+    assert not weak & blocked
+    alone = _found(find_duplicates(table=table, max_block=10))
+    together = _found(find_duplicates(table=table, max_block=10, requests=np.array(requests)))
+    assert not alone & weak
+    assert len(together & weak) >= 90
+    # No stranger holding the name is taken for him.
+    assert not {p for p in together if p[0].startswith("n") or p[1].startswith("n")}

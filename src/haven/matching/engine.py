@@ -46,7 +46,7 @@ from haven.matching.model import (
 )
 from haven.matching.priors import birth_mix
 from haven.matching.resolve import MAX_CLUSTER, clusters, one_to_one
-from haven.matching.together import Together, reported_together
+from haven.matching.together import Together, companion_pairs, reported_together
 
 Rows = npt.NDArray[np.signedinteger[Any]]  # int64, or int32 (blocking.row_dtype)
 FloatArray = npt.NDArray[np.float64]
@@ -372,11 +372,32 @@ def find_duplicates(
         model, weight = _people_rounds(model=model, comps=comps, table=table, fit_prior=False)
     co: Together | None = None
     if requests is not None:
+        codes = np.asarray(requests, dtype=np.int64)
+        more_i, more_j = companion_pairs(
+            left=comps.left, right=comps.right, weight=weight, requests=codes
+        )
+        blocked = len(comps)
+        if len(more_i):
+            more = compare_pairs(left=table, right=table, i=more_i, j=more_j, clear_names=clear)
+            swapped_name_parts(more, name_parts)
+            for f in ignore_fields:
+                more.levels[:, more.fields.index(f)] = -1
+            comps = Comparisons(
+                comps.fields,
+                np.concatenate([comps.left, more.left.astype(comps.left.dtype)]),
+                np.concatenate([comps.right, more.right.astype(comps.right.dtype)]),
+                np.concatenate([comps.levels, more.levels]),
+                np.concatenate([comps.name_frequency, more.name_frequency]),
+            )
+            weight = np.concatenate(
+                [weight, model.weights(more.levels, more.name_frequency).astype(weight.dtype)]
+            )
         co = reported_together(
             left=comps.left,
             right=comps.right,
             weight=weight,
-            requests=np.asarray(requests, dtype=np.int64),
+            requests=codes,
+            learn_from=blocked,
         )
         if co is not None:
             # Under the name guard, as the coarse fields: without names alike enough,

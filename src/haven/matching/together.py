@@ -103,11 +103,25 @@ def fixed() -> Together:
     return Together(m=FIXED_M, u=FIXED_U, rows=np.zeros(0, np.int64), support=np.zeros(0, np.int32))
 
 
+def _distinct(values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """The sorted distinct values (by sorting: numpy's hashing unique was ten times slower on
+    a few million 64-bit keys)."""
+    if not len(values):
+        return values
+    ordered = np.sort(values)
+    return ordered[np.concatenate([[True], ordered[1:] != ordered[:-1]])]
+
+
 def _count_lookup(
     keys: npt.NDArray[np.int64], queries: npt.NDArray[np.int64]
 ) -> npt.NDArray[np.int64]:
     """How often each query occurs among ``keys``."""
-    distinct, counts = np.unique(keys, return_counts=True)
+    if not len(keys):
+        return np.zeros(len(queries), dtype=np.int64)
+    ordered = np.sort(keys)
+    first = np.flatnonzero(np.concatenate([[True], ordered[1:] != ordered[:-1]]))
+    distinct = ordered[first]
+    counts = np.diff(np.append(first, len(ordered)))
     if not len(distinct):
         return np.zeros(len(queries), dtype=np.int64)
     pos = np.minimum(np.searchsorted(distinct, queries), len(distinct) - 1)
@@ -158,7 +172,7 @@ def support_counts(
     strong = np.asarray(weight[rows], dtype=np.float64) >= np.log2(STRONG / (1 - STRONG))
     n_pairs = int(pair.max()) + 1
     # Each strong pair once (a pair given twice is one pair).
-    s_key = np.unique(code[strong] * n_pairs + pair[strong])
+    s_key = _distinct(code[strong] * n_pairs + pair[strong])
     s_code = s_key // n_pairs
     s_pair = s_key % n_pairs
     first = np.zeros(n_pairs, dtype=np.int64)
@@ -179,16 +193,21 @@ def reported_together(
     right: Rows,
     weight: npt.NDArray[np.floating[Any]],
     requests: npt.NDArray[np.int64],
+    learn_from: int | None = None,
 ) -> Together | None:
     """The co-reporting evidence of a dedupe's candidate pairs (``left``/``right`` rows,
     ``weight`` their log2 odds so far), given each row's request code (``requests``, -1 where
-    unknown). ``None`` when it does not apply or could not be estimated; the caller adds
+    unknown). m and u are learnt from the first ``learn_from`` pairs (all by default: the
+    pairs blocking chose; the companions' cross pairs added after them are nearly all
+    strangers supported by someone else's match, and would teach that support is common among
+    strangers). ``None`` when it does not apply or could not be estimated; the caller adds
     :meth:`Together.weights` to ``weight[rows]``."""
     rows, support = support_counts(left=left, right=right, weight=weight, requests=requests)
     if not len(rows):
         return None
-    p = 1.0 / (1.0 + np.exp2(-np.asarray(weight[rows], dtype=np.float64)))
-    agree = support > 0
+    learn = rows < (len(left) if learn_from is None else learn_from)
+    p = 1.0 / (1.0 + np.exp2(-np.asarray(weight[rows[learn]], dtype=np.float64)))
+    agree = support[learn] > 0
     expected = float(p.sum())
     if expected < MIN_EXPECTED or expected > len(p) - MIN_EXPECTED:
         return None
@@ -199,3 +218,56 @@ def reported_together(
     m = min(max(m, M_BOUNDS[0]), M_BOUNDS[1])
     u = min(max(u, U_BOUNDS[0]), min(U_BOUNDS[1], m))
     return Together(m=m, u=u, rows=rows, support=support)
+
+
+MAX_MEMBERS = 20  # requests naming more people are not searched for companions (bulk lists)
+
+
+def companion_pairs(
+    *,
+    left: Rows,
+    right: Rows,
+    weight: npt.NDArray[np.floating[Any]],
+    requests: npt.NDArray[np.int64],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Pairs blocking did not bring together, between two requests that already share a
+    proposed pair (``weight`` at least the log2 odds of :data:`STRONG`): each other person of
+    one with each other person of the other, (lower row, higher row), none of them among the
+    given pairs. A common name without a birth date is in a block too large to compare, and a
+    name spelled two letters off shares no blocking key; beside a companion's match they are
+    worth comparing."""
+    none = (np.zeros(0, np.int64), np.zeros(0, np.int64))
+    if not len(left) or not len(requests):
+        return none
+    codes = np.asarray(requests, dtype=np.int64)
+    a = np.asarray(left, dtype=np.int64)
+    b = np.asarray(right, dtype=np.int64)
+    ra, rb = codes[a], codes[b]
+    strong = (np.asarray(weight) >= np.log2(STRONG / (1 - STRONG))) & (ra >= 0) & (rb >= 0)
+    strong &= ra != rb
+    if not strong.any():
+        return none
+    n_req = int(codes.max()) + 1
+    key = _distinct(np.minimum(ra[strong], rb[strong]) * n_req + np.maximum(ra[strong], rb[strong]))
+    pairs = np.stack([key // n_req, key % n_req], axis=1)
+    # Each request's rows, consecutive in ``order``: request r's are order[start[r]:][:size[r]].
+    size = np.bincount(codes[codes >= 0], minlength=n_req)
+    order = np.argsort(codes, kind="stable")
+    start = np.searchsorted(codes[order], np.arange(n_req))
+    s1, s2 = size[pairs[:, 0]], size[pairs[:, 1]]
+    # One of them naming no one else leaves nothing new; bulk lists are not searched.
+    usable = (s1 >= 2) & (s2 >= 2) & (s1 <= MAX_MEMBERS) & (s2 <= MAX_MEMBERS)
+    pairs, s1, s2 = pairs[usable], s1[usable], s2[usable]
+    if not len(pairs):
+        return none
+    count = s1 * s2
+    which = np.repeat(np.arange(len(pairs)), count)
+    k = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
+    x = order[start[pairs[which, 0]] + k // s2[which]]
+    y = order[start[pairs[which, 1]] + k % s2[which]]
+    xs, ys = np.minimum(x, y), np.maximum(x, y)
+    n = int(len(codes))
+    new = _distinct(xs.astype(np.int64) * n + ys.astype(np.int64))
+    known = _distinct(np.minimum(a, b) * n + np.maximum(a, b))
+    new = new[~np.isin(new, known, assume_unique=True)]
+    return new // n, new % n
