@@ -106,32 +106,55 @@ def test_support_that_strangers_have_more_often_than_true_pairs_is_not_used() ->
     assert result is None
 
 
-def _families(typo: bool) -> tuple[list[MatchRecord], list[int], set[tuple[str, str]]]:
+def _families(
+    *, typo: bool = False, namesakes: int = 0
+) -> tuple[list[MatchRecord], list[int], set[tuple[str, str]], set[tuple[str, str]]]:
     """900 people reported in threes (300 requests); every third request's three people are
     reported again together in a request of their own, two of them plainly, the third (a
-    "weak" duplicate) with a letter dropped from the name and only the birth year."""
+    "weak" duplicate) with only the birth year and, with ``typo``, a letter dropped from the
+    name. With ``namesakes``, the third is written with the name alone instead, a name that
+    many strangers also hold (each reported alone, born years apart): at max_block below it,
+    the name's block is too large to compare and nothing else blocks him. Returns the
+    records, their requests, the true pairs and the weak ones."""
     pop = people(900, seed=3)
     records = [record(pid, p) for pid, p in enumerate(pop)]
     requests = [pid // 3 for pid in range(len(pop))]
     truth: set[tuple[str, str]] = set()
+    weak: set[tuple[str, str]] = set()
     for again, g in enumerate(range(0, 300, 3)):
         for k in range(3):
             pid = g * 3 + k
             p = pop[pid]
+            truth.add((f"p{pid}-0", f"p{pid}-1"))
+            requests.append(300 + again)
             if k < 2:
                 records.append(record(pid, p, name=romanized(p, "rr"), copy=1))
-            else:
-                name = romanized(p, "rr")
-                if typo:
-                    name = name[:-2] + name[-1:]
+                continue
+            weak.add((f"p{pid}-0", f"p{pid}-1"))
+            if namesakes:
                 records.append(
-                    match_record(
-                        id=f"p{pid}-1", name=name, sex=str(p["sex"]), birth_year=int(p["year"])
-                    )
+                    match_record(id=f"p{pid}-1", name=str(p["hangul"]), sex=str(p["sex"]))
                 )
-            requests.append(300 + again)
-            truth.add((f"p{pid}-0", f"p{pid}-1"))
-    return records, requests, truth
+                for s in range(namesakes):
+                    records.append(
+                        match_record(
+                            id=f"n{pid}-{s}",
+                            name=str(p["hangul"]),
+                            sex=str(p["sex"]),
+                            birth_year=1940 + 4 * s,
+                        )
+                    )
+                    requests.append(10_000 + 100 * pid + s)
+                continue
+            name = romanized(p, "rr")
+            if typo:
+                name = name[:-2] + name[-1:]
+            records.append(
+                match_record(
+                    id=f"p{pid}-1", name=name, sex=str(p["sex"]), birth_year=int(p["year"])
+                )
+            )
+    return records, requests, truth, weak
 
 
 def _found(result: object) -> set[tuple[str, str]]:
@@ -142,9 +165,8 @@ def _found(result: object) -> set[tuple[str, str]]:
 
 
 def test_a_weak_duplicate_reported_again_with_its_companions_is_found() -> None:
-    records, requests, truth = _families(typo=True)
+    records, requests, truth, weak = _families(typo=True)
     table = encode_records(records=records, hasher_for=clear_hasher)
-    weak = {(a, b) for a, b in truth if int(a[1:].split("-")[0]) % 3 == 2}
     alone = _found(find_duplicates(table=table))
     together = _found(find_duplicates(table=table, requests=np.array(requests)))
     assert len(alone & weak) <= 20  # a typo and a birth year alone rarely pass
@@ -154,7 +176,7 @@ def test_a_weak_duplicate_reported_again_with_its_companions_is_found() -> None:
 
 
 def test_each_proposed_pair_explains_the_reported_together_weight_and_it_adds_up() -> None:
-    records, requests, _truth = _families(typo=True)
+    records, requests, _truth, _weak = _families(typo=True)
     table = encode_records(records=records, hasher_for=clear_hasher)
     result = find_duplicates(table=table, requests=np.array(requests))
     assert result.together is not None and result.together.agree_weight > 0
@@ -179,7 +201,7 @@ def test_each_proposed_pair_explains_the_reported_together_weight_and_it_adds_up
 
 
 def test_requests_must_name_one_request_per_record() -> None:
-    records, requests, _truth = _families(typo=False)
+    records, requests, _truth, _weak = _families()
     table = encode_records(records=records, hasher_for=clear_hasher)
     with pytest.raises(ValueError, match="one code per record"):
         find_duplicates(table=table, requests=np.array(requests[:-1]))
@@ -225,40 +247,8 @@ def test_requests_naming_very_many_people_are_not_searched_for_companions() -> N
     assert len(i) == 0
 
 
-def _namesakes_family() -> tuple[list[MatchRecord], list[int], set[tuple[str, str]]]:
-    """The families of _families, where the youngest is written again with his name alone, a
-    name twelve strangers also hold (each reported alone, born years apart): the name's block
-    is too large to compare at max_block=10 and nothing else blocks him."""
-    pop = people(900, seed=3)
-    records = [record(pid, p) for pid, p in enumerate(pop)]
-    requests = [pid // 3 for pid in range(len(pop))]
-    weak: set[tuple[str, str]] = set()
-    for again, g in enumerate(range(0, 300, 3)):
-        for k in range(3):
-            pid = g * 3 + k
-            p = pop[pid]
-            if k < 2:
-                records.append(record(pid, p, name=romanized(p, "rr"), copy=1))
-                requests.append(300 + again)
-                continue
-            records.append(match_record(id=f"p{pid}-1", name=str(p["hangul"]), sex=str(p["sex"])))
-            requests.append(300 + again)
-            weak.add((f"p{pid}-0", f"p{pid}-1"))
-            for s in range(12):
-                records.append(
-                    match_record(
-                        id=f"n{pid}-{s}",
-                        name=str(p["hangul"]),
-                        sex=str(p["sex"]),
-                        birth_year=1940 + 4 * s,
-                    )
-                )
-                requests.append(10_000 + 100 * pid + s)
-    return records, requests, weak
-
-
 def test_a_duplicate_blocking_cannot_reach_is_compared_beside_its_companions_match() -> None:
-    records, requests, weak = _namesakes_family()
+    records, requests, _truth, weak = _families(namesakes=12)
     table = encode_records(records=records, hasher_for=clear_hasher)
     cands = dedupe_candidates(table=table, max_block=10)
     ids = table.ids
