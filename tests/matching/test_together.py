@@ -263,3 +263,14 @@ def test_a_duplicate_blocking_cannot_reach_is_compared_beside_its_companions_mat
     assert len(together & weak) >= 90
     # No stranger holding the name is taken for him.
     assert not {p for p in together if p[0].startswith("n") or p[1].startswith("n")}
+
+
+def test_pairs_reviewers_said_are_two_people_support_no_one() -> None:
+    records, requests, _truth, weak = _families(typo=True)
+    table = encode_records(records=records, hasher_for=clear_hasher)
+    # The first family's two plain pairs were decided "not the same" (wrongly, but decided).
+    decisions = [("p0-0", "p0-1", False), ("p1-0", "p1-1", False)]
+    found = _found(find_duplicates(table=table, requests=np.array(requests), decisions=decisions))
+    assert ("p2-0", "p2-1") not in found  # the youngest lost the support of both
+    assert len(found & weak) >= 89  # the other families keep theirs
+    assert _found(find_duplicates(table=table, requests=np.array(requests))) >= {("p2-0", "p2-1")}

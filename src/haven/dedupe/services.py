@@ -400,7 +400,9 @@ def _full_pass(
             table=table,
             threshold=threshold,
             model=stored,
-            decisions=decided_pairs(case_of=case_of) if trained else (),
+            # Training counts them with their answer; every pass keeps a pair said to be two
+            # people from supporting others reported with them.
+            decisions=decided_pairs(case_of=case_of),
             release_blocks=True,  # the table was read for this pass only
             # People reported together and again together: see haven.matching.together.
             requests=request_codes(person_ids=table.ids),

@@ -340,7 +340,7 @@ def find_duplicates(
     (a table built for this pass only: it cannot be blocked again). ``requests`` gives each
     row's request (an integer code, -1 unknown): records of two requests whose other people
     match too are weighed up, those of two requests where no one else does down (see
-    :mod:`haven.matching.together`).
+    :mod:`haven.matching.together`); a pair ``decisions`` say is two people supports no one.
     """
     if requests is not None and len(requests) != len(table):
         raise ValueError("requests must give one code per record of the table")
@@ -373,8 +373,10 @@ def find_duplicates(
     co: Together | None = None
     if requests is not None:
         codes = np.asarray(requests, dtype=np.int64)
+        # Pairs reviewers said are two people support no one (whatever their score).
+        two = _not_same(table=table, comps=comps, decisions=decisions)
         more_i, more_j = companion_pairs(
-            left=comps.left, right=comps.right, weight=weight, requests=codes
+            left=comps.left, right=comps.right, weight=weight, requests=codes, not_same=two
         )
         blocked = len(comps)
         if len(more_i):
@@ -392,12 +394,15 @@ def find_duplicates(
             weight = np.concatenate(
                 [weight, model.weights(more.levels, more.name_frequency).astype(weight.dtype)]
             )
+            if two is not None:
+                two = np.concatenate([two, np.zeros(len(more_i), dtype=bool)])
         co = reported_together(
             left=comps.left,
             right=comps.right,
             weight=weight,
             requests=codes,
             learn_from=blocked,
+            not_same=two,
         )
         if co is not None:
             # Under the name guard, as the coarse fields: without names alike enough,
@@ -435,6 +440,20 @@ def find_duplicates(
         together=None if co is None else co.learnt(),
         support=None if support is None else support[joined],
     )
+
+
+def _not_same(
+    *, table: EncodedTable, comps: Comparisons, decisions: Sequence[tuple[str, str, bool]]
+) -> npt.NDArray[np.bool_] | None:
+    """Which of the compared pairs reviewers said are two people (None if none)."""
+    row = {rid: k for k, rid in enumerate(table.ids)}
+    two = [(row[a], row[b]) for a, b, same in decisions if not same and a in row and b in row]
+    if not two:
+        return None
+    n = len(table)
+    keys = np.array([min(a, b) * n + max(a, b) for a, b in two], dtype=np.int64)
+    left, right = comps.left.astype(np.int64), comps.right.astype(np.int64)
+    return np.isin(np.minimum(left, right) * n + np.maximum(left, right), keys)
 
 
 def train_model(

@@ -134,13 +134,15 @@ def support_counts(
     right: Rows,
     weight: npt.NDArray[np.floating[Any]],
     requests: npt.NDArray[np.int64],
+    not_same: npt.NDArray[np.bool_] | None = None,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32]]:
     """(candidates the evidence applies to, sorted; each one's support): for each candidate
     pair between two different requests that both name someone else, how many *other*
     candidate pairs between the same two requests have ``weight`` at least the log2 odds of
     :data:`STRONG` and share neither of its records. ``left``/``right`` are rows of one row
     space (a record is one row however often it appears); a pair given twice, either way
-    round, counts once. ``requests`` gives each row's request (any integers, -1 unknown)."""
+    round, counts once. ``requests`` gives each row's request (any integers, -1 unknown);
+    pairs marked ``not_same`` (reviewers said they are two people) support nothing."""
     if not len(left) or not len(requests):
         return np.zeros(0, np.int64), np.zeros(0, np.int32)
     # Compact request codes, so that the keys below stay within 64 bits whatever was given.
@@ -170,6 +172,8 @@ def support_counts(
     pair = np.unique(x * n + y, return_inverse=True)[1].astype(np.int64).ravel()
     del lo, hi
     strong = np.asarray(weight[rows], dtype=np.float64) >= np.log2(STRONG / (1 - STRONG))
+    if not_same is not None:
+        strong &= ~not_same[rows]
     n_pairs = int(pair.max()) + 1
     # Each strong pair once (a pair given twice is one pair).
     s_key = _distinct(code[strong] * n_pairs + pair[strong])
@@ -194,6 +198,7 @@ def reported_together(
     weight: npt.NDArray[np.floating[Any]],
     requests: npt.NDArray[np.int64],
     learn_from: int | None = None,
+    not_same: npt.NDArray[np.bool_] | None = None,
 ) -> Together | None:
     """The co-reporting evidence of a dedupe's candidate pairs (``left``/``right`` rows,
     ``weight`` their log2 odds so far), given each row's request code (``requests``, -1 where
@@ -202,7 +207,9 @@ def reported_together(
     strangers supported by someone else's match, and would teach that support is common among
     strangers). ``None`` when it does not apply or could not be estimated; the caller adds
     :meth:`Together.weights` to ``weight[rows]``."""
-    rows, support = support_counts(left=left, right=right, weight=weight, requests=requests)
+    rows, support = support_counts(
+        left=left, right=right, weight=weight, requests=requests, not_same=not_same
+    )
     if not len(rows):
         return None
     learn = rows < (len(left) if learn_from is None else learn_from)
@@ -229,11 +236,13 @@ def companion_pairs(
     right: Rows,
     weight: npt.NDArray[np.floating[Any]],
     requests: npt.NDArray[np.int64],
+    not_same: npt.NDArray[np.bool_] | None = None,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """Pairs blocking did not bring together, between two requests that already share a
     proposed pair (``weight`` at least the log2 odds of :data:`STRONG`): each other person of
     one with each other person of the other, (lower row, higher row), none of them among the
-    given pairs. A common name without a birth date is in a block too large to compare, and a
+    given pairs (``not_same`` ones, which reviewers said are two people, do not count as
+    proposed). A common name without a birth date is in a block too large to compare, and a
     name spelled two letters off shares no blocking key; beside a companion's match they are
     worth comparing."""
     none = (np.zeros(0, np.int64), np.zeros(0, np.int64))
@@ -245,6 +254,8 @@ def companion_pairs(
     ra, rb = codes[a], codes[b]
     strong = (np.asarray(weight) >= np.log2(STRONG / (1 - STRONG))) & (ra >= 0) & (rb >= 0)
     strong &= ra != rb
+    if not_same is not None:
+        strong &= ~not_same
     if not strong.any():
         return none
     n_req = int(codes.max()) + 1
