@@ -159,3 +159,33 @@ def test_a_scored_pair_s_explanation_adds_up_to_its_weight_with_the_support() ->
         assert reason.weight > 0
         assert pair.explanation.weight == pytest.approx(pair.weight, abs=0.01)
         assert pair.explanation.probability == pytest.approx(pair.probability, abs=1e-3)
+
+
+def test_a_refresh_does_not_search_the_companions_of_a_very_long_list(alice, ctx, monkeypatch):
+    from haven.dedupe import services
+
+    family = request_create(
+        ctx=ctx,
+        actor=alice,
+        channel="direct_line",
+        account="Three of us.",
+        people=[
+            person(name_hangul="장진성"),
+            person(name_hangul="장미숙", sex="female"),
+            person(name_hangul="장영호"),
+        ],
+    )
+    searched: list[str] = []
+    real = services.block_partners
+    monkeypatch.setattr(
+        services,
+        "block_partners",
+        lambda *, person_id: searched.append(person_id) or real(person_id=person_id),
+    )
+    one = family.cases.order_by("opened_at", "pk").first().person_id
+    duplicate_candidates_refresh(person_ids=[one])
+    assert len(searched) == 3  # the person and both companions
+    searched.clear()
+    monkeypatch.setattr(services, "MAX_MEMBERS", 2)  # the request is now a "long list"
+    duplicate_candidates_refresh(person_ids=[one])
+    assert [str(p) for p in searched] == [str(one)]

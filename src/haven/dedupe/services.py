@@ -6,6 +6,7 @@ and a grant of *both* cases) and writes its audit entry in that transaction.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -47,6 +48,7 @@ from haven.dedupe.selectors import (
 from haven.dedupe.store import encodings_refresh, stale_person_ids
 from haven.matching.blocking import dedupe_candidates
 from haven.matching.engine import find_duplicates, train_model
+from haven.matching.together import MAX_MEMBERS
 from haven.vault.index import index_key_active
 from haven.vault.sealed import payload_read
 
@@ -218,14 +220,15 @@ def duplicate_candidates_refresh(
     # Their companions (the other people of their requests) are scored too, though only the
     # pairs of the people asked about are queued: a pair is supported by the companions'
     # matches (haven.matching.together), and one person edited must not lose that support.
-    companions = [
-        str(p)
-        for p in Case.objects.filter(
+    # Requests naming very many people (bulk lists) are not searched, as in the engine.
+    listed = list(
+        Case.objects.filter(
             request_id__in=Case.objects.filter(person_id__in=wanted).values("request_id")
-        )
-        .exclude(person_id__in=wanted)
-        .values_list("person_id", flat=True)
-    ]
+        ).values_list("person_id", "request_id")
+    )
+    size = Counter(r for _, r in listed)
+    asked = set(wanted)
+    companions = [str(p) for p, r in listed if size[r] <= MAX_MEMBERS and str(p) not in asked]
     for person_id in [*wanted, *companions]:
         if not encoding_rows([person_id], generation):
             continue  # pending: looked for when encoded
