@@ -28,7 +28,7 @@ from haven.matching.encodings import (
     encode_records,
 )
 from haven.matching.explain import Explanation, explain
-from haven.matching.model import MIN_NAME_LEVEL, FieldModel, MatchModel
+from haven.matching.model import MIN_NAME_LEVEL, FieldModel, MatchModel, probability
 from haven.matching.model import default_model as engine_default_model
 from haven.matching.records import MatchRecord, match_record
 from haven.matching.together import fixed as together_fixed
@@ -345,7 +345,7 @@ def score_pairs(
         if len(rows):
             weight = weight.copy()
             weight[rows] += co.weights(weak_name=model.weak_name(comps.levels[rows]), support=found)
-            prob = 1.0 / (1.0 + np.exp2(-weight))
+            prob = probability(weight)
             support[rows] = found
     # Best first by the weight as reported (rounded); equal ones in the order compared.
     order = sorted(

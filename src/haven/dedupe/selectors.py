@@ -268,14 +268,8 @@ def duplicates_for_cases(
     right = encoding_rows(list(other_of), generation)
     row_l = {r[0]: k for k, r in enumerate(left)}
     row_r = {r[0]: k for k, r in enumerate(right)}
-    i = [
-        row_l[str(c.person_id)]
-        for c, others in partners
-        for o in others
-        if str(c.person_id) in row_l and str(o.person_id) in row_r
-    ]
-    j = [
-        row_r[str(o.person_id)]
+    compared = [
+        (row_l[str(c.person_id)], row_r[str(o.person_id)])
         for c, others in partners
         for o in others
         if str(c.person_id) in row_l and str(o.person_id) in row_r
@@ -289,8 +283,8 @@ def duplicates_for_cases(
     scored = score_pairs(
         left=table_from_rows(left),
         right=table_from_rows(right),
-        i=np.array(i, dtype=np.int64),
-        j=np.array(j, dtype=np.int64),
+        i=np.array([a for a, _ in compared], dtype=np.int64),
+        j=np.array([b for _, b in compared], dtype=np.int64),
         model=model,
         threshold=threshold,
         requests=(

@@ -214,7 +214,6 @@ def duplicate_candidates_refresh(
     model = scoring_model(threshold=threshold)
     found: dict[tuple[str, str], DuplicateCandidate] = {}
     now = timezone.now()
-    people: set[str] = set()
     pairs: list[tuple[str, str]] = []
     wanted = [str(p) for p in dict.fromkeys(person_ids)]
     # Their companions (the other people of their requests) are scored too, though only the
@@ -229,17 +228,16 @@ def duplicate_candidates_refresh(
     size = Counter(r for _, r in listed)
     asked = set(wanted)
     companions = [str(p) for p, r in listed if size[r] <= MAX_MEMBERS and str(p) not in asked]
-    for person_id in [*wanted, *companions]:
-        if not encoding_rows([person_id], generation):
-            continue  # pending: looked for when encoded
+    # People still pending have no encodings yet: they are looked for when encoded.
+    encoded = {r[0]: r for r in encoding_rows([*wanted, *companions], generation)}
+    for person_id in [p for p in [*wanted, *companions] if p in encoded]:
         partners = list(
             block_partners(person_id=person_id)
             .values_list("person_id", flat=True)
             .distinct()[:INCREMENTAL_CANDIDATES]
         )
         pairs.extend((person_id, str(p)) for p in partners)
-        if person_id in wanted:
-            people.add(person_id)
+    people = asked & encoded.keys()
     # Each person's case and request (the people just stored and their partners): people
     # reported together before and now count for each other (haven.matching.together).
     cases = {
@@ -250,7 +248,7 @@ def duplicate_candidates_refresh(
     }
     touched = {cases[p][0] for p in people if p in cases}
     pairs = [(a, b) for a, b in pairs if a in cases and b in cases]
-    left = encoding_rows(sorted({a for a, _ in pairs}), generation)
+    left = [encoded[a] for a in sorted({a for a, _ in pairs})]
     right = encoding_rows(sorted({b for _, b in pairs}), generation)
     row_l = {r[0]: k for k, r in enumerate(left)}
     row_r = {r[0]: k for k, r in enumerate(right)}

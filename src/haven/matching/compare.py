@@ -92,6 +92,16 @@ class Comparisons:
     def __len__(self) -> int:
         return len(self.left)
 
+    def joined(self, other: Comparisons) -> Comparisons:
+        """These pairs followed by ``other``'s (the same fields)."""
+        return Comparisons(
+            self.fields,
+            np.concatenate([self.left, other.left.astype(self.left.dtype)]),
+            np.concatenate([self.right, other.right.astype(self.right.dtype)]),
+            np.concatenate([self.levels, other.levels]),
+            np.concatenate([self.name_frequency, other.name_frequency]),
+        )
+
 
 def field_names(table: EncodedTable) -> tuple[str, ...]:
     """The compared fields of a table, in level-matrix column order."""

@@ -363,51 +363,28 @@ def find_duplicates(
             labelled=labelled_pairs(table=table, decisions=decisions) if decisions else None,
         )
     else:
-        comps = compare_pairs(
-            left=table, right=table, i=cands.left, j=cands.right, clear_names=clear
+        comps = _compared(
+            table=table,
+            i=cands.left,
+            j=cands.right,
+            clear=clear,
+            name_parts=name_parts,
+            ignore=ignore_fields,
         )
-        swapped_name_parts(comps, name_parts)
-        for f in ignore_fields:
-            comps.levels[:, comps.fields.index(f)] = -1
         model, weight = _people_rounds(model=model, comps=comps, table=table, fit_prior=False)
     co: Together | None = None
     if requests is not None:
-        codes = np.asarray(requests, dtype=np.int64)
-        # Pairs reviewers said are two people support no one (whatever their score).
-        two = _not_same(table=table, comps=comps, decisions=decisions)
-        more_i, more_j = companion_pairs(
-            left=comps.left, right=comps.right, weight=weight, requests=codes, not_same=two
-        )
-        blocked = len(comps)
-        if len(more_i):
-            more = compare_pairs(left=table, right=table, i=more_i, j=more_j, clear_names=clear)
-            swapped_name_parts(more, name_parts)
-            for f in ignore_fields:
-                more.levels[:, more.fields.index(f)] = -1
-            comps = Comparisons(
-                comps.fields,
-                np.concatenate([comps.left, more.left.astype(comps.left.dtype)]),
-                np.concatenate([comps.right, more.right.astype(comps.right.dtype)]),
-                np.concatenate([comps.levels, more.levels]),
-                np.concatenate([comps.name_frequency, more.name_frequency]),
-            )
-            weight = np.concatenate(
-                [weight, model.weights(more.levels, more.name_frequency).astype(weight.dtype)]
-            )
-            if two is not None:
-                two = np.concatenate([two, np.zeros(len(more_i), dtype=bool)])
-        co = reported_together(
-            left=comps.left,
-            right=comps.right,
+        comps, weight, co = _with_reported_together(
+            table=table,
+            comps=comps,
             weight=weight,
-            requests=codes,
-            learn_from=blocked,
-            not_same=two,
+            model=model,
+            requests=np.asarray(requests, dtype=np.int64),
+            decisions=decisions,
+            clear=clear,
+            name_parts=name_parts,
+            ignore=ignore_fields,
         )
-        if co is not None:
-            # Under the name guard, as the coarse fields: without names alike enough,
-            # companions who match do not make two people one.
-            weight[co.rows] += co.weights(weak_name=model.weak_name(comps.levels[co.rows]))
     # Probabilities only for the pairs kept: a full-length array of them is 250 MB at a
     # million records.
     keep = np.flatnonzero(weight >= np.log2(threshold / (1 - threshold)))
@@ -440,6 +417,69 @@ def find_duplicates(
         together=None if co is None else co.learnt(),
         support=None if support is None else support[joined],
     )
+
+
+def _compared(
+    *,
+    table: EncodedTable,
+    i: Rows,
+    j: Rows,
+    clear: ClearNames | None,
+    name_parts: tuple[str, ...],
+    ignore: tuple[str, ...],
+) -> Comparisons:
+    """Pairs of one table compared as the pass compares them: crossed name parts mended,
+    ignored fields unknown."""
+    comps = compare_pairs(left=table, right=table, i=i, j=j, clear_names=clear)
+    swapped_name_parts(comps, name_parts)
+    for f in ignore:
+        comps.levels[:, comps.fields.index(f)] = -1
+    return comps
+
+
+def _with_reported_together(
+    *,
+    table: EncodedTable,
+    comps: Comparisons,
+    weight: npt.NDArray[np.float32],
+    model: MatchModel,
+    requests: npt.NDArray[np.int64],
+    decisions: Sequence[tuple[str, str, bool]],
+    clear: ClearNames | None,
+    name_parts: tuple[str, ...],
+    ignore: tuple[str, ...],
+) -> tuple[Comparisons, npt.NDArray[np.float32], Together | None]:
+    """The candidates with the companions' pairs blocking missed added and every weight moved
+    by who the records were reported with (see :mod:`haven.matching.together`)."""
+    # Pairs reviewers said are two people support no one (whatever their score).
+    two = _not_same(table=table, comps=comps, decisions=decisions)
+    more_i, more_j = companion_pairs(
+        left=comps.left, right=comps.right, weight=weight, requests=requests, not_same=two
+    )
+    blocked = len(comps)
+    if len(more_i):
+        more = _compared(
+            table=table, i=more_i, j=more_j, clear=clear, name_parts=name_parts, ignore=ignore
+        )
+        comps = comps.joined(more)
+        weight = np.concatenate(
+            [weight, model.weights(more.levels, more.name_frequency).astype(weight.dtype)]
+        )
+        if two is not None:
+            two = np.concatenate([two, np.zeros(len(more_i), dtype=bool)])
+    co = reported_together(
+        left=comps.left,
+        right=comps.right,
+        weight=weight,
+        requests=requests,
+        learn_from=blocked,
+        not_same=two,
+    )
+    if co is not None:
+        # Under the name guard, as the coarse fields: without names alike enough, companions
+        # who match do not make two people one.
+        weight[co.rows] += co.weights(weak_name=model.weak_name(comps.levels[co.rows]))
+    return comps, weight, co
 
 
 def _not_same(

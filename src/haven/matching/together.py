@@ -33,6 +33,7 @@ import numpy.typing as npt
 Rows = npt.NDArray[np.signedinteger[Any]]
 
 STRONG = 0.5  # a pair counts as support from this probability (the dedupe threshold)
+STRONG_BITS = float(np.log2(STRONG / (1 - STRONG)))
 MIN_EXPECTED = 20.0  # expected true pairs among the possible ones below which nothing is learnt
 M_BOUNDS = (0.02, 0.98)
 U_BOUNDS = (1e-4, 0.5)
@@ -76,20 +77,18 @@ class Together:
 
     def learnt(self) -> Together:
         """The estimate alone, without the candidates' support (to keep with a result)."""
-        return Together(
-            m=self.m, u=self.u, rows=np.zeros(0, np.int64), support=np.zeros(0, np.int32)
-        )
+        return _weights_only(self.m, self.u)
 
     def support_of(self, candidates: npt.NDArray[np.int64]) -> npt.NDArray[np.int32]:
         """The support of each given candidate (-1 where the evidence did not apply)."""
-        pos = np.searchsorted(self.rows, candidates)
-        pos = np.minimum(pos, max(len(self.rows) - 1, 0))
-        hit = (
-            (self.rows[pos] == candidates)
-            if len(self.rows)
-            else np.zeros(len(candidates), dtype=bool)
-        )
-        return np.where(hit, self.support[pos] if len(self.rows) else 0, -1).astype(np.int32)
+        if not len(self.rows):
+            return np.full(len(candidates), -1, dtype=np.int32)
+        pos = np.minimum(np.searchsorted(self.rows, candidates), len(self.rows) - 1)
+        return np.where(self.rows[pos] == candidates, self.support[pos], -1).astype(np.int32)
+
+
+def _weights_only(m: float, u: float) -> Together:
+    return Together(m=m, u=u, rows=np.zeros(0, np.int64), support=np.zeros(0, np.int32))
 
 
 # Where nothing could be learnt (the request page, a small organisation's pass, a stored
@@ -100,7 +99,7 @@ FIXED_M, FIXED_U = 0.5, 0.02
 
 def fixed() -> Together:
     """The evidence's fixed weights, for scoring without a pass to learn them from."""
-    return Together(m=FIXED_M, u=FIXED_U, rows=np.zeros(0, np.int64), support=np.zeros(0, np.int32))
+    return _weights_only(FIXED_M, FIXED_U)
 
 
 def _distinct(values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
@@ -122,10 +121,21 @@ def _count_lookup(
     first = np.flatnonzero(np.concatenate([[True], ordered[1:] != ordered[:-1]]))
     distinct = ordered[first]
     counts = np.diff(np.append(first, len(ordered)))
-    if not len(distinct):
-        return np.zeros(len(queries), dtype=np.int64)
     pos = np.minimum(np.searchsorted(distinct, queries), len(distinct) - 1)
     return np.where(distinct[pos] == queries, counts[pos], 0).astype(np.int64)
+
+
+def _compact(
+    requests: npt.NDArray[np.int64],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Request codes renumbered 0..k-1 (-1 stays unknown), so that keys built from them stay
+    within 64 bits whatever the caller gave, and each request's number of records."""
+    requests = np.asarray(requests, dtype=np.int64)
+    known = requests >= 0
+    req = np.full(len(requests), -1, dtype=np.int64)
+    distinct, inverse = np.unique(requests[known], return_inverse=True)
+    req[known] = inverse.ravel()
+    return req, np.bincount(req[known], minlength=len(distinct))
 
 
 def support_counts(
@@ -143,17 +153,10 @@ def support_counts(
     space (a record is one row however often it appears); a pair given twice, either way
     round, counts once. ``requests`` gives each row's request (any integers, -1 unknown);
     pairs marked ``not_same`` (reviewers said they are two people) support nothing."""
-    if not len(left) or not len(requests):
+    req, size = _compact(requests)
+    if not len(left) or not len(size):
         return np.zeros(0, np.int64), np.zeros(0, np.int32)
-    # Compact request codes, so that the keys below stay within 64 bits whatever was given.
-    known = requests >= 0
-    req = np.full(len(requests), -1, dtype=np.int64)
-    distinct, inverse = np.unique(requests[known], return_inverse=True)
-    req[known] = inverse.ravel()
-    n_req = len(distinct)
-    if n_req == 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.int32)
-    size = np.bincount(req[known], minlength=n_req)
+    n_req = len(size)
     ra = req[np.asarray(left, dtype=np.int64)]
     rb = req[np.asarray(right, dtype=np.int64)]
     many = (ra >= 0) & (rb >= 0) & (ra != rb)
@@ -171,7 +174,7 @@ def support_counts(
     code = np.unique(lo * n_req + hi, return_inverse=True)[1].astype(np.int64).ravel()
     pair = np.unique(x * n + y, return_inverse=True)[1].astype(np.int64).ravel()
     del lo, hi
-    strong = np.asarray(weight[rows], dtype=np.float64) >= np.log2(STRONG / (1 - STRONG))
+    strong = np.asarray(weight[rows], dtype=np.float64) >= STRONG_BITS
     if not_same is not None:
         strong &= ~not_same[rows]
     n_pairs = int(pair.max()) + 1
@@ -246,23 +249,22 @@ def companion_pairs(
     name spelled two letters off shares no blocking key; beside a companion's match they are
     worth comparing."""
     none = (np.zeros(0, np.int64), np.zeros(0, np.int64))
-    if not len(left) or not len(requests):
+    codes, size = _compact(requests)
+    if not len(left) or not len(size):
         return none
-    codes = np.asarray(requests, dtype=np.int64)
     a = np.asarray(left, dtype=np.int64)
     b = np.asarray(right, dtype=np.int64)
     ra, rb = codes[a], codes[b]
-    strong = (np.asarray(weight) >= np.log2(STRONG / (1 - STRONG))) & (ra >= 0) & (rb >= 0)
+    strong = (np.asarray(weight) >= STRONG_BITS) & (ra >= 0) & (rb >= 0)
     strong &= ra != rb
     if not_same is not None:
         strong &= ~not_same
     if not strong.any():
         return none
-    n_req = int(codes.max()) + 1
+    n_req = len(size)
     key = _distinct(np.minimum(ra[strong], rb[strong]) * n_req + np.maximum(ra[strong], rb[strong]))
     pairs = np.stack([key // n_req, key % n_req], axis=1)
     # Each request's rows, consecutive in ``order``: request r's are order[start[r]:][:size[r]].
-    size = np.bincount(codes[codes >= 0], minlength=n_req)
     order = np.argsort(codes, kind="stable")
     start = np.searchsorted(codes[order], np.arange(n_req))
     s1, s2 = size[pairs[:, 0]], size[pairs[:, 1]]
