@@ -136,6 +136,12 @@ class Server:
                 time.sleep(0.2)
         raise SystemExit("the portal did not start within 60 s")
 
+    @property
+    def pgid(self) -> int:
+        """The server's process group (started in a session of its own)."""
+        assert self.process is not None
+        return self.process.pid
+
     def __exit__(self, *exc: object) -> None:
         assert self.process is not None
         os.killpg(self.process.pid, signal.SIGTERM)
@@ -247,6 +253,20 @@ def process_cpu_s(pid: int) -> float:
     except (OSError, IndexError):
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def group_cpu_s(pgid: int) -> float:
+    """User and system processor seconds of every live process in a process group (the
+    server: `haven portal`, gunicorn's master and its workers; Linux)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == pgid:
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def cpu_ticks() -> tuple[int, int]:
@@ -568,6 +588,7 @@ def run_one(database: str, args: argparse.Namespace) -> dict[str, Any]:
             )
             print(f"== {database}: submissions ({args.seconds} s)", file=sys.stderr, flush=True)
             started, ticks = time.monotonic(), cpu_ticks()
+            server_cpu = group_cpu_s(server.pgid)
             with Hostile(server.port, 0.0, []) as probes:  # the start page, probed alike
                 submit, tally = generate(
                     server.port,
@@ -577,6 +598,7 @@ def run_one(database: str, args: argparse.Namespace) -> dict[str, Any]:
                     folder=folder,
                 )
             elapsed, cpu = time.monotonic() - started, busy_share(ticks, cpu_ticks())
+            server_cpu = group_cpu_s(server.pgid) - server_cpu
             # wrk measures over the load's own seconds (not its drain); locust over its run.
             cpu = tally.get("cpu", cpu)
             generator_cores = tally.get(
@@ -611,6 +633,7 @@ def run_one(database: str, args: argparse.Namespace) -> dict[str, Any]:
             "elapsed": elapsed,
             "cpu": cpu,
             "generator_cores": generator_cores,
+            "server_ms": server_cpu * 1000 / max(tally["acknowledged"], 1),
             "digest_ms": digest["digest_ms"],
             "login_ms": login_ms,
             "probe_p50": percentile(probes.probes, 0.5),
@@ -636,7 +659,8 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
         "```",
         f"{'database':9} {'ceiling req/s':>13} {'subm/s':>7} {'p50 ms':>7} {'p95 ms':>7} "
         f"{'sent':>6} {'acked':>6} {'stored':>6} {'no loss':>7} {'target':>6} "
-        f"{'receipt KDF ms':>14} {'come back ms':>12} {'CPU busy':>8} {'load gen cores':>14}",
+        f"{'receipt KDF ms':>14} {'come back ms':>12} {'CPU busy':>8} {'load gen cores':>14} "
+        f"{'server CPU ms':>13}",
     ]
     for r in results:
         no_loss = r["stored"] == r["acknowledged"] == r["receipts"]
@@ -646,7 +670,7 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
             f"{r['p95']:7.0f} {r['sent']:6d} {r['acknowledged']:6d} {r['stored']:6d} "
             f"{'yes' if no_loss else 'NO':>7} {'yes' if meets else 'no':>6} "
             f"{r['digest_ms']:14.1f} {r['login_ms']:12.1f} {r['cpu']:8.0%} "
-            f"{r['generator_cores']:14.2f}"
+            f"{r['generator_cores']:14.2f} {r['server_ms']:13.1f}"
         )
     lines += [
         "```",
@@ -659,7 +683,9 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
         "run. receipt KDF: one Argon2id "
         "digest of a receipt at the configured cost; come back: the whole status page POST "
         "with a real receipt. CPU busy: the whole machine's (server, load generator and "
-        "database) during the submissions; load gen cores: the load generator's share of it.",
+        "database) during the submissions; load gen cores: the load generator's share of it; "
+        "server CPU: the portal's processes' processor time (user and system) per acknowledged "
+        "submission, its form's GET included.",
     ]
     hostile = [(r["database"], r["hostile"]) for r in results if r.get("hostile")]
     if hostile:
