@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import hxl
 import pytest
@@ -62,6 +63,18 @@ def test_figures_come_in_korean_english_and_chinese(client, ctx, alice, heidi, l
     response = client.get(reverse("web:stats"), {"lang": lang})
     assert response.status_code == 200
     assert word in response.content.decode()
+
+
+def test_the_language_links_replace_the_language_instead_of_adding_another(client, heidi):
+    login(client, heidi)
+    response = client.get(reverse("web:stats"), {"lang": "ko", "grain": "year"})
+    assert response.status_code == 200
+    links = re.findall(r'<a lang="[^"]+" href="\?([^"]*)"', response.content.decode())
+    assert len(links) == 2  # English and Chinese; Korean is the current one
+    for link in links:
+        params = link.replace("&amp;", "&").split("&")
+        assert sum(p.startswith("lang=") for p in params) == 1
+        assert "grain=year" in params  # the rest of the address is kept
 
 
 def test_the_page_says_clearly_what_is_wrong_with_a_range(client, heidi):

@@ -51,8 +51,14 @@ def paginate(
 
 
 def query_without_page(request: HttpRequest) -> str:
+    return query_without(request, "page")
+
+
+def query_without(request: HttpRequest, *names: str) -> str:
+    """The request's query string without the parameters ``names`` (for links that set them)."""
     params = request.GET.copy()
-    params.pop("page", None)
+    for name in names:
+        params.pop(name, None)
     return params.urlencode()
 
 

@@ -27,7 +27,7 @@ from haven.stats.charts import chart_svg, table_html
 from haven.stats.exports import LANGUAGES
 from haven.stats.selectors import PAGE_TABLES, StatisticsKeyMissing
 from haven.stats.tables import GRAINS, MEASURES, Table, TableSpec
-from haven.web.views.common import actor, ctx
+from haven.web.views.common import actor, ctx, query_without
 
 LANGUAGE_NAMES = (("en", "English"), ("ko", "한국어"), ("zh-hans", "中文"))
 # Tables a release is usually made of; others can be typed as measure:rows[:columns].
@@ -191,7 +191,9 @@ def stats_page(request: HttpRequest) -> HttpResponse:
                 "missing": selectors.facts_missing()
                 if access.allowed(user, "stats.internal")
                 else None,
-                "query": request.GET.urlencode(),
+                # The language links add their own ``lang``: one already in the address would
+                # pile up with every click.
+                "query": query_without(request, "lang"),
             }
         )
         return render(request, "web/stats/page.html", context)
