@@ -10,6 +10,7 @@ from django.apps import apps
 from django.urls import reverse
 from django.utils import timezone
 
+from haven import once
 from haven.audit.models import AuditEntry
 from haven.cases import selectors
 from haven.cases.journey import State
@@ -503,7 +504,7 @@ def test_no_receipt_address_or_user_agent_reaches_the_database_or_logs(client, o
 def test_used_form_tokens_older_than_any_live_form_are_dropped_once_a_minute(
     client, org, monkeypatch
 ) -> None:
-    monkeypatch.setattr(services, "_tokens_forgotten_at", -float("inf"))
+    monkeypatch.setattr(once, "_forgotten_at", -float("inf"))
     long_ago = timezone.now() - services.FORM_TOKEN_LIFETIME - dt.timedelta(minutes=1)
     UsedFormToken.objects.create(digest=b"o" * 32, used_at=long_ago)
     recent = timezone.now() - dt.timedelta(minutes=5)

@@ -47,6 +47,7 @@ from haven.db.rows import Rows
 from haven.dedupe.services import duplicate_candidates_refresh
 from haven.dedupe.store import person_encoding_set, person_encodings_build
 from haven.errors import ConflictError
+from haven.once import once_token_spend
 from haven.stats.services import case_facts_build, case_facts_forget, case_facts_record
 from haven.validation import (
     clean_choice,
@@ -458,10 +459,13 @@ def request_create(
     country: str = "",
     group_label: str = "",
     owner: User | None = None,
+    once: str | None = None,
 ) -> Request:
     """Record an emergency aid request and open one case per person it covers.
 
     A request for several people also creates their group. Either everything is stored or nothing.
+    ``once``: the form's checked one-time token (:mod:`haven.once`); a form sent again raises
+    :class:`~haven.once.AlreadyStoredError` and stores nothing.
     """
     if not access.has_role(actor, access.REQUEST_HANDLERS):
         raise PermissionDenied("Your role cannot record requests.")
@@ -496,6 +500,7 @@ def request_create(
     owner = _clean_owner(actor=actor, owner=owner)
     if owner is None and actor.role == Role.CASEWORKER:
         owner = actor  # otherwise the caseworker could not see the cases they just recorded
+    once_token_spend(token=once)
 
     team = owner.team if owner else None
     team_key_ensure(actor=actor, team=team)
@@ -1042,10 +1047,14 @@ def _clean_family(family: list[dict[str, str]], *, actor: User, case: Case) -> l
 
 
 @transaction.atomic
-def note_add(*, ctx: KeyContext, actor: User, case: Case, text: str) -> Note:
-    """Add a note to a case."""
+def note_add(
+    *, ctx: KeyContext, actor: User, case: Case, text: str, once: str | None = None
+) -> Note:
+    """Add a note to a case. ``once``: the form's checked one-time token (:mod:`haven.once`);
+    a form sent again raises :class:`~haven.once.AlreadyStoredError` and adds nothing."""
     _check_case(actor, case)
     text = clean_text(text, field="text", max_length=MAX_NOTE_CHARS, required=True)
+    once_token_spend(token=once)
     note = Note(case=case, data_key=case.data_key, author=actor, created_at=timezone.now())
     payload_set(ctx=ctx, record=note, data={"text": text})
     note.save(force_insert=True)

@@ -21,6 +21,7 @@ from haven.brokers.models import Broker, BrokerStatus
 from haven.cases.models import Request
 from haven.crypto import KeyContext, PersonalKey
 from haven.messaging.models import Author, Conversation, Message, RequesterKey
+from haven.once import once_token_spend
 from haven.validation import clean_text
 from haven.vault import integrity
 from haven.vault.holders import holds_key, live_holders
@@ -137,19 +138,24 @@ def _message(
 
 
 @transaction.atomic
-def message_send(*, ctx: KeyContext, actor: User, request: Request, body: str) -> Message:
+def message_send(
+    *, ctx: KeyContext, actor: User, request: Request, body: str, once: str | None = None
+) -> Message:
     """A staff member writes to a request's requester or broker.
 
     Needs ``message.send`` and the request's key (need to know); the conversation is created on
     the first message if the request has a party to write to. Raises ValidationError (nothing
     stored) for an empty, overlong or hostile body, or when nobody outside can be reached;
-    ``MissingKeyError`` when the actor holds the request but not its conversation key.
+    ``MissingKeyError`` when the actor holds the request but not its conversation key;
+    :class:`~haven.once.AlreadyStoredError` (nothing stored) when the form with this checked
+    one-time token (``once``, :mod:`haven.once`) was sent before.
     """
     if not access.allowed(actor, "message.send"):
         raise PermissionDenied("Your role cannot send messages.")
     if not holds_key(actor, request.data_key_id):
         raise PermissionDenied("You hold no key for this request.")
     text = body_clean(body)
+    once_token_spend(token=once)
     conversation = Conversation.objects.filter(request=request).first()
     if conversation is None:
         party = conversation_party_public_key(request)

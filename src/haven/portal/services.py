@@ -8,9 +8,6 @@ create and fill new data keys but open nothing. Its people's search tokens are l
 
 from __future__ import annotations
 
-import datetime as dt
-import math
-import time
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +33,8 @@ from haven.crypto import KeyContext, ReceiptKeys, secret_digest
 from haven.db.rows import Rows
 from haven.messaging.models import Author, RequesterKey
 from haven.messaging.services import conversation_build
+from haven.once import LIFETIME as ONCE_LIFETIME
+from haven.once import used_tokens_forget
 from haven.portal.models import Receipt, UsedFormToken
 from haven.portal.receipts import receipt_keys_of, receipt_new
 from haven.stats.services import statistics_key_checked
@@ -51,7 +50,7 @@ MAX_ACCOUNT_CHARS = 5_000
 MAX_CONTACT_CHARS = 500
 MAX_REGION_CHARS = 200
 MAX_NAME_CHARS = 200
-FORM_TOKEN_LIFETIME = dt.timedelta(hours=6)
+FORM_TOKEN_LIFETIME = ONCE_LIFETIME  # one purge (haven.once.used_tokens_forget) serves both
 
 
 class PortalUnavailableError(Exception):
@@ -256,19 +255,6 @@ def broker_request_create(
         raise
 
 
-_tokens_forgotten_at = -math.inf
-
-
-def _used_tokens_forget(now: dt.datetime) -> None:
-    """Drop used form tokens older than any form still accepted, at most once a minute per
-    process (a used token only has to outlive its form's lifetime)."""
-    global _tokens_forgotten_at
-    if time.monotonic() - _tokens_forgotten_at < 60:
-        return
-    UsedFormToken.objects.filter(used_at__lt=now - FORM_TOKEN_LIFETIME).delete()
-    _tokens_forgotten_at = time.monotonic()
-
-
 def _store(
     *,
     cleaned: dict[str, object],
@@ -375,7 +361,7 @@ def _store(
     if broker is not None:
         detail["broker"] = str(broker.pk)
     with transaction.atomic():
-        _used_tokens_forget(now)
+        used_tokens_forget(now)
         inserts.run()
         for prepared in cleaned.get("attachments") or []:  # type: ignore[attr-defined]
             attachment_store(

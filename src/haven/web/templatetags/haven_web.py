@@ -7,11 +7,21 @@ from typing import Any
 
 from django import template
 from django.utils import translation
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
-from haven import access
+from haven import access, once
 
 register = template.Library()
+
+
+@register.simple_tag
+def once_field() -> SafeString:
+    """The hidden one-time token of a form that stores something (:mod:`haven.once`)."""
+    return format_html(
+        '<input type="hidden" name="{}" value="{}">', once.FIELD, once.once_token_new()
+    )
 
 
 @register.filter

@@ -28,6 +28,8 @@ from haven.cases.search import (
 )
 from haven.crypto import CryptoError
 from haven.errors import ConflictError
+from haven.once import FIELD as ONCE_FIELD
+from haven.once import AlreadyStoredError, once_token_check
 from haven.referrals.selectors import case_referrals
 from haven.vault.holders import access_holders
 from haven.vault.sealed import payload_read
@@ -35,7 +37,14 @@ from haven.web import forms as f
 from haven.web.access_forms import GrantForm, grant_candidates
 from haven.web.after import after_response
 from haven.web.views import groups
-from haven.web.views.common import CONFLICT_MESSAGE, actor, ctx, paginate, query_without_page
+from haven.web.views.common import (
+    CONFLICT_MESSAGE,
+    SENT_TWICE_MESSAGE,
+    actor,
+    ctx,
+    paginate,
+    query_without_page,
+)
 
 
 @login_required
@@ -228,10 +237,17 @@ def case_note(request: HttpRequest, case_id: Any) -> HttpResponse:
     if form.is_valid():
         try:
             services.note_add(
-                ctx=ctx(request), actor=user, case=case, text=form.cleaned_data["text"]
+                ctx=ctx(request),
+                actor=user,
+                case=case,
+                text=form.cleaned_data["text"],
+                once=once_token_check(request.POST.get(ONCE_FIELD)),
             )
         except ValidationError as exc:
             f.add_service_errors(form, exc)
+        except AlreadyStoredError:
+            messages.info(request, SENT_TWICE_MESSAGE)
+            return redirect("web:case", case_id=case.pk)
         else:
             messages.success(request, _("The note was added."))
             return redirect("web:case", case_id=case.pk)

@@ -29,6 +29,9 @@ CONFLICT_MESSAGE = _(
     "Someone else changed this record since you opened it, so nothing was saved. "
     "Your input is kept below: check the current state and submit again."
 )
+SENT_TWICE_MESSAGE = _(
+    "This form was sent twice (a double click or a resend): it was stored once, nothing more."
+)
 
 
 def actor(request: HttpRequest) -> User:

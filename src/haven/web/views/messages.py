@@ -25,7 +25,9 @@ from haven.cases.models import Request
 from haven.crypto import KeyContext, MissingKeyError
 from haven.messaging.selectors import conversation_of, message_list
 from haven.messaging.services import MAX_BODY_CHARS, conversation_party_public_key, message_send
-from haven.web.views.common import actor, ctx
+from haven.once import FIELD as ONCE_FIELD
+from haven.once import AlreadyStoredError, once_token_check
+from haven.web.views.common import SENT_TWICE_MESSAGE, actor, ctx
 
 
 class MessageForm(forms.Form):
@@ -70,8 +72,15 @@ def _send(request: HttpRequest, record: Request) -> tuple[bool, MessageForm]:
     if form.is_valid():
         try:
             message_send(
-                ctx=ctx(request), actor=user, request=record, body=form.cleaned_data["body"]
+                ctx=ctx(request),
+                actor=user,
+                request=record,
+                body=form.cleaned_data["body"],
+                once=once_token_check(request.POST.get(ONCE_FIELD)),
             )
+        except AlreadyStoredError:
+            messages.info(request, SENT_TWICE_MESSAGE)
+            return True, form
         except ValidationError as exc:
             for field_messages in exc.message_dict.values():
                 for m in field_messages:

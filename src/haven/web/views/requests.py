@@ -21,9 +21,18 @@ from haven.brokers.selectors import broker_details, broker_list, broker_rows
 from haven.cases import selectors, services
 from haven.cases.models import Request
 from haven.errors import ConflictError
+from haven.once import FIELD as ONCE_FIELD
+from haven.once import AlreadyStoredError, once_token_check
 from haven.web import forms as f
 from haven.web.after import after_response
-from haven.web.views.common import CONFLICT_MESSAGE, actor, ctx, paginate, query_without_page
+from haven.web.views.common import (
+    CONFLICT_MESSAGE,
+    SENT_TWICE_MESSAGE,
+    actor,
+    ctx,
+    paginate,
+    query_without_page,
+)
 
 
 @login_required
@@ -318,7 +327,11 @@ def request_new(request: HttpRequest) -> HttpResponse:
         people = _person_forms(request, count, bind=True)
         people_ok = all([p.is_valid() for p in people])
         if form.is_valid() and people_ok:
-            created = _create_request(request, form, people)
+            try:
+                created = _create_request(request, form, people)
+            except AlreadyStoredError:
+                messages.info(request, SENT_TWICE_MESSAGE)
+                return redirect("web:requests")
             if created is not None:
                 messages.success(
                     request,
@@ -354,6 +367,7 @@ def _create_request(
             country=data["country"],
             group_label=data["group_label"],
             owner=data["owner"],
+            once=once_token_check(request.POST.get(ONCE_FIELD)),
         )
     except ValidationError as exc:
         for key, msgs in f.add_people_errors(people, exc):
