@@ -138,6 +138,19 @@ def test_a_broker_files_for_two_people_and_talks_with_the_caseworker(
     assert AuditEntry.objects.filter(action="broker.message").count() == 1
 
 
+def test_the_brokers_list_says_being_looked_at_once_staff_have_written(
+    client, dave, broker, credential
+) -> None:
+    _login(client, credential)
+    _ask(client, ["Kim"])
+    _ask(client, ["Ri"])
+    first, second = Request.objects.order_by("received_at")
+    message_send(ctx=ctx_for(dave), actor=dave, request=first, body="We read your request.")
+    home = client.get(reverse("portal:broker_home-en")).content.decode()
+    assert home.count("Received") == 1  # the other request, which nobody has answered
+    assert home.count("Being looked at") == 1
+
+
 def test_a_broker_form_sent_twice_files_one_request(client, broker, credential) -> None:
     _login(client, credential)
     html = client.get(reverse("portal:broker_ask-en"), {"people": 1}).content.decode()

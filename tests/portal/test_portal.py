@@ -16,6 +16,7 @@ from haven.cases import selectors
 from haven.cases.journey import State
 from haven.cases.models import Case, Channel, Group, JourneyEvent, Person, Request
 from haven.crypto import MissingKeyError
+from haven.messaging.services import message_send
 from haven.portal import limits, services
 from haven.portal.models import Receipt, UsedFormToken
 from haven.portal.receipts import receipt_normalise
@@ -411,6 +412,17 @@ def test_coming_back_with_the_receipt_shows_the_coarse_status_and_last_use(
     Case.objects.filter(pk=case.pk).update(state=State.DETAINED)  # never told through the portal
     html = check_status(client, receipt).content.decode()
     assert 'id="status-looked_at"' in html and "etained" not in html
+
+
+@pytest.mark.django_db
+def test_once_staff_have_written_the_status_no_longer_says_waiting(client, dave) -> None:
+    receipt = receipt_of(submit(client, ["Kim"], lang="en"))
+    assert 'id="status-received"' in check_status(client, receipt).content.decode()
+    request = Request.objects.get()
+    message_send(ctx=ctx_for(dave), actor=dave, request=request, body="We read it.")
+    html = check_status(client, receipt).content.decode()
+    assert 'id="status-looked_at"' in html and "We read it." in html
+    assert Request.objects.get().status == "new"  # the request itself is still untriaged
 
 
 @pytest.mark.django_db

@@ -25,7 +25,7 @@ from haven.attachments.services import (
 from haven.brokers.credentials import BrokerLogin
 from haven.cases.models import Request
 from haven.crypto import CryptoError, KeyContext, PersonalKey, ReceiptKeys, secret_digest
-from haven.messaging.models import Author, Conversation, RequesterKey
+from haven.messaging.models import Author, Conversation, Message, RequesterKey
 from haven.messaging.selectors import MessageView, party_message_list
 from haven.messaging.services import body_clean, conversation_create, party_message_send
 from haven.portal.models import Receipt, UsedFormToken
@@ -184,8 +184,17 @@ def broker_requests(login: BrokerLogin) -> list[BrokerRequestRow]:
         c.request_id: c.messages.count()
         for c in Conversation.objects.filter(request__in=requests, party=Author.BROKER)
     }
+    written = set(
+        Message.objects.filter(request__in=requests, author_kind=Author.STAFF).values_list(
+            "request_id", flat=True
+        )
+    )
     return [
-        BrokerRequestRow(request=r, status=coarse_status(r), messages=counts.get(r.pk, 0))
+        BrokerRequestRow(
+            request=r,
+            status=coarse_status(r, staff_wrote=r.pk in written),
+            messages=counts.get(r.pk, 0),
+        )
         for r in requests
     ]
 

@@ -31,7 +31,7 @@ from haven.cases.services import PersonInput, person_payload, request_people_bui
 from haven.cases.tallies import tallies_of_new
 from haven.crypto import KeyContext, ReceiptKeys, secret_digest
 from haven.db.rows import Rows
-from haven.messaging.models import Author, RequesterKey
+from haven.messaging.models import Author, Message, RequesterKey
 from haven.messaging.services import conversation_build
 from haven.once import LIFETIME as ONCE_LIFETIME
 from haven.once import used_tokens_forget
@@ -398,10 +398,17 @@ IN_TOUCH_STATES = frozenset(
 )
 
 
-def coarse_status(request: Request) -> str:
+def coarse_status(request: Request, *, staff_wrote: bool | None = None) -> str:
+    """What the portal tells the requester (or broker) of a request: received, being looked
+    at, or in touch. A request staff have written on reads at least "being looked at": the
+    reply is on the same page, and "waiting to be looked at" beside it would be wrong.
+    ``staff_wrote``: whether they have, when the caller knows it for many requests at once."""
     states = set(request.cases.values_list("state", flat=True))
     if states & IN_TOUCH_STATES:
         return STATUS_IN_TOUCH
     if request.status == "new" and states <= {State.RECEIVED}:
-        return STATUS_RECEIVED
+        if staff_wrote is None:
+            staff_wrote = Message.objects.filter(request=request, author_kind=Author.STAFF).exists()
+        if not staff_wrote:
+            return STATUS_RECEIVED
     return STATUS_LOOKED_AT
