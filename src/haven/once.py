@@ -4,7 +4,7 @@ A double click, a browser's resend or a retry on a slow network sends the same f
 portal's request form has always refused the second one (haven.portal.forms); the staff forms
 that create something (a request, a note, a message) do the same: each page carries a signed
 random token in the ``once`` field, and the service that stores the form spends it inside its
-own transaction, as a keyed digest in a unique row (``UsedFormToken``, shared with the portal
+own transaction, as a digest in a unique row (``UsedFormToken``, shared with the portal
 under another prefix). The second POST then stores nothing, and the page says it was stored
 already. A failed write spends nothing (the row is rolled back with it).
 
@@ -28,7 +28,7 @@ from haven.crypto import secret_digest
 from haven.portal.models import UsedFormToken
 
 FIELD = "once"
-LIFETIME = dt.timedelta(hours=6)  # a used token's row is kept this long: see forget()
+LIFETIME = dt.timedelta(hours=6)  # a token is accepted, and its used row kept, this long
 _SALT = "haven.staff-form-once"
 _MAX_CHARS = 200
 
