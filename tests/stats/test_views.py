@@ -78,11 +78,10 @@ def test_the_language_links_replace_the_language_instead_of_adding_another(clien
 
 
 @pytest.mark.parametrize(
-    "lang, words", [("en", "organisation's own use"), ("ko", "기관 내부용"), ("zh-hans", "内部使用")]
+    "lang, words",
+    [("en", "organisation's own use"), ("ko", "기관 내부용"), ("zh-hans", "内部使用")],
 )
-def test_the_page_warns_that_comparing_pages_narrows_what_it_keeps_back(
-    client, heidi, lang, words
-):
+def test_the_page_warns_that_comparing_pages_narrows_what_it_keeps_back(client, heidi, lang, words):
     login(client, heidi)
     response = client.get(reverse("web:stats"), {"lang": lang})
     assert response.status_code == 200
