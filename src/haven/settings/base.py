@@ -109,6 +109,9 @@ LOGIN_URL = "web:login"
 LOGIN_REDIRECT_URL = "web:dashboard"
 LOGOUT_REDIRECT_URL = "web:login"
 
+# Django's own form renderer, with selects written in Python (the same HTML, far faster).
+FORM_RENDERER = "haven.web.renderers.FormRenderer"
+
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
