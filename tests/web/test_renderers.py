@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django import forms
 from django.forms.renderers import DjangoTemplates
@@ -77,6 +79,14 @@ def test_other_templates_go_to_django() -> None:
         '<label for="id_plain">' in group
         and '<option value="a">A &amp; &lt;b&gt;</option>' in group
     )
+
+
+def test_numbers_and_dates_as_labels_are_left_to_django_which_localizes_them(settings) -> None:
+    settings.USE_THOUSAND_SEPARATOR = True
+    widget = forms.Select(choices=[(1, 12345), (2, dt.date(2026, 12, 6))])
+    ours = widget.render("n", 1, renderer=FormRenderer())
+    assert ours == widget.render("n", 1, renderer=DjangoTemplates())
+    assert "12,345" in ours
 
 
 def test_a_select_whose_options_use_another_template_goes_to_django() -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.forms.renderers import DjangoTemplates
+from django.utils.functional import Promise
 from django.utils.html import conditional_escape
 
 SELECT = "django/forms/widgets/select.html"
@@ -29,8 +30,10 @@ class FormRenderer(DjangoTemplates):
 
 
 def _plain(widget: dict[str, Any]) -> bool:
+    # Text labels only: a template localizes a number or a date it writes (thousands
+    # separators, the language's date format), which Django does better than str().
     return all(
-        option.get("template_name") == OPTION
+        option.get("template_name") == OPTION and isinstance(option["label"], str | Promise)
         for _name, options, _index in widget["optgroups"]
         for option in options
     )
