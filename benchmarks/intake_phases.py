@@ -1,6 +1,11 @@
 """Where a portal submission's time goes: the request form's GET and its POST, in-process, by phase.
 
     .venv/bin/python benchmarks/intake_phases.py [--submissions 400] [--database sqlite|postgres]
+        [--queue off|on]
+
+``--queue on`` measures the path a surge takes (haven.portal.queue: the request stored as one
+row sealed to the intake key, opened later by staff); ``off``, the default, each request
+written whole.
 
 `benchmarks/intake.py` says how many submissions a second the portal takes; this says what each
 one costs and where, to know what a faster portal must cut. It makes a fresh database with the
@@ -66,9 +71,28 @@ STEPS = {
     ],
     "haven.portal.views": ["portal_request_create", "_fresh_receipt_page", "_blank_ask_page"],
 }
+# --queue on: the request stored as one row sealed to the intake key (haven.portal.queue).
+STEPS_QUEUED = {
+    "haven.portal.queue": [
+        "submission_clean",
+        "system_key",
+        "_token_used",
+        "receipt_new",
+        "queued_seal",
+        "used_tokens_forget",
+        "audit_record",
+    ],
+    "haven.vault.integrity": ["team_key_check"],
+    "haven.portal.views": [
+        "portal_queue_wanted",
+        "portal_request_queue",
+        "_fresh_receipt_page",
+        "_blank_ask_page",
+    ],
+}
 
 
-def prepare(folder: Path, url: str) -> None:
+def prepare(folder: Path, url: str, queue: str) -> None:
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "haven.settings.base",
@@ -79,6 +103,7 @@ def prepare(folder: Path, url: str) -> None:
         "HAVEN_SERVE": "portal",
         "HAVEN_ALLOWED_HOSTS": "127.0.0.1",
         "HAVEN_PORTAL_SUBMISSIONS_PER_MINUTE": "10000000",
+        "HAVEN_PORTAL_QUEUE": queue,
     }
     for args in (
         ["migrate", "--verbosity", "0"],
@@ -150,6 +175,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--submissions", type=int, default=400)
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument(
+        "--queue",
+        choices=["off", "on"],
+        default="off",
+        help="off: each request written whole; on: queued sealed, as in a surge",
+    )
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="haven-phases-"))
     pg_url = os.environ.get("HAVEN_BENCH_DATABASE_URL", DEFAULT_PG)
@@ -157,7 +188,7 @@ def main() -> int:
     if args.database == "postgres":
         pg_recreate(pg_url)
     try:
-        prepare(folder, url)
+        prepare(folder, url, args.queue)
         return measure(args)
     finally:
         if args.database == "postgres":
@@ -178,7 +209,9 @@ def measure(args: argparse.Namespace) -> int:
     timer = Timer()
     if connection.vendor != "sqlite":
         timer.lock_taken_by = "audit_record"
-    for module, names in STEPS.items():
+    elif args.queue == "on":
+        timer.lock_taken_by = "used_tokens_forget"  # the transaction's first statement
+    for module, names in (STEPS_QUEUED if args.queue == "on" else STEPS).items():
         owner = importlib.import_module(module)
         for name in names:
             timer.wrap(owner, name, name)
@@ -218,7 +251,8 @@ def measure(args: argparse.Namespace) -> int:
     n = args.submissions
     print(
         f"Haven portal submission by phase, {args.database}, {n} submissions in-process "
-        f"(production settings, portal routes), {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
+        f"(production settings, portal routes, HAVEN_PORTAL_QUEUE={args.queue}), "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
     )
     print("```")
     print(f"processor time per submission (GET + POST)   {cpu / n * 1000:6.2f} ms")
@@ -228,11 +262,10 @@ def measure(args: argparse.Namespace) -> int:
         print(f"  {label:32} {spent / n * 1000:6.2f}")
     lengths = sorted(timer.held)
     median = statistics.median(lengths) * 1000
-    what = (
-        "the write lock, first insert to commit's end"
-        if timer.lock_taken_by == "inserts (run)"
-        else "the audit head's row lock, audit entry to commit's end"
-    )
+    what = {
+        "inserts (run)": "the write lock, first insert to commit's end",
+        "used_tokens_forget": "the write lock, first statement to commit's end",
+    }.get(timer.lock_taken_by, "the audit head's row lock, audit entry to commit's end")
     print(
         f"{what}: median {median:.2f} ms, p95 {lengths[int(0.95 * (len(lengths) - 1))] * 1000:.2f}"
         f" ms (at most {1000 / median:.0f} submissions/s, whatever the cores)"

@@ -27,7 +27,10 @@ For each database engine:
    of the same pages and writes --alone times in a row, on the same servers: the baseline of the
    ratio day / alone.
 5. Counted in the database: receipts stored = portal submissions acknowledged (no loss), and
-   requests stored = the portal's plus those intake officers and supervisors recorded.
+   requests stored = the portal's plus those intake officers and supervisors recorded. Requests
+   the portal queued in a surge (HAVEN_PORTAL_QUEUE, as in production) are opened by the intake
+   officers' and supervisors' inbox and dashboard pages during the day; what is left at its end
+   is counted, then opened with a supervisor's keys before the counts.
 
 Errors are counted per action: 409 (someone changed the case first) apart from the others.
 The load average is sampled during the day. Output is also saved to
@@ -119,8 +122,25 @@ ROLE_ORDER = ["intake", "caseworker", "supervisor", "auditor"]
 SHELL_COUNTS = """
 import json
 from haven.cases.models import Request
-from haven.portal.models import Receipt
-print(json.dumps({"requests": Request.objects.count(), "receipts": Receipt.objects.count()}))
+from haven.portal.models import QueuedRequest, Receipt
+print(json.dumps({"requests": Request.objects.count(), "receipts": Receipt.objects.count(),
+                  "queued": QueuedRequest.objects.count()}))
+"""
+# What the portal queued in a surge and the intake's pages had not opened when the day ended
+# (haven.portal.queue), opened by a supervisor's keys: then every receipt must be stored.
+SHELL_OPEN = """
+import json, os, time
+from haven.accounts.models import User
+from haven.portal.queue import portal_queue_open
+from haven.vault.context import context_for
+from haven.vault.services import user_key_open
+user = User.objects.get(username=os.environ["HAVEN_BENCH_OPENER"])
+ctx = context_for(user, user_key_open(user=user, password=os.environ["HAVEN_BENCH_PASSWORD"]))
+opened, started = 0, time.perf_counter()
+while done := portal_queue_open(ctx=ctx, actor=user, limit=100):
+    opened += done
+seconds = time.perf_counter() - started
+print(json.dumps({"opened": opened, "ms_each": seconds * 1000 / max(opened, 1)}))
 """
 
 
@@ -775,7 +795,16 @@ def run_one(database: str, args: argparse.Namespace) -> dict[str, Any]:
             Server(env, "portal", args.portal_workers, "/portal/en/") as portal_server,
         ):
             day = working_day(database, data, args, staff_server, portal_server, env)
+        queued = json.loads(haven(env, "shell", "-c", SHELL_COUNTS))["queued"]
+        opener = {
+            "HAVEN_BENCH_OPENER": data["staff"]["supervisor"][0],
+            "HAVEN_BENCH_PASSWORD": PASSWORD,
+        }
+        opening = json.loads(haven({**env, **opener}, "shell", "-c", SHELL_OPEN))
         after = json.loads(haven(env, "shell", "-c", SHELL_COUNTS))
+        day["queued_left"] = queued
+        day["opened_after"] = opening["opened"]
+        day["open_ms"] = opening["ms_each"]
         day["stored_receipts"] = after["receipts"] - before["receipts"]
         day["stored_requests"] = after["requests"] - before["requests"]
         day["server"] = server_name(env)
@@ -1062,6 +1091,11 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
             f"{r['database']}: receipts stored {r['stored_receipts']} for {acked} portal "
             f"submissions acknowledged (loss {lost}); requests stored {r['stored_requests']} = "
             f"portal {acked} + staff {r['staff_recorded']}: {'yes' if recorded_ok else 'NO'}"
+        )
+        lines.append(
+            f"{r['database']}: queued by the portal and not yet opened by the intake's pages when "
+            f"the day ended: {r['queued_left']}, opened afterwards by a supervisor's keys at "
+            f"{r['open_ms']:.1f} ms each (HAVEN_PORTAL_QUEUE, haven.portal.queue)"
         )
         if r["alone_errors"]:
             lines.append(

@@ -536,13 +536,15 @@ class KeyContext:
         """Open coarse facts sealed by :func:`facts_seal` to ``holder`` (a team key this context
         holds). Only such boxes open here: a sealed data key or team key never carries the
         facts' prefix, so this cannot be used to read a key out of the module."""
-        plaintext = self._holder(holder).open_sealed(sealed)
-        if not plaintext.startswith(_FACTS_PREFIX):
-            raise CryptoError("not a box of statistical facts")
-        result = json.loads(plaintext[len(_FACTS_PREFIX) :])
-        if not isinstance(result, dict):
-            raise CryptoError("facts are not an object")
-        return result
+        return _prefixed_open(self._holder(holder).open_sealed(sealed), _FACTS_PREFIX)
+
+    # --- Portal requests queued in a surge, sealed to the intake key (haven.portal.queue) -------
+
+    def queued_open(self, holder: str, sealed: bytes) -> dict[str, Any]:
+        """Open a queued portal request sealed by :func:`queued_seal` to ``holder`` (a team key
+        this context holds). As with :meth:`facts_open`, only boxes with the queue's prefix
+        open here, never a sealed key."""
+        return _prefixed_open(self._holder(holder).open_sealed(sealed), _QUEUED_PREFIX)
 
     def forget(self) -> None:
         """Drop every unsealed key held in memory."""
@@ -749,6 +751,29 @@ def facts_seal(public_key: bytes, facts: dict[str, Any]) -> bytes:
     who wrote it."""
     body = json.dumps(facts, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return seal_to_public_key(public_key, _FACTS_PREFIX + body.encode())
+
+
+_QUEUED_PREFIX = b"haven:queued:v1:"
+
+
+def queued_seal(public_key: bytes, data: dict[str, Any]) -> bytes:
+    """A portal request taken in a surge, sealed whole to the intake key's public half until a
+    holder of that key opens it (:meth:`KeyContext.queued_open`; haven.portal.queue)."""
+    body = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return seal_to_public_key(public_key, _QUEUED_PREFIX + body.encode())
+
+
+def _prefixed_open(plaintext: bytes, prefix: bytes) -> dict[str, Any]:
+    """The JSON object after ``prefix`` in an opened box; CryptoError for any other box."""
+    if not plaintext.startswith(prefix):
+        raise CryptoError("not a box of this kind")
+    try:
+        result = json.loads(plaintext[len(prefix) :])
+    except ValueError as exc:
+        raise CryptoError("the box does not hold an object") from exc
+    if not isinstance(result, dict):
+        raise CryptoError("the box does not hold an object")
+    return result
 
 
 # --- The organisation recovery key: 24 words, printed once, never stored -----------------------

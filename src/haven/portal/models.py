@@ -53,3 +53,19 @@ class UsedFormToken(models.Model):
 
     def __str__(self) -> str:
         return f"form token used at {self.used_at:%Y-%m-%d %H:%M}"
+
+
+class QueuedRequest(models.Model):
+    """A portal request taken in a surge and not opened yet (haven.portal.queue): everything
+    the requester sent, their receipt included, sealed whole to the intake key. A staff page
+    of someone who holds that key opens it into a request, its people and cases, and deletes
+    this row in the same transaction. Unopened, it tells the database only that a request
+    arrived, when, and roughly how long it is."""
+
+    id = models.UUIDField(primary_key=True)
+    received_at = models.DateTimeField(db_index=True)
+    team_key = models.ForeignKey("vault.TeamKey", on_delete=models.CASCADE, related_name="+")
+    sealed = models.BinaryField()
+
+    def __str__(self) -> str:
+        return f"request queued at {self.received_at:%Y-%m-%d %H:%M}"

@@ -9,7 +9,9 @@ create and fill new data keys but open nothing. Its people's search tokens are l
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -259,13 +261,18 @@ def _store(
     *,
     cleaned: dict[str, object],
     sealing: _Sealing,
-    token_digest: bytes,
+    token_digest: bytes | None,
     receipt_digest: bytes | None,
     requester_key: tuple[bytes, bytes] | None = None,
     broker: Broker | None = None,
     broker_public_key: bytes | None = None,
+    received_at: datetime | None = None,
+    claim: Callable[[], None] | None = None,
 ) -> Request:
-    now = timezone.now()
+    """Write one portal request whole. ``received_at``: when it arrived, if not now (a queued
+    request, haven.portal.queue); ``claim``: called first inside the transaction, raises to
+    write nothing (a queued request someone else opened)."""
+    now = received_at or timezone.now()
     holders = sealing.holders
     people: list[PersonInput] = cleaned["people"]  # type: ignore[assignment]
     country = str(cleaned["country"])
@@ -274,7 +281,8 @@ def _store(
     # Every row is built, sealed and turned into SQL before the transaction opens: on SQLite the
     # transaction holds the one write lock, and a flood of requests queues on it (haven.db.rows).
     rows = Rows()
-    rows.add(UsedFormToken(digest=token_digest, used_at=now))  # first: a reused form stops here
+    if token_digest is not None:  # first: a reused form stops here
+        rows.add(UsedFormToken(digest=token_digest, used_at=now))
     party = requester_key is not None or (broker is not None and broker_public_key is not None)
     # All the request's keys in one go: its own, its conversation's, its group's and people's.
     keys = data_keys_build(
@@ -360,8 +368,12 @@ def _store(
     detail: dict[str, object] = {"people": len(people), "group": str(group.pk) if group else None}
     if broker is not None:
         detail["broker"] = str(broker.pk)
+    if received_at is not None:
+        detail["queued"] = True
     with transaction.atomic():
-        used_tokens_forget(now)
+        if claim is not None:
+            claim()
+        used_tokens_forget(timezone.now())
         inserts.run()
         for prepared in cleaned.get("attachments") or []:  # type: ignore[attr-defined]
             attachment_store(

@@ -59,7 +59,9 @@ from haven.portal.forms import (
     people_count,
 )
 from haven.portal.pow import pow_bits, pow_valid
+from haven.portal.queue import portal_queue_wanted, portal_request_queue
 from haven.portal.receipts import receipt_display, receipt_normalise
+from haven.portal.selectors import queued_request_count
 from haven.portal.services import (
     AlreadySubmittedError,
     PortalUnavailableError,
@@ -307,7 +309,10 @@ def ask(request: HttpRequest, lang: str) -> HttpResponse:
         files=[IncomingFile(name=f.name or "", content=f.read()) for f in cd["attachments"]],
     )
     try:
-        _request, receipt = portal_request_create(submission=submission, form_token=token)
+        if portal_queue_wanted(has_files=bool(submission.files)):
+            receipt = portal_request_queue(submission=submission, form_token=token)
+        else:
+            _request, receipt = portal_request_create(submission=submission, form_token=token)
     except ValidationError as exc:
         for field, messages in exc.message_dict.items():
             form.add_error(field if field in form.fields else None, _kind_message(messages))
@@ -560,6 +565,15 @@ def status(request: HttpRequest, lang: str) -> HttpResponse:
                 "again."
             ),
         )
+        if queued_request_count() > 0:
+            # Requests taken in a busy hour are opened by staff later (haven.portal.queue).
+            form.add_error(
+                "receipt",
+                _(
+                    "Many requests arrived recently. If you sent yours in the last hours, it may "
+                    "not be open yet: please try again later."
+                ),
+            )
         return _status_page(request, lang, form, status=400)
     return _conversation_page(request, lang, found, receipt)
 

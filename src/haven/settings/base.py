@@ -400,6 +400,10 @@ HAVEN_PORTAL_POW_BITS = env_int("HAVEN_PORTAL_POW_BITS", 14, minimum=0)
 HAVEN_PORTAL_POW_CEILING_PER_MINUTE = env_int(
     "HAVEN_PORTAL_POW_CEILING_PER_MINUTE", 3000, minimum=1
 )
+# Portal requests queued whole, sealed to the intake key, and opened by the intake's next pages
+# (haven.portal.queue): "off", "on", or "surge" (past this many requests a second in a process).
+HAVEN_PORTAL_QUEUE = env_choice("HAVEN_PORTAL_QUEUE", "surge", choices=("off", "surge", "on"))
+HAVEN_PORTAL_QUEUE_SURGE_PER_SECOND = env_int("HAVEN_PORTAL_QUEUE_SURGE_PER_SECOND", 5, minimum=1)
 # A portal POST larger than this is refused before it is read (well under DATA_UPLOAD_MAX_MEMORY_SIZE).
 HAVEN_PORTAL_MAX_BODY_BYTES = env_int("HAVEN_PORTAL_MAX_BODY_BYTES", 200_000, minimum=10_000)
 # Argon2id cost of a receipt (1 pass over 8 MiB, about 3.5 ms): run once per submission and per

@@ -28,3 +28,7 @@ if DATABASES["default"]["ENGINE"] == "haven.db.sqlite3":
 from haven.settings.base import STATIC_ROOT  # noqa: E402
 
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns on every request otherwise
+
+# Portal requests are written whole unless a test turns the queue on (tests/portal/test_queue.py):
+# a test that sends many quickly must not find them queued.
+HAVEN_PORTAL_QUEUE = "off"

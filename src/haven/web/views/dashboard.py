@@ -15,6 +15,7 @@ from haven.referrals.selectors import awaiting_approval
 from haven.web.menu import entries_for
 from haven.web.views.audit import audit_head_context
 from haven.web.views.common import actor, ctx
+from haven.web.views.requests import queued_requests_open
 
 DASHBOARD_APPROVALS = 20
 
@@ -24,6 +25,8 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
     user = actor(request)
     if not access.has_role(user, access.CASE_READERS):
         return render(request, "web/home.html", {"links": entries_for(user, where="home")})
+    # After its answer only: the dashboard shows counts, which the next one brings up to date.
+    queued = queued_requests_open(request, before=0)
     board = selectors.dashboard(user=user)
     urgent = selectors.case_rows(ctx=ctx(request), user=user, cases=board.urgent)
     overdue = selectors.case_rows(ctx=ctx(request), user=user, cases=board.overdue)
@@ -44,6 +47,7 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
         "per_year_max": most,
         "awaiting_approval": awaiting,
         "approver": access.allowed(user, "referral.approve"),
+        "queued": queued,
     }
     if access.allowed(user, "audit.head"):
         # Supervisors print the signed head of the audit trail from here (docs/security.md).

@@ -23,6 +23,13 @@ from haven.cases.models import Request
 from haven.errors import ConflictError
 from haven.once import FIELD as ONCE_FIELD
 from haven.once import AlreadyStoredError, once_token_check
+from haven.portal.queue import (
+    OPEN_AFTER_ANSWER,
+    OPEN_AFTER_ANSWER_SECONDS,
+    OPEN_BEFORE_ANSWER,
+    portal_queue_open,
+)
+from haven.portal.selectors import queued_request_count
 from haven.web import forms as f
 from haven.web.after import after_response
 from haven.web.views.common import (
@@ -35,9 +42,34 @@ from haven.web.views.common import (
 )
 
 
+def queued_requests_open(request: HttpRequest, *, before: int = OPEN_BEFORE_ANSWER) -> int:
+    """Open portal requests queued in a surge (haven.portal.queue) if this person can:
+    ``before`` of them before the page (the inbox, so the newest appear), and a batch after its
+    answer. Returns how many still wait (0 for people who cannot open them)."""
+    user = actor(request)
+    if not access.allowed(user, "request.triage"):
+        return 0
+    key_ctx = ctx(request)
+    if before:
+        portal_queue_open(ctx=key_ctx, actor=user, limit=before)
+    waiting = queued_request_count()
+    if waiting:
+        after_response(
+            request,
+            lambda: portal_queue_open(
+                ctx=key_ctx,
+                actor=user,
+                limit=OPEN_AFTER_ANSWER,
+                seconds=OPEN_AFTER_ANSWER_SECONDS,
+            ),
+        )
+    return waiting
+
+
 @login_required
 def request_inbox(request: HttpRequest) -> HttpResponse:
     user = actor(request)
+    waiting = queued_requests_open(request)
     form = f.RequestFilterForm(request.GET or None)
     filters: dict[str, Any] = {}
     if form.is_valid():
@@ -67,6 +99,7 @@ def request_inbox(request: HttpRequest) -> HttpResponse:
             "query": query_without_page(request),
             "can_assign": access.allowed(user, "case.assign"),
             "assign_form": f.BulkAssignForm(),
+            "queued": waiting,
         },
     )
 

@@ -1,0 +1,254 @@
+"""Portal requests taken in a surge: stored as one sealed row, opened later by staff pages.
+
+Writing a portal request whole costs 16-22 ms of a core (the receipt's Argon2id, a dozen sealed
+keys, the request's rows, counts and audit entry), so two cores take about 100 a second. After
+a raid or a border closure more may come. In a surge the portal instead seals everything the
+requester sent, with the receipt it shows them, in one box to the intake key
+(:func:`haven.crypto.queued_seal`), and stores that row with the form's used token and an audit
+entry: a few milliseconds. The next pages of someone who holds the intake key (the request
+inbox, the dashboard) open queued requests, oldest first, into the same request, people, cases,
+receipt and counts the portal would have written, dated when they arrived, and delete the row
+in the same transaction (:func:`portal_queue_open`).
+
+When (``HAVEN_PORTAL_QUEUE``): ``off`` never; ``on`` always; ``surge`` (the default) when this
+process has taken more than ``HAVEN_PORTAL_QUEUE_SURGE_PER_SECOND`` requests in the last second.
+Requests with files are never queued: their files are cleaned by the decoder and stored with
+them.
+
+Until it is opened a queued request is not in the inbox (the inbox says how many wait), and its
+receipt finds nothing on the status page (which says that a request sent at a busy time may take
+a while to appear). Its receipt lies in the box instead of as an Argon2id digest: whoever holds
+the intake key and reads the database before it is opened learns it (docs/security.md).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from haven.audit.services import audit_record
+from haven.crypto import CryptoError, KeyContext, queued_seal
+from haven.once import used_tokens_forget
+from haven.portal.models import QueuedRequest, UsedFormToken
+from haven.portal.receipts import receipt_keys_of, receipt_new, receipt_normalise
+from haven.portal.services import (
+    AlreadySubmittedError,
+    PortalUnavailableError,
+    Submission,
+    _holders,
+    _store,
+    _token_digest,
+    _token_used,
+    requester_key_new,
+    submission_clean,
+)
+from haven.vault import integrity
+from haven.vault.holders import system_key
+from haven.vault.models import TeamKeyKind
+
+logger = logging.getLogger(__name__)
+
+# What a staff page opens: before its answer (so the person sees the newest requests) and after.
+OPEN_BEFORE_ANSWER = 3
+OPEN_AFTER_ANSWER = 25
+# ... and for at most this long: the work holds the page's worker, which others may be waiting for.
+OPEN_AFTER_ANSWER_SECONDS = 0.5
+SURGE_WINDOW_SECONDS = 1.0
+
+
+class _RecentRequests:
+    """Requests this process took in the last second (per process and in memory, like the
+    portal's other limits)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic):
+        self._clock = clock
+        self._times: deque[float] = deque()
+        self._lock = threading.Lock()
+
+    def count_one(self) -> int:
+        """Count a request now; how many there were in the last second, this one included."""
+        now = self._clock()
+        with self._lock:
+            while self._times and now - self._times[0] >= SURGE_WINDOW_SECONDS:
+                self._times.popleft()
+            self._times.append(now)
+            return len(self._times)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._times.clear()
+
+
+recent = _RecentRequests()
+
+
+def portal_queue_wanted(*, has_files: bool) -> bool:
+    """Whether the request being sent now is queued (counts it towards the surge)."""
+    mode = settings.HAVEN_PORTAL_QUEUE
+    if mode == "off" or has_files:
+        return False
+    taken = recent.count_one()
+    return mode == "on" or taken > int(settings.HAVEN_PORTAL_QUEUE_SURGE_PER_SECOND)
+
+
+def portal_request_queue(*, submission: Submission, form_token: str) -> str:
+    """Check a portal request as :func:`~haven.portal.services.portal_request_create` does and
+    store it as one row sealed to the intake key; return its receipt (shown once, as always).
+
+    The form token's use, the row and an audit entry are written in one transaction. Raises
+    ValidationError (nothing stored), :class:`AlreadySubmittedError` or
+    :class:`PortalUnavailableError`; ValueError for a request with files (never queued).
+    """
+    if submission.files:
+        raise ValueError("a request with files is written whole, never queued")
+    submission_clean(submission)
+    intake = system_key(TeamKeyKind.INTAKE)
+    if intake is None:
+        raise PortalUnavailableError("no intake team key")
+    integrity.team_key_check(intake)  # never seal to a public key someone swapped in
+    token_digest = _token_digest(form_token)
+    if _token_used(token_digest):
+        raise AlreadySubmittedError
+    receipt = receipt_new()
+    row_id = uuid.uuid4()
+    now = timezone.now()
+    sealed = queued_seal(
+        bytes(intake.public_key),
+        {
+            "id": str(row_id),
+            "receipt": receipt,
+            "names": list(submission.names),
+            "country": submission.country,
+            "region": submission.region,
+            "urgency": submission.urgency,
+            "account": submission.account,
+            "contact": submission.contact,
+        },
+    )
+    try:
+        with transaction.atomic():
+            used_tokens_forget(now)
+            UsedFormToken.objects.create(digest=token_digest, used_at=now)
+            QueuedRequest.objects.create(id=row_id, received_at=now, team_key=intake, sealed=sealed)
+            audit_record(
+                actor=None, action="portal.queued", detail={"people": len(submission.names)}
+            )
+    except IntegrityError as exc:
+        if _token_used(token_digest):
+            raise AlreadySubmittedError from exc
+        raise
+    return receipt
+
+
+class _OpenedElsewhereError(Exception):
+    """Another page opened this queued request first."""
+
+
+def _claim(row_id: Any) -> None:
+    # The delete is the claim: on PostgreSQL a second page deleting the same row waits for the
+    # first to commit and then deletes nothing; on SQLite writers queue on the one lock.
+    if QueuedRequest.objects.filter(pk=row_id).delete()[0] == 0:
+        raise _OpenedElsewhereError
+
+
+def _submission_of(data: dict[str, Any]) -> Submission:
+    names = data["names"]
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise CryptoError("a queued request's names are not a list of text")
+    return Submission(
+        names=names,
+        country=str(data["country"]),
+        region=str(data["region"]),
+        urgency=int(data["urgency"]),
+        account=str(data["account"]),
+        contact=str(data["contact"]),
+    )
+
+
+def portal_queue_open(
+    *,
+    ctx: KeyContext,
+    actor: Any,
+    limit: int,
+    seconds: float | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> int:
+    """Open up to ``limit`` queued portal requests that ``ctx`` can open (it holds the intake
+    key they were sealed to), oldest first, each into the request the portal would have written
+    (:func:`~haven.portal.services._store`, dated when it arrived) in its own transaction, which
+    also deletes the queued row; none is started once ``seconds`` have passed. Returns how many
+    were opened.
+
+    A row that does not open as a queued request (not sealed by the portal: someone wrote to
+    the database) is deleted with an audit entry. A row another page opens at the same time is
+    left to it. ``actor`` is who opened them (their page's session goes on the audit entries).
+    """
+    held = [ref[2:] for ref in ctx.holder_refs() if ref.startswith("t:")]
+    if not held or limit <= 0:
+        return 0
+    rows = list(
+        QueuedRequest.objects.filter(team_key_id__in=held).order_by("received_at", "pk")[:limit]
+    )
+    if not rows:
+        return 0
+    sealing = _holders()
+    opened = 0
+    started = clock()
+    for row in rows:
+        if seconds is not None and clock() - started >= seconds:
+            break
+        try:
+            data = ctx.queued_open(f"t:{row.team_key_id}", bytes(row.sealed))
+            if data.get("id") != str(row.pk):
+                raise CryptoError("a queued request moved to another row")
+            receipt = receipt_normalise(data.get("receipt"))
+            if receipt is None:
+                raise CryptoError("a queued request without a receipt")
+            submission = _submission_of(data)
+        except (CryptoError, KeyError, TypeError, ValueError):
+            _refuse(row=row, actor=actor)
+            continue
+        try:
+            cleaned = submission_clean(submission)
+        except ValidationError:
+            # Checked when it was sent; refused now only if the checks changed since. Kept for
+            # a person to look at rather than lost.
+            logger.warning("a queued portal request no longer passes the checks: left queued")
+            continue
+        keys = receipt_keys_of(receipt)  # Argon2id outside the transaction
+        try:
+            _store(
+                cleaned=cleaned,
+                sealing=sealing,
+                token_digest=None,
+                receipt_digest=keys.lookup,
+                requester_key=requester_key_new(keys),
+                received_at=row.received_at,
+                claim=functools.partial(_claim, row.pk),
+            )
+        except _OpenedElsewhereError:
+            continue
+        opened += 1
+    return opened
+
+
+def _refuse(*, row: QueuedRequest, actor: Any) -> None:
+    logger.warning("a queued portal request did not open as one: deleted")
+    with transaction.atomic():
+        if QueuedRequest.objects.filter(pk=row.pk).delete()[0]:
+            audit_record(
+                actor=actor,
+                action="portal.queued_refused",
+                detail={"received_at": row.received_at.isoformat()},
+            )

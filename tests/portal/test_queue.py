@@ -1,0 +1,245 @@
+"""Portal requests taken in a surge: queued as one sealed row, opened by the intake's pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import pytest
+from django.db import close_old_connections, connection
+from django.urls import reverse
+from django.utils import timezone
+
+from haven.audit.models import AuditEntry
+from haven.cases.journey import State
+from haven.cases.models import Case, Person, Request
+from haven.crypto import queued_seal
+from haven.portal import queue
+from haven.portal.models import QueuedRequest, Receipt, UsedFormToken
+from haven.portal.queue import portal_queue_open
+from haven.portal.receipts import receipt_normalise
+from haven.vault.holders import system_key
+from haven.vault.models import TeamKeyKind
+from haven.vault.sealed import payload_read
+from tests.factories import ctx_for, login
+from tests.portal.helpers import check_status, receipt_of, submit
+
+pytestmark = pytest.mark.staff_pages
+
+
+@pytest.fixture
+def queue_on(settings):
+    settings.HAVEN_PORTAL_QUEUE = "on"
+    queue.recent.reset()
+    yield
+    queue.recent.reset()
+
+
+def _stored() -> tuple[int, int, int]:
+    return Request.objects.count(), Case.objects.count(), QueuedRequest.objects.count()
+
+
+def test_a_queued_request_stores_one_sealed_row_and_shows_its_receipt(
+    client, dave, queue_on
+) -> None:
+    response = submit(client, ["김선희", "Ri Yong-ho"], account="We hide in Shenyang, room 4.")
+    assert response.status_code == 200
+    receipt = receipt_of(response)
+    assert _stored() == (0, 0, 1)
+    row = QueuedRequest.objects.get()
+    sealed = bytes(row.sealed)
+    for plain in ("김선희", "Ri Yong-ho", "Shenyang", receipt_normalise(receipt)):
+        assert plain.encode() not in sealed
+    assert row.team_key == system_key(TeamKeyKind.INTAKE)
+    assert UsedFormToken.objects.count() == 1
+    assert AuditEntry.objects.filter(action="portal.queued").count() == 1
+
+
+def test_the_intake_inbox_opens_queued_requests_into_what_the_portal_writes(
+    client, dave, queue_on
+) -> None:
+    sent_at = timezone.now()
+    receipt = receipt_of(submit(client, ["김선희", "Ri Yong-ho"], account="We hide."))
+    login(client, dave)
+    page = client.get(reverse("web:requests"))
+    assert page.status_code == 200
+    request = Request.objects.get()
+    assert QueuedRequest.objects.count() == 0
+    assert abs(request.received_at - sent_at) < dt.timedelta(seconds=5)
+    assert request.created_by is None and request.people_count == 2
+    assert Case.objects.filter(request=request, state=State.RECEIVED).count() == 2
+    assert payload_read(ctx=ctx_for(dave), record=request)["account"] == "We hide."
+    assert f'id="request-{request.pk}"' in page.content.decode()
+    entry = AuditEntry.objects.get(action="portal.request")
+    assert entry.actor_id is None and entry.detail.get("queued") is True
+    # The requester's receipt now finds it, with the replies' key from the same receipt.
+    client.logout()
+    found = check_status(client, receipt)
+    assert found.status_code == 200
+    assert Receipt.objects.get().request == request
+
+
+def test_before_it_is_opened_the_status_page_says_to_come_back_later(
+    client, dave, queue_on
+) -> None:
+    receipt = receipt_of(submit(client, ["Kim Son-hui"], lang="en"))
+    page = check_status(client, receipt)
+    assert page.status_code == 400
+    assert "may not be open yet" in page.content.decode()
+    assert _stored() == (0, 0, 1)
+
+
+def test_a_wrong_receipt_says_nothing_of_a_queue_when_none_waits(client, dave) -> None:
+    page = check_status(client, "1234-5678-9012-3456-7890")
+    assert page.status_code == 400
+    assert "may not be open yet" not in page.content.decode()
+
+
+def test_a_caseworker_opens_nothing_and_is_told_nothing(client, bob, dave, queue_on) -> None:
+    submit(client, ["Kim Son-hui"])
+    login(client, bob)
+    page = client.get(reverse("web:dashboard"))
+    assert page.status_code == 200
+    assert 'id="queued-requests"' not in page.content.decode()
+    assert _stored() == (0, 0, 1)
+
+
+def test_the_inbox_opens_a_few_and_leaves_the_rest_for_after_its_answer(
+    client, dave, queue_on
+) -> None:
+    for i in range(queue.OPEN_BEFORE_ANSWER + 2):
+        submit(client, [f"Person {i}"])
+    login(client, dave)
+    page = client.get(reverse("web:requests"))
+    html = page.content.decode()
+    # Opened before the page was drawn: OPEN_BEFORE_ANSWER. The rest once the answer was sent
+    # (the test client closes the response, as the WSGI server does, before it returns).
+    assert 'id="queued-requests"' in html and "2 requests from the portal" in html
+    assert html.count('id="request-') == queue.OPEN_BEFORE_ANSWER
+    assert _stored()[0] == queue.OPEN_BEFORE_ANSWER + 2 and _stored()[2] == 0
+
+
+def test_the_dashboard_opens_them_only_after_its_answer(client, dave, queue_on) -> None:
+    for i in range(2):
+        submit(client, [f"Person {i}"])
+    login(client, dave)
+    html = client.get(reverse("web:dashboard")).content.decode()
+    assert "2 requests from the portal" in html
+    assert _stored() == (2, 2, 0)
+
+
+def test_a_form_sent_twice_is_queued_once(client, dave, queue_on) -> None:
+    from tests.portal.helpers import request_form
+
+    data = request_form(client, lang="en")
+    data.update({"name_0": "Kim", "country": "CN", "region": "", "urgency": "3", "account": "a"})
+    data["contact"] = ""
+    first = client.post(reverse("portal:ask-en"), data)
+    again = client.post(reverse("portal:ask-en"), data)
+    assert first.status_code == 200 and again.status_code == 200
+    assert "already received" in again.content.decode()
+    assert _stored() == (0, 0, 1)
+
+
+def test_bad_input_is_refused_and_nothing_is_queued(client, dave, queue_on) -> None:
+    response = submit(client, ["Kim\x00Son"], account="x" * 6_000)
+    assert response.status_code == 400
+    assert _stored() == (0, 0, 0) and UsedFormToken.objects.count() == 0
+
+
+def test_a_request_with_files_is_never_queued(client, dave, queue_on) -> None:
+    assert queue.portal_queue_wanted(has_files=True) is False
+    assert queue.portal_queue_wanted(has_files=False) is True
+
+
+def test_surge_queues_only_past_the_rate(settings, queue_on) -> None:
+    settings.HAVEN_PORTAL_QUEUE = "surge"
+    settings.HAVEN_PORTAL_QUEUE_SURGE_PER_SECOND = 3
+    queue.recent.reset()
+    taken = [queue.portal_queue_wanted(has_files=False) for _ in range(5)]
+    assert taken == [False, False, False, True, True]
+    settings.HAVEN_PORTAL_QUEUE = "off"
+    assert queue.portal_queue_wanted(has_files=False) is False
+
+
+def test_the_surge_window_forgets_after_a_second() -> None:
+    now = [100.0]
+    recent = queue._RecentRequests(clock=lambda: now[0])
+    assert [recent.count_one() for _ in range(3)] == [1, 2, 3]
+    now[0] += 1.0
+    assert recent.count_one() == 1
+
+
+def test_a_row_the_portal_did_not_seal_is_deleted_with_an_audit_entry(dave, queue_on) -> None:
+    intake = system_key(TeamKeyKind.INTAKE)
+    now = timezone.now()
+    forged = QueuedRequest.objects.create(
+        id="00000000-0000-4000-8000-000000000001",
+        received_at=now,
+        team_key=intake,
+        sealed=b"not a sealed box at all" * 3,
+    )
+    moved = QueuedRequest.objects.create(
+        id="00000000-0000-4000-8000-000000000002",
+        received_at=now,
+        team_key=intake,
+        # Sealed properly, but naming another row: copied from elsewhere.
+        sealed=queued_seal(bytes(intake.public_key), {"id": str(forged.pk), "receipt": "1" * 20}),
+    )
+    assert portal_queue_open(ctx=ctx_for(dave), actor=dave, limit=10) == 0
+    assert not QueuedRequest.objects.filter(pk__in=[forged.pk, moved.pk]).exists()
+    assert AuditEntry.objects.filter(action="portal.queued_refused").count() == 2
+    assert Request.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_pages_opening_the_same_queue_at_once_write_each_request_once(
+    client, dave, alice, queue_on
+) -> None:
+    for i in range(6):
+        submit(client, [f"Person {i}"])
+    errors: list[BaseException] = []
+    opened: list[int] = []
+    barrier = threading.Barrier(2)
+
+    def page(user) -> None:
+        try:
+            ctx = ctx_for(user)
+            barrier.wait()
+            opened.append(portal_queue_open(ctx=ctx, actor=user, limit=10))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            close_old_connections()
+            connection.close()
+
+    threads = [threading.Thread(target=page, args=(u,)) for u in (dave, alice)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert sum(opened) == 6
+    assert Request.objects.count() == 6 and Person.objects.count() == 6
+    assert QueuedRequest.objects.count() == 0
+    assert AuditEntry.objects.filter(action="portal.request").count() == 6
+
+
+def test_opening_stops_starting_new_ones_when_its_time_is_up(client, dave, queue_on) -> None:
+    for i in range(4):
+        submit(client, [f"Person {i}"])
+    ticks = iter([0.0, 0.1, 0.2, 0.6, 0.7, 0.8])  # started, then before each row
+    opened = portal_queue_open(
+        ctx=ctx_for(dave), actor=dave, limit=10, seconds=0.5, clock=lambda: next(ticks)
+    )
+    assert opened == 2
+    assert _stored() == (2, 2, 2)
+
+
+def test_the_api_list_opens_a_few_queued_requests_for_the_intake(client, dave, queue_on) -> None:
+    for i in range(queue.OPEN_BEFORE_ANSWER + 1):
+        submit(client, [f"Person {i}"])
+    login(client, dave)
+    listed = client.get("/api/requests/")
+    assert listed.status_code == 200
+    assert _stored()[0] == queue.OPEN_BEFORE_ANSWER and _stored()[2] == 1
