@@ -75,7 +75,7 @@ STEPS = {
 STEPS_QUEUED = {
     "haven.portal.queue": [
         "submission_clean",
-        "system_key",
+        "intake_key",
         "_token_used",
         "receipt_new",
         "queued_seal",

@@ -243,3 +243,17 @@ def test_the_api_list_opens_a_few_queued_requests_for_the_intake(client, dave, q
     listed = client.get("/api/requests/")
     assert listed.status_code == 200
     assert _stored()[0] == queue.OPEN_BEFORE_ANSWER and _stored()[2] == 1
+
+
+def test_nothing_is_sealed_to_an_intake_key_someone_swapped_in(dave, queue_on) -> None:
+    from haven.crypto import CryptoError, PersonalKey
+    from haven.portal.services import Submission
+
+    intake = system_key(TeamKeyKind.INTAKE)
+    type(intake).objects.filter(pk=intake.pk).update(public_key=PersonalKey.generate().public_key)
+    submission = Submission(
+        names=["Kim"], country="CN", region="", urgency=3, account="a", contact=""
+    )
+    with pytest.raises(CryptoError):
+        queue.portal_request_queue(submission=submission, form_token="swapped")
+    assert _stored() == (0, 0, 0) and UsedFormToken.objects.count() == 0

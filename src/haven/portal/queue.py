@@ -42,6 +42,7 @@ from haven.crypto import CryptoError, KeyContext, queued_seal
 from haven.once import used_tokens_forget
 from haven.portal.models import QueuedRequest, UsedFormToken
 from haven.portal.receipts import receipt_keys_of, receipt_new, receipt_normalise
+from haven.portal.selectors import intake_key
 from haven.portal.services import (
     AlreadySubmittedError,
     PortalUnavailableError,
@@ -54,8 +55,6 @@ from haven.portal.services import (
     submission_clean,
 )
 from haven.vault import integrity
-from haven.vault.holders import system_key
-from haven.vault.models import TeamKeyKind
 
 logger = logging.getLogger(__name__)
 
@@ -113,13 +112,13 @@ def portal_request_queue(*, submission: Submission, form_token: str) -> str:
     if submission.files:
         raise ValueError("a request with files is written whole, never queued")
     submission_clean(submission)
-    intake = system_key(TeamKeyKind.INTAKE)
+    intake = intake_key()
     if intake is None:
         raise PortalUnavailableError("no intake team key")
     integrity.team_key_check(intake)  # never seal to a public key someone swapped in
+    # No look-up first, as a request written whole does: a replayed form costs nothing here that
+    # its token's unique row, inserted first, does not stop.
     token_digest = _token_digest(form_token)
-    if _token_used(token_digest):
-        raise AlreadySubmittedError
     receipt = receipt_new()
     row_id = uuid.uuid4()
     now = timezone.now()

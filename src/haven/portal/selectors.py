@@ -3,8 +3,22 @@
 from __future__ import annotations
 
 from haven.portal.models import QueuedRequest
+from haven.vault.models import TeamKey, TeamKeyKind
 
 
 def queued_request_count() -> int:
     """How many portal requests taken in a surge wait to be opened (haven.portal.queue)."""
     return QueuedRequest.objects.count()
+
+
+def intake_key() -> TeamKey | None:
+    """The active intake key, as :func:`haven.vault.holders.system_key` gives it, in a raw query:
+    a queued request's other steps take about 4 ms, and the ORM's query took almost one."""
+    table = TeamKey._meta.db_table
+    found = list(
+        TeamKey.objects.raw(
+            f"SELECT * FROM {table} WHERE kind = %s AND active ORDER BY id",  # noqa: S608 - our table
+            [TeamKeyKind.INTAKE.value],
+        )
+    )
+    return found[0] if found else None
