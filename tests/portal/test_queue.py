@@ -28,8 +28,10 @@ pytestmark = pytest.mark.staff_pages
 
 
 @pytest.fixture
-def queue_on(settings):
+def queue_on(settings, monkeypatch):
+    """The queue on, on a quiet machine (staff pages open queued requests after their answer)."""
     settings.HAVEN_PORTAL_QUEUE = "on"
+    monkeypatch.setattr("haven.web.views.requests.machine_quiet", lambda: True)
     queue.recent.reset()
     yield
     queue.recent.reset()
@@ -257,3 +259,36 @@ def test_nothing_is_sealed_to_an_intake_key_someone_swapped_in(dave, queue_on) -
     with pytest.raises(CryptoError):
         queue.portal_request_queue(submission=submission, form_token="swapped")
     assert _stored() == (0, 0, 0) and UsedFormToken.objects.count() == 0
+
+
+def test_on_a_busy_machine_pages_open_nothing_after_their_answer(
+    client, dave, queue_on, monkeypatch
+) -> None:
+    monkeypatch.setattr("haven.web.views.requests.machine_quiet", lambda: False)
+    for i in range(3):
+        submit(client, [f"Person {i}"])
+    login(client, dave)
+    html = client.get(reverse("web:requests")).content.decode()
+    assert "2 requests from the portal" in html
+    assert _stored() == (1, 1, 2)  # the one opened before the answer
+    client.get(reverse("web:dashboard"))
+    assert _stored() == (1, 1, 2)
+
+
+@pytest.mark.parametrize(
+    ("load", "cores", "quiet"), [(0.2, 2, True), (1.0, 2, False), (3.0, 2, False), (1.5, 4, True)]
+)
+def test_the_machine_is_quiet_under_half_a_core_of_load_per_core(
+    monkeypatch, load, cores, quiet
+) -> None:
+    monkeypatch.setattr(queue.os, "getloadavg", lambda: (load, load, load))
+    monkeypatch.setattr(queue.os, "cpu_count", lambda: cores)
+    assert queue.machine_quiet() is quiet
+
+
+def test_where_the_load_cannot_be_read_the_machine_counts_as_quiet(monkeypatch) -> None:
+    def unreadable():
+        raise OSError("no load average here")
+
+    monkeypatch.setattr(queue.os, "getloadavg", unreadable)
+    assert queue.machine_quiet() is True

@@ -27,6 +27,7 @@ from haven.portal.queue import (
     OPEN_AFTER_ANSWER,
     OPEN_AFTER_ANSWER_SECONDS,
     OPEN_BEFORE_ANSWER,
+    machine_quiet,
     portal_queue_open,
 )
 from haven.portal.selectors import queued_request_count
@@ -44,8 +45,9 @@ from haven.web.views.common import (
 
 def queued_requests_open(request: HttpRequest, *, before: int = OPEN_BEFORE_ANSWER) -> int:
     """Open portal requests queued in a surge (haven.portal.queue) if this person can:
-    ``before`` of them before the page (the inbox, so the newest appear), and a batch after its
-    answer. Returns how many still wait (0 for people who cannot open them)."""
+    ``before`` of them before the page (the inbox: the oldest waiting appears), and a batch after
+    its answer when the machine is quiet. Returns how many still wait (0 for people who cannot
+    open them)."""
     user = actor(request)
     if not access.allowed(user, "request.triage"):
         return 0
@@ -53,7 +55,7 @@ def queued_requests_open(request: HttpRequest, *, before: int = OPEN_BEFORE_ANSW
     if before:
         portal_queue_open(ctx=key_ctx, actor=user, limit=before)
     waiting = queued_request_count()
-    if waiting:
+    if waiting and machine_quiet():
         after_response(
             request,
             lambda: portal_queue_open(
