@@ -292,3 +292,38 @@ def test_where_the_load_cannot_be_read_the_machine_counts_as_quiet(monkeypatch) 
 
     monkeypatch.setattr(queue.os, "getloadavg", unreadable)
     assert queue.machine_quiet() is True
+
+
+def test_a_request_the_checks_now_refuse_is_kept_and_does_not_hold_up_the_others(
+    client, dave, queue_on, monkeypatch
+) -> None:
+    submit(client, ["Stuck Person"])
+    submit(client, ["Next Person"])
+    real_clean = queue.submission_clean
+
+    def stricter(submission):
+        if submission.names == ["Stuck Person"]:
+            from django.core.exceptions import ValidationError
+
+            raise ValidationError({"names": ["a rule that changed since"]})
+        return real_clean(submission)
+
+    monkeypatch.setattr(queue, "submission_clean", stricter)
+    assert portal_queue_open(ctx=ctx_for(dave), actor=dave, limit=1) == 1
+    assert _stored() == (1, 1, 1)  # the next one opened; the refused one still queued
+
+
+def test_a_row_this_persons_keys_cannot_open_is_left_for_someone_else(
+    client, dave, queue_on, monkeypatch
+) -> None:
+    from haven.crypto import KeyContext, MissingKeyError
+
+    submit(client, ["Kim"])
+
+    def missing(self, holder, sealed):
+        raise MissingKeyError("no such key here")
+
+    monkeypatch.setattr(KeyContext, "queued_open", missing)
+    assert portal_queue_open(ctx=ctx_for(dave), actor=dave, limit=5) == 0
+    assert _stored() == (0, 0, 1)
+    assert not AuditEntry.objects.filter(action="portal.queued_refused").exists()

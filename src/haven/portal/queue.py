@@ -5,10 +5,11 @@ keys, the request's rows, counts and audit entry), so two cores take about 100 a
 a raid or a border closure more may come. In a surge the portal instead seals everything the
 requester sent, with the receipt it shows them, in one box to the intake key
 (:func:`haven.crypto.queued_seal`), and stores that row with the form's used token and an audit
-entry: a few milliseconds. The next pages of someone who holds the intake key (the request
-inbox, the dashboard) open queued requests, oldest first, into the same request, people, cases,
-receipt and counts the portal would have written, dated when they arrived, and delete the row
-in the same transaction (:func:`portal_queue_open`).
+entry: a few milliseconds. The next pages of someone who holds the intake key open queued
+requests, oldest first, into the same request, people, cases, receipt and counts the portal
+would have written, dated when they arrived, and delete the row in the same transaction
+(:func:`portal_queue_open`): the request inbox and the API's list one before their answer, the
+inbox and the dashboard a batch after it while the machine is quiet (:func:`machine_quiet`).
 
 When (``HAVEN_PORTAL_QUEUE``): ``off`` never; ``on`` always; ``surge`` (the default) when this
 process has taken more than ``HAVEN_PORTAL_QUEUE_SURGE_PER_SECOND`` requests in the last second.
@@ -39,7 +40,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from haven.audit.services import audit_record
-from haven.crypto import CryptoError, KeyContext, queued_seal
+from haven.crypto import CryptoError, KeyContext, MissingKeyError, queued_seal
 from haven.once import used_tokens_forget
 from haven.portal.models import QueuedRequest, UsedFormToken
 from haven.portal.receipts import receipt_keys_of, receipt_new, receipt_normalise
@@ -70,6 +71,7 @@ OPEN_AFTER_ANSWER_SECONDS = 0.5
 # surge it waits for the surge to pass instead of slowing the staff's pages and the portal.
 QUIET_LOAD_PER_CORE = 0.5
 SURGE_WINDOW_SECONDS = 1.0
+LEFT_QUEUED_ROOM = 5
 
 
 class _RecentRequests:
@@ -212,8 +214,11 @@ def portal_queue_open(
     held = [ref[2:] for ref in ctx.holder_refs() if ref.startswith("t:")]
     if not held or limit <= 0:
         return 0
+    # A few more than asked for: a row left queued below must not hold up the ones behind it.
     rows = list(
-        QueuedRequest.objects.filter(team_key_id__in=held).order_by("received_at", "pk")[:limit]
+        QueuedRequest.objects.filter(team_key_id__in=held).order_by("received_at", "pk")[
+            : limit + LEFT_QUEUED_ROOM
+        ]
     )
     if not rows:
         return 0
@@ -221,7 +226,7 @@ def portal_queue_open(
     opened = 0
     started = clock()
     for row in rows:
-        if seconds is not None and clock() - started >= seconds:
+        if opened >= limit or (seconds is not None and clock() - started >= seconds):
             break
         try:
             data = ctx.queued_open(f"t:{row.team_key_id}", bytes(row.sealed))
@@ -231,6 +236,8 @@ def portal_queue_open(
             if receipt is None:
                 raise CryptoError("a queued request without a receipt")
             submission = _submission_of(data)
+        except MissingKeyError:
+            continue  # this person's keys do not open it after all: left for someone else
         except (CryptoError, KeyError, TypeError, ValueError):
             _refuse(row=row, actor=actor)
             continue
