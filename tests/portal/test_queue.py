@@ -18,6 +18,7 @@ from haven.portal import queue
 from haven.portal.models import QueuedRequest, Receipt, UsedFormToken
 from haven.portal.queue import portal_queue_open
 from haven.portal.receipts import receipt_normalise
+from haven.portal.selectors import queued_request_count
 from haven.vault.holders import system_key
 from haven.vault.models import TeamKeyKind
 from haven.vault.sealed import payload_read
@@ -91,10 +92,18 @@ def test_before_it_is_opened_the_status_page_says_to_come_back_later(
     assert _stored() == (0, 0, 1)
 
 
-def test_a_wrong_receipt_says_nothing_of_a_queue_when_none_waits(client, dave) -> None:
+def test_the_come_back_later_sentence_depends_on_the_setting_never_on_the_queue(
+    client, dave, settings
+) -> None:
+    # Whether the queue holds anything would tell anyone typing a wrong number when requests
+    # arrive and when staff work: the sentence is there whenever queuing can happen.
+    settings.HAVEN_PORTAL_QUEUE = "surge"
+    assert QueuedRequest.objects.count() == 0
     page = check_status(client, "1234-5678-9012-3456-7890")
-    assert page.status_code == 400
-    assert "may not be open yet" not in page.content.decode()
+    assert page.status_code == 400 and "may not be open yet" in page.content.decode()
+    settings.HAVEN_PORTAL_QUEUE = "off"
+    page = check_status(client, "1234-5678-9012-3456-7891")
+    assert page.status_code == 400 and "may not be open yet" not in page.content.decode()
 
 
 def test_a_caseworker_opens_nothing_and_is_told_nothing(client, bob, dave, queue_on) -> None:
@@ -172,7 +181,7 @@ def test_the_surge_window_forgets_after_a_second() -> None:
     assert recent.count_one() == 1
 
 
-def test_a_row_the_portal_did_not_seal_is_deleted_with_an_audit_entry(dave, queue_on) -> None:
+def test_a_row_the_portal_did_not_make_is_deleted_with_an_audit_entry(dave, queue_on) -> None:
     intake = system_key(TeamKeyKind.INTAKE)
     now = timezone.now()
     forged = QueuedRequest.objects.create(
@@ -294,7 +303,7 @@ def test_where_the_load_cannot_be_read_the_machine_counts_as_quiet(monkeypatch) 
     assert queue.machine_quiet() is True
 
 
-def test_a_request_the_checks_now_refuse_is_kept_and_does_not_hold_up_the_others(
+def test_a_request_the_checks_now_refuse_is_set_aside_and_does_not_hold_up_the_others(
     client, dave, queue_on, monkeypatch
 ) -> None:
     submit(client, ["Stuck Person"])
@@ -309,21 +318,63 @@ def test_a_request_the_checks_now_refuse_is_kept_and_does_not_hold_up_the_others
         return real_clean(submission)
 
     monkeypatch.setattr(queue, "submission_clean", stricter)
-    assert portal_queue_open(ctx=ctx_for(dave), actor=dave, limit=1) == 1
-    assert _stored() == (1, 1, 1)  # the next one opened; the refused one still queued
+    ctx = ctx_for(dave)
+    assert portal_queue_open(ctx=ctx, actor=dave, limit=1) == 0
+    assert portal_queue_open(ctx=ctx, actor=dave, limit=1) == 1
+    stuck = QueuedRequest.objects.get()  # kept for a supervisor, out of the line
+    assert stuck.failed_at is not None
+    assert Request.objects.count() == 1
+    assert AuditEntry.objects.filter(action="portal.queued_set_aside").count() == 1
+    assert queued_request_count() == 0
 
 
-def test_a_row_this_persons_keys_cannot_open_is_left_for_someone_else(
+def test_a_genuine_row_whose_write_fails_is_set_aside_and_the_page_still_answers(
     client, dave, queue_on, monkeypatch
 ) -> None:
-    from haven.crypto import KeyContext, MissingKeyError
+    from django.db import IntegrityError
+
+    submit(client, ["First Person"])
+    submit(client, ["Second Person"])
+    real_store = queue._store
+    calls = []
+
+    def failing_once(**kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise IntegrityError("a receipt digest that exists already")
+        return real_store(**kwargs)
+
+    monkeypatch.setattr(queue, "_store", failing_once)
+    login(client, dave)
+    assert client.get(reverse("web:requests")).status_code == 200
+    assert client.get(reverse("web:requests")).status_code == 200
+    assert Request.objects.count() == 1
+    assert QueuedRequest.objects.filter(failed_at__isnull=False).count() == 1
+
+
+def test_a_copy_of_an_opened_row_put_back_is_refused(client, dave, queue_on) -> None:
+    submit(client, ["Kim"])
+    row = QueuedRequest.objects.get()
+    copy = {f.attname: getattr(row, f.attname) for f in QueuedRequest._meta.concrete_fields}
+    assert portal_queue_open(ctx=ctx_for(dave), actor=dave, limit=5) == 1
+    QueuedRequest.objects.create(**copy)  # the same bytes, tag and all, written back
+    assert portal_queue_open(ctx=ctx_for(dave), actor=dave, limit=5) == 0
+    # The receipt exists already: the copy cannot be written, and is set aside, not retried.
+    assert Request.objects.count() == 1
+    assert QueuedRequest.objects.get().failed_at is not None
+
+
+def test_rows_of_a_key_this_person_cannot_open_are_left_for_someone_else(
+    client, dave, queue_on, monkeypatch
+) -> None:
+    from haven.crypto import CryptoError, KeyContext
 
     submit(client, ["Kim"])
 
-    def missing(self, holder, sealed):
-        raise MissingKeyError("no such key here")
+    def unopenable(self, ref):
+        raise CryptoError("this person's share of the key does not open")
 
-    monkeypatch.setattr(KeyContext, "queued_open", missing)
+    monkeypatch.setattr(KeyContext, "holder_public_key", unopenable)
     assert portal_queue_open(ctx=ctx_for(dave), actor=dave, limit=5) == 0
     assert _stored() == (0, 0, 1)
     assert not AuditEntry.objects.filter(action="portal.queued_refused").exists()

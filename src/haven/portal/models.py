@@ -66,6 +66,10 @@ class QueuedRequest(models.Model):
     received_at = models.DateTimeField(db_index=True)
     team_key = models.ForeignKey("vault.TeamKey", on_delete=models.CASCADE, related_name="+")
     sealed = models.BinaryField()
+    # Haven's integrity tag over the row (haven.vault.integrity): the box alone proves nothing.
+    tag = models.BinaryField()
+    # Set when opening it failed (its checks, or its write): kept for a supervisor, out of line.
+    failed_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"request queued at {self.received_at:%Y-%m-%d %H:%M}"

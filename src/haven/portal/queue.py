@@ -40,7 +40,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from haven.audit.services import audit_record
-from haven.crypto import CryptoError, KeyContext, MissingKeyError, queued_seal
+from haven.crypto import CryptoError, KeyContext, queued_seal
 from haven.once import used_tokens_forget
 from haven.portal.models import QueuedRequest, UsedFormToken
 from haven.portal.receipts import receipt_keys_of, receipt_new, receipt_normalise
@@ -71,7 +71,6 @@ OPEN_AFTER_ANSWER_SECONDS = 0.5
 # surge it waits for the surge to pass instead of slowing the staff's pages and the portal.
 QUIET_LOAD_PER_CORE = 0.5
 SURGE_WINDOW_SECONDS = 1.0
-LEFT_QUEUED_ROOM = 5
 
 
 class _RecentRequests:
@@ -153,11 +152,13 @@ def portal_request_queue(*, submission: Submission, form_token: str) -> str:
             "contact": submission.contact,
         },
     )
+    row = QueuedRequest(id=row_id, received_at=now, team_key=intake, sealed=sealed)
+    integrity.queued_request_tag(row)
     try:
         with transaction.atomic():
             used_tokens_forget(now)
             UsedFormToken.objects.create(digest=token_digest, used_at=now)
-            QueuedRequest.objects.create(id=row_id, received_at=now, team_key=intake, sealed=sealed)
+            row.save(force_insert=True)
             audit_record(
                 actor=None, action="portal.queued", detail={"people": len(submission.names)}
             )
@@ -211,66 +212,105 @@ def portal_queue_open(
     the database) is deleted with an audit entry. A row another page opens at the same time is
     left to it. ``actor`` is who opened them (their page's session goes on the audit entries).
     """
-    held = [ref[2:] for ref in ctx.holder_refs() if ref.startswith("t:")]
+    held = _openable_keys(ctx)
     if not held or limit <= 0:
         return 0
-    # A few more than asked for: a row left queued below must not hold up the ones behind it.
     rows = list(
-        QueuedRequest.objects.filter(team_key_id__in=held).order_by("received_at", "pk")[
-            : limit + LEFT_QUEUED_ROOM
-        ]
+        QueuedRequest.objects.filter(team_key_id__in=held, failed_at__isnull=True).order_by(
+            "received_at", "pk"
+        )[:limit]
     )
     if not rows:
         return 0
-    sealing = _holders()
+    try:
+        sealing = _holders()
+    except PortalUnavailableError:
+        logger.warning("queued portal requests wait: the organisation has no intake key")
+        return 0
     opened = 0
     started = clock()
     for row in rows:
-        if opened >= limit or (seconds is not None and clock() - started >= seconds):
+        if seconds is not None and clock() - started >= seconds:
             break
         try:
-            data = ctx.queued_open(f"t:{row.team_key_id}", bytes(row.sealed))
-            if data.get("id") != str(row.pk):
-                raise CryptoError("a queued request moved to another row")
-            receipt = receipt_normalise(data.get("receipt"))
-            if receipt is None:
-                raise CryptoError("a queued request without a receipt")
-            submission = _submission_of(data)
-        except MissingKeyError:
-            continue  # this person's keys do not open it after all: left for someone else
-        except (CryptoError, KeyError, TypeError, ValueError):
-            _refuse(row=row, actor=actor)
-            continue
-        try:
-            cleaned = submission_clean(submission)
-        except ValidationError:
-            # Checked when it was sent; refused now only if the checks changed since. Kept for
-            # a person to look at rather than lost.
-            logger.warning("a queued portal request no longer passes the checks: left queued")
-            continue
-        keys = receipt_keys_of(receipt)  # Argon2id outside the transaction
-        try:
-            _store(
-                cleaned=cleaned,
-                sealing=sealing,
-                token_digest=None,
-                receipt_digest=keys.lookup,
-                requester_key=requester_key_new(keys),
-                received_at=row.received_at,
-                claim=functools.partial(_claim, row.pk),
-            )
+            opened += _open_one(ctx=ctx, actor=actor, row=row, sealing=sealing)
         except _OpenedElsewhereError:
             continue
-        opened += 1
+        except Exception:  # noqa: BLE001 - one row must never stop a staff page or the queue
+            logger.exception("a queued portal request could not be written: set aside")
+            _set_aside(row=row, actor=actor, reason="write")
     return opened
 
 
+def _openable_keys(ctx: KeyContext) -> list[str]:
+    """The team keys ``ctx`` holds and can open now. A share that does not open is this
+    person's problem, not the rows': their rows are left for someone else, never refused."""
+    keys = []
+    for ref in ctx.holder_refs():
+        if not ref.startswith("t:"):
+            continue
+        try:
+            ctx.holder_public_key(ref)
+        except CryptoError:
+            continue
+        keys.append(ref[2:])
+    return keys
+
+
+def _open_one(*, ctx: KeyContext, actor: Any, row: QueuedRequest, sealing: Any) -> int:
+    """Open one queued row into its request; 1 when written, 0 when refused or set aside."""
+    try:
+        integrity.queued_request_check(row)  # made by this Haven's portal, as it was made
+        data = ctx.queued_open(f"t:{row.team_key_id}", bytes(row.sealed))
+        if data.get("id") != str(row.pk):
+            raise CryptoError("a queued request moved to another row")
+        receipt = receipt_normalise(data.get("receipt"))
+        if receipt is None:
+            raise CryptoError("a queued request without a receipt")
+        submission = _submission_of(data)
+    except (CryptoError, KeyError, TypeError, ValueError):
+        _refuse(row=row, actor=actor)
+        return 0
+    try:
+        cleaned = submission_clean(submission)
+    except ValidationError:
+        # Checked when it was sent: refused now only if the checks changed since. Kept for a
+        # supervisor rather than lost, and out of the line.
+        _set_aside(row=row, actor=actor, reason="checks")
+        return 0
+    keys = receipt_keys_of(receipt)  # Argon2id outside the transaction
+    _store(
+        cleaned=cleaned,
+        sealing=sealing,
+        token_digest=None,
+        receipt_digest=keys.lookup,
+        requester_key=requester_key_new(keys),
+        received_at=row.received_at,
+        claim=functools.partial(_claim, row.pk),
+    )
+    return 1
+
+
 def _refuse(*, row: QueuedRequest, actor: Any) -> None:
-    logger.warning("a queued portal request did not open as one: deleted")
+    logger.warning("a queued portal request was not made by this portal: deleted")
     with transaction.atomic():
         if QueuedRequest.objects.filter(pk=row.pk).delete()[0]:
             audit_record(
                 actor=actor,
                 action="portal.queued_refused",
                 detail={"received_at": row.received_at.isoformat()},
+            )
+
+
+def _set_aside(*, row: QueuedRequest, actor: Any, reason: str) -> None:
+    """Keep a genuine row that cannot be written now out of the line (``failed_at``), audited,
+    so that it holds up nobody behind it; `portal.queued_set_aside` tells a supervisor."""
+    with transaction.atomic():
+        if QueuedRequest.objects.filter(pk=row.pk, failed_at__isnull=True).update(
+            failed_at=timezone.now()
+        ):
+            audit_record(
+                actor=actor,
+                action="portal.queued_set_aside",
+                detail={"received_at": row.received_at.isoformat(), "reason": reason},
             )

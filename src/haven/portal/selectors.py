@@ -7,8 +7,9 @@ from haven.vault.models import TeamKey, TeamKeyKind
 
 
 def queued_request_count() -> int:
-    """How many portal requests taken in a surge wait to be opened (haven.portal.queue)."""
-    return QueuedRequest.objects.count()
+    """How many portal requests taken in a surge wait to be opened (haven.portal.queue); those
+    set aside after a failed opening are not counted (their audit entries tell of them)."""
+    return QueuedRequest.objects.filter(failed_at__isnull=True).count()
 
 
 def intake_key() -> TeamKey | None:

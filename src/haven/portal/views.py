@@ -61,7 +61,6 @@ from haven.portal.forms import (
 from haven.portal.pow import pow_bits, pow_valid
 from haven.portal.queue import portal_queue_wanted, portal_request_queue
 from haven.portal.receipts import receipt_display, receipt_normalise
-from haven.portal.selectors import queued_request_count
 from haven.portal.services import (
     AlreadySubmittedError,
     PortalUnavailableError,
@@ -565,13 +564,15 @@ def status(request: HttpRequest, lang: str) -> HttpResponse:
                 "again."
             ),
         )
-        if queued_request_count() > 0:
-            # Requests taken in a busy hour are opened by staff later (haven.portal.queue).
+        if settings.HAVEN_PORTAL_QUEUE != "off":
+            # Requests taken at a busy time are opened by staff later (haven.portal.queue). Said
+            # whenever that can happen, never from the queue itself: whether it holds anything
+            # would tell anyone who types a wrong number when requests arrive and staff work.
             form.add_error(
                 "receipt",
                 _(
-                    "Many requests arrived recently. If you sent yours in the last hours, it may "
-                    "not be open yet: please try again later."
+                    "If you sent your request in the last hours at a busy time, it may not be "
+                    "open yet: please try again later."
                 ),
             )
         return _status_page(request, lang, form, status=400)
