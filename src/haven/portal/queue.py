@@ -208,8 +208,10 @@ def portal_queue_open(
     also deletes the queued row; none is started once ``seconds`` have passed. Returns how many
     were opened.
 
-    A row that does not open as a queued request (not sealed by the portal: someone wrote to
-    the database) is deleted with an audit entry. A row another page opens at the same time is
+    A row without Haven's integrity tag, or that does not open as a queued request (someone
+    wrote to the database), is deleted with an audit entry; a genuine one that cannot be written
+    is set aside (``failed_at``, audited) so that it holds up nobody; rows under a key whose
+    share does not open for this person are left. A row another page opens at the same time is
     left to it. ``actor`` is who opened them (their page's session goes on the audit entries).
     """
     held = _openable_keys(ctx)
