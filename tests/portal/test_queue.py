@@ -378,3 +378,28 @@ def test_rows_of_a_key_this_person_cannot_open_are_left_for_someone_else(
     assert portal_queue_open(ctx=ctx_for(dave), actor=dave, limit=5) == 0
     assert _stored() == (0, 0, 1)
     assert not AuditEntry.objects.filter(action="portal.queued_refused").exists()
+
+
+def test_a_passing_database_error_leaves_the_row_in_line_for_the_next_page(
+    client, dave, queue_on, monkeypatch
+) -> None:
+    from django.db import OperationalError
+
+    submit(client, ["First Person"])
+    submit(client, ["Second Person"])
+    real_store = queue._store
+    calls = []
+
+    def locked_once(**kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError("database is locked")
+        return real_store(**kwargs)
+
+    monkeypatch.setattr(queue, "_store", locked_once)
+    ctx = ctx_for(dave)
+    assert portal_queue_open(ctx=ctx, actor=dave, limit=5) == 0  # the batch ends there
+    assert _stored() == (0, 0, 2)
+    assert not QueuedRequest.objects.filter(failed_at__isnull=False).exists()
+    assert portal_queue_open(ctx=ctx, actor=dave, limit=5) == 2
+    assert _stored() == (2, 2, 0)
