@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from haven.cases.models import JourneyEvent, Note
 from haven.cases.services import note_add, person_update
@@ -331,3 +333,17 @@ def test_request_codes_give_people_of_one_request_one_code_and_unknown_people_no
     ).tolist()
     assert codes[1] == -1
     assert codes[0] != codes[2] and min(codes[0], codes[2]) >= 0
+
+
+def test_the_names_of_many_possible_duplicates_are_unlocked_in_one_query(alice, dave, ctx):
+    spellings = ["Chang Chin-sŏng", "Jang Jin-seong", "Chang Chin Song", "Jang Jinseong"]
+    others = [record(ctx=ctx, actor=alice, **HANGUL)]
+    others += [record(ctx=ctx, actor=alice, name_romanized=s) for s in spellings[1:]]
+    shown = record(ctx=ctx, actor=alice, name_romanized=spellings[0])
+    with CaptureQueriesContext(connection) as queries:
+        views = duplicates_for_cases(ctx=ctx_for(dave), user=dave, cases=[shown])
+    assert {v.other.pk for v in views} == {o.pk for o in others}
+    assert all(v.case_name == spellings[0] and v.other_name for v in views)
+    unlocks = [q for q in queries.captured_queries if '"vault_grant"."sealed"' in q["sql"]]
+    # One for every name listed, not one per name.
+    assert len(unlocks) == 1, [q["sql"][:120] for q in unlocks]

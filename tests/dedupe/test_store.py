@@ -66,7 +66,7 @@ def test_what_follows_the_encodings_is_stored_with_them_or_not_at_all(alice, ctx
     assert _current(case)
     # Already current: nothing to do, and nothing is called for nobody.
     assert encodings_refresh(ctx=ctx, cases=[case], then=seen.append) == []
-    assert seen == [[case.person_id], []]
+    assert seen == [[case.person_id]]
 
 
 @pytest.mark.django_db(transaction=True)

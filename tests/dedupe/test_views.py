@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
 from haven.accounts.models import User
 from haven.api.services import api_token_create
+from haven.audit.models import AuditEntry
 from haven.dedupe.models import DecisionKind, DuplicateDecision
 from haven.dedupe.services import dedupe_run
 from tests.dedupe.helpers import HANGUL, MR, record
@@ -180,3 +183,18 @@ def test_intake_cannot_run_the_pass(client, dave):
 
     log_in(client, dave)
     assert client.post(reverse("web:duplicates_run")).status_code == 403
+
+
+def test_the_request_page_lists_possible_duplicates_once_and_offers_them_to_triage(
+    client, dave, pair
+):
+    first, second = pair
+    login(client, dave)
+    before = AuditEntry.objects.filter(action="duplicate.list").count()
+    page = client.get(reverse("web:request", args=[second.request_id])).content.decode()
+    # The page and its triage form share one pass: one entry, not one each.
+    assert AuditEntry.objects.filter(action="duplicate.list").count() == before + 1
+    select = re.search(r'<select name="duplicate_of".*?</select>', page, re.S)
+    assert select is not None
+    options = re.findall(r'<option value="([0-9a-f-]{36})"', select.group(0))
+    assert options and options[0] == str(first.request_id)

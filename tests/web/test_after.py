@@ -88,9 +88,7 @@ def test_a_page_that_leaves_nothing_adds_no_closer() -> None:
 
 
 @pytest.mark.django_db
-def test_a_search_indexes_a_few_waiting_records_first_and_the_rest_after_its_answer(
-    client, dave
-) -> None:
+def test_a_search_leaves_a_backlog_whole_for_after_its_answer(client, dave) -> None:
     _ask(INLINE_REFRESH + 7)
     assert SearchIndexPending.objects.count() == INLINE_REFRESH + 7
     login(client, dave)
@@ -113,13 +111,26 @@ def test_a_search_indexes_a_few_waiting_records_first_and_the_rest_after_its_ans
         page = client.get(reverse("web:search"), {"q": "Park Asked001"})
     html = page.content.decode()
     assert page.status_code == 200
-    # Twenty indexed before the search; the page says how many could not be found yet.
-    assert seen == [7] and forgotten == [True]
-    assert 'id="search-waiting"' in html and "7 records that came in lately" in html
+    # More wait than a page indexes before it answers: none is, and the page says so.
+    assert seen == [INLINE_REFRESH + 7] and forgotten == [True]
+    assert 'id="search-waiting"' in html
+    assert f"{INLINE_REFRESH + 7} records that came in lately" in html
     # Indexed once the answer was sent: the next search finds everyone, and says nothing.
     assert not SearchIndexPending.objects.exists()
     found = client.get(reverse("web:search"), {"q": "Park Asked026"}).content.decode()
     assert "Park Asked026" in found and 'id="search-waiting"' not in found
+
+
+@pytest.mark.django_db
+def test_a_search_indexes_the_few_waiting_records_before_it_answers(client, dave) -> None:
+    _ask(INLINE_REFRESH)
+    login(client, dave)
+    with mock.patch("haven.vault.middleware.run_after", side_effect=AssertionError("work left")):
+        page = client.get(reverse("web:search"), {"q": f"Park Asked{INLINE_REFRESH - 1:03d}"})
+    html = page.content.decode()
+    # A request that came in moments ago is found at once.
+    assert f"Park Asked{INLINE_REFRESH - 1:03d}" in html and 'id="search-waiting"' not in html
+    assert not SearchIndexPending.objects.exists()
 
 
 @pytest.mark.django_db
@@ -132,9 +143,7 @@ def test_the_case_list_search_says_what_cannot_be_found_yet(client, dave) -> Non
 
 
 @pytest.mark.django_db
-def test_a_request_page_encodes_a_few_waiting_people_first_and_others_after_its_answer(
-    client, dave
-) -> None:
+def test_a_request_page_leaves_a_backlog_of_others_for_after_its_answer(client, dave) -> None:
     asked = _ask(PENDING_BATCH + 5)
     login(client, dave)
     seen: list[int] = []
@@ -149,16 +158,27 @@ def test_a_request_page_encodes_a_few_waiting_people_first_and_others_after_its_
     with mock.patch("haven.vault.middleware.run_after", counting):
         page = client.get(reverse("web:request", args=[asked[0].pk]))
     assert page.status_code == 200
-    # Its own person and the three oldest others before the answer; the page says how many
-    # wait, and ten more are encoded once it is sent.
-    left = PENDING_BATCH + 5 - 1 - INLINE_CATCH_UP
-    assert seen == [left]
+    # Its own person before the answer; the others are more than a page encodes before it, so
+    # none of them is: the page says how many wait, and ten are encoded once it is sent.
+    left = PENDING_BATCH + 5 - 1
+    assert left > INLINE_CATCH_UP and seen == [left]
     assert f"{left} people who came in lately have not been compared" in page.content.decode()
     assert _waiting_encodings() == left - PENDING_BATCH
     shown = asked[0].cases.get().person_id
     assert not PersonEncoding.objects.filter(
         waiting_encodings(generation=index_key_active().generation), person_id=shown
     ).exists()
+
+
+@pytest.mark.django_db
+def test_a_request_page_compares_the_few_people_waiting_before_it_answers(client, dave) -> None:
+    asked = _ask(1 + INLINE_CATCH_UP)
+    login(client, dave)
+    with mock.patch("haven.vault.middleware.run_after", side_effect=AssertionError("work left")):
+        page = client.get(reverse("web:request", args=[asked[-1].pk]))
+    assert page.status_code == 200
+    assert 'id="duplicates-waiting"' not in page.content.decode()
+    assert _waiting_encodings() == 0
 
 
 @pytest.mark.django_db
@@ -177,7 +197,8 @@ def test_work_after_the_answer_is_audited_under_the_pages_session(client, dave) 
     client.get(reverse("web:search"), {"q": "Park"})
     searched = AuditEntry.objects.filter(action="case.search").latest("seq")
     indexed = AuditEntry.objects.filter(action="search.index").order_by("seq")
-    assert indexed.count() == 2  # twenty before the search, two after the answer
+    # More wait than a page indexes first: all of them after the answer, in one entry.
+    assert indexed.count() == 1
     assert indexed.last().seq > searched.seq
     assert searched.session and {entry.session for entry in indexed} == {searched.session}
 

@@ -35,9 +35,11 @@ from haven.vault.sealed import data_keys_unlock, payload_read
 
 MAX_QUERY_CHARS = 200
 REFRESH_BATCH = 100
-# A page indexes this many waiting records before it searches (a request that came in moments
-# ago is found at once) and leaves a batch of REFRESH_BATCH for after its answer is sent
-# (haven.web.after): a backlog after a surge no longer slows every search down.
+# A page indexes the waiting records before it searches when there are at most this many (a
+# request that came in moments ago is found at once), and leaves a batch of REFRESH_BATCH for
+# after its answer is sent (haven.web.after). A larger backlog (after a surge) is left whole
+# for after the answer: indexing a part of it slowed every search by a few hundred milliseconds
+# under a working day's load and still left the answer incomplete, which the page says.
 INLINE_REFRESH = 20
 # Waiting records are counted up to this many for the "not searchable yet" notice.
 WAITING_COUNTED = 1_000
@@ -113,16 +115,24 @@ def _checked(
     return kept
 
 
-def search_index_refresh(*, ctx: KeyContext, actor: User | None, limit: int = REFRESH_BATCH) -> int:
+def search_index_refresh(
+    *,
+    ctx: KeyContext,
+    actor: User | None,
+    limit: int = REFRESH_BATCH,
+    only_if_complete: bool = False,
+) -> int:
     """Index the records written without search tokens (by someone who did not hold the index
     key yet) that ``ctx`` can open, at most ``limit`` of them. Returns how many were indexed.
+    ``only_if_complete``: index nothing unless that is every one of them (a page about to
+    answer: see :data:`INLINE_REFRESH`).
 
     Nothing decrypted here is shown to anyone; one audit entry records which keys were indexed.
     """
     if not ctx.holds_index_key():
         return 0
-    pending = pending_data_keys(ctx=ctx, limit=limit)
-    if not pending:
+    pending = pending_data_keys(ctx=ctx, limit=limit + 1 if only_if_complete else limit)
+    if not pending or len(pending) > limit:
         return 0
     data_keys_unlock(ctx=ctx, key_ids=pending)
     mine = [key_id for key_id in pending if ctx.has_data_key(key_id)]
@@ -174,9 +184,17 @@ def search_waiting_count(*, ctx: KeyContext) -> int:
     return len(pending_data_keys(ctx=ctx, limit=WAITING_COUNTED))
 
 
-def _ready(*, ctx: KeyContext, user: User, query: str, refresh: int = REFRESH_BATCH) -> str:
+def _ready(
+    *,
+    ctx: KeyContext,
+    user: User,
+    query: str,
+    refresh: int = REFRESH_BATCH,
+    only_if_complete: bool = False,
+) -> str:
     """The cleaned query, once the person may search (else PermissionDenied) and up to
-    ``refresh`` of the records waiting for their tokens that they can open are indexed."""
+    ``refresh`` of the records waiting for their tokens that they can open are indexed (with
+    ``only_if_complete``, only if that is all of them)."""
     if not access.has_role(user, access.CASE_READERS):
         raise PermissionDenied("Your role cannot see cases.")
     text = clean_text(query, field="q", max_length=MAX_QUERY_CHARS, multiline=False)
@@ -186,7 +204,7 @@ def _ready(*, ctx: KeyContext, user: User, query: str, refresh: int = REFRESH_BA
             "Ask a supervisor to share it with you."
         )
     if text and refresh > 0:
-        search_index_refresh(ctx=ctx, actor=user, limit=refresh)
+        search_index_refresh(ctx=ctx, actor=user, limit=refresh, only_if_complete=only_if_complete)
     return text
 
 
@@ -197,6 +215,7 @@ def person_search(
     query: str,
     cases: QuerySet[Case] | None = None,
     refresh: int = REFRESH_BATCH,
+    only_if_complete: bool = False,
 ) -> QuerySet[Case]:
     """The cases ``user`` may see whose person has a name or alias matching ``query``: the
     whole name in any spelling, or part of it (two syllables or more in a row: 김순 for 김순희,
@@ -204,12 +223,15 @@ def person_search(
 
     ``cases`` narrows an existing queryset (a filtered, ordered case list); by default all cases.
     ``refresh``: how many records waiting for their search tokens are indexed first (a page
-    passes :data:`INLINE_REFRESH` and indexes more after its answer). Refused
+    passes :data:`INLINE_REFRESH` with ``only_if_complete``, and indexes more after its
+    answer). Refused
     (PermissionDenied) for roles that see no cases and for people who do not hold the all-staff
     key; an overlong query or one with control characters is a ValidationError on ``q``; a query
     with no letters or digits finds nothing.
     """
-    text = _ready(ctx=ctx, user=user, query=query, refresh=refresh)
+    text = _ready(
+        ctx=ctx, user=user, query=query, refresh=refresh, only_if_complete=only_if_complete
+    )
     base = Case.objects.all() if cases is None else cases
     base = base.filter(access.visible_to(user))
     if not text:

@@ -45,15 +45,18 @@ from haven.dedupe.store import encodings_refresh, waiting_encodings
 from haven.matching.blocking import MAX_BLOCK
 from haven.matching.model import MatchModel
 from haven.vault.index import index_key_active
-from haven.vault.sealed import payload_read
+from haven.vault.sealed import data_keys_unlock, payload_read
 
 MAX_CANDIDATES = 200  # other people compared per person of the request
 # Other people waiting for encodings that one request page encodes, besides its own: each costs
 # a few ms of the page's time (50 made request pages half a second slower while the portal took a
 # surge); a backlog after a surge is for `haven dedupe`, which encodes everyone waiting.
 PENDING_BATCH = 10
-# Of those, a request page encodes this many before its answer (a duplicate sent moments earlier
-# is compared at once) and the rest after it (haven.web.after).
+# A request page encodes the people waiting before its answer when there are at most this many
+# (a duplicate sent moments earlier is compared at once), and a batch after it
+# (haven.web.after). A larger backlog (after a surge) is left whole for after the answer:
+# encoding three of thousands made every request page ~80 ms slower under a working day's load
+# and still left it incomplete, which the page says.
 INLINE_CATCH_UP = 3
 # Waiting people looked at per page, of whom those the person may open are encoded (others
 # wait for someone who may, or for `haven dedupe`).
@@ -122,11 +125,17 @@ def block_partners(*, person_id: Any) -> Any:
 
 
 def _refresh(
-    *, ctx: KeyContext, user: User, cases: list[Case], catch_up: int = PENDING_BATCH
+    *,
+    ctx: KeyContext,
+    user: User,
+    cases: list[Case],
+    catch_up: int = PENDING_BATCH,
+    only_if_complete: bool = False,
 ) -> int:
     """Encode the shown cases' people, and up to ``catch_up`` other people the user holds whose
-    encodings are missing, pending or stale (as a search indexes pending records). Returns how
-    many of those others were waiting."""
+    encodings are missing, pending or stale (as a search indexes pending records); with
+    ``only_if_complete``, those others only if that is all of them (among the first
+    :data:`WAITING_LOOKED_AT` waiting). Returns how many of those others it set out to encode."""
     index_key = index_key_active()
     if index_key is None or not ctx.holds_index_key():
         return 0
@@ -146,12 +155,15 @@ def _refresh(
         list(
             case_queryset(user=user)
             .filter(person_id__in=waiting_people)
+            .exclude(pk__in=[c.pk for c in cases])
             .select_related("person", "request")
-            .order_by("opened_at")[:catch_up]
+            .order_by("opened_at")[: catch_up + 1 if only_if_complete else catch_up]
         )
         if waiting_people
         else []
     )
+    if len(waiting) > catch_up:
+        waiting = []
     if not cases and not waiting:
         return 0
     from haven.dedupe.services import duplicate_candidates_refresh
@@ -227,17 +239,19 @@ def duplicates_for_cases(
     cases: list[Case],
     threshold: float = REVIEW_THRESHOLD,
     catch_up: int = PENDING_BATCH,
+    only_if_complete: bool = False,
 ) -> list[DuplicateView]:
     """Possible duplicates of these cases' people among every case ``user`` may open, scored on
     the keyed encodings alone, with the engine's reasons; pairs decided about are left out.
-    ``catch_up``: how many other people waiting for their encodings are encoded first (a page
-    passes 0 and calls :func:`encodings_catch_up` after its answer)."""
+    ``catch_up``: how many other people waiting for their encodings are encoded first, with
+    ``only_if_complete`` only if that is all of them (a page passes :data:`INLINE_CATCH_UP` so,
+    and calls :func:`encodings_catch_up` after its answer)."""
     _require(user, "duplicate.read")
     cases = [c for c in cases if access.can_view_case(user, c)]
     index_key = index_key_active()
     if not cases or index_key is None:
         return []
-    _refresh(ctx=ctx, user=user, cases=cases, catch_up=catch_up)
+    _refresh(ctx=ctx, user=user, cases=cases, catch_up=catch_up, only_if_complete=only_if_complete)
     generation = index_key.generation
     visible = case_queryset(user=user)
     views: list[DuplicateView] = []
@@ -294,12 +308,21 @@ def duplicates_for_cases(
     )
     # Each case's pairs together, in the order of the cases, best first within.
     place = {str(c.person_id): k for k, (c, _) in enumerate(partners)}
+    shown = []
     for pair in sorted(scored, key=lambda p: place[p.left_id]):
         case, other = case_of[pair.left_id], other_of[pair.right_id]
         key = tuple(sorted((str(case.pk), str(other.pk))))
         if key in decided or key in seen:
             continue
         seen.add(key)  # type: ignore[arg-type]
+        shown.append((pair, case, other))
+    # Every name shown is decrypted: their keys in one query, not one query per name (a common
+    # name has dozens of possible duplicates).
+    data_keys_unlock(
+        ctx=ctx,
+        key_ids={c.person.data_key_id for _, case, other in shown for c in (case, other)},
+    )
+    for pair, case, other in shown:
         views.append(
             DuplicateView(
                 case=case,
@@ -327,9 +350,10 @@ def request_duplicates(
     request: Request,
     threshold: float = REVIEW_THRESHOLD,
     catch_up: int = PENDING_BATCH,
+    only_if_complete: bool = False,
 ) -> list[DuplicateView]:
     """Possible duplicates of the people of one request (the request page, intake's triage;
-    ``catch_up`` as for :func:`duplicates_for_cases`)."""
+    ``catch_up`` and ``only_if_complete`` as for :func:`duplicates_for_cases`)."""
     _require(user, "duplicate.read")
     cases = list(
         case_queryset(user=user)
@@ -338,7 +362,12 @@ def request_duplicates(
         .order_by("opened_at", "pk")
     )
     return duplicates_for_cases(
-        ctx=ctx, user=user, cases=cases, threshold=threshold, catch_up=catch_up
+        ctx=ctx,
+        user=user,
+        cases=cases,
+        threshold=threshold,
+        catch_up=catch_up,
+        only_if_complete=only_if_complete,
     )
 
 

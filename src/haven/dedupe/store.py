@@ -183,6 +183,8 @@ def encodings_refresh(
         ).values_list("person_id", flat=True)
     )
     todo = [c for c in cases if c.person_id not in current]
+    if not todo:
+        return []
     data_keys_unlock(ctx=ctx, key_ids=[c.data_key_id for c in todo])
     computed = []
     for case in todo:
@@ -197,6 +199,8 @@ def encodings_refresh(
         )
         packed = encode_one(record=record, hasher_for=ctx.index_hasher)
         computed.append((case.person_id, case.person.version, packed))
+    if not computed:
+        return []
     with transaction.atomic():
         # Someone may have edited a person while they were encoded here (and stored encodings
         # of the new details): those encodings stand. The rows are locked until this commits,

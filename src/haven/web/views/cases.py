@@ -75,6 +75,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
                 query=form.cleaned_data["q"],
                 cases=qs,
                 refresh=INLINE_REFRESH,
+                only_if_complete=True,
             )
             waiting = search_waiting_count(ctx=ctx(request))
             if waiting:

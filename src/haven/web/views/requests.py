@@ -173,10 +173,11 @@ def _request_page(
         ctx=ctx(request), user=user, request_id=request_id
     )
     can_triage = access.allowed(user, "request.triage")
+    duplicates = _duplicates_context(request, record)
     if triage is None and can_triage:
         triage = f.TriageForm(
             initial={"version": record.version, "urgency": record.urgency},
-            earlier=_earlier_requests(request, record),
+            earlier=_earlier_requests(request, record, duplicates=duplicates.get("duplicates")),
         )
     broker_alias = ""
     if record.broker is not None:
@@ -196,7 +197,7 @@ def _request_page(
             "message_action": reverse("web:request_message", args=[record.pk]),
             "attachments": attachment_rows(ctx=ctx(request), user=user, request=record),
             "can_open_original": access.allowed(user, "attachment.original"),
-            **_duplicates_context(request, record),
+            **duplicates,
         },
         status=status,
     )
@@ -216,7 +217,7 @@ def _duplicates_context(request: HttpRequest, record: Request) -> dict[str, Any]
         return {}
     key_ctx = ctx(request)
     duplicates = request_duplicates(
-        ctx=key_ctx, user=user, request=record, catch_up=INLINE_CATCH_UP
+        ctx=key_ctx, user=user, request=record, catch_up=INLINE_CATCH_UP, only_if_complete=True
     )
     # Other people waiting for their encodings (the portal's): after the answer, not before it.
     waiting = encodings_waiting_count(ctx=key_ctx, user=user)
@@ -234,19 +235,20 @@ def _duplicates_context(request: HttpRequest, record: Request) -> dict[str, Any]
 EARLIER_SHOWN = 30
 
 
-def _earlier_requests(request: HttpRequest, record: Request) -> list[tuple[str, str]]:
+def _earlier_requests(
+    request: HttpRequest, record: Request, *, duplicates: list[Any] | None = None
+) -> list[tuple[str, str]]:
     """The requests this one may duplicate, as the triage form lists them: those whose people
     may be this one's (the duplicate pass), the same broker's, then the most recent; each
-    labelled by date, channel and names, so that nobody pastes an id."""
+    labelled by date, channel and names, so that nobody pastes an id. ``duplicates``: the
+    request's possible duplicates when the page has them already (the pass scores, decrypts
+    names and writes an audit entry: once a page is enough)."""
     from haven.dedupe.selectors import request_duplicates
 
     user = actor(request)
-    likely: list[Any] = []
-    if access.allowed(user, "duplicate.read"):
-        likely = [
-            d.other.request_id
-            for d in request_duplicates(ctx=ctx(request), user=user, request=record, catch_up=0)
-        ]
+    if duplicates is None and access.allowed(user, "duplicate.read"):
+        duplicates = request_duplicates(ctx=ctx(request), user=user, request=record, catch_up=0)
+    likely = [d.other.request_id for d in duplicates or []]
     others = selectors.request_list(user=user).exclude(pk=record.pk)
     ordered = list(others.filter(pk__in=likely))
     if record.broker_id is not None:

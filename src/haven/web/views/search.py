@@ -61,7 +61,9 @@ def search(request: HttpRequest) -> HttpResponse:
 def _everything(request: HttpRequest, query: str) -> dict[str, Any]:
     user, key_ctx = actor(request), ctx(request)
     cases = list(
-        person_search(ctx=key_ctx, user=user, query=query, refresh=INLINE_REFRESH)[:MAX_SHOWN]
+        person_search(
+            ctx=key_ctx, user=user, query=query, refresh=INLINE_REFRESH, only_if_complete=True
+        )[:MAX_SHOWN]
     )
     people = selectors.case_rows(ctx=key_ctx, user=user, cases=cases)
     groups = selectors.group_rows(
