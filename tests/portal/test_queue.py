@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 
 import pytest
@@ -403,3 +404,35 @@ def test_a_passing_database_error_leaves_the_row_in_line_for_the_next_page(
     assert not QueuedRequest.objects.filter(failed_at__isnull=False).exists()
     assert portal_queue_open(ctx=ctx, actor=dave, limit=5) == 2
     assert _stored() == (2, 2, 0)
+
+
+def test_one_worker_at_a_time_opens_in_the_background(settings, tmp_path) -> None:
+    settings.DATA_DIR = tmp_path
+    with queue.background_turn() as first, queue.background_turn() as second:
+        assert first is True and second is False
+    with queue.background_turn() as after_it:
+        assert after_it is True
+
+
+def test_while_another_worker_opens_a_page_leaves_the_queue_to_it(
+    client, dave, queue_on, settings, tmp_path
+) -> None:
+    settings.DATA_DIR = tmp_path
+    for i in range(3):
+        submit(client, [f"Person {i}"])
+    login(client, dave)
+    with queue.background_turn() as held:
+        assert held
+        client.get(reverse("web:requests"))
+        assert _stored() == (1, 1, 2)  # the one opened before the answer, none after it
+    client.get(reverse("web:dashboard"))
+    assert _stored() == (3, 3, 0)
+
+
+def test_without_a_lock_file_nothing_is_opened_in_the_background(settings, tmp_path, caplog):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    settings.DATA_DIR = blocker / "data"
+    with caplog.at_level(logging.WARNING), queue.background_turn() as mine:
+        assert mine is False
+    assert "not opened in the background" in caplog.text

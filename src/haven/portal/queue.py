@@ -24,6 +24,7 @@ the intake key and reads the database before it is opened learns it (docs/securi
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import logging
 import os
@@ -31,7 +32,8 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
@@ -107,6 +109,31 @@ def machine_quiet() -> bool:
     except OSError:
         return True
     return load < QUIET_LOAD_PER_CORE * (os.cpu_count() or 1)
+
+
+@contextmanager
+def background_turn() -> Iterator[bool]:
+    """Whether this worker may open queued requests in the background now: one worker of this
+    host at a time (a lock file in the data folder, held until the work ends; not waited for).
+    The load average trails by a minute: without a turn, every inbox and dashboard answered in
+    a burst left its worker opening for half a second, and the next pages queued behind them."""
+    path = settings.DATA_DIR / "portal-queue-open.lock"
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError:
+        logger.warning("cannot open %s: queued requests are not opened in the background", path)
+        yield False
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)  # and with it the lock
 
 
 def portal_queue_wanted(*, has_files: bool) -> bool:

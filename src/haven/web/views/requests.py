@@ -27,6 +27,7 @@ from haven.portal.queue import (
     OPEN_AFTER_ANSWER,
     OPEN_AFTER_ANSWER_SECONDS,
     OPEN_BEFORE_ANSWER,
+    background_turn,
     machine_quiet,
     portal_queue_open,
 )
@@ -55,16 +56,19 @@ def queued_requests_open(request: HttpRequest, *, before: int = OPEN_BEFORE_ANSW
     if before:
         portal_queue_open(ctx=key_ctx, actor=user, limit=before)
     waiting = queued_request_count()
+
+    def open_in_background() -> None:
+        with background_turn() as mine:
+            if mine:
+                portal_queue_open(
+                    ctx=key_ctx,
+                    actor=user,
+                    limit=OPEN_AFTER_ANSWER,
+                    seconds=OPEN_AFTER_ANSWER_SECONDS,
+                )
+
     if waiting and machine_quiet():
-        after_response(
-            request,
-            lambda: portal_queue_open(
-                ctx=key_ctx,
-                actor=user,
-                limit=OPEN_AFTER_ANSWER,
-                seconds=OPEN_AFTER_ANSWER_SECONDS,
-            ),
-        )
+        after_response(request, open_in_background)
     return waiting
 
 
