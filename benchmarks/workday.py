@@ -3,7 +3,7 @@ portal taking submissions, served as in production and driven over loopback HTTP
 
     .venv/bin/python benchmarks/workday.py [--cases 100000] [--database sqlite|postgres|both]
         [--seconds 120] [--staff intake=4,caseworker=12,supervisor=3,auditor=1]
-        [--portal-rates 100,0] [--think 5.0] [--alone 20]
+        [--portal-rates 100,0] [--think 5.0] [--alone 20] [--indexed]
 
 For each database engine:
 
@@ -11,7 +11,10 @@ For each database engine:
    team keys, 20 caseworkers and the cases in bulk, each sealed to its holders), with the extra
    supervisors, intake officers and the auditor of the staff mix, and an authenticator for
    everyone (production requires two factors). PostgreSQL gets VACUUM ANALYZE (as autovacuum
-   would); SQLite nothing (as in production and caseload.py).
+   would); SQLite nothing (as in production and caseload.py). The bulk seeding leaves people
+   unindexed for search and unencoded for duplicates; ``--indexed`` then runs `haven keys
+   rotate-index` and `haven dedupe` as a supervisor, so that search and the request page's
+   duplicate pass look among everyone, as in an organisation that ran them.
 2. Two servers started the way production runs them, on loopback: the staff side
    (``haven run --no-migrate``, HAVEN_SERVE=staff, gunicorn, --staff-workers) and the portal
    (``haven portal --no-migrate``, --portal-workers), production settings, no debug, 2FA on.
@@ -789,6 +792,9 @@ def run_one(database: str, args: argparse.Namespace) -> dict[str, Any]:
                 raise SystemExit(f"{database}: seeding failed (exit {code})")
         data = json.loads(out.read_text())
         print(f"  seeded in {data['seconds']:.0f} s", file=sys.stderr, flush=True)
+        if args.indexed and not reuse:
+            data["indexed"] = index_everyone(env, data, folder)
+            out.write_text(json.dumps(data), encoding="utf-8")
         before = json.loads(haven(env, "shell", "-c", SHELL_COUNTS))
         with (
             Server(env, "run", args.staff_workers, "/login/") as staff_server,
@@ -809,12 +815,35 @@ def run_one(database: str, args: argparse.Namespace) -> dict[str, Any]:
         day["stored_requests"] = after["requests"] - before["requests"]
         day["server"] = server_name(env)
         day["seeded"] = {k: data[k] for k in ("seconds", "cases", "requests", "groups", "grants")}
+        day["indexed"] = data.get("indexed")
         return day
     finally:
         if database == "postgres" and not args.keep:
             pg_drop(pg_url)
         if not args.workdir:
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def index_everyone(env: dict[str, str], data: dict[str, Any], folder: Path) -> dict[str, float]:
+    """As an organisation that ran `haven keys rotate-index` and `haven dedupe` once: every seeded
+    person searchable and encoded for duplicates (the seeding writes cases in bulk without
+    either, so search and the request page's duplicate pass would look among the day's records
+    only)."""
+    secret = folder / "supervisor-password"
+    secret.write_text(PASSWORD, encoding="utf-8")
+    secret.chmod(0o600)
+    supervisor = data["staff"]["supervisor"][0]
+    took = {}
+    for name, command in (
+        ("rotate_index_s", ["keys", "rotate-index"]),
+        ("dedupe_s", ["dedupe"]),
+    ):
+        print(f"  haven {' '.join(command)}", file=sys.stderr, flush=True)
+        started = time.perf_counter()
+        haven(env, *command, "--supervisor", supervisor, "--password-file", str(secret))
+        took[name] = time.perf_counter() - started
+        print(f"    {took[name]:.0f} s", file=sys.stderr, flush=True)
+    return took
 
 
 def server_name(env: dict[str, str]) -> str:
@@ -1025,6 +1054,13 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
         lines.append(
             f"{r['database']} ({r['server']}): seeded {s['cases']:,} cases ({s['requests']:,} "
             f"requests, {s['groups']:,} groups, {s['grants']:,} grants) in {s['seconds']:.0f} s"
+            + (
+                f"; then every person indexed for search (`haven keys rotate-index`, "
+                f"{r['indexed']['rotate_index_s']:.0f} s) and encoded for duplicates "
+                f"(`haven dedupe`, {r['indexed']['dedupe_s']:.0f} s)"
+                if r.get("indexed")
+                else "; seeded people neither searchable nor encoded for duplicates (--indexed)"
+            )
         )
         for d in r["days"]:
             loads = d["loads"]
@@ -1151,6 +1187,12 @@ def main() -> int:
         action="store_true",
         help="with --workdir (and --keep for PostgreSQL): run the day on the database seeded "
         "by an earlier run instead of seeding again",
+    )
+    parser.add_argument(
+        "--indexed",
+        action="store_true",
+        help="after seeding, index every person for search and encode them for duplicates "
+        "(haven keys rotate-index, haven dedupe), as an organisation that ran both would be",
     )
     parser.add_argument("--no-save", action="store_true", help="do not write benchmarks/results")
     parser.add_argument("--seed-child", action="store_true", help=argparse.SUPPRESS)
