@@ -43,6 +43,20 @@ def _stored() -> tuple[int, int, int]:
     return Request.objects.count(), Case.objects.count(), QueuedRequest.objects.count()
 
 
+def _store_fails_once(monkeypatch, error: Exception) -> None:
+    """The first queued row opened fails to be written with ``error``; the rest are written."""
+    real_store = queue._store
+    calls = []
+
+    def failing_once(**kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise error
+        return real_store(**kwargs)
+
+    monkeypatch.setattr(queue, "_store", failing_once)
+
+
 def test_a_queued_request_stores_one_sealed_row_and_shows_its_receipt(
     client, dave, queue_on
 ) -> None:
@@ -336,16 +350,7 @@ def test_a_genuine_row_whose_write_fails_is_set_aside_and_the_page_still_answers
 
     submit(client, ["First Person"])
     submit(client, ["Second Person"])
-    real_store = queue._store
-    calls = []
-
-    def failing_once(**kwargs):
-        calls.append(1)
-        if len(calls) == 1:
-            raise IntegrityError("a receipt digest that exists already")
-        return real_store(**kwargs)
-
-    monkeypatch.setattr(queue, "_store", failing_once)
+    _store_fails_once(monkeypatch, IntegrityError("a receipt digest that exists already"))
     login(client, dave)
     assert client.get(reverse("web:requests")).status_code == 200
     assert client.get(reverse("web:requests")).status_code == 200
@@ -388,16 +393,7 @@ def test_a_passing_database_error_leaves_the_row_in_line_for_the_next_page(
 
     submit(client, ["First Person"])
     submit(client, ["Second Person"])
-    real_store = queue._store
-    calls = []
-
-    def locked_once(**kwargs):
-        calls.append(1)
-        if len(calls) == 1:
-            raise OperationalError("database is locked")
-        return real_store(**kwargs)
-
-    monkeypatch.setattr(queue, "_store", locked_once)
+    _store_fails_once(monkeypatch, OperationalError("database is locked"))
     ctx = ctx_for(dave)
     assert portal_queue_open(ctx=ctx, actor=dave, limit=5) == 0  # the batch ends there
     assert _stored() == (0, 0, 2)
