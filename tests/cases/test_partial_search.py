@@ -131,3 +131,60 @@ def test_a_broker_is_found_by_a_word_of_the_alias_or_the_phone(ctx, alice):
     for query in ("Jang", "dandong", "Mr Jang (Dandong)", "+86 138-0013-8000"):
         assert broker_search(ctx=ctx_for(alice), user=alice, query=query) == [broker], query
     assert Broker.objects.count() == 2
+
+
+def test_a_whole_name_search_reads_only_people_holding_every_part_of_it(
+    ctx, alice, people, monkeypatch
+):
+    """Buckets by a part's first syllable (a stand-in for collisions): 김영철 shares the bucket
+    of 김선희's whole run but not of 선희, so it is not even a candidate, nor decrypted."""
+    monkeypatch.setattr(
+        index, "_bucket_form", lambda ctx, purpose, form: "partial:#" + form.split(".")[0]
+    )
+    from haven.cases import search
+
+    stranger = _case(ctx, alice, name_hangul="김영철")
+    half = _case(ctx, alice, name_hangul="박선희")
+    for case in [*people.values(), stranger, half]:  # re-index under these buckets
+        index.search_tokens_set(
+            ctx=ctx_for(alice),
+            data_key_id=case.data_key_id,
+            values=search.person_index_values(search.payload_read(ctx=ctx, record=case.person)),
+        )
+    read: list[object] = []
+    real_read = search.payload_read
+
+    def counting_read(*, ctx, record):
+        read.append(record.pk)
+        return real_read(ctx=ctx, record=record)
+
+    monkeypatch.setattr(search, "payload_read", counting_read)
+
+    assert _found(alice, "김선희") == {people["sunhui"]}
+    assert read == [people["sunhui"].person.pk]
+    read.clear()
+    assert _found(alice, "선희") == {people["sunhui"], half}
+    assert stranger.person.pk not in read
+
+
+def test_every_word_of_a_search_must_start_a_word_of_the_label(ctx, alice):
+    def group(label: str) -> Group:
+        request = request_create(
+            ctx=ctx,
+            actor=alice,
+            channel="direct_line",
+            account="Two together.",
+            people=[PersonInput(name_hangul=n) for n in ("김선희", "리영호")],
+            group_label=label,
+        )
+        return Group.objects.get(request=request)
+
+    yanji, hunchun = group("Yanji three"), group("Hunchun three")
+
+    assert group_search(ctx=ctx_for(alice), user=alice, query="Yanji three") == [yanji]
+    assert group_search(ctx=ctx_for(alice), user=alice, query="thre yanj") == [yanji]
+    assert {g.pk for g in group_search(ctx=ctx_for(alice), user=alice, query="three")} == {
+        yanji.pk,
+        hunchun.pk,
+    }
+    assert group_search(ctx=ctx_for(alice), user=alice, query="Yanji four") == []
