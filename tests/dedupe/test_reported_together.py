@@ -180,7 +180,9 @@ def test_a_refresh_does_not_search_the_companions_of_a_very_long_list(alice, ctx
     monkeypatch.setattr(
         services,
         "block_partners",
-        lambda *, person_id: searched.append(person_id) or real(person_id=person_id),
+        lambda *, person_id, limit: (
+            searched.append(person_id) or real(person_id=person_id, limit=limit)
+        ),
     )
     one = family.cases.order_by("opened_at", "pk").first().person_id
     duplicate_candidates_refresh(person_ids=[one])

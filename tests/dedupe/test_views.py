@@ -198,3 +198,43 @@ def test_the_request_page_lists_possible_duplicates_once_and_offers_them_to_tria
     assert select is not None
     options = re.findall(r'<option value="([0-9a-f-]{36})"', select.group(0))
     assert options and options[0] == str(first.request_id)
+
+
+def test_the_request_page_shows_the_pairs_stored_when_people_were_saved_without_scoring_again(
+    client, dave, pair, monkeypatch
+):
+    """Scoring ran when the second person was saved; a look at the page only reads it (the
+    blocks of a common name hold hundreds at 100,000 people)."""
+    first, second = pair
+    from haven.dedupe import scoring
+
+    def no_scoring(**kwargs):
+        raise AssertionError("a page load compared pairs again")
+
+    monkeypatch.setattr(scoring, "compare_pairs", no_scoring)
+    login(client, dave)
+    page = client.get(reverse("web:request", args=[second.request_id])).content.decode()
+    assert "Possible duplicates" in page
+    assert "장진성" in page and "Chang Chin-sŏng" in page
+
+
+def test_a_pair_nobody_proposed_is_not_shown_and_an_undone_decision_proposes_it_again(
+    client, dave, alice, ctx, pair
+):
+    first, second = pair
+    from haven.dedupe.models import DuplicateCandidate
+    from haven.dedupe.services import duplicate_decide, duplicate_undo
+
+    decision = duplicate_decide(
+        ctx=ctx, actor=alice, case=first, other=second, kind=DecisionKind.NOT_SAME
+    )
+    assert not DuplicateCandidate.objects.exists()
+    login(client, dave)
+    listed = reverse("web:case", args=[first.pk])
+    page = client.get(reverse("web:request", args=[second.request_id])).content.decode()
+    assert "No possible duplicates among the cases you can open." in page
+
+    duplicate_undo(ctx=ctx, actor=alice, decision=decision)
+    assert DuplicateCandidate.objects.filter(case_a__in=pair, case_b__in=pair).count() == 1
+    page = client.get(reverse("web:request", args=[second.request_id])).content.decode()
+    assert "No possible duplicates" not in page and f'<a href="{listed}"' in page

@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q
 
 from haven import access
 from haven.accounts.models import User
@@ -32,14 +32,10 @@ from haven.dedupe.models import (
     TrainedModel,
 )
 from haven.dedupe.scoring import (
-    REVIEW_THRESHOLD,
     VERSION,
     default_model,
-    evidence_rows,
     model_from_parameters,
     primary_name,
-    score_pairs,
-    table_from_rows,
 )
 from haven.dedupe.store import encodings_refresh, waiting_encodings
 from haven.matching.blocking import MAX_BLOCK
@@ -47,7 +43,6 @@ from haven.matching.model import MatchModel
 from haven.vault.index import index_key_active
 from haven.vault.sealed import data_keys_unlock, payload_read
 
-MAX_CANDIDATES = 200  # other people compared per person of the request
 # Other people waiting for encodings that one request page encodes, besides its own: each costs
 # a few ms of the page's time (50 made request pages half a second slower while the portal took a
 # surge); a backlog after a surge is for `haven dedupe`, which encodes everyone waiting.
@@ -107,21 +102,28 @@ def encoding_rows(person_ids: list[Any], generation: int) -> list[tuple[str, byt
     ]
 
 
-def block_partners(*, person_id: Any) -> Any:
-    """The people who share a blocking token with ``person_id`` (a subquery of person ids):
-    the candidates the engine's blocker would pair with them. Blocks shared by very many
-    people say little (everyone born in 1990) and are skipped, as the blocker skips them."""
-    tokens = BlockToken.objects.filter(person_id=person_id).values("token")
-    small = (
-        BlockToken.objects.filter(token__in=tokens)
-        .values("token")
-        .annotate(n=Count("person_id"))
-        .filter(n__lte=MAX_BLOCK)
-        .values("token")
-    )
-    return (
-        BlockToken.objects.filter(token__in=small).exclude(person_id=person_id).values("person_id")
-    )
+def block_partners(*, person_id: Any, limit: int) -> list[str]:
+    """Up to ``limit`` people who share a blocking token with ``person_id``: the candidates
+    the engine's blocker would pair with them. Blocks shared by more than ``MAX_BLOCK`` people
+    say little (everyone born in 1990) and are skipped, as the blocker skips them.
+
+    Each block is read up to one row past ``MAX_BLOCK`` through the token's index: counting
+    every member of the large blocks (a birth year holds thousands at 100,000 people) to learn
+    that they are large cost recording a request more than the scoring."""
+    partners: dict[str, None] = {}
+    tokens = BlockToken.objects.filter(person_id=person_id).values_list("token", flat=True)
+    for token in sorted(tokens):
+        members = list(
+            BlockToken.objects.filter(token=token)
+            .order_by()
+            .values_list("person_id", flat=True)[: MAX_BLOCK + 1]
+        )
+        if len(members) > MAX_BLOCK:
+            continue
+        partners.update(dict.fromkeys(str(m) for m in members if str(m) != str(person_id)))
+        if len(partners) >= limit:
+            break
+    return list(partners)[:limit]
 
 
 def _refresh(
@@ -237,26 +239,58 @@ def duplicates_for_cases(
     ctx: KeyContext,
     user: User,
     cases: list[Case],
-    threshold: float = REVIEW_THRESHOLD,
     catch_up: int = PENDING_BATCH,
     only_if_complete: bool = False,
 ) -> list[DuplicateView]:
-    """Possible duplicates of these cases' people among every case ``user`` may open, scored on
-    the keyed encodings alone, with the engine's reasons; pairs decided about are left out.
-    ``catch_up``: how many other people waiting for their encodings are encoded first, with
-    ``only_if_complete`` only if that is all of them (a page passes :data:`INLINE_CATCH_UP` so,
-    and calls :func:`encodings_catch_up` after its answer)."""
+    """Possible duplicates of these cases' people among every case ``user`` may open, with the
+    engine's reasons; pairs decided about are left out. ``catch_up``: how many other people
+    waiting for their encodings are encoded first, with ``only_if_complete`` only if that is
+    all of them (a page passes :data:`INLINE_CATCH_UP` so, and calls
+    :func:`encodings_catch_up` after its answer).
+
+    The pairs are those stored in the review queue, which is kept as people are saved: the
+    scoring of a person against everyone who shares a block with them ran when they were
+    encoded (:func:`~haven.dedupe.services.duplicate_candidates_refresh`), and again for them
+    whenever someone who may be them was saved since, or by the last `haven dedupe`. A page
+    load reads those pairs instead of scoring again: at 100,000 people the blocks of a common
+    name hold hundreds, and scoring them on every look took the request page half a second."""
     _require(user, "duplicate.read")
     cases = [c for c in cases if access.can_view_case(user, c)]
-    index_key = index_key_active()
-    if not cases or index_key is None:
+    if not cases or index_key_active() is None:
         return []
     _refresh(ctx=ctx, user=user, cases=cases, catch_up=catch_up, only_if_complete=only_if_complete)
-    generation = index_key.generation
     visible = case_queryset(user=user)
-    views: list[DuplicateView] = []
-    seen: set[tuple[str, str]] = set()
-    decided = _decided_pairs([c.pk for c in cases])
+    ids = [c.pk for c in cases]
+    place = {str(c.pk): k for k, c in enumerate(cases)}
+    rows = list(
+        DuplicateCandidate.objects.filter(Q(case_a_id__in=ids) | Q(case_b_id__in=ids))
+        .filter(
+            Exists(visible.filter(pk=OuterRef("case_a_id"))),
+            Exists(visible.filter(pk=OuterRef("case_b_id"))),
+        )
+        .select_related("case_a__person", "case_a__request", "case_b__person", "case_b__request")
+        .order_by("-probability", "pk")
+    )
+    decided = _decided_pairs(ids)
+    shown: list[tuple[DuplicateCandidate, Case, Case]] = []
+    for row in rows:
+        if (str(row.case_a_id), str(row.case_b_id)) in decided:
+            continue
+        # Seen from the case of these first in their order (both may be: two people of one
+        # request who may be one person).
+        a, b = place.get(str(row.case_a_id)), place.get(str(row.case_b_id))
+        if a is not None and (b is None or a <= b):
+            shown.append((row, row.case_a, row.case_b))
+        else:
+            shown.append((row, row.case_b, row.case_a))
+    # Each case's pairs together, in the order of the cases, best first within.
+    shown.sort(key=lambda item: place[str(item[1].pk)])
+    # Every name shown is decrypted: their keys in one query, not one query per name (a common
+    # name has dozens of possible duplicates).
+    data_keys_unlock(
+        ctx=ctx,
+        key_ids={c.person.data_key_id for _, case, other in shown for c in (case, other)},
+    )
     names: dict[str, str] = {}
 
     def name_of(case: Case) -> str:
@@ -265,75 +299,17 @@ def duplicates_for_cases(
             names[key] = primary_name(payload_read(ctx=ctx, record=case.person)) or "—"
         return names[key]
 
-    model = scoring_model(threshold=threshold)
-    partners: list[tuple[Case, list[Case]]] = []
-    for case in cases:
-        others = list(
-            visible.filter(person_id__in=block_partners(person_id=case.person_id))
-            .exclude(pk=case.pk)
-            .select_related("person", "person__data_key", "request")[:MAX_CANDIDATES]
+    views = [
+        DuplicateView(
+            case=case,
+            other=other,
+            case_name=name_of(case),
+            other_name=name_of(other),
+            probability=row.probability,
+            evidence=list(row.evidence),
         )
-        if others:
-            partners.append((case, others))
-    # Scored together, so that the people of one request who were reported together before
-    # count for each other (haven.matching.together): a family reported again.
-    other_of = {str(o.person_id): o for _, others in partners for o in others}
-    left = encoding_rows([c.person_id for c, _ in partners], generation)
-    right = encoding_rows(list(other_of), generation)
-    row_l = {r[0]: k for k, r in enumerate(left)}
-    row_r = {r[0]: k for k, r in enumerate(right)}
-    compared = [
-        (row_l[str(c.person_id)], row_r[str(o.person_id)])
-        for c, others in partners
-        for o in others
-        if str(c.person_id) in row_l and str(o.person_id) in row_r
+        for row, case, other in shown
     ]
-    case_of = {str(c.person_id): c for c, _ in partners}
-    codes: dict[Any, int] = {}
-
-    def code(case: Case) -> int:
-        return -1 if case.request_id is None else codes.setdefault(case.request_id, len(codes))
-
-    scored = score_pairs(
-        left=table_from_rows(left),
-        right=table_from_rows(right),
-        i=np.array([a for a, _ in compared], dtype=np.int64),
-        j=np.array([b for _, b in compared], dtype=np.int64),
-        model=model,
-        threshold=threshold,
-        requests=(
-            np.array([code(case_of[r[0]]) for r in left], dtype=np.int64),
-            np.array([code(other_of[r[0]]) for r in right], dtype=np.int64),
-        ),
-    )
-    # Each case's pairs together, in the order of the cases, best first within.
-    place = {str(c.person_id): k for k, (c, _) in enumerate(partners)}
-    shown = []
-    for pair in sorted(scored, key=lambda p: place[p.left_id]):
-        case, other = case_of[pair.left_id], other_of[pair.right_id]
-        key = tuple(sorted((str(case.pk), str(other.pk))))
-        if key in decided or key in seen:
-            continue
-        seen.add(key)  # type: ignore[arg-type]
-        shown.append((pair, case, other))
-    # Every name shown is decrypted: their keys in one query, not one query per name (a common
-    # name has dozens of possible duplicates).
-    data_keys_unlock(
-        ctx=ctx,
-        key_ids={c.person.data_key_id for _, case, other in shown for c in (case, other)},
-    )
-    for pair, case, other in shown:
-        views.append(
-            DuplicateView(
-                case=case,
-                other=other,
-                case_name=name_of(case),
-                other_name=name_of(other),
-                probability=pair.probability,
-                evidence=evidence_rows(pair.explanation),
-                guard=pair.explanation.guard,
-            )
-        )
     if views:
         audit_record(
             actor=user,
@@ -348,7 +324,6 @@ def request_duplicates(
     ctx: KeyContext,
     user: User,
     request: Request,
-    threshold: float = REVIEW_THRESHOLD,
     catch_up: int = PENDING_BATCH,
     only_if_complete: bool = False,
 ) -> list[DuplicateView]:
@@ -365,7 +340,6 @@ def request_duplicates(
         ctx=ctx,
         user=user,
         cases=cases,
-        threshold=threshold,
         catch_up=catch_up,
         only_if_complete=only_if_complete,
     )

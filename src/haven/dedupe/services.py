@@ -22,7 +22,9 @@ from haven.accounts.models import Role, User
 from haven.audit.services import audit_record
 from haven.cases.models import Case, Person
 from haven.crypto import KeyContext
+from haven.db.statistics import statistics_refresh
 from haven.dedupe.models import (
+    BlockToken,
     DecisionKind,
     DuplicateCandidate,
     DuplicateDecision,
@@ -157,7 +159,7 @@ def duplicate_decide(
 @transaction.atomic
 def duplicate_undo(*, ctx: KeyContext, actor: User, decision: DuplicateDecision) -> None:
     """Undo a decision: a merge restores both cases as separate files, a link or "not the same
-    person" is forgotten (so the pair may be proposed again)."""
+    person" is forgotten, and the pair is proposed again if it still scores as one."""
     decision = DuplicateDecision.objects.select_for_update().get(pk=decision.pk)
     _check_pair(ctx=ctx, actor=actor, case=decision.case_a, other=decision.case_b)
     if decision.undone_at is not None:
@@ -165,6 +167,9 @@ def duplicate_undo(*, ctx: KeyContext, actor: User, decision: DuplicateDecision)
     decision.undone_at = timezone.now()
     decision.undone_by = actor
     decision.save(update_fields=["undone_at", "undone_by"])
+    # Pages read proposed pairs from the queue: the pair is looked for again at once, as if
+    # both had just been saved, rather than at the next full pass.
+    duplicate_candidates_refresh(person_ids=[decision.case_a.person_id, decision.case_b.person_id])
     audit_record(
         actor=actor,
         action="duplicate.undo",
@@ -231,12 +236,8 @@ def duplicate_candidates_refresh(
     # People still pending have no encodings yet: they are looked for when encoded.
     encoded = {r[0]: r for r in encoding_rows([*wanted, *companions], generation)}
     for person_id in [p for p in [*wanted, *companions] if p in encoded]:
-        partners = list(
-            block_partners(person_id=person_id)
-            .values_list("person_id", flat=True)
-            .distinct()[:INCREMENTAL_CANDIDATES]
-        )
-        pairs.extend((person_id, str(p)) for p in partners)
+        partners = block_partners(person_id=person_id, limit=INCREMENTAL_CANDIDATES)
+        pairs.extend((person_id, p) for p in partners)
     people = asked & encoded.keys()
     # Each person's case and request (the people just stored and their partners): people
     # reported together before and now count for each other (haven.matching.together).
@@ -506,6 +507,7 @@ def dedupe_run(
                 "stored_model": run.stored_model,
             },
         )
+    statistics_refresh(models=[PersonEncoding, BlockToken, DuplicateCandidate])
     return run
 
 
