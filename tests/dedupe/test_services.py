@@ -267,6 +267,18 @@ def test_dedupe_run_encodes_pending_people_and_fills_the_queue(alice, ctx):
     assert DuplicateCandidate.objects.count() == 1
 
 
+def test_a_full_pass_refreshes_the_planners_statistics_of_what_it_rewrote(alice, ctx, monkeypatch):
+    from haven.dedupe import services
+
+    record(ctx=ctx, actor=alice, **HANGUL)
+    analyzed: list[type] = []
+    monkeypatch.setattr(services, "statistics_refresh", lambda *, models: analyzed.extend(models))
+
+    dedupe_run(ctx=ctx, actor=alice)
+
+    assert {PersonEncoding, DuplicateCandidate} <= set(analyzed)
+
+
 def test_only_supervisors_run_a_full_pass(bob, dave):
     for user in (bob, dave):
         with pytest.raises(PermissionDenied):

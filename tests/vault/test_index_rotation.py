@@ -269,3 +269,18 @@ def test_the_command_refuses_clearly_and_changes_nothing(
             "keys", "rotate-index", "--supervisor", who, "--password-file", str(tmp_path / "pw")
         )
     assert _generations() == [(1, True)]
+
+
+def test_a_rotation_refreshes_the_planners_statistics_of_the_tokens_it_rewrote(
+    records, alice, monkeypatch
+):
+    from haven.vault import index_rotation
+
+    analyzed: list[type] = []
+    monkeypatch.setattr(
+        index_rotation, "statistics_refresh", lambda *, models: analyzed.extend(models)
+    )
+
+    index_key_rotate(supervisor=alice, password=PASSWORD)
+
+    assert SearchToken in analyzed

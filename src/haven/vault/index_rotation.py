@@ -31,6 +31,7 @@ from django.utils import timezone
 from haven import access
 from haven.audit.services import audit_record
 from haven.crypto import CryptoError, KeyContext
+from haven.db.statistics import statistics_refresh
 from haven.vault import holders as h
 from haven.vault.context import context_for
 from haven.vault.index import index_key_create, index_share_load, search_tokens_compute
@@ -132,6 +133,7 @@ def index_key_rotate(
     finally:
         current.forget()
         ctx.forget()
+    statistics_refresh(models=[SearchToken, SearchIndexPending])
     return IndexRotation(
         old_generation=old.generation,
         new_generation=new.generation,
