@@ -10,7 +10,9 @@ For each database engine:
 1. Seeding, in a child process, by benchmarks/caseload.py's ``seed`` (the organisation's keys, four
    team keys, 20 caseworkers and the cases in bulk, each sealed to its holders), with the extra
    supervisors, intake officers and the auditor of the staff mix, and an authenticator for
-   everyone (production requires two factors). PostgreSQL gets VACUUM ANALYZE (as autovacuum
+   everyone (production requires two factors). Each seeded person is a record of the generator
+   written blind (benchmarks/generators/blind_korean.py: names, births, origins and aliases as
+   varied as real ones), not caseload.py's one repeated person. PostgreSQL gets VACUUM ANALYZE (as autovacuum
    would); SQLite nothing (as in production and caseload.py). The bulk seeding leaves people
    unindexed for search and unencoded for duplicates; ``--indexed`` then runs `haven keys
    rotate-index` and `haven dedupe` as a supervisor, so that search and the request page's
@@ -157,12 +159,16 @@ def seed_child(args: argparse.Namespace) -> int:
     from django.core.management import call_command
     from django.db import connection
     from django.utils import timezone
+    from linkage import blind_payload, blind_records
 
     from haven.cases.models import Case
 
     staff = parse_staff(args.staff)
     call_command("migrate", interactive=False, verbosity=0)
     started = time.perf_counter()
+    # People as varied as real ones, from the generator written blind (issue 19): a thousand
+    # copies of one person would put everyone in one search bucket and one duplicate block.
+    people = [blind_payload(r) for r in blind_records(args.cases, args.seed)[0]]
     seeded = seed(
         n_cases=args.cases,
         rng=random.Random(args.seed),
@@ -171,6 +177,7 @@ def seed_child(args: argparse.Namespace) -> int:
         intakes=max(1, staff.get("intake", 0)),
         auditors=staff.get("auditor", 0),
         all_authenticators=True,
+        people=iter(people),
     )
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
@@ -209,6 +216,13 @@ def seed_child(args: argparse.Namespace) -> int:
         "totp": devices,
         "owned": owned,
         "assigned": assigned,
+        # Names a search looks for: the seeded people's (found once they are indexed).
+        "names": [
+            name
+            for person in rng.sample(people, min(len(people), 2000))
+            for name in (person["name_hangul"] or person["name_romanized"],)
+            if name
+        ][:1000],
     }
     Path(args.json).write_text(json.dumps(out), encoding="utf-8")
     return 0
@@ -462,9 +476,12 @@ class Staff:
         self.case_page(self.pick_case())
 
     def a_search(self) -> None:
-        # Names of people recorded during the day (seeded people carry no search tokens).
+        # Half the time a seeded person's name as written (found once they are indexed:
+        # --indexed), else one of the names recorded during the day.
         hangul, romanized = name_of(self.rng)
         query = hangul if self.rng.random() < 0.7 else romanized
+        if self.data.get("names") and self.rng.random() < 0.5:
+            query = self.rng.choice(self.data["names"])
         self.page("search", "/search/?" + urllib.parse.urlencode({"q": query}))
 
     def a_audit_page(self) -> None:
