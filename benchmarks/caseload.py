@@ -477,7 +477,7 @@ def seed(
     intakes: int = 1,
     auditors: int = 0,
     all_authenticators: bool = False,
-    payloads: Iterator[dict[str, Any]] | None = None,
+    person_payloads: Iterator[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The organisation, its people and keys, then ``n_cases`` cases in bulk.
 
@@ -485,7 +485,7 @@ def seed(
     supervisors, intake officers and auditors (benchmarks/workday.py) hold the same keys by role.
     ``all_authenticators``: everyone has a confirmed authenticator (as production requires), not
     only the two people caseload.py logs in as. ``staff`` in the result lists the usernames by
-    role. ``payloads``: each seeded person's payload in turn (benchmarks/workday.py gives the blind
+    role. ``person_payloads``: each seeded person's payload in turn (benchmarks/workday.py gives the blind
     generator's, so that names, births and origins are as varied as real ones); by default
     every person is the same 김은정, as caseload.py's figures were measured."""
     from django.db import transaction
@@ -602,8 +602,8 @@ def seed(
                 record = Person(data_key=key)
                 sealed(
                     record,
-                    next(payloads)
-                    if payloads is not None
+                    next(person_payloads)
+                    if person_payloads is not None
                     else {
                         "name_hangul": "김은정",
                         "name_romanized": "Kim Un-jong",

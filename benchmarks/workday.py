@@ -177,7 +177,7 @@ def seed_child(args: argparse.Namespace) -> int:
         intakes=max(1, staff.get("intake", 0)),
         auditors=staff.get("auditor", 0),
         all_authenticators=True,
-        payloads=iter(people),
+        person_payloads=iter(people),
     )
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
