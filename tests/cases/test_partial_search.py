@@ -188,3 +188,19 @@ def test_every_word_of_a_search_must_start_a_word_of_the_label(ctx, alice):
         hunchun.pk,
     }
     assert group_search(ctx=ctx_for(alice), user=alice, query="Yanji four") == []
+
+
+def test_partial_candidates_are_read_up_to_the_limit(ctx, alice):
+    for name in ("김선희", "최선희", "박선희"):
+        _case(ctx, alice, name_hangul=name)
+
+    ids, _ = index.search_partial_data_keys(
+        ctx=ctx_for(alice), purposes=("name",), query="선희", limit=2
+    )
+    everyone, _ = index.search_partial_data_keys(
+        ctx=ctx_for(alice), purposes=("name",), query="선희", limit=10
+    )
+
+    assert ids is not None and everyone is not None
+    assert len(ids) == 2 and len(everyone) == 3
+    assert set(ids) <= set(everyone)

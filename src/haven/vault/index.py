@@ -422,7 +422,7 @@ def search_partial_data_keys(
     # grants' check and the list's order) led PostgreSQL to walk the cases in order, a second
     # or more per search at 100,000 cases; a short list of ids is looked up by its index.
     found = parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0]
-    return [str(key_id) for key_id in list(found)[:limit]], alternatives
+    return [str(key_id) for key_id in found[:limit]], alternatives
 
 
 def pending_data_keys(*, ctx: KeyContext, limit: int) -> list[str]:
