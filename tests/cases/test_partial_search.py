@@ -190,17 +190,33 @@ def test_every_word_of_a_search_must_start_a_word_of_the_label(ctx, alice):
     assert group_search(ctx=ctx_for(alice), user=alice, query="Yanji four") == []
 
 
-def test_partial_candidates_are_read_up_to_the_limit(ctx, alice):
+def test_past_the_limit_the_candidates_are_every_holder_as_a_subquery(ctx, alice):
     for name in ("김선희", "최선희", "박선희"):
         _case(ctx, alice, name_hangul=name)
 
-    ids, _ = index.search_partial_data_keys(
-        ctx=ctx_for(alice), purposes=("name",), query="선희", limit=2
-    )
-    everyone, _ = index.search_partial_data_keys(
+    few, _ = index.search_partial_data_keys(
         ctx=ctx_for(alice), purposes=("name",), query="선희", limit=10
     )
+    many, _ = index.search_partial_data_keys(
+        ctx=ctx_for(alice), purposes=("name",), query="선희", limit=2
+    )
 
-    assert ids is not None and everyone is not None
-    assert len(ids) == 2 and len(everyone) == 3
-    assert set(ids) <= set(everyone)
+    assert isinstance(few, list) and len(few) == 3
+    assert many is not None and not isinstance(many, list)
+    assert {str(key) for key in many} == set(few)
+
+
+def test_strangers_holding_the_same_part_never_crowd_out_the_searchers_own_case(
+    ctx, alice, bob, carol, monkeypatch
+):
+    """More holders than the list carries, most of them cases bob may not open: his own is
+    still found (the list was cut before the check of who may see them)."""
+    from haven.cases import search
+
+    monkeypatch.setattr(search, "MAX_PARTIAL_IDS", 2)
+    theirs = [_case(ctx, alice, owner=carol, name_hangul=n) for n in ("김선희", "최선희", "박선희")]
+    mine = _case(ctx, bob, name_hangul="리선희")
+
+    assert _found(bob, "선희") == {mine}
+    assert _found(carol, "선희") == set(theirs)
+    assert group_search(ctx=ctx_for(bob), user=bob, query="선희") == []

@@ -89,10 +89,11 @@ def partial_matches(values: dict[str, list[str]], alternatives: list[frozenset[s
 @dataclass
 class Found:
     """The data keys a search found: by a whole name, and by part of one (candidates to check
-    against ``alternatives``), as lists of ids (None: the query has no such form)."""
+    against ``alternatives``), as lists of ids, the partial ones as a subquery when there are
+    very many (None: the query has no such form)."""
 
     exact: list[str] | None
-    partial: list[str] | None
+    partial: list[str] | QuerySet[Any, Any] | None  # a subquery past MAX_PARTIAL_IDS
     alternatives: list[frozenset[str]]
 
 
@@ -102,7 +103,7 @@ def _find(*, ctx: KeyContext, purposes: tuple[str, ...], text: str) -> Found:
     # at 100,000 cases; a short list of ids is looked up by its index.
     exact = search_data_keys(ctx=ctx, purposes=purposes, query=text)
     partial, alternatives = search_partial_data_keys(
-        ctx=ctx, purposes=purposes, query=text, limit=MAX_PARTIAL_CANDIDATES
+        ctx=ctx, purposes=purposes, query=text, limit=MAX_PARTIAL_IDS
     )
     return Found(
         exact=None
@@ -196,6 +197,10 @@ def search_index_refresh(
 
 
 MAX_PARTIAL_CANDIDATES = 2_000
+# Holders of a part's buckets read as a list of ids up to this many, whoever may see them
+# (a two-syllable given name has a few hundred per reading at 100,000 people); past it they
+# are filtered in the database, slower but cutting no one the searcher may see.
+MAX_PARTIAL_IDS = 10_000
 
 
 def search_waiting_count(*, ctx: KeyContext) -> int:

@@ -390,12 +390,13 @@ def search_data_keys(
 
 def search_partial_data_keys(
     *, ctx: KeyContext, purposes: Iterable[str], query: str, limit: int
-) -> tuple[list[str] | None, list[frozenset[str]]]:
-    """Candidates for a search by part of a name: the ids of up to ``limit`` data keys that
-    hold, for one purpose, the buckets of all the forms of one alternative of
-    :func:`query_partial_alternatives`; and the alternatives, which each candidate must be
-    checked against (a bucket holds other parts too). ``(None, [])`` when the query has no
-    partial form (a single syllable, a word shorter than three letters)."""
+) -> tuple[list[str] | QuerySet[Any, Any] | None, list[frozenset[str]]]:
+    """Candidates for a search by part of a name: the data keys that hold, for one purpose,
+    the buckets of all the forms of one alternative of :func:`query_partial_alternatives`; and
+    the alternatives, which each candidate must be checked against (a bucket holds other parts
+    too). The keys come as a list of ids when there are at most ``limit``, else as a subquery
+    (every holder, whoever may see them: the caller narrows it). ``(None, [])`` when the query
+    has no partial form (a single syllable, a word shorter than three letters)."""
     index_key = index_key_active()
     if index_key is None:
         raise SearchUnavailableError(
@@ -422,7 +423,13 @@ def search_partial_data_keys(
     # grants' check and the list's order) led PostgreSQL to walk the cases in order, a second
     # or more per search at 100,000 cases; a short list of ids is looked up by its index.
     found = parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0]
-    return [str(key_id) for key_id in found[:limit]], alternatives
+    ids = list(found[: limit + 1])
+    if len(ids) > limit:
+        # More holders than a list should carry (a common part at a large size): cutting the
+        # list here, before the caller's check of who may see them, would let strangers who
+        # hold the same buckets crowd out the searcher's own cases. Left to the database.
+        return found, alternatives
+    return [str(key_id) for key_id in ids], alternatives
 
 
 def pending_data_keys(*, ctx: KeyContext, limit: int) -> list[str]:
