@@ -238,3 +238,29 @@ def test_a_pair_nobody_proposed_is_not_shown_and_an_undone_decision_proposes_it_
     assert DuplicateCandidate.objects.filter(case_a__in=pair, case_b__in=pair).count() == 1
     page = client.get(reverse("web:request", args=[second.request_id])).content.decode()
     assert "No possible duplicates" not in page and f'<a href="{listed}"' in page
+
+
+def test_a_stored_pair_whose_weights_the_name_guard_held_back_says_so_and_one_it_did_not_does_not(
+    client, dave, pair
+):
+    from haven.dedupe.models import DuplicateCandidate
+    from haven.matching.explain import GUARD_NOTE
+
+    first, second = pair
+    login(client, dave)
+    url = reverse("web:request", args=[second.request_id])
+    assert GUARD_NOTE not in client.get(url).content.decode()
+
+    row = DuplicateCandidate.objects.get()
+    row.evidence = [
+        {"field": "name", "label": "alike", "weight": 2.0},
+        {
+            "field": "birth",
+            "label": "the same date (held back: names not alike enough)",
+            "weight": 0,
+        },
+    ]
+    row.save(update_fields=["evidence"])
+
+    assert GUARD_NOTE in client.get(url).content.decode()
+    assert GUARD_NOTE in client.get(reverse("web:duplicates")).content.decode()

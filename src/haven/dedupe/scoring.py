@@ -27,7 +27,7 @@ from haven.matching.encodings import (
     EncodedTable,
     encode_records,
 )
-from haven.matching.explain import Explanation, explain
+from haven.matching.explain import GUARD_NOTE, Explanation, explain
 from haven.matching.model import MIN_NAME_LEVEL, FieldModel, MatchModel, probability
 from haven.matching.model import default_model as engine_default_model
 from haven.matching.records import MatchRecord, match_record
@@ -375,17 +375,27 @@ def score_pairs(
     return out
 
 
+HELD_BACK = " (held back: names not alike enough)"
+
+
 def evidence_rows(explanation: Explanation) -> list[dict[str, Any]]:
     """The explanation as stored and shown: field, agreement label, weight (no values)."""
     return [
         {
             "field": e.field,
-            "label": e.label + (" (held back: names not alike enough)" if e.held_back else ""),
+            "label": e.label + (HELD_BACK if e.held_back else ""),
             "weight": round(e.weight if e.counted is None else e.counted, 2),
         }
         for e in explanation.evidence
         if e.level >= 0 and e.field != "group"
     ]
+
+
+def evidence_guard(rows: list[dict[str, Any]]) -> str | None:
+    """The name guard's note for a pair's stored evidence (:func:`evidence_rows`), when it held
+    a field's weight back; None otherwise."""
+    held = any(str(row.get("label", "")).endswith(HELD_BACK) for row in rows)
+    return GUARD_NOTE if held else None
 
 
 # Below this many records on either side, EM has too few pairs to estimate anything from (a

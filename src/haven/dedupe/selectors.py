@@ -34,6 +34,7 @@ from haven.dedupe.models import (
 from haven.dedupe.scoring import (
     VERSION,
     default_model,
+    evidence_guard,
     model_from_parameters,
     primary_name,
 )
@@ -307,6 +308,7 @@ def duplicates_for_cases(
             other_name=name_of(other),
             probability=row.probability,
             evidence=list(row.evidence),
+            guard=evidence_guard(row.evidence),
         )
         for row, case, other in shown
     ]
@@ -371,6 +373,7 @@ def review_queue(*, ctx: KeyContext, user: User, limit: int = 100) -> list[Dupli
                 other_name=primary_name(payload_read(ctx=ctx, record=r.case_b.person)) or "—",
                 probability=r.probability,
                 evidence=list(r.evidence),
+                guard=evidence_guard(r.evidence),
             )
         )
     if views:

@@ -26,6 +26,13 @@ class FieldEvidence:
         return self.counted is not None and self.counted != self.weight
 
 
+# What the name guard does, as an explanation says it when it held a pair's weights back.
+GUARD_NOTE = (
+    "names not alike enough: birth, sex, origin, occupation, group, broker and who "
+    "they were reported with count only against"
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Explanation:
     """A pair's score and the evidence behind it, strongest first."""
@@ -115,12 +122,7 @@ def explain(
         total += counted
         probability = 1.0 / (1.0 + 2.0 ** (-total))
     evidence.sort(key=lambda e: -abs(e.weight))
-    guard = None
-    if held:
-        guard = (
-            "names not alike enough: birth, sex, origin, occupation, group, broker and who "
-            "they were reported with count only against"
-        )
+    guard = GUARD_NOTE if held else None
     return Explanation(
         left_id=left_id,
         right_id=right_id,
