@@ -151,3 +151,69 @@ def test_a_new_database_and_its_wal_and_shm_are_for_the_owner_only(tmp_path):
         "haven.sqlite3-shm": "0o600",
         "haven.sqlite3-wal": "0o600",
     }
+
+
+def _writer_in_line(path: Path, name: str, *, portal: bool, order: list[str]) -> threading.Thread:
+    def write() -> None:
+        writer = _wrapper(path, name)
+        writer._yields = lambda: portal  # type: ignore[method-assign]
+        try:
+            _begin(writer)
+            order.append(name)
+            with writer.cursor() as cursor:
+                cursor.execute("INSERT INTO t (v) VALUES (%s)", [name])
+            writer.commit()
+            writer.set_autocommit(True)
+        finally:
+            writer.close()
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    time.sleep(0.3)  # waiting in line now
+    return thread
+
+
+@pytest.mark.parametrize("holder_is_portal", [True, False])
+def test_a_staff_writer_goes_before_portal_writers_that_lined_up_after_it(
+    tmp_path, holder_is_portal
+) -> None:
+    path = tmp_path / "haven.sqlite3"
+    holder = _wrapper(path, "holder")
+    holder._yields = lambda: holder_is_portal  # type: ignore[method-assign]
+    with holder.cursor() as cursor:
+        cursor.execute("CREATE TABLE IF NOT EXISTS t (v TEXT)")
+    _begin(holder)
+    order: list[str] = []
+    threads = [_writer_in_line(path, "staff", portal=False, order=order)]
+    threads += [_writer_in_line(path, f"portal {i}", portal=True, order=order) for i in (1, 2)]
+    assert order == []  # everyone waits for the holder
+    holder.commit()
+    holder.set_autocommit(True)
+    for thread in threads:
+        thread.join(timeout=10)
+    holder.close()
+    assert order[0] == "staff"
+    assert sorted(order) == ["portal 1", "portal 2", "staff"]
+
+
+def test_portal_writers_alone_go_one_after_another(tmp_path) -> None:
+    path = tmp_path / "haven.sqlite3"
+    holder = _wrapper(path, "holder")
+    holder._yields = lambda: True  # type: ignore[method-assign]
+    with holder.cursor() as cursor:
+        cursor.execute("CREATE TABLE IF NOT EXISTS t (v TEXT)")
+    _begin(holder)
+    order: list[str] = []
+    threads = [_writer_in_line(path, f"portal {i}", portal=True, order=order) for i in (1, 2)]
+    holder.commit()
+    holder.set_autocommit(True)
+    for thread in threads:
+        thread.join(timeout=10)
+    reader = _wrapper(path, "reader")
+    with reader.cursor() as cursor:
+        cursor.execute("SELECT v FROM t ORDER BY rowid")
+        rows = sorted(row[0] for row in cursor.fetchall())
+    reader.close()
+    holder.close()
+    assert rows == ["portal 1", "portal 2"]
+    assert len(order) == 2

@@ -9,6 +9,14 @@ a file beside the database; waiters sleep in the kernel and the next one wakes a
 let go. The kernel drops the lock if its process dies. SQLite's own lock and busy timeout stay
 as they were, for anything else that opens the file.
 
+Staff writers go first. A staff page writes its audit entry (every case read is one), so under a
+flood of portal requests every staff page waited in the same line as the flood: a third of a
+staff page's time went waiting for the lock (benchmarks/workday.py, profiled). Writers therefore
+line up on a second lock file first: the staff side's share it, a portal-only process's
+(``HAVEN_SERVE=portal``) take it alone, and each lets it go once it holds the writers' lock. While
+any staff writer waits no portal writer joins the line, and at most one portal writer (the one
+holding the line) is ahead of a staff writer that arrives.
+
 In-memory databases (the tests') have one connection and no file: nothing is locked.
 
 A database file that does not exist yet is created empty with mode 0600 before SQLite opens it,
@@ -30,6 +38,7 @@ from django.db.backends.sqlite3 import base
 # (hence the type: ignore on each super() call).
 class DatabaseWrapper(base.DatabaseWrapper):
     _writers_fd: int | None = None
+    _line_fd: int | None = None
     _writers_held = False
 
     def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
@@ -46,13 +55,27 @@ class DatabaseWrapper(base.DatabaseWrapper):
             return None
         return f"{name}-writers.lock"
 
+    def _yields(self) -> bool:
+        """Whether this process's writers let the staff side's go first (a portal-only one)."""
+        from django.conf import settings
+
+        return getattr(settings, "HAVEN_SERVE", "all") == "portal"
+
     def _writers_lock(self) -> None:
         path = self._writers_path()
         if path is None or self._writers_held:
             return
         if self._writers_fd is None:
             self._writers_fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-        fcntl.flock(self._writers_fd, fcntl.LOCK_EX)
+        if self._line_fd is None:
+            self._line_fd = os.open(
+                f"{path[: -len('.lock')]}-line.lock", os.O_RDWR | os.O_CREAT, 0o600
+            )
+        fcntl.flock(self._line_fd, fcntl.LOCK_EX if self._yields() else fcntl.LOCK_SH)
+        try:
+            fcntl.flock(self._writers_fd, fcntl.LOCK_EX)
+        finally:
+            fcntl.flock(self._line_fd, fcntl.LOCK_UN)
         self._writers_held = True
 
     def _writers_unlock(self) -> None:
@@ -85,6 +108,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
             return super()._close()  # type: ignore[misc]
         finally:
             self._writers_unlock()
-            if self._writers_fd is not None:
-                os.close(self._writers_fd)
-                self._writers_fd = None
+            for fd in (self._writers_fd, self._line_fd):
+                if fd is not None:
+                    os.close(fd)
+            self._writers_fd = self._line_fd = None
