@@ -432,3 +432,50 @@ def test_without_a_lock_file_nothing_is_opened_in_the_background(settings, tmp_p
     with caplog.at_level(logging.WARNING), queue.background_turn() as mine:
         assert mine is False
     assert "not opened in the background" in caplog.text
+
+
+def test_queued_people_opened_by_the_intake_are_searchable_and_compared_at_once(
+    client, alice, dave, queue_on
+) -> None:
+    from haven.cases.search import person_search
+    from haven.dedupe.models import DuplicateCandidate, PersonEncoding
+    from haven.vault.models import SearchIndexPending
+    from tests.dedupe.helpers import record
+
+    earlier = record(
+        ctx=ctx_for(alice),
+        actor=alice,
+        name_hangul="김선희",
+        birth_value="",
+        birth_precision="unknown",
+    )
+    submit(client, ["김선희"], account="We hide.")
+    assert QueuedRequest.objects.count() == 1
+    login(client, dave)
+    assert client.get(reverse("web:requests")).status_code == 200
+    (case,) = Case.objects.filter(request__created_by__isnull=True)
+    # Opened with the intake's index key: nothing is left for later pages to catch up on.
+    assert not SearchIndexPending.objects.filter(data_key_id=case.data_key_id).exists()
+    encoding = PersonEncoding.objects.get(person_id=case.person_id)
+    assert encoding.generation is not None and encoding.pending_since is None
+    found = person_search(ctx=ctx_for(dave), user=dave, query="김선희", refresh=0)
+    assert case in list(found)
+    pair = {earlier.pk, case.pk}
+    assert any({c.case_a_id, c.case_b_id} == pair for c in DuplicateCandidate.objects.all()), (
+        "the earlier person with the same name is proposed as a possible duplicate"
+    )
+
+
+def test_queued_people_opened_without_the_index_key_wait_for_someone_who_holds_it(
+    dave, queue_on, client
+) -> None:
+    from haven.dedupe.models import PersonEncoding
+    from haven.vault.models import SearchIndexPending
+
+    submit(client, ["김선희"], account="We hide.")
+    opener = ctx_for(dave)
+    opener.holds_index_key = lambda: False  # type: ignore[method-assign]
+    assert portal_queue_open(ctx=opener, actor=dave, limit=5) == 1
+    (case,) = Case.objects.all()
+    assert SearchIndexPending.objects.filter(data_key_id=case.data_key_id).exists()
+    assert PersonEncoding.objects.get(person_id=case.person_id).pending_since is not None

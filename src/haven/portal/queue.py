@@ -324,6 +324,7 @@ def _open_one(*, ctx: KeyContext, actor: Any, row: QueuedRequest, sealing: Any) 
         requester_key=requester_key_new(keys),
         received_at=row.received_at,
         claim=functools.partial(_claim, row.pk),
+        opener=ctx,
     )
     return 1
 

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from haven.attachments.services import IncomingFile, attachment_store, attachments_prepare
 from haven.audit.services import audit_record
+from haven.dedupe.services import duplicate_candidates_refresh
 from haven.brokers.models import Broker
 from haven.cases.journey import State
 from haven.cases.models import (
@@ -268,16 +269,20 @@ def _store(
     broker_public_key: bytes | None = None,
     received_at: datetime | None = None,
     claim: Callable[[], None] | None = None,
+    opener: KeyContext | None = None,
 ) -> Request:
     """Write one portal request whole. ``received_at``: when it arrived, if not now (a queued
     request, haven.portal.queue); ``claim``: called first inside the transaction, raises to
-    write nothing (a queued request someone else opened)."""
+    write nothing (a queued request someone else opened); ``opener``: the key context of the
+    member of staff opening a queued request, which holds the index key, so that its people's
+    search tokens and encodings are made now and their possible duplicates looked for, rather
+    than left pending after a surge for later pages to catch up on."""
     now = received_at or timezone.now()
     holders = sealing.holders
     people: list[PersonInput] = cleaned["people"]  # type: ignore[assignment]
     country = str(cleaned["country"])
     urgency = int(cleaned["urgency"])  # type: ignore[call-overload]
-    ctx = KeyContext(actor_id=None)
+    ctx = opener if opener is not None else KeyContext(actor_id=None)
     # Every row is built, sealed and turned into SQL before the transaction opens: on SQLite the
     # transaction holds the one write lock, and a flood of requests queues on it (haven.db.rows).
     rows = Rows()
@@ -379,13 +384,16 @@ def _store(
             attachment_store(
                 ctx=ctx, actor=None, request=request, prepared=prepared, holders=holders
             )
+        if ctx.holds_index_key():
+            duplicate_candidates_refresh(person_ids=[case.person_id for case in cases])
         audit_record(
             actor=None,
             action="broker.request" if broker is not None else "portal.request",
             target=request,
             detail=detail,
         )
-    ctx.forget()
+    if opener is None:
+        ctx.forget()
     return request
 
 
