@@ -262,3 +262,35 @@ def test_a_page_that_leaves_no_work_forgets_the_keys_with_its_answer(client, dav
     ):
         assert client.get(reverse("web:dashboard")).status_code == 200
     assert forgotten == ["forget"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("waiting", [0, 3, INLINE_REFRESH + 3])
+def test_a_search_reads_what_waits_for_its_tokens_once_before_it_answers(
+    client, dave, waiting
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    asked = _ask(waiting)
+    login(client, dave)
+    with (
+        mock.patch("haven.vault.middleware.run_after", lambda response, work, **kw: None),
+        CaptureQueriesContext(connection) as queries,
+    ):
+        page = client.get(reverse("web:search"), {"q": "Park Asked001"})
+    assert page.status_code == 200
+    reads = [
+        q["sql"]
+        for q in queries.captured_queries
+        # The walk over every waiting row (claiming the few to index reads only those).
+        if 'FROM "vault_searchindexpending" WHERE EXISTS' in q["sql"]
+    ]
+    assert len(reads) == 1, reads
+    # The few were indexed before the answer (and found); a backlog was left whole.
+    left = SearchIndexPending.objects.count()
+    assert left == (waiting if waiting > INLINE_REFRESH else 0)
+    if waiting:
+        case = asked[1].cases.get()
+        found = f'href="/cases/{case.pk}/"' in page.content.decode()
+        assert found == (waiting <= INLINE_REFRESH)

@@ -157,6 +157,27 @@ def search_index_refresh(
     pending = pending_data_keys(ctx=ctx, limit=limit + 1 if only_if_complete else limit)
     if not pending or len(pending) > limit:
         return 0
+    return _index_pending(ctx=ctx, actor=actor, pending=pending)
+
+
+def search_index_settle(*, ctx: KeyContext, actor: User) -> int:
+    """Before a search page answers: index the records waiting for their search tokens that
+    ``ctx`` can open if they are few (:data:`INLINE_REFRESH`: a request recorded moments ago by
+    someone without the index key), with one read of what waits. Returns how many still wait
+    (counted up to :data:`WAITING_COUNTED`), for the page's notice and for after its answer.
+
+    One read, not two: with a surge's backlog waiting, each read walks it (tens of
+    milliseconds), and the page used to read it to refresh and again to count."""
+    if not ctx.holds_index_key() or not access.has_role(actor, access.CASE_READERS):
+        return 0
+    pending = pending_data_keys(ctx=ctx, limit=WAITING_COUNTED)
+    if not pending or len(pending) > INLINE_REFRESH:
+        return len(pending)
+    return len(pending) - _index_pending(ctx=ctx, actor=actor, pending=pending)
+
+
+def _index_pending(*, ctx: KeyContext, actor: User | None, pending: list[str]) -> int:
+    """Index the ``pending`` records ``ctx`` can open; how many were indexed."""
     data_keys_unlock(ctx=ctx, key_ids=pending)
     mine = [key_id for key_id in pending if ctx.has_data_key(key_id)]
     if not mine:
@@ -203,14 +224,6 @@ MAX_PARTIAL_CANDIDATES = 2_000
 MAX_PARTIAL_IDS = 10_000
 
 
-def search_waiting_count(*, ctx: KeyContext) -> int:
-    """How many records ``ctx`` could open are still waiting for their search tokens (a search
-    cannot find them yet), counted up to :data:`WAITING_COUNTED`."""
-    if not ctx.holds_index_key():
-        return 0
-    return len(pending_data_keys(ctx=ctx, limit=WAITING_COUNTED))
-
-
 def _ready(
     *,
     ctx: KeyContext,
@@ -249,8 +262,8 @@ def person_search(
     Sun-hui for 김선희; see :mod:`haven.vault.index`).
 
     ``cases`` narrows an existing queryset (a filtered, ordered case list); by default all cases.
-    ``refresh``: how many records waiting for their search tokens are indexed first (a page
-    passes :data:`INLINE_REFRESH` with ``only_if_complete``, and indexes more after its
+    ``refresh``: how many records waiting for their search tokens are indexed first (pages
+    call :func:`search_index_settle` instead, then pass 0, and index more after their
     answer). Refused
     (PermissionDenied) for roles that see no cases and for people who do not hold the all-staff
     key; an overlong query or one with control characters is a ValidationError on ``q``; a query

@@ -361,5 +361,10 @@ class SearchIndexPending(models.Model):
     )
     since = models.DateTimeField()
 
+    class Meta:
+        # Oldest first up to a batch: read in order, not every waiting row sorted (a surge
+        # leaves tens of thousands for the intake's searches to work through).
+        indexes = [models.Index(fields=["since"], name="vault_pending_since_idx")]
+
     def __str__(self) -> str:
         return f"Unindexed {self.data_key_id}"

@@ -21,10 +21,9 @@ from haven.attachments.selectors import attachment_rows
 from haven.cases import selectors, services
 from haven.cases.journey import TransitionError, allowed_targets
 from haven.cases.search import (
-    INLINE_REFRESH,
     person_search,
     search_index_refresh,
-    search_waiting_count,
+    search_index_settle,
 )
 from haven.crypto import CryptoError
 from haven.errors import ConflictError
@@ -69,15 +68,10 @@ def case_list(request: HttpRequest) -> HttpResponse:
         qs = qs.none()  # a refused filter lists nothing rather than everything
     elif form.is_valid() and form.cleaned_data["q"]:
         try:
+            waiting = search_index_settle(ctx=ctx(request), actor=user)
             qs = person_search(
-                ctx=ctx(request),
-                user=user,
-                query=form.cleaned_data["q"],
-                cases=qs,
-                refresh=INLINE_REFRESH,
-                only_if_complete=True,
+                ctx=ctx(request), user=user, query=form.cleaned_data["q"], cases=qs, refresh=0
             )
-            waiting = search_waiting_count(ctx=ctx(request))
             if waiting:
                 key_ctx = ctx(request)
                 after_response(request, lambda: search_index_refresh(ctx=key_ctx, actor=user))

@@ -17,13 +17,12 @@ from haven import access
 from haven.brokers.selectors import broker_details
 from haven.cases import selectors
 from haven.cases.search import (
-    INLINE_REFRESH,
     MAX_QUERY_CHARS,
     broker_search,
     group_search,
     person_search,
     search_index_refresh,
-    search_waiting_count,
+    search_index_settle,
 )
 from haven.web.after import after_response
 from haven.web.views.common import actor, ctx
@@ -60,11 +59,8 @@ def search(request: HttpRequest) -> HttpResponse:
 
 def _everything(request: HttpRequest, query: str) -> dict[str, Any]:
     user, key_ctx = actor(request), ctx(request)
-    cases = list(
-        person_search(
-            ctx=key_ctx, user=user, query=query, refresh=INLINE_REFRESH, only_if_complete=True
-        )[:MAX_SHOWN]
-    )
+    waiting = search_index_settle(ctx=key_ctx, actor=user)
+    cases = list(person_search(ctx=key_ctx, user=user, query=query, refresh=0)[:MAX_SHOWN])
     people = selectors.case_rows(ctx=key_ctx, user=user, cases=cases)
     groups = selectors.group_rows(
         ctx=key_ctx,
@@ -75,7 +71,6 @@ def _everything(request: HttpRequest, query: str) -> dict[str, Any]:
         (broker, broker_details(ctx=key_ctx, broker=broker).get("alias", ""))
         for broker in broker_search(ctx=key_ctx, user=user, query=query, refresh=0)[:MAX_SHOWN]
     ]
-    waiting = search_waiting_count(ctx=key_ctx)
     if waiting:
         after_response(request, lambda: search_index_refresh(ctx=key_ctx, actor=user))
     # The requests behind what was found: the people's, the groups', the brokers'.
