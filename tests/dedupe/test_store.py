@@ -113,3 +113,23 @@ def test_a_person_edited_while_being_encoded_keeps_the_encodings_of_the_edit(
         hasher_for=ctx.index_hasher,
     )
     assert bytes(after_edit.blooms) == expected.blooms
+
+
+@pytest.mark.django_db
+def test_the_people_waiting_for_encodings_are_the_pending_and_those_made_another_way(
+    alice, ctx
+):
+    cases = [record(ctx=ctx, actor=alice, name_hangul=f"김선{i}") for i in range(5)]
+    generation = index_key_active().generation
+    assert store.waiting_person_ids(generation=generation, limit=10) == []
+    _pending(cases[0])
+    PersonEncoding.objects.filter(person_id=cases[1].person_id).update(generation=generation - 1)
+    PersonEncoding.objects.filter(person_id=cases[2].person_id).update(encoding_version="0-old")
+    # Pending and from an older version at once: listed once.
+    PersonEncoding.objects.filter(person_id=cases[0].person_id).update(encoding_version="0-old")
+    waiting = store.waiting_person_ids(generation=generation, limit=10)
+    assert sorted(map(str, waiting)) == sorted(str(c.person_id) for c in cases[:3])
+    assert len(store.waiting_person_ids(generation=generation, limit=2)) == 2
+    # The same people as the one filter that defines them.
+    defined = PersonEncoding.objects.filter(store.waiting_encodings(generation=generation))
+    assert set(waiting) == set(defined.values_list("person_id", flat=True))

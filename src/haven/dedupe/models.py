@@ -38,7 +38,17 @@ class PersonEncoding(models.Model):
 
     class Meta:
         # Both answer "who waits to be encoded?" on a page load without reading everyone.
-        indexes = [models.Index(fields=["generation"]), models.Index(fields=["encoding_version"])]
+        indexes = [
+            models.Index(fields=["generation"]),
+            models.Index(fields=["encoding_version"]),
+            # The pending few, asked on every request page: with nearly every row in one
+            # generation, the planner's statistics made SQLite scan them all for IS NULL.
+            models.Index(
+                fields=["person"],
+                condition=models.Q(generation__isnull=True),
+                name="dedupe_encoding_pending_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"encodings of {self.person_id}"

@@ -38,7 +38,7 @@ from haven.dedupe.scoring import (
     model_from_parameters,
     primary_name,
 )
-from haven.dedupe.store import encodings_refresh, waiting_encodings
+from haven.dedupe.store import encodings_refresh, waiting_person_ids
 from haven.matching.blocking import MAX_BLOCK
 from haven.matching.model import MatchModel
 from haven.vault.index import index_key_active
@@ -146,11 +146,7 @@ def _refresh(
     # planner walked every case in order looking for the few (or none) that wait (0.2 s a page
     # at 100,000 cases on PostgreSQL).
     waiting_people = (
-        list(
-            PersonEncoding.objects.filter(
-                waiting_encodings(generation=index_key.generation)
-            ).values_list("person_id", flat=True)[:WAITING_LOOKED_AT]
-        )
+        waiting_person_ids(generation=index_key.generation, limit=WAITING_LOOKED_AT)
         if catch_up > 0
         else []
     )
@@ -189,11 +185,7 @@ def encodings_waiting_count(*, ctx: KeyContext, user: User) -> int:
     index_key = index_key_active()
     if index_key is None or not ctx.holds_index_key():
         return 0
-    waiting_people = list(
-        PersonEncoding.objects.filter(
-            waiting_encodings(generation=index_key.generation)
-        ).values_list("person_id", flat=True)[:WAITING_LOOKED_AT]
-    )
+    waiting_people = waiting_person_ids(generation=index_key.generation, limit=WAITING_LOOKED_AT)
     if not waiting_people:
         return 0
     return case_queryset(user=user).filter(person_id__in=waiting_people).count()

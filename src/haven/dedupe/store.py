@@ -154,6 +154,25 @@ def waiting_encodings(*, generation: int) -> Q:
     )
 
 
+def waiting_person_ids(*, generation: int, limit: int) -> list[Any]:
+    """Up to ``limit`` people whose encodings wait (:func:`waiting_encodings`), each term read
+    from its index in turn. Asked as one OR, SQLite's planner scanned every encoding instead
+    (60 ms a request page at 130,000 people, with nobody waiting)."""
+    generation_terms = [
+        Q(generation__isnull=True),
+        Q(generation__lt=generation),
+        Q(generation__gt=generation),
+    ]
+    version_terms = [Q(encoding_version__lt=VERSION), Q(encoding_version__gt=VERSION)]
+    found: dict[Any, None] = {}
+    for term in [*generation_terms, *version_terms]:
+        if len(found) >= limit:
+            break
+        rows = PersonEncoding.objects.filter(term).values_list("person_id", flat=True)
+        found.update(dict.fromkeys(rows[:limit]))
+    return list(found)[:limit]
+
+
 def encodings_refresh(
     *,
     ctx: KeyContext,
