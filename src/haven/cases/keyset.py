@@ -203,8 +203,10 @@ def case_revocable_key_ids(*, ctx: KeyContext, case: Case, holder: User | TeamKe
     for key_id, siblings in shared.items():
         if key_id not in ids:
             continue
-        others = siblings.exclude(pk=case.pk).values("data_key_id")
-        if held.filter(data_key_id__in=others).exists():
+        # The few siblings' keys as a list: as a subquery, SQLite walked every grant of the
+        # holder's team keys instead (tens of thousands; 125 ms a revoke at 100,000 cases).
+        others = list(siblings.exclude(pk=case.pk).values_list("data_key_id", flat=True))
+        if others and held.filter(data_key_id__in=others).exists():
             ids.remove(key_id)
     return ids
 
