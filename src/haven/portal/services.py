@@ -20,7 +20,6 @@ from django.utils import timezone
 
 from haven.attachments.services import IncomingFile, attachment_store, attachments_prepare
 from haven.audit.services import audit_record
-from haven.dedupe.services import duplicate_candidates_refresh
 from haven.brokers.models import Broker
 from haven.cases.journey import State
 from haven.cases.models import (
@@ -34,6 +33,7 @@ from haven.cases.services import PersonInput, person_payload, request_people_bui
 from haven.cases.tallies import tallies_of_new
 from haven.crypto import KeyContext, ReceiptKeys, secret_digest
 from haven.db.rows import Rows
+from haven.dedupe.services import duplicate_candidates_refresh
 from haven.messaging.models import Author, Message, RequesterKey
 from haven.messaging.services import conversation_build
 from haven.once import LIFETIME as ONCE_LIFETIME
