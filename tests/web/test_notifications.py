@@ -144,3 +144,58 @@ def test_the_homes_say_what_each_role_does(client, frank, grace, heidi):
     for page in ("web:statements", "web:covers", "web:stats"):
         assert reverse(page) in home
     assert reverse("web:partners") not in home and reverse("web:cases") not in home
+
+
+def _latest_from_outside(request) -> bool:
+    from haven.messaging.models import Message
+
+    latest = Message.objects.filter(request=request).order_by("-created_at").first()
+    return latest is not None and latest.author_kind in ("requester", "broker")
+
+
+def test_the_awaiting_reply_flag_follows_whoever_wrote_last_in_any_order(dave):
+    import random
+
+    from haven.cases.models import Request
+    from haven.messaging.services import message_send
+
+    request, receipt = portal_request_create(
+        submission=Submission(
+            names=["Kim"], country="CN", region="", urgency=3, account="Help.", contact=""
+        ),
+        form_token="t-flag",
+    )
+    assert Request.objects.get(pk=request.pk).awaiting_reply is False  # nothing written yet
+    rng = random.Random(7)
+    for turn in range(12):
+        if rng.random() < 0.5:
+            requester_message_add(receipt, f"Still here ({turn}).", form_token=f"m-{turn}")
+        else:
+            message_send(ctx=ctx_for(dave), actor=dave, request=request, body=f"Noted ({turn}).")
+        stored = Request.objects.get(pk=request.pk)
+        assert stored.awaiting_reply is _latest_from_outside(stored), turn
+
+
+def test_the_migration_flags_the_requests_whose_latest_message_came_from_outside(dave):
+    import importlib
+
+    from django.apps import apps
+
+    from haven.cases.models import Request
+    from haven.messaging.services import message_send
+
+    answered = _portal_request_with_a_message()
+    message_send(ctx=ctx_for(dave), actor=dave, request=answered, body="We read you.")
+    waiting, receipt = portal_request_create(
+        submission=Submission(
+            names=["Ri"], country="CN", region="", urgency=3, account="Help.", contact=""
+        ),
+        form_token="t-2",
+    )
+    requester_message_add(receipt, "Hello?", form_token="m-2")
+    Request.objects.update(awaiting_reply=False)  # as before the migration
+    migration = importlib.import_module("haven.cases.migrations.0011_request_awaiting_reply")
+    migration.flag_requests_awaiting_a_reply(apps, None)
+    assert set(Request.objects.filter(awaiting_reply=True).values_list("pk", flat=True)) == {
+        waiting.pk
+    }

@@ -75,6 +75,10 @@ class Request(SealedRecord):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     triaged_at = models.DateTimeField(null=True, blank=True)
+    # Whether its latest message came from its requester or broker (a reply is owed): kept by
+    # haven.messaging.services as messages are written, so that the navigation's notice and the
+    # inbox's filter read a flag instead of every request's latest message.
+    awaiting_reply = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-received_at"]
@@ -82,6 +86,11 @@ class Request(SealedRecord):
             models.Index(fields=["status", "-received_at"]),
             # The inbox's order: read in it and stop at a page, not sort every request first.
             models.Index(fields=["-urgency", "-received_at"]),
+            models.Index(
+                fields=["-urgency", "-received_at"],
+                condition=models.Q(awaiting_reply=True),
+                name="cases_request_awaiting_idx",
+            ),
         ]
 
 

@@ -134,6 +134,9 @@ def _message(
     )
     payload_set(ctx=ctx, record=message, data={"body": body})
     message.save(force_insert=True)
+    Request.objects.filter(pk=conversation.request_id).update(
+        awaiting_reply=author_kind in (Author.REQUESTER, Author.BROKER)
+    )
     return message
 
 
