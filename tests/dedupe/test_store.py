@@ -116,9 +116,7 @@ def test_a_person_edited_while_being_encoded_keeps_the_encodings_of_the_edit(
 
 
 @pytest.mark.django_db
-def test_the_people_waiting_for_encodings_are_the_pending_and_those_made_another_way(
-    alice, ctx
-):
+def test_the_people_waiting_for_encodings_are_the_pending_and_those_made_another_way(alice, ctx):
     cases = [record(ctx=ctx, actor=alice, name_hangul=f"김선{i}") for i in range(5)]
     generation = index_key_active().generation
     assert store.waiting_person_ids(generation=generation, limit=10) == []
