@@ -107,32 +107,3 @@ def test_a_portal_only_process_runs_the_slim_middleware_and_passes_djangos_check
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "True False"
-
-
-@pytest.mark.parametrize(("mode", "expected"), [("portal", 7), ("staff", 0), ("all", 0)])
-def test_only_a_portal_process_yields_the_processor_to_the_staff_side(
-    settings, monkeypatch, mode, expected
-):
-    from django.core.management import call_command
-
-    from haven.demo.management.commands import run
-
-    settings.HAVEN_SERVE = mode
-    settings.HAVEN_PORTAL_NICE = 7
-    served: dict[str, object] = {}
-    monkeypatch.setattr(run, "serve", lambda **kwargs: served.update(kwargs))
-    monkeypatch.setattr(run, "call_command", lambda *args, **kwargs: None)
-    call_command("run", "--no-migrate", stdout=open(os.devnull, "w"))  # noqa: SIM115
-    assert served["nice"] == expected
-
-
-def test_serving_with_a_niceness_lowers_the_priority_its_workers_inherit(monkeypatch):
-    from haven.demo import server
-
-    niced: list[int] = []
-    monkeypatch.setattr(server.os, "nice", niced.append)
-    monkeypatch.setattr(server.HavenServer, "run", lambda self: None)
-    monkeypatch.delenv("HAVEN_SERVER_WORKERS", raising=False)  # serve() sets it; undone after
-    server.serve(host="127.0.0.1", port=8999, workers=1, nice=10)
-    server.serve(host="127.0.0.1", port=8999, workers=1)
-    assert niced == [10]

@@ -66,9 +66,7 @@ def env_choice(name: str, default: str, *, choices: tuple[str, ...]) -> str:
     return lowered
 
 
-def env_int(
-    name: str, default: int, *, minimum: int | None = None, maximum: int | None = None
-) -> int:
+def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
     value = _raw(name)
     if value is None or value.strip() == "":
         return default
@@ -78,8 +76,6 @@ def env_int(
         raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}.") from exc
     if minimum is not None and number < minimum:
         raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {number}.")
-    if maximum is not None and number > maximum:
-        raise ImproperlyConfigured(f"{name} must be at most {maximum}, not {number}.")
     return number
 
 

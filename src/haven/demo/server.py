@@ -57,11 +57,8 @@ class HavenServer(BaseApplication):
         return application
 
 
-def serve(*, host: str, port: int, workers: int, name: str = "haven", nice: int = 0) -> None:
-    """Run gunicorn in the foreground until Ctrl-C (SIGINT) or SIGTERM stops it gracefully,
-    ``nice`` steps less eager for the processor than this process (its workers inherit it)."""
-    if nice:
-        os.nice(nice)
+def serve(*, host: str, port: int, workers: int, name: str = "haven") -> None:
+    """Run gunicorn in the foreground until Ctrl-C (SIGINT) or SIGTERM stops it gracefully."""
     bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     # The workers inherit this: files are never let to busy all of them at once
     # (haven.attachments.sandbox.places).

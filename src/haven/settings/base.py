@@ -409,10 +409,6 @@ HAVEN_PORTAL_MAX_BODY_BYTES = env_int("HAVEN_PORTAL_MAX_BODY_BYTES", 200_000, mi
 # Argon2id cost of a receipt (1 pass over 8 MiB, about 3.5 ms): run once per submission and per
 # visit, so it bounds how many submissions a core can take in a flood; the receipt's 20 digits
 # carry the strength (arithmetic: haven.crypto.receipt_keys).
-# How much a portal-only process (`haven portal`) yields the processor to the staff side on the
-# same machine: its Unix niceness (0-19). A surge of submissions then takes what the staff's
-# pages leave instead of slowing every page (benchmarks/workday.py); the queue holds the surge.
-HAVEN_PORTAL_NICE = env_int("HAVEN_PORTAL_NICE", 10, minimum=0, maximum=19)
 HAVEN_PORTAL_RECEIPT_OPSLIMIT = env_int("HAVEN_PORTAL_RECEIPT_OPSLIMIT", 1, minimum=1)
 HAVEN_PORTAL_RECEIPT_MEMLIMIT = env_int(
     "HAVEN_PORTAL_RECEIPT_MEMLIMIT", 8 * 1024 * 1024, minimum=8 * 1024 * 1024

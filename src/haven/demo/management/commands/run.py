@@ -75,6 +75,4 @@ class Command(BaseCommand):
             port=options["port"],
             workers=options["workers"],
             name="haven-portal" if portal_only else "haven",
-            # Staff pages first: a flood on the portal must not slow the people answering it.
-            nice=settings.HAVEN_PORTAL_NICE if portal_only else 0,
         )
