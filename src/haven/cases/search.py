@@ -143,19 +143,17 @@ def search_index_refresh(
     ctx: KeyContext,
     actor: User | None,
     limit: int = REFRESH_BATCH,
-    only_if_complete: bool = False,
 ) -> int:
     """Index the records written without search tokens (by someone who did not hold the index
     key yet) that ``ctx`` can open, at most ``limit`` of them. Returns how many were indexed.
-    ``only_if_complete``: index nothing unless that is every one of them (a page about to
-    answer: see :data:`INLINE_REFRESH`).
+    A page about to answer calls :func:`search_index_settle` instead.
 
     Nothing decrypted here is shown to anyone; one audit entry records which keys were indexed.
     """
     if not ctx.holds_index_key():
         return 0
-    pending = pending_data_keys(ctx=ctx, limit=limit + 1 if only_if_complete else limit)
-    if not pending or len(pending) > limit:
+    pending = pending_data_keys(ctx=ctx, limit=limit)
+    if not pending:
         return 0
     return _index_pending(ctx=ctx, actor=actor, pending=pending)
 
@@ -230,11 +228,9 @@ def _ready(
     user: User,
     query: str,
     refresh: int = REFRESH_BATCH,
-    only_if_complete: bool = False,
 ) -> str:
     """The cleaned query, once the person may search (else PermissionDenied) and up to
-    ``refresh`` of the records waiting for their tokens that they can open are indexed (with
-    ``only_if_complete``, only if that is all of them)."""
+    ``refresh`` of the records waiting for their tokens that they can open are indexed."""
     if not access.has_role(user, access.CASE_READERS):
         raise PermissionDenied("Your role cannot see cases.")
     text = clean_text(query, field="q", max_length=MAX_QUERY_CHARS, multiline=False)
@@ -244,7 +240,7 @@ def _ready(
             "Ask a supervisor to share it with you."
         )
     if text and refresh > 0:
-        search_index_refresh(ctx=ctx, actor=user, limit=refresh, only_if_complete=only_if_complete)
+        search_index_refresh(ctx=ctx, actor=user, limit=refresh)
     return text
 
 
@@ -255,7 +251,6 @@ def person_search(
     query: str,
     cases: QuerySet[Case] | None = None,
     refresh: int = REFRESH_BATCH,
-    only_if_complete: bool = False,
 ) -> QuerySet[Case]:
     """The cases ``user`` may see whose person has a name or alias matching ``query``: the
     whole name in any spelling, or part of it (two syllables or more in a row: 김순 for 김순희,
@@ -269,9 +264,7 @@ def person_search(
     key; an overlong query or one with control characters is a ValidationError on ``q``; a query
     with no letters or digits finds nothing.
     """
-    text = _ready(
-        ctx=ctx, user=user, query=query, refresh=refresh, only_if_complete=only_if_complete
-    )
+    text = _ready(ctx=ctx, user=user, query=query, refresh=refresh)
     base = Case.objects.all() if cases is None else cases
     base = base.filter(access.visible_to(user))
     if not text:

@@ -367,15 +367,10 @@ class RequestRow:
 
 def request_rows(*, ctx: KeyContext, user: User, requests: list[Request]) -> list[RequestRow]:
     """One page of the inbox: each request with its people's names, the owners and states of
-    its cases, its broker's alias and whether a message waits for a reply (``last_author``
-    annotated by :func:`haven.notifications.selectors.awaiting_reply`, else looked up). Names
-    and aliases are decrypted for the page; audited as one list read."""
-    from haven.notifications.selectors import last_author
-
+    its cases, its broker's alias and whether a message waits for a reply
+    (:attr:`Request.awaiting_reply`). Names and aliases are decrypted for the page; audited as
+    one list read."""
     ids = [r.pk for r in requests]
-    authors = dict(
-        Request.objects.filter(pk__in=ids).annotate(last=last_author()).values_list("pk", "last")
-    )
     cases = list(
         case_queryset(user=user)
         .filter(request_id__in=ids)
@@ -413,7 +408,7 @@ def request_rows(*, ctx: KeyContext, user: User, requests: list[Request]) -> lis
             names=names[r.pk],
             owners=owners[r.pk],
             broker_alias=aliases.get(r.broker_id, ""),
-            awaiting_reply=authors.get(r.pk) in ("requester", "broker"),
+            awaiting_reply=r.awaiting_reply,
             states=states[r.pk],
         )
         for r in requests

@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Exists, OuterRef, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -21,7 +21,6 @@ from haven.accounts.models import Role
 from haven.cases.journey import State
 from haven.cases.models import Case, Request
 from haven.cases.selectors import ACTIVE_Q
-from haven.messaging.models import Message
 from haven.referrals.models import Referral, ReferralStatus
 
 if TYPE_CHECKING:
@@ -37,15 +36,6 @@ class Notice:
     kind: str
     title: StrOrPromise
     items: QuerySet[Any]
-
-
-def last_author() -> Subquery:
-    """Who wrote a request's latest message (an annotation): requester, broker or staff."""
-    return Subquery(
-        Message.objects.filter(request_id=OuterRef("pk"))
-        .order_by("-created_at")
-        .values("author_kind")[:1]
-    )
 
 
 def awaiting_reply(requests: QuerySet[Request]) -> QuerySet[Request]:
