@@ -360,7 +360,8 @@ def test_an_entry_written_outside_a_transaction_is_chained(alice):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_appends_never_share_a_seq_or_a_link(alice):
+@pytest.mark.parametrize("own_transaction", [False, True], ids=["in-the-action", "on-their-own"])
+def test_concurrent_appends_never_share_a_seq_or_a_link(alice, own_transaction):
     # Threads need a database they can share: the test settings use a file, never ":memory:".
     assert not str(connection.settings_dict["NAME"]).startswith(":memory")
     per_thread = 15
@@ -371,6 +372,9 @@ def test_concurrent_appends_never_share_a_seq_or_a_link(alice):
         try:
             barrier.wait()
             for i in range(per_thread):
+                if own_transaction:  # as a page's read is audited
+                    audit_record(actor=alice, action=f"thread.{name}", detail={"i": i})
+                    continue
                 with transaction.atomic():
                     audit_record(actor=alice, action=f"thread.{name}", detail={"i": i})
                     time.sleep(0.001)  # hold the head lock while the others wait for it
@@ -391,6 +395,44 @@ def test_concurrent_appends_never_share_a_seq_or_a_link(alice):
     result = audit_verify()
     assert result.ok, result.problems
     assert head().seq == 3 * per_thread
+
+
+@pytest.mark.django_db
+def test_the_returned_entry_is_the_row_stored(alice):
+    make_chain(alice, 2)
+    entry = audit_record(
+        actor=alice, action="case.update", detail={"fields": ["summary"], "n": 3}, session="s1"
+    )
+    stored = AuditEntry.objects.get(pk=entry.pk)
+    names = [f.attname for f in AuditEntry._meta.concrete_fields]
+    assert [getattr(stored, n) for n in names] == [getattr(entry, n) for n in names]
+    assert (stored.seq, stored.prev_hash) == (3, AuditEntry.objects.get(seq=2).entry_hash)
+    assert (head().seq, head().entry_hash) == (3, stored.entry_hash)
+    assert not entry._state.adding
+    assert audit_verify().ok
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("own_transaction", [False, True])
+def test_work_before_the_append_runs_in_every_writing_transaction(alice, own_transaction):
+    from haven.audit import services
+
+    called: list[bool] = []
+    services.before_append.append(lambda: called.append(True))
+    try:
+        if own_transaction:
+            audit_record(actor=alice, action="case.view")
+        else:
+            with transaction.atomic():
+                audit_record(actor=alice, action="case.update")
+    finally:
+        services.before_append.pop()
+    # An entry in a transaction of its own follows no write: on PostgreSQL, where the work
+    # settles only what its own transaction wrote, it is not run; SQLite's settles what
+    # autocommitted writes left too.
+    skipped = own_transaction and connection.vendor == "postgresql"
+    assert called == ([] if skipped else [True])
+    assert audit_verify().ok
 
 
 # -- anchors ------------------------------------------------------------------------------------

@@ -67,61 +67,131 @@ def audit_record(
     )
     target_type = target._meta.label_lower if target is not None else ""
     target_id = audit_target_id(target) if target is not None else ""
+    # An entry written in a transaction of its own (a page's read) follows no write of that
+    # transaction: on PostgreSQL the hooks, which settle only what this transaction wrote, would
+    # look and find nothing. SQLite's hooks also settle what autocommitted writes left.
+    inside = transaction.get_connection().in_atomic_block
     with transaction.atomic(savepoint=False):
-        for hook in before_append:
-            hook()
-        head, created = AuditHead.objects.select_for_update().get_or_create(
-            pk=AuditHead.SINGLETON, defaults={"seq": 0, "entry_hash": GENESIS}
-        )
-        trusted = created or head_signer(head.seq, head.entry_hash, head.signature) is not None
-        if created:
-            last = AuditEntry.objects.order_by("-seq").first()
-            if last is not None:
-                # The head row was lost (a restore, a bad fixture load) while the chain exists:
-                # go on from the last entry instead of colliding with seq 1 on every action.
-                # `haven audit verify` still reports the missing head if anything was cut, and the
-                # rebuilt head is not signed: this server did not see that entry written.
-                logger.error("audit chain head was missing; rebuilt from entry %s", last.seq)
-                head.seq, head.entry_hash = last.seq, last.entry_hash
-                trusted = False
-        elif not trusted:
-            logger.error(
-                "audit chain head at seq %s does not carry this server's signature: new entries "
-                "stay unsigned until `haven audit sign-head` (run `haven audit verify`)",
-                head.seq,
+        connection = transaction.get_connection()
+        if inside or connection.vendor != "postgresql":
+            for hook in before_append:
+                hook()
+        with connection.cursor() as cursor:
+            head = _head_locked(cursor, connection)
+            if head is None:
+                (seq, head_hash), trusted = _head_created()
+            else:
+                seq, head_hash, signature = head
+                trusted = head_signer(seq, head_hash, signature) is not None
+                if not trusted:
+                    logger.error(
+                        "audit chain head at seq %s does not carry this server's signature: new "
+                        "entries stay unsigned until `haven audit sign-head` (run `haven audit "
+                        "verify`)",
+                        seq,
+                    )
+            entry = AuditEntry(
+                seq=seq + 1,
+                at=timezone.now(),
+                actor_id=actor_id,
+                action=action,
+                target_type=target_type,
+                target_id=target_id,
+                detail=detail,
+                session=session,
+                prev_hash=head_hash,
             )
-        seq = head.seq + 1
-        at = timezone.now()
-        entry = AuditEntry(
-            seq=seq,
-            at=at,
-            actor_id=actor_id,
-            action=action,
-            target_type=target_type,
-            target_id=target_id,
-            detail=detail,
-            session=session,
-            prev_hash=head.entry_hash,
-        )
-        entry.entry_hash = entry_hash(
-            seq=seq,
-            at=at,
-            actor_id=actor_id,
-            action=action,
-            target_type=target_type,
-            target_id=target_id,
-            detail=detail,
-            session=session,
-            prev_hash=head.entry_hash,
-        )
-        entry.save(force_insert=True)
-        AuditHead.objects.filter(pk=AuditHead.SINGLETON).update(
-            seq=seq,
-            entry_hash=entry.entry_hash,
-            at=at,
-            signature=head_sign(seq, entry.entry_hash) if trusted else "",
-        )
+            entry.entry_hash = entry_hash(
+                seq=entry.seq,
+                at=entry.at,
+                actor_id=actor_id,
+                action=action,
+                target_type=target_type,
+                target_id=target_id,
+                detail=detail,
+                session=session,
+                prev_hash=head_hash,
+            )
+            new_signature = head_sign(entry.seq, entry.entry_hash) if trusted else ""
+            _append(cursor, connection, entry, new_signature)
     return entry
+
+
+_ENTRY_COLUMNS = (
+    "seq",
+    "at",
+    "actor_id",
+    "action",
+    "target_type",
+    "target_id",
+    "detail",
+    "session",
+    "prev_hash",
+    "entry_hash",
+)
+
+
+def _head_locked(cursor: Any, connection: Any) -> tuple[int, str, str] | None:
+    """The head's seq, hash and signature, its row locked (on SQLite the IMMEDIATE transaction
+    already holds the write lock). In SQL of its own: every action of the organisation waits
+    for the head, and the ORM's query building took longer than the query."""
+    table = connection.ops.quote_name(AuditHead._meta.db_table)
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    cursor.execute(
+        f"SELECT seq, entry_hash, signature FROM {table} WHERE id = %s{lock}",  # noqa: S608  # nosec B608  # our own table's name
+        [AuditHead.SINGLETON],
+    )
+    row = cursor.fetchone()
+    return (int(row[0]), row[1], row[2]) if row is not None else None
+
+
+def _head_created() -> tuple[tuple[int, str], bool]:
+    """The head row, made when missing (for the first entry, or when the head was lost: a
+    restore, a bad fixture load, while the chain exists): its seq and hash, and whether the next
+    head may be signed."""
+    head, created = AuditHead.objects.select_for_update().get_or_create(
+        pk=AuditHead.SINGLETON, defaults={"seq": 0, "entry_hash": GENESIS}
+    )
+    if not created:  # made by a concurrent first append between our read and this one
+        trusted = head_signer(head.seq, head.entry_hash, head.signature) is not None
+        return (head.seq, head.entry_hash), trusted
+    last = AuditEntry.objects.order_by("-seq").first()
+    if last is None:
+        return (0, GENESIS), True
+    # Go on from the last entry instead of colliding with seq 1 on every action. `haven audit
+    # verify` still reports the missing head if anything was cut, and the rebuilt head is not
+    # signed: this server did not see that entry written.
+    logger.error("audit chain head was missing; rebuilt from entry %s", last.seq)
+    return (last.seq, last.entry_hash), False
+
+
+def _append(cursor: Any, connection: Any, entry: AuditEntry, signature: str) -> None:
+    """Insert the entry and move the head to it. On PostgreSQL in one statement: the head stays
+    locked until the transaction ends, and each round trip while it is held makes every other
+    writer wait (the portal's surge and every staff page queue there)."""
+    by_name = {f.attname: f for f in AuditEntry._meta.concrete_fields}
+    fields = [by_name[name] for name in _ENTRY_COLUMNS]
+    values = [f.get_db_prep_save(getattr(entry, f.attname), connection) for f in fields]
+    head_at = next(f for f in AuditHead._meta.concrete_fields if f.attname == "at")
+    at = head_at.get_db_prep_save(entry.at, connection)
+    quote = connection.ops.quote_name
+    entries, heads = quote(AuditEntry._meta.db_table), quote(AuditHead._meta.db_table)
+    columns = ", ".join(quote(f.column) for f in fields)
+    marks = ", ".join(["%s"] * len(fields))
+    insert = f"INSERT INTO {entries} ({columns}) VALUES ({marks})"  # noqa: S608  # nosec B608  # our own table and column names
+    update = f"UPDATE {heads} SET seq = %s, entry_hash = %s, at = %s, signature = %s WHERE id = %s"  # noqa: S608  # nosec B608  # our own table's name
+    head = [entry.seq, entry.entry_hash, at, signature, AuditHead.SINGLETON]
+    if connection.vendor == "postgresql":
+        statement = f"WITH e AS ({insert} RETURNING id) {update} RETURNING (SELECT id FROM e)"  # noqa: S608  # nosec B608  # the two statements above
+        cursor.execute(statement, [*values, *head])
+        row = cursor.fetchone()
+        entry.pk = row[0]
+    else:
+        cursor.execute(insert, values)
+        entry.pk = cursor.lastrowid
+        cursor.execute(update, head)
+    entry._state.adding = False
+    entry._state.db = connection.alias
 
 
 class AuditRefusedError(Exception):
