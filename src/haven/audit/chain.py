@@ -27,6 +27,19 @@ from typing import Any
 VERSION = 1  # entry_hash() writes "v":1 itself
 GENESIS = "0" * 64
 HASH_LENGTH = 64
+# An entry's stored columns, in the order the chain's readers and writers use them.
+ENTRY_FIELDS = (
+    "seq",
+    "at",
+    "actor_id",
+    "action",
+    "target_type",
+    "target_id",
+    "detail",
+    "session",
+    "prev_hash",
+    "entry_hash",
+)
 
 
 _string = encode_basestring_ascii

@@ -42,7 +42,7 @@ from haven.audit.anchors import (
 from haven.audit.anchors import (
     parse_anchor as parse_anchor,  # re-exported: the command and tests read anchors here
 )
-from haven.audit.chain import GENESIS, format_at, hash_text
+from haven.audit.chain import ENTRY_FIELDS, GENESIS, format_at, hash_text
 from haven.audit.models import AuditEntry, AuditHead
 from haven.audit.pseudonyms import audit_id
 from haven.audit.signing import PREVIOUS, head_signer, signature_valid
@@ -60,18 +60,7 @@ HEAD = "head"
 SIGNATURE = "signature"
 ANCHOR = "anchor"
 
-_FIELDS = (
-    "seq",
-    "at",
-    "actor_id",
-    "action",
-    "target_type",
-    "target_id",
-    "detail",
-    "session",
-    "prev_hash",
-    "entry_hash",
-)
+_FIELDS = ENTRY_FIELDS
 # Row tuple positions (the order of _FIELDS).
 _SEQ, _AT, _ACTOR, _ACTION, _TTYPE, _TID, _DETAIL, _SESSION, _PREV, _HASH = range(10)
 Row = tuple[Any, ...]

@@ -11,7 +11,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from haven.audit.anchors import Anchor, AnchorFileError, anchor_append, anchor_file
-from haven.audit.chain import GENESIS, entry_hash, normalise_detail
+from haven.audit.chain import ENTRY_FIELDS, GENESIS, entry_hash, normalise_detail
 from haven.audit.context import current_session
 from haven.audit.models import AuditEntry, AuditHead
 from haven.audit.pseudonyms import audit_target_id, pseudonymise_detail
@@ -90,45 +90,21 @@ def audit_record(
                         "verify`)",
                         seq,
                     )
-            entry = AuditEntry(
-                seq=seq + 1,
-                at=timezone.now(),
-                actor_id=actor_id,
-                action=action,
-                target_type=target_type,
-                target_id=target_id,
-                detail=detail,
-                session=session,
-                prev_hash=head_hash,
-            )
-            entry.entry_hash = entry_hash(
-                seq=entry.seq,
-                at=entry.at,
-                actor_id=actor_id,
-                action=action,
-                target_type=target_type,
-                target_id=target_id,
-                detail=detail,
-                session=session,
-                prev_hash=head_hash,
-            )
+            values: dict[str, Any] = {
+                "seq": seq + 1,
+                "at": timezone.now(),
+                "actor_id": actor_id,
+                "action": action,
+                "target_type": target_type,
+                "target_id": target_id,
+                "detail": detail,
+                "session": session,
+                "prev_hash": head_hash,
+            }
+            entry = AuditEntry(**values, entry_hash=entry_hash(**values))
             new_signature = head_sign(entry.seq, entry.entry_hash) if trusted else ""
             _append(cursor, connection, entry, new_signature)
     return entry
-
-
-_ENTRY_COLUMNS = (
-    "seq",
-    "at",
-    "actor_id",
-    "action",
-    "target_type",
-    "target_id",
-    "detail",
-    "session",
-    "prev_hash",
-    "entry_hash",
-)
 
 
 def _head_locked(cursor: Any, connection: Any) -> tuple[int, str, str] | None:
@@ -165,27 +141,43 @@ def _head_created() -> tuple[tuple[int, str], bool]:
     return (last.seq, last.entry_hash), False
 
 
-def _append(cursor: Any, connection: Any, entry: AuditEntry, signature: str) -> None:
-    """Insert the entry and move the head to it. On PostgreSQL in one statement: the head stays
-    locked until the transaction ends, and each round trip while it is held makes every other
-    writer wait (the portal's surge and every staff page queue there)."""
+# Per database vendor: the entry's fields and the SQL that appends it (see _append).
+_APPEND_SQL: dict[str, tuple[list[Any], str, str]] = {}
+
+
+def _append_sql(connection: Any) -> tuple[list[Any], str, str]:
+    """The entry's fields in column order, the statement that inserts the entry and moves the
+    head (one on PostgreSQL, else the insert), and the head's move on its own; made once per
+    process, since every action of the organisation appends."""
+    known = _APPEND_SQL.get(connection.vendor)
+    if known is not None:
+        return known
     by_name = {f.attname: f for f in AuditEntry._meta.concrete_fields}
-    fields = [by_name[name] for name in _ENTRY_COLUMNS]
-    values = [f.get_db_prep_save(getattr(entry, f.attname), connection) for f in fields]
-    head_at = next(f for f in AuditHead._meta.concrete_fields if f.attname == "at")
-    at = head_at.get_db_prep_save(entry.at, connection)
+    fields = [by_name[name] for name in ENTRY_FIELDS]
     quote = connection.ops.quote_name
     entries, heads = quote(AuditEntry._meta.db_table), quote(AuditHead._meta.db_table)
     columns = ", ".join(quote(f.column) for f in fields)
     marks = ", ".join(["%s"] * len(fields))
     insert = f"INSERT INTO {entries} ({columns}) VALUES ({marks})"  # noqa: S608  # nosec B608  # our own table and column names
     update = f"UPDATE {heads} SET seq = %s, entry_hash = %s, at = %s, signature = %s WHERE id = %s"  # noqa: S608  # nosec B608  # our own table's name
+    if connection.vendor == "postgresql":
+        insert = f"WITH e AS ({insert} RETURNING id) {update} RETURNING (SELECT id FROM e)"  # noqa: S608  # nosec B608  # the two statements above
+    _APPEND_SQL[connection.vendor] = (fields, insert, update)
+    return fields, insert, update
+
+
+def _append(cursor: Any, connection: Any, entry: AuditEntry, signature: str) -> None:
+    """Insert the entry and move the head to it. On PostgreSQL in one statement: the head stays
+    locked until the transaction ends, and each round trip while it is held makes every other
+    writer wait (the portal's surge and every staff page queue there)."""
+    fields, insert, update = _append_sql(connection)
+    values = [f.get_db_prep_save(getattr(entry, f.attname), connection) for f in fields]
+    # The head's `at` is a DateTimeField like the entry's: prepared the same way.
+    at = fields[ENTRY_FIELDS.index("at")].get_db_prep_save(entry.at, connection)
     head = [entry.seq, entry.entry_hash, at, signature, AuditHead.SINGLETON]
     if connection.vendor == "postgresql":
-        statement = f"WITH e AS ({insert} RETURNING id) {update} RETURNING (SELECT id FROM e)"  # noqa: S608  # nosec B608  # the two statements above
-        cursor.execute(statement, [*values, *head])
-        row = cursor.fetchone()
-        entry.pk = row[0]
+        cursor.execute(insert, [*values, *head])
+        entry.pk = cursor.fetchone()[0]
     else:
         cursor.execute(insert, values)
         entry.pk = cursor.lastrowid
