@@ -220,3 +220,43 @@ def test_strangers_holding_the_same_part_never_crowd_out_the_searchers_own_case(
     assert _found(bob, "선희") == {mine}
     assert _found(carol, "선희") == set(theirs)
     assert group_search(ctx=ctx_for(bob), user=bob, query="선희") == []
+
+
+def test_a_hangul_word_search_reads_no_stranger_by_a_words_bucket(ctx, alice, monkeypatch):
+    """Every word prefix in one bucket (a stand-in for a bucket a few hundred strangers share
+    at 100,000 people): a one-word Hangul search looks for its syllables' runs only, since no
+    person's name holding Hangul is kept by its words; a broker's alias still is."""
+    monkeypatch.setattr(
+        index,
+        "_bucket_form",
+        lambda ctx, purpose, form: "partial:#words" if form.startswith("w:") else "partial:" + form,
+    )
+    from haven.cases import search
+
+    sunho = _case(ctx, alice, name_hangul="김순호")
+    stranger = _case(ctx, alice, name_romanized="Maria Lopez")
+    broker = make_broker(ctx=ctx, actor=alice, alias="김순호네 아저씨")
+    for case in (sunho, stranger):  # re-index under these buckets
+        index.search_tokens_set(
+            ctx=ctx_for(alice),
+            data_key_id=case.data_key_id,
+            values=search.person_index_values(search.payload_read(ctx=ctx, record=case.person)),
+        )
+    index.search_tokens_set(
+        ctx=ctx_for(alice),
+        data_key_id=broker.data_key_id,
+        values=search.broker_index_values(search.payload_read(ctx=ctx, record=broker)),
+    )
+    read: list[object] = []
+    real_read = search.payload_read
+
+    def counting_read(*, ctx, record):
+        read.append(record.pk)
+        return real_read(ctx=ctx, record=record)
+
+    monkeypatch.setattr(search, "payload_read", counting_read)
+
+    assert _found(alice, "김순호") == {sunho}
+    assert stranger.person.pk not in read
+    assert _found(alice, "Maria") == {stranger}  # a name with no Korean reading, by its word
+    assert broker_search(ctx=ctx_for(alice), user=alice, query="김순호네") == [broker]

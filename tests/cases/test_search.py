@@ -199,3 +199,45 @@ def test_two_searches_catching_up_the_same_record_index_it_once(alice, monkeypat
     assert not SearchIndexPending.objects.exists()
     tokens = list(SearchToken.objects.filter(data_key_id=key_id).values_list("purpose", "token"))
     assert tokens and len(tokens) == len(set(tokens))
+
+
+def test_the_search_page_finds_people_groups_and_brokers_with_one_audit_entry(ctx, alice):
+    from haven.cases.search import search_everything
+    from tests.factories import make_broker
+
+    broker = make_broker(ctx=ctx, actor=alice, alias="Mr Kim Sun-hui's cousin")
+    case = _case(ctx, alice, name_hangul="김선희")
+    before = AuditEntry.objects.count()
+
+    found = search_everything(ctx=ctx_for(alice), user=alice, query="Kim Sun-hui", shown=50)
+
+    assert found.cases == [case] and found.groups == [] and found.brokers == [broker]
+    new = list(AuditEntry.objects.filter(seq__gt=before).order_by("seq"))
+    assert [(e.action, e.detail) for e in new] == [("case.search", {"groups": 0, "brokers": 1})]
+    assert "Kim" not in str(new[0].detail)
+
+
+@pytest.mark.parametrize("query", ["", "  "])
+def test_the_search_page_with_nothing_to_search_records_nothing(ctx, alice, query):
+    from haven.cases.search import search_everything
+
+    _case(ctx, alice, name_hangul="김선희")
+    before = AuditEntry.objects.count()
+
+    found = search_everything(ctx=ctx_for(alice), user=alice, query=query, shown=50)
+
+    assert (found.cases, found.groups, found.brokers) == ([], [], [])
+    assert AuditEntry.objects.count() == before
+
+
+def test_the_search_page_refuses_a_role_that_sees_no_cases_and_records_nothing(ctx, alice):
+    from haven.cases.search import search_everything
+    from tests.factories import UserFactory
+
+    _case(ctx, alice, name_hangul="김선희")
+    partner = UserFactory(username="pat", role="press")
+    before = AuditEntry.objects.count()
+
+    with pytest.raises(PermissionDenied):
+        search_everything(ctx=ctx_for(partner), user=partner, query="김선희", shown=50)
+    assert AuditEntry.objects.count() == before

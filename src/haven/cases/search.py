@@ -251,6 +251,7 @@ def person_search(
     query: str,
     cases: QuerySet[Case] | None = None,
     refresh: int = REFRESH_BATCH,
+    audited: bool = True,
 ) -> QuerySet[Case]:
     """The cases ``user`` may see whose person has a name or alias matching ``query``: the
     whole name in any spelling, or part of it (two syllables or more in a row: 김순 for 김순희,
@@ -259,7 +260,8 @@ def person_search(
     ``cases`` narrows an existing queryset (a filtered, ordered case list); by default all cases.
     ``refresh``: how many records waiting for their search tokens are indexed first (pages
     call :func:`search_index_settle` instead, then pass 0, and index more after their
-    answer). Refused
+    answer). ``audited=False``: no audit entry of its own (:func:`search_everything` writes
+    one for the page). Refused
     (PermissionDenied) for roles that see no cases and for people who do not hold the all-staff
     key; an overlong query or one with control characters is a ValidationError on ``q``; a query
     with no letters or digits finds nothing.
@@ -289,15 +291,21 @@ def person_search(
             alternatives=found.alternatives,
         )
         matched |= Q(pk__in=[case.pk for case in kept])
-    audit_record(actor=user, action="case.search", detail={})
+    if audited:
+        audit_record(actor=user, action="case.search", detail={})
     return base.filter(matched)
 
 
 def group_search(
-    *, ctx: KeyContext, user: User, query: str, refresh: int = REFRESH_BATCH
+    *,
+    ctx: KeyContext,
+    user: User,
+    query: str,
+    refresh: int = REFRESH_BATCH,
+    audited: bool = True,
 ) -> list[Group]:
     """The groups ``user`` sees a member of whose label matches ``query``, whole or in part
-    (``refresh`` as for :func:`person_search`)."""
+    (``refresh`` and ``audited`` as for :func:`person_search`)."""
     from haven.cases.selectors import group_list
 
     text = _ready(ctx=ctx, user=user, query=query, refresh=refresh)
@@ -321,15 +329,21 @@ def group_search(
             extract=group_index_values,
             alternatives=found.alternatives,
         )
-    audit_record(actor=user, action="group.search", detail={"found": len(result)})
+    if audited:
+        audit_record(actor=user, action="group.search", detail={"found": len(result)})
     return result
 
 
 def broker_search(
-    *, ctx: KeyContext, user: User, query: str, refresh: int = REFRESH_BATCH
+    *,
+    ctx: KeyContext,
+    user: User,
+    query: str,
+    refresh: int = REFRESH_BATCH,
+    audited: bool = True,
 ) -> list[Broker]:
     """The brokers whose alias (whole, or a word's start: "Jang") or phone number matches
-    (``refresh`` as for :func:`person_search`)."""
+    (``refresh`` and ``audited`` as for :func:`person_search`)."""
     from haven.brokers.selectors import broker_list
 
     text = _ready(ctx=ctx, user=user, query=query, refresh=refresh)
@@ -353,5 +367,41 @@ def broker_search(
             extract=broker_index_values,
             alternatives=found.alternatives,
         )
-    audit_record(actor=user, action="broker.search", detail={"found": len(result)})
+    if audited:
+        audit_record(actor=user, action="broker.search", detail={"found": len(result)})
     return result
+
+
+@dataclass
+class Everything:
+    """What the search page found: people's cases, groups and brokers, each cut to a page."""
+
+    cases: list[Case]
+    groups: list[Group]
+    brokers: list[Broker]
+
+
+def search_everything(*, ctx: KeyContext, user: User, query: str, shown: int) -> Everything:
+    """The search page's one search over people, groups and brokers (at most ``shown`` of
+    each; records waiting for their tokens are left to :func:`search_index_settle`), with one
+    audit entry for all three: ``case.search``, with how many groups and brokers were found.
+    Refused and validated as :func:`person_search`; an empty query finds nothing, unrecorded.
+    """
+    # One entry, not one per kind: each is a write, and on SQLite a turn of the one writer's
+    # lock, queued behind the portal's submissions under a working day's load.
+    if not _ready(ctx=ctx, user=user, query=query, refresh=0):
+        return Everything(cases=[], groups=[], brokers=[])
+    # The person with the case: the page reads each one's name (one query, not one a row).
+    cases = list(
+        person_search(ctx=ctx, user=user, query=query, refresh=0, audited=False).select_related(
+            "person", "person__data_key"
+        )[:shown]
+    )
+    groups = group_search(ctx=ctx, user=user, query=query, refresh=0, audited=False)
+    brokers = broker_search(ctx=ctx, user=user, query=query, refresh=0, audited=False)
+    audit_record(
+        actor=user,
+        action="case.search",
+        detail={"groups": len(groups), "brokers": len(brokers)},
+    )
+    return Everything(cases=cases, groups=groups[:shown], brokers=brokers[:shown])

@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from haven.crypto import IndexKey, KeyContext
 from haven.db.rows import Rows
+from haven.matching.hangul import is_syllable
 from haven.matching.names import MAX_CHARS, normalise_name
 from haven.vault import integrity
 from haven.vault.models import (
@@ -150,6 +151,19 @@ def query_partial_alternatives(query: str) -> list[frozenset[str]]:
     if words:
         alternatives.append(frozenset(words))
     return list(dict.fromkeys(alternatives))
+
+
+def _may_hold(purpose: str, alternative: frozenset[str]) -> bool:
+    """Whether values of ``purpose`` can hold every form of ``alternative``. A word's prefix
+    with a Hangul syllable in it is held only where the words of every value are kept (a
+    broker's alias): any other value with Hangul in it reads as Korean, and keeps the runs of
+    its syllables instead (:func:`partial_forms`)."""
+    # Without this, a one-word Hangul query (김순호) also looked for the bucket of its one
+    # prefix form, which a few hundred strangers hold at 100,000 people: each was decrypted to
+    # be checked, and none could match, on every such search.
+    if purpose == SearchPurpose.BROKER:
+        return True
+    return not any(form.startswith("w:") and any(map(is_syllable, form)) for form in alternative)
 
 
 def _bucket_form(ctx: KeyContext, purpose: str, form: str) -> str:
@@ -409,6 +423,8 @@ def search_partial_data_keys(
     parts: list[QuerySet[Any, Any]] = []
     for alternative in alternatives:
         for purpose in wanted:
+            if not _may_hold(purpose, alternative):
+                continue
             tokens = {ctx.index_token(purpose, _bucket_form(ctx, purpose, f)) for f in alternative}
             # A data key's tokens are unique per purpose: counting its rows among these tokens
             # counts the distinct buckets it holds (two forms may share one bucket).
@@ -419,6 +435,8 @@ def search_partial_data_keys(
                 .filter(held=len(tokens))
                 .values_list("data_key_id", flat=True)
             )
+    if not parts:
+        return None, []
     # Read as a list, not kept as a subquery: filtering cases by a subquery of tokens (with the
     # grants' check and the list's order) led PostgreSQL to walk the cases in order, a second
     # or more per search at 100,000 cases; a short list of ids is looked up by its index.

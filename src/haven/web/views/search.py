@@ -18,9 +18,7 @@ from haven.brokers.selectors import broker_details
 from haven.cases import selectors
 from haven.cases.search import (
     MAX_QUERY_CHARS,
-    broker_search,
-    group_search,
-    person_search,
+    search_everything,
     search_index_refresh,
     search_index_settle,
 )
@@ -60,16 +58,13 @@ def search(request: HttpRequest) -> HttpResponse:
 def _everything(request: HttpRequest, query: str) -> dict[str, Any]:
     user, key_ctx = actor(request), ctx(request)
     waiting = search_index_settle(ctx=key_ctx, actor=user)
-    cases = list(person_search(ctx=key_ctx, user=user, query=query, refresh=0)[:MAX_SHOWN])
+    found = search_everything(ctx=key_ctx, user=user, query=query, shown=MAX_SHOWN)
+    cases = found.cases
     people = selectors.case_rows(ctx=key_ctx, user=user, cases=cases)
-    groups = selectors.group_rows(
-        ctx=key_ctx,
-        user=user,
-        groups=group_search(ctx=key_ctx, user=user, query=query, refresh=0)[:MAX_SHOWN],
-    )
+    groups = selectors.group_rows(ctx=key_ctx, user=user, groups=found.groups)
     brokers = [
         (broker, broker_details(ctx=key_ctx, broker=broker).get("alias", ""))
-        for broker in broker_search(ctx=key_ctx, user=user, query=query, refresh=0)[:MAX_SHOWN]
+        for broker in found.brokers
     ]
     if waiting:
         after_response(request, lambda: search_index_refresh(ctx=key_ctx, actor=user))
