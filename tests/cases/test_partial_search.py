@@ -32,6 +32,21 @@ def _found(user, query) -> set[Case]:
     return set(person_search(ctx=ctx_for(user), user=user, query=query))
 
 
+def _reads_counted(monkeypatch) -> list[object]:
+    """The primary keys of the records a search decrypts, in order."""
+    from haven.cases import search
+
+    read: list[object] = []
+    real_read = search.payload_read
+
+    def counting_read(*, ctx, record):
+        read.append(record.pk)
+        return real_read(ctx=ctx, record=record)
+
+    monkeypatch.setattr(search, "payload_read", counting_read)
+    return read
+
+
 @pytest.fixture
 def people(ctx, alice):
     return {
@@ -151,14 +166,7 @@ def test_a_whole_name_search_reads_only_people_holding_every_part_of_it(
             data_key_id=case.data_key_id,
             values=search.person_index_values(search.payload_read(ctx=ctx, record=case.person)),
         )
-    read: list[object] = []
-    real_read = search.payload_read
-
-    def counting_read(*, ctx, record):
-        read.append(record.pk)
-        return real_read(ctx=ctx, record=record)
-
-    monkeypatch.setattr(search, "payload_read", counting_read)
+    read = _reads_counted(monkeypatch)
 
     assert _found(alice, "김선희") == {people["sunhui"]}
     assert read == [people["sunhui"].person.pk]
@@ -247,14 +255,7 @@ def test_a_hangul_word_search_reads_no_stranger_by_a_words_bucket(ctx, alice, mo
         data_key_id=broker.data_key_id,
         values=search.broker_index_values(search.payload_read(ctx=ctx, record=broker)),
     )
-    read: list[object] = []
-    real_read = search.payload_read
-
-    def counting_read(*, ctx, record):
-        read.append(record.pk)
-        return real_read(ctx=ctx, record=record)
-
-    monkeypatch.setattr(search, "payload_read", counting_read)
+    read = _reads_counted(monkeypatch)
 
     assert _found(alice, "김순호") == {sunho}
     assert stranger.person.pk not in read
