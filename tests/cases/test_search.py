@@ -241,3 +241,20 @@ def test_the_search_page_refuses_a_role_that_sees_no_cases_and_records_nothing(c
     with pytest.raises(PermissionDenied):
         search_everything(ctx=ctx_for(partner), user=partner, query="김선희", shown=50)
     assert AuditEntry.objects.count() == before
+
+
+def test_a_search_that_fails_part_way_is_still_recorded(ctx, alice, monkeypatch):
+    from haven.cases import search
+
+    _case(ctx, alice, name_hangul="김선희")
+
+    def broken(**kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(search, "broker_search", broken)
+    before = AuditEntry.objects.count()
+
+    with pytest.raises(RuntimeError):
+        search.search_everything(ctx=ctx_for(alice), user=alice, query="김선희", shown=50)
+    new = list(AuditEntry.objects.order_by("seq")[before:])
+    assert [(e.action, e.detail) for e in new] == [("case.search", {"failed": True})]

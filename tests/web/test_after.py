@@ -294,3 +294,19 @@ def test_a_search_reads_what_waits_for_its_tokens_once_before_it_answers(
         case = asked[1].cases.get()
         found = f'href="/cases/{case.pk}/"' in page.content.decode()
         assert found == (waiting <= INLINE_REFRESH)
+
+
+@pytest.mark.django_db
+def test_the_search_page_records_one_search_entry_for_people_groups_and_brokers(
+    client, dave
+) -> None:
+    _ask(1)
+    login(client, dave)
+    before = AuditEntry.objects.count()
+
+    page = client.get(reverse("web:search"), {"q": "Park"})
+
+    assert page.status_code == 200
+    actions = [e.action for e in AuditEntry.objects.order_by("seq")[before:]]
+    assert actions.count("case.search") == 1
+    assert not {"group.search", "broker.search"} & set(actions)

@@ -391,14 +391,20 @@ def search_everything(*, ctx: KeyContext, user: User, query: str, shown: int) ->
     # lock, queued behind the portal's submissions under a working day's load.
     if not _ready(ctx=ctx, user=user, query=query, refresh=0):
         return Everything(cases=[], groups=[], brokers=[])
-    # The person with the case: the page reads each one's name (one query, not one a row).
-    cases = list(
-        person_search(ctx=ctx, user=user, query=query, refresh=0, audited=False).select_related(
-            "person", "person__data_key"
-        )[:shown]
-    )
-    groups = group_search(ctx=ctx, user=user, query=query, refresh=0, audited=False)
-    brokers = broker_search(ctx=ctx, user=user, query=query, refresh=0, audited=False)
+    try:
+        # The person with the case: the page reads each one's name (one query, not one a row).
+        cases = list(
+            person_search(ctx=ctx, user=user, query=query, refresh=0, audited=False).select_related(
+                "person", "person__data_key"
+            )[:shown]
+        )
+        groups = group_search(ctx=ctx, user=user, query=query, refresh=0, audited=False)
+        brokers = broker_search(ctx=ctx, user=user, query=query, refresh=0, audited=False)
+    except Exception:
+        # Names were decrypted for the check before whatever failed: the search is recorded
+        # all the same, as each of the three recorded itself when it finished.
+        audit_record(actor=user, action="case.search", detail={"failed": True})
+        raise
     audit_record(
         actor=user,
         action="case.search",
