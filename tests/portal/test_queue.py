@@ -145,6 +145,30 @@ def test_the_inbox_opens_a_few_and_leaves_the_rest_for_after_its_answer(
     assert _stored()[0] == queue.OPEN_BEFORE_ANSWER + 2 and _stored()[2] == 0
 
 
+def test_in_a_surge_the_inbox_answers_before_opening_any(
+    client, dave, queue_on, monkeypatch
+) -> None:
+    monkeypatch.setattr(queue, "OPEN_BEFORE_ANSWER_WHILE", 2)
+    monkeypatch.setattr(queue, "machine_quiet", lambda: False)  # nothing after the answer
+    from haven.web.views import requests as request_views
+
+    monkeypatch.setattr(request_views, "machine_quiet", lambda: False)
+    for i in range(3):
+        submit(client, [f"Person {i}"])
+    login(client, dave)
+
+    html = client.get(reverse("web:requests")).content.decode()
+
+    assert "3 requests from the portal" in html and html.count('id="request-') == 0
+    assert _stored() == (0, 0, 3)
+    listed = client.get("/api/requests/")
+    assert listed.status_code == 200 and _stored() == (0, 0, 3)
+    submitted_since = QueuedRequest.objects.order_by("received_at").first()
+    submitted_since.delete()  # two wait: the end of the surge, the oldest opens again
+    client.get(reverse("web:requests"))
+    assert _stored() == (1, 1, 1)
+
+
 def test_the_dashboard_opens_them_only_after_its_answer(client, dave, queue_on) -> None:
     for i in range(2):
         submit(client, [f"Person {i}"])

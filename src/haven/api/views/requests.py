@@ -27,7 +27,7 @@ from haven.brokers.selectors import broker_list
 from haven.cases.models import Request
 from haven.cases.selectors import CaseRow, request_detail, request_get, request_list
 from haven.cases.services import PersonInput, request_create, request_triage
-from haven.portal.queue import OPEN_BEFORE_ANSWER, portal_queue_open
+from haven.portal.queue import portal_queue_open_before_answer
 
 TAGS = ["requests"]
 
@@ -64,9 +64,9 @@ class RequestListApi(HavenApi):
         filters = query(self.FilterSerializer, request)
         user = actor(request)
         if access.allowed(user, "request.triage"):
-            # Requests the portal queued in a surge (haven.portal.queue): a few each call, as
-            # the inbox page opens them.
-            portal_queue_open(ctx=ctx(request), actor=user, limit=OPEN_BEFORE_ANSWER)
+            # Requests the portal queued in a surge (haven.portal.queue): the oldest each call
+            # while few wait, as the inbox page opens them.
+            portal_queue_open_before_answer(ctx=ctx(request), actor=user)
         qs = request_list(user=user, status=filters.get("status"))
         return page(request, self, qs, lambda chunk: chunk, self.OutputSerializer)
 

@@ -26,7 +26,7 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
     if not access.has_role(user, access.CASE_READERS):
         return render(request, "web/home.html", {"links": entries_for(user, where="home")})
     # After its answer only: the dashboard shows counts, which the next one brings up to date.
-    queued = queued_requests_open(request, before=0)
+    queued = queued_requests_open(request, before=False)
     board = selectors.dashboard(user=user)
     urgent = selectors.case_rows(ctx=ctx(request), user=user, cases=board.urgent)
     overdue = selectors.case_rows(ctx=ctx(request), user=user, cases=board.overdue)

@@ -26,10 +26,10 @@ from haven.once import AlreadyStoredError, once_token_check
 from haven.portal.queue import (
     OPEN_AFTER_ANSWER,
     OPEN_AFTER_ANSWER_SECONDS,
-    OPEN_BEFORE_ANSWER,
     background_turn,
     machine_quiet,
     portal_queue_open,
+    portal_queue_open_before_answer,
 )
 from haven.portal.selectors import queued_request_count
 from haven.web import forms as f
@@ -44,18 +44,19 @@ from haven.web.views.common import (
 )
 
 
-def queued_requests_open(request: HttpRequest, *, before: int = OPEN_BEFORE_ANSWER) -> int:
-    """Open portal requests queued in a surge (haven.portal.queue) if this person can:
-    ``before`` of them before the page (the inbox: the oldest waiting appears), and a batch after
-    its answer when the machine is quiet. Returns how many still wait (0 for people who cannot
-    open them)."""
+def queued_requests_open(request: HttpRequest, *, before: bool = True) -> int:
+    """Open portal requests queued in a surge (haven.portal.queue) if this person can: with
+    ``before``, the oldest before the page while few wait (the inbox: it appears at once), and
+    a batch after its answer when the machine is quiet. Returns how many still wait (0 for
+    people who cannot open them)."""
     user = actor(request)
     if not access.allowed(user, "request.triage"):
         return 0
     key_ctx = ctx(request)
     if before:
-        portal_queue_open(ctx=key_ctx, actor=user, limit=before)
-    waiting = queued_request_count()
+        waiting = portal_queue_open_before_answer(ctx=key_ctx, actor=user)
+    else:
+        waiting = queued_request_count()
 
     def open_in_background() -> None:
         with background_turn() as mine:
