@@ -139,20 +139,6 @@ def setup_django(database: str, workdir: Path) -> tuple[str, str | None]:
     return server, url
 
 
-COLUMNS = [
-    "seq",
-    "at",
-    "actor_id",
-    "action",
-    "target_type",
-    "target_id",
-    "detail",
-    "session",
-    "prev_hash",
-    "entry_hash",
-]
-
-
 def generate(n: int, actors: list[int], rng: random.Random) -> Any:
     """Yield (seq, at, actor_id, action, target_type, target_id, detail, session, prev, hash)."""
     from haven.audit.chain import GENESIS, entry_hash
@@ -194,6 +180,7 @@ def write_entries(n: int, rng: random.Random) -> tuple[int, str, dt.datetime]:
     from django.db import connection, transaction
 
     from haven.accounts.models import User
+    from haven.audit.chain import ENTRY_FIELDS as COLUMNS
     from haven.audit.models import AuditEntry, AuditHead
     from haven.audit.signing import head_sign
 
