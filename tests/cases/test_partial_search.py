@@ -7,7 +7,7 @@ import pytest
 
 from haven.brokers.models import Broker
 from haven.cases.models import Case, Group
-from haven.cases.search import broker_search, group_search, person_search
+from haven.cases.search import broker_search, group_search, person_search, search_everything
 from haven.cases.services import PersonInput, request_create
 from haven.vault import index
 from haven.vault.models import SearchToken
@@ -135,6 +135,34 @@ def test_a_group_is_found_by_its_label_whole_or_by_a_word(ctx, alice):
     for query in ("Yanji three", "yanji", "Yanj", "three"):
         assert group_search(ctx=ctx_for(alice), user=alice, query=query) == [group], query
     assert group_search(ctx=ctx_for(alice), user=alice, query="Ningbo") == []
+
+
+@pytest.mark.parametrize("query", ["Yanji three", "yanj", "three", "김선희", "Ningbo"])
+def test_the_search_page_finds_the_groups_a_group_search_finds(ctx, alice, query):
+    # The page looks up people and groups with one read of name and alias tokens: a person's
+    # alias that reads like a label must not bring in their case's group, nor hide another.
+    def ask(label: str, aliases: list[str]) -> Group:
+        request = request_create(
+            ctx=ctx,
+            actor=alice,
+            channel="direct_line",
+            account="Together.",
+            people=[
+                PersonInput(name_hangul="김선희", aliases=aliases),
+                PersonInput(name_hangul="리영호"),
+            ],
+            group_label=label,
+        )
+        return Group.objects.get(request=request)
+
+    yanji = ask("Yanji three", [])
+    ask("Hunchun pair", ["Yanji three", "Ningbo"])
+
+    page = search_everything(ctx=ctx_for(alice), user=alice, query=query, shown=50)
+
+    expected = group_search(ctx=ctx_for(alice), user=alice, query=query)
+    assert [row.group for row in page.groups] == expected
+    assert expected == ([yanji] if query in ("Yanji three", "yanj", "three") else [])
 
 
 def test_a_broker_is_found_by_a_word_of_the_alias_or_the_phone(ctx, alice):

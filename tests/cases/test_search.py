@@ -6,6 +6,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from haven.audit.models import AuditEntry
+from haven.audit.pseudonyms import audit_id
 from haven.cases.models import Case
 from haven.cases.search import person_search
 from haven.cases.selectors import case_list
@@ -211,10 +212,26 @@ def test_the_search_page_finds_people_groups_and_brokers_with_one_audit_entry(ct
 
     found = search_everything(ctx=ctx_for(alice), user=alice, query="Kim Sun-hui", shown=50)
 
-    assert found.cases == [case] and found.groups == [] and found.brokers == [broker]
+    assert [(row.case, row.name) for row in found.people] == [(case, "김선희")]
+    assert found.groups == [] and found.brokers == [(broker, "Mr Kim Sun-hui's cousin")]
+    # One entry for the search and for what it showed (no case.list entry beside it).
     new = list(AuditEntry.objects.filter(seq__gt=before).order_by("seq"))
-    assert [(e.action, e.detail) for e in new] == [("case.search", {"groups": 0, "brokers": 1})]
+    shown = {"cases": [audit_id(case.pk)], "groups": [], "brokers": [audit_id(broker.pk)]}
+    assert [(e.action, e.detail) for e in new] == [("case.search", shown)]
     assert "Kim" not in str(new[0].detail)
+
+
+def test_the_search_page_shows_at_most_its_page_of_each_kind_and_records_those(ctx, alice):
+    from haven.cases.search import search_everything
+
+    cases = [_case(ctx, alice, name_hangul="김선희") for _ in range(3)]
+    before = AuditEntry.objects.count()
+
+    found = search_everything(ctx=ctx_for(alice), user=alice, query="김선희", shown=2)
+
+    assert len(found.people) == 2 and {r.case for r in found.people} < set(cases)
+    entry = AuditEntry.objects.get(seq__gt=before)
+    assert sorted(entry.detail["cases"]) == sorted(audit_id(r.case.pk) for r in found.people)
 
 
 @pytest.mark.parametrize("query", ["", "  "])
@@ -226,7 +243,7 @@ def test_the_search_page_with_nothing_to_search_records_nothing(ctx, alice, quer
 
     found = search_everything(ctx=ctx_for(alice), user=alice, query=query, shown=50)
 
-    assert (found.cases, found.groups, found.brokers) == ([], [], [])
+    assert (found.people, found.groups, found.brokers) == ([], [], [])
     assert AuditEntry.objects.count() == before
 
 
@@ -251,7 +268,7 @@ def test_a_search_that_fails_part_way_is_still_recorded(ctx, alice, monkeypatch)
     def broken(**kwargs):
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(search, "broker_search", broken)
+    monkeypatch.setattr(search, "_matching_brokers", broken)
     before = AuditEntry.objects.count()
 
     with pytest.raises(RuntimeError):

@@ -19,18 +19,21 @@ from haven import access
 from haven.accounts.models import User
 from haven.audit.services import audit_record
 from haven.brokers.models import Broker
+from haven.brokers.selectors import broker_details, broker_list
 from haven.brokers.services import broker_index_values
 from haven.cases.models import Case, Group, Person
+from haven.cases.selectors import CaseRow, GroupRow, case_rows, group_list, group_rows
 from haven.crypto import CryptoError, KeyContext
 from haven.validation import clean_text
 from haven.vault.index import (
+    index_key_active,
     partial_forms,
     pending_data_keys,
     search_data_keys,
     search_partial_data_keys,
     search_tokens_set,
 )
-from haven.vault.models import SearchIndexPending, SearchPurpose
+from haven.vault.models import SearchIndexKey, SearchIndexPending, SearchPurpose
 from haven.vault.sealed import data_keys_unlock, payload_read
 
 MAX_QUERY_CHARS = 200
@@ -43,6 +46,10 @@ REFRESH_BATCH = 100
 INLINE_REFRESH = 20
 # Waiting records are counted up to this many for the "not searchable yet" notice.
 WAITING_COUNTED = 1_000
+# What a person is found by: their names and aliases. A group's label is a name too (its data
+# key holds no alias), so one lookup of these finds both.
+PERSON_PURPOSES = (SearchPurpose.NAME, SearchPurpose.ALIAS)
+BROKER_PURPOSES = (SearchPurpose.BROKER, SearchPurpose.PHONE)
 
 
 def person_index_values(data: dict[str, Any]) -> dict[str, list[str]]:
@@ -97,21 +104,29 @@ class Found:
     alternatives: list[frozenset[str]]
 
 
-def _find(*, ctx: KeyContext, purposes: tuple[str, ...], text: str) -> Found:
+def _find(
+    *,
+    ctx: KeyContext,
+    purposes: tuple[str, ...],
+    text: str,
+    index_key: SearchIndexKey | None = None,
+) -> Found:
     # Both read as lists of ids first: filtering cases by subqueries of tokens (with the grants'
     # check and the list's order) led PostgreSQL to walk every case in order, 0.3-1 s a query
     # at 100,000 cases; a short list of ids is looked up by its index.
-    exact = search_data_keys(ctx=ctx, purposes=purposes, query=text)
+    exact = search_data_keys(ctx=ctx, purposes=purposes, query=text, index_key=index_key)
     partial, alternatives = search_partial_data_keys(
-        ctx=ctx, purposes=purposes, query=text, limit=MAX_PARTIAL_IDS
+        ctx=ctx, purposes=purposes, query=text, limit=MAX_PARTIAL_IDS, index_key=index_key
     )
-    return Found(
-        exact=None
-        if exact is None
-        else [str(k) for k in exact.values_list("data_key_id", flat=True)],
-        partial=partial,
-        alternatives=alternatives,
+    exact_ids = (
+        None if exact is None else [str(k) for k in exact.values_list("data_key_id", flat=True)]
     )
+    if exact_ids and isinstance(partial, list):
+        # Whoever has the whole name holds all of its parts too: found already, not a candidate
+        # to decrypt and check (for a common name, most of the partial candidates).
+        whole = set(exact_ids)
+        partial = [key_id for key_id in partial if key_id not in whole]
+    return Found(exact=exact_ids, partial=partial, alternatives=alternatives)
 
 
 def _checked(
@@ -271,7 +286,16 @@ def person_search(
     base = base.filter(access.visible_to(user))
     if not text:
         return base.none()
-    found = _find(ctx=ctx, purposes=(SearchPurpose.NAME, SearchPurpose.ALIAS), text=text)
+    found = _find(ctx=ctx, purposes=PERSON_PURPOSES, text=text)
+    matched = _matching_cases(ctx=ctx, base=base, found=found)
+    if audited:
+        audit_record(actor=user, action="case.search", detail={})
+    return matched
+
+
+def _matching_cases(*, ctx: KeyContext, base: QuerySet[Case], found: Found) -> QuerySet[Case]:
+    """The cases of ``base`` (already narrowed to what the searcher sees) whose person is one
+    ``found`` names: by a whole name, or by part of one once their names are checked."""
     if found.exact is None and found.partial is None:
         return base.none()
     matched = Q(pk__in=[])
@@ -291,8 +315,6 @@ def person_search(
             alternatives=found.alternatives,
         )
         matched |= Q(pk__in=[case.pk for case in kept])
-    if audited:
-        audit_record(actor=user, action="case.search", detail={})
     return base.filter(matched)
 
 
@@ -306,12 +328,18 @@ def group_search(
 ) -> list[Group]:
     """The groups ``user`` sees a member of whose label matches ``query``, whole or in part
     (``refresh`` and ``audited`` as for :func:`person_search`)."""
-    from haven.cases.selectors import group_list
-
     text = _ready(ctx=ctx, user=user, query=query, refresh=refresh)
     if not text:
         return []
     found = _find(ctx=ctx, purposes=(SearchPurpose.NAME,), text=text)
+    result = _matching_groups(ctx=ctx, user=user, found=found)
+    if audited:
+        audit_record(actor=user, action="group.search", detail={"found": len(result)})
+    return result
+
+
+def _matching_groups(*, ctx: KeyContext, user: User, found: Found) -> list[Group]:
+    """The groups ``user`` sees a member of that ``found`` names, labels checked for parts."""
     groups = group_list(user=user)
     result: list[Group] = []
     if found.exact is not None:
@@ -329,8 +357,6 @@ def group_search(
             extract=group_index_values,
             alternatives=found.alternatives,
         )
-    if audited:
-        audit_record(actor=user, action="group.search", detail={"found": len(result)})
     return result
 
 
@@ -344,12 +370,18 @@ def broker_search(
 ) -> list[Broker]:
     """The brokers whose alias (whole, or a word's start: "Jang") or phone number matches
     (``refresh`` and ``audited`` as for :func:`person_search`)."""
-    from haven.brokers.selectors import broker_list
-
     text = _ready(ctx=ctx, user=user, query=query, refresh=refresh)
     if not text:
         return []
-    found = _find(ctx=ctx, purposes=(SearchPurpose.BROKER, SearchPurpose.PHONE), text=text)
+    found = _find(ctx=ctx, purposes=BROKER_PURPOSES, text=text)
+    result = _matching_brokers(ctx=ctx, user=user, found=found)
+    if audited:
+        audit_record(actor=user, action="broker.search", detail={"found": len(result)})
+    return result
+
+
+def _matching_brokers(*, ctx: KeyContext, user: User, found: Found) -> list[Broker]:
+    """The brokers ``user`` may see that ``found`` names, aliases checked for parts."""
     brokers = broker_list(user=user).order_by("created_at")
     result: list[Broker] = []
     if found.exact is not None:
@@ -367,39 +399,57 @@ def broker_search(
             extract=broker_index_values,
             alternatives=found.alternatives,
         )
-    if audited:
-        audit_record(actor=user, action="broker.search", detail={"found": len(result)})
     return result
 
 
 @dataclass
 class Everything:
-    """What the search page found: people's cases, groups and brokers, each cut to a page."""
+    """What the search page shows: people's cases, groups (with the members the searcher sees)
+    and brokers (with their alias), names decrypted, each cut to a page."""
 
-    cases: list[Case]
-    groups: list[Group]
-    brokers: list[Broker]
+    people: list[CaseRow]
+    groups: list[GroupRow]
+    brokers: list[tuple[Broker, str]]
 
 
 def search_everything(*, ctx: KeyContext, user: User, query: str, shown: int) -> Everything:
-    """The search page's one search over people, groups and brokers (at most ``shown`` of
-    each; records waiting for their tokens are left to :func:`search_index_settle`), with one
-    audit entry for all three: ``case.search``, with how many groups and brokers were found.
-    Refused and validated as :func:`person_search`; an empty query finds nothing, unrecorded.
+    """The search page's one search over people, groups and brokers, at most ``shown`` of each
+    with their names decrypted for the page (records waiting for their tokens are left to
+    :func:`search_index_settle`). One audit entry records the search and what it showed:
+    ``case.search`` with the cases, groups and brokers listed, in place of a list entry for
+    each. Refused and validated as :func:`person_search`; an empty query finds nothing,
+    unrecorded.
     """
-    # One entry, not one per kind: each is a write, and on SQLite a turn of the one writer's
-    # lock, queued behind the portal's submissions under a working day's load.
-    if not _ready(ctx=ctx, user=user, query=query, refresh=0):
-        return Everything(cases=[], groups=[], brokers=[])
+    # One entry, not one per kind and one per list shown: each is a write, and on SQLite a
+    # turn of the one writer's lock, queued behind the portal's submissions under a working
+    # day's load. People and groups are found by one lookup of their names' tokens (a group's
+    # label is a name; its data key holds no alias), the active index key read once.
+    text = _ready(ctx=ctx, user=user, query=query, refresh=0)
+    if not text:
+        return Everything(people=[], groups=[], brokers=[])
     try:
-        # The person with the case: the page reads each one's name (one query, not one a row).
+        index_key = index_key_active()
+        named = _find(ctx=ctx, purposes=PERSON_PURPOSES, text=text, index_key=index_key)
+        visible = Case.objects.filter(access.visible_to(user))
         cases = list(
-            person_search(ctx=ctx, user=user, query=query, refresh=0, audited=False).select_related(
+            _matching_cases(ctx=ctx, base=visible, found=named).select_related(
                 "person", "person__data_key"
             )[:shown]
         )
-        groups = group_search(ctx=ctx, user=user, query=query, refresh=0, audited=False)
-        brokers = broker_search(ctx=ctx, user=user, query=query, refresh=0, audited=False)
+        groups = _matching_groups(ctx=ctx, user=user, found=named)[:shown]
+        brokers = _matching_brokers(
+            ctx=ctx,
+            user=user,
+            found=_find(ctx=ctx, purposes=BROKER_PURPOSES, text=text, index_key=index_key),
+        )[:shown]
+        found = Everything(
+            people=case_rows(ctx=ctx, user=user, cases=cases, audited=False),
+            groups=group_rows(ctx=ctx, user=user, groups=groups, audited=False),
+            brokers=[
+                (broker, broker_details(ctx=ctx, broker=broker).get("alias", ""))
+                for broker in brokers
+            ],
+        )
     except Exception:
         # Names were decrypted for the check before whatever failed: the search is recorded
         # all the same, as each of the three recorded itself when it finished.
@@ -408,6 +458,10 @@ def search_everything(*, ctx: KeyContext, user: User, query: str, shown: int) ->
     audit_record(
         actor=user,
         action="case.search",
-        detail={"groups": len(groups), "brokers": len(brokers)},
+        detail={
+            "cases": [str(row.case.pk) for row in found.people],
+            "groups": [str(row.group.pk) for row in found.groups],
+            "brokers": [str(broker.pk) for broker, _alias in found.brokers],
+        },
     )
-    return Everything(cases=cases, groups=groups[:shown], brokers=brokers[:shown])
+    return found

@@ -122,8 +122,11 @@ class CaseRow:
     name_romanized: str
 
 
-def case_rows(*, ctx: KeyContext, user: User, cases: list[Case] | QuerySet[Case]) -> list[CaseRow]:
-    """Decrypt the names for one page of cases (audited as one list read)."""
+def case_rows(
+    *, ctx: KeyContext, user: User, cases: list[Case] | QuerySet[Case], audited: bool = True
+) -> list[CaseRow]:
+    """Decrypt the names for one page of cases, audited as one list read (``audited=False``:
+    the caller's own entry names the cases, as the search page's does)."""
     cases = list(cases)
     # One grant query for the page, not one per row.
     data_keys_unlock(ctx=ctx, key_ids=[case.person.data_key_id for case in cases])
@@ -139,7 +142,7 @@ def case_rows(*, ctx: KeyContext, user: User, cases: list[Case] | QuerySet[Case]
                 name_romanized=person.get("name_romanized", ""),
             )
         )
-    if rows:
+    if rows and audited:
         audit_record(
             actor=user, action="case.list", detail={"cases": [str(r.case.pk) for r in rows]}
         )
@@ -472,10 +475,14 @@ class GroupRow:
 
 
 def group_rows(
-    *, ctx: KeyContext, user: User, groups: list[Group] | QuerySet[Group]
+    *,
+    ctx: KeyContext,
+    user: User,
+    groups: list[Group] | QuerySet[Group],
+    audited: bool = True,
 ) -> list[GroupRow]:
     """One page of groups with their labels and the members ``user`` sees, names decrypted;
-    audited as one list read."""
+    audited as one list read (``audited`` as for :func:`case_rows`)."""
     groups = list(groups)
     members: dict[Any, list[CaseRow]] = {g.pk: [] for g in groups}
     cases = (
@@ -499,7 +506,7 @@ def group_rows(
         )
         for g in groups
     ]
-    if rows:
+    if rows and audited:
         audit_record(
             actor=user, action="group.list", detail={"groups": [str(g.pk) for g in groups]}
         )

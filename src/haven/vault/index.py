@@ -371,15 +371,20 @@ def search_tokens_move(*, old_key_id: Any, new_key_id: Any) -> None:
 
 
 def search_data_keys(
-    *, ctx: KeyContext, purposes: Iterable[str], query: str
+    *,
+    ctx: KeyContext,
+    purposes: Iterable[str],
+    query: str,
+    index_key: SearchIndexKey | None = None,
 ) -> QuerySet[SearchToken, Any] | None:
     """Ids of the data keys with a token equal to one of the query's, for these purposes (a
     subquery for list filters). None when the query normalises to nothing (no letters or digits).
+    ``index_key``: the active one, when the caller has read it already (:func:`index_key_active`).
 
     Raises :class:`SearchUnavailableError` when the organisation has no index key, and
     :class:`~haven.crypto.MissingKeyError` when ``ctx`` does not hold it.
     """
-    index_key = index_key_active()
+    index_key = index_key or index_key_active()
     if index_key is None:
         raise SearchUnavailableError(
             {"q": "Search by name is not set up for this organisation (it has no index key)."}
@@ -403,15 +408,21 @@ def search_data_keys(
 
 
 def search_partial_data_keys(
-    *, ctx: KeyContext, purposes: Iterable[str], query: str, limit: int
+    *,
+    ctx: KeyContext,
+    purposes: Iterable[str],
+    query: str,
+    limit: int,
+    index_key: SearchIndexKey | None = None,
 ) -> tuple[list[str] | QuerySet[Any, Any] | None, list[frozenset[str]]]:
     """Candidates for a search by part of a name: the data keys that hold, for one purpose,
     the buckets of all the forms of one alternative of :func:`query_partial_alternatives`; and
     the alternatives, which each candidate must be checked against (a bucket holds other parts
     too). The keys come as a list of ids when there are at most ``limit``, else as a subquery
     (every holder, whoever may see them: the caller narrows it). ``(None, [])`` when the query
-    has no partial form (a single syllable, a word shorter than three letters)."""
-    index_key = index_key_active()
+    has no partial form (a single syllable, a word shorter than three letters). ``index_key``
+    as for :func:`search_data_keys`."""
+    index_key = index_key or index_key_active()
     if index_key is None:
         raise SearchUnavailableError(
             {"q": "Search by name is not set up for this organisation (it has no index key)."}

@@ -14,7 +14,6 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
 from haven import access
-from haven.brokers.selectors import broker_details
 from haven.cases import selectors
 from haven.cases.search import (
     MAX_QUERY_CHARS,
@@ -59,17 +58,11 @@ def _everything(request: HttpRequest, query: str) -> dict[str, Any]:
     user, key_ctx = actor(request), ctx(request)
     waiting = search_index_settle(ctx=key_ctx, actor=user)
     found = search_everything(ctx=key_ctx, user=user, query=query, shown=MAX_SHOWN)
-    cases = found.cases
-    people = selectors.case_rows(ctx=key_ctx, user=user, cases=cases)
-    groups = selectors.group_rows(ctx=key_ctx, user=user, groups=found.groups)
-    brokers = [
-        (broker, broker_details(ctx=key_ctx, broker=broker).get("alias", ""))
-        for broker in found.brokers
-    ]
+    people, groups, brokers = found.people, found.groups, found.brokers
     if waiting:
         after_response(request, lambda: search_index_refresh(ctx=key_ctx, actor=user))
     # The requests behind what was found: the people's, the groups', the brokers'.
-    request_ids = {c.request_id for c in cases} | {g.group.request_id for g in groups}
+    request_ids = {r.case.request_id for r in people} | {g.group.request_id for g in groups}
     requests = list(
         selectors.request_list(user=user)
         .filter(
