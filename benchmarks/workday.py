@@ -873,8 +873,12 @@ def server_name(env: dict[str, str]) -> str:
         "from django.db import connection; c = connection.cursor(); "
         "c.execute('SHOW server_version' if connection.vendor == 'postgresql' "
         "else 'SELECT sqlite_version()'); "
-        "print(('PostgreSQL ' if connection.vendor == 'postgresql' else 'SQLite ') "
-        "+ c.fetchone()[0].split()[0])",
+        "v = c.fetchone()[0].split()[0]\n"
+        "if connection.vendor == 'postgresql':\n"
+        # Said, since it shapes a day: with it off (this machine's CI setting) the queue-like
+        # tables (the counts' notes, the portal's queue) keep their dead rows all day.
+        "    c.execute('SHOW autovacuum'); v += ', autovacuum ' + c.fetchone()[0]\n"
+        "print(('PostgreSQL ' if connection.vendor == 'postgresql' else 'SQLite ') + v)",
     )
 
 

@@ -18,6 +18,7 @@ from django.conf import settings
 
 from haven.crypto import CryptoError, IntegrityError, KeyContext, PersonalKey
 from haven.vault import integrity
+from haven.vault.holders import held_team_keys_remember
 from haven.vault.index import index_share_load
 from haven.vault.models import KeyShare
 
@@ -55,9 +56,18 @@ def context_for(user: User, key: PersonalKey) -> KeyContext:
     ctx = KeyContext(actor_id=user.pk)
     own = f"u:{user.pk}"
     ctx.add_holder(own, key)
-    for share in _genuine(KeyShare.objects.filter(user=user)):
+    shares = list(KeyShare.objects.filter(user=user))
+    links = list(KeyShare.objects.filter(via_key__isnull=False))
+    # The same rows say which team keys the person's grants may be addressed to (the lists'
+    # need-to-know filter), which every page read again.
+    held_team_keys_remember(
+        user,
+        own=[share.team_key_id for share in shares],
+        chained=[(share.team_key_id, share.via_key_id) for share in links],
+    )
+    for share in _genuine(shares):
         ctx.add_share(f"t:{share.team_key_id}", via=own, sealed=bytes(share.sealed))
-    chained = _genuine(KeyShare.objects.filter(via_key__isnull=False))
+    chained = _genuine(links)
     grew = True
     while grew:
         grew = False

@@ -7,6 +7,7 @@ sealed to the newer). Access to a record is a non-stale grant addressed to one o
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import Q, QuerySet
@@ -56,18 +57,28 @@ def held_team_key_ids(user: User) -> set[str]:
     cached = getattr(user, "_haven_team_keys", None)
     if cached is not None:
         return set(cached)
-    held = {
-        str(pk) for pk in KeyShare.objects.filter(user=user).values_list("team_key_id", flat=True)
-    }
-    chained = list(
-        KeyShare.objects.filter(via_key__isnull=False).values_list("team_key_id", "via_key_id")
+    own = KeyShare.objects.filter(user=user).values_list("team_key_id", flat=True)
+    chained = KeyShare.objects.filter(via_key__isnull=False).values_list(
+        "team_key_id", "via_key_id"
     )
+    return held_team_keys_remember(user, own=list(own), chained=list(chained))
+
+
+def held_team_keys_remember(
+    user: User, *, own: Iterable[Any], chained: Iterable[tuple[Any, Any]]
+) -> set[str]:
+    """Work out and remember :func:`held_team_key_ids` from the key shares a caller read
+    anyway: ``own``, the team keys of ``user``'s shares; ``chained``, (team key, the key it is
+    sealed to) of every share between team keys. :func:`~haven.vault.context.context_for`
+    reads the same rows with their sealed keys, and every page made both reads."""
+    held = {str(pk) for pk in own}
+    links = [(str(team_key_id), str(via_id)) for team_key_id, via_id in chained]
     grew = True
     while grew:
         grew = False
-        for team_key_id, via_id in chained:
-            if str(via_id) in held and str(team_key_id) not in held:
-                held.add(str(team_key_id))
+        for team_key_id, via_id in links:
+            if via_id in held and team_key_id not in held:
+                held.add(team_key_id)
                 grew = True
     user._haven_team_keys = frozenset(held)  # type: ignore[attr-defined]
     return held
