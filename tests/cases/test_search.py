@@ -221,7 +221,7 @@ def test_the_search_page_finds_people_groups_and_brokers_with_one_audit_entry(ct
     assert "Kim" not in str(new[0].detail)
 
 
-def test_the_search_page_shows_at_most_its_page_of_each_kind_and_records_those(ctx, alice):
+def test_the_search_page_shows_at_most_its_page_of_people_and_records_those(ctx, alice):
     from haven.cases.search import search_everything
 
     cases = [_case(ctx, alice, name_hangul="김선희") for _ in range(3)]
@@ -275,3 +275,28 @@ def test_a_search_that_fails_part_way_is_still_recorded(ctx, alice, monkeypatch)
         search.search_everything(ctx=ctx_for(alice), user=alice, query="김선희", shown=50)
     new = list(AuditEntry.objects.order_by("seq")[before:])
     assert [(e.action, e.detail) for e in new] == [("case.search", {"failed": True})]
+
+
+def test_the_search_page_records_the_members_of_the_groups_it_shows(ctx, alice):
+    from haven.cases.models import Group
+    from haven.cases.search import search_everything
+
+    request = request_create(
+        ctx=ctx,
+        actor=alice,
+        channel="direct_line",
+        account="Three from Yanji.",
+        people=[PersonInput(name_hangul=n) for n in ("김선희", "리영호")],
+        group_label="Yanji three",
+    )
+    group = Group.objects.get(request=request)
+    before = AuditEntry.objects.count()
+
+    found = search_everything(ctx=ctx_for(alice), user=alice, query="Yanji", shown=50)
+
+    # The members' names are on the page beside the label: the entry names their cases too.
+    assert [row.group for row in found.groups] == [group] and found.people == []
+    entry = AuditEntry.objects.get(seq__gt=before)
+    members = {audit_id(case.pk) for case in request.cases.all()}
+    assert len(members) == 2 and set(entry.detail["cases"]) == members
+    assert entry.detail["groups"] == [audit_id(group.pk)]

@@ -275,8 +275,8 @@ def person_search(
     ``cases`` narrows an existing queryset (a filtered, ordered case list); by default all cases.
     ``refresh``: how many records waiting for their search tokens are indexed first (pages
     call :func:`search_index_settle` instead, then pass 0, and index more after their
-    answer). ``audited=False``: no audit entry of its own (:func:`search_everything` writes
-    one for the page). Refused
+    answer). ``audited=False``: no audit entry of its own (for a caller that records the
+    search in an entry of its own). Refused
     (PermissionDenied) for roles that see no cases and for people who do not hold the all-staff
     key; an overlong query or one with control characters is a ValidationError on ``q``; a query
     with no letters or digits finds nothing.
@@ -452,14 +452,20 @@ def search_everything(*, ctx: KeyContext, user: User, query: str, shown: int) ->
         )
     except Exception:
         # Names were decrypted for the check before whatever failed: the search is recorded
-        # all the same, as each of the three recorded itself when it finished.
+        # all the same, as a finished one is.
         audit_record(actor=user, action="case.search", detail={"failed": True})
         raise
     audit_record(
         actor=user,
         action="case.search",
         detail={
-            "cases": [str(row.case.pk) for row in found.people],
+            # The groups' members too: their names are on the page beside each group's label.
+            "cases": list(
+                dict.fromkeys(
+                    [str(row.case.pk) for row in found.people]
+                    + [str(m.case.pk) for row in found.groups for m in row.members]
+                )
+            ),
             "groups": [str(row.group.pk) for row in found.groups],
             "brokers": [str(broker.pk) for broker, _alias in found.brokers],
         },
